@@ -1,0 +1,41 @@
+/*
+ * core/core-private.h - what the core's files share and nothing outside
+ * core/ may use: error helpers, the host table, argument validation.
+ */
+#ifndef PERSIST_CORE_PRIVATE_H
+#define PERSIST_CORE_PRIVATE_H
+
+#include <stdarg.h>
+#include <persist/persist.h>
+
+/* Fill *err (may be NULL) and return code.  The message is printf-style;
+   put "\n" between the primary message and a detail sentence. */
+int persist_error_set(struct persist_error *err, persist_status code,
+		      int sys_errno, const char *fmt, ...) PERSIST_PRINTF(4, 5);
+int persist_error_setv(struct persist_error *err, persist_status code,
+		       int sys_errno, const char *fmt, va_list args)
+	PERSIST_PRINTF(4, 0);
+/* Clear *err (may be NULL) to PERSIST_OK. */
+void persist_error_clear(struct persist_error *err);
+
+/* The host table handed to every plugin's init. */
+const struct persist_host *persist_host_table(void);
+
+/* Wall clock ms since the epoch, monotonic us. */
+int64_t persist_now_ms(void);
+int64_t persist_monotonic_us(void);
+
+/* Argument validation (PERSIST_EINVAL naming `what` and the value). */
+int persist_valid_key(const char *what, const char *key, struct persist_error *err);
+int persist_valid_collection(const char *collection, struct persist_error *err);
+int persist_valid_value(const char *what, const void *data, size_t len,
+			struct persist_error *err);
+int persist_valid_json(const char *what, const void *data, size_t len,
+		       struct persist_error *err);
+int persist_valid_utf8(const void *data, size_t len);
+
+/* Strings. */
+char *persist_strdup(const char *s);
+char *persist_memdup0(const void *data, size_t len);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * core/loader.h - finding, checking and loading provider plugins.
+ *
+ * The loader turns a provider name (or an absolute module path) into a
+ * loaded, checked, initialised plugin.  A plugin is opened once per process
+ * however many handles and kinds use it: loaded plugins live in a
+ * process-wide registry keyed by their resolved path, with a reference
+ * count; the last release calls fini and dlclose.
+ */
+#ifndef PERSIST_CORE_LOADER_H
+#define PERSIST_CORE_LOADER_H
+
+#include <persist/persist.h>
+
+struct persist_loaded_plugin {
+	char *name;                        /* requested provider name */
+	char *path;                        /* absolute path of the .so */
+	void *dl;                          /* dlopen handle */
+	const struct persist_plugin *desc; /* from persist_plugin_entry_v1() */
+	void *plugin;                      /* *plugin_r of desc->init */
+	unsigned refcount;                 /* guarded by the registry lock */
+};
+
+/* Where to look, in order: api_dirs, $PERSIST_PLUGIN_PATH (unless
+   no_env), file_dirs (pluginPath of the configuration), the compiled-in
+   PERSIST_PLUGIN_DIR.  Relative directories are ignored. */
+struct persist_search {
+	const char *const *api_dirs;
+	size_t n_api_dirs;
+	const char *const *file_dirs;
+	size_t n_file_dirs;
+	int no_env;          /* ignore PERSIST_PLUGIN_PATH */
+	int allow_insecure;  /* development switch: skip owner/mode checks */
+};
+
+/* Load provider `name` (must match ^[a-z0-9_]{1,32}$, checked before any
+   file is touched), or the module at absolute path `module` when not NULL
+   (its descriptor name must still equal `name`).  Runs every check of
+   ARCHITECTURE.md section 4 in order and init.  On success *plugin_r holds
+   a reference to release with persist_loader_release. */
+int persist_loader_acquire(const struct persist_search *search,
+			   const char *name, const char *module,
+			   struct persist_loaded_plugin **plugin_r,
+			   struct persist_error *err);
+
+/* Check that the plugin offers `kind` with an ops table at least as large
+   as its ABI 1.0 layout (PERSIST_ENOIFACE / PERSIST_EDESCRIPTOR). */
+int persist_loader_check_kind(const struct persist_loaded_plugin *plugin,
+			      enum persist_kind kind,
+			      struct persist_error *err);
+
+/* Drop one reference; the last one calls fini and dlclose. */
+void persist_loader_release(struct persist_loaded_plugin *plugin);
+
+/* Implementation of persist_plugins_probe(): every *.so in every search
+   directory (first match of a name wins, later ones are shadowed and not
+   listed), loaded, checked and described, or its error. */
+int persist_loader_probe(const struct persist_search *search,
+			 struct persist_plugin_info **infos_r, size_t *n_r,
+			 struct persist_error *err);
+
+/* Validate a provider name: ^[a-z0-9_]{1,32}$ (PERSIST_EINVAL). */
+int persist_loader_valid_name(const char *name, struct persist_error *err);
+
+#endif

@@ -1,0 +1,238 @@
+/*
+ * persist/persist.h - the host API: what an application links libpersist
+ * for.  Open a handle from a JSON configuration, then use configuration
+ * documents, state and sessions through it; each kind is routed to the
+ * provider plugin the configuration names.
+ *
+ * Conventions:
+ *   - every function returns a persist_status (PERSIST_OK == 0) and, when
+ *     `err` is not NULL, fills it with the code, errno and a message that
+ *     names what was wrong (the key, the file, the plugin);
+ *   - outputs go through *_r pointers, which are untouched on failure;
+ *   - memory returned to the caller is freed with persist_free() (buffers) or
+ *     persist_items_free() (listings); returned data always has a NUL after
+ *     its last byte, not counted in the length;
+ *   - a persist * may be used from many threads at once;
+ *   - the library never prints and never exits; give a log callback in
+ *     struct persist_options to see its log;
+ *   - subscriber callbacks run on a thread the library owns; they must not
+ *     block and may call the persist_* API (except persist_close).
+ *
+ * Limits (longer or malformed input answers PERSIST_EINVAL): keys, session
+ * ids and event names are non-empty valid UTF-8 without control characters,
+ * at most PERSIST_KEY_MAX bytes; collection names match
+ * [A-Za-z0-9_.:-]{1,PERSIST_COLLECTION_MAX} and do not start with '.';
+ * values are at most PERSIST_VALUE_MAX bytes.
+ */
+#ifndef PERSIST_PERSIST_H
+#define PERSIST_PERSIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <persist/status.h>
+#include <persist/plugin.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PERSIST_VERSION "1.0.0"
+#define PERSIST_KEY_MAX 512
+#define PERSIST_COLLECTION_MAX 128
+#define PERSIST_VALUE_MAX (256u * 1024 * 1024)
+
+typedef struct persist persist;
+
+/* Log callback: one complete message (no trailing newline). */
+typedef void persist_log_cb(void *ctx, enum persist_log_level level,
+			    const char *message);
+
+/* Flags of struct persist_options. */
+#define PERSIST_OPEN_ALLOW_INSECURE_PLUGINS (1u << 0) /* development only: skip owner/mode checks */
+#define PERSIST_OPEN_NO_ENV_PLUGIN_PATH     (1u << 1) /* ignore PERSIST_PLUGIN_PATH */
+
+struct persist_options {
+	uint32_t size;                  /* sizeof(struct persist_options) */
+	const char *const *plugin_dirs; /* searched first, in order; absolute only */
+	size_t n_plugin_dirs;
+	persist_log_cb *log;            /* NULL: no logging */
+	void *log_ctx;
+	enum persist_log_level log_level; /* least level passed to log */
+	uint32_t flags;                 /* PERSIST_OPEN_* */
+	const char *instance_id;        /* NULL: generated (host:pid:random) */
+};
+
+/* A listing element returned to the host; arrays are freed with
+   persist_items_free(). */
+struct persist_entry {
+	char *key;          /* key, config key or session id */
+	char *value;        /* NUL-terminated bytes, or NULL */
+	size_t len;
+	uint64_t index;     /* log record number */
+	char *instance;     /* session holder */
+	int64_t expires_ms; /* wall-clock expiry, 0 = none */
+	char etag[PERSIST_ETAG_MAX];
+	persist_status status; /* config_get_many: per-key result */
+};
+
+/* --- lifecycle ---------------------------------------------------------- */
+
+/* Open from a JSON file (NULL path: $PERSIST_CONFIG if set, else the
+   embedded default: filesystem for configuration and state under
+   ./persist-data, memory for sessions). */
+int persist_open_file(const char *path, const struct persist_options *opts,
+		      persist **p_r, struct persist_error *err);
+/* Open from JSON text (a whole platform.json is fine: only "persistence" is
+   read). */
+int persist_open_json(const char *json, const struct persist_options *opts,
+		      persist **p_r, struct persist_error *err);
+/* Flush what is pending, close every store and free the handle.  Reports
+   the first failure but always frees.  NULL is a no-op. */
+int persist_close(persist *p, struct persist_error *err);
+
+/* Health of the provider serving a kind (PERSIST_OK: healthy). */
+int persist_health(persist *p, enum persist_kind kind, int64_t *latency_us_r,
+		   struct persist_error *err);
+/* Provider name serving a kind, capabilities of its table. */
+const char *persist_provider(persist *p, enum persist_kind kind);
+uint64_t persist_caps(persist *p, enum persist_kind kind);
+const char *persist_instance_id(persist *p);
+
+void persist_free(void *ptr);
+void persist_items_free(struct persist_entry *items, size_t n);
+const char *persist_strerror(int status);
+const char *persist_kind_name(enum persist_kind kind);
+/* Names of capability bits, comma-separated into buf ("ttl,atomic_incr"). */
+const char *persist_caps_string(uint64_t caps, char *buf, size_t size);
+
+/* --- configuration ------------------------------------------------------ */
+
+/* ETag of arbitrary bytes (hex, same for the same bytes everywhere). */
+void persist_etag(const void *data, size_t len, char etag_r[PERSIST_ETAG_MAX]);
+
+/* Document and ETag; served from the cache within cacheTTL.  data_r and
+   etag_r may each be NULL.  PERSIST_ENOTFOUND when absent. */
+int persist_config_get(persist *p, const char *key, char **data_r,
+		       size_t *len_r, char etag_r[PERSIST_ETAG_MAX],
+		       struct persist_error *err);
+/* Several documents; one entry per key, in order, with a per-key status
+   (PERSIST_ENOTFOUND entries have value NULL).  Fails only as a whole. */
+int persist_config_get_many(persist *p, const char *const *keys, size_t n,
+			    struct persist_entry **entries_r,
+			    struct persist_error *err);
+/* Store a document (must be valid JSON).  if_match NULL: unconditional;
+   else PERSIST_ECONFLICT unless the current ETag equals it.  ttl_ms 0: no
+   expiry.  New ETag to etag_r (may be NULL). */
+int persist_config_set(persist *p, const char *key, const void *data,
+		       size_t len, const char *if_match, int64_t ttl_ms,
+		       char etag_r[PERSIST_ETAG_MAX], struct persist_error *err);
+int persist_config_delete(persist *p, const char *key, const char *if_match,
+			  struct persist_error *err);
+/* Every key, sorted. */
+int persist_config_list(persist *p, struct persist_entry **keys_r, size_t *n_r,
+			struct persist_error *err);
+
+/* Change callback: etag NULL when deleted; key NULL when the provider lost
+   track (reconnect) and everything should be re-read. */
+typedef void persist_config_cb(void *ctx, const char *key, const char *etag);
+/* Subscribe to one key (NULL: every key).  id_r identifies the
+   subscription for unsubscribe. */
+int persist_config_subscribe(persist *p, const char *key, persist_config_cb *cb,
+			     void *ctx, uint64_t *id_r, struct persist_error *err);
+/* Once it returns, the callback is not running and will not run again. */
+int persist_config_unsubscribe(persist *p, uint64_t id, struct persist_error *err);
+
+/* --- state -------------------------------------------------------------- */
+
+int persist_state_get(persist *p, const char *collection, const char *key,
+		      char **value_r, size_t *len_r, struct persist_error *err);
+/* ttl_ms 0: no expiry. */
+int persist_state_set(persist *p, const char *collection, const char *key,
+		      const void *value, size_t len, int64_t ttl_ms,
+		      struct persist_error *err);
+int persist_state_delete(persist *p, const char *collection, const char *key,
+			 struct persist_error *err);
+/* Live keys starting with prefix (NULL or "": all), sorted by key. */
+int persist_state_scan(persist *p, const char *collection, const char *prefix,
+		       struct persist_entry **entries_r, size_t *n_r,
+		       struct persist_error *err);
+/* Atomic increment by delta; the new value to value_r (may be NULL). */
+int persist_state_incr(persist *p, const char *collection, const char *key,
+		       int64_t delta, int64_t *value_r, struct persist_error *err);
+/* Append one record to the collection's log. */
+int persist_state_append(persist *p, const char *collection, const void *record,
+			 size_t len, struct persist_error *err);
+/* Records from number `from` on, at most max (0: all); next_r (may be
+   NULL) gets the number after the last one returned. */
+int persist_state_read_log(persist *p, const char *collection, uint64_t from,
+			   size_t max, struct persist_entry **records_r,
+			   size_t *n_r, uint64_t *next_r,
+			   struct persist_error *err);
+
+struct persist_kv {
+	const char *key;
+	const void *value;
+	size_t len;
+	int64_t ttl_ms;
+};
+/* Set several keys of one collection in one provider batch. */
+int persist_state_set_batch(persist *p, const char *collection,
+			    const struct persist_kv *entries, size_t n,
+			    struct persist_error *err);
+/* Several mixed operations (struct persist_op from plugin.h). */
+int persist_state_batch(persist *p, const struct persist_op *ops, size_t n,
+			struct persist_error *err);
+/* Make everything acknowledged so far durable. */
+int persist_state_flush(persist *p, struct persist_error *err);
+
+/* --- sessions ----------------------------------------------------------- */
+
+/* Register or refresh a connection held by this instance (ttl_ms 0: until
+   dropped). */
+int persist_session_put(persist *p, const char *id, const void *data,
+			size_t len, int64_t ttl_ms, struct persist_error *err);
+int persist_session_drop(persist *p, const char *id, struct persist_error *err);
+/* Live sessions of every instance, sorted by id. */
+int persist_session_list(persist *p, struct persist_entry **sessions_r,
+			 size_t *n_r, struct persist_error *err);
+int persist_session_broadcast(persist *p, const char *event, const void *data,
+			      size_t len, struct persist_error *err);
+int persist_session_send(persist *p, const char *id, const char *event,
+			 const void *data, size_t len, struct persist_error *err);
+
+/* Event callback: session_id NULL for broadcasts; origin is the sender's
+   instance id (compare with persist_instance_id() to spot your own). */
+typedef void persist_event_cb(void *ctx, const char *origin,
+			      const char *session_id, const char *event,
+			      const void *data, size_t len);
+int persist_session_subscribe(persist *p, persist_event_cb *cb, void *ctx,
+			      uint64_t *id_r, struct persist_error *err);
+int persist_session_unsubscribe(persist *p, uint64_t id,
+				struct persist_error *err);
+
+/* --- plugins ------------------------------------------------------------ */
+
+/* What persistctl plugins shows: every <name>.so on the search path. */
+struct persist_plugin_info {
+	char *name;
+	char *path;
+	char *version;       /* NULL when the plugin failed to load */
+	char *description;
+	unsigned abi_major, abi_minor;
+	int has_kind[PERSIST_KIND_COUNT_];
+	uint64_t caps[PERSIST_KIND_COUNT_];
+	persist_status status; /* PERSIST_OK or why it cannot be loaded */
+	char *error;           /* message when status != PERSIST_OK */
+};
+/* Probe every plugin on the search path (opts dirs, PERSIST_PLUGIN_PATH,
+   config_path's pluginPath if not NULL, built-in dir); sorted by name. */
+int persist_plugins_probe(const struct persist_options *opts,
+			  const char *config_path,
+			  struct persist_plugin_info **infos_r, size_t *n_r,
+			  struct persist_error *err);
+void persist_plugins_free(struct persist_plugin_info *infos, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
