@@ -1,0 +1,1 @@
+# bench/core.mk - (to be written)

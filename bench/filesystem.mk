@@ -1,0 +1,1 @@
+# bench/filesystem.mk - (to be written)

@@ -1,0 +1,1 @@
+# bench/redis.mk - (to be written)
