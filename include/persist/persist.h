@@ -36,6 +36,12 @@
 extern "C" {
 #endif
 
+/* Everything declared here is exported from libpersist (which is built with
+   -fvisibility=hidden); nothing else is. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define PERSIST_VERSION "1.0.0"
 #define PERSIST_KEY_MAX 512
 #define PERSIST_COLLECTION_MAX 128
@@ -231,6 +237,10 @@ int persist_plugins_probe(const struct persist_options *opts,
 			  struct persist_plugin_info **infos_r, size_t *n_r,
 			  struct persist_error *err);
 void persist_plugins_free(struct persist_plugin_info *infos, size_t n);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
