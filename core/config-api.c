@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,12 +160,9 @@ int persist_config_set(persist *p, const char *key, const void *data,
 	if (data == NULL)
 		return persist_error_set(err, PERSIST_EINVAL, 0,
 			"document for configuration key \"%s\" is NULL", key);
-	if ((ret = persist_valid_json("document", data, len, err)) != PERSIST_OK) {
-		char msg[PERSIST_ERROR_MSG_MAX];
-		snprintf(msg, sizeof(msg), "%s", err != NULL ? err->msg : "");
-		return persist_error_set(err, PERSIST_EINVAL, 0,
-			"%s\nConfiguration key \"%s\" was not changed.", msg, key);
-	}
+	if ((ret = persist_valid_json("document", data, len, err)) != PERSIST_OK)
+		return persist_error_prefix(err, PERSIST_EINVAL,
+			"configuration key \"%s\" was not changed", key);
 	if (if_match != NULL && (if_match[0] == '\0' || strlen(if_match) >= PERSIST_ETAG_MAX))
 		return persist_error_set(err, PERSIST_EINVAL, 0,
 			"if-match ETag for configuration key \"%s\" is empty or too long", key);

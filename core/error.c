@@ -76,6 +76,25 @@ int persist_error_set(struct persist_error *err, persist_status code,
 	return code;
 }
 
+/* Put "PREFIX: " (printf-style) before the message already in *err and
+   set its code; returns code.  Used where the core adds context (which
+   batch operation, which key) to a message from deeper down. */
+int persist_error_prefix(struct persist_error *err, persist_status code,
+			 const char *fmt, ...)
+{
+	char old[PERSIST_ERROR_MSG_MAX], prefix[PERSIST_ERROR_MSG_MAX];
+	va_list args;
+
+	if (err == NULL)
+		return code;
+	memcpy(old, err->msg, sizeof(old));
+	old[sizeof(old) - 1] = '\0';
+	va_start(args, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, args);
+	va_end(args);
+	return persist_error_set(err, code, err->sys_errno, "%s: %s", prefix, old);
+}
+
 /* Reset *err (may be NULL) to "no error". */
 void persist_error_clear(struct persist_error *err)
 {

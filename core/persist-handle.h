@@ -3,7 +3,7 @@
  * per kind (struct persist_sink, which is also what plugins get back as
  * their opaque sink), the configuration cache and the notifier.
  *
- * Only core/*.c include this.
+ * Only the core's own files include this.
  */
 #ifndef PERSIST_CORE_HANDLE_H
 #define PERSIST_CORE_HANDLE_H

@@ -534,8 +534,8 @@ static int read_file(const char *path, char **text_r, size_t *len_r,
 int persist_settings_load(const char *path, struct persist_settings **settings_r,
 			  struct persist_error *err)
 {
-	char *text;
-	size_t len;
+	char *text = NULL;
+	size_t len = 0;
 	int ret;
 
 	if (path == NULL || path[0] == '\0')

@@ -247,12 +247,8 @@ static int check_op(const struct persist_op *op, size_t i, uint64_t caps,
 		goto bad;
 	}
 bad:
-	{
-		char msg[PERSIST_ERROR_MSG_MAX];
-		snprintf(msg, sizeof(msg), "%s", err != NULL ? err->msg : "");
-		return persist_error_set(err, PERSIST_EINVAL, 0,
-			"batch operation %zu is invalid: %s\nNothing of the batch was applied.", i, msg);
-	}
+	return persist_error_prefix(err, PERSIST_EINVAL,
+		"batch operation %zu is invalid (nothing of the batch was applied)", i);
 }
 
 /* Apply ops one by one (provider without a batch method). */
@@ -280,13 +276,9 @@ static int batch_loop(persist *p, const struct persist_op *ops, size_t n,
 				ret = PERSIST_OK;   /* deleting an absent key in a batch is fine */
 			break;
 		}
-		if (ret != PERSIST_OK) {
-			char msg[PERSIST_ERROR_MSG_MAX];
-			snprintf(msg, sizeof(msg), "%s", err != NULL ? err->msg : "");
-			return persist_error_set(err, (persist_status)ret, err != NULL ? err->sys_errno : 0,
-				"batch operation %zu failed: %s\nOperations 0 to %zu were applied.",
-				i, msg, i == 0 ? 0 : i - 1);
-		}
+		if (ret != PERSIST_OK)
+			return persist_error_prefix(err, (persist_status)ret,
+				"batch operation %zu failed (the %zu before it were applied)", i, i);
 	}
 	return PERSIST_OK;
 }
