@@ -98,8 +98,10 @@ build_triplet = x86_64-pc-linux-gnu
 host_triplet = x86_64-pc-linux-gnu
 bin_PROGRAMS =
 noinst_PROGRAMS =
-check_PROGRAMS =
-TESTS =
+check_PROGRAMS = t/unit/test-settings$(EXEEXT) \
+	t/unit/test-validate$(EXEEXT) t/unit/test-cache$(EXEEXT)
+TESTS = t/unit/test-settings$(EXEEXT) t/unit/test-validate$(EXEEXT) \
+	t/unit/test-cache$(EXEEXT)
 subdir = .
 ACLOCAL_M4 = $(top_srcdir)/aclocal.m4
 am__aclocal_m4_deps = $(top_srcdir)/m4/libtool.m4 \
@@ -183,6 +185,19 @@ core_libpersist_la_LINK = $(LIBTOOL) $(AM_V_lt) --tag=CC \
 	$(AM_LIBTOOLFLAGS) $(LIBTOOLFLAGS) --mode=link $(CCLD) \
 	$(AM_CFLAGS) $(CFLAGS) $(core_libpersist_la_LDFLAGS) \
 	$(LDFLAGS) -o $@
+am_t_unit_test_cache_OBJECTS = t/unit/test_cache-test-cache.$(OBJEXT)
+t_unit_test_cache_OBJECTS = $(am_t_unit_test_cache_OBJECTS)
+am__DEPENDENCIES_2 = core/libpersist-core.la $(am__DEPENDENCIES_1) \
+	$(am__DEPENDENCIES_1) $(am__DEPENDENCIES_1)
+t_unit_test_cache_DEPENDENCIES = $(am__DEPENDENCIES_2)
+am_t_unit_test_settings_OBJECTS =  \
+	t/unit/test_settings-test-settings.$(OBJEXT)
+t_unit_test_settings_OBJECTS = $(am_t_unit_test_settings_OBJECTS)
+t_unit_test_settings_DEPENDENCIES = $(am__DEPENDENCIES_2)
+am_t_unit_test_validate_OBJECTS =  \
+	t/unit/test_validate-test-validate.$(OBJEXT)
+t_unit_test_validate_OBJECTS = $(am_t_unit_test_validate_OBJECTS)
+t_unit_test_validate_DEPENDENCIES = $(am__DEPENDENCIES_2)
 SCRIPTS = $(dist_noinst_SCRIPTS)
 AM_V_P = $(am__v_P_$(V))
 am__v_P_ = $(am__v_P_$(AM_DEFAULT_VERBOSITY))
@@ -210,7 +225,10 @@ am__depfiles_remade = core/$(DEPDIR)/libpersist_core_la-cache.Plo \
 	core/$(DEPDIR)/libpersist_core_la-session-api.Plo \
 	core/$(DEPDIR)/libpersist_core_la-settings.Plo \
 	core/$(DEPDIR)/libpersist_core_la-state-api.Plo \
-	core/$(DEPDIR)/libpersist_core_la-validate.Plo
+	core/$(DEPDIR)/libpersist_core_la-validate.Plo \
+	t/unit/$(DEPDIR)/test_cache-test-cache.Po \
+	t/unit/$(DEPDIR)/test_settings-test-settings.Po \
+	t/unit/$(DEPDIR)/test_validate-test-validate.Po
 am__mv = mv -f
 COMPILE = $(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(AM_CPPFLAGS) \
 	$(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS)
@@ -231,9 +249,13 @@ am__v_CCLD_ = $(am__v_CCLD_$(AM_DEFAULT_VERBOSITY))
 am__v_CCLD_0 = @echo "  CCLD    " $@;
 am__v_CCLD_1 = 
 SOURCES = $(core_libpersist_core_la_SOURCES) \
-	$(core_libpersist_la_SOURCES)
+	$(core_libpersist_la_SOURCES) $(t_unit_test_cache_SOURCES) \
+	$(t_unit_test_settings_SOURCES) \
+	$(t_unit_test_validate_SOURCES)
 DIST_SOURCES = $(core_libpersist_core_la_SOURCES) \
-	$(core_libpersist_la_SOURCES)
+	$(core_libpersist_la_SOURCES) $(t_unit_test_cache_SOURCES) \
+	$(t_unit_test_settings_SOURCES) \
+	$(t_unit_test_validate_SOURCES)
 am__can_run_installinfo = \
   case $$AM_UPDATE_INFO_DIR in \
     n|no|NO) false;; \
@@ -418,11 +440,8 @@ am__set_TESTS_bases = \
 AM_TESTSUITE_SUMMARY_HEADER = ' for $(PACKAGE_STRING)'
 RECHECK_LOGS = $(TEST_LOGS)
 TEST_SUITE_LOG = test-suite.log
-am__test_logs1 = $(TESTS:=.log)
-am__test_logs2 = $(am__test_logs1:.log=.log)
-TEST_LOGS = $(am__test_logs2:.sh.log=.log)
-SH_LOG_DRIVER = $(SHELL) $(top_srcdir)/build-aux/test-driver
-SH_LOG_COMPILE = $(SH_LOG_COMPILER) $(AM_SH_LOG_FLAGS) $(SH_LOG_FLAGS)
+LOG_DRIVER = $(SHELL) $(top_srcdir)/build-aux/test-driver
+LOG_COMPILE = $(LOG_COMPILER) $(AM_LOG_FLAGS) $(LOG_FLAGS)
 am__set_b = \
   case '$@' in \
     */*) \
@@ -433,6 +452,11 @@ am__set_b = \
     *) \
       b='$*';; \
   esac
+am__test_logs1 = $(TESTS:=.log)
+am__test_logs2 = $(am__test_logs1:.log=.log)
+TEST_LOGS = $(am__test_logs2:.sh.log=.log)
+SH_LOG_DRIVER = $(SHELL) $(top_srcdir)/build-aux/test-driver
+SH_LOG_COMPILE = $(SH_LOG_COMPILER) $(AM_SH_LOG_FLAGS) $(SH_LOG_FLAGS)
 am__DIST_COMMON = $(srcdir)/Makefile.in $(srcdir)/bench/Makefile.inc \
 	$(srcdir)/bench/core.mk $(srcdir)/bench/filesystem.mk \
 	$(srcdir)/bench/redis.mk $(srcdir)/config.h.in \
@@ -690,6 +714,21 @@ core_libpersist_core_la_LIBADD = $(JSONC_LIBS) $(CRYPTO_LIBS) $(PTHREAD_LIBS)
 core_libpersist_la_SOURCES = 
 core_libpersist_la_LIBADD = core/libpersist-core.la
 core_libpersist_la_LDFLAGS = -version-info 0:0:0 -export-symbols-regex '^persist_' -no-undefined
+
+# t/unit/Makefile.inc - unit tests of the core's internal pieces (settings,
+# validation, ETags, cache, notifier); they link the core's convenience
+# library so they can call what libpersist does not export.
+UNIT_LDADD = core/libpersist-core.la $(CUNIT_LIBS) $(JSONC_LIBS) $(CRYPTO_LIBS)
+UNIT_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core $(CUNIT_CFLAGS) $(JSONC_CFLAGS)
+t_unit_test_settings_SOURCES = t/unit/test-settings.c t/unit/unit.h
+t_unit_test_settings_CPPFLAGS = $(UNIT_CPPFLAGS)
+t_unit_test_settings_LDADD = $(UNIT_LDADD)
+t_unit_test_validate_SOURCES = t/unit/test-validate.c t/unit/unit.h
+t_unit_test_validate_CPPFLAGS = $(UNIT_CPPFLAGS)
+t_unit_test_validate_LDADD = $(UNIT_LDADD)
+t_unit_test_cache_SOURCES = t/unit/test-cache.c t/unit/unit.h
+t_unit_test_cache_CPPFLAGS = $(UNIT_CPPFLAGS)
+t_unit_test_cache_LDADD = $(UNIT_LDADD)
 
 # bench/Makefile.inc - `make bench` builds and runs every benchmark.  Each
 # area's bench/*.mk adds its programs to noinst_PROGRAMS (so -Werror checks
@@ -950,11 +989,36 @@ core/libpersist-core.la: $(core_libpersist_core_la_OBJECTS) $(core_libpersist_co
 
 core/libpersist.la: $(core_libpersist_la_OBJECTS) $(core_libpersist_la_DEPENDENCIES) $(EXTRA_core_libpersist_la_DEPENDENCIES) core/$(am__dirstamp)
 	$(AM_V_CCLD)$(core_libpersist_la_LINK) -rpath $(libdir) $(core_libpersist_la_OBJECTS) $(core_libpersist_la_LIBADD) $(LIBS)
+t/unit/$(am__dirstamp):
+	@$(MKDIR_P) t/unit
+	@: > t/unit/$(am__dirstamp)
+t/unit/$(DEPDIR)/$(am__dirstamp):
+	@$(MKDIR_P) t/unit/$(DEPDIR)
+	@: > t/unit/$(DEPDIR)/$(am__dirstamp)
+t/unit/test_cache-test-cache.$(OBJEXT): t/unit/$(am__dirstamp) \
+	t/unit/$(DEPDIR)/$(am__dirstamp)
+
+t/unit/test-cache$(EXEEXT): $(t_unit_test_cache_OBJECTS) $(t_unit_test_cache_DEPENDENCIES) $(EXTRA_t_unit_test_cache_DEPENDENCIES) t/unit/$(am__dirstamp)
+	@rm -f t/unit/test-cache$(EXEEXT)
+	$(AM_V_CCLD)$(LINK) $(t_unit_test_cache_OBJECTS) $(t_unit_test_cache_LDADD) $(LIBS)
+t/unit/test_settings-test-settings.$(OBJEXT): t/unit/$(am__dirstamp) \
+	t/unit/$(DEPDIR)/$(am__dirstamp)
+
+t/unit/test-settings$(EXEEXT): $(t_unit_test_settings_OBJECTS) $(t_unit_test_settings_DEPENDENCIES) $(EXTRA_t_unit_test_settings_DEPENDENCIES) t/unit/$(am__dirstamp)
+	@rm -f t/unit/test-settings$(EXEEXT)
+	$(AM_V_CCLD)$(LINK) $(t_unit_test_settings_OBJECTS) $(t_unit_test_settings_LDADD) $(LIBS)
+t/unit/test_validate-test-validate.$(OBJEXT): t/unit/$(am__dirstamp) \
+	t/unit/$(DEPDIR)/$(am__dirstamp)
+
+t/unit/test-validate$(EXEEXT): $(t_unit_test_validate_OBJECTS) $(t_unit_test_validate_DEPENDENCIES) $(EXTRA_t_unit_test_validate_DEPENDENCIES) t/unit/$(am__dirstamp)
+	@rm -f t/unit/test-validate$(EXEEXT)
+	$(AM_V_CCLD)$(LINK) $(t_unit_test_validate_OBJECTS) $(t_unit_test_validate_LDADD) $(LIBS)
 
 mostlyclean-compile:
 	-rm -f *.$(OBJEXT)
 	-rm -f core/*.$(OBJEXT)
 	-rm -f core/*.lo
+	-rm -f t/unit/*.$(OBJEXT)
 
 distclean-compile:
 	-rm -f *.tab.c
@@ -971,6 +1035,9 @@ include core/$(DEPDIR)/libpersist_core_la-session-api.Plo # am--include-marker
 include core/$(DEPDIR)/libpersist_core_la-settings.Plo # am--include-marker
 include core/$(DEPDIR)/libpersist_core_la-state-api.Plo # am--include-marker
 include core/$(DEPDIR)/libpersist_core_la-validate.Plo # am--include-marker
+include t/unit/$(DEPDIR)/test_cache-test-cache.Po # am--include-marker
+include t/unit/$(DEPDIR)/test_settings-test-settings.Po # am--include-marker
+include t/unit/$(DEPDIR)/test_validate-test-validate.Po # am--include-marker
 
 $(am__depfiles_remade):
 	@$(MKDIR_P) $(@D)
@@ -1086,12 +1153,55 @@ core/libpersist_core_la-session-api.lo: core/session-api.c
 #	DEPDIR=$(DEPDIR) $(CCDEPMODE) $(depcomp) \
 #	$(AM_V_CC_no)$(LIBTOOL) $(AM_V_lt) --tag=CC $(AM_LIBTOOLFLAGS) $(LIBTOOLFLAGS) --mode=compile $(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(core_libpersist_core_la_CPPFLAGS) $(CPPFLAGS) $(core_libpersist_core_la_CFLAGS) $(CFLAGS) -c -o core/libpersist_core_la-session-api.lo `test -f 'core/session-api.c' || echo '$(srcdir)/'`core/session-api.c
 
+t/unit/test_cache-test-cache.o: t/unit/test-cache.c
+	$(AM_V_CC)$(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(t_unit_test_cache_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) -MT t/unit/test_cache-test-cache.o -MD -MP -MF t/unit/$(DEPDIR)/test_cache-test-cache.Tpo -c -o t/unit/test_cache-test-cache.o `test -f 't/unit/test-cache.c' || echo '$(srcdir)/'`t/unit/test-cache.c
+	$(AM_V_at)$(am__mv) t/unit/$(DEPDIR)/test_cache-test-cache.Tpo t/unit/$(DEPDIR)/test_cache-test-cache.Po
+#	$(AM_V_CC)source='t/unit/test-cache.c' object='t/unit/test_cache-test-cache.o' libtool=no \
+#	DEPDIR=$(DEPDIR) $(CCDEPMODE) $(depcomp) \
+#	$(AM_V_CC_no)$(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(t_unit_test_cache_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) -c -o t/unit/test_cache-test-cache.o `test -f 't/unit/test-cache.c' || echo '$(srcdir)/'`t/unit/test-cache.c
+
+t/unit/test_cache-test-cache.obj: t/unit/test-cache.c
+	$(AM_V_CC)$(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(t_unit_test_cache_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) -MT t/unit/test_cache-test-cache.obj -MD -MP -MF t/unit/$(DEPDIR)/test_cache-test-cache.Tpo -c -o t/unit/test_cache-test-cache.obj `if test -f 't/unit/test-cache.c'; then $(CYGPATH_W) 't/unit/test-cache.c'; else $(CYGPATH_W) '$(srcdir)/t/unit/test-cache.c'; fi`
+	$(AM_V_at)$(am__mv) t/unit/$(DEPDIR)/test_cache-test-cache.Tpo t/unit/$(DEPDIR)/test_cache-test-cache.Po
+#	$(AM_V_CC)source='t/unit/test-cache.c' object='t/unit/test_cache-test-cache.obj' libtool=no \
+#	DEPDIR=$(DEPDIR) $(CCDEPMODE) $(depcomp) \
+#	$(AM_V_CC_no)$(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(t_unit_test_cache_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) -c -o t/unit/test_cache-test-cache.obj `if test -f 't/unit/test-cache.c'; then $(CYGPATH_W) 't/unit/test-cache.c'; else $(CYGPATH_W) '$(srcdir)/t/unit/test-cache.c'; fi`
+
+t/unit/test_settings-test-settings.o: t/unit/test-settings.c
+	$(AM_V_CC)$(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(t_unit_test_settings_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) -MT t/unit/test_settings-test-settings.o -MD -MP -MF t/unit/$(DEPDIR)/test_settings-test-settings.Tpo -c -o t/unit/test_settings-test-settings.o `test -f 't/unit/test-settings.c' || echo '$(srcdir)/'`t/unit/test-settings.c
+	$(AM_V_at)$(am__mv) t/unit/$(DEPDIR)/test_settings-test-settings.Tpo t/unit/$(DEPDIR)/test_settings-test-settings.Po
+#	$(AM_V_CC)source='t/unit/test-settings.c' object='t/unit/test_settings-test-settings.o' libtool=no \
+#	DEPDIR=$(DEPDIR) $(CCDEPMODE) $(depcomp) \
+#	$(AM_V_CC_no)$(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(t_unit_test_settings_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) -c -o t/unit/test_settings-test-settings.o `test -f 't/unit/test-settings.c' || echo '$(srcdir)/'`t/unit/test-settings.c
+
+t/unit/test_settings-test-settings.obj: t/unit/test-settings.c
+	$(AM_V_CC)$(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(t_unit_test_settings_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) -MT t/unit/test_settings-test-settings.obj -MD -MP -MF t/unit/$(DEPDIR)/test_settings-test-settings.Tpo -c -o t/unit/test_settings-test-settings.obj `if test -f 't/unit/test-settings.c'; then $(CYGPATH_W) 't/unit/test-settings.c'; else $(CYGPATH_W) '$(srcdir)/t/unit/test-settings.c'; fi`
+	$(AM_V_at)$(am__mv) t/unit/$(DEPDIR)/test_settings-test-settings.Tpo t/unit/$(DEPDIR)/test_settings-test-settings.Po
+#	$(AM_V_CC)source='t/unit/test-settings.c' object='t/unit/test_settings-test-settings.obj' libtool=no \
+#	DEPDIR=$(DEPDIR) $(CCDEPMODE) $(depcomp) \
+#	$(AM_V_CC_no)$(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(t_unit_test_settings_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) -c -o t/unit/test_settings-test-settings.obj `if test -f 't/unit/test-settings.c'; then $(CYGPATH_W) 't/unit/test-settings.c'; else $(CYGPATH_W) '$(srcdir)/t/unit/test-settings.c'; fi`
+
+t/unit/test_validate-test-validate.o: t/unit/test-validate.c
+	$(AM_V_CC)$(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(t_unit_test_validate_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) -MT t/unit/test_validate-test-validate.o -MD -MP -MF t/unit/$(DEPDIR)/test_validate-test-validate.Tpo -c -o t/unit/test_validate-test-validate.o `test -f 't/unit/test-validate.c' || echo '$(srcdir)/'`t/unit/test-validate.c
+	$(AM_V_at)$(am__mv) t/unit/$(DEPDIR)/test_validate-test-validate.Tpo t/unit/$(DEPDIR)/test_validate-test-validate.Po
+#	$(AM_V_CC)source='t/unit/test-validate.c' object='t/unit/test_validate-test-validate.o' libtool=no \
+#	DEPDIR=$(DEPDIR) $(CCDEPMODE) $(depcomp) \
+#	$(AM_V_CC_no)$(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(t_unit_test_validate_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) -c -o t/unit/test_validate-test-validate.o `test -f 't/unit/test-validate.c' || echo '$(srcdir)/'`t/unit/test-validate.c
+
+t/unit/test_validate-test-validate.obj: t/unit/test-validate.c
+	$(AM_V_CC)$(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(t_unit_test_validate_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) -MT t/unit/test_validate-test-validate.obj -MD -MP -MF t/unit/$(DEPDIR)/test_validate-test-validate.Tpo -c -o t/unit/test_validate-test-validate.obj `if test -f 't/unit/test-validate.c'; then $(CYGPATH_W) 't/unit/test-validate.c'; else $(CYGPATH_W) '$(srcdir)/t/unit/test-validate.c'; fi`
+	$(AM_V_at)$(am__mv) t/unit/$(DEPDIR)/test_validate-test-validate.Tpo t/unit/$(DEPDIR)/test_validate-test-validate.Po
+#	$(AM_V_CC)source='t/unit/test-validate.c' object='t/unit/test_validate-test-validate.obj' libtool=no \
+#	DEPDIR=$(DEPDIR) $(CCDEPMODE) $(depcomp) \
+#	$(AM_V_CC_no)$(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(t_unit_test_validate_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) -c -o t/unit/test_validate-test-validate.obj `if test -f 't/unit/test-validate.c'; then $(CYGPATH_W) 't/unit/test-validate.c'; else $(CYGPATH_W) '$(srcdir)/t/unit/test-validate.c'; fi`
+
 mostlyclean-libtool:
 	-rm -f *.lo
 
 clean-libtool:
 	-rm -rf .libs _libs
 	-rm -rf core/.libs core/_libs
+	-rm -rf t/unit/.libs t/unit/_libs
 
 distclean-libtool:
 	-rm -f libtool config.lt
@@ -1338,6 +1448,27 @@ recheck: all $(check_PROGRAMS) $(check_LTLIBRARIES) $(check_SCRIPTS)
 	        am__force_recheck=am--force-recheck \
 	        TEST_LOGS="$$log_list"; \
 	exit $$?
+t/unit/test-settings.log: t/unit/test-settings$(EXEEXT)
+	@p='t/unit/test-settings$(EXEEXT)'; \
+	b='t/unit/test-settings'; \
+	$(am__check_pre) $(LOG_DRIVER) --test-name "$$f" \
+	--log-file $$b.log --trs-file $$b.trs \
+	$(am__common_driver_flags) $(AM_LOG_DRIVER_FLAGS) $(LOG_DRIVER_FLAGS) -- $(LOG_COMPILE) \
+	"$$tst" $(AM_TESTS_FD_REDIRECT)
+t/unit/test-validate.log: t/unit/test-validate$(EXEEXT)
+	@p='t/unit/test-validate$(EXEEXT)'; \
+	b='t/unit/test-validate'; \
+	$(am__check_pre) $(LOG_DRIVER) --test-name "$$f" \
+	--log-file $$b.log --trs-file $$b.trs \
+	$(am__common_driver_flags) $(AM_LOG_DRIVER_FLAGS) $(LOG_DRIVER_FLAGS) -- $(LOG_COMPILE) \
+	"$$tst" $(AM_TESTS_FD_REDIRECT)
+t/unit/test-cache.log: t/unit/test-cache$(EXEEXT)
+	@p='t/unit/test-cache$(EXEEXT)'; \
+	b='t/unit/test-cache'; \
+	$(am__check_pre) $(LOG_DRIVER) --test-name "$$f" \
+	--log-file $$b.log --trs-file $$b.trs \
+	$(am__common_driver_flags) $(AM_LOG_DRIVER_FLAGS) $(LOG_DRIVER_FLAGS) -- $(LOG_COMPILE) \
+	"$$tst" $(AM_TESTS_FD_REDIRECT)
 .sh.log:
 	@p='$<'; \
 	$(am__set_b); \
@@ -1575,6 +1706,8 @@ distclean-generic:
 	-test . = "$(srcdir)" || test -z "$(CONFIG_CLEAN_VPATH_FILES)" || rm -f $(CONFIG_CLEAN_VPATH_FILES)
 	-rm -f core/$(DEPDIR)/$(am__dirstamp)
 	-rm -f core/$(am__dirstamp)
+	-rm -f t/unit/$(DEPDIR)/$(am__dirstamp)
+	-rm -f t/unit/$(am__dirstamp)
 
 maintainer-clean-generic:
 	@echo "This command is intended for maintainers to use"
@@ -1600,6 +1733,9 @@ distclean: distclean-am
 	-rm -f core/$(DEPDIR)/libpersist_core_la-settings.Plo
 	-rm -f core/$(DEPDIR)/libpersist_core_la-state-api.Plo
 	-rm -f core/$(DEPDIR)/libpersist_core_la-validate.Plo
+	-rm -f t/unit/$(DEPDIR)/test_cache-test-cache.Po
+	-rm -f t/unit/$(DEPDIR)/test_settings-test-settings.Po
+	-rm -f t/unit/$(DEPDIR)/test_validate-test-validate.Po
 	-rm -f Makefile
 distclean-am: clean-am distclean-compile distclean-generic \
 	distclean-hdr distclean-libtool distclean-tags
@@ -1660,6 +1796,9 @@ maintainer-clean: maintainer-clean-am
 	-rm -f core/$(DEPDIR)/libpersist_core_la-settings.Plo
 	-rm -f core/$(DEPDIR)/libpersist_core_la-state-api.Plo
 	-rm -f core/$(DEPDIR)/libpersist_core_la-validate.Plo
+	-rm -f t/unit/$(DEPDIR)/test_cache-test-cache.Po
+	-rm -f t/unit/$(DEPDIR)/test_settings-test-settings.Po
+	-rm -f t/unit/$(DEPDIR)/test_validate-test-validate.Po
 	-rm -f Makefile
 maintainer-clean-am: distclean-am maintainer-clean-generic
 
@@ -1717,8 +1856,6 @@ uninstall-am: uninstall-binPROGRAMS uninstall-libLTLIBRARIES \
 # plugins/redis/Makefile.inc - (to be written)
 
 # tools/Makefile.inc - (to be written)
-
-# t/unit/Makefile.inc - (to be written)
 
 # t/plugins/Makefile.inc - (to be written)
 

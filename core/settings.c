@@ -295,7 +295,7 @@ static int parse_provider(struct json_object *obj, const char *source,
 		ps->spool_dir = strdup(json_object_get_string(val));
 		json_object_object_del(config, "spoolDir");
 	}
-	ps->config_json = strdup(json_object_to_json_string_ext(config, JSON_C_TO_STRING_PLAIN));
+	ps->config_json = strdup(json_object_to_json_string_ext(config, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(config);
 	if (ps->config_json == NULL)
 		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
