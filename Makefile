@@ -185,6 +185,21 @@ core_libpersist_la_LINK = $(LIBTOOL) $(AM_V_lt) --tag=CC \
 	$(AM_LIBTOOLFLAGS) $(LIBTOOLFLAGS) --mode=link $(CCLD) \
 	$(AM_CFLAGS) $(CFLAGS) $(core_libpersist_la_LDFLAGS) \
 	$(LDFLAGS) -o $@
+plugins_memory_memory_la_DEPENDENCIES = $(am__DEPENDENCIES_1) \
+	$(am__DEPENDENCIES_1)
+am_plugins_memory_memory_la_OBJECTS =  \
+	plugins/memory/memory_la-memory-plugin.lo \
+	plugins/memory/memory_la-memory-namespace.lo \
+	plugins/memory/memory_la-memory-table.lo \
+	plugins/memory/memory_la-memory-config.lo \
+	plugins/memory/memory_la-memory-state.lo \
+	plugins/memory/memory_la-memory-session.lo
+plugins_memory_memory_la_OBJECTS =  \
+	$(am_plugins_memory_memory_la_OBJECTS)
+plugins_memory_memory_la_LINK = $(LIBTOOL) $(AM_V_lt) --tag=CC \
+	$(AM_LIBTOOLFLAGS) $(LIBTOOLFLAGS) --mode=link $(CCLD) \
+	$(plugins_memory_memory_la_CFLAGS) $(CFLAGS) \
+	$(plugins_memory_memory_la_LDFLAGS) $(LDFLAGS) -o $@
 am_t_unit_test_cache_OBJECTS = t/unit/test_cache-test-cache.$(OBJEXT)
 t_unit_test_cache_OBJECTS = $(am_t_unit_test_cache_OBJECTS)
 am__DEPENDENCIES_2 = core/libpersist-core.la $(am__DEPENDENCIES_1) \
@@ -226,6 +241,12 @@ am__depfiles_remade = core/$(DEPDIR)/libpersist_core_la-cache.Plo \
 	core/$(DEPDIR)/libpersist_core_la-settings.Plo \
 	core/$(DEPDIR)/libpersist_core_la-state-api.Plo \
 	core/$(DEPDIR)/libpersist_core_la-validate.Plo \
+	plugins/memory/$(DEPDIR)/memory_la-memory-config.Plo \
+	plugins/memory/$(DEPDIR)/memory_la-memory-namespace.Plo \
+	plugins/memory/$(DEPDIR)/memory_la-memory-plugin.Plo \
+	plugins/memory/$(DEPDIR)/memory_la-memory-session.Plo \
+	plugins/memory/$(DEPDIR)/memory_la-memory-state.Plo \
+	plugins/memory/$(DEPDIR)/memory_la-memory-table.Plo \
 	t/unit/$(DEPDIR)/test_cache-test-cache.Po \
 	t/unit/$(DEPDIR)/test_settings-test-settings.Po \
 	t/unit/$(DEPDIR)/test_validate-test-validate.Po
@@ -249,12 +270,14 @@ am__v_CCLD_ = $(am__v_CCLD_$(AM_DEFAULT_VERBOSITY))
 am__v_CCLD_0 = @echo "  CCLD    " $@;
 am__v_CCLD_1 = 
 SOURCES = $(core_libpersist_core_la_SOURCES) \
-	$(core_libpersist_la_SOURCES) $(t_unit_test_cache_SOURCES) \
-	$(t_unit_test_settings_SOURCES) \
+	$(core_libpersist_la_SOURCES) \
+	$(plugins_memory_memory_la_SOURCES) \
+	$(t_unit_test_cache_SOURCES) $(t_unit_test_settings_SOURCES) \
 	$(t_unit_test_validate_SOURCES)
 DIST_SOURCES = $(core_libpersist_core_la_SOURCES) \
-	$(core_libpersist_la_SOURCES) $(t_unit_test_cache_SOURCES) \
-	$(t_unit_test_settings_SOURCES) \
+	$(core_libpersist_la_SOURCES) \
+	$(plugins_memory_memory_la_SOURCES) \
+	$(t_unit_test_cache_SOURCES) $(t_unit_test_settings_SOURCES) \
 	$(t_unit_test_validate_SOURCES)
 am__can_run_installinfo = \
   case $$AM_UPDATE_INFO_DIR in \
@@ -657,7 +680,10 @@ pkginclude_HEADERS = \
 
 pkgconfig_DATA = persist.pc persist-plugin.pc
 lib_LTLIBRARIES = core/libpersist.la
-plugin_LTLIBRARIES = 
+
+# plugins/memory/Makefile.inc - the memory provider: configuration, state
+# and sessions in process memory.  Always built; the reference plugin.
+plugin_LTLIBRARIES = plugins/memory/memory.la
 
 # core/Makefile.inc - libpersist: loader, configuration file, dispatch to
 # the providers, configuration cache, notifications.  Nothing here knows
@@ -714,6 +740,19 @@ core_libpersist_core_la_LIBADD = $(JSONC_LIBS) $(CRYPTO_LIBS) $(PTHREAD_LIBS)
 core_libpersist_la_SOURCES = 
 core_libpersist_la_LIBADD = core/libpersist-core.la
 core_libpersist_la_LDFLAGS = -version-info 0:0:0 -export-symbols-regex '^persist_' -no-undefined
+plugins_memory_memory_la_SOURCES = \
+	plugins/memory/memory-private.h \
+	plugins/memory/memory-plugin.c \
+	plugins/memory/memory-namespace.c \
+	plugins/memory/memory-table.c \
+	plugins/memory/memory-config.c \
+	plugins/memory/memory-state.c \
+	plugins/memory/memory-session.c
+
+plugins_memory_memory_la_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS)
+plugins_memory_memory_la_CFLAGS = $(AM_CFLAGS)
+plugins_memory_memory_la_LIBADD = $(JSONC_LIBS) $(PTHREAD_LIBS)
+plugins_memory_memory_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 
 # t/unit/Makefile.inc - unit tests of the core's internal pieces (settings,
 # validation, ETags, cache, notifier); they link the core's convenience
@@ -989,6 +1028,33 @@ core/libpersist-core.la: $(core_libpersist_core_la_OBJECTS) $(core_libpersist_co
 
 core/libpersist.la: $(core_libpersist_la_OBJECTS) $(core_libpersist_la_DEPENDENCIES) $(EXTRA_core_libpersist_la_DEPENDENCIES) core/$(am__dirstamp)
 	$(AM_V_CCLD)$(core_libpersist_la_LINK) -rpath $(libdir) $(core_libpersist_la_OBJECTS) $(core_libpersist_la_LIBADD) $(LIBS)
+plugins/memory/$(am__dirstamp):
+	@$(MKDIR_P) plugins/memory
+	@: > plugins/memory/$(am__dirstamp)
+plugins/memory/$(DEPDIR)/$(am__dirstamp):
+	@$(MKDIR_P) plugins/memory/$(DEPDIR)
+	@: > plugins/memory/$(DEPDIR)/$(am__dirstamp)
+plugins/memory/memory_la-memory-plugin.lo:  \
+	plugins/memory/$(am__dirstamp) \
+	plugins/memory/$(DEPDIR)/$(am__dirstamp)
+plugins/memory/memory_la-memory-namespace.lo:  \
+	plugins/memory/$(am__dirstamp) \
+	plugins/memory/$(DEPDIR)/$(am__dirstamp)
+plugins/memory/memory_la-memory-table.lo:  \
+	plugins/memory/$(am__dirstamp) \
+	plugins/memory/$(DEPDIR)/$(am__dirstamp)
+plugins/memory/memory_la-memory-config.lo:  \
+	plugins/memory/$(am__dirstamp) \
+	plugins/memory/$(DEPDIR)/$(am__dirstamp)
+plugins/memory/memory_la-memory-state.lo:  \
+	plugins/memory/$(am__dirstamp) \
+	plugins/memory/$(DEPDIR)/$(am__dirstamp)
+plugins/memory/memory_la-memory-session.lo:  \
+	plugins/memory/$(am__dirstamp) \
+	plugins/memory/$(DEPDIR)/$(am__dirstamp)
+
+plugins/memory/memory.la: $(plugins_memory_memory_la_OBJECTS) $(plugins_memory_memory_la_DEPENDENCIES) $(EXTRA_plugins_memory_memory_la_DEPENDENCIES) plugins/memory/$(am__dirstamp)
+	$(AM_V_CCLD)$(plugins_memory_memory_la_LINK) -rpath $(plugindir) $(plugins_memory_memory_la_OBJECTS) $(plugins_memory_memory_la_LIBADD) $(LIBS)
 t/unit/$(am__dirstamp):
 	@$(MKDIR_P) t/unit
 	@: > t/unit/$(am__dirstamp)
@@ -1018,6 +1084,8 @@ mostlyclean-compile:
 	-rm -f *.$(OBJEXT)
 	-rm -f core/*.$(OBJEXT)
 	-rm -f core/*.lo
+	-rm -f plugins/memory/*.$(OBJEXT)
+	-rm -f plugins/memory/*.lo
 	-rm -f t/unit/*.$(OBJEXT)
 
 distclean-compile:
@@ -1035,6 +1103,12 @@ include core/$(DEPDIR)/libpersist_core_la-session-api.Plo # am--include-marker
 include core/$(DEPDIR)/libpersist_core_la-settings.Plo # am--include-marker
 include core/$(DEPDIR)/libpersist_core_la-state-api.Plo # am--include-marker
 include core/$(DEPDIR)/libpersist_core_la-validate.Plo # am--include-marker
+include plugins/memory/$(DEPDIR)/memory_la-memory-config.Plo # am--include-marker
+include plugins/memory/$(DEPDIR)/memory_la-memory-namespace.Plo # am--include-marker
+include plugins/memory/$(DEPDIR)/memory_la-memory-plugin.Plo # am--include-marker
+include plugins/memory/$(DEPDIR)/memory_la-memory-session.Plo # am--include-marker
+include plugins/memory/$(DEPDIR)/memory_la-memory-state.Plo # am--include-marker
+include plugins/memory/$(DEPDIR)/memory_la-memory-table.Plo # am--include-marker
 include t/unit/$(DEPDIR)/test_cache-test-cache.Po # am--include-marker
 include t/unit/$(DEPDIR)/test_settings-test-settings.Po # am--include-marker
 include t/unit/$(DEPDIR)/test_validate-test-validate.Po # am--include-marker
@@ -1153,6 +1227,48 @@ core/libpersist_core_la-session-api.lo: core/session-api.c
 #	DEPDIR=$(DEPDIR) $(CCDEPMODE) $(depcomp) \
 #	$(AM_V_CC_no)$(LIBTOOL) $(AM_V_lt) --tag=CC $(AM_LIBTOOLFLAGS) $(LIBTOOLFLAGS) --mode=compile $(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(core_libpersist_core_la_CPPFLAGS) $(CPPFLAGS) $(core_libpersist_core_la_CFLAGS) $(CFLAGS) -c -o core/libpersist_core_la-session-api.lo `test -f 'core/session-api.c' || echo '$(srcdir)/'`core/session-api.c
 
+plugins/memory/memory_la-memory-plugin.lo: plugins/memory/memory-plugin.c
+	$(AM_V_CC)$(LIBTOOL) $(AM_V_lt) --tag=CC $(AM_LIBTOOLFLAGS) $(LIBTOOLFLAGS) --mode=compile $(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(plugins_memory_memory_la_CPPFLAGS) $(CPPFLAGS) $(plugins_memory_memory_la_CFLAGS) $(CFLAGS) -MT plugins/memory/memory_la-memory-plugin.lo -MD -MP -MF plugins/memory/$(DEPDIR)/memory_la-memory-plugin.Tpo -c -o plugins/memory/memory_la-memory-plugin.lo `test -f 'plugins/memory/memory-plugin.c' || echo '$(srcdir)/'`plugins/memory/memory-plugin.c
+	$(AM_V_at)$(am__mv) plugins/memory/$(DEPDIR)/memory_la-memory-plugin.Tpo plugins/memory/$(DEPDIR)/memory_la-memory-plugin.Plo
+#	$(AM_V_CC)source='plugins/memory/memory-plugin.c' object='plugins/memory/memory_la-memory-plugin.lo' libtool=yes \
+#	DEPDIR=$(DEPDIR) $(CCDEPMODE) $(depcomp) \
+#	$(AM_V_CC_no)$(LIBTOOL) $(AM_V_lt) --tag=CC $(AM_LIBTOOLFLAGS) $(LIBTOOLFLAGS) --mode=compile $(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(plugins_memory_memory_la_CPPFLAGS) $(CPPFLAGS) $(plugins_memory_memory_la_CFLAGS) $(CFLAGS) -c -o plugins/memory/memory_la-memory-plugin.lo `test -f 'plugins/memory/memory-plugin.c' || echo '$(srcdir)/'`plugins/memory/memory-plugin.c
+
+plugins/memory/memory_la-memory-namespace.lo: plugins/memory/memory-namespace.c
+	$(AM_V_CC)$(LIBTOOL) $(AM_V_lt) --tag=CC $(AM_LIBTOOLFLAGS) $(LIBTOOLFLAGS) --mode=compile $(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(plugins_memory_memory_la_CPPFLAGS) $(CPPFLAGS) $(plugins_memory_memory_la_CFLAGS) $(CFLAGS) -MT plugins/memory/memory_la-memory-namespace.lo -MD -MP -MF plugins/memory/$(DEPDIR)/memory_la-memory-namespace.Tpo -c -o plugins/memory/memory_la-memory-namespace.lo `test -f 'plugins/memory/memory-namespace.c' || echo '$(srcdir)/'`plugins/memory/memory-namespace.c
+	$(AM_V_at)$(am__mv) plugins/memory/$(DEPDIR)/memory_la-memory-namespace.Tpo plugins/memory/$(DEPDIR)/memory_la-memory-namespace.Plo
+#	$(AM_V_CC)source='plugins/memory/memory-namespace.c' object='plugins/memory/memory_la-memory-namespace.lo' libtool=yes \
+#	DEPDIR=$(DEPDIR) $(CCDEPMODE) $(depcomp) \
+#	$(AM_V_CC_no)$(LIBTOOL) $(AM_V_lt) --tag=CC $(AM_LIBTOOLFLAGS) $(LIBTOOLFLAGS) --mode=compile $(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(plugins_memory_memory_la_CPPFLAGS) $(CPPFLAGS) $(plugins_memory_memory_la_CFLAGS) $(CFLAGS) -c -o plugins/memory/memory_la-memory-namespace.lo `test -f 'plugins/memory/memory-namespace.c' || echo '$(srcdir)/'`plugins/memory/memory-namespace.c
+
+plugins/memory/memory_la-memory-table.lo: plugins/memory/memory-table.c
+	$(AM_V_CC)$(LIBTOOL) $(AM_V_lt) --tag=CC $(AM_LIBTOOLFLAGS) $(LIBTOOLFLAGS) --mode=compile $(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(plugins_memory_memory_la_CPPFLAGS) $(CPPFLAGS) $(plugins_memory_memory_la_CFLAGS) $(CFLAGS) -MT plugins/memory/memory_la-memory-table.lo -MD -MP -MF plugins/memory/$(DEPDIR)/memory_la-memory-table.Tpo -c -o plugins/memory/memory_la-memory-table.lo `test -f 'plugins/memory/memory-table.c' || echo '$(srcdir)/'`plugins/memory/memory-table.c
+	$(AM_V_at)$(am__mv) plugins/memory/$(DEPDIR)/memory_la-memory-table.Tpo plugins/memory/$(DEPDIR)/memory_la-memory-table.Plo
+#	$(AM_V_CC)source='plugins/memory/memory-table.c' object='plugins/memory/memory_la-memory-table.lo' libtool=yes \
+#	DEPDIR=$(DEPDIR) $(CCDEPMODE) $(depcomp) \
+#	$(AM_V_CC_no)$(LIBTOOL) $(AM_V_lt) --tag=CC $(AM_LIBTOOLFLAGS) $(LIBTOOLFLAGS) --mode=compile $(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(plugins_memory_memory_la_CPPFLAGS) $(CPPFLAGS) $(plugins_memory_memory_la_CFLAGS) $(CFLAGS) -c -o plugins/memory/memory_la-memory-table.lo `test -f 'plugins/memory/memory-table.c' || echo '$(srcdir)/'`plugins/memory/memory-table.c
+
+plugins/memory/memory_la-memory-config.lo: plugins/memory/memory-config.c
+	$(AM_V_CC)$(LIBTOOL) $(AM_V_lt) --tag=CC $(AM_LIBTOOLFLAGS) $(LIBTOOLFLAGS) --mode=compile $(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(plugins_memory_memory_la_CPPFLAGS) $(CPPFLAGS) $(plugins_memory_memory_la_CFLAGS) $(CFLAGS) -MT plugins/memory/memory_la-memory-config.lo -MD -MP -MF plugins/memory/$(DEPDIR)/memory_la-memory-config.Tpo -c -o plugins/memory/memory_la-memory-config.lo `test -f 'plugins/memory/memory-config.c' || echo '$(srcdir)/'`plugins/memory/memory-config.c
+	$(AM_V_at)$(am__mv) plugins/memory/$(DEPDIR)/memory_la-memory-config.Tpo plugins/memory/$(DEPDIR)/memory_la-memory-config.Plo
+#	$(AM_V_CC)source='plugins/memory/memory-config.c' object='plugins/memory/memory_la-memory-config.lo' libtool=yes \
+#	DEPDIR=$(DEPDIR) $(CCDEPMODE) $(depcomp) \
+#	$(AM_V_CC_no)$(LIBTOOL) $(AM_V_lt) --tag=CC $(AM_LIBTOOLFLAGS) $(LIBTOOLFLAGS) --mode=compile $(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(plugins_memory_memory_la_CPPFLAGS) $(CPPFLAGS) $(plugins_memory_memory_la_CFLAGS) $(CFLAGS) -c -o plugins/memory/memory_la-memory-config.lo `test -f 'plugins/memory/memory-config.c' || echo '$(srcdir)/'`plugins/memory/memory-config.c
+
+plugins/memory/memory_la-memory-state.lo: plugins/memory/memory-state.c
+	$(AM_V_CC)$(LIBTOOL) $(AM_V_lt) --tag=CC $(AM_LIBTOOLFLAGS) $(LIBTOOLFLAGS) --mode=compile $(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(plugins_memory_memory_la_CPPFLAGS) $(CPPFLAGS) $(plugins_memory_memory_la_CFLAGS) $(CFLAGS) -MT plugins/memory/memory_la-memory-state.lo -MD -MP -MF plugins/memory/$(DEPDIR)/memory_la-memory-state.Tpo -c -o plugins/memory/memory_la-memory-state.lo `test -f 'plugins/memory/memory-state.c' || echo '$(srcdir)/'`plugins/memory/memory-state.c
+	$(AM_V_at)$(am__mv) plugins/memory/$(DEPDIR)/memory_la-memory-state.Tpo plugins/memory/$(DEPDIR)/memory_la-memory-state.Plo
+#	$(AM_V_CC)source='plugins/memory/memory-state.c' object='plugins/memory/memory_la-memory-state.lo' libtool=yes \
+#	DEPDIR=$(DEPDIR) $(CCDEPMODE) $(depcomp) \
+#	$(AM_V_CC_no)$(LIBTOOL) $(AM_V_lt) --tag=CC $(AM_LIBTOOLFLAGS) $(LIBTOOLFLAGS) --mode=compile $(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(plugins_memory_memory_la_CPPFLAGS) $(CPPFLAGS) $(plugins_memory_memory_la_CFLAGS) $(CFLAGS) -c -o plugins/memory/memory_la-memory-state.lo `test -f 'plugins/memory/memory-state.c' || echo '$(srcdir)/'`plugins/memory/memory-state.c
+
+plugins/memory/memory_la-memory-session.lo: plugins/memory/memory-session.c
+	$(AM_V_CC)$(LIBTOOL) $(AM_V_lt) --tag=CC $(AM_LIBTOOLFLAGS) $(LIBTOOLFLAGS) --mode=compile $(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(plugins_memory_memory_la_CPPFLAGS) $(CPPFLAGS) $(plugins_memory_memory_la_CFLAGS) $(CFLAGS) -MT plugins/memory/memory_la-memory-session.lo -MD -MP -MF plugins/memory/$(DEPDIR)/memory_la-memory-session.Tpo -c -o plugins/memory/memory_la-memory-session.lo `test -f 'plugins/memory/memory-session.c' || echo '$(srcdir)/'`plugins/memory/memory-session.c
+	$(AM_V_at)$(am__mv) plugins/memory/$(DEPDIR)/memory_la-memory-session.Tpo plugins/memory/$(DEPDIR)/memory_la-memory-session.Plo
+#	$(AM_V_CC)source='plugins/memory/memory-session.c' object='plugins/memory/memory_la-memory-session.lo' libtool=yes \
+#	DEPDIR=$(DEPDIR) $(CCDEPMODE) $(depcomp) \
+#	$(AM_V_CC_no)$(LIBTOOL) $(AM_V_lt) --tag=CC $(AM_LIBTOOLFLAGS) $(LIBTOOLFLAGS) --mode=compile $(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(plugins_memory_memory_la_CPPFLAGS) $(CPPFLAGS) $(plugins_memory_memory_la_CFLAGS) $(CFLAGS) -c -o plugins/memory/memory_la-memory-session.lo `test -f 'plugins/memory/memory-session.c' || echo '$(srcdir)/'`plugins/memory/memory-session.c
+
 t/unit/test_cache-test-cache.o: t/unit/test-cache.c
 	$(AM_V_CC)$(CC) $(DEFS) $(DEFAULT_INCLUDES) $(INCLUDES) $(t_unit_test_cache_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) -MT t/unit/test_cache-test-cache.o -MD -MP -MF t/unit/$(DEPDIR)/test_cache-test-cache.Tpo -c -o t/unit/test_cache-test-cache.o `test -f 't/unit/test-cache.c' || echo '$(srcdir)/'`t/unit/test-cache.c
 	$(AM_V_at)$(am__mv) t/unit/$(DEPDIR)/test_cache-test-cache.Tpo t/unit/$(DEPDIR)/test_cache-test-cache.Po
@@ -1201,6 +1317,7 @@ mostlyclean-libtool:
 clean-libtool:
 	-rm -rf .libs _libs
 	-rm -rf core/.libs core/_libs
+	-rm -rf plugins/memory/.libs plugins/memory/_libs
 	-rm -rf t/unit/.libs t/unit/_libs
 
 distclean-libtool:
@@ -1706,6 +1823,8 @@ distclean-generic:
 	-test . = "$(srcdir)" || test -z "$(CONFIG_CLEAN_VPATH_FILES)" || rm -f $(CONFIG_CLEAN_VPATH_FILES)
 	-rm -f core/$(DEPDIR)/$(am__dirstamp)
 	-rm -f core/$(am__dirstamp)
+	-rm -f plugins/memory/$(DEPDIR)/$(am__dirstamp)
+	-rm -f plugins/memory/$(am__dirstamp)
 	-rm -f t/unit/$(DEPDIR)/$(am__dirstamp)
 	-rm -f t/unit/$(am__dirstamp)
 
@@ -1733,6 +1852,12 @@ distclean: distclean-am
 	-rm -f core/$(DEPDIR)/libpersist_core_la-settings.Plo
 	-rm -f core/$(DEPDIR)/libpersist_core_la-state-api.Plo
 	-rm -f core/$(DEPDIR)/libpersist_core_la-validate.Plo
+	-rm -f plugins/memory/$(DEPDIR)/memory_la-memory-config.Plo
+	-rm -f plugins/memory/$(DEPDIR)/memory_la-memory-namespace.Plo
+	-rm -f plugins/memory/$(DEPDIR)/memory_la-memory-plugin.Plo
+	-rm -f plugins/memory/$(DEPDIR)/memory_la-memory-session.Plo
+	-rm -f plugins/memory/$(DEPDIR)/memory_la-memory-state.Plo
+	-rm -f plugins/memory/$(DEPDIR)/memory_la-memory-table.Plo
 	-rm -f t/unit/$(DEPDIR)/test_cache-test-cache.Po
 	-rm -f t/unit/$(DEPDIR)/test_settings-test-settings.Po
 	-rm -f t/unit/$(DEPDIR)/test_validate-test-validate.Po
@@ -1796,6 +1921,12 @@ maintainer-clean: maintainer-clean-am
 	-rm -f core/$(DEPDIR)/libpersist_core_la-settings.Plo
 	-rm -f core/$(DEPDIR)/libpersist_core_la-state-api.Plo
 	-rm -f core/$(DEPDIR)/libpersist_core_la-validate.Plo
+	-rm -f plugins/memory/$(DEPDIR)/memory_la-memory-config.Plo
+	-rm -f plugins/memory/$(DEPDIR)/memory_la-memory-namespace.Plo
+	-rm -f plugins/memory/$(DEPDIR)/memory_la-memory-plugin.Plo
+	-rm -f plugins/memory/$(DEPDIR)/memory_la-memory-session.Plo
+	-rm -f plugins/memory/$(DEPDIR)/memory_la-memory-state.Plo
+	-rm -f plugins/memory/$(DEPDIR)/memory_la-memory-table.Plo
 	-rm -f t/unit/$(DEPDIR)/test_cache-test-cache.Po
 	-rm -f t/unit/$(DEPDIR)/test_settings-test-settings.Po
 	-rm -f t/unit/$(DEPDIR)/test_validate-test-validate.Po
@@ -1848,8 +1979,6 @@ uninstall-am: uninstall-binPROGRAMS uninstall-libLTLIBRARIES \
 
 .PRECIOUS: Makefile
 
-
-# plugins/memory/Makefile.inc - (to be written)
 
 # plugins/filesystem/Makefile.inc - (to be written)
 

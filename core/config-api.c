@@ -233,8 +233,8 @@ int persist_collect_entry(void *ctx, const struct persist_item *item)
 	struct persist_collector *list = ctx;
 	struct persist_entry *e;
 
-	if (item == NULL || item->key == NULL)
-		return 0;
+	if (item == NULL || (item->key == NULL && item->value == NULL))
+		return 0;   /* nothing to list */
 	if (list->n == list->cap) {
 		size_t cap = list->cap == 0 ? 16 : list->cap * 2;
 		struct persist_entry *bigger = realloc(list->items, cap * sizeof(*bigger));
@@ -247,12 +247,11 @@ int persist_collect_entry(void *ctx, const struct persist_item *item)
 	}
 	e = &list->items[list->n];
 	memset(e, 0, sizeof(*e));
-	e->key = strdup(item->key);
-	if (e->key == NULL) {
+	list->n++;
+	if (item->key != NULL && (e->key = strdup(item->key)) == NULL) {
 		list->oom = 1;
 		return 1;
 	}
-	list->n++;
 	if (list->with_value && item->value != NULL) {
 		e->value = persist_memdup0(item->value, item->len);
 		e->len = item->len;
@@ -278,8 +277,10 @@ int persist_collect_entry(void *ctx, const struct persist_item *item)
 /* Order entries by key (byte order). */
 static int entry_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct persist_entry *)a)->key,
-		      ((const struct persist_entry *)b)->key);
+	const char *ka = ((const struct persist_entry *)a)->key;
+	const char *kb = ((const struct persist_entry *)b)->key;
+
+	return strcmp(ka != NULL ? ka : "", kb != NULL ? kb : "");
 }
 
 /* Finish a listing: sort, hand over, or free on failure. */
