@@ -144,8 +144,10 @@ static const char *join(char *const *v, size_t n, const char *none,
 {
 	size_t o = 0;
 
-	if (n == 0)
-		return none;
+	if (n == 0) {
+		snprintf(buf, size, "%s", none);
+		return buf;
+	}
 	buf[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
 		int w = snprintf(buf + o, size - o, "%s%s", i ? ", " : "", v[i]);
