@@ -408,6 +408,33 @@ static void test_fifo(void)
 			PERSIST_EINSECURE);
 }
 
+/* A dangling symlink is found (the first match wins, no fall-through to
+   a later directory) and reported as missing. */
+static void test_dangling_link(void)
+{
+	struct persist_loaded_plugin *lp;
+	struct persist_error err;
+	char path[PATH_MAX], target[PATH_MAX];
+	const char *dirs[2];
+	struct persist_search s;
+
+	dirs[0] = fx_make_dir(NULL, 0755, 0644);
+	dirs[1] = fx_dir_with("fixture_ok");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dirs[0]);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dirs[1]);
+	fx_fmt(path, sizeof(path), "%s/fixture_ok.so", dirs[0]);
+	fx_fmt(target, sizeof(target), "%s/gone.so", dirs[0]);
+	CU_ASSERT_EQUAL_FATAL(symlink(target, path), 0);
+	memset(&s, 0, sizeof(s));
+	s.api_dirs = dirs;
+	s.n_api_dirs = 2;
+	s.no_env = 1;
+	CU_ASSERT_EQUAL(persist_loader_acquire(&s, "fixture_ok", NULL, &lp, &err),
+			PERSIST_ENOPLUGIN);
+	CHECK_MSG(err.msg, path);
+	CHECK_MSG(err.msg, "does not exist");
+}
+
 /* Owned by someone else (needs root to chown; as another user the
    plugin's own files are the euid's and pass). */
 static void test_owner(void)
@@ -508,6 +535,7 @@ int main(void)
 	CU_add_test(s, "concurrent acquire", test_concurrent_acquire);
 	CU_add_test(s, "check_kind", test_check_kind);
 	CU_add_test(s, "FIFO named .so", test_fifo);
+	CU_add_test(s, "dangling symlink", test_dangling_link);
 	CU_add_test(s, "owner", test_owner);
 	CU_add_test(s, "probe", test_probe);
 

@@ -820,6 +820,10 @@ static void test_probe(void)
 
 	/* bad arguments */
 	CU_ASSERT_EQUAL(persist_plugins_probe(&opts, NULL, NULL, &n, &err), PERSIST_EINVAL);
+	CU_ASSERT_EQUAL(persist_plugins_probe(&opts, NULL, &infos, NULL, &err), PERSIST_EINVAL);
+	opts.plugin_dirs = NULL;
+	CU_ASSERT_EQUAL(persist_plugins_probe(&opts, NULL, &infos, &n, &err), PERSIST_EINVAL);
+	CHECK_MSG(err.msg, "plugin_dirs");
 	opts.size = 4;
 	CU_ASSERT_EQUAL(persist_plugins_probe(&opts, NULL, &infos, &n, &err), PERSIST_EINVAL);
 	persist_plugins_free(NULL, 0);
