@@ -484,7 +484,7 @@ static int phase_feedback(struct demo *d)
 	struct persist_error err = { 0 };
 	struct phase *ph = phase_begin(d, "feedback");
 	char (*recs)[256];
-	uint64_t start;
+	uint64_t start = 0;
 	int rating_sum = 0, ret;
 
 	if ((ret = log_length(d, "feedback", &start)) != CTL_EXIT_OK)
