@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 #include <persist/persist.h>
 #include "fs-private.h"
 
@@ -160,6 +161,7 @@ int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
 	struct fs_state *st = store;
 	struct fs_batch_kv *kvs = NULL;
 	struct fs_batch_log *logs = NULL;
+	struct json_tokener *tok = NULL;
 	size_t n_kvs = 0, n_logs = 0, i;
 	int ret = PERSIST_OK, any_written = 0;
 
@@ -226,6 +228,8 @@ int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
 	}
 
 	/* Apply in order to the replicas and build the lines. */
+	if (n_logs > 0)
+		tok = fs_json_tokener();
 	for (i = 0; i < n && ret == PERSIST_OK; i++) {
 		const struct persist_op *op = fs_op(ops, i, op_size);
 
@@ -233,7 +237,7 @@ int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
 			struct fs_log *log;
 			(void)fs_state_log(st, op->collection, &log, err);
 			fs_log_encode(&fs_batch_find_log(logs, n_logs, log)->buf,
-				      op->value, op->len);
+				      op->value, op->len, tok);
 		} else {
 			struct fs_kv *kv;
 			(void)fs_state_kv(st, op->collection, &kv, err);
@@ -345,6 +349,8 @@ out:
 	}
 	free(kvs);
 	free(logs);
+	if (tok != NULL)
+		json_tokener_free(tok);
 	return ret;
 }
 

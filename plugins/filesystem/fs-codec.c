@@ -187,11 +187,25 @@ int fs_parse_i64(const void *data, size_t len, int64_t *value_r)
 	return 0;
 }
 
+/* A tokener deep enough for real documents (free with json_tokener_free). */
+struct json_tokener *fs_json_tokener(void)
+{
+	return json_tokener_new_ex(FS_JSON_DEPTH);
+}
+
 /* Parse JSON text with json-c: the whole input must be one value (trailing
    whitespace allowed); strict rejects json-c's extensions (single quotes,
    NaN, ...) and non-UTF-8.  The parse error goes to why. */
 int fs_json_parse(const void *data, size_t len, int strict,
 		  struct json_object **obj_r, char *why, size_t why_size)
+{
+	return fs_json_parse_tok(NULL, data, len, strict, obj_r, why, why_size);
+}
+
+/* fs_json_parse with a caller's tokener (reset here; NULL: a new one). */
+int fs_json_parse_tok(struct json_tokener *given, const void *data, size_t len,
+		      int strict, struct json_object **obj_r, char *why,
+		      size_t why_size)
 {
 	struct json_tokener *tok;
 	struct json_object *obj;
@@ -203,15 +217,16 @@ int fs_json_parse(const void *data, size_t len, int strict,
 		snprintf(why, why_size, "document too large for the parser");
 		return -1;
 	}
-	tok = json_tokener_new_ex(FS_JSON_DEPTH);
+	tok = given != NULL ? given : json_tokener_new_ex(FS_JSON_DEPTH);
 	if (tok == NULL) {
 		snprintf(why, why_size, "out of memory");
 		return -1;
 	}
-	if (strict)
-		json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-					    JSON_TOKENER_ALLOW_TRAILING_CHARS |
-					    JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_reset(tok);
+	json_tokener_set_flags(tok, strict ? JSON_TOKENER_STRICT |
+						     JSON_TOKENER_ALLOW_TRAILING_CHARS |
+						     JSON_TOKENER_VALIDATE_UTF8
+					   : 0);
 	obj = json_tokener_parse_ex(tok, p, (int)len);
 	jerr = json_tokener_get_error(tok);
 	if (jerr == json_tokener_continue) {
@@ -223,7 +238,8 @@ int fs_json_parse(const void *data, size_t len, int strict,
 		if (jerr == json_tokener_continue) {
 			snprintf(why, why_size, "unexpected end of input at byte %zu",
 				 len);
-			json_tokener_free(tok);
+			if (given == NULL)
+				json_tokener_free(tok);
 			return -1;
 		}
 		end = len;
@@ -234,10 +250,12 @@ int fs_json_parse(const void *data, size_t len, int strict,
 		snprintf(why, why_size, "%s at byte %zu",
 			 json_tokener_error_desc(jerr),
 			 json_tokener_get_parse_end(tok));
-		json_tokener_free(tok);
+		if (given == NULL)
+			json_tokener_free(tok);
 		return -1;
 	}
-	json_tokener_free(tok);
+	if (given == NULL)
+		json_tokener_free(tok);
 	for (; end < len; end++) {
 		if (p[end] != ' ' && p[end] != '\t' && p[end] != '\n' &&
 		    p[end] != '\r') {

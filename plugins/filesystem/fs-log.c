@@ -59,14 +59,15 @@ static void fs_log_reset(struct fs_log *log)
 }
 
 /* Encode one record as a line (see fs-state.c). */
-void fs_log_encode(struct fs_buf *buf, const void *data, size_t len)
+void fs_log_encode(struct fs_buf *buf, const void *data, size_t len,
+		   struct json_tokener *tok)
 {
 	char why[8];
 
 	if (len > 0 && memchr(data, '\n', len) == NULL &&
 	    !(len >= FS_B64_PREFIX_LEN - 1 &&
 	      memcmp(data, FS_B64_PREFIX, FS_B64_PREFIX_LEN - 1) == 0) &&
-	    fs_json_parse(data, len, 1, NULL, why, sizeof(why)) == 0) {
+	    fs_json_parse_tok(tok, data, len, 1, NULL, why, sizeof(why)) == 0) {
 		fs_buf_add(buf, data, len);
 	} else {
 		fs_buf_adds(buf, FS_B64_PREFIX);
@@ -241,7 +242,7 @@ int fs_state_append(void *store, const char *collection, const void *data,
 	if (ret != PERSIST_OK)
 		return ret;
 	fs_buf_init(&buf);
-	fs_log_encode(&buf, data, len);
+	fs_log_encode(&buf, data, len, NULL);
 	if (buf.failed) {
 		fs_buf_free(&buf);
 		return st->host->error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");

@@ -94,8 +94,14 @@ int fs_parse_i64(const void *data, size_t len, int64_t *value_r);
    Returns the object (caller puts it; may be NULL for "null") in *obj_r
    when obj_r is not NULL; on failure -1 and a description in why. */
 struct json_object;
+struct json_tokener;
 int fs_json_parse(const void *data, size_t len, int strict,
 		  struct json_object **obj_r, char *why, size_t why_size);
+/* The same with a reusable tokener (NULL: a new one each time). */
+int fs_json_parse_tok(struct json_tokener *tok, const void *data, size_t len,
+		      int strict, struct json_object **obj_r, char *why,
+		      size_t why_size);
+struct json_tokener *fs_json_tokener(void);
 
 /* ---- fs-table.c -------------------------------------------------------- */
 
@@ -323,8 +329,10 @@ void fs_log_free(void *log);
 int fs_log_lock_append(struct fs_state *st, struct fs_log *log,
 		       struct persist_error *err);
 void fs_log_unlock(struct fs_log *log);
-/* Encode one record as a line (with '\n'). */
-void fs_log_encode(struct fs_buf *buf, const void *data, size_t len);
+/* Encode one record as a line (with '\n'); tok: a reusable tokener for
+   the JSON check, or NULL. */
+void fs_log_encode(struct fs_buf *buf, const void *data, size_t len,
+		   struct json_tokener *tok);
 /* Append encoded lines while locked; on failure cut back, PERSIST_EIO. */
 int fs_log_write(struct fs_state *st, struct fs_log *log, const char *lines,
 		 size_t len, struct persist_error *err);
