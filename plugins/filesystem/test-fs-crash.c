@@ -118,7 +118,14 @@ struct round_log {
 static int log_cb(void *ctx, const struct persist_item *it)
 {
 	struct round_log *rl = ctx;
-	struct json_object *o = json_tokener_parse(it->value), *r, *i;
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *o, *r, *i;
+
+	/* the value is not NUL-terminated: parse exactly len bytes */
+	o = json_tokener_parse_ex(tok, it->value, (int)it->len);
+	if (o == NULL && json_tokener_get_error(tok) == json_tokener_continue)
+		o = json_tokener_parse_ex(tok, "", 1);
+	json_tokener_free(tok);
 
 	if (o == NULL || !json_object_object_get_ex(o, "r", &r)) {
 		rl->parse_bad++;
