@@ -54,7 +54,7 @@ static void test_registry(void)
 
 	CU_ASSERT_STRING_NOT_EQUAL(persist_instance_id(ct.a), persist_instance_id(ct.b));
 	CU_ASSERT(!ct_find_session(ct.a, s, NULL, NULL, NULL));
-	CT_OK(persist_session_put(ct.a, s, "{\"user\":\"u1\"}", 12, 0, &err), &err);
+	CT_OK(persist_session_put(ct.a, s, "{\"user\":\"u1\"}", 13, 0, &err), &err);
 	CU_ASSERT(ct_find_session(ct.a, s, &instance, &value, &sorted));
 	CU_ASSERT(sorted);
 	CU_ASSERT(instance != NULL && strcmp(instance, persist_instance_id(ct.a)) == 0);
@@ -68,7 +68,7 @@ static void test_registry(void)
 	free(instance);
 	instance = NULL;
 	/* refresh with new data */
-	CT_OK(persist_session_put(ct.a, s, "{\"user\":\"u2\"}", 12, 0, &err), &err);
+	CT_OK(persist_session_put(ct.a, s, "{\"user\":\"u2\"}", 13, 0, &err), &err);
 	CU_ASSERT(ct_find_session(ct.a, s, NULL, &value, NULL));
 	CU_ASSERT(value != NULL && strcmp(value, "{\"user\":\"u2\"}") == 0);
 	free(value);
