@@ -2,13 +2,14 @@
  * t/conformance/conformance.c - persist-conformance, the conformance suite
  * every provider runs, unchanged:
  *
- *     persist-conformance [-v] [-P DIR]... PLUGIN [CONFIG_JSON]
+ *     persist-conformance [-v] [-P DIR]... [-c KIND=JSON]... PLUGIN [CONFIG_JSON]
  *
  * PLUGIN is a provider name, searched like persist_open does (-P
  * directories, PERSIST_PLUGIN_PATH, the built-in directory), or the
  * absolute path of a .so (then its name is the file name without ".so").
  * CONFIG_JSON is the provider's "config" object (default {}), given to
- * every kind it serves.  The program asks the loader which kinds the
+ * every kind it serves; -c gives one kind (configuration, state or
+ * sessions) its own object instead, e.g. a separate data directory.  The program asks the loader which kinds the
  * plugin serves, opens two handles on a configuration that routes those
  * kinds to it (and the others to "memory"), and runs the CUnit suites of
  * those kinds: the base cases always, and the tests of every capability the
@@ -36,9 +37,11 @@ static const char *const ct_kind_keys[PERSIST_KIND_COUNT_] = {
 static int ct_usage(void)
 {
 	fprintf(stderr,
-		"usage: persist-conformance [-v] [-P DIR]... PLUGIN [CONFIG_JSON]\n"
+		"usage: persist-conformance [-v] [-P DIR]... [-c KIND=JSON]... PLUGIN [CONFIG_JSON]\n"
 		"  PLUGIN       provider name, or absolute path of a <name>.so\n"
-		"  CONFIG_JSON  the provider's \"config\" object (default {})\n"
+		"  CONFIG_JSON  the provider's \"config\" object for every kind (default {})\n"
+		"  -c KIND=JSON the \"config\" object for one kind: configuration, state\n"
+		"               or sessions (repeatable; overrides CONFIG_JSON)\n"
 		"  -P DIR       search DIR for plugins first (repeatable)\n"
 		"  -v           show the library's log on stderr\n");
 	return 2;
@@ -55,6 +58,8 @@ static void ct_log(void *ctx, enum persist_log_level level, const char *message)
 }
 
 static int ct_verbose;
+/* A child process keeps its stdout for the parent's protocol. */
+static int ct_quiet;
 
 /* The options both handles (and children) open with. */
 static void ct_options(struct persist_options *opts)
@@ -157,7 +162,8 @@ static char *ct_make_config(void)
 				ct_buf_json_string(&b, ct.module);
 			}
 			ct_buf_str(&b, ",\"config\":");
-			ct_buf_str(&b, ct.config_json);
+			ct_buf_str(&b, ct.kind_config[k] != NULL ? ct.kind_config[k] :
+				   ct.config_json);
 		} else {
 			ct_buf_str(&b, "\"memory\",\"config\":{}");
 		}
@@ -223,10 +229,11 @@ static int ct_probe(void)
 			persist_plugins_free(infos, n);
 			return 2;
 		}
-		printf("persist-conformance: %s %s (%s), ABI %u.%u\n", infos[i].name,
-		       infos[i].version != NULL ? infos[i].version : "?",
-		       infos[i].path != NULL ? infos[i].path : "?",
-		       infos[i].abi_major, infos[i].abi_minor);
+		if (!ct_quiet)
+			printf("persist-conformance: %s %s (%s), ABI %u.%u\n", infos[i].name,
+			       infos[i].version != NULL ? infos[i].version : "?",
+			       infos[i].path != NULL ? infos[i].path : "?",
+			       infos[i].abi_major, infos[i].abi_minor);
 		for (int k = 0; k < PERSIST_KIND_COUNT_; k++)
 			ct.has_kind[k] = infos[i].has_kind[k];
 	}
@@ -276,6 +283,24 @@ int ct_register_health(char *tested, size_t size)
 	return 0;
 }
 
+/* -c KIND=JSON: a kind's own config object; 0, or -1 when malformed. */
+static int ct_kind_option(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (eq == NULL)
+		return -1;
+	for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
+		if (strlen(ct_kind_keys[k]) == (size_t)(eq - arg) &&
+		    strncmp(arg, ct_kind_keys[k], (size_t)(eq - arg)) == 0) {
+			ct.kind_config[k] = eq + 1;
+			ct.kind_arg[k] = arg;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* Set the run's unique prefix: pid, time and a little randomness, using
    only characters valid in collection names. */
 static void ct_make_run(void)
@@ -302,8 +327,16 @@ int main(int argc, char **argv)
 	dirs = calloc((size_t)argc, sizeof(*dirs));
 	if (dirs == NULL)
 		return 2;
-	while ((opt = getopt(argc, argv, "+hvP:X:R:")) != -1) {
+	while ((opt = getopt(argc, argv, "+hvc:P:X:R:")) != -1) {
 		switch (opt) {
+		case 'c':
+			if (ct_kind_option(optarg) != 0) {
+				fprintf(stderr, "persist-conformance: -c %s: expected "
+					"configuration=JSON, state=JSON or sessions=JSON\n", optarg);
+				free(dirs);
+				return 2;
+			}
+			break;
 		case 'P':
 			if (optarg[0] != '/') {
 				fprintf(stderr, "persist-conformance: -P %s: not an absolute directory\n",
@@ -318,6 +351,7 @@ int main(int argc, char **argv)
 			break;
 		case 'X': /* hidden: child process role */
 			role = optarg;
+			ct_quiet = 1;
 			break;
 		case 'R': /* hidden: the parent's run prefix */
 			run = optarg;

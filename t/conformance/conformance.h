@@ -28,6 +28,8 @@ struct ct_context {
 	const char *plugin;        /* provider under test */
 	const char *module;        /* absolute .so path, or NULL */
 	const char *config_json;   /* its "config" object */
+	const char *kind_config[PERSIST_KIND_COUNT_]; /* -c KIND=JSON, or NULL */
+	const char *kind_arg[PERSIST_KIND_COUNT_];    /* that whole argument */
 	const char *const *dirs;   /* -P directories */
 	size_t n_dirs;
 	char *open_json;           /* the configuration text both handles use */

@@ -24,22 +24,32 @@
 #define CT_CHILD_MS 60000
 
 /* Names the parent and the child agree on (derived from the run). */
-#define XP_DOC "xp-config"
-#define XP_COLL "xp-state"
+#define XP_DOC "config"
+#define XP_COLL "state"
 #define XP_SESSION "xp-session"
 #define XP_BCAST "xp-bcast"
 #define XP_SEND "xp-send"
 #define XP_REPLY "xp-reply"
 
-/* Start this program as a child in `role`; its stdout to *out_fd when not
-   NULL.  Returns the pid or -1. */
-static pid_t ct_spawn(const char *role, int *out_fd)
+/* The name of a writer child's document or collection: each role writes
+   its own, so that the tests do not see each other's data. */
+static const char *xp_name(const char *role, const char *what)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "xp-%s-%s", role, what);
+	return ct_name(buf);
+}
+
+/* Start this program as a child in `role`; its stdout to *out_fd and its
+   stdin from *in_fd when not NULL.  Returns the pid or -1. */
+static pid_t ct_spawn(const char *role, int *out_fd, int *in_fd)
 {
 	char exe[4096];
 	const char **argv;
 	size_t argc = 0;
 	ssize_t len;
-	int fds[2] = { -1, -1 };
+	int fds[2] = { -1, -1 }, ins[2] = { -1, -1 };
 	pid_t pid;
 
 	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -48,7 +58,7 @@ static pid_t ct_spawn(const char *role, int *out_fd)
 		return -1;
 	}
 	exe[len] = '\0';
-	argv = calloc(8 + 2 * ct.n_dirs, sizeof(*argv));
+	argv = calloc(8 + 2 * ct.n_dirs + 2 * PERSIST_KIND_COUNT_, sizeof(*argv));
 	if (argv == NULL)
 		return -1;
 	argv[argc++] = exe;
@@ -60,10 +70,20 @@ static pid_t ct_spawn(const char *role, int *out_fd)
 		argv[argc++] = "-P";
 		argv[argc++] = ct.dirs[i];
 	}
+	for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
+		if (ct.kind_config[k] != NULL) {
+			argv[argc++] = "-c";
+			argv[argc++] = ct.kind_arg[k];
+		}
+	}
 	argv[argc++] = ct.module != NULL ? ct.module : ct.plugin;
 	argv[argc++] = ct.config_json;
 	argv[argc] = NULL;
-	if (out_fd != NULL && pipe(fds) != 0) {
+	if ((out_fd != NULL && pipe(fds) != 0) || (in_fd != NULL && pipe(ins) != 0)) {
+		if (fds[0] >= 0) {
+			close(fds[0]);
+			close(fds[1]);
+		}
 		free(argv);
 		return -1;
 	}
@@ -75,19 +95,30 @@ static pid_t ct_spawn(const char *role, int *out_fd)
 			close(fds[0]);
 			close(fds[1]);
 		}
+		if (ins[0] >= 0) {
+			dup2(ins[0], STDIN_FILENO);
+			close(ins[0]);
+			close(ins[1]);
+		}
 		execv(exe, (char *const *)argv);
 		_exit(127);
 	}
 	free(argv);
 	if (fds[1] >= 0)
 		close(fds[1]);
+	if (ins[0] >= 0)
+		close(ins[0]);
 	if (pid < 0) {
 		if (fds[0] >= 0)
 			close(fds[0]);
+		if (ins[1] >= 0)
+			close(ins[1]);
 		return -1;
 	}
 	if (out_fd != NULL)
 		*out_fd = fds[0];
+	if (in_fd != NULL)
+		*in_fd = ins[1];
 	return pid;
 }
 
@@ -141,59 +172,59 @@ static int ct_read_line(int fd, char *buf, size_t size, int64_t timeout_ms)
 
 /* Check what a writer child left, through handle p, for the kinds whose
    caps have `cap`. */
-static void ct_check_child_writes(persist *p, uint64_t cap)
+static void ct_check_child_writes(persist *p, uint64_t cap, const char *role)
 {
 	struct persist_error err;
 	char *data = NULL;
 	size_t len = 0;
 
 	if (ct.has_kind[PERSIST_KIND_CONFIG] && (ct.caps[PERSIST_KIND_CONFIG] & cap)) {
-		CT_OK(persist_config_get(p, ct_name(XP_DOC), &data, &len, NULL, &err), &err);
+		CT_OK(persist_config_get(p, xp_name(role, XP_DOC), &data, &len, NULL, &err), &err);
 		CT_EXPECT_BYTES(data, len, "{\"from\":\"child\"}", 16);
 		persist_free(data);
 		data = NULL;
-		persist_config_delete(p, ct_name(XP_DOC), NULL, &err);
+		persist_config_delete(p, xp_name(role, XP_DOC), NULL, &err);
 	}
 	if (ct.has_kind[PERSIST_KIND_STATE] && (ct.caps[PERSIST_KIND_STATE] & cap)) {
-		CT_OK(persist_state_get(p, ct_name(XP_COLL), "k", &data, &len, &err), &err);
+		CT_OK(persist_state_get(p, xp_name(role, XP_COLL), "k", &data, &len, &err), &err);
 		CT_EXPECT_BYTES(data, len, "child", 5);
 		persist_free(data);
 		data = NULL;
-		CT_OK(persist_state_get(p, ct_name(XP_COLL), "n", &data, &len, &err), &err);
+		CT_OK(persist_state_get(p, xp_name(role, XP_COLL), "n", &data, &len, &err), &err);
 		CT_EXPECT_BYTES(data, len, "7", 1);
 		persist_free(data);
 		if (ct.caps[PERSIST_KIND_STATE] & PERSIST_CAP_APPEND_LOG) {
 			struct persist_entry *e = NULL;
 			size_t n = 0;
 
-			CT_OK(persist_state_read_log(p, ct_name(XP_COLL), 0, 0, &e, &n, NULL, &err),
+			CT_OK(persist_state_read_log(p, xp_name(role, XP_COLL), 0, 0, &e, &n, NULL, &err),
 			      &err);
 			CU_ASSERT_EQUAL(n, 1);
 			if (n == 1)
 				CT_EXPECT_BYTES(e[0].value, e[0].len, "{\"child\":1}", 11);
 			persist_items_free(e, n);
 		}
-		persist_state_delete(p, ct_name(XP_COLL), "k", &err);
-		persist_state_delete(p, ct_name(XP_COLL), "n", &err);
+		persist_state_delete(p, xp_name(role, XP_COLL), "k", &err);
+		persist_state_delete(p, xp_name(role, XP_COLL), "n", &err);
 	}
 }
 
 /* SHARED: what another process wrote (and closed) is visible here. */
 static void test_shared(void)
 {
-	pid_t pid = ct_spawn("write", NULL);
+	pid_t pid = ct_spawn("write", NULL, NULL);
 	int status;
 
 	CU_ASSERT_FATAL(pid > 0);
 	status = ct_reap(pid, CT_CHILD_MS);
 	CU_ASSERT(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	ct_check_child_writes(ct.a, PERSIST_CAP_SHARED);
+	ct_check_child_writes(ct.a, PERSIST_CAP_SHARED, "write");
 }
 
 /* DURABLE: what another process wrote survives its being killed. */
 static void test_durable(void)
 {
-	pid_t pid = ct_spawn("crash", NULL);
+	pid_t pid = ct_spawn("crash", NULL, NULL);
 	persist *p;
 	int status;
 
@@ -202,12 +233,14 @@ static void test_durable(void)
 	CU_ASSERT(status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	p = ct_open_handle();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	ct_check_child_writes(p, PERSIST_CAP_DURABLE);
+	ct_check_child_writes(p, PERSIST_CAP_DURABLE, "crash");
 	CT_OK(persist_close(p, NULL), NULL);
 }
 
-/* BROADCAST: events reach a listener in another process and come back. */
-static void test_broadcast_processes(void)
+/* A child process holds a session (SHARED: it is listed here, held by
+   another instance) and, with `events` (BROADCAST), receives a broadcast
+   and a send from here and broadcasts a reply that arrives here. */
+static void ct_session_process(int events)
 {
 	char *session = ct_name_dup(XP_SESSION), *bcast = ct_name_dup(XP_BCAST);
 	char *send = ct_name_dup(XP_SEND), *reply = ct_name_dup(XP_REPLY);
@@ -216,14 +249,14 @@ static void test_broadcast_processes(void)
 	struct persist_error err;
 	uint64_t id = 0;
 	char line[256];
-	int fd = -1, status, ready, seen = 0;
+	int fd = -1, in = -1, status, ready, seen = 0;
 	size_t n = 0;
 	pid_t pid;
 	long i;
 
 	ct_recorder_init(&rec);
 	CT_OK(persist_session_subscribe(ct.a, ct_event_cb, &rec, &id, &err), &err);
-	pid = ct_spawn("listen", &fd);
+	pid = ct_spawn(events ? "listen" : "hold", &fd, &in);
 	CU_ASSERT_FATAL(pid > 0);
 	ready = ct_read_line(fd, line, sizeof(line), CT_CHILD_MS) == 0 &&
 		strcmp(line, "ready") == 0;
@@ -240,6 +273,8 @@ static void test_broadcast_processes(void)
 		}
 		persist_items_free(e, n);
 		CU_ASSERT(seen);
+	}
+	if (ready && events) {
 		CT_OK(persist_session_broadcast(ct.a, bcast, "{\"p\":1}", 7, &err), &err);
 		CT_OK(persist_session_send(ct.a, session, send, "{\"p\":2}", 7, &err), &err);
 		CU_ASSERT(ct_read_line(fd, line, sizeof(line), CT_CHILD_MS) == 0 &&
@@ -256,6 +291,7 @@ static void test_broadcast_processes(void)
 			CT_EXPECT_BYTES(ev->data, ev->len, "{\"child\":1}", 11);
 		}
 	}
+	close(in); /* EOF: a holding child drops its session and ends */
 	status = ct_reap(pid, CT_CHILD_MS);
 	CU_ASSERT(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	close(fd);
@@ -265,6 +301,16 @@ static void test_broadcast_processes(void)
 	free(bcast);
 	free(send);
 	free(reply);
+}
+
+static void test_sessions_shared(void)
+{
+	ct_session_process(0);
+}
+
+static void test_broadcast_processes(void)
+{
+	ct_session_process(1);
 }
 
 /* Register the cross-process tests for the capabilities claimed. */
@@ -298,11 +344,21 @@ int ct_register_process(char *tested, size_t size)
 	}
 	if (ct.has_kind[PERSIST_KIND_SESSION] &&
 	    (ct.caps[PERSIST_KIND_SESSION] & PERSIST_CAP_BROADCAST)) {
+		/* also shows the registry shared */
 		s = CU_add_suite("process:broadcast", NULL, NULL);
 		if (s == NULL || !CU_add_test(s, "events between processes",
 					      test_broadcast_processes))
 			return -1;
+		if (ct.caps[PERSIST_KIND_SESSION] & PERSIST_CAP_SHARED)
+			ct_tested(tested, size, "sessions", "shared");
 		ct_tested(tested, size, "sessions", "broadcast");
+	} else if (ct.has_kind[PERSIST_KIND_SESSION] &&
+		   (ct.caps[PERSIST_KIND_SESSION] & PERSIST_CAP_SHARED)) {
+		s = CU_add_suite("process:shared-sessions", NULL, NULL);
+		if (s == NULL || !CU_add_test(s, "another process's session",
+					      test_sessions_shared))
+			return -1;
+		ct_tested(tested, size, "sessions", "shared");
 	}
 	return 0;
 }
@@ -316,7 +372,7 @@ static int ct_child_fail(const char *step, int ret, const struct persist_error *
 }
 
 /* Child roles "write" and "crash": write, then close or die. */
-static int ct_child_write(int crash)
+static int ct_child_write(const char *role, int crash)
 {
 	struct persist_error err;
 	persist *p = ct_open_handle();
@@ -324,18 +380,18 @@ static int ct_child_write(int crash)
 
 	if (p == NULL)
 		return 1;
-	ret = persist_config_set(p, ct_name(XP_DOC), "{\"from\":\"child\"}", 16, NULL, 0,
+	ret = persist_config_set(p, xp_name(role, XP_DOC), "{\"from\":\"child\"}", 16, NULL, 0,
 				 NULL, &err);
 	if (ret != PERSIST_OK)
 		return ct_child_fail("config set", ret, &err);
-	ret = persist_state_set(p, ct_name(XP_COLL), "k", "child", 5, 0, &err);
+	ret = persist_state_set(p, xp_name(role, XP_COLL), "k", "child", 5, 0, &err);
 	if (ret != PERSIST_OK)
 		return ct_child_fail("state set", ret, &err);
-	ret = persist_state_incr(p, ct_name(XP_COLL), "n", 7, NULL, &err);
+	ret = persist_state_incr(p, xp_name(role, XP_COLL), "n", 7, NULL, &err);
 	if (ret != PERSIST_OK)
 		return ct_child_fail("state incr", ret, &err);
 	if (persist_caps(p, PERSIST_KIND_STATE) & PERSIST_CAP_APPEND_LOG) {
-		ret = persist_state_append(p, ct_name(XP_COLL), "{\"child\":1}", 11, &err);
+		ret = persist_state_append(p, xp_name(role, XP_COLL), "{\"child\":1}", 11, &err);
 		if (ret != PERSIST_OK)
 			return ct_child_fail("state append", ret, &err);
 	}
@@ -404,16 +460,48 @@ out:
 	return status;
 }
 
+/* Child role "hold": hold a session until stdin ends. */
+static int ct_child_hold(void)
+{
+	char *session = ct_name_dup(XP_SESSION);
+	struct persist_error err;
+	persist *p = ct_open_handle();
+	char buf[64];
+	int ret, status = 1;
+
+	if (p == NULL)
+		goto out;
+	ret = persist_session_put(p, session, "{}", 2, CT_CHILD_MS, &err);
+	if (ret != PERSIST_OK) {
+		ct_child_fail("put", ret, &err);
+		goto out_close;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
+		;
+	persist_session_drop(p, session, &err);
+	status = 0;
+out_close:
+	if (persist_close(p, &err) != PERSIST_OK)
+		status = 1;
+out:
+	free(session);
+	return status;
+}
+
 /* Entry of the child side. */
 int ct_child_main(const char *role, const char *run)
 {
 	(void)run; /* already in ct.run */
 	if (strcmp(role, "write") == 0)
-		return ct_child_write(0);
+		return ct_child_write(role, 0);
 	if (strcmp(role, "crash") == 0)
-		return ct_child_write(1);
+		return ct_child_write(role, 1);
 	if (strcmp(role, "listen") == 0)
 		return ct_child_listen();
+	if (strcmp(role, "hold") == 0)
+		return ct_child_hold();
 	fprintf(stderr, "persist-conformance: unknown child role \"%s\"\n", role);
 	return 2;
 }
