@@ -692,6 +692,7 @@ static void *cas_racer(void *arg)
 	return NULL;
 }
 
+/* CAS: CAS_ROUNDS rounds of CAS_THREADS racers on one version. */
 static void test_cas_race(void)
 {
 	char *k = ct_name_dup("cfg-cas");
@@ -746,6 +747,68 @@ static void test_cas_race(void)
 	free(k);
 }
 
+/* THREADSAFE: threads using one handle on their own documents. */
+#define MIX_THREADS 8
+#define MIX_EACH 100
+
+struct mix_worker {
+	char key[PERSIST_KEY_MAX + 1];
+	int failures;
+	char err[PERSIST_ERROR_MSG_MAX + 64];
+};
+
+/* set, get (bytes and ETag) and delete of the worker's own key. */
+static void *mix_worker(void *arg)
+{
+	struct mix_worker *w = arg;
+	struct persist_error err;
+
+	for (int i = 0; i < MIX_EACH; i++) {
+		char doc[64], etag[PERSIST_ETAG_MAX] = "", got_etag[PERSIST_ETAG_MAX] = "";
+		char *data = NULL;
+		size_t len = 0;
+		int n = snprintf(doc, sizeof(doc), "{\"i\":%d}", i), ret;
+
+		ret = persist_config_set(ct.a, w->key, doc, (size_t)n, NULL, 0, etag, &err);
+		if (ret == PERSIST_OK)
+			ret = persist_config_get(ct.a, w->key, &data, &len, got_etag, &err);
+		if (ret == PERSIST_OK && (len != (size_t)n || memcmp(data, doc, len) != 0 ||
+					  strcmp(etag, got_etag) != 0))
+			ret = -1;
+		persist_free(data);
+		if (ret == PERSIST_OK)
+			ret = persist_config_delete(ct.a, w->key, NULL, &err);
+		if (ret != PERSIST_OK && w->failures++ == 0)
+			snprintf(w->err, sizeof(w->err), "%s: %s", persist_strerror(ret),
+				 ret > 0 ? err.msg : "wrong document or ETag");
+	}
+	return NULL;
+}
+
+/* THREADSAFE: MIX_THREADS workers at once on handle A. */
+static void test_threads_mixed(void)
+{
+	struct mix_worker w[MIX_THREADS];
+	pthread_t t[MIX_THREADS];
+	int failures = 0;
+
+	for (int i = 0; i < MIX_THREADS; i++) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "cfg-thread-%d", i);
+		memset(&w[i], 0, sizeof(w[i]));
+		snprintf(w[i].key, sizeof(w[i].key), "%s", ct_name(what));
+		pthread_create(&t[i], NULL, mix_worker, &w[i]);
+	}
+	for (int i = 0; i < MIX_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		if (w[i].failures > 0 && failures == 0)
+			printf("\n    worker %d: %s\n", i, w[i].err);
+		failures += w[i].failures;
+	}
+	CU_ASSERT_EQUAL(failures, 0);
+}
+
 /* Register the configuration suites for what the provider claims. */
 int ct_register_config(char *tested, size_t size)
 {
@@ -788,6 +851,12 @@ int ct_register_config(char *tested, size_t size)
 		if (s == NULL || !CU_add_test(s, "one winner per round", test_cas_race))
 			return -1;
 		ct_tested(tested, size, "config", "cas");
+	}
+	if (caps & PERSIST_CAP_THREADSAFE) {
+		s = CU_add_suite("config:threadsafe", NULL, NULL);
+		if (s == NULL || !CU_add_test(s, "concurrent use of one handle", test_threads_mixed))
+			return -1;
+		ct_tested(tested, size, "config", "threadsafe");
 	}
 	return 0;
 }

@@ -57,6 +57,7 @@ static void ct_log(void *ctx, enum persist_log_level level, const char *message)
 		(unsigned)level < 4 ? names[level] : "?", message);
 }
 
+/* -v: the library's log goes to stderr. */
 static int ct_verbose;
 /* A child process keeps its stdout for the parent's protocol. */
 static int ct_quiet;
@@ -117,6 +118,7 @@ static void ct_buf_add(struct ct_buf *b, const char *s, size_t len)
 	b->s[b->len] = '\0';
 }
 
+/* Append a C string. */
 static void ct_buf_str(struct ct_buf *b, const char *s)
 {
 	ct_buf_add(b, s, strlen(s));
@@ -314,6 +316,7 @@ static void ct_make_run(void)
 		 (long long)ts.tv_sec, r & 0xffff);
 }
 
+/* Parse the arguments, probe, open, register, run, report. */
 int main(int argc, char **argv)
 {
 	const char **dirs = NULL;

@@ -303,11 +303,13 @@ static void ct_session_process(int events)
 	free(reply);
 }
 
+/* SHARED sessions: another process's session is listed here. */
 static void test_sessions_shared(void)
 {
 	ct_session_process(0);
 }
 
+/* BROADCAST: events to and from another process. */
 static void test_broadcast_processes(void)
 {
 	ct_session_process(1);

@@ -297,6 +297,71 @@ static void test_unsubscribe(void)
 	free(ev);
 }
 
+/* THREADSAFE: threads registering, listing and dropping their own
+   sessions on one handle. */
+#define MIX_THREADS 8
+#define MIX_EACH 100
+
+struct mix_worker {
+	char id[PERSIST_KEY_MAX + 1];
+	int failures;
+	char err[PERSIST_ERROR_MSG_MAX + 64];
+};
+
+/* put, find in the list, drop, MIX_EACH times. */
+static void *mix_worker(void *arg)
+{
+	struct mix_worker *w = arg;
+	struct persist_error err;
+
+	for (int i = 0; i < MIX_EACH; i++) {
+		struct persist_entry *e = NULL;
+		size_t n = 0;
+		int ret, found = 0;
+
+		ret = persist_session_put(ct.a, w->id, "{}", 2, 0, &err);
+		if (ret == PERSIST_OK)
+			ret = persist_session_list(ct.a, &e, &n, &err);
+		for (size_t j = 0; ret == PERSIST_OK && j < n; j++) {
+			if (e[j].key != NULL && strcmp(e[j].key, w->id) == 0)
+				found = 1;
+		}
+		persist_items_free(e, n);
+		if (ret == PERSIST_OK && !found)
+			ret = -1;
+		if (ret == PERSIST_OK)
+			ret = persist_session_drop(ct.a, w->id, &err);
+		if (ret != PERSIST_OK && w->failures++ == 0)
+			snprintf(w->err, sizeof(w->err), "%s: %s", persist_strerror(ret),
+				 ret > 0 ? err.msg : "own session not listed");
+	}
+	return NULL;
+}
+
+/* THREADSAFE: MIX_THREADS workers at once on handle A. */
+static void test_threads_mixed(void)
+{
+	struct mix_worker w[MIX_THREADS];
+	pthread_t t[MIX_THREADS];
+	int failures = 0;
+
+	for (int i = 0; i < MIX_THREADS; i++) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "ses-thread-%d", i);
+		memset(&w[i], 0, sizeof(w[i]));
+		snprintf(w[i].id, sizeof(w[i].id), "%s", ct_name(what));
+		pthread_create(&t[i], NULL, mix_worker, &w[i]);
+	}
+	for (int i = 0; i < MIX_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		if (w[i].failures > 0 && failures == 0)
+			printf("\n    worker %d: %s\n", i, w[i].err);
+		failures += w[i].failures;
+	}
+	CU_ASSERT_EQUAL(failures, 0);
+}
+
 /* Register the session suites for what the provider claims. */
 int ct_register_session(char *tested, size_t size)
 {
@@ -316,6 +381,12 @@ int ct_register_session(char *tested, size_t size)
 		if (s == NULL || !CU_add_test(s, "expiry and refresh", test_ttl))
 			return -1;
 		ct_tested(tested, size, "sessions", "ttl");
+	}
+	if (caps & PERSIST_CAP_THREADSAFE) {
+		s = CU_add_suite("sessions:threadsafe", NULL, NULL);
+		if (s == NULL || !CU_add_test(s, "concurrent use of one handle", test_threads_mixed))
+			return -1;
+		ct_tested(tested, size, "sessions", "threadsafe");
 	}
 	return 0;
 }

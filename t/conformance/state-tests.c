@@ -480,11 +480,13 @@ static void ct_incr_race(int threads, int each, int two_handles, const char *wha
 	free(c);
 }
 
+/* ATOMIC_INCR: 8 threads x 10000 on handle A. */
 static void test_incr_threads(void)
 {
 	ct_incr_race(INCR_THREADS, INCR_EACH, 0, "st-incr-threads");
 }
 
+/* ATOMIC_INCR: 4 threads x 5000, alternating between handles A and B. */
 static void test_incr_two_handles(void)
 {
 	ct_incr_race(4, INCR_EACH / 2, 1, "st-incr-handles");
@@ -591,6 +593,7 @@ static void *log_worker(void *arg)
 	return NULL;
 }
 
+/* APPEND_LOG: LOG_THREADS threads (on both handles) appending at once. */
 static void test_log_threads(void)
 {
 	char *c = ct_name_dup("st-log-threads");
@@ -802,6 +805,7 @@ static void *mix_worker(void *arg)
 	return NULL;
 }
 
+/* THREADSAFE: MIX_THREADS workers at once on handle A. */
 static void test_threads_mixed(void)
 {
 	char *c = ct_name_dup("st-threads");
