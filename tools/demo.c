@@ -147,10 +147,9 @@ static unsigned rnd_below(struct demo *d, unsigned n)
 static int demo_fail(const char *phase, const char *doing,
 		     const struct persist_error *err)
 {
-	struct persist_error e = *err;
-
-	snprintf(e.msg, sizeof(e.msg), "demo %s: %s: %s", phase, doing, err->msg);
-	return ctl_fail(&e);
+	return ctl_error(ctl_exit_code(err->code == PERSIST_OK ? PERSIST_EIO : err->code),
+			 "demo %s: %s: %s", phase, doing,
+			 err->msg[0] != '\0' ? err->msg : persist_strerror(err->code));
 }
 
 /* Report a mismatch of a phase; always exit code 3. */
@@ -484,7 +483,7 @@ static int phase_feedback(struct demo *d)
 	struct persist_error err = { 0 };
 	struct phase *ph = phase_begin(d, "feedback");
 	char (*recs)[256];
-	uint64_t start;
+	uint64_t start = 0;
 	int rating_sum = 0, ret;
 
 	if ((ret = log_length(d, "feedback", &start)) != CTL_EXIT_OK)
