@@ -91,6 +91,7 @@ struct phase {
 	const char *name;
 	uint64_t ops;
 	int64_t us;
+	int64_t paused_us; /* deliberate waits, not counted */
 	char what[320];
 };
 
@@ -170,7 +171,7 @@ static struct phase *phase_begin(struct demo *d, const char *name)
 /* Stop timing a phase. */
 static void phase_end(struct phase *ph)
 {
-	ph->us = now_us() - ph->us;
+	ph->us = now_us() - ph->us - ph->paused_us;
 	if (ph->us <= 0)
 		ph->us = 1;
 }
@@ -824,8 +825,10 @@ static int phase_sessions(struct demo *d)
 		atomic_load(&d->seen_sends) < N_SESSIONS * N_SENDS_PER_SESSION) &&
 	       now_us() < deadline)
 		usleep(1000);
-	/* a moment more so that duplicates would show */
+	/* a moment more so that duplicates would show (not timed) */
+	int64_t pause = now_us();
 	usleep(20 * 1000);
+	ph->paused_us += now_us() - pause;
 	for (unsigned i = 0; i < N_SESSIONS; i++) {
 		if (persist_session_drop(d->p, ids[i], &err) != PERSIST_OK) {
 			ret = demo_fail("sessions", "dropping", &err);
