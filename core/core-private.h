@@ -15,6 +15,9 @@ int persist_error_set(struct persist_error *err, persist_status code,
 int persist_error_setv(struct persist_error *err, persist_status code,
 		       int sys_errno, const char *fmt, va_list args)
 	PERSIST_PRINTF(4, 0);
+/* Put "PREFIX: " before the message in *err and set code; returns code. */
+int persist_error_prefix(struct persist_error *err, persist_status code,
+			 const char *fmt, ...) PERSIST_PRINTF(3, 4);
 /* Clear *err (may be NULL) to PERSIST_OK. */
 void persist_error_clear(struct persist_error *err);
 

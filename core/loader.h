@@ -19,6 +19,10 @@ struct persist_loaded_plugin {
 	const struct persist_plugin *desc; /* from persist_plugin_entry_v1() */
 	void *plugin;                      /* *plugin_r of desc->init */
 	unsigned refcount;                 /* guarded by the registry lock */
+	/* Loader-private from here on. */
+	uint64_t dev, ino;                  /* identity of the file: a hard link
+					       elsewhere is the same plugin */
+	struct persist_loaded_plugin *next; /* registry list (registry lock) */
 };
 
 /* Where to look, in order: api_dirs, $PERSIST_PLUGIN_PATH (unless
@@ -61,5 +65,14 @@ int persist_loader_probe(const struct persist_search *search,
 
 /* Validate a provider name: ^[a-z0-9_]{1,32}$ (PERSIST_EINVAL). */
 int persist_loader_valid_name(const char *name, struct persist_error *err);
+
+/* Provided by core/settings.c (not by the loader): read configuration file
+   `config_path` (with ${VAR} expansion) and return its
+   persistence.pluginPath as *n_r strings in *dirs_r (array and strings from
+   malloc; the caller frees each string and then the array with free()).
+   An absent pluginPath is not an error: *dirs_r = NULL, *n_r = 0.
+   persist_plugins_probe() uses it for its config_path argument. */
+int persist_settings_plugin_path(const char *config_path, char ***dirs_r,
+				 size_t *n_r, struct persist_error *err);
 
 #endif

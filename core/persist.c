@@ -1,1 +1,336 @@
-/* placeholder */
+/*
+ * core/persist.c - the life of a persist handle: open from a file or text
+ * (settings -> load each kind's plugin -> open its store), health, close,
+ * and the helpers every API file uses to reach a kind's store.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "persist-handle.h"
+#include "cache.h"
+#include "notify.h"
+
+/* Default configuration cache lifetime: the platform's production value. */
+#define DEFAULT_CACHE_TTL_MS 300000
+
+static const char *const ops_names[PERSIST_KIND_COUNT_] = {
+	"configuration", "state", "session"
+};
+
+/* A process-unique instance id: host:pid:random. */
+static char *make_instance_id(void)
+{
+	static unsigned counter;
+	char host[256] = "localhost", buf[384];
+	unsigned serial = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+	int64_t t = persist_monotonic_us();
+
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(buf, sizeof(buf), "%s:%ld:%08x", host, (long)getpid(),
+		 (unsigned)((uint64_t)t * 2654435761u) ^ (serial << 24) ^ serial);
+	return strdup(buf);
+}
+
+/* The ops table of a descriptor for kind. */
+static const void *kind_ops(const struct persist_plugin *desc, enum persist_kind kind)
+{
+	switch (kind) {
+	case PERSIST_KIND_CONFIG: return desc->config;
+	case PERSIST_KIND_STATE: return desc->state;
+	case PERSIST_KIND_SESSION: return desc->session;
+	default: return NULL;
+	}
+}
+
+/* Load kind's plugin and open its store. */
+static int open_sink(persist *p, enum persist_kind kind,
+		     const struct persist_search *search, struct persist_error *err)
+{
+	struct persist_sink *sink = &p->sinks[kind];
+	struct persist_provider_settings *ps = &p->settings->kinds[kind];
+	struct persist_store_args args;
+	const struct persist_config_ops *ops; /* the common header of every table */
+	int ret;
+
+	sink->handle = p;
+	sink->kind = kind;
+	sink->provider = ps->provider;
+	ret = persist_loader_acquire(search, ps->provider, ps->module, &sink->plugin, err);
+	if (ret != PERSIST_OK)
+		return ret;
+	if ((ret = persist_loader_check_kind(sink->plugin, kind, err)) != PERSIST_OK)
+		return ret;
+	ops = kind_ops(sink->plugin->desc, kind);
+	sink->ops = ops;
+	sink->ops_size = ops->size;
+	sink->caps = ops->caps;
+	sink->serialize = (ops->caps & PERSIST_CAP_THREADSAFE) == 0;
+	pthread_mutex_init(&sink->call_lock, NULL);
+	if (ops->open == NULL)
+		return persist_error_set(err, PERSIST_EDESCRIPTOR, 0,
+			"plugin %s: %s interface has no open method",
+			sink->plugin->path, ops_names[kind]);
+	if (ps->fallback != NULL)
+		persist_log(p, PERSIST_LOG_WARNING,
+			    "%s: fallback provider \"%s\" is configured but fallback is not "
+			    "implemented in this release; calls go to \"%s\" only",
+			    persist_kind_name(kind), ps->fallback->provider, ps->provider);
+	memset(&args, 0, sizeof(args));
+	args.size = sizeof(args);
+	args.kind = kind;
+	args.config_json = ps->config_json;
+	args.instance_id = p->instance_id;
+	args.sink = sink;
+	ret = ops->open(sink->plugin->plugin, &args, &sink->store, err);
+	if (ret != PERSIST_OK) {
+		sink->store = NULL;
+		if (err != NULL && err->code == PERSIST_OK)
+			persist_error_set(err, ret, 0, "provider %s failed to open", ps->provider);
+		return persist_provider_error(sink, ret, err);
+	}
+	return PERSIST_OK;
+}
+
+/* Close one kind's store and drop its plugin reference. */
+static void close_sink(struct persist_sink *sink)
+{
+	const struct persist_config_ops *ops = sink->ops;
+
+	if (sink->store != NULL && ops != NULL && ops->close != NULL)
+		ops->close(sink->store);
+	sink->store = NULL;
+	if (sink->ops != NULL)
+		pthread_mutex_destroy(&sink->call_lock);
+	sink->ops = NULL;
+	if (sink->plugin != NULL)
+		persist_loader_release(sink->plugin);
+	sink->plugin = NULL;
+}
+
+/* Build the handle from parsed settings (takes ownership of them). */
+static int open_settings(struct persist_settings *settings,
+			 const struct persist_options *opts, persist **p_r,
+			 struct persist_error *err)
+{
+	struct persist_search search;
+	persist *p;
+	int64_t cache_ttl;
+	int ret;
+
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		persist_settings_free(settings);
+		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	}
+	p->settings = settings;
+	p->log_level = PERSIST_LOG_INFO;
+	memset(&search, 0, sizeof(search));
+	if (opts != NULL) {
+		if (PERSIST_HAS(opts, log)) p->log = opts->log;
+		if (PERSIST_HAS(opts, log_ctx)) p->log_ctx = opts->log_ctx;
+		if (PERSIST_HAS(opts, log_level)) p->log_level = opts->log_level;
+		if (PERSIST_HAS(opts, n_plugin_dirs)) {
+			search.api_dirs = opts->plugin_dirs;
+			search.n_api_dirs = opts->plugin_dirs != NULL ? opts->n_plugin_dirs : 0;
+		}
+		if (PERSIST_HAS(opts, flags)) {
+			search.allow_insecure = (opts->flags & PERSIST_OPEN_ALLOW_INSECURE_PLUGINS) != 0;
+			search.no_env = (opts->flags & PERSIST_OPEN_NO_ENV_PLUGIN_PATH) != 0;
+		}
+		if (PERSIST_HAS(opts, instance_id) && opts->instance_id != NULL &&
+		    (ret = persist_valid_key("instance id", opts->instance_id, err)) != PERSIST_OK) {
+			persist_close(p, NULL);
+			return ret;
+		}
+		if (PERSIST_HAS(opts, instance_id) && opts->instance_id != NULL)
+			p->instance_id = strdup(opts->instance_id);
+	}
+	search.file_dirs = (const char *const *)settings->plugin_path;
+	search.n_file_dirs = settings->n_plugin_path;
+	if (p->instance_id == NULL)
+		p->instance_id = make_instance_id();
+	if (p->instance_id == NULL) {
+		persist_close(p, NULL);
+		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	}
+	/* cache and notifier exist before any store can report a change */
+	cache_ttl = settings->kinds[PERSIST_KIND_CONFIG].cache_ttl_ms;
+	if (cache_ttl < 0)
+		cache_ttl = DEFAULT_CACHE_TTL_MS;
+	if (cache_ttl > 0 && (p->cache = persist_cache_create(cache_ttl)) == NULL) {
+		persist_close(p, NULL);
+		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	}
+	if ((ret = persist_notifier_create(p, &p->notifier, err)) != PERSIST_OK) {
+		persist_close(p, NULL);
+		return ret;
+	}
+	for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
+		ret = open_sink(p, (enum persist_kind)k, &search, err);
+		if (ret != PERSIST_OK) {
+			persist_close(p, NULL);
+			return ret;
+		}
+	}
+	*p_r = p;
+	return PERSIST_OK;
+}
+
+/* Open from a JSON file; NULL: $PERSIST_CONFIG, else the embedded default. */
+int persist_open_file(const char *path, const struct persist_options *opts,
+		      persist **p_r, struct persist_error *err)
+{
+	struct persist_settings *settings;
+	int ret;
+
+	persist_error_clear(err);
+	if (p_r == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "persist_open_file: p_r is NULL");
+	if (path == NULL) {
+		const char *env = getenv("PERSIST_CONFIG");
+		if (env != NULL && env[0] != '\0')
+			path = env;
+	}
+	if (path == NULL)
+		ret = persist_settings_default(&settings, err);
+	else if (path[0] == '\0')
+		return persist_error_set(err, PERSIST_EINVAL, 0, "configuration file name is empty");
+	else
+		ret = persist_settings_load(path, &settings, err);
+	if (ret != PERSIST_OK)
+		return ret;
+	return open_settings(settings, opts, p_r, err);
+}
+
+/* Open from JSON text. */
+int persist_open_json(const char *json, const struct persist_options *opts,
+		      persist **p_r, struct persist_error *err)
+{
+	struct persist_settings *settings;
+	int ret;
+
+	persist_error_clear(err);
+	if (p_r == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "persist_open_json: p_r is NULL");
+	if (json == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "configuration text is NULL");
+	ret = persist_settings_parse(json, strlen(json), "configuration text", &settings, err);
+	if (ret != PERSIST_OK)
+		return ret;
+	return open_settings(settings, opts, p_r, err);
+}
+
+/* Flush state, close every store, free the handle. */
+int persist_close(persist *p, struct persist_error *err)
+{
+	int ret = PERSIST_OK;
+
+	persist_error_clear(err);
+	if (p == NULL)
+		return PERSIST_OK;
+	if (p->sinks[PERSIST_KIND_STATE].store != NULL)
+		ret = persist_state_flush(p, err);
+	/* stores first: their threads may still report events to us */
+	for (int k = PERSIST_KIND_COUNT_ - 1; k >= 0; k--)
+		close_sink(&p->sinks[k]);
+	persist_notifier_destroy(p->notifier);
+	persist_cache_destroy(p->cache);
+	persist_settings_free(p->settings);
+	free(p->instance_id);
+	free(p);
+	return ret;
+}
+
+/* Check the handle and find kind's open store. */
+int persist_sink_get(persist *p, enum persist_kind kind,
+		     struct persist_sink **sink_r, struct persist_error *err)
+{
+	persist_error_clear(err);
+	if (p == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "persist handle is NULL");
+	if ((unsigned)kind >= PERSIST_KIND_COUNT_)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "unknown kind %d", (int)kind);
+	if (p->sinks[kind].store == NULL)
+		return persist_error_set(err, PERSIST_ECLOSED, 0,
+			"no %s store is open", persist_kind_name(kind));
+	*sink_r = &p->sinks[kind];
+	return PERSIST_OK;
+}
+
+/* Answer "not supported" for a method the provider's table lacks. */
+int persist_not_supported(struct persist_sink *sink, const char *method,
+			  struct persist_error *err)
+{
+	return persist_error_set(err, PERSIST_ENOTSUP, 0,
+		"provider \"%s\" does not support %s %s\n"
+		"Its plugin (%s, ABI %u.%u) has no such method.",
+		sink->provider, ops_names[sink->kind], method, sink->plugin->path,
+		sink->plugin->desc->abi_major, sink->plugin->desc->abi_minor);
+}
+
+/* Make sure a provider failure carries a code and a message. */
+int persist_provider_error(struct persist_sink *sink, int ret,
+			   struct persist_error *err)
+{
+	if (ret < 0 || ret >= PERSIST_STATUS_COUNT_)
+		ret = PERSIST_EIO;
+	if (err != NULL) {
+		if (err->msg[0] == '\0')
+			persist_error_set(err, (persist_status)ret, err->sys_errno,
+				"provider \"%s\" failed: %s", sink->provider, persist_strerror(ret));
+		err->code = (persist_status)ret;
+	}
+	return ret;
+}
+
+/* Health of kind's provider. */
+int persist_health(persist *p, enum persist_kind kind, int64_t *latency_us_r,
+		   struct persist_error *err)
+{
+	struct persist_sink *sink;
+	int64_t latency = 0, start;
+	int ret;
+
+	if ((ret = persist_sink_get(p, kind, &sink, err)) != PERSIST_OK)
+		return ret;
+	start = persist_monotonic_us();
+	if (PERSIST_OPS_HAS(sink, struct persist_config_ops, health)) {
+		const struct persist_config_ops *ops = sink->ops;
+		persist_sink_enter(sink);
+		ret = ops->health(sink->store, &latency, err);
+		persist_sink_leave(sink);
+		if (ret != PERSIST_OK)
+			return persist_provider_error(sink, ret, err);
+	}
+	if (latency <= 0)
+		latency = persist_monotonic_us() - start;
+	if (latency_us_r != NULL)
+		*latency_us_r = latency;
+	return PERSIST_OK;
+}
+
+const char *persist_provider(persist *p, enum persist_kind kind)
+{
+	if (p == NULL || (unsigned)kind >= PERSIST_KIND_COUNT_)
+		return NULL;
+	return p->settings->kinds[kind].provider;
+}
+
+uint64_t persist_caps(persist *p, enum persist_kind kind)
+{
+	if (p == NULL || (unsigned)kind >= PERSIST_KIND_COUNT_)
+		return 0;
+	return p->sinks[kind].caps;
+}
+
+const char *persist_instance_id(persist *p)
+{
+	return p == NULL ? NULL : p->instance_id;
+}

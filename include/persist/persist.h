@@ -71,7 +71,7 @@ struct persist_options {
 /* A listing element returned to the host; arrays are freed with
    persist_items_free(). */
 struct persist_entry {
-	char *key;          /* key, config key or session id */
+	char *key;          /* key, config key or session id; NULL for log records */
 	char *value;        /* NUL-terminated bytes, or NULL */
 	size_t len;
 	uint64_t index;     /* log record number */

@@ -1,0 +1,357 @@
+/*
+ * core/config-api.c - persist_config_*: configuration documents with
+ * ETags, served through the cache, written through to the provider, and
+ * change subscriptions.
+ *
+ * Reads: cache hit -> copy; miss -> provider get -> cache (unless a change
+ * notification arrived meanwhile).  Writes go to the provider, then replace
+ * the cached copy, so a handle always reads its own writes; other handles
+ * see them when the provider's notification arrives (PERSIST_CAP_NOTIFY) or
+ * at the latest after cacheTTL.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "persist-handle.h"
+#include "cache.h"
+#include "notify.h"
+
+#define CONFIG_OPS(sink) ((const struct persist_config_ops *)(sink)->ops)
+
+/* Read one document from the provider (no cache). */
+static int provider_get(struct persist_sink *sink, const char *key,
+			struct persist_value *value, struct persist_error *err)
+{
+	int ret;
+
+	memset(value, 0, sizeof(*value));
+	if (!PERSIST_OPS_HAS(sink, struct persist_config_ops, get))
+		return persist_not_supported(sink, "get", err);
+	persist_sink_enter(sink);
+	ret = CONFIG_OPS(sink)->get(sink->store, key, value, err);
+	persist_sink_leave(sink);
+	if (ret != PERSIST_OK) {
+		free(value->data);
+		memset(value, 0, sizeof(*value));
+		return persist_provider_error(sink, ret, err);
+	}
+	if (value->data == NULL && value->len > 0)
+		return persist_error_set(err, PERSIST_EIO, 0,
+			"provider \"%s\" returned no data for key \"%s\"", sink->provider, key);
+	if (value->etag[0] == '\0' || memchr(value->etag, '\0', PERSIST_ETAG_MAX) == NULL)
+		persist_etag(value->data, value->len, value->etag);
+	return PERSIST_OK;
+}
+
+/* Document and ETag, from the cache within cacheTTL. */
+int persist_config_get(persist *p, const char *key, char **data_r,
+		       size_t *len_r, char etag_r[PERSIST_ETAG_MAX],
+		       struct persist_error *err)
+{
+	struct persist_sink *sink;
+	struct persist_value value;
+	uint64_t gen = 0;
+	int ret, found;
+
+	if ((ret = persist_sink_get(p, PERSIST_KIND_CONFIG, &sink, err)) != PERSIST_OK ||
+	    (ret = persist_valid_key("configuration key", key, err)) != PERSIST_OK)
+		return ret;
+	if (p->cache != NULL) {
+		switch (persist_cache_lookup(p->cache, key, &found, data_r, len_r, etag_r)) {
+		case 1:
+			if (!found)
+				return persist_error_set(err, PERSIST_ENOTFOUND, 0,
+					"configuration key \"%s\" not found", key);
+			return PERSIST_OK;
+		case -1:
+			return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+		default:
+			break;
+		}
+		gen = persist_cache_generation(p->cache);
+	}
+	ret = provider_get(sink, key, &value, err);
+	if (ret == PERSIST_ENOTFOUND) {
+		if (p->cache != NULL)
+			persist_cache_store(p->cache, gen, key, NULL, 0, NULL, 0);
+		if (err != NULL && err->msg[0] == '\0')
+			persist_error_set(err, PERSIST_ENOTFOUND, 0,
+				"configuration key \"%s\" not found", key);
+		return ret;
+	}
+	if (ret != PERSIST_OK)
+		return ret;
+	if (p->cache != NULL)
+		persist_cache_store(p->cache, gen, key, value.data, value.len,
+				    value.etag, value.expires_ms);
+	if (etag_r != NULL)
+		memcpy(etag_r, value.etag, PERSIST_ETAG_MAX);
+	if (len_r != NULL)
+		*len_r = value.len;
+	if (data_r != NULL) {
+		if (value.data == NULL)
+			value.data = persist_memdup0("", 0);
+		*data_r = value.data;
+	} else {
+		free(value.data);
+	}
+	return PERSIST_OK;
+}
+
+/* Several documents, one entry each with its own status. */
+int persist_config_get_many(persist *p, const char *const *keys, size_t n,
+			    struct persist_entry **entries_r,
+			    struct persist_error *err)
+{
+	struct persist_sink *sink;
+	struct persist_entry *entries;
+	int ret;
+
+	if ((ret = persist_sink_get(p, PERSIST_KIND_CONFIG, &sink, err)) != PERSIST_OK)
+		return ret;
+	if (entries_r == NULL || (keys == NULL && n > 0))
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"persist_config_get_many: %s is NULL", entries_r == NULL ? "entries_r" : "keys");
+	for (size_t i = 0; i < n; i++) {
+		if ((ret = persist_valid_key("configuration key", keys[i], err)) != PERSIST_OK)
+			return ret;
+	}
+	entries = calloc(n > 0 ? n : 1, sizeof(*entries));
+	if (entries == NULL)
+		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct persist_error one;
+		entries[i].key = strdup(keys[i]);
+		if (entries[i].key == NULL) {
+			persist_items_free(entries, n);
+			return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+		}
+		ret = persist_config_get(p, keys[i], &entries[i].value, &entries[i].len,
+					 entries[i].etag, &one);
+		entries[i].status = (persist_status)ret;
+		if (ret != PERSIST_OK && ret != PERSIST_ENOTFOUND) {
+			persist_items_free(entries, n);
+			if (err != NULL)
+				*err = one;
+			return ret;
+		}
+	}
+	*entries_r = entries;
+	return PERSIST_OK;
+}
+
+/* Store a document (valid JSON), optionally only if the ETag matches. */
+int persist_config_set(persist *p, const char *key, const void *data,
+		       size_t len, const char *if_match, int64_t ttl_ms,
+		       char etag_r[PERSIST_ETAG_MAX], struct persist_error *err)
+{
+	struct persist_sink *sink;
+	struct persist_write_opts opts;
+	char etag[PERSIST_ETAG_MAX] = "";
+	int ret;
+
+	if ((ret = persist_sink_get(p, PERSIST_KIND_CONFIG, &sink, err)) != PERSIST_OK ||
+	    (ret = persist_valid_key("configuration key", key, err)) != PERSIST_OK)
+		return ret;
+	if (data == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"document for configuration key \"%s\" is NULL", key);
+	if ((ret = persist_valid_json("document", data, len, err)) != PERSIST_OK)
+		return persist_error_prefix(err, PERSIST_EINVAL,
+			"configuration key \"%s\" was not changed", key);
+	if (if_match != NULL && (if_match[0] == '\0' || strlen(if_match) >= PERSIST_ETAG_MAX))
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"if-match ETag for configuration key \"%s\" is empty or too long", key);
+	if (ttl_ms < 0)
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"negative TTL %lld for configuration key \"%s\"", (long long)ttl_ms, key);
+	if (!PERSIST_OPS_HAS(sink, struct persist_config_ops, set))
+		return persist_not_supported(sink, "set", err);
+	if (ttl_ms > 0 && (sink->caps & PERSIST_CAP_TTL) == 0)
+		return persist_error_set(err, PERSIST_ENOTSUP, 0,
+			"provider \"%s\" does not support TTLs on configuration documents",
+			sink->provider);
+	memset(&opts, 0, sizeof(opts));
+	opts.size = sizeof(opts);
+	opts.if_match = if_match;
+	opts.ttl_ms = ttl_ms;
+	persist_sink_enter(sink);
+	ret = CONFIG_OPS(sink)->set(sink->store, key, data, len, &opts, etag, err);
+	persist_sink_leave(sink);
+	if (p->cache != NULL)
+		persist_cache_invalidate(p->cache, key);
+	if (ret != PERSIST_OK)
+		return persist_provider_error(sink, ret, err);
+	if (etag[0] == '\0' || memchr(etag, '\0', sizeof(etag)) == NULL)
+		persist_etag(data, len, etag);
+	if (p->cache != NULL)
+		persist_cache_store(p->cache, persist_cache_generation(p->cache), key,
+				    data, len, etag,
+				    ttl_ms > 0 ? persist_now_ms() + ttl_ms : 0);
+	if (etag_r != NULL)
+		memcpy(etag_r, etag, PERSIST_ETAG_MAX);
+	if ((sink->caps & PERSIST_CAP_NOTIFY) == 0)
+		persist_notifier_config_changed(p->notifier, key, etag);
+	return PERSIST_OK;
+}
+
+/* Delete a document, optionally only if the ETag matches. */
+int persist_config_delete(persist *p, const char *key, const char *if_match,
+			  struct persist_error *err)
+{
+	struct persist_sink *sink;
+	int ret;
+
+	if ((ret = persist_sink_get(p, PERSIST_KIND_CONFIG, &sink, err)) != PERSIST_OK ||
+	    (ret = persist_valid_key("configuration key", key, err)) != PERSIST_OK)
+		return ret;
+	if (if_match != NULL && (if_match[0] == '\0' || strlen(if_match) >= PERSIST_ETAG_MAX))
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"if-match ETag for configuration key \"%s\" is empty or too long", key);
+	if (!PERSIST_OPS_HAS(sink, struct persist_config_ops, del))
+		return persist_not_supported(sink, "delete", err);
+	persist_sink_enter(sink);
+	ret = CONFIG_OPS(sink)->del(sink->store, key, if_match, err);
+	persist_sink_leave(sink);
+	if (p->cache != NULL)
+		persist_cache_invalidate(p->cache, key);
+	if (ret != PERSIST_OK)
+		return persist_provider_error(sink, ret, err);
+	if ((sink->caps & PERSIST_CAP_NOTIFY) == 0)
+		persist_notifier_config_changed(p->notifier, key, NULL);
+	return PERSIST_OK;
+}
+
+/* persist_emit_fn collecting into a struct persist_collector (copies
+   everything it is handed). */
+int persist_collect_entry(void *ctx, const struct persist_item *item)
+{
+	struct persist_collector *list = ctx;
+	struct persist_entry *e;
+
+	if (item == NULL || (item->key == NULL && item->value == NULL))
+		return 0;   /* nothing to list */
+	if (list->n == list->cap) {
+		size_t cap = list->cap == 0 ? 16 : list->cap * 2;
+		struct persist_entry *bigger = realloc(list->items, cap * sizeof(*bigger));
+		if (bigger == NULL) {
+			list->oom = 1;
+			return 1;
+		}
+		list->items = bigger;
+		list->cap = cap;
+	}
+	e = &list->items[list->n];
+	memset(e, 0, sizeof(*e));
+	list->n++;
+	if (item->key != NULL && (e->key = strdup(item->key)) == NULL) {
+		list->oom = 1;
+		return 1;
+	}
+	if (list->with_value && item->value != NULL) {
+		e->value = persist_memdup0(item->value, item->len);
+		e->len = item->len;
+		if (e->value == NULL) {
+			list->oom = 1;
+			return 1;
+		}
+	}
+	if (PERSIST_HAS(item, index))
+		e->index = item->index;
+	if (PERSIST_HAS(item, instance) && item->instance != NULL &&
+	    (e->instance = strdup(item->instance)) == NULL) {
+		list->oom = 1;
+		return 1;
+	}
+	if (PERSIST_HAS(item, expires_ms))
+		e->expires_ms = item->expires_ms;
+	if (PERSIST_HAS(item, etag) && item->etag != NULL)
+		snprintf(e->etag, sizeof(e->etag), "%s", item->etag);
+	return 0;
+}
+
+/* Order entries by key (byte order). */
+static int entry_cmp(const void *a, const void *b)
+{
+	const char *ka = ((const struct persist_entry *)a)->key;
+	const char *kb = ((const struct persist_entry *)b)->key;
+
+	return strcmp(ka != NULL ? ka : "", kb != NULL ? kb : "");
+}
+
+/* Finish a listing: sort, hand over, or free on failure. */
+int persist_collect_finish(struct persist_collector *list, int ret, int sorted,
+			   struct persist_entry **items_r, size_t *n_r,
+			   struct persist_error *err)
+{
+
+	if (ret == PERSIST_OK && list->oom)
+		ret = persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	if (ret != PERSIST_OK) {
+		persist_items_free(list->items, list->n);
+		return ret;
+	}
+	if (sorted && list->n > 1)
+		qsort(list->items, list->n, sizeof(*list->items), entry_cmp);
+	if (list->items == NULL)
+		list->items = calloc(1, sizeof(*list->items));
+	if (list->items == NULL)
+		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	*items_r = list->items;
+	*n_r = list->n;
+	return PERSIST_OK;
+}
+
+/* Every configuration key, sorted. */
+int persist_config_list(persist *p, struct persist_entry **keys_r, size_t *n_r,
+			struct persist_error *err)
+{
+	struct persist_sink *sink;
+	struct persist_collector list = { .with_value = 0 };
+	int ret;
+
+	if ((ret = persist_sink_get(p, PERSIST_KIND_CONFIG, &sink, err)) != PERSIST_OK)
+		return ret;
+	if (keys_r == NULL || n_r == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"persist_config_list: output pointer is NULL");
+	if (!PERSIST_OPS_HAS(sink, struct persist_config_ops, list))
+		return persist_not_supported(sink, "list", err);
+	persist_sink_enter(sink);
+	ret = CONFIG_OPS(sink)->list(sink->store, persist_collect_entry, &list, err);
+	persist_sink_leave(sink);
+	if (ret != PERSIST_OK)
+		ret = persist_provider_error(sink, ret, err);
+	return persist_collect_finish(&list, ret, 1, keys_r, n_r, err);
+}
+
+int persist_config_subscribe(persist *p, const char *key, persist_config_cb *cb,
+			     void *ctx, uint64_t *id_r, struct persist_error *err)
+{
+	struct persist_sink *sink;
+	int ret;
+
+	if ((ret = persist_sink_get(p, PERSIST_KIND_CONFIG, &sink, err)) != PERSIST_OK)
+		return ret;
+	if (cb == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "subscription callback is NULL");
+	if (key != NULL && (ret = persist_valid_key("configuration key", key, err)) != PERSIST_OK)
+		return ret;
+	if ((sink->caps & PERSIST_CAP_NOTIFY) == 0)
+		persist_log(p, PERSIST_LOG_WARNING,
+			"provider \"%s\" sends no change notifications: subscribers "
+			"see only changes made through this handle", sink->provider);
+	return persist_notifier_subscribe_config(p->notifier, key, cb, ctx, id_r, err);
+}
+
+int persist_config_unsubscribe(persist *p, uint64_t id, struct persist_error *err)
+{
+	persist_error_clear(err);
+	if (p == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "persist handle is NULL");
+	return persist_notifier_unsubscribe(p->notifier, 0, id, err);
+}

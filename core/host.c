@@ -1,0 +1,150 @@
+/*
+ * core/host.c - struct persist_host: the table of core services every
+ * plugin gets at init (logging, errors, memory, clocks, ETags, and the two
+ * event entry points), so that plugins never link against libpersist.
+ *
+ * The event entry points receive the sink (the core's per-store object)
+ * that open() was given and route the event to the handle that owns it.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "persist-handle.h"
+#include "cache.h"
+#include "notify.h"
+
+/* Wall-clock milliseconds since the epoch. */
+int64_t persist_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Monotonic microseconds. */
+int64_t persist_monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Format and hand one message to the handle's log callback. */
+static void log_v(struct persist *p, enum persist_log_level level,
+		  const char *prefix, const char *fmt, va_list args)
+{
+	char msg[1024];
+	int n = 0;
+
+	if (p == NULL || p->log == NULL || level < p->log_level)
+		return;
+	if (prefix != NULL)
+		n = snprintf(msg, sizeof(msg), "%s: ", prefix);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		n = 0;
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, args);
+	p->log(p->log_ctx, level, msg);
+}
+
+/* Log from the core. */
+void persist_log(struct persist *p, enum persist_log_level level,
+		 const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	log_v(p, level, NULL, fmt, args);
+	va_end(args);
+}
+
+/* host->log: a plugin's message, prefixed with its provider name. */
+static void host_log(struct persist_sink *sink, enum persist_log_level level,
+		     const char *fmt, ...)
+{
+	va_list args;
+
+	if (sink == NULL)
+		return;
+	va_start(args, fmt);
+	log_v(sink->handle, level, sink->provider, fmt, args);
+	va_end(args);
+}
+
+/* host->error: persist_error_set for plugins. */
+static int host_error(struct persist_error *err, persist_status code,
+		      int sys_errno, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	persist_error_setv(err, code, sys_errno, fmt, args);
+	va_end(args);
+	return code;
+}
+
+static void *host_alloc(size_t size)
+{
+	return malloc(size == 0 ? 1 : size);
+}
+
+static void host_free(void *ptr)
+{
+	free(ptr);
+}
+
+/* host->config_changed: drop the cached document at once, then queue the
+   notification for subscribers. */
+static void host_config_changed(struct persist_sink *sink, const char *key,
+				const char *etag)
+{
+	struct persist *p;
+
+	if (sink == NULL || sink->handle == NULL ||
+	    sink->kind != PERSIST_KIND_CONFIG)
+		return;
+	p = sink->handle;
+	if (p->cache != NULL)
+		persist_cache_invalidate(p->cache, key);
+	if (p->notifier != NULL)
+		persist_notifier_config_changed(p->notifier, key, etag);
+}
+
+/* host->session_event: queue the event for subscribers. */
+static void host_session_event(struct persist_sink *sink,
+			       const struct persist_event *event)
+{
+	if (sink == NULL || sink->handle == NULL || event == NULL ||
+	    sink->kind != PERSIST_KIND_SESSION)
+		return;
+	if (sink->handle->notifier != NULL)
+		persist_notifier_session_event(sink->handle->notifier, event);
+}
+
+static const struct persist_host host_table = {
+	.size = sizeof(struct persist_host),
+	.abi_major = PERSIST_ABI_MAJOR,
+	.abi_minor = PERSIST_ABI_MINOR,
+	.core_version = PERSIST_VERSION,
+	.log = host_log,
+	.error = host_error,
+	.alloc = host_alloc,
+	.free = host_free,
+	.now_ms = persist_now_ms,
+	.monotonic_us = persist_monotonic_us,
+	.etag = persist_etag,
+	.config_changed = host_config_changed,
+	.session_event = host_session_event,
+	.strerror = persist_strerror,
+};
+
+/* The host table handed to every plugin's init. */
+const struct persist_host *persist_host_table(void)
+{
+	return &host_table;
+}

@@ -1,0 +1,97 @@
+/*
+ * core/persist-handle.h - the insides of a persist handle: one open store
+ * per kind (struct persist_sink, which is also what plugins get back as
+ * their opaque sink), the configuration cache and the notifier.
+ *
+ * Only the core's own files include this.
+ */
+#ifndef PERSIST_CORE_HANDLE_H
+#define PERSIST_CORE_HANDLE_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "core-private.h"
+#include "loader.h"
+#include "settings.h"
+
+struct persist_cache;
+struct persist_notifier;
+
+/* One kind of one handle, served by one provider store. */
+struct persist_sink {
+	struct persist *handle;
+	enum persist_kind kind;
+	struct persist_loaded_plugin *plugin;
+	const void *ops;       /* struct persist_{config,state,session}_ops */
+	uint32_t ops_size;     /* ops->size as the plugin was built */
+	uint64_t caps;
+	void *store;           /* what ops->open returned */
+	int serialize;         /* no PERSIST_CAP_THREADSAFE: one call at a time */
+	pthread_mutex_t call_lock;
+	const char *provider;  /* settings name (owned by settings) */
+};
+
+struct persist {
+	struct persist_settings *settings;
+	struct persist_sink sinks[PERSIST_KIND_COUNT_];
+	char *instance_id;
+	persist_log_cb *log;
+	void *log_ctx;
+	enum persist_log_level log_level;
+	struct persist_cache *cache;        /* NULL when cacheTTL is 0 */
+	struct persist_notifier *notifier;
+};
+
+/* True when a plugin's ops table (as built, `size` bytes) has a non-NULL
+   method `field`: the core never calls past the end of a table. */
+#define PERSIST_OPS_HAS(sink, type, field)                                    \
+	((sink)->ops != NULL &&                                               \
+	 (sink)->ops_size >= offsetof(type, field) + sizeof(((type *)0)->field) && \
+	 ((const type *)(sink)->ops)->field != NULL)
+
+/* Take/leave the per-store call lock when the provider is not thread-safe. */
+static inline void persist_sink_enter(struct persist_sink *sink)
+{
+	if (sink->serialize)
+		pthread_mutex_lock(&sink->call_lock);
+}
+static inline void persist_sink_leave(struct persist_sink *sink)
+{
+	if (sink->serialize)
+		pthread_mutex_unlock(&sink->call_lock);
+}
+
+/* Log through the handle's callback (handle may be NULL: dropped). */
+void persist_log(struct persist *p, enum persist_log_level level,
+		 const char *fmt, ...) PERSIST_PRINTF(3, 4);
+
+/* Answer PERSIST_ENOTSUP for a method the provider lacks. */
+int persist_not_supported(struct persist_sink *sink, const char *method,
+			  struct persist_error *err);
+
+/* Common entry checks: handle non-NULL and the kind's store open. */
+int persist_sink_get(persist *p, enum persist_kind kind,
+		     struct persist_sink **sink_r, struct persist_error *err);
+
+/* Prefix a provider's error message with the provider name and operation
+   when it does not already say it ("redis: state incr usage/k: ..."). */
+int persist_provider_error(struct persist_sink *sink, int ret,
+			   struct persist_error *err);
+
+/* A listing being collected from a plugin's persist_emit_fn calls. */
+struct persist_collector {
+	struct persist_entry *items;
+	size_t n, cap;
+	int oom;
+	int with_value;   /* copy item->value too */
+};
+/* persist_emit_fn: append a copy of item to the collector ctx. */
+int persist_collect_entry(void *ctx, const struct persist_item *item);
+/* Finish a listing: on success sort (when asked) and hand the array over
+   (never NULL, even when empty); on failure free it. */
+int persist_collect_finish(struct persist_collector *list, int ret, int sorted,
+			   struct persist_entry **items_r, size_t *n_r,
+			   struct persist_error *err);
+
+#endif

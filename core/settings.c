@@ -1,0 +1,572 @@
+/*
+ * core/settings.c - reading the "persistence" object of a configuration
+ * file with json-c: ${VAR} expansion from the environment, per-kind
+ * provider/module/config/fallback, the keys of "config" the core owns, and
+ * the embedded defaults.  Everything else in the file is ignored, so a whole
+ * platform.json can be passed as it is.
+ *
+ * Errors name the file and the JSON path ("persistence.state.provider"),
+ * and a syntax error its line and column.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "settings.h"
+#include "core-private.h"
+#include "loader.h"
+
+/* The largest configuration file read (a platform.json is a few KiB). */
+#define SETTINGS_FILE_MAX (16u * 1024 * 1024)
+
+static const char *const kind_keys[PERSIST_KIND_COUNT_] = {
+	"configuration", "state", "sessions"
+};
+static const char *const default_providers[PERSIST_KIND_COUNT_] = {
+	"filesystem", "filesystem", "memory"
+};
+
+/* Release one provider entry and its fallback chain. */
+static void provider_free(struct persist_provider_settings *ps)
+{
+	if (ps == NULL)
+		return;
+	free(ps->provider);
+	free(ps->module);
+	free(ps->config_json);
+	free(ps->spool_dir);
+	if (ps->fallback != NULL) {
+		provider_free(ps->fallback);
+		free(ps->fallback);
+	}
+	memset(ps, 0, sizeof(*ps));
+}
+
+void persist_settings_free(struct persist_settings *settings)
+{
+	if (settings == NULL)
+		return;
+	for (int k = 0; k < PERSIST_KIND_COUNT_; k++)
+		provider_free(&settings->kinds[k]);
+	for (size_t i = 0; i < settings->n_plugin_path; i++)
+		free(settings->plugin_path[i]);
+	free(settings->plugin_path);
+	free(settings->source);
+	free(settings);
+}
+
+/* Start a provider entry with nothing of the core's keys given. */
+static void provider_init(struct persist_provider_settings *ps)
+{
+	memset(ps, 0, sizeof(*ps));
+	ps->cache_ttl_ms = -1;
+	ps->batch_interval_ms = -1;
+	ps->batch_max_ops = -1;
+	ps->batch_max_bytes = -1;
+	ps->health_interval_ms = -1;
+}
+
+/* Fill a provider entry with the embedded default for kind. */
+static int provider_default(struct persist_provider_settings *ps,
+			    enum persist_kind kind, struct persist_error *err)
+{
+	provider_init(ps);
+	ps->provider = strdup(default_providers[kind]);
+	ps->config_json = strdup("{}");
+	if (ps->provider == NULL || ps->config_json == NULL)
+		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM,
+					 "out of memory reading the configuration");
+	return PERSIST_OK;
+}
+
+/* Expand ${VAR} in s from the environment into a new string.  "$${" is a
+   literal "${".  A missing variable is an error naming it and where. */
+static int expand_env(const char *s, const char *source, const char *path,
+		      char **out_r, struct persist_error *err)
+{
+	size_t cap = strlen(s) + 1, used = 0;
+	char *out = malloc(cap);
+
+	if (out == NULL)
+		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	while (*s != '\0') {
+		const char *piece = s;
+		size_t piece_len = 1;
+
+		if (s[0] == '$' && s[1] == '$' && s[2] == '{') {
+			piece = "${"; piece_len = 2; s += 3;
+		} else if (s[0] == '$' && s[1] == '{') {
+			const char *end = strchr(s + 2, '}');
+			char name[256];
+			size_t name_len;
+
+			if (end == NULL) {
+				free(out);
+				return persist_error_set(err, PERSIST_ECONFIG, 0,
+					"unterminated ${ in %s of %s", path, source);
+			}
+			name_len = (size_t)(end - (s + 2));
+			if (name_len == 0 || name_len >= sizeof(name)) {
+				free(out);
+				return persist_error_set(err, PERSIST_ECONFIG, 0,
+					"bad variable name in %s of %s", path, source);
+			}
+			memcpy(name, s + 2, name_len);
+			name[name_len] = '\0';
+			piece = getenv(name);
+			if (piece == NULL) {
+				free(out);
+				return persist_error_set(err, PERSIST_ECONFIG, 0,
+					"environment variable \"%s\" is not set\n"
+					"It is used in %s of %s.", name, path, source);
+			}
+			piece_len = strlen(piece);
+			s = end + 1;
+		} else {
+			s++;
+		}
+		if (used + piece_len + 1 > cap) {
+			char *bigger;
+			cap = (used + piece_len + 1) * 2;
+			bigger = realloc(out, cap);
+			if (bigger == NULL) {
+				free(out);
+				return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+			}
+			out = bigger;
+		}
+		memcpy(out + used, piece, piece_len);
+		used += piece_len;
+	}
+	out[used] = '\0';
+	*out_r = out;
+	return PERSIST_OK;
+}
+
+/* Replace every string below obj (in place) by its ${VAR} expansion. */
+static int expand_tree(struct json_object *obj, const char *source,
+		       const char *path, struct persist_error *err)
+{
+	char child_path[512];
+	int ret;
+
+	switch (json_object_get_type(obj)) {
+	case json_type_object: {
+		json_object_object_foreach(obj, key, val) {
+			if (json_object_get_type(val) == json_type_string) {
+				char *expanded;
+				snprintf(child_path, sizeof(child_path), "%s.%s", path, key);
+				ret = expand_env(json_object_get_string(val), source,
+						 child_path, &expanded, err);
+				if (ret != PERSIST_OK)
+					return ret;
+				json_object_object_add(obj, key, json_object_new_string(expanded));
+				free(expanded);
+			} else {
+				snprintf(child_path, sizeof(child_path), "%s.%s", path, key);
+				ret = expand_tree(val, source, child_path, err);
+				if (ret != PERSIST_OK)
+					return ret;
+			}
+		}
+		break;
+	}
+	case json_type_array: {
+		size_t n = json_object_array_length(obj);
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *val = json_object_array_get_idx(obj, i);
+			snprintf(child_path, sizeof(child_path), "%s[%zu]", path, i);
+			if (json_object_get_type(val) == json_type_string) {
+				char *expanded;
+				ret = expand_env(json_object_get_string(val), source,
+						 child_path, &expanded, err);
+				if (ret != PERSIST_OK)
+					return ret;
+				json_object_array_put_idx(obj, i, json_object_new_string(expanded));
+				free(expanded);
+			} else if ((ret = expand_tree(val, source, child_path, err)) != PERSIST_OK) {
+				return ret;
+			}
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	return PERSIST_OK;
+}
+
+/* Read a non-negative integer key the core owns out of config (and remove
+   it from there). */
+static int take_core_int(struct json_object *config, const char *key,
+			 const char *source, const char *path, int64_t *value_r,
+			 struct persist_error *err)
+{
+	struct json_object *val;
+
+	if (!json_object_object_get_ex(config, key, &val))
+		return PERSIST_OK;
+	if (json_object_get_type(val) != json_type_int ||
+	    json_object_get_int64(val) < 0)
+		return persist_error_set(err, PERSIST_ECONFIG, 0,
+			"%s.config.%s in %s must be a non-negative integer",
+			path, key, source);
+	*value_r = json_object_get_int64(val);
+	json_object_object_del(config, key);
+	return PERSIST_OK;
+}
+
+/* Parse one provider entry (persistence.<kind> or its fallback). */
+static int parse_provider(struct json_object *obj, const char *source,
+			  const char *path, struct persist_provider_settings *ps,
+			  struct persist_error *err)
+{
+	struct json_object *val, *config = NULL;
+	int ret;
+
+	provider_init(ps);
+	if (json_object_get_type(obj) != json_type_object)
+		return persist_error_set(err, PERSIST_ECONFIG, 0,
+			"%s in %s must be an object", path, source);
+	json_object_object_foreach(obj, key, v) {
+		(void)v;
+		if (strcmp(key, "provider") != 0 && strcmp(key, "module") != 0 &&
+		    strcmp(key, "config") != 0 && strcmp(key, "fallback") != 0)
+			return persist_error_set(err, PERSIST_ECONFIG, 0,
+				"unknown key \"%s\" in %s of %s\n"
+				"Known keys are provider, module, config and fallback.",
+				key, path, source);
+	}
+	if (!json_object_object_get_ex(obj, "provider", &val) ||
+	    json_object_get_type(val) != json_type_string)
+		return persist_error_set(err, PERSIST_ECONFIG, 0,
+			"%s.provider in %s is missing or not a string", path, source);
+	ps->provider = strdup(json_object_get_string(val));
+	if (ps->provider == NULL)
+		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	if (persist_loader_valid_name(ps->provider, err) != PERSIST_OK)
+		return persist_error_set(err, PERSIST_ECONFIG, 0,
+			"invalid provider name \"%s\" in %s.provider of %s\n"
+			"Provider names match ^[a-z0-9_]{1,32}$.",
+			ps->provider, path, source);
+	if (json_object_object_get_ex(obj, "module", &val)) {
+		const char *module = json_object_get_string(val);
+		if (json_object_get_type(val) != json_type_string || module[0] != '/')
+			return persist_error_set(err, PERSIST_ECONFIG, 0,
+				"%s.module in %s must be an absolute path", path, source);
+		ps->module = strdup(module);
+		if (ps->module == NULL)
+			return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	}
+	if (json_object_object_get_ex(obj, "config", &val)) {
+		if (json_object_get_type(val) != json_type_object)
+			return persist_error_set(err, PERSIST_ECONFIG, 0,
+				"%s.config in %s must be an object", path, source);
+		/* a deep copy: the core's keys are removed from it */
+		if (json_object_deep_copy(val, &config, NULL) != 0)
+			return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	} else {
+		config = json_object_new_object();
+		if (config == NULL)
+			return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	}
+	if ((ret = take_core_int(config, "cacheTTL", source, path, &ps->cache_ttl_ms, err)) ||
+	    (ret = take_core_int(config, "batchInterval", source, path, &ps->batch_interval_ms, err)) ||
+	    (ret = take_core_int(config, "batchMaxOps", source, path, &ps->batch_max_ops, err)) ||
+	    (ret = take_core_int(config, "batchMaxBytes", source, path, &ps->batch_max_bytes, err)) ||
+	    (ret = take_core_int(config, "healthInterval", source, path, &ps->health_interval_ms, err))) {
+		json_object_put(config);
+		return ret;
+	}
+	if (json_object_object_get_ex(config, "spoolDir", &val)) {
+		if (json_object_get_type(val) != json_type_string ||
+		    json_object_get_string(val)[0] == '\0') {
+			json_object_put(config);
+			return persist_error_set(err, PERSIST_ECONFIG, 0,
+				"%s.config.spoolDir in %s must be a non-empty string", path, source);
+		}
+		ps->spool_dir = strdup(json_object_get_string(val));
+		json_object_object_del(config, "spoolDir");
+	}
+	ps->config_json = strdup(json_object_to_json_string_ext(config, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(config);
+	if (ps->config_json == NULL)
+		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	if (json_object_object_get_ex(obj, "fallback", &val)) {
+		char fb_path[256];
+		snprintf(fb_path, sizeof(fb_path), "%s.fallback", path);
+		ps->fallback = calloc(1, sizeof(*ps->fallback));
+		if (ps->fallback == NULL)
+			return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+		return parse_provider(val, source, fb_path, ps->fallback, err);
+	}
+	return PERSIST_OK;
+}
+
+/* Parse pluginPath: an array of strings (a single string is accepted). */
+static int parse_plugin_path(struct json_object *val, const char *source,
+			     struct persist_settings *s, struct persist_error *err)
+{
+	size_t n;
+
+	if (json_object_get_type(val) == json_type_string) {
+		s->plugin_path = calloc(1, sizeof(char *));
+		if (s->plugin_path == NULL ||
+		    (s->plugin_path[0] = strdup(json_object_get_string(val))) == NULL)
+			return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+		s->n_plugin_path = 1;
+		return PERSIST_OK;
+	}
+	if (json_object_get_type(val) != json_type_array)
+		return persist_error_set(err, PERSIST_ECONFIG, 0,
+			"persistence.pluginPath in %s must be an array of directories", source);
+	n = json_object_array_length(val);
+	s->plugin_path = calloc(n + 1, sizeof(char *));
+	if (s->plugin_path == NULL)
+		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *dir = json_object_array_get_idx(val, i);
+		if (json_object_get_type(dir) != json_type_string)
+			return persist_error_set(err, PERSIST_ECONFIG, 0,
+				"persistence.pluginPath[%zu] in %s is not a string", i, source);
+		s->plugin_path[i] = strdup(json_object_get_string(dir));
+		if (s->plugin_path[i] == NULL)
+			return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+		s->n_plugin_path = i + 1;
+	}
+	return PERSIST_OK;
+}
+
+/* Line and column (1-based) of byte offset in text. */
+static void line_col(const char *text, size_t offset, int *line_r, int *col_r)
+{
+	int line = 1, col = 1;
+
+	for (size_t i = 0; i < offset && text[i] != '\0'; i++) {
+		if (text[i] == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	*line_r = line;
+	*col_r = col;
+}
+
+/* Parse the text into a json-c tree, reporting syntax errors with line
+   and column. */
+static int parse_json_text(const char *text, size_t len, const char *source,
+			   struct json_object **root_r, struct persist_error *err)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *root;
+	enum json_tokener_error jerr;
+	size_t end;
+	int line, col;
+
+	if (tok == NULL)
+		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	if (len > INT32_MAX) {
+		json_tokener_free(tok);
+		return persist_error_set(err, PERSIST_ECONFIG, 0, "%s is too large", source);
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (root != NULL && jerr == json_tokener_success) {
+		while (end < len && strchr(" \t\r\n", text[end]) != NULL)
+			end++;
+		if (end < len) {
+			json_object_put(root);
+			root = NULL;
+			jerr = json_tokener_error_parse_unexpected;
+		}
+	}
+	json_tokener_free(tok);
+	if (root == NULL) {
+		line_col(text, end, &line, &col);
+		return persist_error_set(err, PERSIST_ECONFIG, 0,
+			"syntax error in %s at line %d, column %d: %s", source, line, col,
+			jerr == json_tokener_continue ? "unexpected end of input"
+			: json_tokener_error_desc(jerr));
+	}
+	*root_r = root;
+	return PERSIST_OK;
+}
+
+/* Build settings from configuration text. */
+int persist_settings_parse(const char *text, size_t len, const char *source,
+			   struct persist_settings **settings_r,
+			   struct persist_error *err)
+{
+	struct json_object *root = NULL, *persistence, *val;
+	struct persist_settings *s;
+	int ret;
+
+	if (text == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "configuration text is NULL");
+	if (source == NULL)
+		source = "(configuration text)";
+	if (!persist_valid_utf8(text, len))
+		return persist_error_set(err, PERSIST_ECONFIG, 0, "%s is not valid UTF-8", source);
+	if ((ret = parse_json_text(text, len, source, &root, err)) != PERSIST_OK)
+		return ret;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL || (s->source = strdup(source)) == NULL) {
+		free(s);
+		json_object_put(root);
+		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	}
+	if (json_object_get_type(root) != json_type_object) {
+		ret = persist_error_set(err, PERSIST_ECONFIG, 0,
+			"%s is not a JSON object", source);
+		goto out;
+	}
+	if (!json_object_object_get_ex(root, "persistence", &persistence)) {
+		persistence = NULL;
+	} else if (json_object_get_type(persistence) != json_type_object) {
+		ret = persist_error_set(err, PERSIST_ECONFIG, 0,
+			"\"persistence\" in %s must be an object", source);
+		goto out;
+	} else if ((ret = expand_tree(persistence, source, "persistence", err)) != PERSIST_OK) {
+		goto out;
+	}
+	if (persistence != NULL) {
+		json_object_object_foreach(persistence, key, v) {
+			(void)v;
+			if (strcmp(key, "pluginPath") != 0 && strcmp(key, "configuration") != 0 &&
+			    strcmp(key, "state") != 0 && strcmp(key, "sessions") != 0) {
+				ret = persist_error_set(err, PERSIST_ECONFIG, 0,
+					"unknown key \"%s\" in persistence of %s\n"
+					"Known keys are pluginPath, configuration, state and sessions.",
+					key, source);
+				goto out;
+			}
+		}
+		if (json_object_object_get_ex(persistence, "pluginPath", &val) &&
+		    (ret = parse_plugin_path(val, source, s, err)) != PERSIST_OK)
+			goto out;
+	}
+	for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
+		char path[64];
+		snprintf(path, sizeof(path), "persistence.%s", kind_keys[k]);
+		if (persistence != NULL &&
+		    json_object_object_get_ex(persistence, kind_keys[k], &val))
+			ret = parse_provider(val, source, path, &s->kinds[k], err);
+		else
+			ret = provider_default(&s->kinds[k], (enum persist_kind)k, err);
+		if (ret != PERSIST_OK)
+			goto out;
+	}
+	ret = PERSIST_OK;
+out:
+	json_object_put(root);
+	if (ret != PERSIST_OK) {
+		persist_settings_free(s);
+		return ret;
+	}
+	*settings_r = s;
+	return PERSIST_OK;
+}
+
+/* Read a whole regular file (at most SETTINGS_FILE_MAX bytes). */
+static int read_file(const char *path, char **text_r, size_t *len_r,
+		     struct persist_error *err)
+{
+	struct stat st;
+	char *text;
+	size_t used = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return persist_error_set(err, PERSIST_ECONFIG, errno,
+			"cannot open configuration file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int e = errno;
+		close(fd);
+		return persist_error_set(err, PERSIST_ECONFIG, S_ISDIR(st.st_mode) ? EISDIR : e,
+			"configuration file %s is not a regular file", path);
+	}
+	if ((uint64_t)st.st_size > SETTINGS_FILE_MAX) {
+		close(fd);
+		return persist_error_set(err, PERSIST_ECONFIG, EFBIG,
+			"configuration file %s is too large (%lld bytes)",
+			path, (long long)st.st_size);
+	}
+	text = malloc((size_t)st.st_size + 1);
+	if (text == NULL) {
+		close(fd);
+		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	}
+	while (used < (size_t)st.st_size) {
+		ssize_t n = read(fd, text + used, (size_t)st.st_size - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(text);
+			close(fd);
+			return persist_error_set(err, PERSIST_ECONFIG, e,
+				"cannot read configuration file %s: %s", path, strerror(e));
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	close(fd);
+	text[used] = '\0';
+	*text_r = text;
+	*len_r = used;
+	return PERSIST_OK;
+}
+
+/* Read and parse a configuration file. */
+int persist_settings_load(const char *path, struct persist_settings **settings_r,
+			  struct persist_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (path == NULL || path[0] == '\0')
+		return persist_error_set(err, PERSIST_EINVAL, 0, "configuration file name is empty");
+	if ((ret = read_file(path, &text, &len, err)) != PERSIST_OK)
+		return ret;
+	ret = persist_settings_parse(text, len, path, settings_r, err);
+	free(text);
+	return ret;
+}
+
+/* The embedded default: filesystem, filesystem, memory. */
+int persist_settings_default(struct persist_settings **settings_r,
+			     struct persist_error *err)
+{
+	return persist_settings_parse("{}", 2, "(embedded default)", settings_r, err);
+}
+
+/* Only the pluginPath of a configuration file. */
+int persist_settings_plugin_path(const char *config_path, char ***dirs_r,
+				 size_t *n_r, struct persist_error *err)
+{
+	struct persist_settings *s;
+	int ret = persist_settings_load(config_path, &s, err);
+
+	if (ret != PERSIST_OK)
+		return ret;
+	*dirs_r = s->plugin_path;
+	*n_r = s->n_plugin_path;
+	s->plugin_path = NULL;
+	s->n_plugin_path = 0;
+	persist_settings_free(s);
+	return PERSIST_OK;
+}

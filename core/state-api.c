@@ -1,0 +1,353 @@
+/*
+ * core/state-api.c - persist_state_*: key-values with TTL, counters,
+ * append-only logs and batches, routed to the state provider.
+ *
+ * A batch goes to the provider's batch method in one call when it has one;
+ * otherwise the core applies it as a loop of single calls (and says so in
+ * the error if the loop fails half way: PERSIST_EUNCERTAIN is not used
+ * there, the ops before the failing one are applied and the message names
+ * the failing op's position).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "persist-handle.h"
+
+#define STATE_OPS(sink) ((const struct persist_state_ops *)(sink)->ops)
+
+/* Common checks of a (collection, key) call. */
+static int check_ck(persist *p, const char *collection, const char *key,
+		    struct persist_sink **sink_r, struct persist_error *err)
+{
+	int ret;
+
+	if ((ret = persist_sink_get(p, PERSIST_KIND_STATE, sink_r, err)) != PERSIST_OK ||
+	    (ret = persist_valid_collection(collection, err)) != PERSIST_OK)
+		return ret;
+	if (key != NULL)
+		return persist_valid_key("key", key, err);
+	return PERSIST_OK;
+}
+
+int persist_state_get(persist *p, const char *collection, const char *key,
+		      char **value_r, size_t *len_r, struct persist_error *err)
+{
+	struct persist_sink *sink;
+	struct persist_value value;
+	int ret;
+
+	if (key == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "key is NULL");
+	if ((ret = check_ck(p, collection, key, &sink, err)) != PERSIST_OK)
+		return ret;
+	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, get))
+		return persist_not_supported(sink, "get", err);
+	memset(&value, 0, sizeof(value));
+	persist_sink_enter(sink);
+	ret = STATE_OPS(sink)->get(sink->store, collection, key, &value, err);
+	persist_sink_leave(sink);
+	if (ret != PERSIST_OK) {
+		free(value.data);
+		if (ret == PERSIST_ENOTFOUND && err != NULL && err->msg[0] == '\0')
+			persist_error_set(err, ret, 0, "key \"%s\" not found in collection \"%s\"",
+					  key, collection);
+		return persist_provider_error(sink, ret, err);
+	}
+	if (value.data == NULL && (value.data = persist_memdup0("", 0)) == NULL)
+		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	if (len_r != NULL)
+		*len_r = value.len;
+	if (value_r != NULL)
+		*value_r = value.data;
+	else
+		free(value.data);
+	return PERSIST_OK;
+}
+
+int persist_state_set(persist *p, const char *collection, const char *key,
+		      const void *value, size_t len, int64_t ttl_ms,
+		      struct persist_error *err)
+{
+	struct persist_sink *sink;
+	int ret;
+
+	if (key == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "key is NULL");
+	if ((ret = check_ck(p, collection, key, &sink, err)) != PERSIST_OK ||
+	    (ret = persist_valid_value("value", value, len, err)) != PERSIST_OK)
+		return ret;
+	if (ttl_ms < 0)
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"negative TTL %lld for key \"%s\"", (long long)ttl_ms, key);
+	if (ttl_ms > 0 && (sink->caps & PERSIST_CAP_TTL) == 0)
+		return persist_error_set(err, PERSIST_ENOTSUP, 0,
+			"provider \"%s\" does not support TTLs on state keys", sink->provider);
+	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, set))
+		return persist_not_supported(sink, "set", err);
+	persist_sink_enter(sink);
+	ret = STATE_OPS(sink)->set(sink->store, collection, key,
+				   value != NULL ? value : "", len, ttl_ms, err);
+	persist_sink_leave(sink);
+	return ret == PERSIST_OK ? PERSIST_OK : persist_provider_error(sink, ret, err);
+}
+
+int persist_state_delete(persist *p, const char *collection, const char *key,
+			 struct persist_error *err)
+{
+	struct persist_sink *sink;
+	int ret;
+
+	if (key == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "key is NULL");
+	if ((ret = check_ck(p, collection, key, &sink, err)) != PERSIST_OK)
+		return ret;
+	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, del))
+		return persist_not_supported(sink, "delete", err);
+	persist_sink_enter(sink);
+	ret = STATE_OPS(sink)->del(sink->store, collection, key, err);
+	persist_sink_leave(sink);
+	return ret == PERSIST_OK ? PERSIST_OK : persist_provider_error(sink, ret, err);
+}
+
+int persist_state_scan(persist *p, const char *collection, const char *prefix,
+		       struct persist_entry **entries_r, size_t *n_r,
+		       struct persist_error *err)
+{
+	struct persist_sink *sink;
+	struct persist_collector list = { .with_value = 1 };
+	int ret;
+
+	if ((ret = check_ck(p, collection, NULL, &sink, err)) != PERSIST_OK)
+		return ret;
+	if (entries_r == NULL || n_r == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"persist_state_scan: output pointer is NULL");
+	if (prefix == NULL)
+		prefix = "";
+	if (prefix[0] != '\0' && (ret = persist_valid_key("prefix", prefix, err)) != PERSIST_OK)
+		return ret;
+	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, scan))
+		return persist_not_supported(sink, "scan", err);
+	persist_sink_enter(sink);
+	ret = STATE_OPS(sink)->scan(sink->store, collection, prefix,
+				    persist_collect_entry, &list, err);
+	persist_sink_leave(sink);
+	if (ret != PERSIST_OK)
+		ret = persist_provider_error(sink, ret, err);
+	return persist_collect_finish(&list, ret, 1, entries_r, n_r, err);
+}
+
+int persist_state_incr(persist *p, const char *collection, const char *key,
+		       int64_t delta, int64_t *value_r, struct persist_error *err)
+{
+	struct persist_sink *sink;
+	int64_t value = 0;
+	int ret;
+
+	if (key == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "key is NULL");
+	if ((ret = check_ck(p, collection, key, &sink, err)) != PERSIST_OK)
+		return ret;
+	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, incr))
+		return persist_not_supported(sink, "incr", err);
+	persist_sink_enter(sink);
+	ret = STATE_OPS(sink)->incr(sink->store, collection, key, delta, &value, err);
+	persist_sink_leave(sink);
+	if (ret != PERSIST_OK)
+		return persist_provider_error(sink, ret, err);
+	if (value_r != NULL)
+		*value_r = value;
+	return PERSIST_OK;
+}
+
+int persist_state_append(persist *p, const char *collection, const void *record,
+			 size_t len, struct persist_error *err)
+{
+	struct persist_sink *sink;
+	int ret;
+
+	if ((ret = check_ck(p, collection, NULL, &sink, err)) != PERSIST_OK ||
+	    (ret = persist_valid_value("record", record, len, err)) != PERSIST_OK)
+		return ret;
+	if (record == NULL || len == 0)
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"empty record for the log of collection \"%s\"", collection);
+	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, append))
+		return persist_not_supported(sink, "append", err);
+	persist_sink_enter(sink);
+	ret = STATE_OPS(sink)->append(sink->store, collection, record, len, err);
+	persist_sink_leave(sink);
+	return ret == PERSIST_OK ? PERSIST_OK : persist_provider_error(sink, ret, err);
+}
+
+int persist_state_read_log(persist *p, const char *collection, uint64_t from,
+			   size_t max, struct persist_entry **records_r,
+			   size_t *n_r, uint64_t *next_r,
+			   struct persist_error *err)
+{
+	struct persist_sink *sink;
+	struct persist_collector list = { .with_value = 1 };
+	int ret;
+
+	if ((ret = check_ck(p, collection, NULL, &sink, err)) != PERSIST_OK)
+		return ret;
+	if (records_r == NULL || n_r == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"persist_state_read_log: output pointer is NULL");
+	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, read_log))
+		return persist_not_supported(sink, "read_log", err);
+	persist_sink_enter(sink);
+	ret = STATE_OPS(sink)->read_log(sink->store, collection, from, max,
+					persist_collect_entry, &list, err);
+	persist_sink_leave(sink);
+	if (ret != PERSIST_OK)
+		ret = persist_provider_error(sink, ret, err);
+	ret = persist_collect_finish(&list, ret, 0, records_r, n_r, err);
+	if (ret == PERSIST_OK && next_r != NULL)
+		*next_r = *n_r > 0 ? (*records_r)[*n_r - 1].index + 1 : from;
+	return ret;
+}
+
+/* Check one batch op. */
+static int check_op(const struct persist_op *op, size_t i, uint64_t caps,
+		    struct persist_error *err)
+{
+	int ret;
+
+	if ((ret = persist_valid_collection(op->collection, err)) != PERSIST_OK)
+		goto bad;
+	switch (op->type) {
+	case PERSIST_OP_SET:
+		if (op->ttl_ms < 0 || (op->ttl_ms > 0 && (caps & PERSIST_CAP_TTL) == 0)) {
+			ret = persist_error_set(err, PERSIST_EINVAL, 0, "bad TTL");
+			goto bad;
+		}
+		/* fall through */
+	case PERSIST_OP_INCR:
+	case PERSIST_OP_DELETE:
+		if ((ret = persist_valid_key("key", op->key, err)) != PERSIST_OK)
+			goto bad;
+		if (op->type == PERSIST_OP_SET &&
+		    (ret = persist_valid_value("value", op->value, op->len, err)) != PERSIST_OK)
+			goto bad;
+		return PERSIST_OK;
+	case PERSIST_OP_APPEND:
+		if ((ret = persist_valid_value("record", op->value, op->len, err)) != PERSIST_OK)
+			goto bad;
+		if (op->value == NULL || op->len == 0) {
+			ret = persist_error_set(err, PERSIST_EINVAL, 0, "empty record");
+			goto bad;
+		}
+		return PERSIST_OK;
+	default:
+		ret = persist_error_set(err, PERSIST_EINVAL, 0, "unknown op type %d", (int)op->type);
+		goto bad;
+	}
+bad:
+	return persist_error_prefix(err, PERSIST_EINVAL,
+		"batch operation %zu is invalid (nothing of the batch was applied)", i);
+}
+
+/* Apply ops one by one (provider without a batch method). */
+static int batch_loop(persist *p, const struct persist_op *ops, size_t n,
+		      struct persist_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct persist_op *op = &ops[i];
+		int ret;
+
+		switch (op->type) {
+		case PERSIST_OP_SET:
+			ret = persist_state_set(p, op->collection, op->key, op->value,
+						op->len, op->ttl_ms, err);
+			break;
+		case PERSIST_OP_INCR:
+			ret = persist_state_incr(p, op->collection, op->key, op->delta, NULL, err);
+			break;
+		case PERSIST_OP_APPEND:
+			ret = persist_state_append(p, op->collection, op->value, op->len, err);
+			break;
+		default:
+			ret = persist_state_delete(p, op->collection, op->key, err);
+			if (ret == PERSIST_ENOTFOUND)
+				ret = PERSIST_OK;   /* deleting an absent key in a batch is fine */
+			break;
+		}
+		if (ret != PERSIST_OK)
+			return persist_error_prefix(err, (persist_status)ret,
+				"batch operation %zu failed (the %zu before it were applied)", i, i);
+	}
+	return PERSIST_OK;
+}
+
+int persist_state_batch(persist *p, const struct persist_op *ops, size_t n,
+			struct persist_error *err)
+{
+	struct persist_sink *sink;
+	int ret;
+
+	if ((ret = persist_sink_get(p, PERSIST_KIND_STATE, &sink, err)) != PERSIST_OK)
+		return ret;
+	if (ops == NULL && n > 0)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "batch operations are NULL");
+	for (size_t i = 0; i < n; i++) {
+		if ((ret = check_op(&ops[i], i, sink->caps, err)) != PERSIST_OK)
+			return ret;
+	}
+	if (n == 0)
+		return PERSIST_OK;
+	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, batch))
+		return batch_loop(p, ops, n, err);
+	persist_sink_enter(sink);
+	ret = STATE_OPS(sink)->batch(sink->store, ops, n, sizeof(struct persist_op), err);
+	persist_sink_leave(sink);
+	return ret == PERSIST_OK ? PERSIST_OK : persist_provider_error(sink, ret, err);
+}
+
+int persist_state_set_batch(persist *p, const char *collection,
+			    const struct persist_kv *entries, size_t n,
+			    struct persist_error *err)
+{
+	struct persist_sink *sink;
+	struct persist_op *ops;
+	int ret;
+
+	if ((ret = check_ck(p, collection, NULL, &sink, err)) != PERSIST_OK)
+		return ret;
+	if (entries == NULL && n > 0)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "batch entries are NULL");
+	if (n == 0)
+		return PERSIST_OK;
+	ops = calloc(n, sizeof(*ops));
+	if (ops == NULL)
+		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		ops[i].type = PERSIST_OP_SET;
+		ops[i].collection = collection;
+		ops[i].key = entries[i].key;
+		ops[i].value = entries[i].value != NULL ? entries[i].value : (entries[i].len == 0 ? "" : NULL);
+		ops[i].len = entries[i].len;
+		ops[i].ttl_ms = entries[i].ttl_ms;
+	}
+	ret = persist_state_batch(p, ops, n, err);
+	free(ops);
+	return ret;
+}
+
+int persist_state_flush(persist *p, struct persist_error *err)
+{
+	struct persist_sink *sink;
+	int ret;
+
+	if ((ret = persist_sink_get(p, PERSIST_KIND_STATE, &sink, err)) != PERSIST_OK)
+		return ret;
+	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, flush))
+		return PERSIST_OK;   /* nothing pending that the core could flush */
+	persist_sink_enter(sink);
+	ret = STATE_OPS(sink)->flush(sink->store, err);
+	persist_sink_leave(sink);
+	return ret == PERSIST_OK ? PERSIST_OK : persist_provider_error(sink, ret, err);
+}

@@ -1,0 +1,179 @@
+/*
+ * core/validate.c - the argument checks every public function runs before
+ * anything reaches a provider: keys, collection names, values, JSON.
+ *
+ * The rules are the limits documented in persist.h.  Providers may be
+ * stricter (a file name cannot hold everything a Redis key can) but never
+ * need to repeat these.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <json-c/json.h>
+
+#include "core-private.h"
+
+/* True when data[0..len) is well-formed UTF-8 (no overlongs, no
+   surrogates, nothing above U+10FFFF). */
+int persist_valid_utf8(const void *data, size_t len)
+{
+	const unsigned char *s = data;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			n = 1; cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2; cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 3; cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (i + n >= len)
+			return 0;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/* Check a key, session id or event name: non-NULL, non-empty, at most
+   PERSIST_KEY_MAX bytes, UTF-8, no control characters.  `what` names the
+   argument in the message ("key", "session id"). */
+int persist_valid_key(const char *what, const char *key,
+		      struct persist_error *err)
+{
+	size_t len;
+
+	if (key == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "%s is NULL", what);
+	len = strnlen(key, PERSIST_KEY_MAX + 1);
+	if (len == 0)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "%s is empty", what);
+	if (len > PERSIST_KEY_MAX)
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"%s \"%.40s...\" is too long\nThe limit is %d bytes.",
+			what, key, PERSIST_KEY_MAX);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)key[i];
+		if (c < 0x20 || c == 0x7f)
+			return persist_error_set(err, PERSIST_EINVAL, 0,
+				"%s \"%.*s\" contains control character 0x%02x at byte %zu",
+				what, (int)(i < 60 ? i : 60), key, c, i);
+	}
+	if (!persist_valid_utf8(key, len))
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"%s is not valid UTF-8", what);
+	return PERSIST_OK;
+}
+
+/* Check a collection name: [A-Za-z0-9_.:-]{1,PERSIST_COLLECTION_MAX}, not
+   starting with '.' (it becomes a file name in some providers). */
+int persist_valid_collection(const char *collection, struct persist_error *err)
+{
+	size_t len;
+
+	if (collection == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "collection is NULL");
+	len = strnlen(collection, PERSIST_COLLECTION_MAX + 1);
+	if (len == 0)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "collection name is empty");
+	if (len > PERSIST_COLLECTION_MAX)
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"collection name \"%.40s...\" is too long\nThe limit is %d bytes.",
+			collection, PERSIST_COLLECTION_MAX);
+	if (collection[0] == '.')
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"collection name \"%s\" starts with '.'", collection);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)collection[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+		      c == ':' || c == '-'))
+			return persist_error_set(err, PERSIST_EINVAL, 0,
+				"collection name \"%s\" contains an invalid character at byte %zu\n"
+				"Collection names use A-Z, a-z, 0-9, '_', '.', ':' and '-'.",
+				persist_valid_utf8(collection, len) ? collection : "(not UTF-8)", i);
+	}
+	return PERSIST_OK;
+}
+
+/* Check a value pointer/length pair: data may be NULL only when len is 0. */
+int persist_valid_value(const char *what, const void *data, size_t len,
+			struct persist_error *err)
+{
+	if (data == NULL && len > 0)
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"%s is NULL but its length is %zu", what, len);
+	if (len > PERSIST_VALUE_MAX)
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"%s is too large (%zu bytes)\nThe limit is %u bytes.",
+			what, len, PERSIST_VALUE_MAX);
+	return PERSIST_OK;
+}
+
+/* Check that data[0..len) is one complete JSON document. */
+int persist_valid_json(const char *what, const void *data, size_t len,
+		       struct persist_error *err)
+{
+	struct json_tokener *tok;
+	struct json_object *obj;
+	enum json_tokener_error jerr;
+	size_t end = 0;
+	int ret = PERSIST_OK;
+
+	if (persist_valid_value(what, data, len, err) != PERSIST_OK)
+		return PERSIST_EINVAL;
+	if (len == 0)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "%s is empty\nA JSON document was expected.", what);
+	if (len > INT32_MAX)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "%s is too large for the JSON parser", what);
+	tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
+	if (tok == NULL)
+		return persist_error_set(err, PERSIST_ENOMEM, 0, "out of memory parsing %s", what);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, data, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (obj == NULL && jerr == json_tokener_continue) {
+		/* a bare number needs a terminator to end: give it the NUL */
+		obj = json_tokener_parse_ex(tok, "", 1);
+		jerr = json_tokener_get_error(tok);
+		end = len;
+	} else {
+		end = json_tokener_get_parse_end(tok);
+	}
+	if (obj == NULL || jerr != json_tokener_success) {
+		ret = persist_error_set(err, PERSIST_EINVAL, 0,
+			"%s is not valid JSON: %s at byte %zu", what,
+			jerr == json_tokener_continue ? "unexpected end of input"
+						      : json_tokener_error_desc(jerr),
+			end);
+	} else {
+		const char *s = data;
+		while (end < len && (s[end] == ' ' || s[end] == '\t' ||
+				     s[end] == '\n' || s[end] == '\r'))
+			end++;
+		if (end != len)
+			ret = persist_error_set(err, PERSIST_EINVAL, 0,
+				"%s is not valid JSON: trailing data at byte %zu", what, end);
+	}
+	json_object_put(obj);
+	json_tokener_free(tok);
+	return ret;
+}

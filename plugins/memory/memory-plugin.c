@@ -1,0 +1,90 @@
+/*
+ * plugins/memory/memory-plugin.c - the entry point of the memory provider:
+ * its descriptor, init and fini.  Start here when writing a plugin.
+ *
+ * The memory provider keeps configuration documents, state and sessions in
+ * the memory of the process.  Nothing survives the process, and other
+ * processes see nothing of it; within the process, every store opened with
+ * the same {"namespace": ...} shares one set of data, so several persist
+ * handles behave like several instances on one backend.  It is the default
+ * session provider of persist and the reference implementation of the
+ * plugin ABI (include/persist/plugin.h):
+ *
+ *   memory-plugin.c     descriptor, init, fini (this file)
+ *   memory-namespace.c  config parsing, namespaces, stores, callbacks
+ *   memory-config.c     configuration documents (ETag, CAS, TTL, notify)
+ *   memory-state.c      collections: values, counters, logs, batches
+ *   memory-session.c    sessions and events
+ *   memory-table.c      the hash table underneath all of them
+ *
+ * Its config object has one optional key, "namespace" (a string, default
+ * "default").
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "memory-private.h"
+
+/* init(): called once per process before any open; the plugin object
+   holds the host table and the namespaces. */
+static int memory_init(const struct persist_host *host, void **plugin_r,
+		       struct persist_error *err)
+{
+	struct memory_plugin *plugin;
+
+	/* host->error itself might be missing from a host this old */
+	if (host == NULL || !PERSIST_HAS(host, strerror)) {
+		if (err != NULL) {
+			err->code = PERSIST_EINIT;
+			err->sys_errno = 0;
+			snprintf(err->msg, sizeof(err->msg),
+				 "memory provider: the core's host table is too old");
+		}
+		return PERSIST_EINIT;
+	}
+	plugin = calloc(1, sizeof(*plugin));
+	if (plugin == NULL)
+		return host->error(err, PERSIST_ENOMEM, ENOMEM,
+				   "memory provider: out of memory");
+	if (pthread_mutex_init(&plugin->lock, NULL) != 0) {
+		free(plugin);
+		return host->error(err, PERSIST_EINIT, 0,
+				   "memory provider: cannot create a mutex");
+	}
+	plugin->host = host;
+	*plugin_r = plugin;
+	return PERSIST_OK;
+}
+
+/* fini(): called once after every store is closed. */
+static void memory_fini(void *p)
+{
+	struct memory_plugin *plugin = p;
+
+	if (plugin == NULL)
+		return;
+	memory_namespaces_free_all(plugin);
+	pthread_mutex_destroy(&plugin->lock);
+	free(plugin);
+}
+
+/* The descriptor: static, filled with designated initializers. */
+static const struct persist_plugin memory_plugin_descriptor = {
+	PERSIST_PLUGIN_HEADER,
+	.name = "memory",
+	.version = "1.0.0",
+	.description = "in-process memory: configuration, state and sessions "
+		       "(nothing persists; namespaces share data within a process)",
+	.init = memory_init,
+	.fini = memory_fini,
+	.config = &memory_config_ops,
+	.state = &memory_state_ops,
+	.session = &memory_session_ops,
+};
+
+/* The one exported symbol. */
+const struct persist_plugin *persist_plugin_entry_v1(void)
+{
+	return &memory_plugin_descriptor;
+}

@@ -1,0 +1,235 @@
+/*
+ * plugins/memory/memory-private.h - what the files of the memory provider
+ * share: the plugin object, namespaces, stores, and the small hash table
+ * every key space is built on.
+ *
+ * Layout of the data:
+ *
+ *   struct memory_plugin          one per process (init .. fini)
+ *     `- struct memory_namespace  one per "namespace" name, reference-counted
+ *          |                      by the stores that use it; one mutex guards
+ *          |                      everything inside it
+ *          |- config docs         key -> struct memory_doc
+ *          |- collections         name -> struct memory_collection
+ *          |     |- keys          key -> struct memory_value
+ *          |     `- log           array of records, numbered 0, 1, 2, ...
+ *          |- sessions            id -> struct memory_session
+ *          `- open stores         config and session stores, which receive
+ *                                 change notifications and session events
+ *
+ * Two stores opened with the same namespace share their data: to the core
+ * they look like two instances talking to one backend.  That is what lets
+ * the conformance suite test notifications and broadcasts between two
+ * persist handles of one process.
+ */
+#ifndef MEMORY_PRIVATE_H
+#define MEMORY_PRIVATE_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <persist/plugin.h>
+
+/* ----------------------------------------------------------------------
+ * memory-table.c: an intrusive hash table of NUL-terminated string keys.
+ * An element embeds a struct memory_entry as its first member; the table
+ * never allocates or frees elements, only its bucket array.
+ */
+struct memory_entry {
+	struct memory_entry *next; /* hash chain */
+	uint32_t hash;
+	char *key;                 /* owned by the element */
+};
+
+struct memory_table {
+	struct memory_entry **buckets;
+	size_t n_buckets;          /* power of two, 0 before the first insert */
+	size_t count;
+};
+
+/* Position of an iteration; the current entry may be removed. */
+struct memory_table_iter {
+	const struct memory_table *table;
+	size_t bucket;
+	struct memory_entry *next;
+};
+
+uint32_t memory_table_hash(const char *key);
+struct memory_entry *memory_table_find(const struct memory_table *table,
+				       const char *key);
+/* Link entry (its key must not be present).  Fails (-1) only when the
+   table has no buckets yet and they cannot be allocated; re-inserting an
+   entry that was removed from the same table never fails. */
+int memory_table_insert(struct memory_table *table, struct memory_entry *entry);
+void memory_table_remove(struct memory_table *table, struct memory_entry *entry);
+void memory_table_iter_init(struct memory_table_iter *iter,
+			    const struct memory_table *table);
+struct memory_entry *memory_table_iter_next(struct memory_table_iter *iter);
+/* Free the bucket array (the elements must have been freed). */
+void memory_table_deinit(struct memory_table *table);
+
+/* ----------------------------------------------------------------------
+ * Elements of the key spaces.
+ */
+
+/* A configuration document. */
+struct memory_doc {
+	struct memory_entry entry; /* key */
+	void *data;                /* len bytes + NUL */
+	size_t len;
+	int64_t expires_ms;        /* wall clock, 0 = never */
+	char etag[PERSIST_ETAG_MAX];
+};
+
+/* A configuration change to notify: key and new ETag ("" = deleted). */
+struct memory_change {
+	struct memory_change *next;
+	char etag[PERSIST_ETAG_MAX];
+	char key[];
+};
+
+/* A state value: bytes, or a counter kept as a number (data == NULL). */
+struct memory_value {
+	struct memory_entry entry; /* key */
+	void *data;                /* len bytes + NUL; NULL for a counter */
+	size_t len;
+	int64_t counter;           /* the value when data == NULL */
+	int64_t expires_ms;
+};
+
+/* One record of a collection's append log. */
+struct memory_record {
+	void *data;                /* len bytes + NUL */
+	size_t len;
+};
+
+/* A state collection: its key space and its log. */
+struct memory_collection {
+	struct memory_entry entry; /* collection name */
+	struct memory_table keys;  /* of struct memory_value */
+	size_t sweep_at;           /* sweep expired keys when count reaches it */
+	struct memory_record *log;
+	size_t log_count, log_alloc;
+};
+
+/* A registered session. */
+struct memory_session {
+	struct memory_entry entry; /* session id */
+	char *instance;            /* instance_id of the store that put it */
+	void *data;                /* len bytes + NUL */
+	size_t len;
+	int64_t expires_ms;
+};
+
+/* ----------------------------------------------------------------------
+ * Plugin, namespaces, stores (memory-namespace.c).
+ */
+struct memory_namespace;
+
+/* One open store of any kind. */
+struct memory_store {
+	struct memory_plugin *plugin;
+	struct memory_namespace *ns;
+	enum persist_kind kind;
+	char *instance_id;
+	struct persist_sink *sink;
+	/* In ns->stores[kind], guarded by ns->lock: */
+	struct memory_store *next;
+	unsigned busy;             /* callbacks to this store's sink in progress */
+	int closing;               /* close() is waiting for busy == 0 */
+};
+
+struct memory_namespace {
+	struct memory_namespace *next; /* in plugin->namespaces */
+	struct memory_plugin *plugin;
+	char *name;
+	unsigned refcount;             /* open stores; guarded by plugin->lock */
+
+	pthread_mutex_t lock;          /* guards everything below */
+	pthread_cond_t idle;           /* a store's busy count dropped to 0 */
+	struct memory_store *stores[PERSIST_KIND_COUNT_];
+	struct memory_table docs;        /* of struct memory_doc */
+	struct memory_table collections; /* of struct memory_collection */
+	struct memory_table sessions;    /* of struct memory_session */
+	size_t sessions_sweep_at;
+
+	/* Configuration changes waiting to be notified, in the order they
+	   were made; whichever thread finds nobody delivering delivers
+	   (see memory-config.c). */
+	struct memory_change *changes, **changes_tail;
+	int delivering;
+
+	/* The expiry thread of configuration documents (started by the first
+	   set with a TTL): it removes them on time and notifies. */
+	pthread_t reaper;
+	int reaper_running, reaper_stop;
+	pthread_cond_t reaper_wake;      /* CLOCK_MONOTONIC */
+};
+
+struct memory_plugin {
+	const struct persist_host *host;
+	pthread_mutex_t lock;            /* guards namespaces and refcounts */
+	struct memory_namespace *namespaces;
+};
+
+/* Parse the provider's config JSON, find or create the namespace and link a
+   new store of args->kind into it. */
+int memory_store_open(struct memory_plugin *plugin,
+		      const struct persist_store_args *args,
+		      struct memory_store **store_r, struct persist_error *err);
+/* Unlink the store (waiting for callbacks to it to finish) and free it;
+   the last store of a namespace frees the namespace. */
+void memory_store_close(struct memory_store *store);
+/* Health of any store: takes the namespace lock, reports the time it took. */
+int memory_store_health(void *store, int64_t *latency_us_r,
+			struct persist_error *err);
+/* Free every namespace left over at fini (none when the core closed all). */
+void memory_namespaces_free_all(struct memory_plugin *plugin);
+
+/* Called with ns->lock held; returns with it held.  Calls fn(store, ctx)
+   for every open store of `kind` (that is not closing and for which
+   instance is NULL or equals the store's instance_id), without the lock
+   held during the call.  Returns the number of stores called. */
+typedef void memory_store_fn(struct memory_store *store, void *ctx);
+size_t memory_ns_foreach_store(struct memory_namespace *ns,
+			       enum persist_kind kind, const char *instance,
+			       memory_store_fn *fn, void *ctx);
+
+/* ----------------------------------------------------------------------
+ * Per-kind helpers used by memory-namespace.c.
+ */
+
+/* memory-config.c: deliver the queued changes.  ns->lock held. */
+void memory_config_deliver(struct memory_namespace *ns);
+/* memory-config.c: the expiry thread. */
+void *memory_config_reaper(void *ns);
+void memory_doc_free(struct memory_doc *doc);
+
+/* memory-state.c */
+void memory_collection_free(struct memory_collection *coll);
+
+/* memory-session.c: drop the sessions held by instance (its last session
+   store is closing).  ns->lock held. */
+void memory_sessions_drop_instance(struct memory_namespace *ns,
+				   const char *instance);
+void memory_session_free(struct memory_session *session);
+
+/* Shared helpers (memory-namespace.c). */
+char *memory_strdup(const char *s);
+/* len bytes + NUL in malloc()ed memory; NULL when out of memory. */
+void *memory_memdup0(const void *data, size_t len);
+/* Same, in host->alloc() memory (what values returned to the core use). */
+void *memory_host_dup0(const struct persist_host *host, const void *data,
+		       size_t len);
+/* True when expires_ms is set and not later than now_ms. */
+static inline int memory_expired(int64_t expires_ms, int64_t now_ms)
+{
+	return expires_ms != 0 && expires_ms <= now_ms;
+}
+/* Wall-clock expiry for a TTL (0: never). */
+int64_t memory_expiry(const struct persist_host *host, int64_t ttl_ms);
+
+extern const struct persist_config_ops memory_config_ops;
+extern const struct persist_state_ops memory_state_ops;
+extern const struct persist_session_ops memory_session_ops;
+
+#endif

@@ -1,0 +1,751 @@
+/*
+ * plugins/memory/memory-state.c - state of the memory provider: named
+ * collections, each a key space of values and counters plus one append
+ * log, with TTLs and native all-or-nothing batches.
+ *
+ * A counter is kept as a number (struct memory_value.data == NULL) and read
+ * back as its decimal text.  incr of a value that is not a decimal integer
+ * (optional '-', then digits, nothing else) answers PERSIST_EINVAL, and so
+ * does a result outside int64.  Expired keys are invisible at once; they
+ * are freed when next touched, and whenever a key space has doubled since
+ * its last sweep.  A collection without keys and log records is freed.
+ *
+ * A batch runs under the namespace lock: every operation is checked first,
+ * then applied while an undo record of each is kept; if one fails (a
+ * non-integer counter, an overflow, no memory) the applied ones are undone
+ * in reverse order, so a batch is all or nothing.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "memory-private.h"
+
+#define MEMORY_SWEEP_MIN 64
+#define MEMORY_LOG_MIN 16
+/* Enough for the decimal text of any int64. */
+#define MEMORY_INT64_TEXT 24
+
+/* Free a value. */
+static void memory_value_free(struct memory_value *v)
+{
+	if (v == NULL)
+		return;
+	free(v->entry.key);
+	free(v->data);
+	free(v);
+}
+
+/* A new value for key holding data (taken over; NULL: the counter). */
+static struct memory_value *memory_value_new(const char *key, void *data,
+					     size_t len, int64_t counter,
+					     int64_t expires_ms)
+{
+	struct memory_value *v = calloc(1, sizeof(*v));
+
+	if (v == NULL)
+		return NULL;
+	v->entry.key = memory_strdup(key);
+	if (v->entry.key == NULL) {
+		free(v);
+		return NULL;
+	}
+	v->data = data;
+	v->len = len;
+	v->counter = counter;
+	v->expires_ms = expires_ms;
+	return v;
+}
+
+/* Free a collection, its values and its log. */
+void memory_collection_free(struct memory_collection *coll)
+{
+	struct memory_table_iter iter;
+	struct memory_entry *e;
+
+	if (coll == NULL)
+		return;
+	memory_table_iter_init(&iter, &coll->keys);
+	while ((e = memory_table_iter_next(&iter)) != NULL)
+		memory_value_free((struct memory_value *)e);
+	memory_table_deinit(&coll->keys);
+	for (size_t i = 0; i < coll->log_count; i++)
+		free(coll->log[i].data);
+	free(coll->log);
+	free(coll->entry.key);
+	free(coll);
+}
+
+/* The collection called name, created when `create` (NULL: absent, or out
+   of memory when creating). */
+static struct memory_collection *memory_collection_get(struct memory_namespace *ns,
+						       const char *name, int create)
+{
+	struct memory_collection *coll =
+		(struct memory_collection *)memory_table_find(&ns->collections, name);
+
+	if (coll != NULL || !create)
+		return coll;
+	coll = calloc(1, sizeof(*coll));
+	if (coll == NULL)
+		return NULL;
+	coll->sweep_at = MEMORY_SWEEP_MIN;
+	coll->entry.key = memory_strdup(name);
+	if (coll->entry.key == NULL ||
+	    memory_table_insert(&ns->collections, &coll->entry) != 0) {
+		free(coll->entry.key);
+		free(coll);
+		return NULL;
+	}
+	return coll;
+}
+
+/* Free a collection that holds nothing any more. */
+static void memory_collection_gc(struct memory_namespace *ns,
+				 struct memory_collection *coll)
+{
+	if (coll != NULL && coll->keys.count == 0 && coll->log_count == 0) {
+		memory_table_remove(&ns->collections, &coll->entry);
+		memory_collection_free(coll);
+	}
+}
+
+/* The live value under key; an expired one is freed on the way. */
+static struct memory_value *memory_value_live(struct memory_collection *coll,
+					      const char *key, int64_t now_ms)
+{
+	struct memory_value *v;
+
+	if (coll == NULL)
+		return NULL;
+	v = (struct memory_value *)memory_table_find(&coll->keys, key);
+	if (v != NULL && memory_expired(v->expires_ms, now_ms)) {
+		memory_table_remove(&coll->keys, &v->entry);
+		memory_value_free(v);
+		v = NULL;
+	}
+	return v;
+}
+
+/* Before an insert: free expired keys once the key space has doubled
+   since the last sweep, so that keys nobody reads again do not pile up. */
+static void memory_collection_sweep(struct memory_collection *coll, int64_t now_ms)
+{
+	struct memory_table_iter iter;
+	struct memory_entry *e;
+
+	if (coll->keys.count < coll->sweep_at)
+		return;
+	memory_table_iter_init(&iter, &coll->keys);
+	while ((e = memory_table_iter_next(&iter)) != NULL) {
+		struct memory_value *v = (struct memory_value *)e;
+
+		if (memory_expired(v->expires_ms, now_ms)) {
+			memory_table_remove(&coll->keys, e);
+			memory_value_free(v);
+		}
+	}
+	coll->sweep_at = coll->keys.count * 2 > MEMORY_SWEEP_MIN ?
+		coll->keys.count * 2 : MEMORY_SWEEP_MIN;
+}
+
+/* Parse a decimal int64: optional '-', one or more digits, nothing else. */
+static int memory_parse_int64(const char *s, size_t len, int64_t *value_r)
+{
+	uint64_t acc = 0, limit = INT64_MAX;
+	size_t i = 0;
+	int neg = 0;
+
+	if (s == NULL)
+		return -1;
+	if (len > 0 && s[0] == '-') {
+		neg = 1;
+		limit = (uint64_t)INT64_MAX + 1;
+		i = 1;
+	}
+	if (i == len)
+		return -1;
+	for (; i < len; i++) {
+		unsigned d;
+
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		d = (unsigned)(s[i] - '0');
+		if (acc > (limit - d) / 10)
+			return -1;
+		acc = acc * 10 + d;
+	}
+	if (neg)
+		*value_r = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
+	else
+		*value_r = (int64_t)acc;
+	return 0;
+}
+
+/* The bytes of a value: its data, or a counter's decimal text in buf. */
+static const char *memory_value_bytes(const struct memory_value *v,
+				      char buf[MEMORY_INT64_TEXT], size_t *len_r)
+{
+	if (v->data != NULL) {
+		*len_r = v->len;
+		return v->data;
+	}
+	*len_r = (size_t)snprintf(buf, MEMORY_INT64_TEXT, "%" PRId64, v->counter);
+	return buf;
+}
+
+/* The value after adding delta to v (NULL: a new counter at 0). */
+static int memory_value_add(const struct persist_host *host,
+			    const struct memory_value *v, const char *collection,
+			    const char *key, int64_t delta, int64_t *result_r,
+			    struct persist_error *err)
+{
+	int64_t current = 0;
+
+	if (v != NULL && v->data == NULL)
+		current = v->counter;
+	else if (v != NULL && memory_parse_int64(v->data, v->len, &current) != 0)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "value of key \"%s\" in collection \"%s\" is not an integer\n"
+				   "Only a key holding a decimal integer can be incremented.",
+				   key, collection);
+	if (__builtin_add_overflow(current, delta, result_r))
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "counter \"%s\" in collection \"%s\" would overflow\n"
+				   "%" PRId64 " + %" PRId64 " is outside the range of a 64-bit integer.",
+				   key, collection, current, delta);
+	return PERSIST_OK;
+}
+
+/* Append a record (data taken over) to a collection's log. */
+static int memory_log_push(struct memory_collection *coll, void *data, size_t len)
+{
+	if (coll->log_count == coll->log_alloc) {
+		size_t n = coll->log_alloc == 0 ? MEMORY_LOG_MIN : coll->log_alloc * 2;
+		struct memory_record *log;
+
+		if (n < coll->log_alloc || n > SIZE_MAX / sizeof(*log))
+			return -1;
+		log = realloc(coll->log, n * sizeof(*log));
+		if (log == NULL)
+			return -1;
+		coll->log = log;
+		coll->log_alloc = n;
+	}
+	coll->log[coll->log_count].data = data;
+	coll->log[coll->log_count].len = len;
+	coll->log_count++;
+	return 0;
+}
+
+/* open() for state. */
+static int memory_state_open(void *plugin, const struct persist_store_args *args,
+			     void **store_r, struct persist_error *err)
+{
+	return memory_store_open(plugin, args, (struct memory_store **)store_r, err);
+}
+
+/* close() for state. */
+static void memory_state_close(void *store)
+{
+	memory_store_close(store);
+}
+
+/* get(): a value, or a counter as decimal text. */
+static int memory_state_get(void *s, const char *collection, const char *key,
+			    struct persist_value *value_r,
+			    struct persist_error *err)
+{
+	struct memory_store *store = s;
+	const struct persist_host *host = store->plugin->host;
+	struct memory_collection *coll;
+	struct memory_value *v;
+	char buf[MEMORY_INT64_TEXT];
+	const char *bytes;
+	size_t len;
+	int ret = PERSIST_OK;
+
+	if (collection == NULL || key == NULL || value_r == NULL)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "memory provider: state get without a collection or key");
+	pthread_mutex_lock(&store->ns->lock);
+	coll = memory_collection_get(store->ns, collection, 0);
+	v = memory_value_live(coll, key, host->now_ms());
+	if (v == NULL) {
+		ret = host->error(err, PERSIST_ENOTFOUND, 0,
+				  "key \"%s\" not found in collection \"%s\"", key, collection);
+		memory_collection_gc(store->ns, coll);
+		goto out;
+	}
+	bytes = memory_value_bytes(v, buf, &len);
+	value_r->data = memory_host_dup0(host, bytes, len);
+	if (value_r->data == NULL) {
+		ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
+				  "out of memory reading key \"%s\" in collection \"%s\"",
+				  key, collection);
+		goto out;
+	}
+	value_r->len = len;
+	value_r->etag[0] = '\0';
+	value_r->expires_ms = v->expires_ms;
+out:
+	pthread_mutex_unlock(&store->ns->lock);
+	return ret;
+}
+
+/* set(): store bytes under key, replacing a value or counter. */
+static int memory_state_set(void *s, const char *collection, const char *key,
+			    const void *data, size_t len, int64_t ttl_ms,
+			    struct persist_error *err)
+{
+	struct memory_store *store = s;
+	const struct persist_host *host = store->plugin->host;
+	struct memory_collection *coll;
+	struct memory_value *v;
+	void *copy;
+	int64_t now;
+	int ret = PERSIST_OK;
+
+	if (collection == NULL || key == NULL || (data == NULL && len > 0))
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "memory provider: state set without a collection, key or data");
+	if (ttl_ms < 0)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "negative TTL for key \"%s\" in collection \"%s\"",
+				   key, collection);
+	copy = memory_memdup0(data, len);
+	if (copy == NULL)
+		return host->error(err, PERSIST_ENOMEM, ENOMEM,
+				   "out of memory storing key \"%s\" in collection \"%s\"",
+				   key, collection);
+	pthread_mutex_lock(&store->ns->lock);
+	now = host->now_ms();
+	coll = memory_collection_get(store->ns, collection, 1);
+	if (coll == NULL)
+		goto nomem;
+	v = (struct memory_value *)memory_table_find(&coll->keys, key);
+	if (v == NULL) {
+		memory_collection_sweep(coll, now);
+		v = memory_value_new(key, NULL, 0, 0, 0);
+		if (v == NULL || memory_table_insert(&coll->keys, &v->entry) != 0) {
+			memory_value_free(v);
+			memory_collection_gc(store->ns, coll);
+			goto nomem;
+		}
+	}
+	free(v->data);
+	v->data = copy;
+	v->len = len;
+	v->counter = 0;
+	v->expires_ms = memory_expiry(host, ttl_ms);
+	pthread_mutex_unlock(&store->ns->lock);
+	return PERSIST_OK;
+nomem:
+	pthread_mutex_unlock(&store->ns->lock);
+	free(copy);
+	ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
+			  "out of memory storing key \"%s\" in collection \"%s\"",
+			  key, collection);
+	return ret;
+}
+
+/* del(): remove a key. */
+static int memory_state_del(void *s, const char *collection, const char *key,
+			    struct persist_error *err)
+{
+	struct memory_store *store = s;
+	const struct persist_host *host = store->plugin->host;
+	struct memory_collection *coll;
+	struct memory_value *v;
+	int ret = PERSIST_OK;
+
+	if (collection == NULL || key == NULL)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "memory provider: state delete without a collection or key");
+	pthread_mutex_lock(&store->ns->lock);
+	coll = memory_collection_get(store->ns, collection, 0);
+	v = memory_value_live(coll, key, host->now_ms());
+	if (v == NULL) {
+		ret = host->error(err, PERSIST_ENOTFOUND, 0,
+				  "key \"%s\" not found in collection \"%s\"", key, collection);
+	} else {
+		memory_table_remove(&coll->keys, &v->entry);
+		memory_value_free(v);
+	}
+	memory_collection_gc(store->ns, coll);
+	pthread_mutex_unlock(&store->ns->lock);
+	return ret;
+}
+
+/* scan(): every live key starting with prefix. */
+static int memory_state_scan(void *s, const char *collection, const char *prefix,
+			     persist_emit_fn *emit, void *ctx,
+			     struct persist_error *err)
+{
+	struct memory_store *store = s;
+	const struct persist_host *host = store->plugin->host;
+	struct memory_collection *coll;
+	struct memory_table_iter iter;
+	struct memory_entry *e;
+	size_t prefix_len;
+	int64_t now;
+
+	if (collection == NULL || emit == NULL)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "memory provider: state scan without a collection or callback");
+	if (prefix == NULL)
+		prefix = "";
+	prefix_len = strlen(prefix);
+	pthread_mutex_lock(&store->ns->lock);
+	now = host->now_ms();
+	coll = memory_collection_get(store->ns, collection, 0);
+	if (coll == NULL)
+		goto out;
+	memory_table_iter_init(&iter, &coll->keys);
+	while ((e = memory_table_iter_next(&iter)) != NULL) {
+		struct memory_value *v = (struct memory_value *)e;
+		char buf[MEMORY_INT64_TEXT];
+		struct persist_item item = {
+			.size = sizeof(item),
+			.key = e->key,
+			.expires_ms = v->expires_ms,
+		};
+
+		if (memory_expired(v->expires_ms, now)) {
+			memory_table_remove(&coll->keys, e);
+			memory_value_free(v);
+			continue;
+		}
+		if (strncmp(e->key, prefix, prefix_len) != 0)
+			continue;
+		item.value = memory_value_bytes(v, buf, &item.len);
+		if (emit(ctx, &item) != 0)
+			break;
+	}
+	memory_collection_gc(store->ns, coll);
+out:
+	pthread_mutex_unlock(&store->ns->lock);
+	return PERSIST_OK;
+}
+
+/* incr(): add delta to a counter, creating it at 0. */
+static int memory_state_incr(void *s, const char *collection, const char *key,
+			     int64_t delta, int64_t *value_r,
+			     struct persist_error *err)
+{
+	struct memory_store *store = s;
+	const struct persist_host *host = store->plugin->host;
+	struct memory_collection *coll;
+	struct memory_value *v;
+	int64_t result, now;
+	int ret;
+
+	if (collection == NULL || key == NULL)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "memory provider: state incr without a collection or key");
+	pthread_mutex_lock(&store->ns->lock);
+	now = host->now_ms();
+	coll = memory_collection_get(store->ns, collection, 1);
+	if (coll == NULL) {
+		ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
+				  "out of memory incrementing key \"%s\" in collection \"%s\"",
+				  key, collection);
+		goto out;
+	}
+	v = memory_value_live(coll, key, now);
+	ret = memory_value_add(host, v, collection, key, delta, &result, err);
+	if (ret != PERSIST_OK)
+		goto out;
+	if (v == NULL) {
+		memory_collection_sweep(coll, now);
+		v = memory_value_new(key, NULL, 0, 0, 0);
+		if (v == NULL || memory_table_insert(&coll->keys, &v->entry) != 0) {
+			memory_value_free(v);
+			memory_collection_gc(store->ns, coll);
+			ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
+					  "out of memory incrementing key \"%s\" in collection \"%s\"",
+					  key, collection);
+			goto out;
+		}
+	}
+	/* a counter keeps the TTL of the value it replaces */
+	free(v->data);
+	v->data = NULL;
+	v->len = 0;
+	v->counter = result;
+	if (value_r != NULL)
+		*value_r = result;
+out:
+	pthread_mutex_unlock(&store->ns->lock);
+	return ret;
+}
+
+/* append(): one record at the end of the collection's log. */
+static int memory_state_append(void *s, const char *collection, const void *data,
+			       size_t len, struct persist_error *err)
+{
+	struct memory_store *store = s;
+	const struct persist_host *host = store->plugin->host;
+	struct memory_collection *coll;
+	void *copy;
+
+	if (collection == NULL || (data == NULL && len > 0))
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "memory provider: state append without a collection or data");
+	copy = memory_memdup0(data, len);
+	if (copy == NULL)
+		goto nomem;
+	pthread_mutex_lock(&store->ns->lock);
+	coll = memory_collection_get(store->ns, collection, 1);
+	if (coll == NULL || memory_log_push(coll, copy, len) != 0) {
+		memory_collection_gc(store->ns, coll);
+		pthread_mutex_unlock(&store->ns->lock);
+		free(copy);
+		goto nomem;
+	}
+	pthread_mutex_unlock(&store->ns->lock);
+	return PERSIST_OK;
+nomem:
+	return host->error(err, PERSIST_ENOMEM, ENOMEM,
+			   "out of memory appending to the log of collection \"%s\"",
+			   collection);
+}
+
+/* read_log(): records from number `from` on, at most max (0: all). */
+static int memory_state_read_log(void *s, const char *collection, uint64_t from,
+				 size_t max, persist_emit_fn *emit, void *ctx,
+				 struct persist_error *err)
+{
+	struct memory_store *store = s;
+	const struct persist_host *host = store->plugin->host;
+	struct memory_collection *coll;
+
+	if (collection == NULL || emit == NULL)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "memory provider: read_log without a collection or callback");
+	pthread_mutex_lock(&store->ns->lock);
+	coll = memory_collection_get(store->ns, collection, 0);
+	for (uint64_t i = from, n = 0; coll != NULL && i < coll->log_count &&
+		     (max == 0 || n < max); i++, n++) {
+		struct persist_item item = {
+			.size = sizeof(item),
+			.value = coll->log[i].data,
+			.len = coll->log[i].len,
+			.index = i,
+		};
+
+		if (emit(ctx, &item) != 0)
+			break;
+	}
+	pthread_mutex_unlock(&store->ns->lock);
+	return PERSIST_OK;
+}
+
+/* What undoing one applied batch operation takes. */
+struct memory_undo {
+	struct memory_collection *coll;
+	struct memory_value *old;     /* detached previous value, or NULL */
+	struct memory_value *inserted; /* value the operation linked, or NULL */
+	size_t log_count;             /* APPEND: log length before */
+	int appended;
+};
+
+/* Check one batch operation before anything is applied. */
+static int memory_batch_check(const struct persist_host *host,
+			      const struct persist_op *op, size_t i,
+			      struct persist_error *err)
+{
+	switch (op->type) {
+	case PERSIST_OP_SET:
+	case PERSIST_OP_INCR:
+	case PERSIST_OP_DELETE:
+		if (op->key == NULL)
+			return host->error(err, PERSIST_EINVAL, 0,
+					   "batch operation %zu has no key", i);
+		break;
+	case PERSIST_OP_APPEND:
+		break;
+	default:
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "batch operation %zu has unknown type %d", i, (int)op->type);
+	}
+	if (op->collection == NULL)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "batch operation %zu has no collection", i);
+	if ((op->type == PERSIST_OP_SET || op->type == PERSIST_OP_APPEND) &&
+	    op->value == NULL && op->len > 0)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "batch operation %zu has a length but no value", i);
+	if (op->type == PERSIST_OP_SET && op->ttl_ms < 0)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "batch operation %zu has a negative TTL", i);
+	return PERSIST_OK;
+}
+
+/* Apply one checked operation, recording how to undo it. */
+static int memory_batch_apply(struct memory_namespace *ns,
+			      const struct persist_host *host,
+			      const struct persist_op *op, int64_t now,
+			      struct memory_undo *undo, struct persist_error *err)
+{
+	struct memory_collection *coll;
+	struct memory_value *old;
+	int64_t result;
+	void *copy = NULL;
+	int ret;
+
+	coll = memory_collection_get(ns, op->collection, op->type != PERSIST_OP_DELETE);
+	if (coll == NULL && op->type != PERSIST_OP_DELETE)
+		goto nomem;
+	undo->coll = coll;
+	if (op->type == PERSIST_OP_APPEND) {
+		copy = memory_memdup0(op->value, op->len);
+		undo->log_count = coll->log_count;
+		if (copy == NULL || memory_log_push(coll, copy, op->len) != 0)
+			goto nomem;
+		undo->appended = 1;
+		return PERSIST_OK;
+	}
+	old = coll == NULL ? NULL :
+		(struct memory_value *)memory_table_find(&coll->keys, op->key);
+	if (old != NULL) {
+		memory_table_remove(&coll->keys, &old->entry);
+		undo->old = old;
+		if (memory_expired(old->expires_ms, now))
+			old = NULL; /* as if absent */
+	}
+	switch (op->type) {
+	case PERSIST_OP_SET:
+		copy = memory_memdup0(op->value, op->len);
+		if (copy == NULL)
+			goto nomem;
+		undo->inserted = memory_value_new(op->key, copy, op->len, 0,
+						  memory_expiry(host, op->ttl_ms));
+		if (undo->inserted == NULL)
+			goto nomem;
+		break;
+	case PERSIST_OP_INCR:
+		ret = memory_value_add(host, old, op->collection, op->key,
+				       op->delta, &result, err);
+		if (ret != PERSIST_OK)
+			return ret;
+		undo->inserted = memory_value_new(op->key, NULL, 0, result,
+						  old != NULL ? old->expires_ms : 0);
+		if (undo->inserted == NULL)
+			goto nomem;
+		break;
+	default: /* PERSIST_OP_DELETE: absent keys are no error in a batch */
+		return PERSIST_OK;
+	}
+	/* fails only for a brand-new collection whose buckets cannot be
+	   allocated */
+	if (memory_table_insert(&coll->keys, &undo->inserted->entry) != 0) {
+		memory_value_free(undo->inserted);
+		undo->inserted = NULL;
+		return host->error(err, PERSIST_ENOMEM, ENOMEM,
+				   "out of memory applying a batch to collection \"%s\"",
+				   op->collection);
+	}
+	return PERSIST_OK;
+nomem:
+	free(copy);
+	return host->error(err, PERSIST_ENOMEM, ENOMEM,
+			   "out of memory applying a batch to collection \"%s\"",
+			   op->collection);
+}
+
+/* Undo applied operations, last first. */
+static void memory_batch_rollback(struct memory_undo *undo, size_t n)
+{
+	while (n-- > 0) {
+		struct memory_undo *u = &undo[n];
+
+		if (u->inserted != NULL) {
+			memory_table_remove(&u->coll->keys, &u->inserted->entry);
+			memory_value_free(u->inserted);
+		}
+		if (u->old != NULL)
+			(void)memory_table_insert(&u->coll->keys, &u->old->entry);
+		if (u->appended) {
+			while (u->coll->log_count > u->log_count)
+				free(u->coll->log[--u->coll->log_count].data);
+		}
+	}
+}
+
+/* batch(): all operations or none, under one lock. */
+static int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
+			      size_t op_size, struct persist_error *err)
+{
+	struct memory_store *store = s;
+	const struct persist_host *host = store->plugin->host;
+	struct memory_undo *undo;
+	size_t applied = 0;
+	int64_t now;
+	int ret = PERSIST_OK;
+
+	if (n == 0)
+		return PERSIST_OK;
+	if (ops == NULL || op_size < sizeof(struct persist_op))
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "memory provider: batch without operations or with op_size %zu",
+				   op_size);
+	for (size_t i = 0; i < n; i++) {
+		const struct persist_op *op =
+			(const struct persist_op *)((const char *)ops + i * op_size);
+
+		ret = memory_batch_check(host, op, i, err);
+		if (ret != PERSIST_OK)
+			return ret;
+	}
+	undo = calloc(n, sizeof(*undo));
+	if (undo == NULL)
+		return host->error(err, PERSIST_ENOMEM, ENOMEM,
+				   "out of memory for a batch of %zu operations", n);
+	pthread_mutex_lock(&store->ns->lock);
+	now = host->now_ms();
+	for (; applied < n; applied++) {
+		const struct persist_op *op =
+			(const struct persist_op *)((const char *)ops + applied * op_size);
+
+		ret = memory_batch_apply(store->ns, host, op, now, &undo[applied], err);
+		if (ret != PERSIST_OK)
+			break;
+	}
+	if (ret != PERSIST_OK) {
+		/* the failed operation may have detached a value too */
+		memory_batch_rollback(undo, applied + 1);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			memory_value_free(undo[i].old);
+	}
+	pthread_mutex_unlock(&store->ns->lock);
+	free(undo);
+	return ret;
+}
+
+/* flush(): nothing is pending in memory. */
+static int memory_state_flush(void *store, struct persist_error *err)
+{
+	return PERSIST_OK;
+}
+
+/* The state interface. */
+const struct persist_state_ops memory_state_ops = {
+	.size = sizeof(struct persist_state_ops),
+	.caps = PERSIST_CAP_TTL | PERSIST_CAP_ATOMIC_INCR | PERSIST_CAP_APPEND_LOG |
+		PERSIST_CAP_BATCH | PERSIST_CAP_THREADSAFE,
+	.open = memory_state_open,
+	.close = memory_state_close,
+	.health = memory_store_health,
+	.get = memory_state_get,
+	.set = memory_state_set,
+	.del = memory_state_del,
+	.scan = memory_state_scan,
+	.incr = memory_state_incr,
+	.append = memory_state_append,
+	.read_log = memory_state_read_log,
+	.batch = memory_state_batch,
+	.flush = memory_state_flush,
+};
