@@ -752,7 +752,7 @@ int redis_exec(struct redis_pool *pool, struct redis_req *req, unsigned flags,
 {
 	const struct persist_host *host = pool->host;
 	const struct redis_conf *conf = pool->conf;
-	struct redis_conn *conn;
+	struct redis_conn *conn = NULL;
 	redisReply **replies = NULL;
 	char *buf = NULL;
 	size_t len = 0, *ends = NULL;

@@ -377,7 +377,11 @@ int redis_sub_start(struct redis_store *st, const char *const *channels,
 		}
 	}
 	sub->n = n;
-	if (pipe2(sub->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+	if (pipe(sub->wake) != 0 ||
+	    fcntl(sub->wake[0], F_SETFD, FD_CLOEXEC) != 0 ||
+	    fcntl(sub->wake[1], F_SETFD, FD_CLOEXEC) != 0 ||
+	    fcntl(sub->wake[0], F_SETFL, O_NONBLOCK) != 0 ||
+	    fcntl(sub->wake[1], F_SETFL, O_NONBLOCK) != 0) {
 		int e = errno;
 
 		sub_free(sub);

@@ -40,9 +40,12 @@
  * IDs and need a mapping from record numbers to IDs.
  *
  * Batches are one MULTI/EXEC pipeline: one round trip, applied atomically
- * unless an increment meets a key that holds a value (Redis does not roll
- * back an EXEC in which one command failed): that increment is redone
- * through the state-incr script after EXEC.
+ * - with one exception: an increment that meets a key holding a value
+ * fails inside EXEC while the other commands apply (Redis does not roll
+ * back).  That increment is redone through the state-incr script after
+ * EXEC; if that fails too (the value is not a decimal integer) the batch
+ * answers PERSIST_EUNCERTAIN, as plugin.h asks of a batch that failed
+ * after some of its operations were applied, naming the key.
  *
  * flush has nothing to do: every call is synchronous, so everything
  * acknowledged is in the server; how durable that is depends on the
@@ -736,8 +739,7 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 					&e2);
 			if (ret == PERSIST_OK)
 				continue;
-			ret = host->error(err, ret == PERSIST_EINVAL ? PERSIST_EINVAL :
-					  PERSIST_EUNCERTAIN, e2.sys_errno,
+			ret = host->error(err, PERSIST_EUNCERTAIN, e2.sys_errno,
 					  "batch operation %zu: %s\nThe other operations "
 					  "of the batch were applied.", i, e2.msg);
 		} else {
