@@ -12,6 +12,7 @@
 #   redis_restart NAME  start it again on the same port with the same config
 #   redis_port NAME     print its port
 # Every server started is stopped when the calling shell exits (trap).
+# Internal variables start with _r (POSIX sh has no local variables).
 #
 # $REDIS_SERVER (the absolute path configure found) is required: a missing
 # server is a hard error (exit 99), never a skipped test.
@@ -28,8 +29,8 @@ _redis_names=
 
 # A random port in 20000-59999.
 _redis_random_port() {
-	n=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-	echo $((20000 + n % 40000))
+	_rn=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+	echo $((20000 + _rn % 40000))
 }
 
 # Launch the server of directory $1 in the background; record its pid.
@@ -41,25 +42,25 @@ _redis_launch() {
 # Wait until the server of $1 answers PING: 0 ready, 1 it died (e.g. the
 # port was taken), 2 no answer within 10 s.
 _redis_wait_ready() {
-	dir=$1
-	port=$(cat "$dir/port")
-	pid=$(cat "$dir/pid")
-	i=0
-	while [ $i -lt 200 ]; do
-		if ! kill -0 "$pid" 2>/dev/null; then
+	_rdir=$1
+	_rport=$(cat "$_rdir/port")
+	_rpid=$(cat "$_rdir/pid")
+	_ri=0
+	while [ $_ri -lt 200 ]; do
+		if ! kill -0 "$_rpid" 2>/dev/null; then
 			return 1
 		fi
-		if grep -q "Ready to accept connections" "$dir/redis.log" 2>/dev/null; then
+		if grep -q "Ready to accept connections" "$_rdir/redis.log" 2>/dev/null; then
 			if [ -z "$REDIS_CLI" ]; then
 				return 0
 			fi
-			out=$("$REDIS_CLI" -h 127.0.0.1 -p "$port" ping 2>&1)
-			case $out in
+			_rout=$("$REDIS_CLI" -h 127.0.0.1 -p "$_rport" ping 2>&1)
+			case $_rout in
 			*PONG*|*NOAUTH*) return 0 ;;
 			esac
 		fi
 		sleep 0.05
-		i=$((i + 1))
+		_ri=$((_ri + 1))
 	done
 	return 2
 }
@@ -73,91 +74,95 @@ _redis_export() {
 }
 
 redis_start() {
-	name=$1
+	_rname=$1
 	shift
-	dir=$PERSIST_TEST_TMP/redis-$name
-	mkdir -p "$dir" || return 1
-	tries=0
-	while [ $tries -lt 20 ]; do
-		port=$(_redis_random_port)
+	_rdir=$PERSIST_TEST_TMP/redis-$_rname
+	mkdir -p "$_rdir" || return 1
+	_rtries=0
+	while [ $_rtries -lt 20 ]; do
+		_rport=$(_redis_random_port)
 		{
-			echo "port $port"
+			echo "port $_rport"
 			echo "bind 127.0.0.1"
 			echo "daemonize no"
-			echo "dir $dir"
-			echo "logfile $dir/redis.log"
+			echo "dir $_rdir"
+			echo "logfile $_rdir/redis.log"
 			echo "save \"\""
 			echo "appendonly no"
 			echo "protected-mode yes"
-			for line in "$@"; do
-				echo "$line"
+			for _rline in "$@"; do
+				echo "$_rline"
 			done
-		} >"$dir/redis.conf"
-		echo "$port" >"$dir/port"
-		: >"$dir/redis.log"
-		_redis_launch "$dir"
+		} >"$_rdir/redis.conf"
+		echo "$_rport" >"$_rdir/port"
+		: >"$_rdir/redis.log"
+		_redis_launch "$_rdir"
 		case $_redis_names in
-		*" $name "*) ;;
-		*) _redis_names="$_redis_names $name " ;;
+		*" $_rname "*) ;;
+		*) _redis_names="$_redis_names $_rname " ;;
 		esac
-		_redis_wait_ready "$dir"
+		_redis_wait_ready "$_rdir"
 		case $? in
-		0) _redis_export "$name"; return 0 ;;
-		1) tries=$((tries + 1)) ;; # port taken (or another start failure): next port
-		*) echo "redis-server.sh: server $name did not answer on port $port" >&2
-		   tail -20 "$dir/redis.log" >&2
-		   redis_kill "$name"
+		0) _redis_export "$_rname"; return 0 ;;
+		1) _rtries=$((_rtries + 1)) ;; # port taken (or another start failure): next port
+		*) echo "redis-server.sh: server $_rname did not answer on port $_rport" >&2
+		   tail -20 "$_rdir/redis.log" >&2
+		   redis_kill "$_rname"
 		   return 1 ;;
 		esac
 	done
-	echo "redis-server.sh: could not start server $name (20 ports tried); last log:" >&2
-	tail -20 "$dir/redis.log" >&2
+	echo "redis-server.sh: could not start server $_rname (20 ports tried); last log:" >&2
+	tail -20 "$_rdir/redis.log" >&2
 	return 1
 }
 
 redis_stop() {
-	dir=$PERSIST_TEST_TMP/redis-$1
-	[ -f "$dir/pid" ] || return 0
-	pid=$(cat "$dir/pid")
-	kill -TERM "$pid" 2>/dev/null
-	i=0
-	while kill -0 "$pid" 2>/dev/null; do
-		i=$((i + 1))
-		if [ $i -gt 200 ]; then
-			kill -KILL "$pid" 2>/dev/null
+	_rdir=$PERSIST_TEST_TMP/redis-$1
+	[ -f "$_rdir/pid" ] || return 0
+	_rpid=$(cat "$_rdir/pid")
+	kill -TERM "$_rpid" 2>/dev/null
+	_ri=0
+	while kill -0 "$_rpid" 2>/dev/null; do
+		_ri=$((_ri + 1))
+		if [ $_ri -gt 200 ]; then
+			kill -KILL "$_rpid" 2>/dev/null
 		fi
 		sleep 0.05
 	done
-	wait "$pid" 2>/dev/null
-	rm -f "$dir/pid"
+	wait "$_rpid" 2>/dev/null
+	rm -f "$_rdir/pid"
 	return 0
 }
 
 redis_kill() {
-	dir=$PERSIST_TEST_TMP/redis-$1
-	[ -f "$dir/pid" ] || return 0
-	pid=$(cat "$dir/pid")
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	rm -f "$dir/pid"
+	_rdir=$PERSIST_TEST_TMP/redis-$1
+	[ -f "$_rdir/pid" ] || return 0
+	_rpid=$(cat "$_rdir/pid")
+	kill -KILL "$_rpid" 2>/dev/null
+	wait "$_rpid" 2>/dev/null
+	rm -f "$_rdir/pid"
 	return 0
 }
 
 redis_restart() {
-	dir=$PERSIST_TEST_TMP/redis-$1
+	_rdir=$PERSIST_TEST_TMP/redis-$1
 	redis_stop "$1"
-	i=0
-	while [ $i -lt 20 ]; do
-		_redis_launch "$dir"
-		_redis_wait_ready "$dir"
+	_rk=0
+	while [ $_rk -lt 20 ]; do
+		# keep the old log aside: readiness is read from a fresh one
+		cat "$_rdir/redis.log" >>"$_rdir/redis.log.old" 2>/dev/null
+		: >"$_rdir/redis.log"
+		_redis_launch "$_rdir"
+		_redis_wait_ready "$_rdir"
 		case $? in
 		0) _redis_export "$1"; return 0 ;;
-		1) sleep 0.2; i=$((i + 1)) ;; # port still held: try again
+		1) sleep 0.2; _rk=$((_rk + 1)) ;; # port still held: try again
 		*) break ;;
 		esac
+		_rdir=$PERSIST_TEST_TMP/redis-$1
 	done
 	echo "redis-server.sh: could not restart server $1" >&2
-	tail -20 "$dir/redis.log" >&2
+	tail -20 "$_rdir/redis.log" >&2
 	return 1
 }
 
@@ -167,8 +172,8 @@ redis_port() {
 
 # Stop every server this shell started (the EXIT trap).
 redis_cleanup() {
-	for n in $_redis_names; do
-		redis_kill "$n"
+	for _rn in $_redis_names; do
+		redis_kill "$_rn"
 	done
 }
 trap 'redis_cleanup' EXIT
