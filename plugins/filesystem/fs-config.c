@@ -74,9 +74,11 @@ static int fs_config_open_error(struct fs_config *cfg, const char *key,
 				key, cfg->opts.root, strerror(e));
 }
 
-/* Read key's document: bytes, ETag and expiry (see fs-private.h). */
-int fs_config_read(struct fs_config *cfg, const char *key, int keep_data,
-		   struct fs_doc *doc_r, struct persist_error *err)
+/* Read key's document once; its inode to ino_r/dev_r. */
+static int fs_config_read_once(struct fs_config *cfg, const char *key,
+			       int keep_data, struct fs_doc *doc_r,
+			       dev_t *dev_r, ino_t *ino_r,
+			       struct persist_error *err)
 {
 	const struct persist_host *host = cfg->host;
 	char path[PERSIST_KEY_MAX + 16];
@@ -106,6 +108,8 @@ int fs_config_read(struct fs_config *cfg, const char *key, int keep_data,
 				   "configuration document \"%s\" is too large (%lld bytes)",
 				   key, (long long)sb.st_size);
 	}
+	*dev_r = sb.st_dev;
+	*ino_r = sb.st_ino;
 	cap = (size_t)sb.st_size + 1;
 	data = host->alloc(cap + 1);
 	if (data == NULL) {
@@ -164,6 +168,41 @@ int fs_config_read(struct fs_config *cfg, const char *key, int keep_data,
 	else
 		host->free(data);
 	return PERSIST_OK;
+}
+
+/* Read key's document: bytes, ETag and expiry (see fs-private.h).  When
+   no sidecar gave an expiry, make sure the file is still the one read: an
+   expired document is unlinked before its sidecar, and a set without TTL
+   renames the new document before removing the sidecar, so a reader
+   racing with either would otherwise take an expired document for a live
+   one. */
+int fs_config_read(struct fs_config *cfg, const char *key, int keep_data,
+		   struct fs_doc *doc_r, struct persist_error *err)
+{
+	char path[PERSIST_KEY_MAX + 16];
+	struct stat sb;
+	dev_t dev = 0;
+	ino_t ino = 0;
+	int ret;
+
+	for (int tries = 0;; tries++) {
+		int fd, same;
+
+		ret = fs_config_read_once(cfg, key, keep_data, doc_r, &dev, &ino, err);
+		if (ret != PERSIST_OK || doc_r->expires_ms != 0 || tries == 4)
+			return ret;
+		snprintf(path, sizeof(path), "%s%s", key, FS_DOC_SUFFIX);
+		fd = fs_open_beneath(cfg->root_fd, path,
+				     O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+		same = fd >= 0 && fstat(fd, &sb) == 0 && sb.st_dev == dev &&
+		       sb.st_ino == ino;
+		if (fd >= 0)
+			close(fd);
+		if (same)
+			return PERSIST_OK;
+		cfg->host->free(doc_r->data);
+		doc_r->data = NULL;
+	}
 }
 
 /* Unlink key's document and sidecar if it is expired (under the lock). */
@@ -538,7 +577,10 @@ static void fs_list_dir(struct fs_list_ctx *lc, const char *rel, int depth)
 		if (fs_config_key_check(cfg->host, key, &err) != PERSIST_OK)
 			continue;
 		/* Symlinks must resolve beneath the root; documents with a
-		   sidecar must not be expired. */
+		   sidecar must not be expired.  Without a sidecar, check that
+		   the document is still there: an expired one is removed
+		   before its sidecar, so "no sidecar, document present" means
+		   it was not reclaimed under our feet. */
 		{
 			char side[FS_SEGMENT_MAX + 32];
 
@@ -548,6 +590,9 @@ static void fs_list_dir(struct fs_list_ctx *lc, const char *rel, int depth)
 				if (fs_config_read(cfg, key, 0, &doc, &err) != PERSIST_OK ||
 				    doc.expired)
 					continue;
+			} else if (fstatat(dirfd(dir), de->d_name, &sb,
+					   AT_SYMLINK_NOFOLLOW) < 0) {
+				continue;
 			}
 		}
 		memset(&item, 0, sizeof(item));
