@@ -5,8 +5,8 @@
  * provider answers).
  *
  * One line per kind: KIND PROVIDER STATUS LATENCY, e.g.
- *   config   filesystem  ok  12 us
- *   state    redis       unavailable: cannot connect to 127.0.0.1:6379 ...
+ *   configuration filesystem   ok  12 us
+ *   state         redis        EUNAVAIL: cannot connect to 127.0.0.1:6379 ...
  */
 #include <stdio.h>
 #include <string.h>
@@ -27,7 +27,7 @@ int cmd_check(struct ctl *ctl, const struct ctl_args *args)
 		const char *prov = persist_provider(p, (enum persist_kind)k);
 
 		ret = persist_health(p, (enum persist_kind)k, &lat, &err);
-		printf("%-8s %-12s ", persist_kind_name((enum persist_kind)k),
+		printf("%-13s %-12s ", persist_kind_name((enum persist_kind)k),
 		       prov != NULL ? prov : "-");
 		if (ret == PERSIST_OK) {
 			printf("ok  %lld us\n", (long long)lat);

@@ -91,6 +91,7 @@ struct phase {
 	const char *name;
 	uint64_t ops;
 	int64_t us;
+	int64_t paused_us; /* deliberate waits, not counted */
 	char what[320];
 };
 
@@ -147,10 +148,9 @@ static unsigned rnd_below(struct demo *d, unsigned n)
 static int demo_fail(const char *phase, const char *doing,
 		     const struct persist_error *err)
 {
-	struct persist_error e = *err;
-
-	snprintf(e.msg, sizeof(e.msg), "demo %s: %s: %s", phase, doing, err->msg);
-	return ctl_fail(&e);
+	return ctl_error(ctl_exit_code(err->code == PERSIST_OK ? PERSIST_EIO : err->code),
+			 "demo %s: %s: %s", phase, doing,
+			 err->msg[0] != '\0' ? err->msg : persist_strerror(err->code));
 }
 
 /* Report a mismatch of a phase; always exit code 3. */
@@ -171,7 +171,7 @@ static struct phase *phase_begin(struct demo *d, const char *name)
 /* Stop timing a phase. */
 static void phase_end(struct phase *ph)
 {
-	ph->us = now_us() - ph->us;
+	ph->us = now_us() - ph->us - ph->paused_us;
 	if (ph->us <= 0)
 		ph->us = 1;
 }
@@ -484,7 +484,7 @@ static int phase_feedback(struct demo *d)
 	struct persist_error err = { 0 };
 	struct phase *ph = phase_begin(d, "feedback");
 	char (*recs)[256];
-	uint64_t start;
+	uint64_t start = 0;
 	int rating_sum = 0, ret;
 
 	if ((ret = log_length(d, "feedback", &start)) != CTL_EXIT_OK)
@@ -825,8 +825,10 @@ static int phase_sessions(struct demo *d)
 		atomic_load(&d->seen_sends) < N_SESSIONS * N_SENDS_PER_SESSION) &&
 	       now_us() < deadline)
 		usleep(1000);
-	/* a moment more so that duplicates would show */
+	/* a moment more so that duplicates would show (not timed) */
+	int64_t pause = now_us();
 	usleep(20 * 1000);
+	ph->paused_us += now_us() - pause;
 	for (unsigned i = 0; i < N_SESSIONS; i++) {
 		if (persist_session_drop(d->p, ids[i], &err) != PERSIST_OK) {
 			ret = demo_fail("sessions", "dropping", &err);

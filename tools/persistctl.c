@@ -207,7 +207,7 @@ int ctl_usage(const struct ctl_command *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "persistctl: %s\n", buf);
+	print_message(buf);
 	if (cmd != NULL) {
 		fputs("usage: ", stderr);
 		print_synopsis(stderr, cmd);
