@@ -73,10 +73,6 @@ static int open_sink(persist *p, enum persist_kind kind,
 	sink->caps = ops->caps;
 	sink->serialize = (ops->caps & PERSIST_CAP_THREADSAFE) == 0;
 	pthread_mutex_init(&sink->call_lock, NULL);
-	if (ops->open == NULL)
-		return persist_error_set(err, PERSIST_EDESCRIPTOR, 0,
-			"plugin %s: %s interface has no open method",
-			sink->plugin->path, ops_names[kind]);
 	if (ps->fallback != NULL)
 		persist_log(p, PERSIST_LOG_WARNING,
 			    "%s: fallback provider \"%s\" is configured but fallback is not "

@@ -252,15 +252,13 @@ static int parse_provider(struct json_object *obj, const char *source,
 	if (ps->provider == NULL)
 		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
 	if (persist_loader_valid_name(ps->provider, err) != PERSIST_OK)
-		return persist_error_set(err, PERSIST_ECONFIG, 0,
-			"invalid provider name \"%s\" in %s.provider of %s\n"
-			"Provider names match ^[a-z0-9_]{1,32}$.",
-			ps->provider, path, source);
+		return persist_error_prefix(err, PERSIST_ECONFIG, "%s.provider of %s", path, source);
 	if (json_object_object_get_ex(obj, "module", &val)) {
 		const char *module = json_object_get_string(val);
 		if (json_object_get_type(val) != json_type_string || module[0] != '/')
 			return persist_error_set(err, PERSIST_ECONFIG, 0,
-				"%s.module in %s must be an absolute path", path, source);
+				"%s.module in %s must be an absolute path, not \"%s\"",
+				path, source, json_object_get_string(val));
 		ps->module = strdup(module);
 		if (ps->module == NULL)
 			return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");

@@ -128,6 +128,27 @@ int persist_valid_value(const char *what, const void *data, size_t len,
 	return PERSIST_OK;
 }
 
+/* json-c (0.16) accepts single-quoted object keys even in strict mode;
+   JSON has no quote character ' outside strings, so look for one. */
+static int persist_json_bare_quote(const char *s, size_t len)
+{
+	int in_string = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in_string) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				in_string = 0;
+		} else if (s[i] == '"') {
+			in_string = 1;
+		} else if (s[i] == '\'') {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Check that data[0..len) is one complete JSON document. */
 int persist_valid_json(const char *what, const void *data, size_t len,
 		       struct persist_error *err)
@@ -172,6 +193,9 @@ int persist_valid_json(const char *what, const void *data, size_t len,
 		if (end != len)
 			ret = persist_error_set(err, PERSIST_EINVAL, 0,
 				"%s is not valid JSON: trailing data at byte %zu", what, end);
+		else if (persist_json_bare_quote(s, len))
+			ret = persist_error_set(err, PERSIST_EINVAL, 0,
+				"%s is not valid JSON: single-quoted string", what);
 	}
 	json_object_put(obj);
 	json_tokener_free(tok);

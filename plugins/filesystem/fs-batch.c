@@ -1,0 +1,429 @@
+/*
+ * plugins/filesystem/fs-batch.c - batch() and flush(): group commit.
+ *
+ * A batch takes the exclusive locks of every collection it touches (key
+ * journals first, then logs, each in name order, so batches of several
+ * processes never deadlock), replays what others wrote, checks every
+ * operation (an increment of a non-integer fails the whole batch before
+ * anything is written), then writes one line per key journal holding all
+ * of the batch's operations on that collection ({"b":[...]}: all or
+ * nothing, even if the process is killed in the middle of the write), one
+ * write() of all records per log, and finally one fdatasync per file
+ * touched.  So N operations cost one disk flush instead of N.  A failure
+ * after some file was written answers PERSIST_EUNCERTAIN.
+ *
+ * flush() fdatasyncs every file this store wrote since its last sync.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include <persist/persist.h>
+#include "fs-private.h"
+
+struct fs_batch_kv {
+	struct fs_kv *kv;
+	struct fs_buf buf;
+	size_t n_ops;
+	int locked, written;
+};
+
+struct fs_batch_log {
+	struct fs_log *log;
+	struct fs_buf buf;
+	int locked, written;
+};
+
+/* Op i of an array whose elements are op_size bytes. */
+static const struct persist_op *fs_op(const struct persist_op *ops, size_t i,
+				      size_t op_size)
+{
+	return (const struct persist_op *)((const char *)ops + i * op_size);
+}
+
+/* Check one op's arguments. */
+static int fs_batch_check(struct fs_state *st, const struct persist_op *op,
+			  size_t i, struct persist_error *err)
+{
+	int ret;
+
+	if (op->type != PERSIST_OP_SET && op->type != PERSIST_OP_INCR &&
+	    op->type != PERSIST_OP_APPEND && op->type != PERSIST_OP_DELETE)
+		return st->host->error(err, PERSIST_EINVAL, 0,
+				       "batch operation %zu has an unknown type %d",
+				       i, (int)op->type);
+	ret = fs_collection_check(st->host, op->collection, err);
+	if (ret == PERSIST_OK && op->type != PERSIST_OP_APPEND)
+		ret = fs_state_key_check(st->host, op->key, err);
+	if (ret != PERSIST_OK)
+		return ret;
+	if ((op->type == PERSIST_OP_SET || op->type == PERSIST_OP_APPEND) &&
+	    ((op->value == NULL && op->len > 0) || op->len > PERSIST_VALUE_MAX))
+		return st->host->error(err, PERSIST_EINVAL, 0,
+				       "batch operation %zu (collection \"%s\") has a missing or too large value",
+				       i, op->collection);
+	if (op->type == PERSIST_OP_SET && op->ttl_ms < 0)
+		return st->host->error(err, PERSIST_EINVAL, 0,
+				       "batch operation %zu (collection \"%s\") has a negative TTL",
+				       i, op->collection);
+	return PERSIST_OK;
+}
+
+/* qsort order of collections by name. */
+static int fs_kv_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct fs_batch_kv *)a)->kv->name,
+		      ((const struct fs_batch_kv *)b)->kv->name);
+}
+
+/* qsort order of logs by name. */
+static int fs_log_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct fs_batch_log *)a)->log->name,
+		      ((const struct fs_batch_log *)b)->log->name);
+}
+
+/* Index of kv in the batch's list. */
+static struct fs_batch_kv *fs_batch_find_kv(struct fs_batch_kv *kvs, size_t n,
+					    const struct fs_kv *kv)
+{
+	for (size_t i = 0; i < n; i++)
+		if (kvs[i].kv == kv)
+			return &kvs[i];
+	return NULL;
+}
+
+/* Index of log in the batch's list. */
+static struct fs_batch_log *fs_batch_find_log(struct fs_batch_log *logs,
+					      size_t n, const struct fs_log *log)
+{
+	for (size_t i = 0; i < n; i++)
+		if (logs[i].log == log)
+			return &logs[i];
+	return NULL;
+}
+
+/* Apply op to its collection's replica and add it to the batch line. */
+static int fs_batch_kv_op(struct fs_state *st, struct fs_batch_kv *bk,
+			  const struct persist_op *op, size_t i,
+			  struct persist_error *err)
+{
+	struct fs_entry *cur = fs_table_get(bk->kv->table, op->key);
+	struct fs_entry *e = NULL;
+	int ret;
+
+	if (op->type == PERSIST_OP_DELETE) {
+		if (!fs_entry_live(st, cur))
+			return PERSIST_OK; /* nothing to delete */
+	} else {
+		e = calloc(1, sizeof(*e));
+		if (e == NULL)
+			return st->host->error(err, PERSIST_ENOMEM, ENOMEM,
+					       "out of memory");
+		if (op->type == PERSIST_OP_INCR) {
+			ret = fs_counter_add(st, op->collection, op->key, cur,
+					     op->delta, &e->num, err);
+			if (ret != PERSIST_OK) {
+				free(e);
+				return ret;
+			}
+			e->is_counter = 1;
+			if (fs_entry_live(st, cur))
+				e->expires_ms = cur->expires_ms;
+		} else {
+			e->data = malloc(op->len + 1);
+			if (e->data == NULL) {
+				free(e);
+				return st->host->error(err, PERSIST_ENOMEM, ENOMEM,
+						       "out of memory");
+			}
+			if (op->len > 0)
+				memcpy(e->data, op->value, op->len);
+			e->data[op->len] = '\0';
+			e->len = op->len;
+			if (op->ttl_ms > 0)
+				e->expires_ms = st->host->now_ms() + op->ttl_ms;
+		}
+	}
+	(void)i;
+	fs_buf_adds(&bk->buf, bk->n_ops == 0 ? "{\"b\":[" : ",");
+	fs_kv_encode(&bk->buf, op->key, e);
+	bk->n_ops++;
+	if (fs_kv_apply(bk->kv, op->key, e) < 0 || bk->buf.failed)
+		return st->host->error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	return PERSIST_OK;
+}
+
+/* Apply n operations with one write and one fdatasync per file. */
+int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
+		   size_t op_size, struct persist_error *err)
+{
+	struct fs_state *st = store;
+	struct fs_batch_kv *kvs = NULL;
+	struct fs_batch_log *logs = NULL;
+	struct json_tokener *tok = NULL;
+	size_t n_kvs = 0, n_logs = 0, i;
+	int ret = PERSIST_OK, any_written = 0;
+
+	if (n == 0)
+		return PERSIST_OK;
+	if (ops == NULL || op_size < sizeof(struct persist_op))
+		return st->host->error(err, PERSIST_EINVAL, 0,
+				       "batch without operations or with a short operation size (%zu)",
+				       op_size);
+	for (i = 0; i < n; i++) {
+		ret = fs_batch_check(st, fs_op(ops, i, op_size), i, err);
+		if (ret != PERSIST_OK)
+			return ret;
+	}
+	kvs = calloc(n, sizeof(*kvs));
+	logs = calloc(n, sizeof(*logs));
+	if (kvs == NULL || logs == NULL) {
+		ret = st->host->error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+		goto out;
+	}
+	/* The distinct collections, in lock order. */
+	for (i = 0; i < n; i++) {
+		const struct persist_op *op = fs_op(ops, i, op_size);
+
+		if (op->type == PERSIST_OP_APPEND) {
+			struct fs_log *log;
+			ret = fs_state_log(st, op->collection, &log, err);
+			if (ret != PERSIST_OK)
+				goto out;
+			if (fs_batch_find_log(logs, n_logs, log) == NULL) {
+				logs[n_logs].log = log;
+				fs_buf_init(&logs[n_logs++].buf);
+			}
+		} else {
+			struct fs_kv *kv;
+			ret = fs_state_kv(st, op->collection, &kv, err);
+			if (ret != PERSIST_OK)
+				goto out;
+			if (fs_batch_find_kv(kvs, n_kvs, kv) == NULL) {
+				kvs[n_kvs].kv = kv;
+				fs_buf_init(&kvs[n_kvs++].buf);
+			}
+		}
+	}
+	qsort(kvs, n_kvs, sizeof(*kvs), fs_kv_cmp);
+	qsort(logs, n_logs, sizeof(*logs), fs_log_cmp);
+	for (i = 0; i < n_kvs; i++) {
+		pthread_mutex_lock(&kvs[i].kv->mu);
+		ret = fs_kv_lock(st, kvs[i].kv, 1, err);
+		if (ret != PERSIST_OK) {
+			pthread_mutex_unlock(&kvs[i].kv->mu);
+			goto out;
+		}
+		kvs[i].locked = 1;
+	}
+	for (i = 0; i < n_logs; i++) {
+		pthread_mutex_lock(&logs[i].log->mu);
+		ret = fs_log_lock_append(st, logs[i].log, err);
+		if (ret != PERSIST_OK) {
+			pthread_mutex_unlock(&logs[i].log->mu);
+			goto out;
+		}
+		logs[i].locked = 1;
+	}
+
+	/* Apply in order to the replicas and build the lines. */
+	if (n_logs > 0)
+		tok = fs_json_tokener();
+	for (i = 0; i < n && ret == PERSIST_OK; i++) {
+		const struct persist_op *op = fs_op(ops, i, op_size);
+
+		if (op->type == PERSIST_OP_APPEND) {
+			struct fs_log *log;
+			(void)fs_state_log(st, op->collection, &log, err);
+			fs_log_encode(&fs_batch_find_log(logs, n_logs, log)->buf,
+				      op->value, op->len, tok);
+		} else {
+			struct fs_kv *kv;
+			(void)fs_state_kv(st, op->collection, &kv, err);
+			ret = fs_batch_kv_op(st, fs_batch_find_kv(kvs, n_kvs, kv),
+					     op, i, err);
+		}
+	}
+	for (i = 0; i < n_logs && ret == PERSIST_OK; i++) {
+		if (logs[i].buf.failed)
+			ret = st->host->error(err, PERSIST_ENOMEM, ENOMEM,
+					      "out of memory");
+	}
+	if (ret != PERSIST_OK) {
+		/* Nothing was written: drop the replicas' changes. */
+		for (i = 0; i < n_kvs; i++)
+			fs_kv_reset(kvs[i].kv);
+		goto out;
+	}
+
+	/* One write per file. */
+	for (i = 0; i < n_kvs && ret == PERSIST_OK; i++) {
+		struct fs_batch_kv *bk = &kvs[i];
+		if (bk->n_ops == 0)
+			continue;
+		fs_buf_adds(&bk->buf, "]}\n");
+		if (bk->buf.failed)
+			ret = st->host->error(err, PERSIST_ENOMEM, ENOMEM,
+					      "out of memory");
+		else
+			ret = fs_kv_write(st, bk->kv, bk->buf.data, bk->buf.len,
+					  err);
+		if (ret == PERSIST_OK) {
+			bk->written = 1;
+			any_written = 1;
+		}
+	}
+	for (i = 0; i < n_logs && ret == PERSIST_OK; i++) {
+		ret = fs_log_write(st, logs[i].log, logs[i].buf.data,
+				   logs[i].buf.len, err);
+		if (ret == PERSIST_OK) {
+			logs[i].written = 1;
+			any_written = 1;
+		}
+	}
+	if (ret != PERSIST_OK) {
+		for (i = 0; i < n_kvs; i++)
+			if (!kvs[i].written)
+				fs_kv_reset(kvs[i].kv);
+		if (any_written) {
+			struct persist_error first;
+			if (err != NULL)
+				first = *err;
+			else
+				memset(&first, 0, sizeof(first));
+			ret = st->host->error(err, PERSIST_EUNCERTAIN,
+					      first.sys_errno,
+					      "batch partly written\n%s",
+					      first.msg);
+		}
+		goto out;
+	}
+
+	/* One fdatasync per file: the group commit. */
+	if (st->opts.sync != FS_SYNC_NEVER) {
+		for (i = 0; i < n_kvs + n_logs; i++) {
+			int fd, *dirty, e;
+			const char *name;
+
+			if (i < n_kvs) {
+				if (!kvs[i].written)
+					continue;
+				fd = kvs[i].kv->fd;
+				dirty = &kvs[i].kv->dirty;
+				name = kvs[i].kv->name;
+			} else {
+				fd = logs[i - n_kvs].log->fd;
+				dirty = &logs[i - n_kvs].log->dirty;
+				name = logs[i - n_kvs].log->name;
+			}
+			e = fs_sync_data(fd, st->opts.sync);
+			if (e != 0 && ret == PERSIST_OK)
+				ret = st->host->error(err, PERSIST_EUNCERTAIN, e,
+						      "cannot fsync collection \"%s\" after a batch: %s",
+						      name, strerror(e));
+			if (e == 0)
+				*dirty = 0;
+		}
+	}
+	for (i = 0; i < n_kvs; i++)
+		fs_kv_maybe_compact(st, kvs[i].kv);
+out:
+	if (kvs != NULL) {
+		for (i = n_kvs; i-- > 0;) {
+			if (kvs[i].locked) {
+				fs_kv_unlock(kvs[i].kv);
+				pthread_mutex_unlock(&kvs[i].kv->mu);
+			}
+			fs_buf_free(&kvs[i].buf);
+		}
+	}
+	if (logs != NULL) {
+		for (i = n_logs; i-- > 0;) {
+			if (logs[i].locked) {
+				fs_log_unlock(logs[i].log);
+				pthread_mutex_unlock(&logs[i].log->mu);
+			}
+			fs_buf_free(&logs[i].buf);
+		}
+	}
+	free(kvs);
+	free(logs);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	return ret;
+}
+
+struct fs_flush_ctx {
+	void **items;
+	size_t n, cap;
+};
+
+/* Collect a table value. */
+static int fs_flush_collect(void *ctx, const char *key, void *value)
+{
+	struct fs_flush_ctx *fc = ctx;
+
+	(void)key;
+	if (fc->n == fc->cap) {
+		size_t cap = fc->cap ? fc->cap * 2 : 16;
+		void **p = realloc(fc->items, cap * sizeof(*p));
+		if (p == NULL)
+			return 1;
+		fc->items = p;
+		fc->cap = cap;
+	}
+	fc->items[fc->n++] = value;
+	return 0;
+}
+
+/* fdatasync every file written since its last sync. */
+int fs_state_flush(void *store, struct persist_error *err)
+{
+	struct fs_state *st = store;
+	struct fs_flush_ctx kvs, logs;
+	int ret = PERSIST_OK, failed;
+
+	memset(&kvs, 0, sizeof(kvs));
+	memset(&logs, 0, sizeof(logs));
+	pthread_mutex_lock(&st->mu);
+	failed = fs_table_each(st->kvs, fs_flush_collect, &kvs) != 0 ||
+		 fs_table_each(st->logs, fs_flush_collect, &logs) != 0;
+	pthread_mutex_unlock(&st->mu);
+	if (failed) {
+		free(kvs.items);
+		free(logs.items);
+		return st->host->error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < kvs.n; i++) {
+		struct fs_kv *kv = kvs.items[i];
+		pthread_mutex_lock(&kv->mu);
+		if (kv->dirty && kv->fd >= 0) {
+			int e = fs_sync_data(kv->fd, st->opts.sync);
+			if (e != 0 && ret == PERSIST_OK)
+				ret = st->host->error(err, PERSIST_EIO, e,
+						      "cannot fsync journal of collection \"%s\": %s",
+						      kv->name, strerror(e));
+			if (e == 0)
+				kv->dirty = 0;
+		}
+		pthread_mutex_unlock(&kv->mu);
+	}
+	for (size_t i = 0; i < logs.n; i++) {
+		struct fs_log *log = logs.items[i];
+		pthread_mutex_lock(&log->mu);
+		if (log->dirty && log->fd >= 0) {
+			int e = fs_sync_data(log->fd, st->opts.sync);
+			if (e != 0 && ret == PERSIST_OK)
+				ret = st->host->error(err, PERSIST_EIO, e,
+						      "cannot fsync log \"%s\": %s",
+						      log->name, strerror(e));
+			if (e == 0)
+				log->dirty = 0;
+		}
+		pthread_mutex_unlock(&log->mu);
+	}
+	free(kvs.items);
+	free(logs.items);
+	return ret;
+}

@@ -1,0 +1,371 @@
+/*
+ * plugins/filesystem/fs-private.h - what the files of the filesystem
+ * provider share: the plugin and store structs, the small helpers (buffers,
+ * JSON text, hashing table, locks, durable writes, safe paths) and the
+ * prototypes of every ops method.  Nothing here is seen by the core; the
+ * only exported symbol of filesystem.so is persist_plugin_entry_v1.
+ *
+ * Files:
+ *   fs-plugin.c    descriptor, init/fini, the two ops tables
+ *   fs-options.c   the provider's "config" object (root, fsync) and the root
+ *   fs-paths.c     configuration key -> path checks, opening beneath the root
+ *   fs-buf.c       growable byte buffer
+ *   fs-codec.c     JSON string escaping, base64, UTF-8 and integer checks
+ *   fs-table.c     string-keyed hash table
+ *   fs-lock.c      flock helpers
+ *   fs-fsync.c     full writes, fdatasync by mode, atomic file replacement
+ *   fs-config.c    configuration store: get/set/delete/list, CAS
+ *   fs-sidecar.c   TTL sidecar files of configuration documents
+ *   fs-watch.c     inotify thread: change notification
+ *   fs-state.c     state store: layout, open/close, get/set/delete/scan
+ *   fs-journal.c   per-collection key journal: replay, append, compaction
+ *   fs-counters.c  atomic increments
+ *   fs-log.c       append-only logs (JSON Lines)
+ *   fs-batch.c     batch (group commit) and flush
+ */
+#ifndef FS_PRIVATE_H
+#define FS_PRIVATE_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <persist/plugin.h>
+#include <persist/persist.h> /* PERSIST_KEY_MAX and the other limits */
+
+/* ---- the plugin -------------------------------------------------------- */
+
+struct fs_plugin {
+	const struct persist_host *host;
+};
+
+/* Durability setting ("fsync" in the provider config). */
+enum fs_sync_mode {
+	FS_SYNC_ALWAYS = 0, /* every acknowledged write is on disk */
+	FS_SYNC_BATCH = 1,  /* on disk at batch()/flush(); survives kill -9 at once */
+	FS_SYNC_NEVER = 2   /* never fsync (survives kill -9, not power loss) */
+};
+
+struct fs_options {
+	char *root;             /* as configured (may be relative) */
+	enum fs_sync_mode sync;
+};
+
+/* ---- fs-options.c ------------------------------------------------------ */
+
+/* Parse the provider config JSON text; unknown keys -> PERSIST_ECONFIG. */
+int fs_options_parse(const struct persist_host *host, enum persist_kind kind,
+		     const char *json, struct fs_options *opts_r,
+		     struct persist_error *err);
+void fs_options_free(struct fs_options *opts);
+const char *fs_sync_name(enum fs_sync_mode mode);
+/* mkdir -p the root, open it (O_DIRECTORY) and check it is writable. */
+int fs_root_open(const struct persist_host *host, const char *root,
+		 int *fd_r, struct persist_error *err);
+
+/* ---- fs-buf.c ---------------------------------------------------------- */
+
+struct fs_buf {
+	char *data;
+	size_t len, cap;
+	int failed; /* an allocation failed; contents are incomplete */
+};
+
+void fs_buf_init(struct fs_buf *buf);
+void fs_buf_free(struct fs_buf *buf);
+void fs_buf_reset(struct fs_buf *buf);
+int fs_buf_reserve(struct fs_buf *buf, size_t extra);
+void fs_buf_add(struct fs_buf *buf, const void *data, size_t len);
+void fs_buf_adds(struct fs_buf *buf, const char *s);
+void fs_buf_addc(struct fs_buf *buf, char c);
+void fs_buf_add_i64(struct fs_buf *buf, int64_t value);
+
+/* ---- fs-codec.c -------------------------------------------------------- */
+
+/* Append data as a JSON string literal (quotes included). */
+void fs_json_add_string(struct fs_buf *buf, const void *data, size_t len);
+/* Append base64 of data (no quotes). */
+void fs_base64_add(struct fs_buf *buf, const void *data, size_t len);
+/* Decode base64 text into a malloc'ed buffer; -1 when malformed. */
+int fs_base64_decode(const char *text, size_t len, char **data_r, size_t *len_r);
+int fs_utf8_valid(const void *data, size_t len);
+/* Strict decimal int64 ("-12", no spaces, no '+'); 0 on success. */
+int fs_parse_i64(const void *data, size_t len, int64_t *value_r);
+/* Parse JSON text with json-c (whole input, trailing whitespace allowed).
+   Returns the object (caller puts it; may be NULL for "null") in *obj_r
+   when obj_r is not NULL; on failure -1 and a description in why. */
+struct json_object;
+struct json_tokener;
+int fs_json_parse(const void *data, size_t len, int strict,
+		  struct json_object **obj_r, char *why, size_t why_size);
+/* The same with a reusable tokener (NULL: a new one each time). */
+int fs_json_parse_tok(struct json_tokener *tok, const void *data, size_t len,
+		      int strict, struct json_object **obj_r, char *why,
+		      size_t why_size);
+struct json_tokener *fs_json_tokener(void);
+
+/* ---- fs-table.c -------------------------------------------------------- */
+
+struct fs_table;
+typedef void fs_table_free_fn(void *value);
+
+struct fs_table *fs_table_new(fs_table_free_fn *free_value);
+void fs_table_free(struct fs_table *table);
+void *fs_table_get(const struct fs_table *table, const char *key);
+/* Insert or replace (the old value is freed); -1 on allocation failure. */
+int fs_table_put(struct fs_table *table, const char *key, void *value);
+/* Remove and free; 0 when present. */
+int fs_table_del(struct fs_table *table, const char *key);
+void fs_table_clear(struct fs_table *table);
+size_t fs_table_count(const struct fs_table *table);
+/* Visit every entry; stop when fn returns non-zero (returned). */
+typedef int fs_table_visit_fn(void *ctx, const char *key, void *value);
+int fs_table_each(const struct fs_table *table, fs_table_visit_fn *fn,
+		  void *ctx);
+
+/* ---- fs-lock.c --------------------------------------------------------- */
+
+/* flock() retried on EINTR; 0 or an errno. */
+int fs_flock(int fd, int op);
+/* Open (creating) a lock file name in dirfd; 0 or an errno. */
+int fs_lockfile_open(int dirfd, const char *name, int *fd_r);
+
+/* ---- fs-fsync.c -------------------------------------------------------- */
+
+/* write() everything (retrying short writes and EINTR); 0 or an errno. */
+int fs_write_all(int fd, const void *data, size_t len);
+/* pread() up to len bytes; bytes read or -1 (errno set). */
+ssize_t fs_pread_full(int fd, void *data, size_t len, off_t offset);
+/* fdatasync/fsync unless mode is never; 0 or an errno. */
+int fs_sync_data(int fd, enum fs_sync_mode mode);
+int fs_sync_dir(int dirfd, enum fs_sync_mode mode);
+/* Replace dirfd/name atomically with data: write a hidden temporary file in
+   the same directory, fsync it, rename it over name, fsync the directory
+   (fsyncs skipped in mode never).  On failure the old file is untouched
+   and the temporary removed; 0 or an errno. */
+int fs_replace_file(int dirfd, const char *name, const void *data, size_t len,
+		    enum fs_sync_mode mode);
+
+/* ---- fs-paths.c -------------------------------------------------------- */
+
+#define FS_DOC_SUFFIX ".json"
+#define FS_SEGMENT_MAX 245 /* NAME_MAX minus room for ".", ".json", ".ttl" */
+
+/* Check a configuration key (PERSIST_EINVAL naming it, with the reason). */
+int fs_config_key_check(const struct persist_host *host, const char *key,
+			struct persist_error *err);
+/* Check a state collection name / key (PERSIST_EINVAL naming it). */
+int fs_collection_check(const struct persist_host *host, const char *name,
+			struct persist_error *err);
+int fs_state_key_check(const struct persist_host *host, const char *key,
+		       struct persist_error *err);
+/* Open relpath under rootfd without leaving it (symlinks included); fd or
+   -1 with errno (EXDEV or ELOOP when it would leave the root). */
+int fs_open_beneath(int rootfd, const char *relpath, int flags, mode_t mode);
+/* Open the directory part of a key's path (creating it when create), and
+   give the file name of the document; 0 or an errno. */
+int fs_key_dir_open(int rootfd, const char *key, int create, int *dirfd_r,
+		    char name_r[FS_SEGMENT_MAX + 16]);
+
+/* ---- configuration store (fs-config.c, fs-sidecar.c, fs-watch.c) ------ */
+
+struct fs_watch;
+
+struct fs_config {
+	struct fs_plugin *plugin;
+	const struct persist_host *host;
+	struct persist_sink *sink;
+	struct fs_options opts;
+	int root_fd;
+	int lock_fd;                /* ROOT/.lock: flock for writers (CAS) */
+	pthread_mutex_t lock_mu;    /* threads of this store around lock_fd */
+	struct fs_watch *watch;
+};
+
+/* A document as read from disk. */
+struct fs_doc {
+	char *data;       /* host->alloc'ed, NUL-terminated (NULL if not read) */
+	size_t len;
+	char etag[PERSIST_ETAG_MAX];
+	int64_t expires_ms;  /* 0: none */
+	int expired;
+};
+
+/* Read key's document (data kept when keep_data); PERSIST_ENOTFOUND when
+   absent.  Expired documents are reported with doc->expired set. */
+int fs_config_read(struct fs_config *cfg, const char *key, int keep_data,
+		   struct fs_doc *doc_r, struct persist_error *err);
+/* Remove key's document if it is (still) expired; used by the watcher. */
+void fs_config_reclaim(struct fs_config *cfg, const char *key);
+
+/* Sidecar ".NAME.json.ttl" beside a document NAME.json, holding
+   {"<etag>": expires_ms, ...}: an expiry applies only to the document
+   content whose ETag it names, so a crash between writing the sidecar and
+   the document, or an administrator's edit, never applies a stale TTL. */
+/* Root-relative path of key's sidecar; -1 when it does not fit. */
+int fs_sidecar_path(const char *key, char *buf, size_t size);
+/* Expiry of the document of key with ETag etag: 0 when none. */
+int64_t fs_sidecar_expiry(int rootfd, const char *key, const char *etag);
+/* Write the sidecar of dirfd/doc_name mapping etag -> expires_ms, plus
+   keep_etag -> keep_expires when keep_etag is not NULL; 0 or an errno. */
+int fs_sidecar_write(int dirfd, const char *doc_name, const char *etag,
+		     int64_t expires_ms, const char *keep_etag,
+		     int64_t keep_expires, enum fs_sync_mode mode);
+/* Remove the sidecar of dirfd/doc_name (absent is fine); 0 or an errno. */
+int fs_sidecar_remove(int dirfd, const char *doc_name, enum fs_sync_mode mode);
+
+int fs_watch_start(struct fs_config *cfg, struct fs_watch **watch_r,
+		   struct persist_error *err);
+void fs_watch_stop(struct fs_watch *watch);
+
+int fs_config_open(void *plugin, const struct persist_store_args *args,
+		   void **store_r, struct persist_error *err);
+void fs_config_close(void *store);
+int fs_config_health(void *store, int64_t *latency_us_r,
+		     struct persist_error *err);
+int fs_config_get(void *store, const char *key, struct persist_value *value_r,
+		  struct persist_error *err);
+int fs_config_set(void *store, const char *key, const void *data, size_t len,
+		  const struct persist_write_opts *opts,
+		  char etag_r[PERSIST_ETAG_MAX], struct persist_error *err);
+int fs_config_del(void *store, const char *key, const char *if_match,
+		  struct persist_error *err);
+int fs_config_list(void *store, persist_emit_fn *emit, void *ctx,
+		   struct persist_error *err);
+
+/* ---- state store (fs-state.c, fs-journal.c, fs-counters.c, fs-log.c,
+   fs-batch.c) ------------------------------------------------------------ */
+
+/* One key of a collection, in memory. */
+struct fs_entry {
+	int is_counter;
+	int64_t num;       /* counter value */
+	char *data;        /* value bytes (malloc, NUL-terminated) */
+	size_t len;
+	int64_t expires_ms; /* 0: none */
+};
+
+/* One collection's key space: ROOT/kv/<c>.jsonl, locked by
+   ROOT/.lock/kv.<c>. */
+struct fs_kv {
+	char *name;
+	pthread_mutex_t mu;
+	int lock_fd;
+	int fd;               /* journal, O_RDWR|O_APPEND; -1 when not open */
+	dev_t dev;
+	ino_t ino;
+	off_t offset;         /* journal bytes replayed (whole lines) */
+	struct fs_table *table;
+	uint64_t live_bytes;  /* rough size of the live entries as lines */
+	int dirty;            /* written since the last fdatasync */
+	char *rdbuf;          /* replay buffer */
+	size_t rdcap;
+};
+
+/* One collection's log: ROOT/logs/<c>.jsonl, locked by ROOT/.lock/log.<c>. */
+#define FS_LOG_INDEX_STEP 1024
+struct fs_log {
+	char *name;
+	pthread_mutex_t mu;
+	int lock_fd;
+	int fd;               /* O_RDWR|O_APPEND; -1 when not open */
+	dev_t dev;
+	ino_t ino;
+	off_t end;            /* known end of whole records, -1: unknown */
+	off_t *index;         /* index[i]: offset of record i*FS_LOG_INDEX_STEP */
+	size_t n_index, cap_index;
+	int dirty;
+};
+
+struct fs_state {
+	struct fs_plugin *plugin;
+	const struct persist_host *host;
+	struct persist_sink *sink;
+	struct fs_options opts;
+	int root_fd, kv_dir_fd, log_dir_fd, lock_dir_fd;
+	pthread_mutex_t mu;       /* guards the two tables (not their values) */
+	struct fs_table *kvs;     /* name -> struct fs_kv */
+	struct fs_table *logs;    /* name -> struct fs_log */
+	uint64_t compact_min;     /* journal size that may trigger compaction */
+};
+
+#define FS_KV_DIR "kv"
+#define FS_LOG_DIR "logs"
+#define FS_LOCK_DIR ".lock"
+#define FS_JOURNAL_SUFFIX ".jsonl"
+
+/* fs-state.c: find or create the in-memory object of a collection. */
+int fs_state_kv(struct fs_state *st, const char *collection,
+		struct fs_kv **kv_r, struct persist_error *err);
+int fs_state_log(struct fs_state *st, const char *collection,
+		 struct fs_log **log_r, struct persist_error *err);
+int fs_entry_live(const struct fs_state *st, const struct fs_entry *e);
+
+/* fs-journal.c: under kv->mu.  Lock (LOCK_SH/LOCK_EX) and bring the
+   in-memory table up to date with the journal. */
+int fs_kv_lock(struct fs_state *st, struct fs_kv *kv, int exclusive,
+	       struct persist_error *err);
+void fs_kv_unlock(struct fs_kv *kv);
+/* Forget the in-memory table so the next lock replays the journal. */
+void fs_kv_reset(struct fs_kv *kv);
+/* Encode the current state of key (entry NULL: deleted) as one journal op
+   object (no newline). */
+void fs_kv_encode(struct fs_buf *buf, const char *key,
+		  const struct fs_entry *entry);
+/* Apply an entry to the table (NULL: delete); takes ownership of entry. */
+int fs_kv_apply(struct fs_kv *kv, const char *key, struct fs_entry *entry);
+/* Append one journal line (ends with '\n') while holding the lock;
+   on failure the journal is cut back and PERSIST_EIO returned. */
+int fs_kv_write(struct fs_state *st, struct fs_kv *kv, const char *line,
+		size_t len, struct persist_error *err);
+/* Compact the journal when it has grown well past the live data. */
+void fs_kv_maybe_compact(struct fs_state *st, struct fs_kv *kv);
+void fs_kv_free(void *kv);
+void fs_entry_free(void *entry);
+
+/* fs-log.c */
+void fs_log_free(void *log);
+/* Lock the log (exclusive) and make its end a whole record, cutting a torn
+   tail left by a killed writer; under log->mu. */
+int fs_log_lock_append(struct fs_state *st, struct fs_log *log,
+		       struct persist_error *err);
+void fs_log_unlock(struct fs_log *log);
+/* Encode one record as a line (with '\n'); tok: a reusable tokener for
+   the JSON check, or NULL. */
+void fs_log_encode(struct fs_buf *buf, const void *data, size_t len,
+		   struct json_tokener *tok);
+/* Append encoded lines while locked; on failure cut back, PERSIST_EIO. */
+int fs_log_write(struct fs_state *st, struct fs_log *log, const char *lines,
+		 size_t len, struct persist_error *err);
+
+int fs_state_open(void *plugin, const struct persist_store_args *args,
+		  void **store_r, struct persist_error *err);
+void fs_state_close(void *store);
+int fs_state_health(void *store, int64_t *latency_us_r,
+		    struct persist_error *err);
+int fs_state_get(void *store, const char *collection, const char *key,
+		 struct persist_value *value_r, struct persist_error *err);
+int fs_state_set(void *store, const char *collection, const char *key,
+		 const void *data, size_t len, int64_t ttl_ms,
+		 struct persist_error *err);
+int fs_state_del(void *store, const char *collection, const char *key,
+		 struct persist_error *err);
+int fs_state_scan(void *store, const char *collection, const char *prefix,
+		  persist_emit_fn *emit, void *ctx, struct persist_error *err);
+int fs_state_incr(void *store, const char *collection, const char *key,
+		  int64_t delta, int64_t *value_r, struct persist_error *err);
+int fs_state_append(void *store, const char *collection, const void *data,
+		    size_t len, struct persist_error *err);
+int fs_state_read_log(void *store, const char *collection, uint64_t from,
+		      size_t max, persist_emit_fn *emit, void *ctx,
+		      struct persist_error *err);
+int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
+		   size_t op_size, struct persist_error *err);
+int fs_state_flush(void *store, struct persist_error *err);
+
+/* Shared increment rule: new value of entry (may be NULL/expired) plus
+   delta, PERSIST_EINVAL when not a counter or on overflow. */
+int fs_counter_add(struct fs_state *st, const char *collection,
+		   const char *key, const struct fs_entry *cur, int64_t delta,
+		   int64_t *value_r, struct persist_error *err);
+
+#endif

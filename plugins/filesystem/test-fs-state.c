@@ -1,0 +1,566 @@
+/*
+ * plugins/filesystem/test-fs-state.c - the filesystem provider's state
+ * store, called directly through its ops table: values, counters, TTL,
+ * scan, logs (JSON Lines, binary records, torn tails), the key journal
+ * (torn tail, corrupt line, compaction seen by a second store), batches
+ * (group commit, all or nothing), flush, threads through one and two
+ * stores, and argument checks.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <json-c/json.h>
+#include <CUnit/Basic.h>
+#include "t-fs-host.h"
+
+#define OPS (t_plugin->state)
+
+static void *st;
+static char st_json[4200];
+
+/* Open the store used by most tests. */
+static int suite_init(void)
+{
+	struct persist_error err;
+
+	t_load_plugin();
+	snprintf(st_json, sizeof(st_json), "{\"root\":\"%s\"}", t_path("st"));
+	if (t_open(PERSIST_KIND_STATE, st_json, &st, &err) != PERSIST_OK) {
+		fprintf(stderr, "open: %s\n", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
+static int suite_clean(void)
+{
+	t_close(PERSIST_KIND_STATE, st);
+	t_unload_plugin();
+	return 0;
+}
+
+/* set a string value. */
+static int sset(void *s, const char *c, const char *k, const char *v, int64_t ttl)
+{
+	struct persist_error err;
+	return OPS->set(s, c, k, v, strlen(v), ttl, &err);
+}
+
+/* incr; returns the new value or INT64_MIN on failure. */
+static int64_t incr(void *s, const char *c, const char *k, int64_t d)
+{
+	struct persist_error err;
+	int64_t v;
+	if (OPS->incr(s, c, k, d, &v, &err) != PERSIST_OK)
+		return INT64_MIN;
+	return v;
+}
+
+/* Every line of a file parses as JSON (what jq needs). */
+static int all_lines_json(const char *path, int *lines_r)
+{
+	size_t len;
+	char *data = t_read_file(path, &len), *p, *nl;
+	int ok = data != NULL, n = 0;
+
+	for (p = data; ok && p < data + len; p = nl + 1) {
+		struct json_object *o;
+		nl = memchr(p, '\n', (size_t)(data + len - p));
+		if (nl == NULL) {
+			ok = 0; /* every line ends with a newline */
+			break;
+		}
+		*nl = '\0';
+		o = json_tokener_parse(p);
+		if (o == NULL)
+			ok = 0;
+		json_object_put(o);
+		n++;
+	}
+	free(data);
+	if (lines_r != NULL)
+		*lines_r = n;
+	return ok;
+}
+
+/* Values, counters, delete, persistence across reopen. */
+static void test_values(void)
+{
+	struct persist_error err;
+	char *v;
+	void *again;
+
+	CU_ASSERT_EQUAL(sset(st, "links", "abc", "{\"url\":\"https://x\"}", 0), PERSIST_OK);
+	v = t_state_get(st, "links", "abc");
+	CU_ASSERT_STRING_EQUAL(v, "{\"url\":\"https://x\"}");
+	free(v);
+	CU_ASSERT_EQUAL(incr(st, "usage", "u1", 5), 5);
+	CU_ASSERT_EQUAL(incr(st, "usage", "u1", -2), 3);
+	v = t_state_get(st, "usage", "u1");
+	CU_ASSERT_STRING_EQUAL(v, "3");
+	free(v);
+	CU_ASSERT_EQUAL(sset(st, "usage", "s", "41", 0), PERSIST_OK);
+	CU_ASSERT_EQUAL(incr(st, "usage", "s", 1), 42);
+	CU_ASSERT_EQUAL(sset(st, "usage", "word", "abc", 0), PERSIST_OK);
+	CU_ASSERT_EQUAL(OPS->incr(st, "usage", "word", 1, NULL, &err), PERSIST_EINVAL);
+	CU_ASSERT(strstr(err.msg, "word") != NULL);
+	CU_ASSERT_EQUAL(incr(st, "usage", "big", INT64_MAX), INT64_MAX);
+	CU_ASSERT_EQUAL(OPS->incr(st, "usage", "big", 1, NULL, &err), PERSIST_EINVAL);
+	CU_ASSERT_EQUAL(OPS->del(st, "links", "abc", &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(OPS->del(st, "links", "abc", &err), PERSIST_ENOTFOUND);
+	CU_ASSERT_PTR_NULL(t_state_get(st, "links", "abc"));
+	CU_ASSERT_PTR_NULL(t_state_get(st, "nocollection", "abc"));
+	/* set replaces a counter */
+	CU_ASSERT_EQUAL(sset(st, "usage", "u1", "x", 0), PERSIST_OK);
+	v = t_state_get(st, "usage", "u1");
+	CU_ASSERT_STRING_EQUAL(v, "x");
+	free(v);
+
+	/* another store (a restart) sees the same data */
+	CU_ASSERT_EQUAL_FATAL(t_open(PERSIST_KIND_STATE, st_json, &again, &err), PERSIST_OK);
+	v = t_state_get(again, "usage", "s");
+	CU_ASSERT_STRING_EQUAL(v, "42");
+	free(v);
+	CU_ASSERT_PTR_NULL(t_state_get(again, "links", "abc"));
+	t_close(PERSIST_KIND_STATE, again);
+	CU_ASSERT(all_lines_json(t_path("st/kv/usage.jsonl"), NULL));
+
+	/* health */
+	{
+		int64_t lat = -1;
+		CU_ASSERT_EQUAL(OPS->health(st, &lat, &err), PERSIST_OK);
+		CU_ASSERT(lat >= 0);
+	}
+}
+
+/* Binary, empty, huge values and odd keys round-trip. */
+static void test_binary(void)
+{
+	struct persist_error err;
+	struct persist_value val;
+	char bin[256];
+	size_t big_n = 4 * 1024 * 1024;
+	char *big = malloc(big_n);
+	void *again;
+
+	for (int i = 0; i < 256; i++)
+		bin[i] = (char)i;
+	for (size_t i = 0; i < big_n; i++)
+		big[i] = (char)(i * 7 + 3);
+	CU_ASSERT_EQUAL(OPS->set(st, "bin", "all", bin, 256, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(OPS->set(st, "bin", "empty", "", 0, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(OPS->set(st, "bin", "big", big, big_n, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(OPS->set(st, "bin", "k \"quoted\" \\ ✓", "v", 1, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(OPS->set(st, "bin", "nl", "a\nb\r\t\"", 7, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL_FATAL(t_open(PERSIST_KIND_STATE, st_json, &again, &err), PERSIST_OK);
+	memset(&val, 0, sizeof(val));
+	CU_ASSERT_EQUAL(OPS->get(again, "bin", "all", &val, &err), PERSIST_OK);
+	CU_ASSERT(val.len == 256 && memcmp(val.data, bin, 256) == 0);
+	free(val.data);
+	CU_ASSERT_EQUAL(OPS->get(again, "bin", "empty", &val, &err), PERSIST_OK);
+	CU_ASSERT(val.len == 0 && ((char *)val.data)[0] == '\0');
+	free(val.data);
+	CU_ASSERT_EQUAL(OPS->get(again, "bin", "big", &val, &err), PERSIST_OK);
+	CU_ASSERT(val.len == big_n && memcmp(val.data, big, big_n) == 0);
+	free(val.data);
+	CU_ASSERT_EQUAL(OPS->get(again, "bin", "k \"quoted\" \\ ✓", &val, &err), PERSIST_OK);
+	free(val.data);
+	CU_ASSERT_EQUAL(OPS->get(again, "bin", "nl", &val, &err), PERSIST_OK);
+	CU_ASSERT(val.len == 7 && memcmp(val.data, "a\nb\r\t\"", 7) == 0);
+	free(val.data);
+	t_close(PERSIST_KIND_STATE, again);
+	CU_ASSERT(all_lines_json(t_path("st/kv/bin.jsonl"), NULL));
+	free(big);
+}
+
+struct scan_res { int n; char keys[16][64]; };
+
+/* Collect scanned keys. */
+static int scan_cb(void *ctx, const struct persist_item *it)
+{
+	struct scan_res *r = ctx;
+	if (r->n < 16)
+		snprintf(r->keys[r->n++], 64, "%s=%.*s", it->key, (int)it->len,
+			 (const char *)it->value);
+	return 0;
+}
+
+/* TTL: expired keys vanish at once; scan by prefix. */
+static void test_ttl_scan(void)
+{
+	struct persist_error err;
+	struct scan_res r;
+	char *v;
+
+	CU_ASSERT_EQUAL(sset(st, "sess", "user:1", "a", 0), PERSIST_OK);
+	CU_ASSERT_EQUAL(sset(st, "sess", "user:2", "b", 200), PERSIST_OK);
+	CU_ASSERT_EQUAL(sset(st, "sess", "other", "c", 0), PERSIST_OK);
+	CU_ASSERT_EQUAL(incr(st, "sess", "user:3", 7), 7);
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL(OPS->scan(st, "sess", "user:", scan_cb, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(r.n, 3);
+	v = t_state_get(st, "sess", "user:2");
+	CU_ASSERT_STRING_EQUAL(v, "b");
+	free(v);
+	t_sleep_ms(300);
+	CU_ASSERT_PTR_NULL(t_state_get(st, "sess", "user:2"));
+	CU_ASSERT_EQUAL(OPS->del(st, "sess", "user:2", &err), PERSIST_ENOTFOUND);
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL(OPS->scan(st, "sess", "user:", scan_cb, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(r.n, 2);
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL(OPS->scan(st, "sess", "", scan_cb, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(r.n, 3);
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL(OPS->scan(st, "unknown-coll", "", scan_cb, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(r.n, 0);
+	/* an expired value incremented starts from 0 */
+	CU_ASSERT_EQUAL(sset(st, "sess", "exp", "10", 100), PERSIST_OK);
+	t_sleep_ms(200);
+	CU_ASSERT_EQUAL(incr(st, "sess", "exp", 1), 1);
+	CU_ASSERT_EQUAL(OPS->set(st, "sess", "neg", "x", 1, -1, &err), PERSIST_EINVAL);
+}
+
+struct log_res { int n; uint64_t first; char rec[64][80]; size_t len[64]; };
+
+/* Collect log records. */
+static int log_cb(void *ctx, const struct persist_item *it)
+{
+	struct log_res *r = ctx;
+	if (r->n == 0)
+		r->first = it->index;
+	if (r->n < 64) {
+		size_t n = it->len < 79 ? it->len : 79;
+		memcpy(r->rec[r->n], it->value, n);
+		r->rec[r->n][n] = '\0';
+		r->len[r->n] = it->len;
+		r->n++;
+	}
+	return 0;
+}
+
+/* Logs: JSON Lines, numbering, from/max, odd records. */
+static void test_logs(void)
+{
+	struct persist_error err;
+	struct log_res r;
+	static const char bin[] = { 0, 1, 2, '\n', (char)0xfe };
+	char *file;
+	int lines;
+
+	for (int i = 0; i < 10; i++) {
+		char rec[32];
+		snprintf(rec, sizeof(rec), "{\"i\":%d}", i);
+		CU_ASSERT_EQUAL(OPS->append(st, "feedback", rec, strlen(rec), &err), PERSIST_OK);
+	}
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL(OPS->read_log(st, "feedback", 0, 0, log_cb, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(r.n, 10);
+	CU_ASSERT_STRING_EQUAL(r.rec[0], "{\"i\":0}");
+	CU_ASSERT_STRING_EQUAL(r.rec[9], "{\"i\":9}");
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL(OPS->read_log(st, "feedback", 4, 3, log_cb, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(r.n, 3);
+	CU_ASSERT_EQUAL(r.first, 4);
+	CU_ASSERT_STRING_EQUAL(r.rec[0], "{\"i\":4}");
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL(OPS->read_log(st, "feedback", 100, 0, log_cb, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(r.n, 0);
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL(OPS->read_log(st, "nolog", 0, 0, log_cb, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(r.n, 0);
+	file = t_read_file(t_path("st/logs/feedback.jsonl"), NULL);
+	CU_ASSERT(file != NULL && strncmp(file, "{\"i\":0}\n{\"i\":1}\n", 16) == 0);
+	free(file);
+
+	/* records that are not one line of JSON are wrapped, and come back */
+	CU_ASSERT_EQUAL(OPS->append(st, "odd", bin, sizeof(bin), &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(OPS->append(st, "odd", "", 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(OPS->append(st, "odd", "plain text", 10, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(OPS->append(st, "odd", "{\n\"pretty\": 1\n}", 15, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(OPS->append(st, "odd", "{\"persist:b64\":\"aGk=\"}", 22, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(OPS->append(st, "odd", "[1,2]", 5, &err), PERSIST_OK);
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL(OPS->read_log(st, "odd", 0, 0, log_cb, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL_FATAL(r.n, 6);
+	CU_ASSERT(r.len[0] == sizeof(bin) && memcmp(r.rec[0], bin, sizeof(bin)) == 0);
+	CU_ASSERT_EQUAL(r.len[1], 0);
+	CU_ASSERT_STRING_EQUAL(r.rec[2], "plain text");
+	CU_ASSERT_STRING_EQUAL(r.rec[3], "{\n\"pretty\": 1\n}");
+	CU_ASSERT_STRING_EQUAL(r.rec[4], "{\"persist:b64\":\"aGk=\"}");
+	CU_ASSERT_STRING_EQUAL(r.rec[5], "[1,2]");
+	CU_ASSERT(all_lines_json(t_path("st/logs/odd.jsonl"), &lines));
+	CU_ASSERT_EQUAL(lines, 6);
+
+	/* many records: the sparse index serves far offsets */
+	for (int i = 0; i < 3000; i++)
+		CU_ASSERT_EQUAL_FATAL(OPS->append(st, "many", "{}", 2, &err), PERSIST_OK);
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL(OPS->read_log(st, "many", 2998, 0, log_cb, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(r.n, 2);
+	CU_ASSERT_EQUAL(r.first, 2998);
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL(OPS->read_log(st, "many", 1, 1, log_cb, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(r.first, 1);
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL(OPS->read_log(st, "many", 2048, 1, log_cb, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(r.first, 2048);
+}
+
+/* A torn last record is skipped (logged), then cut by the next append. */
+static void test_torn_log(void)
+{
+	struct persist_error err;
+	struct log_res r;
+	int fd, lines;
+
+	CU_ASSERT_EQUAL(OPS->append(st, "torn", "{\"a\":1}", 7, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(OPS->append(st, "torn", "{\"a\":2}", 7, &err), PERSIST_OK);
+	fd = open(t_path("st/logs/torn.jsonl"), O_WRONLY | O_APPEND);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(write(fd, "{\"a\":3,\"half", 12), 12);
+	close(fd);
+	t_log_clear();
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL(OPS->read_log(st, "torn", 0, 0, log_cb, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(r.n, 2);
+	CU_ASSERT(t_log_contains("torn last record"));
+	CU_ASSERT_EQUAL(OPS->append(st, "torn", "{\"a\":4}", 7, &err), PERSIST_OK);
+	CU_ASSERT(t_log_contains("removed a torn record"));
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL(OPS->read_log(st, "torn", 0, 0, log_cb, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(r.n, 3);
+	CU_ASSERT_STRING_EQUAL(r.rec[2], "{\"a\":4}");
+	CU_ASSERT(all_lines_json(t_path("st/logs/torn.jsonl"), &lines));
+	CU_ASSERT_EQUAL(lines, 3);
+}
+
+/* The key journal: torn tail and a corrupt middle line. */
+static void test_torn_journal(void)
+{
+	struct persist_error err;
+	void *other;
+	char *v;
+	int fd;
+
+	CU_ASSERT_EQUAL(incr(st, "tj", "c", 5), 5);
+	fd = open(t_path("st/kv/tj.jsonl"), O_WRONLY | O_APPEND);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(write(fd, "garbage line\n", 13), 13);
+	CU_ASSERT_EQUAL(write(fd, "{\"k\":\"c\",\"n\":6}\n", 16), 16);
+	CU_ASSERT_EQUAL(write(fd, "{\"k\":\"c\",\"n\":99", 15), 15);
+	close(fd);
+	t_log_clear();
+	CU_ASSERT_EQUAL_FATAL(t_open(PERSIST_KIND_STATE, st_json, &other, &err), PERSIST_OK);
+	v = t_state_get(other, "tj", "c");
+	CU_ASSERT_STRING_EQUAL(v, "6"); /* torn 99 never counts */
+	free(v);
+	CU_ASSERT(t_log_contains("malformed line"));
+	CU_ASSERT_EQUAL(incr(other, "tj", "c", 1), 7);
+	CU_ASSERT(t_log_contains("removed a torn line"));
+	CU_ASSERT_EQUAL(incr(st, "tj", "c", 1), 8);
+	t_close(PERSIST_KIND_STATE, other);
+}
+
+/* Compaction keeps values and other stores follow the new file. */
+static void test_compaction(void)
+{
+	struct persist_error err;
+	void *other;
+	char *v;
+	int lines = 0;
+
+	CU_ASSERT_EQUAL_FATAL(t_open(PERSIST_KIND_STATE, st_json, &other, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(sset(other, "cmp", "keep", "kept", 0), PERSIST_OK);
+	CU_ASSERT_EQUAL(sset(other, "cmp", "gone", "soon", 1), PERSIST_OK);
+	for (int i = 1; i <= 60000; i++) {
+		if (incr(st, "cmp", "n", 1) != i) {
+			CU_FAIL("increment");
+			break;
+		}
+		if (i % 20000 == 0) {
+			v = t_state_get(other, "cmp", "n");
+			CU_ASSERT(v != NULL && atoi(v) == i);
+			free(v);
+		}
+	}
+	CU_ASSERT(all_lines_json(t_path("st/kv/cmp.jsonl"), &lines));
+	CU_ASSERT(lines < 60000); /* it was compacted */
+	v = t_state_get(other, "cmp", "keep");
+	CU_ASSERT_STRING_EQUAL(v, "kept");
+	free(v);
+	CU_ASSERT_PTR_NULL(t_state_get(other, "cmp", "gone"));
+	CU_ASSERT_EQUAL(incr(other, "cmp", "n", 1), 60001);
+	t_close(PERSIST_KIND_STATE, other);
+}
+
+/* Batches: mixed ops, all or nothing on a bad increment. */
+static void test_batch(void)
+{
+	struct persist_error err;
+	struct persist_op ops[6];
+	struct log_res r;
+	char *v, *before, *after;
+
+	memset(ops, 0, sizeof(ops));
+	ops[0] = (struct persist_op){ PERSIST_OP_SET, "b1", "k", "v1", 2, 0, 0 };
+	ops[1] = (struct persist_op){ PERSIST_OP_INCR, "b1", "n", NULL, 0, 5, 0 };
+	ops[2] = (struct persist_op){ PERSIST_OP_INCR, "b1", "n", NULL, 0, 6, 0 };
+	ops[3] = (struct persist_op){ PERSIST_OP_APPEND, "b1", NULL, "{\"r\":1}", 7, 0, 0 };
+	ops[4] = (struct persist_op){ PERSIST_OP_APPEND, "b2", NULL, "{\"r\":2}", 7, 0, 0 };
+	ops[5] = (struct persist_op){ PERSIST_OP_DELETE, "b2", "absent", NULL, 0, 0, 0 };
+	CU_ASSERT_EQUAL(OPS->batch(st, ops, 6, sizeof(ops[0]), &err), PERSIST_OK);
+	v = t_state_get(st, "b1", "n");
+	CU_ASSERT_STRING_EQUAL(v, "11");
+	free(v);
+	v = t_state_get(st, "b1", "k");
+	CU_ASSERT_STRING_EQUAL(v, "v1");
+	free(v);
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL(OPS->read_log(st, "b2", 0, 0, log_cb, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(r.n, 1);
+	CU_ASSERT(all_lines_json(t_path("st/kv/b1.jsonl"), NULL));
+
+	/* a failing increment leaves everything untouched */
+	before = t_read_file(t_path("st/kv/b1.jsonl"), NULL);
+	ops[0] = (struct persist_op){ PERSIST_OP_INCR, "b1", "n", NULL, 0, 1, 0 };
+	ops[1] = (struct persist_op){ PERSIST_OP_INCR, "b1", "k", NULL, 0, 1, 0 };
+	CU_ASSERT_EQUAL(OPS->batch(st, ops, 2, sizeof(ops[0]), &err), PERSIST_EINVAL);
+	after = t_read_file(t_path("st/kv/b1.jsonl"), NULL);
+	CU_ASSERT_STRING_EQUAL(before, after);
+	free(before);
+	free(after);
+	v = t_state_get(st, "b1", "n");
+	CU_ASSERT_STRING_EQUAL(v, "11");
+	free(v);
+	/* invalid arguments */
+	ops[0] = (struct persist_op){ PERSIST_OP_SET, "../x", "k", "v", 1, 0, 0 };
+	CU_ASSERT_EQUAL(OPS->batch(st, ops, 1, sizeof(ops[0]), &err), PERSIST_EINVAL);
+	ops[0] = (struct persist_op){ 99, "b1", "k", "v", 1, 0, 0 };
+	CU_ASSERT_EQUAL(OPS->batch(st, ops, 1, sizeof(ops[0]), &err), PERSIST_EINVAL);
+	CU_ASSERT_EQUAL(OPS->batch(st, ops, 1, 8, &err), PERSIST_EINVAL);
+	CU_ASSERT_EQUAL(OPS->batch(st, ops, 0, sizeof(ops[0]), &err), PERSIST_OK);
+	/* a larger element size (a newer core) is honoured */
+	{
+		struct { struct persist_op op; char more[24]; } wide[2];
+		memset(wide, 0, sizeof(wide));
+		wide[0].op = (struct persist_op){ PERSIST_OP_INCR, "b1", "n", NULL, 0, 1, 0 };
+		wide[1].op = (struct persist_op){ PERSIST_OP_INCR, "b1", "n", NULL, 0, 1, 0 };
+		CU_ASSERT_EQUAL(OPS->batch(st, &wide[0].op, 2, sizeof(wide[0]), &err), PERSIST_OK);
+		CU_ASSERT_EQUAL(incr(st, "b1", "n", 0), 13);
+	}
+	CU_ASSERT_EQUAL(OPS->flush(st, &err), PERSIST_OK);
+}
+
+/* Bad collection names and keys. */
+static void test_bad_args(void)
+{
+	struct persist_error err;
+	struct persist_value v;
+	static const char *bad_coll[] = { "", ".hidden", "a/b", "../x", "a b", "ü" };
+	char longc[200];
+
+	for (size_t i = 0; i < sizeof(bad_coll) / sizeof(bad_coll[0]); i++) {
+		CU_ASSERT_EQUAL(OPS->set(st, bad_coll[i], "k", "v", 1, 0, &err), PERSIST_EINVAL);
+		CU_ASSERT_EQUAL(OPS->append(st, bad_coll[i], "{}", 2, &err), PERSIST_EINVAL);
+		CU_ASSERT_EQUAL(OPS->get(st, bad_coll[i], "k", &v, &err), PERSIST_EINVAL);
+	}
+	memset(longc, 'c', sizeof(longc) - 1);
+	longc[sizeof(longc) - 1] = '\0';
+	CU_ASSERT_EQUAL(OPS->incr(st, longc, "k", 1, NULL, &err), PERSIST_EINVAL);
+	CU_ASSERT_EQUAL(OPS->set(st, "ok", "", "v", 1, 0, &err), PERSIST_EINVAL);
+	CU_ASSERT_EQUAL(OPS->set(st, "ok", "bad\x01", "v", 1, 0, &err), PERSIST_EINVAL);
+	CU_ASSERT_EQUAL(OPS->set(st, "ok", "bad\xff", "v", 1, 0, &err), PERSIST_EINVAL);
+	CU_ASSERT_EQUAL(OPS->set(st, "ok", "k", NULL, 5, 0, &err), PERSIST_EINVAL);
+	CU_ASSERT_EQUAL(OPS->append(st, "ok", NULL, 5, &err), PERSIST_EINVAL);
+	CU_ASSERT_EQUAL(OPS->scan(st, "ok", "", NULL, NULL, &err), PERSIST_EINVAL);
+	CU_ASSERT_EQUAL(OPS->read_log(st, "ok", 0, 0, NULL, NULL, &err), PERSIST_EINVAL);
+	{
+		char json[4400];
+		void *s;
+		snprintf(json, sizeof(json), "{\"root\":\"%s\",\"cacheTTL\":5}", t_path("st2"));
+		CU_ASSERT_EQUAL(t_open(PERSIST_KIND_STATE, json, &s, &err), PERSIST_ECONFIG);
+		CU_ASSERT(strstr(err.msg, "cacheTTL") != NULL);
+	}
+}
+
+enum { THREADS = 8, PER_THREAD = 10000 };
+struct thr { void *store; const char *key; int failures; };
+
+/* Increment one key PER_THREAD times. */
+static void *thr_incr(void *arg)
+{
+	struct thr *t = arg;
+	for (int i = 0; i < PER_THREAD; i++)
+		if (incr(t->store, "threads", t->key, 1) == INT64_MIN)
+			t->failures++;
+	return NULL;
+}
+
+/* 8 threads x 10,000 through one store, then through two stores. */
+static void test_threads(void)
+{
+	struct persist_error err;
+	pthread_t th[THREADS];
+	struct thr t[THREADS];
+	void *second;
+	char *v;
+
+	for (int i = 0; i < THREADS; i++) {
+		t[i] = (struct thr){ st, "one", 0 };
+		pthread_create(&th[i], NULL, thr_incr, &t[i]);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		CU_ASSERT_EQUAL(t[i].failures, 0);
+	}
+	v = t_state_get(st, "threads", "one");
+	CU_ASSERT_STRING_EQUAL(v, "80000");
+	free(v);
+
+	CU_ASSERT_EQUAL_FATAL(t_open(PERSIST_KIND_STATE, st_json, &second, &err), PERSIST_OK);
+	for (int i = 0; i < THREADS; i++) {
+		t[i] = (struct thr){ i % 2 ? st : second, "two", 0 };
+		pthread_create(&th[i], NULL, thr_incr, &t[i]);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		CU_ASSERT_EQUAL(t[i].failures, 0);
+	}
+	v = t_state_get(second, "threads", "two");
+	CU_ASSERT_STRING_EQUAL(v, "80000");
+	free(v);
+	t_close(PERSIST_KIND_STATE, second);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 99;
+	s = CU_add_suite("filesystem state", suite_init, suite_clean);
+	CU_add_test(s, "values and counters", test_values);
+	CU_add_test(s, "binary, empty, huge values", test_binary);
+	CU_add_test(s, "TTL and scan", test_ttl_scan);
+	CU_add_test(s, "logs", test_logs);
+	CU_add_test(s, "torn log record", test_torn_log);
+	CU_add_test(s, "torn and corrupt journal lines", test_torn_journal);
+	CU_add_test(s, "compaction", test_compaction);
+	CU_add_test(s, "batch", test_batch);
+	CU_add_test(s, "bad arguments", test_bad_args);
+	CU_add_test(s, "threads through one and two stores", test_threads);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	{
+		unsigned failed = CU_get_number_of_failures();
+		unsigned run = CU_get_number_of_tests_run();
+		CU_cleanup_registry();
+		return failed || run == 0 ? 1 : 0;
+	}
+}

@@ -1,0 +1,215 @@
+/*
+ * plugins/redis/redis-script.c - the Lua scripts of the redis provider.
+ *
+ * Scripts make the operations atomic that need more than one Redis
+ * command and a decision in between (read-check-write): state get/set/
+ * delete across the counter hash and the value keys, the slow path of
+ * increments, configuration compare-and-swap with its notification, and
+ * the session registry.  Every pooled connection loads them with SCRIPT
+ * LOAD during its handshake (so a restarted server gets them again), and
+ * requests call them with EVALSHA; the digests are computed here once
+ * with OpenSSL.  The key layouts the scripts work on are documented at
+ * the top of redis-state.c, redis-config.c and redis-session.c.
+ *
+ * Numbers: Redis hands integer replies to Lua as doubles, so scripts never
+ * return a counter as a Lua number; they return the stored decimal text,
+ * which C parses exactly.
+ */
+#include "redis-private.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <openssl/evp.h>
+
+/* Cleanup of a state collection's expired value markers, shared by the
+   set and cleanup scripts.  KEYS[1] counter hash, KEYS[3] expiry zset,
+   CLEAN_NOW = now (ms), CLEAN_VPFX = prefix of the value keys.  Entries
+   due are checked against the server's own view (PTTL): gone -> drop the
+   marker; no expiry any more -> forget; still alive (clock skew) -> move
+   to the server's deadline.  At most 16 per call. */
+#define CLEANUP_LOOP(CLEAN_NOW, CLEAN_VPFX)                                   \
+	"local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', " CLEAN_NOW \
+	", 'LIMIT', 0, 16)\n"                                                 \
+	"for _, k in ipairs(due) do\n"                                        \
+	"  local t = redis.call('PTTL', " CLEAN_VPFX " .. k)\n"               \
+	"  if t == -2 then\n"                                                 \
+	"    if redis.call('HGET', KEYS[1], k) == '" REDIS_VALUE_MARK "' then\n" \
+	"      redis.call('HDEL', KEYS[1], k)\n"                              \
+	"    end\n"                                                           \
+	"    redis.call('ZREM', KEYS[3], k)\n"                                \
+	"  elseif t == -1 then\n"                                             \
+	"    redis.call('ZREM', KEYS[3], k)\n"                                \
+	"  else\n"                                                            \
+	"    redis.call('ZADD', KEYS[3], tonumber(" CLEAN_NOW ") + t, k)\n"   \
+	"  end\n"                                                             \
+	"end\n"
+
+static struct redis_script scripts[RS_COUNT_] = {
+	/* KEYS: hash, value key.  ARGV: key.
+	   -> nil | {pttl or -1, bytes} */
+	[RS_STATE_GET] = { "state-get",
+		"local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
+		"if not v then return false end\n"
+		"if v ~= '" REDIS_VALUE_MARK "' then return {-1, v} end\n"
+		"local s = redis.call('GET', KEYS[2])\n"
+		"if not s then return false end\n"
+		"return {redis.call('PTTL', KEYS[2]), s}\n", "" },
+	/* KEYS: hash, value key, expiry zset.  ARGV: key, data, ttl ms
+	   ('0': none), expiry (ms since the epoch), now (ms), value-key
+	   prefix.  -> 1 */
+	[RS_STATE_SET] = { "state-set",
+		"redis.call('HSET', KEYS[1], ARGV[1], '" REDIS_VALUE_MARK "')\n"
+		"if ARGV[3] ~= '0' then\n"
+		"  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])\n"
+		"  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])\n"
+		"else\n"
+		"  redis.call('SET', KEYS[2], ARGV[2])\n"
+		"end\n"
+		CLEANUP_LOOP("ARGV[5]", "ARGV[6]")
+		"return 1\n", "" },
+	/* KEYS: hash, value key, expiry zset.  ARGV: key.  -> 1 deleted,
+	   0 absent */
+	[RS_STATE_DEL] = { "state-del",
+		"local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
+		"if not v then return 0 end\n"
+		"redis.call('HDEL', KEYS[1], ARGV[1])\n"
+		"if v == '" REDIS_VALUE_MARK "' then\n"
+		"  redis.call('ZREM', KEYS[3], ARGV[1])\n"
+		"  return redis.call('DEL', KEYS[2])\n"
+		"end\n"
+		"return 1\n", "" },
+	/* Slow path of incr, after HINCRBY met a value marker.  KEYS: hash,
+	   value key, expiry zset.  ARGV: key, delta.  -> new value as
+	   decimal text, or error PERSIST-NOTINT */
+	[RS_STATE_INCR] = { "state-incr",
+		"if redis.call('HGET', KEYS[1], ARGV[1]) == '" REDIS_VALUE_MARK "' then\n"
+		"  if redis.call('EXISTS', KEYS[2]) == 1 then\n"
+		"    local r = redis.pcall('INCRBY', KEYS[2], ARGV[2])\n"
+		"    if type(r) == 'table' and r.err then\n"
+		"      return redis.error_reply('PERSIST-NOTINT ' .. r.err)\n"
+		"    end\n"
+		"    return redis.call('GET', KEYS[2])\n"
+		"  end\n"
+		"  redis.call('HDEL', KEYS[1], ARGV[1])\n"
+		"  redis.call('ZREM', KEYS[3], ARGV[1])\n"
+		"end\n"
+		"local r = redis.pcall('HINCRBY', KEYS[1], ARGV[1], ARGV[2])\n"
+		"if type(r) == 'table' and r.err then\n"
+		"  return redis.error_reply('PERSIST-NOTINT ' .. r.err)\n"
+		"end\n"
+		"return redis.call('HGET', KEYS[1], ARGV[1])\n", "" },
+	/* KEYS: hash, unused, expiry zset.  ARGV: now (ms), value-key
+	   prefix.  -> 1 */
+	[RS_STATE_CLEANUP] = { "state-cleanup",
+		CLEANUP_LOOP("ARGV[1]", "ARGV[2]")
+		"return 1\n", "" },
+	/* KEYS: document hash.  ARGV: data, etag, '1' if if-match, if-match
+	   etag, ttl ms ('0': none), channel, notice (three fields; the
+	   script adds the fourth, "changed").  A notice goes out when the
+	   ETag changed, or, unchanged, when there is a TTL (for the expiry
+	   checks of the other stores).  -> 1 set, 0 conflict */
+	[RS_CONFIG_SET] = { "config-set",
+		"local old = redis.call('HGET', KEYS[1], 'e')\n"
+		"if ARGV[3] == '1' and old ~= ARGV[4] then\n"
+		"  return 0\n"
+		"end\n"
+		"redis.call('HSET', KEYS[1], 'd', ARGV[1], 'e', ARGV[2])\n"
+		"if ARGV[5] ~= '0' then\n"
+		"  redis.call('PEXPIRE', KEYS[1], ARGV[5])\n"
+		"else\n"
+		"  redis.call('PERSIST', KEYS[1])\n"
+		"end\n"
+		"if old ~= ARGV[2] then\n"
+		"  redis.call('PUBLISH', ARGV[6], ARGV[7] .. '1:1')\n"
+		"elseif ARGV[5] ~= '0' then\n"
+		"  redis.call('PUBLISH', ARGV[6], ARGV[7] .. '1:0')\n"
+		"end\n"
+		"return 1\n", "" },
+	/* KEYS: document hash.  ARGV: '1' if if-match, if-match etag,
+	   channel, notice.  -> 1 deleted, 0 absent, -1 conflict */
+	[RS_CONFIG_DEL] = { "config-del",
+		"local e = redis.call('HGET', KEYS[1], 'e')\n"
+		"if not e then return 0 end\n"
+		"if ARGV[1] == '1' and e ~= ARGV[2] then return -1 end\n"
+		"redis.call('DEL', KEYS[1])\n"
+		"redis.call('PUBLISH', ARGV[3], ARGV[4])\n"
+		"return 1\n", "" },
+	/* KEYS: session hash, session index.  ARGV: id, instance, data, ttl
+	   ms ('0': none), expiry ms ('0': none), now ms, session-key prefix.
+	   Also forgets up to 16 index entries of sessions that expired. */
+	[RS_SESSION_PUT] = { "session-put",
+		"redis.call('HSET', KEYS[1], 'i', ARGV[2], 'd', ARGV[3], 'x', ARGV[5])\n"
+		"if ARGV[4] ~= '0' then\n"
+		"  redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
+		"  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"
+		"else\n"
+		"  redis.call('PERSIST', KEYS[1])\n"
+		"  redis.call('ZADD', KEYS[2], '+inf', ARGV[1])\n"
+		"end\n"
+		"local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[6], 'LIMIT', 0, 16)\n"
+		"for _, id in ipairs(due) do\n"
+		"  local t = redis.call('PTTL', ARGV[7] .. id)\n"
+		"  if t == -2 then\n"
+		"    redis.call('ZREM', KEYS[2], id)\n"
+		"  elseif t == -1 then\n"
+		"    redis.call('ZADD', KEYS[2], '+inf', id)\n"
+		"  else\n"
+		"    redis.call('ZADD', KEYS[2], tonumber(ARGV[6]) + t, id)\n"
+		"  end\n"
+		"end\n"
+		"return 1\n", "" },
+	/* KEYS: session hash, session index.  ARGV: id.  -> 1 dropped,
+	   0 unknown */
+	[RS_SESSION_DROP] = { "session-drop",
+		"local n = redis.call('DEL', KEYS[1])\n"
+		"redis.call('ZREM', KEYS[2], ARGV[1])\n"
+		"return n\n", "" },
+	/* KEYS: session hash.  ARGV: instance channel prefix, message.
+	   -> receivers, or -1 when no live session has the id */
+	[RS_SESSION_SEND] = { "session-send",
+		"local inst = redis.call('HGET', KEYS[1], 'i')\n"
+		"if not inst then return -1 end\n"
+		"return redis.call('PUBLISH', ARGV[1] .. inst, ARGV[2])\n", "" },
+};
+
+static pthread_once_t scripts_once = PTHREAD_ONCE_INIT;
+static int scripts_status = -1;
+
+/* Compute every script's SHA1 hex digest (run once). */
+static void scripts_digest(void)
+{
+	for (int i = 0; i < RS_COUNT_; i++) {
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int mdlen = 0;
+
+		if (EVP_Digest(scripts[i].body, strlen(scripts[i].body), md, &mdlen,
+			       EVP_sha1(), NULL) != 1 || mdlen != 20)
+			return;
+		for (unsigned j = 0; j < mdlen; j++)
+			snprintf(scripts[i].sha + 2 * j, 3, "%02x", md[j]);
+	}
+	scripts_status = 0;
+}
+
+/* Make sure the digests exist; 0 on success. */
+int redis_scripts_init(void)
+{
+	pthread_once(&scripts_once, scripts_digest);
+	return scripts_status;
+}
+
+/* The script with this id. */
+const struct redis_script *redis_script(enum redis_script_id id)
+{
+	return &scripts[id];
+}
+
+/* Add "EVALSHA <sha> <nkeys>"; the caller adds keys and arguments. */
+void redis_req_script(struct redis_req *req, enum redis_script_id id,
+		      int nkeys)
+{
+	redis_req_cmd(req, "EVALSHA");
+	redis_req_arg(req, scripts[id].sha, 40);
+	redis_req_i64(req, nkeys);
+}

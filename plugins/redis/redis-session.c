@@ -1,0 +1,359 @@
+/*
+ * plugins/redis/redis-session.c - sessions on Redis: a registry of live
+ * connections shared by every instance, broadcasts and targeted sends.
+ *
+ * Key layout (P = the "prefix" setting):
+ *   P n:s:ID         hash {i: instance holding it, d: data, x: expiry in ms
+ *                    since the epoch or 0}; PEXPIRE for a TTL, so Redis
+ *                    itself forgets a session that was not refreshed
+ *   P n:idx          sorted set ID -> expiry (+inf without TTL): the index
+ *                    list walks (ZSCAN), so listing never scans the whole
+ *                    database; entries whose session expired are skipped
+ *                    and cleaned up by later puts (bounded work each)
+ *   P n:bcast        channel: broadcasts, to every instance
+ *   P n:inst:INST    channel: events for sessions held by instance INST
+ *
+ * put and drop are Lua scripts (session-put, session-drop) that keep the
+ * hash and the index in step.  send is the session-send script: it reads
+ * the holder and publishes to its channel in one atomic step, so an event
+ * is never sent to an instance that no longer holds the session, and a
+ * session that is not live answers PERSIST_ENOTFOUND.
+ *
+ * Every session store subscribes (redis-pubsub.c, its own connection and
+ * thread) to P n:bcast and to its own instance channel, and hands events
+ * to host->session_event, its own broadcasts included.  An event is a
+ * "P1"-framed message (redis-msg.c) of four fields: origin (the sender's
+ * instance id), session id ("" for a broadcast), event name, data - so an
+ * instance can tell its own events.  Pub/sub does not queue: events sent
+ * while an instance is disconnected are lost to it; the subscriber
+ * reconnects and subscribes again by itself.
+ */
+#include "redis-private.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIST_COUNT "500"
+
+/* An event arrived on the broadcast or this instance's channel. */
+static void session_message(struct redis_store *st, const char *channel,
+			    size_t chlen, const char *data, size_t len)
+{
+	const char *f[4];
+	size_t fl[4];
+	char *origin, *sid = NULL, *event;
+	struct persist_event ev = { .size = sizeof(ev) };
+
+	(void)channel;
+	(void)chlen;
+	if (redis_msg_decode(data, len, 4, f, fl) < 0 || fl[2] == 0 ||
+	    memchr(f[0], '\0', fl[0]) != NULL || memchr(f[1], '\0', fl[1]) != NULL ||
+	    memchr(f[2], '\0', fl[2]) != NULL) {
+		st->host->log(st->sink, PERSIST_LOG_WARNING,
+			      "redis %s: ignoring a malformed session event",
+			      st->conf.display);
+		return;
+	}
+	origin = strndup(f[0], fl[0]);
+	event = strndup(f[2], fl[2]);
+	if (fl[1] > 0)
+		sid = strndup(f[1], fl[1]);
+	if (origin != NULL && event != NULL && (fl[1] == 0 || sid != NULL)) {
+		ev.origin = origin;
+		ev.session_id = sid;
+		ev.event = event;
+		ev.data = f[3];
+		ev.len = fl[3];
+		st->host->session_event(st->sink, &ev);
+	}
+	free(origin);
+	free(sid);
+	free(event);
+}
+
+/* Kind-specific open: subscribe to broadcasts and to this instance. */
+int redis_session_start(struct redis_store *st, struct persist_error *err)
+{
+	const char *channels[2] = { st->chan_bcast, st->chan_self };
+
+	return redis_sub_start(st, channels, 2, session_message, NULL, NULL,
+			       &st->sub, err);
+}
+
+/* put(): the session-put script (hash, TTL, index). */
+int redis_session_put(void *store, const char *id, const void *data,
+		      size_t len, int64_t ttl_ms, struct persist_error *err)
+{
+	struct redis_store *st = store;
+	const struct persist_host *host = st->host;
+	int64_t now = host->now_ms();
+	struct redis_req req;
+	redisReply **replies = NULL;
+	int ret;
+
+	if (ttl_ms < 0)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "put of session \"%s\": negative TTL", id);
+	redis_req_init(&req, "put of session \"%s\"", id);
+	redis_req_script(&req, RS_SESSION_PUT, 2);
+	redis_req_key(&req, st->sess_key_prefix, id);
+	redis_req_str(&req, st->sess_index);
+	redis_req_str(&req, id);
+	redis_req_str(&req, st->instance_id);
+	redis_req_arg(&req, data, len);
+	redis_req_i64(&req, ttl_ms);
+	redis_req_i64(&req, ttl_ms > 0 ? now + ttl_ms : 0);
+	redis_req_i64(&req, now);
+	redis_req_str(&req, st->sess_key_prefix);
+	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
+			 err);
+	if (ret == PERSIST_OK) {
+		if (replies[0]->type != REDIS_REPLY_INTEGER)
+			ret = redis_reply_error(host, replies[0], req.what, err);
+		redis_replies_free(replies, 1);
+	}
+	redis_req_free(&req);
+	return ret;
+}
+
+/* drop(): the session-drop script; ENOTFOUND when not live. */
+int redis_session_drop(void *store, const char *id, struct persist_error *err)
+{
+	struct redis_store *st = store;
+	const struct persist_host *host = st->host;
+	struct redis_req req;
+	redisReply **replies = NULL, *r;
+	int ret;
+
+	redis_req_init(&req, "drop of session \"%s\"", id);
+	redis_req_script(&req, RS_SESSION_DROP, 2);
+	redis_req_key(&req, st->sess_key_prefix, id);
+	redis_req_str(&req, st->sess_index);
+	redis_req_str(&req, id);
+	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
+			 err);
+	if (ret == PERSIST_OK) {
+		r = replies[0];
+		if (r->type != REDIS_REPLY_INTEGER)
+			ret = redis_reply_error(host, r, req.what, err);
+		else if (r->integer == 0)
+			ret = host->error(err, PERSIST_ENOTFOUND, 0,
+					  "session \"%s\" not found", id);
+		redis_replies_free(replies, 1);
+	}
+	redis_req_free(&req);
+	return ret;
+}
+
+/* Fetch one page of index ids (HMGET i d x each, one pipeline) and emit
+   the live ones. */
+static int list_page(struct redis_store *st, const char **ids, size_t n,
+		     persist_emit_fn *emit, void *ctx, bool *stop,
+		     struct persist_error *err)
+{
+	const struct persist_host *host = st->host;
+	struct redis_req req;
+	redisReply **replies = NULL;
+	int ret;
+
+	redis_req_init(&req, "list of sessions");
+	for (size_t i = 0; i < n; i++) {
+		redis_req_cmd(&req, "HMGET");
+		redis_req_key(&req, st->sess_key_prefix, ids[i]);
+		redis_req_str(&req, "i");
+		redis_req_str(&req, "d");
+		redis_req_str(&req, "x");
+	}
+	ret = redis_exec(&st->pool, &req, 0, &replies, err);
+	if (ret != PERSIST_OK) {
+		redis_req_free(&req);
+		return ret;
+	}
+	for (size_t i = 0; i < n && !*stop; i++) {
+		redisReply *r = replies[i];
+		struct persist_item item = { .size = sizeof(item) };
+		int64_t x = 0;
+
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+			ret = redis_reply_error(host, r, req.what, err);
+			break;
+		}
+		if (r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[1]->type != REDIS_REPLY_STRING)
+			continue; /* expired or dropped since the index said so */
+		if (r->element[2]->type == REDIS_REPLY_STRING)
+			redis_parse_i64(r->element[2]->str, r->element[2]->len, &x);
+		item.key = ids[i];
+		item.instance = r->element[0]->str;
+		item.value = r->element[1]->str;
+		item.len = r->element[1]->len;
+		item.expires_ms = x;
+		*stop = emit(ctx, &item) != 0;
+	}
+	redis_replies_free(replies, req.ncmds);
+	redis_req_free(&req);
+	return ret;
+}
+
+/* list(): ZSCAN the index, then read each page's sessions. */
+int redis_session_list(void *store, persist_emit_fn *emit, void *ctx,
+		       struct persist_error *err)
+{
+	struct redis_store *st = store;
+	const struct persist_host *host = st->host;
+	struct redis_keyset seen = { 0 };
+	char cursor[32] = "0";
+	const char **ids = NULL;
+	bool stop = false;
+	int ret = PERSIST_OK;
+
+	do {
+		struct redis_req req;
+		redisReply **replies = NULL, *r, *items;
+		size_t n = 0;
+
+		redis_req_init(&req, "list of sessions");
+		redis_req_cmd(&req, "ZSCAN");
+		redis_req_str(&req, st->sess_index);
+		redis_req_str(&req, cursor);
+		redis_req_str(&req, "COUNT");
+		redis_req_str(&req, LIST_COUNT);
+		ret = redis_exec(&st->pool, &req, 0, &replies, err);
+		if (ret != PERSIST_OK) {
+			redis_req_free(&req);
+			break;
+		}
+		r = replies[0];
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[0]->len >= sizeof(cursor) ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			ret = redis_reply_error(host, r, req.what, err);
+			redis_replies_free(replies, 1);
+			redis_req_free(&req);
+			break;
+		}
+		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
+		items = r->element[1];
+		free(ids);
+		ids = malloc((items->elements / 2 + 1) * sizeof(*ids));
+		if (ids == NULL) {
+			ret = host->error(err, PERSIST_ENOMEM, ENOMEM, "%s: out of memory",
+					  req.what);
+			redis_replies_free(replies, 1);
+			redis_req_free(&req);
+			break;
+		}
+		for (size_t i = 0; i + 1 < items->elements; i += 2) {
+			redisReply *m = items->element[i];
+			int added;
+
+			if (m->type != REDIS_REPLY_STRING)
+				continue;
+			added = redis_keyset_add(&seen, m->str, m->len);
+			if (added < 0) {
+				ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
+						  "%s: out of memory", req.what);
+				break;
+			}
+			if (added > 0)
+				ids[n++] = m->str;
+		}
+		if (ret == PERSIST_OK && n > 0)
+			ret = list_page(st, ids, n, emit, ctx, &stop, err);
+		redis_replies_free(replies, 1);
+		redis_req_free(&req);
+	} while (ret == PERSIST_OK && !stop && strcmp(cursor, "0") != 0);
+	free(ids);
+	redis_keyset_free(&seen);
+	return ret;
+}
+
+/* Encode an event message; NULL on ENOMEM. */
+static char *event_msg(struct redis_store *st, const char *sid,
+		       const char *event, const void *data, size_t len,
+		       size_t *len_r)
+{
+	const void *f[4] = { st->instance_id, sid != NULL ? sid : "", event,
+			     data != NULL ? data : "" };
+	size_t fl[4] = { strlen(st->instance_id), sid != NULL ? strlen(sid) : 0,
+			 strlen(event), len };
+
+	return redis_msg_encode(4, f, fl, len_r);
+}
+
+/* broadcast(): PUBLISH on the broadcast channel. */
+int redis_session_broadcast(void *store, const char *event, const void *data,
+			    size_t len, struct persist_error *err)
+{
+	struct redis_store *st = store;
+	const struct persist_host *host = st->host;
+	struct redis_req req;
+	redisReply **replies = NULL;
+	size_t msg_len;
+	char *msg;
+	int ret;
+
+	msg = event_msg(st, NULL, event, data, len, &msg_len);
+	if (msg == NULL)
+		return host->error(err, PERSIST_ENOMEM, ENOMEM,
+				   "broadcast of event \"%s\": out of memory", event);
+	redis_req_init(&req, "broadcast of event \"%s\"", event);
+	redis_req_cmd(&req, "PUBLISH");
+	redis_req_str(&req, st->chan_bcast);
+	redis_req_arg(&req, msg, msg_len);
+	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
+			 err);
+	if (ret == PERSIST_OK) {
+		if (replies[0]->type != REDIS_REPLY_INTEGER)
+			ret = redis_reply_error(host, replies[0], req.what, err);
+		redis_replies_free(replies, 1);
+	}
+	redis_req_free(&req);
+	free(msg);
+	return ret;
+}
+
+/* send(): the session-send script publishes to the holder's channel. */
+int redis_session_send(void *store, const char *id, const char *event,
+		       const void *data, size_t len, struct persist_error *err)
+{
+	struct redis_store *st = store;
+	const struct persist_host *host = st->host;
+	struct redis_req req;
+	redisReply **replies = NULL, *r;
+	size_t msg_len;
+	char *msg;
+	int ret;
+
+	msg = event_msg(st, id, event, data, len, &msg_len);
+	if (msg == NULL)
+		return host->error(err, PERSIST_ENOMEM, ENOMEM,
+				   "send of event \"%s\" to session \"%s\": out of "
+				   "memory", event, id);
+	redis_req_init(&req, "send of event \"%s\" to session \"%s\"", event, id);
+	redis_req_script(&req, RS_SESSION_SEND, 1);
+	redis_req_key(&req, st->sess_key_prefix, id);
+	redis_req_str(&req, st->chan_inst);
+	redis_req_arg(&req, msg, msg_len);
+	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
+			 err);
+	if (ret != PERSIST_OK)
+		goto out;
+	r = replies[0];
+	if (r->type != REDIS_REPLY_INTEGER)
+		ret = redis_reply_error(host, r, req.what, err);
+	else if (r->integer < 0)
+		ret = host->error(err, PERSIST_ENOTFOUND, 0,
+				  "session \"%s\" not found", id);
+	else if (r->integer == 0)
+		host->log(st->sink, PERSIST_LOG_DEBUG,
+			  "%s: the instance holding it is not listening", req.what);
+	redis_replies_free(replies, 1);
+out:
+	redis_req_free(&req);
+	free(msg);
+	return ret;
+}

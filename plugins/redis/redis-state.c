@@ -1,0 +1,781 @@
+/*
+ * plugins/redis/redis-state.c - state on Redis: counters, values with
+ * TTL, append logs and batches.
+ *
+ * Key layout of collection C (P = the "prefix" setting, default
+ * "persist:"; C cannot contain '{' or '}', so the braces delimit it
+ * without ambiguity and also make it the Redis Cluster hash tag, keeping a
+ * collection's keys in one slot):
+ *
+ *   P s:{C}:h        hash, one field per key of the collection:
+ *                      a counter: its decimal value (HINCRBY works on it)
+ *                      a value:   the marker "@v"; the bytes are in ...
+ *   P s:{C}:v:KEY    string holding the value of KEY (SET, SET ... PX ttl)
+ *   P s:{C}:x        sorted set KEY -> expiry (ms since the epoch) of the
+ *                    values set with a TTL, to clean up their markers
+ *   P s:{C}:log      list: the collection's append log (RPUSH)
+ *
+ * One key space per collection (plugin.h): a key is a value or a counter,
+ * never both, because every write keeps the hash field and the string in
+ * step atomically (Lua scripts, or MULTI/EXEC in batches):
+ *   - set writes the string (with PX when there is a TTL) and the marker;
+ *   - incr is a plain HINCRBY - the fast path, one command - which fails
+ *     ("hash value is not an integer") only when the key holds a value;
+ *     the state-incr script then increments the value in place (INCRBY
+ *     keeps its TTL; a value that is not a decimal integer answers
+ *     PERSIST_EINVAL), or, when the value has expired, starts a counter;
+ *   - get and delete read the field first and follow the marker;
+ *   - scan walks the hash with HSCAN (never KEYS or SCAN over the whole
+ *     database): counters come with it, marked keys are fetched with a
+ *     pipelined GET/PTTL per HSCAN page, and expired ones are skipped.
+ * When a value expires, Redis drops the string; its marker stays until a
+ * set in the same collection cleans it (bounded work per call, driven by
+ * the :x sorted set) or the key is written again.  A marker without its
+ * string means "absent" everywhere, so a stale marker is never visible.
+ *
+ * Logs are lists, not Streams: plugin.h numbers records 0, 1, 2, ... and
+ * read_log starts at a record number, which is exactly a list index
+ * (RPUSH appends, LRANGE from..to reads, the numbers never change because
+ * nothing trims the list).  A stream would number entries by time-based
+ * IDs and need a mapping from record numbers to IDs.
+ *
+ * Batches are one MULTI/EXEC pipeline: one round trip, applied atomically
+ * - with one exception: an increment that meets a key holding a value
+ * fails inside EXEC while the other commands apply (Redis does not roll
+ * back).  That increment is redone through the state-incr script after
+ * EXEC; if that fails too (the value is not a decimal integer) the batch
+ * answers PERSIST_EUNCERTAIN, as plugin.h asks of a batch that failed
+ * after some of its operations were applied, naming the key.
+ *
+ * flush has nothing to do: every call is synchronous, so everything
+ * acknowledged is in the server; how durable that is depends on the
+ * server's appendonly/appendfsync settings, which is why the table does
+ * not claim PERSIST_CAP_DURABLE.
+ */
+#include "redis-private.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MARK REDIS_VALUE_MARK
+#define MARK_LEN (sizeof(REDIS_VALUE_MARK) - 1)
+#define SCAN_COUNT "512"
+#define LOG_PAGE 1024
+
+/* Append the name of one of collection's keys: P s:{C}:<suffix>. */
+static void key_coll(struct redis_req *req, const struct redis_store *st,
+		     const char *collection, const char *suffix)
+{
+	redis_req_cat(req, st->conf.prefix, "s:{", collection, "}:", suffix,
+		      (const char *)NULL);
+}
+
+/* Append the name of the value string of key: P s:{C}:v:KEY. */
+static void key_value(struct redis_req *req, const struct redis_store *st,
+		      const char *collection, const char *key)
+{
+	redis_req_cat(req, st->conf.prefix, "s:{", collection, "}:v:", key,
+		      (const char *)NULL);
+}
+
+/* Copy bytes into a host buffer with a NUL after them. */
+static int value_copy(const struct persist_host *host, const char *data,
+		      size_t len, struct persist_value *value_r,
+		      int64_t pttl, const char *what, struct persist_error *err)
+{
+	char *buf = host->alloc(len + 1);
+
+	if (buf == NULL)
+		return host->error(err, PERSIST_ENOMEM, ENOMEM, "%s: out of memory",
+				   what);
+	memcpy(buf, data, len);
+	buf[len] = '\0';
+	value_r->data = buf;
+	value_r->len = len;
+	value_r->etag[0] = '\0';
+	value_r->expires_ms = pttl >= 0 ? host->now_ms() + pttl : 0;
+	return PERSIST_OK;
+}
+
+/* get(): one script call (state-get) reads the field and follows the
+   marker. */
+int redis_state_get(void *store, const char *collection, const char *key,
+		    struct persist_value *value_r, struct persist_error *err)
+{
+	struct redis_store *st = store;
+	const struct persist_host *host = st->host;
+	struct redis_req req;
+	redisReply **replies = NULL, *r;
+	int ret;
+
+	redis_req_init(&req, "get of key \"%s\" in collection \"%s\"", key,
+		       collection);
+	redis_req_script(&req, RS_STATE_GET, 2);
+	key_coll(&req, st, collection, "h");
+	key_value(&req, st, collection, key);
+	redis_req_str(&req, key);
+	ret = redis_exec(&st->pool, &req, 0, &replies, err);
+	if (ret != PERSIST_OK)
+		goto out;
+	r = replies[0];
+	if (r->type == REDIS_REPLY_NIL)
+		ret = host->error(err, PERSIST_ENOTFOUND, 0,
+				  "key \"%s\" not found in collection \"%s\"", key,
+				  collection);
+	else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		 r->element[0]->type == REDIS_REPLY_INTEGER &&
+		 r->element[1]->type == REDIS_REPLY_STRING)
+		ret = value_copy(host, r->element[1]->str, r->element[1]->len,
+				 value_r, r->element[0]->integer, req.what, err);
+	else
+		ret = redis_reply_error(host, r, req.what, err);
+	redis_replies_free(replies, 1);
+out:
+	redis_req_free(&req);
+	return ret;
+}
+
+/* set(): the state-set script writes the string and the marker (and
+   cleans up a few expired markers of the collection). */
+int redis_state_set(void *store, const char *collection, const char *key,
+		    const void *data, size_t len, int64_t ttl_ms,
+		    struct persist_error *err)
+{
+	struct redis_store *st = store;
+	const struct persist_host *host = st->host;
+	int64_t now = host->now_ms();
+	struct redis_req req;
+	redisReply **replies = NULL;
+	int ret;
+
+	if (ttl_ms < 0)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "set of key \"%s\" in collection \"%s\": negative TTL",
+				   key, collection);
+	redis_req_init(&req, "set of key \"%s\" in collection \"%s\"", key,
+		       collection);
+	redis_req_script(&req, RS_STATE_SET, 3);
+	key_coll(&req, st, collection, "h");
+	key_value(&req, st, collection, key);
+	key_coll(&req, st, collection, "x");
+	redis_req_str(&req, key);
+	redis_req_arg(&req, data, len);
+	redis_req_i64(&req, ttl_ms);
+	redis_req_i64(&req, ttl_ms > 0 ? now + ttl_ms : 0);
+	redis_req_i64(&req, now);
+	key_coll(&req, st, collection, "v:");
+	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
+			 err);
+	if (ret == PERSIST_OK) {
+		if (replies[0]->type != REDIS_REPLY_INTEGER)
+			ret = redis_reply_error(host, replies[0], req.what, err);
+		redis_replies_free(replies, 1);
+	}
+	redis_req_free(&req);
+	return ret;
+}
+
+/* del(): the state-del script removes the field and, for a value, its
+   string; ENOTFOUND when neither was there. */
+int redis_state_del(void *store, const char *collection, const char *key,
+		    struct persist_error *err)
+{
+	struct redis_store *st = store;
+	const struct persist_host *host = st->host;
+	struct redis_req req;
+	redisReply **replies = NULL, *r;
+	int ret;
+
+	redis_req_init(&req, "delete of key \"%s\" in collection \"%s\"", key,
+		       collection);
+	redis_req_script(&req, RS_STATE_DEL, 3);
+	key_coll(&req, st, collection, "h");
+	key_value(&req, st, collection, key);
+	key_coll(&req, st, collection, "x");
+	redis_req_str(&req, key);
+	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
+			 err);
+	if (ret == PERSIST_OK) {
+		r = replies[0];
+		if (r->type != REDIS_REPLY_INTEGER)
+			ret = redis_reply_error(host, r, req.what, err);
+		else if (r->integer == 0)
+			ret = host->error(err, PERSIST_ENOTFOUND, 0,
+					  "key \"%s\" not found in collection \"%s\"",
+					  key, collection);
+		redis_replies_free(replies, 1);
+	}
+	redis_req_free(&req);
+	return ret;
+}
+
+/* The slow path of incr (the key holds a value, or held one that
+   expired): the state-incr script. */
+static int incr_slow(struct redis_store *st, const char *collection,
+		     const char *key, int64_t delta, int64_t *value_r,
+		     struct persist_error *err)
+{
+	const struct persist_host *host = st->host;
+	struct redis_req req;
+	redisReply **replies = NULL, *r;
+	int64_t v;
+	int ret;
+
+	redis_req_init(&req, "incr of key \"%s\" in collection \"%s\"", key,
+		       collection);
+	redis_req_script(&req, RS_STATE_INCR, 3);
+	key_coll(&req, st, collection, "h");
+	key_value(&req, st, collection, key);
+	key_coll(&req, st, collection, "x");
+	redis_req_str(&req, key);
+	redis_req_i64(&req, delta);
+	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
+			 err);
+	if (ret != PERSIST_OK)
+		goto out;
+	r = replies[0];
+	if (r->type == REDIS_REPLY_STRING && redis_parse_i64(r->str, r->len, &v) == 0) {
+		if (value_r != NULL)
+			*value_r = v;
+	} else if (r->type == REDIS_REPLY_ERROR &&
+		   strncmp(r->str, "PERSIST-NOTINT", 14) == 0) {
+		ret = host->error(err, PERSIST_EINVAL, 0,
+				  "incr of key \"%s\" in collection \"%s\": the value "
+				  "is not a decimal integer, or the result would "
+				  "overflow", key, collection);
+	} else {
+		ret = redis_reply_error(host, r, req.what, err);
+	}
+	redis_replies_free(replies, 1);
+out:
+	redis_req_free(&req);
+	return ret;
+}
+
+/* Is r the error HINCRBY gives for a field that is not an integer? */
+static bool reply_not_integer(const redisReply *r)
+{
+	return r->type == REDIS_REPLY_ERROR &&
+	       strstr(r->str, "hash value is not an integer") != NULL;
+}
+
+/* incr(): HINCRBY on the collection's hash (one command); a key holding
+   a value takes the scripted slow path. */
+int redis_state_incr(void *store, const char *collection, const char *key,
+		     int64_t delta, int64_t *value_r, struct persist_error *err)
+{
+	struct redis_store *st = store;
+	const struct persist_host *host = st->host;
+	struct redis_req req;
+	redisReply **replies = NULL, *r;
+	int ret;
+
+	redis_req_init(&req, "incr of key \"%s\" in collection \"%s\"", key,
+		       collection);
+	redis_req_cmd(&req, "HINCRBY");
+	key_coll(&req, st, collection, "h");
+	redis_req_str(&req, key);
+	redis_req_i64(&req, delta);
+	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
+			 err);
+	if (ret != PERSIST_OK)
+		goto out;
+	r = replies[0];
+	if (r->type == REDIS_REPLY_INTEGER) {
+		if (value_r != NULL)
+			*value_r = r->integer;
+	} else if (reply_not_integer(r)) {
+		ret = incr_slow(st, collection, key, delta, value_r, err);
+	} else if (r->type == REDIS_REPLY_ERROR && strstr(r->str, "overflow") != NULL) {
+		ret = host->error(err, PERSIST_EINVAL, 0,
+				  "incr of key \"%s\" in collection \"%s\": the result "
+				  "would overflow a 64-bit integer", key, collection);
+	} else {
+		ret = redis_reply_error(host, r, req.what, err);
+	}
+	redis_replies_free(replies, 1);
+out:
+	redis_req_free(&req);
+	return ret;
+}
+
+/* append(): RPUSH to the collection's log list. */
+int redis_state_append(void *store, const char *collection, const void *data,
+		       size_t len, struct persist_error *err)
+{
+	struct redis_store *st = store;
+	struct redis_req req;
+	redisReply **replies = NULL;
+	int ret;
+
+	redis_req_init(&req, "append to the log of collection \"%s\"", collection);
+	redis_req_cmd(&req, "RPUSH");
+	key_coll(&req, st, collection, "log");
+	redis_req_arg(&req, data, len);
+	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
+			 err);
+	if (ret == PERSIST_OK) {
+		if (replies[0]->type != REDIS_REPLY_INTEGER)
+			ret = redis_reply_error(st->host, replies[0], req.what, err);
+		redis_replies_free(replies, 1);
+	}
+	redis_req_free(&req);
+	return ret;
+}
+
+/* read_log(): LRANGE pages of up to LOG_PAGE records from `from` on. */
+int redis_state_read_log(void *store, const char *collection, uint64_t from,
+			 size_t max, persist_emit_fn *emit, void *ctx,
+			 struct persist_error *err)
+{
+	struct redis_store *st = store;
+	const struct persist_host *host = st->host;
+	uint64_t next = from;
+	size_t done = 0;
+
+	while (max == 0 || done < max) {
+		size_t page = LOG_PAGE;
+		struct redis_req req;
+		redisReply **replies = NULL, *r;
+		bool stop = false;
+		int ret;
+
+		if (max != 0 && max - done < page)
+			page = max - done;
+		if (next > (uint64_t)INT64_MAX - page)
+			return PERSIST_OK;
+		redis_req_init(&req, "read of the log of collection \"%s\"",
+			       collection);
+		redis_req_cmd(&req, "LRANGE");
+		key_coll(&req, st, collection, "log");
+		redis_req_i64(&req, (int64_t)next);
+		redis_req_i64(&req, (int64_t)(next + page - 1));
+		ret = redis_exec(&st->pool, &req, 0, &replies, err);
+		if (ret != PERSIST_OK) {
+			redis_req_free(&req);
+			return ret;
+		}
+		r = replies[0];
+		if (r->type != REDIS_REPLY_ARRAY) {
+			ret = redis_reply_error(host, r, req.what, err);
+			redis_replies_free(replies, 1);
+			redis_req_free(&req);
+			return ret;
+		}
+		for (size_t i = 0; i < r->elements && !stop; i++) {
+			struct persist_item item = {
+				.size = sizeof(item),
+				.value = r->element[i]->str,
+				.len = r->element[i]->len,
+				.index = next + i,
+			};
+
+			if (r->element[i]->type != REDIS_REPLY_STRING) {
+				ret = host->error(err, PERSIST_ECORRUPT, 0,
+						  "%s: record %" PRIu64 " is not a string",
+						  req.what, next + i);
+				break;
+			}
+			stop = emit(ctx, &item) != 0;
+		}
+		done += r->elements;
+		next += r->elements;
+		stop = stop || ret != PERSIST_OK || r->elements < page;
+		redis_replies_free(replies, 1);
+		redis_req_free(&req);
+		if (ret != PERSIST_OK)
+			return ret;
+		if (stop)
+			break;
+	}
+	return PERSIST_OK;
+}
+
+/* Fetch and emit the values behind the marked keys of one HSCAN page:
+   GET + PTTL per key, one pipeline; expired ones are skipped.  Sets
+   *stop when emit asks to stop. */
+static int scan_values(struct redis_store *st, const char *collection,
+		       const char **keys, size_t n, persist_emit_fn *emit,
+		       void *ctx, bool *stop, struct persist_error *err)
+{
+	const struct persist_host *host = st->host;
+	struct redis_req req;
+	redisReply **replies = NULL;
+	int64_t now = host->now_ms();
+	int ret;
+
+	redis_req_init(&req, "scan of collection \"%s\"", collection);
+	for (size_t i = 0; i < n; i++) {
+		redis_req_cmd(&req, "GET");
+		key_value(&req, st, collection, keys[i]);
+		redis_req_cmd(&req, "PTTL");
+		key_value(&req, st, collection, keys[i]);
+	}
+	ret = redis_exec(&st->pool, &req, 0, &replies, err);
+	if (ret != PERSIST_OK) {
+		redis_req_free(&req);
+		return ret;
+	}
+	for (size_t i = 0; i < n && !*stop; i++) {
+		redisReply *v = replies[2 * i], *t = replies[2 * i + 1];
+		struct persist_item item = { .size = sizeof(item) };
+
+		if (v->type == REDIS_REPLY_NIL)
+			continue; /* expired since HSCAN saw its marker */
+		if (v->type != REDIS_REPLY_STRING) {
+			ret = redis_reply_error(host, v, req.what, err);
+			break;
+		}
+		item.key = keys[i];
+		item.value = v->str;
+		item.len = v->len;
+		item.expires_ms = t->type == REDIS_REPLY_INTEGER && t->integer >= 0 ?
+				  now + t->integer : 0;
+		*stop = emit(ctx, &item) != 0;
+	}
+	redis_replies_free(replies, req.ncmds);
+	redis_req_free(&req);
+	return ret;
+}
+
+/* scan(): HSCAN the collection's hash (MATCH on the escaped prefix),
+   emit counters directly and fetch the values of marked keys. */
+int redis_state_scan(void *store, const char *collection, const char *prefix,
+		     persist_emit_fn *emit, void *ctx, struct persist_error *err)
+{
+	struct redis_store *st = store;
+	const struct persist_host *host = st->host;
+	struct redis_keyset seen = { 0 };
+	char cursor[32] = "0";
+	char *pattern = NULL;
+	const char **marked = NULL;
+	bool stop = false;
+	int ret = PERSIST_OK;
+
+	if (prefix != NULL && prefix[0] != '\0') {
+		pattern = redis_glob_prefix(prefix, strlen(prefix));
+		if (pattern == NULL)
+			return host->error(err, PERSIST_ENOMEM, ENOMEM,
+					   "scan of collection \"%s\": out of memory",
+					   collection);
+	}
+	do {
+		struct redis_req req;
+		redisReply **replies = NULL, *r, *items;
+		size_t nmarked = 0;
+
+		redis_req_init(&req, "scan of collection \"%s\"", collection);
+		redis_req_cmd(&req, "HSCAN");
+		key_coll(&req, st, collection, "h");
+		redis_req_str(&req, cursor);
+		if (pattern != NULL) {
+			redis_req_str(&req, "MATCH");
+			redis_req_str(&req, pattern);
+		}
+		redis_req_str(&req, "COUNT");
+		redis_req_str(&req, SCAN_COUNT);
+		ret = redis_exec(&st->pool, &req, 0, &replies, err);
+		if (ret != PERSIST_OK) {
+			redis_req_free(&req);
+			break;
+		}
+		r = replies[0];
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[0]->len >= sizeof(cursor) ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY ||
+		    r->element[1]->elements % 2 != 0) {
+			ret = redis_reply_error(host, r, req.what, err);
+			redis_replies_free(replies, 1);
+			redis_req_free(&req);
+			break;
+		}
+		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
+		items = r->element[1];
+		free(marked);
+		marked = malloc((items->elements / 2 + 1) * sizeof(*marked));
+		if (marked == NULL) {
+			ret = host->error(err, PERSIST_ENOMEM, ENOMEM, "%s: out of memory",
+					  req.what);
+			redis_replies_free(replies, 1);
+			redis_req_free(&req);
+			break;
+		}
+		for (size_t i = 0; i + 1 < items->elements && !stop; i += 2) {
+			redisReply *k = items->element[i], *v = items->element[i + 1];
+			int added;
+
+			if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+				continue;
+			added = redis_keyset_add(&seen, k->str, k->len);
+			if (added < 0) {
+				ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
+						  "%s: out of memory", req.what);
+				break;
+			}
+			if (added == 0)
+				continue; /* HSCAN may return an element twice */
+			if (v->len == MARK_LEN && memcmp(v->str, MARK, MARK_LEN) == 0) {
+				marked[nmarked++] = k->str;
+			} else {
+				struct persist_item item = {
+					.size = sizeof(item),
+					.key = k->str,
+					.value = v->str,
+					.len = v->len,
+				};
+
+				stop = emit(ctx, &item) != 0;
+			}
+		}
+		if (ret == PERSIST_OK && !stop && nmarked > 0)
+			ret = scan_values(st, collection, marked, nmarked, emit, ctx,
+					  &stop, err);
+		redis_replies_free(replies, 1);
+		redis_req_free(&req);
+	} while (ret == PERSIST_OK && !stop && strcmp(cursor, "0") != 0);
+	free(marked);
+	free(pattern);
+	redis_keyset_free(&seen);
+	return ret;
+}
+
+/* The op at index i of an array whose elements are op_size bytes. */
+static const struct persist_op *op_at(const struct persist_op *ops, size_t i,
+				      size_t op_size)
+{
+	return (const struct persist_op *)(const void *)((const char *)ops +
+							 i * op_size);
+}
+
+/* Check one batch op before anything is sent. */
+static int batch_check(const struct persist_host *host,
+		       const struct persist_op *op, size_t i,
+		       struct persist_error *err)
+{
+	if (op->collection == NULL || op->collection[0] == '\0')
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "batch operation %zu has no collection", i);
+	switch (op->type) {
+	case PERSIST_OP_SET:
+		if (op->ttl_ms < 0)
+			return host->error(err, PERSIST_EINVAL, 0,
+					   "batch operation %zu (set of key \"%s\"): "
+					   "negative TTL", i,
+					   op->key != NULL ? op->key : "");
+		/* fall through */
+	case PERSIST_OP_INCR:
+	case PERSIST_OP_DELETE:
+		if (op->key == NULL || op->key[0] == '\0')
+			return host->error(err, PERSIST_EINVAL, 0,
+					   "batch operation %zu has no key", i);
+		if (op->type == PERSIST_OP_SET && op->value == NULL && op->len > 0)
+			return host->error(err, PERSIST_EINVAL, 0,
+					   "batch operation %zu (set of key \"%s\") "
+					   "has no value", i, op->key);
+		return PERSIST_OK;
+	case PERSIST_OP_APPEND:
+		if (op->value == NULL && op->len > 0)
+			return host->error(err, PERSIST_EINVAL, 0,
+					   "batch operation %zu (append) has no value", i);
+		return PERSIST_OK;
+	}
+	return host->error(err, PERSIST_EINVAL, 0,
+			   "batch operation %zu has unknown type %d", i, (int)op->type);
+}
+
+/* batch(): every op inside one MULTI/EXEC, one round trip. */
+int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
+		      size_t op_size, struct persist_error *err)
+{
+	struct redis_store *st = store;
+	const struct persist_host *host = st->host;
+	int64_t now = host->now_ms();
+	struct redis_req req;
+	redisReply **replies = NULL, *exec;
+	size_t *incr_at = NULL;  /* EXEC result index of each op's HINCRBY */
+	size_t ncmd = 0;         /* commands queued so far inside MULTI */
+	unsigned char *is_incr = NULL; /* per EXEC result: an op's HINCRBY */
+	struct redis_keyset ttl_colls = { 0 };
+	int ret = PERSIST_OK;
+
+	if (n == 0)
+		return PERSIST_OK;
+	if (ops == NULL || op_size < sizeof(struct persist_op))
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "batch: bad operation array (element size %zu, "
+				   "expected at least %zu)", op_size,
+				   sizeof(struct persist_op));
+	for (size_t i = 0; i < n; i++) {
+		ret = batch_check(host, op_at(ops, i, op_size), i, err);
+		if (ret != PERSIST_OK)
+			return ret;
+	}
+	incr_at = malloc(n * sizeof(*incr_at));
+	if (incr_at == NULL)
+		return host->error(err, PERSIST_ENOMEM, ENOMEM,
+				   "batch: out of memory");
+
+	redis_req_init(&req, "batch of %zu operations", n);
+	redis_req_cmd(&req, "MULTI");
+	for (size_t i = 0; i < n; i++) {
+		const struct persist_op *op = op_at(ops, i, op_size);
+		const char *c = op->collection;
+
+		incr_at[i] = SIZE_MAX;
+		switch (op->type) {
+		case PERSIST_OP_SET:
+			redis_req_cmd(&req, "SET");
+			key_value(&req, st, c, op->key);
+			redis_req_arg(&req, op->value, op->len);
+			if (op->ttl_ms > 0) {
+				redis_req_str(&req, "PX");
+				redis_req_i64(&req, op->ttl_ms);
+			}
+			redis_req_cmd(&req, "HSET");
+			key_coll(&req, st, c, "h");
+			redis_req_str(&req, op->key);
+			redis_req_str(&req, MARK);
+			ncmd += 2;
+			if (op->ttl_ms > 0) {
+				redis_req_cmd(&req, "ZADD");
+				key_coll(&req, st, c, "x");
+				redis_req_i64(&req, now + op->ttl_ms);
+				redis_req_str(&req, op->key);
+				ncmd++;
+			}
+			break;
+		case PERSIST_OP_INCR:
+			incr_at[i] = ncmd++;
+			redis_req_cmd(&req, "HINCRBY");
+			key_coll(&req, st, c, "h");
+			redis_req_str(&req, op->key);
+			redis_req_i64(&req, op->delta);
+			break;
+		case PERSIST_OP_APPEND:
+			redis_req_cmd(&req, "RPUSH");
+			key_coll(&req, st, c, "log");
+			redis_req_arg(&req, op->value, op->len);
+			ncmd++;
+			break;
+		case PERSIST_OP_DELETE:
+			redis_req_cmd(&req, "HDEL");
+			key_coll(&req, st, c, "h");
+			redis_req_str(&req, op->key);
+			redis_req_cmd(&req, "DEL");
+			key_value(&req, st, c, op->key);
+			redis_req_cmd(&req, "ZREM");
+			key_coll(&req, st, c, "x");
+			redis_req_str(&req, op->key);
+			ncmd += 3;
+			break;
+		}
+	}
+	/* one marker cleanup per collection that got a TTL'd value */
+	for (size_t i = 0; i < n; i++) {
+		const struct persist_op *op = op_at(ops, i, op_size);
+		int added;
+
+		if (op->type != PERSIST_OP_SET || op->ttl_ms <= 0)
+			continue;
+		added = redis_keyset_add(&ttl_colls, op->collection,
+					 strlen(op->collection));
+		if (added < 0)
+			req.oom = true;
+		if (added <= 0)
+			continue;
+		redis_req_script(&req, RS_STATE_CLEANUP, 3);
+		key_coll(&req, st, op->collection, "h");
+		key_coll(&req, st, op->collection, "v:");
+		key_coll(&req, st, op->collection, "x");
+		redis_req_i64(&req, now);
+		key_coll(&req, st, op->collection, "v:");
+		ncmd++;
+	}
+	redis_req_cmd(&req, "EXEC");
+	redis_keyset_free(&ttl_colls);
+	is_incr = calloc(ncmd + 1, 1);
+	if (is_incr == NULL)
+		req.oom = true;
+	else
+		for (size_t i = 0; i < n; i++)
+			if (incr_at[i] != SIZE_MAX)
+				is_incr[incr_at[i]] = 1;
+
+	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
+			 err);
+	if (ret != PERSIST_OK)
+		goto out;
+	exec = replies[req.ncmds - 1];
+	if (exec->type != REDIS_REPLY_ARRAY || exec->elements != ncmd) {
+		/* EXECABORT (a command was refused while queueing): nothing
+		   was applied; report the first refusal */
+		const redisReply *why = exec;
+
+		for (size_t i = 0; i < req.ncmds - 1; i++)
+			if (replies[i]->type == REDIS_REPLY_ERROR) {
+				why = replies[i];
+				break;
+			}
+		ret = redis_reply_error(host, why, req.what, err);
+		goto out;
+	}
+	for (size_t i = 0; i < n && ret == PERSIST_OK; i++) {
+		const struct persist_op *op = op_at(ops, i, op_size);
+		const redisReply *r;
+
+		if (incr_at[i] == SIZE_MAX)
+			continue;
+		r = exec->element[incr_at[i]];
+		if (r->type == REDIS_REPLY_INTEGER)
+			continue;
+		if (reply_not_integer(r)) {
+			struct persist_error e2;
+
+			ret = incr_slow(st, op->collection, op->key, op->delta, NULL,
+					&e2);
+			if (ret == PERSIST_OK)
+				continue;
+			ret = host->error(err, PERSIST_EUNCERTAIN, e2.sys_errno,
+					  "batch operation %zu: %s\nThe other operations "
+					  "of the batch were applied.", i, e2.msg);
+		} else {
+			struct persist_error e2;
+
+			redis_reply_error(host, r, "", &e2);
+			ret = host->error(err, PERSIST_EUNCERTAIN, 0,
+					  "batch operation %zu (incr of key \"%s\" in "
+					  "collection \"%s\") failed%s\nThe other "
+					  "operations of the batch were applied.",
+					  i, op->key, op->collection, e2.msg);
+		}
+	}
+	/* other per-command errors of EXEC (e.g. OOM): partly applied */
+	for (size_t i = 0; ret == PERSIST_OK && i < exec->elements; i++) {
+		const redisReply *r = exec->element[i];
+
+		if (is_incr[i] || r->type != REDIS_REPLY_ERROR ||
+		    strncmp(r->str, "NOSCRIPT", 8) == 0)
+			continue;
+		ret = host->error(err, PERSIST_EUNCERTAIN, 0,
+				  "%s: partly applied\nRedis refused one command of "
+				  "the transaction: %s", req.what, r->str);
+	}
+out:
+	redis_replies_free(replies, req.ncmds);
+	redis_req_free(&req);
+	free(incr_at);
+	free(is_incr);
+	return ret;
+}
+
+/* flush(): nothing is pending (every call waits for its reply). */
+int redis_state_flush(void *store, struct persist_error *err)
+{
+	(void)store;
+	(void)err;
+	return PERSIST_OK;
+}

@@ -1,0 +1,1028 @@
+/*
+ * plugins/redis/test-redis-plugin.c - the redis provider driven directly
+ * through its ops tables (test-host.c), against real redis-servers started
+ * by test-redis-plugin.sh:
+ *   REDIS_URL        a plain server
+ *   REDIS_AUTH_PORT  a server with requirepass "s3cret" and an ACL user
+ *                    "app" with password "app-pass"
+ * It checks what a host cannot see through libpersist: the settings
+ * parser, the key layout and marker cleanup, the outcome of a lost reply
+ * (CLIENT PAUSE makes the real server hold it past commandTimeout), the
+ * re-read notice after the subscription is killed, and bad servers (a
+ * listener that answers garbage, one that never answers, a closed port).
+ */
+#include "test-host.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <CUnit/Basic.h>
+#include <hiredis/hiredis.h>
+
+static const char *url;
+static int port;
+static int auth_port;
+static char prefix[64];
+static char cfg[512];        /* config JSON of the plain server */
+static redisContext *raw_ctx; /* for inspecting the server */
+
+#define CHECK_OK(expr, err) do { \
+	int rc_ = (expr); \
+	if (rc_ != PERSIST_OK) \
+		fprintf(stderr, "%s:%d: %s -> %d: %s\n", __FILE__, __LINE__, #expr, \
+			rc_, (err)->msg); \
+	CU_ASSERT_EQUAL(rc_, PERSIST_OK); \
+} while (0)
+#define CHECK_IS(expr, code, err) do { \
+	int rc_ = (expr); \
+	if (rc_ != (code)) \
+		fprintf(stderr, "%s:%d: %s -> %d (expected %d): %s\n", __FILE__, \
+			__LINE__, #expr, rc_, (int)(code), (err)->msg); \
+	CU_ASSERT_EQUAL(rc_, code); \
+} while (0)
+
+/* A command on the inspection connection. */
+static redisReply *raw(const char *fmt, ...)
+{
+	va_list ap;
+	redisReply *r;
+
+	va_start(ap, fmt);
+	r = redisvCommand(raw_ctx, fmt, ap);
+	va_end(ap);
+	if (r == NULL) {
+		fprintf(stderr, "raw command failed: %s\n", raw_ctx->errstr);
+		exit(99);
+	}
+	return r;
+}
+
+/* Integer result of a raw command. */
+static long long raw_int(const char *fmt, ...)
+{
+	va_list ap;
+	redisReply *r;
+	long long v;
+
+	va_start(ap, fmt);
+	r = redisvCommand(raw_ctx, fmt, ap);
+	va_end(ap);
+	if (r == NULL)
+		exit(99);
+	v = r->type == REDIS_REPLY_INTEGER ? r->integer : -999;
+	freeReplyObject(r);
+	return v;
+}
+
+/* --- emit helpers ---------------------------------------------------- */
+
+struct collected {
+	size_t n;
+	char *keys[64];
+	char *vals[64];
+	size_t lens[64];
+	char *inst[64];
+	uint64_t idx[64];
+};
+
+/* emit(): copy up to 64 items. */
+static int collect(void *ctx, const struct persist_item *it)
+{
+	struct collected *c = ctx;
+
+	if (c->n >= 64)
+		return 1;
+	c->keys[c->n] = it->key != NULL ? strdup(it->key) : NULL;
+	c->vals[c->n] = NULL;
+	if (it->value != NULL) {
+		c->vals[c->n] = malloc(it->len + 1);
+		memcpy(c->vals[c->n], it->value, it->len);
+		c->vals[c->n][it->len] = '\0';
+	}
+	c->lens[c->n] = it->len;
+	c->inst[c->n] = it->instance != NULL ? strdup(it->instance) : NULL;
+	c->idx[c->n] = it->index;
+	c->n++;
+	return 0;
+}
+
+/* Free what collect() copied. */
+static void collected_free(struct collected *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->keys[i]);
+		free(c->vals[i]);
+		free(c->inst[i]);
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+/* Index of key in c, -1 if absent. */
+static long collected_find(const struct collected *c, const char *key)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->keys[i] != NULL && strcmp(c->keys[i], key) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* --- settings -------------------------------------------------------- */
+
+/* Each bad config fails open with the expected code, naming the key. */
+static void test_settings(void)
+{
+	static const struct { const char *json; int code; const char *names; } bad[] = {
+		{ "{\"bogus\":1}", PERSIST_ECONFIG, "\"bogus\"" },
+		{ "{\"url\":42}", PERSIST_ECONFIG, "\"url\"" },
+		{ "{\"password\":true}", PERSIST_ECONFIG, "\"password\"" },
+		{ "{\"commandTimeout\":\"5\"}", PERSIST_ECONFIG, "\"commandTimeout\"" },
+		{ "{\"commandTimeout\":1.5}", PERSIST_ECONFIG, "\"commandTimeout\"" },
+		{ "{\"connectTimeout\":0}", PERSIST_ECONFIG, "\"connectTimeout\"" },
+		{ "{\"poolSize\":0}", PERSIST_ECONFIG, "\"poolSize\"" },
+		{ "{\"keepalive\":1}", PERSIST_ECONFIG, "\"keepalive\"" },
+		{ "{\"prefix\":null}", PERSIST_ECONFIG, "\"prefix\"" },
+		{ "{\"reconnectMin\":500,\"reconnectMax\":100}", PERSIST_ECONFIG, "reconnectMin" },
+		{ "{\"username\":\"u\"}", PERSIST_ECONFIG, "\"username\"" },
+		{ "{\"tlsCACert\":\"/x\"}", PERSIST_ECONFIG, "rediss://" },
+		{ "[1,2]", PERSIST_ECONFIG, "object" },
+		{ "{\"url\":", PERSIST_ECONFIG, "JSON" },
+		{ "{\"url\":\"http://127.0.0.1:6379\"}", PERSIST_ECONFIG, "\"url\"" },
+		{ "{\"url\":\"redis://\"}", PERSIST_ECONFIG, "host" },
+		{ "{\"url\":\"redis://127.0.0.1:0\"}", PERSIST_ECONFIG, "port" },
+		{ "{\"url\":\"redis://127.0.0.1:65536\"}", PERSIST_ECONFIG, "port" },
+		{ "{\"url\":\"redis://127.0.0.1:12x\"}", PERSIST_ECONFIG, "port" },
+		{ "{\"url\":\"redis://127.0.0.1:6379/x\"}", PERSIST_ECONFIG, "database" },
+		{ "{\"url\":\"redis://127.0.0.1:6379/0?x=1\"}", PERSIST_ECONFIG, "query" },
+		{ "{\"url\":\"redis://user@127.0.0.1\"}", PERSIST_ECONFIG, "user:password" },
+		{ "{\"url\":\"redis://:p%zz@127.0.0.1\"}", PERSIST_ECONFIG, "percent" },
+		{ "{\"url\":\"redis://[::1\"}", PERSIST_ECONFIG, "IPv6" },
+		{ "{\"url\":\"redis://ho st:1\"}", PERSIST_ECONFIG, "host" },
+		{ "{\"url\":\"unix://relative\"}", PERSIST_ECONFIG, "absolute" },
+		{ "{\"url\":\"unix:///tmp/x?db=a\"}", PERSIST_ECONFIG, "db=N" },
+#ifndef HAVE_HIREDIS_SSL
+		{ "{\"url\":\"rediss://127.0.0.1:6379\"}", PERSIST_ENOTSUP, "TLS" },
+#endif
+	};
+	struct persist_error err;
+	void *store = NULL;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int ret = th_open(PERSIST_KIND_STATE, bad[i].json, "i", NULL, &store, &err);
+
+		CU_ASSERT_EQUAL(ret, bad[i].code);
+		CU_ASSERT_EQUAL(err.code, bad[i].code);
+		if (ret != bad[i].code || strstr(err.msg, bad[i].names) == NULL)
+			fprintf(stderr, "config %s: got %d \"%s\"\n", bad[i].json, ret,
+				err.msg);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, bad[i].names));
+		if (ret == PERSIST_OK)
+			th_close(PERSIST_KIND_STATE, store);
+	}
+	/* the password of a url never appears in a message */
+	CU_ASSERT_EQUAL(th_open(PERSIST_KIND_STATE,
+				"{\"url\":\"redis://u:topsecret@127.0.0.1:12x\"}", "i",
+				NULL, &store, &err), PERSIST_ECONFIG);
+	CU_ASSERT_PTR_NULL(strstr(err.msg, "topsecret"));
+}
+
+/* --- state ----------------------------------------------------------- */
+
+/* Open a state store on the plain server. */
+static void *state_open(void)
+{
+	struct persist_error err;
+	void *st = NULL;
+
+	CHECK_OK(th_open(PERSIST_KIND_STATE, cfg, "inst-a", NULL, &st, &err), &err);
+	return st;
+}
+
+/* get into a malloc'ed copy (NULL when absent). */
+static char *sget(void *st, const char *c, const char *k, size_t *len_r, int *ret_r)
+{
+	struct persist_value v = { 0 };
+	struct persist_error err;
+	int ret = th_plugin->state->get(st, c, k, &v, &err);
+
+	if (ret_r != NULL)
+		*ret_r = ret;
+	if (ret != PERSIST_OK)
+		return NULL;
+	if (len_r != NULL)
+		*len_r = v.len;
+	CU_ASSERT_EQUAL(((char *)v.data)[v.len], '\0');
+	return v.data;
+}
+
+/* Basic set/get/delete/incr, one key space per collection. */
+static void test_state_basic(void)
+{
+	void *st = state_open();
+	struct persist_error err;
+	const struct persist_state_ops *o = th_plugin->state;
+	int64_t v = 0;
+	char *got;
+	int ret;
+
+	CHECK_IS(o->del(st, "c1", "k", &err), PERSIST_ENOTFOUND, &err);
+	got = sget(st, "c1", "k", NULL, &ret);
+	CU_ASSERT_EQUAL(ret, PERSIST_ENOTFOUND);
+	CHECK_OK(o->set(st, "c1", "k", "v1", 2, 0, &err), &err);
+	got = sget(st, "c1", "k", NULL, NULL);
+	CU_ASSERT(got != NULL && strcmp(got, "v1") == 0);
+	free(got);
+	/* the same key in another collection is another key */
+	CU_ASSERT_PTR_NULL(sget(st, "c2", "k", NULL, NULL));
+	/* a counter */
+	CHECK_OK(o->incr(st, "c1", "n", 5, &v, &err), &err);
+	CU_ASSERT_EQUAL(v, 5);
+	CHECK_OK(o->incr(st, "c1", "n", -8, &v, &err), &err);
+	CU_ASSERT_EQUAL(v, -3);
+	got = sget(st, "c1", "n", NULL, NULL);
+	CU_ASSERT(got != NULL && strcmp(got, "-3") == 0);
+	free(got);
+	/* set replaces a counter; incr of a decimal value adds to it */
+	CHECK_OK(o->set(st, "c1", "n", "40", 2, 0, &err), &err);
+	CHECK_OK(o->incr(st, "c1", "n", 2, &v, &err), &err);
+	CU_ASSERT_EQUAL(v, 42);
+	got = sget(st, "c1", "n", NULL, NULL);
+	CU_ASSERT(got != NULL && strcmp(got, "42") == 0);
+	free(got);
+	/* incr of a non-integer value: EINVAL naming the key, value kept */
+	CHECK_OK(o->set(st, "c1", "txt", "hello", 5, 0, &err), &err);
+	CHECK_IS(o->incr(st, "c1", "txt", 1, &v, &err), PERSIST_EINVAL, &err);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "txt"));
+	got = sget(st, "c1", "txt", NULL, NULL);
+	CU_ASSERT(got != NULL && strcmp(got, "hello") == 0);
+	free(got);
+	/* overflow */
+	CHECK_OK(o->incr(st, "c1", "big", INT64_MAX, &v, &err), &err);
+	CHECK_IS(o->incr(st, "c1", "big", 1, &v, &err), PERSIST_EINVAL, &err);
+	CHECK_OK(o->set(st, "c1", "min", "-9223372036854775808", 20, 0, &err), &err);
+	CHECK_IS(o->incr(st, "c1", "min", -1, &v, &err), PERSIST_EINVAL, &err);
+	CHECK_OK(o->incr(st, "c1", "min", 1, &v, &err), &err);
+	CU_ASSERT_EQUAL(v, INT64_MIN + 1);
+	/* delete a counter and a value */
+	CHECK_OK(o->del(st, "c1", "n", &err), &err);
+	CHECK_OK(o->del(st, "c1", "k", &err), &err);
+	CHECK_IS(o->del(st, "c1", "k", &err), PERSIST_ENOTFOUND, &err);
+	CU_ASSERT_PTR_NULL(sget(st, "c1", "k", NULL, NULL));
+	/* the layout: counters in the hash, values behind the marker */
+	{
+		redisReply *r = raw("HGET %ss:{c1}:h txt", prefix);
+
+		CU_ASSERT(r->type == REDIS_REPLY_STRING && strcmp(r->str, "@v") == 0);
+		freeReplyObject(r);
+		r = raw("GET %ss:{c1}:v:txt", prefix);
+		CU_ASSERT(r->type == REDIS_REPLY_STRING && strcmp(r->str, "hello") == 0);
+		freeReplyObject(r);
+		r = raw("HGET %ss:{c1}:h big", prefix);
+		CU_ASSERT(r->type == REDIS_REPLY_STRING &&
+			  strcmp(r->str, "9223372036854775807") == 0);
+		freeReplyObject(r);
+	}
+	th_close(PERSIST_KIND_STATE, st);
+}
+
+/* Keys with spaces and glob characters, values with NUL and newlines,
+   > 1 MiB: stored and found literally. */
+static void test_state_odd(void)
+{
+	static const char *const keys[] = {
+		"with space", "star*", "q?mark", "[br]", "back\\slash", "a*b",
+		"ab", "a?b", "axb", "ünï", "{brace}", "colon:key",
+	};
+	void *st = state_open();
+	const struct persist_state_ops *o = th_plugin->state;
+	struct persist_error err;
+	struct collected c = { 0 };
+	const char binval[] = "a\0b\nc\r\n\0";
+	size_t big_len = (1u << 20) + 12345, len = 0;
+	char *big = malloc(big_len), *got;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		CHECK_OK(o->set(st, "odd", keys[i], keys[i], strlen(keys[i]), 0, &err), &err);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		got = sget(st, "odd", keys[i], NULL, NULL);
+		CU_ASSERT(got != NULL && strcmp(got, keys[i]) == 0);
+		free(got);
+	}
+	/* scan prefixes with glob characters match literally */
+	CHECK_OK(o->scan(st, "odd", "a*", collect, &c, &err), &err);
+	CU_ASSERT_EQUAL(c.n, 1);
+	CU_ASSERT(collected_find(&c, "a*b") >= 0);
+	collected_free(&c);
+	CHECK_OK(o->scan(st, "odd", "a?", collect, &c, &err), &err);
+	CU_ASSERT_EQUAL(c.n, 1);
+	CU_ASSERT(collected_find(&c, "a?b") >= 0);
+	collected_free(&c);
+	CHECK_OK(o->scan(st, "odd", "[", collect, &c, &err), &err);
+	CU_ASSERT_EQUAL(c.n, 1);
+	collected_free(&c);
+	CHECK_OK(o->scan(st, "odd", "back\\", collect, &c, &err), &err);
+	CU_ASSERT_EQUAL(c.n, 1);
+	collected_free(&c);
+	CHECK_OK(o->scan(st, "odd", "", collect, &c, &err), &err);
+	CU_ASSERT_EQUAL(c.n, sizeof(keys) / sizeof(keys[0]));
+	collected_free(&c);
+	/* binary values */
+	CHECK_OK(o->set(st, "odd", "bin", binval, sizeof(binval), 0, &err), &err);
+	got = sget(st, "odd", "bin", &len, NULL);
+	CU_ASSERT(got != NULL && len == sizeof(binval) &&
+		  memcmp(got, binval, sizeof(binval)) == 0);
+	free(got);
+	CHECK_OK(o->set(st, "odd", "empty", "", 0, 0, &err), &err);
+	got = sget(st, "odd", "empty", &len, NULL);
+	CU_ASSERT(got != NULL && len == 0);
+	free(got);
+	/* more than 1 MiB, every byte value */
+	for (size_t i = 0; i < big_len; i++)
+		big[i] = (char)(i * 7 + (i >> 9));
+	CHECK_OK(o->set(st, "odd", "big", big, big_len, 0, &err), &err);
+	got = sget(st, "odd", "big", &len, NULL);
+	CU_ASSERT(got != NULL && len == big_len && memcmp(got, big, big_len) == 0);
+	free(got);
+	CHECK_OK(o->append(st, "odd", big, big_len, &err), &err);
+	CHECK_OK(o->read_log(st, "odd", 0, 1, collect, &c, &err), &err);
+	CU_ASSERT(c.n == 1 && c.lens[0] == big_len &&
+		  memcmp(c.vals[0], big, big_len) == 0);
+	collected_free(&c);
+	free(big);
+	th_close(PERSIST_KIND_STATE, st);
+}
+
+/* TTL: values vanish; markers of expired values are cleaned up by later
+   sets; an expired value's key can become a counter. */
+static void test_state_ttl(void)
+{
+	void *st = state_open();
+	const struct persist_state_ops *o = th_plugin->state;
+	struct persist_error err;
+	struct persist_value v = { 0 };
+	struct collected c = { 0 };
+	int64_t n = 0;
+	char key[32];
+
+	CHECK_OK(o->set(st, "ttl", "short", "x", 1, 150, &err), &err);
+	CHECK_OK(o->set(st, "ttl", "keep", "y", 1, 0, &err), &err);
+	CHECK_OK(o->get(st, "ttl", "short", &v, &err), &err);
+	CU_ASSERT(v.expires_ms > 0);
+	free(v.data);
+	for (int i = 0; i < 20; i++) {
+		snprintf(key, sizeof(key), "gone%d", i);
+		CHECK_OK(o->set(st, "ttl", key, "z", 1, 100, &err), &err);
+	}
+	CU_ASSERT_EQUAL(raw_int("HLEN %ss:{ttl}:h", prefix), 22);
+	th_sleep_ms(300);
+	CHECK_IS(o->get(st, "ttl", "short", &v, &err), PERSIST_ENOTFOUND, &err);
+	CHECK_OK(o->scan(st, "ttl", "", collect, &c, &err), &err);
+	CU_ASSERT_EQUAL(c.n, 1);
+	CU_ASSERT(collected_find(&c, "keep") >= 0);
+	collected_free(&c);
+	/* an expired value is absent: delete says so, incr starts at 0 */
+	CHECK_IS(o->del(st, "ttl", "gone0", &err), PERSIST_ENOTFOUND, &err);
+	CHECK_OK(o->incr(st, "ttl", "gone1", 3, &n, &err), &err);
+	CU_ASSERT_EQUAL(n, 3);
+	/* two more sets clean up the other markers (16 per set) */
+	CHECK_OK(o->set(st, "ttl", "keep", "y", 1, 0, &err), &err);
+	CHECK_OK(o->set(st, "ttl", "keep2", "y", 1, 0, &err), &err);
+	CU_ASSERT_EQUAL(raw_int("HLEN %ss:{ttl}:h", prefix), 3);
+	CU_ASSERT_EQUAL(raw_int("ZCARD %ss:{ttl}:x", prefix), 0);
+	/* a TTL'd decimal value can be incremented and keeps its TTL */
+	CHECK_OK(o->set(st, "ttl", "ctr", "10", 2, 100000, &err), &err);
+	CHECK_OK(o->incr(st, "ttl", "ctr", 5, &n, &err), &err);
+	CU_ASSERT_EQUAL(n, 15);
+	CU_ASSERT(raw_int("PTTL %ss:{ttl}:v:ctr", prefix) > 0);
+	/* set without TTL clears it */
+	CHECK_OK(o->set(st, "ttl", "ctr", "1", 1, 0, &err), &err);
+	CU_ASSERT_EQUAL(raw_int("PTTL %ss:{ttl}:v:ctr", prefix), -1);
+	th_close(PERSIST_KIND_STATE, st);
+}
+
+/* Logs: numbered from 0, from/max honoured, separate from keys. */
+static void test_state_log(void)
+{
+	void *st = state_open();
+	const struct persist_state_ops *o = th_plugin->state;
+	struct persist_error err;
+	struct collected c = { 0 };
+	char rec[32];
+
+	for (int i = 0; i < 10; i++) {
+		int n = snprintf(rec, sizeof(rec), "{\"n\":%d}", i);
+
+		CHECK_OK(o->append(st, "logc", rec, (size_t)n, &err), &err);
+	}
+	CHECK_OK(o->read_log(st, "logc", 3, 4, collect, &c, &err), &err);
+	CU_ASSERT_EQUAL(c.n, 4);
+	for (size_t i = 0; i < c.n; i++) {
+		snprintf(rec, sizeof(rec), "{\"n\":%zu}", i + 3);
+		CU_ASSERT_EQUAL(c.idx[i], i + 3);
+		CU_ASSERT_STRING_EQUAL(c.vals[i], rec);
+	}
+	collected_free(&c);
+	CHECK_OK(o->read_log(st, "logc", 8, 0, collect, &c, &err), &err);
+	CU_ASSERT_EQUAL(c.n, 2);
+	collected_free(&c);
+	CHECK_OK(o->read_log(st, "logc", 100, 0, collect, &c, &err), &err);
+	CU_ASSERT_EQUAL(c.n, 0);
+	CHECK_OK(o->read_log(st, "nolog", 0, 0, collect, &c, &err), &err);
+	CU_ASSERT_EQUAL(c.n, 0);
+	CU_ASSERT_PTR_NULL(sget(st, "logc", "log", NULL, NULL));
+	th_close(PERSIST_KIND_STATE, st);
+}
+
+/* Batches: mixed ops in one MULTI/EXEC; an incr meeting a value. */
+static void test_state_batch(void)
+{
+	void *st = state_open();
+	const struct persist_state_ops *o = th_plugin->state;
+	struct persist_error err;
+	struct collected c = { 0 };
+	int64_t n = 0;
+	char *got;
+	struct persist_op ops[] = {
+		{ .type = PERSIST_OP_SET, .collection = "b1", .key = "s", .value = "v", .len = 1 },
+		{ .type = PERSIST_OP_SET, .collection = "b1", .key = "t", .value = "w", .len = 1, .ttl_ms = 100000 },
+		{ .type = PERSIST_OP_INCR, .collection = "b1", .key = "n", .delta = 7 },
+		{ .type = PERSIST_OP_INCR, .collection = "b2", .key = "n", .delta = -2 },
+		{ .type = PERSIST_OP_APPEND, .collection = "b1", .value = "{}", .len = 2 },
+		{ .type = PERSIST_OP_DELETE, .collection = "b1", .key = "gone" },
+		{ .type = PERSIST_OP_INCR, .collection = "b1", .key = "dec", .delta = 1 },
+	};
+	struct persist_op bad[] = {
+		{ .type = PERSIST_OP_INCR, .collection = "b1", .key = "n", .delta = 1 },
+		{ .type = PERSIST_OP_INCR, .collection = "b1", .key = "txt", .delta = 1 },
+	};
+	struct persist_op invalid[] = {
+		{ .type = PERSIST_OP_SET, .collection = "b1", .key = "y", .value = "1", .len = 1 },
+		{ .type = 99, .collection = "b1", .key = "y" },
+	};
+
+	CHECK_OK(o->set(st, "b1", "gone", "x", 1, 0, &err), &err);
+	CHECK_OK(o->set(st, "b1", "dec", "41", 2, 0, &err), &err);
+	CHECK_OK(o->batch(st, ops, sizeof(ops) / sizeof(ops[0]), sizeof(ops[0]), &err), &err);
+	got = sget(st, "b1", "s", NULL, NULL);
+	CU_ASSERT(got != NULL && strcmp(got, "v") == 0);
+	free(got);
+	CU_ASSERT(raw_int("PTTL %ss:{b1}:v:t", prefix) > 0);
+	CHECK_OK(o->incr(st, "b1", "n", 0, &n, &err), &err);
+	CU_ASSERT_EQUAL(n, 7);
+	CHECK_OK(o->incr(st, "b2", "n", 0, &n, &err), &err);
+	CU_ASSERT_EQUAL(n, -2);
+	CHECK_OK(o->incr(st, "b1", "dec", 0, &n, &err), &err); /* value path */
+	CU_ASSERT_EQUAL(n, 42);
+	CU_ASSERT_PTR_NULL(sget(st, "b1", "gone", NULL, NULL));
+	CHECK_OK(o->read_log(st, "b1", 0, 0, collect, &c, &err), &err);
+	CU_ASSERT_EQUAL(c.n, 1);
+	collected_free(&c);
+	/* an incr of a non-integer value inside a batch: the others were
+	   applied (Redis does not roll back EXEC), so the answer is
+	   "uncertain" with the reason, never a plain failure */
+	CHECK_OK(o->set(st, "b1", "txt", "abc", 3, 0, &err), &err);
+	CHECK_IS(o->batch(st, bad, 2, sizeof(bad[0]), &err), PERSIST_EUNCERTAIN, &err);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "txt"));
+	CHECK_OK(o->incr(st, "b1", "n", 0, &n, &err), &err);
+	CU_ASSERT_EQUAL(n, 8);
+	/* invalid input: refused before anything is sent */
+	CHECK_IS(o->batch(st, invalid, 2, sizeof(invalid[0]), &err), PERSIST_EINVAL, &err);
+	CU_ASSERT_PTR_NULL(sget(st, "b1", "y", NULL, NULL));
+	CHECK_IS(o->batch(st, invalid, 2, 8, &err), PERSIST_EINVAL, &err);
+	CHECK_OK(o->batch(st, invalid, 0, sizeof(invalid[0]), &err), &err);
+	th_close(PERSIST_KIND_STATE, st);
+}
+
+#define INCR_THREADS 8
+#define INCR_EACH 500
+
+/* Worker: INCR_EACH increments through the shared store. */
+static void *incr_worker(void *arg)
+{
+	struct persist_error err;
+	int fails = 0;
+
+	for (int i = 0; i < INCR_EACH; i++)
+		if (th_plugin->state->incr(arg, "thr", "n", 1, NULL, &err) != PERSIST_OK)
+			fails++;
+	return (void *)(intptr_t)fails;
+}
+
+/* One store, many threads (more than poolSize): the sum is exact. */
+static void test_state_threads(void)
+{
+	char json[600];
+	void *st = NULL;
+	pthread_t t[INCR_THREADS];
+	struct persist_error err;
+	int64_t n = 0;
+	intptr_t fails = 0;
+
+	snprintf(json, sizeof(json), "{\"url\":\"%s\",\"prefix\":\"%s\",\"poolSize\":3}",
+		 url, prefix);
+	CHECK_OK(th_open(PERSIST_KIND_STATE, json, "i", NULL, &st, &err), &err);
+	for (int i = 0; i < INCR_THREADS; i++)
+		pthread_create(&t[i], NULL, incr_worker, st);
+	for (int i = 0; i < INCR_THREADS; i++) {
+		void *r;
+
+		pthread_join(t[i], &r);
+		fails += (intptr_t)r;
+	}
+	CU_ASSERT_EQUAL(fails, 0);
+	CHECK_OK(th_plugin->state->incr(st, "thr", "n", 0, &n, &err), &err);
+	CU_ASSERT_EQUAL(n, INCR_THREADS * INCR_EACH);
+	th_close(PERSIST_KIND_STATE, st);
+}
+
+/* --- configuration --------------------------------------------------- */
+
+/* Documents, ETags, CAS, list, notices (own and another store's), no
+   notice for identical bytes. */
+static void test_config(void)
+{
+	const struct persist_config_ops *o = th_plugin->config;
+	struct th_sink sa, sb;
+	void *a = NULL, *b = NULL;
+	struct persist_error err;
+	struct persist_value v = { 0 };
+	struct persist_write_opts wo = { .size = sizeof(wo) };
+	struct collected c = { 0 };
+	char e1[PERSIST_ETAG_MAX], e2[PERSIST_ETAG_MAX], e3[PERSIST_ETAG_MAX];
+	long at;
+	size_t mark;
+
+	th_sink_init(&sa);
+	th_sink_init(&sb);
+	CHECK_OK(th_open(PERSIST_KIND_CONFIG, cfg, "inst-a", &sa, &a, &err), &err);
+	CHECK_OK(th_open(PERSIST_KIND_CONFIG, cfg, "inst-b", &sb, &b, &err), &err);
+	CHECK_IS(o->get(a, "apps", &v, &err), PERSIST_ENOTFOUND, &err);
+	CHECK_OK(o->set(a, "apps", "{\"a\":1}", 7, &wo, e1, &err), &err);
+	CHECK_OK(o->get(b, "apps", &v, &err), &err);
+	CU_ASSERT(v.len == 7 && memcmp(v.data, "{\"a\":1}", 7) == 0);
+	CU_ASSERT_STRING_EQUAL(v.etag, e1);
+	CU_ASSERT_EQUAL(v.expires_ms, 0);
+	free(v.data);
+	/* both stores hear of it */
+	at = th_sink_find(&sa, 0, 'c', "apps", 3000);
+	CU_ASSERT(at >= 0 && strcmp(sa.recs[at].etag, e1) == 0);
+	at = th_sink_find(&sb, 0, 'c', "apps", 3000);
+	CU_ASSERT(at >= 0 && strcmp(sb.recs[at].etag, e1) == 0);
+	/* CAS */
+	wo.if_match = "nope";
+	CHECK_IS(o->set(b, "apps", "{\"a\":2}", 7, &wo, e2, &err), PERSIST_ECONFLICT, &err);
+	wo.if_match = e1;
+	CHECK_OK(o->set(b, "apps", "{\"a\":2}", 7, &wo, e2, &err), &err);
+	CU_ASSERT_STRING_NOT_EQUAL(e1, e2);
+	CHECK_IS(o->set(a, "apps", "{\"a\":3}", 7, &wo, e3, &err), PERSIST_ECONFLICT, &err);
+	wo.if_match = e1;
+	CHECK_IS(o->set(a, "absent", "{}", 2, &wo, e3, &err), PERSIST_ECONFLICT, &err);
+	wo.if_match = NULL;
+	at = th_sink_find(&sa, 0, 'c', "apps", 0);
+	at = th_sink_find(&sa, (size_t)at + 1, 'c', "apps", 3000);
+	CU_ASSERT(at >= 0 && strcmp(sa.recs[at].etag, e2) == 0);
+	/* identical bytes: no notice */
+	th_sleep_ms(100);
+	mark = th_sink_count(&sa);
+	CHECK_OK(o->set(a, "apps", "{\"a\":2}", 7, &wo, e3, &err), &err);
+	CU_ASSERT_STRING_EQUAL(e2, e3);
+	CHECK_OK(o->set(a, "other", "{}", 2, &wo, e3, &err), &err);
+	CU_ASSERT(th_sink_find(&sa, mark, 'c', "other", 3000) >= 0);
+	CU_ASSERT_EQUAL(th_sink_find(&sa, mark, 'c', "apps", 0), -1);
+	/* odd keys and list */
+	CHECK_OK(o->set(a, "x*y ?[z]", "[]", 2, &wo, e3, &err), &err);
+	CHECK_OK(o->list(b, collect, &c, &err), &err);
+	CU_ASSERT_EQUAL(c.n, 3);
+	CU_ASSERT(collected_find(&c, "x*y ?[z]") >= 0);
+	CU_ASSERT(collected_find(&c, "apps") >= 0);
+	collected_free(&c);
+	/* delete with if_match */
+	CHECK_IS(o->del(a, "apps", e1, &err), PERSIST_ECONFLICT, &err);
+	mark = th_sink_count(&sb);
+	CHECK_OK(o->del(a, "apps", e2, &err), &err);
+	CHECK_IS(o->del(a, "apps", NULL, &err), PERSIST_ENOTFOUND, &err);
+	CHECK_IS(o->del(a, "apps", e2, &err), PERSIST_ENOTFOUND, &err);
+	at = th_sink_find(&sb, mark, 'c', "apps", 3000);
+	CU_ASSERT(at >= 0 && sb.recs[at].etag == NULL);
+	CHECK_OK(o->del(a, "other", NULL, &err), &err);
+	CHECK_OK(o->del(a, "x*y ?[z]", NULL, &err), &err);
+	th_close(PERSIST_KIND_CONFIG, a);
+	th_close(PERSIST_KIND_CONFIG, b);
+	th_sink_free(&sa);
+	th_sink_free(&sb);
+}
+
+/* TTL: the document vanishes and both stores are told (key, NULL). */
+static void test_config_ttl(void)
+{
+	const struct persist_config_ops *o = th_plugin->config;
+	struct th_sink sa, sb;
+	void *a = NULL, *b = NULL;
+	struct persist_error err;
+	struct persist_value v = { 0 };
+	struct persist_write_opts wo = { .size = sizeof(wo), .ttl_ms = 300 };
+	char e[PERSIST_ETAG_MAX];
+	long at;
+	int64_t start;
+
+	th_sink_init(&sa);
+	th_sink_init(&sb);
+	CHECK_OK(th_open(PERSIST_KIND_CONFIG, cfg, "inst-a", &sa, &a, &err), &err);
+	CHECK_OK(th_open(PERSIST_KIND_CONFIG, cfg, "inst-b", &sb, &b, &err), &err);
+	start = th_now_ms();
+	CHECK_OK(o->set(a, "brief", "{}", 2, &wo, e, &err), &err);
+	CHECK_OK(o->get(b, "brief", &v, &err), &err);
+	CU_ASSERT(v.expires_ms > 0);
+	free(v.data);
+	at = th_sink_find(&sb, 0, 'c', "brief", 3000);
+	CU_ASSERT(at >= 0 && sb.recs[at].etag != NULL);
+	at = th_sink_find(&sb, (size_t)at + 1, 'c', "brief", 3000);
+	CU_ASSERT(at >= 0 && sb.recs[at].etag == NULL);
+	CU_ASSERT(th_now_ms() - start >= 250);
+	CU_ASSERT(th_sink_find(&sa, 0, 'c', "brief", 0) >= 0);
+	at = th_sink_find(&sa, 1, 'c', "brief", 3000);
+	CU_ASSERT(at >= 0 && sa.recs[at].etag == NULL);
+	CHECK_IS(o->get(a, "brief", &v, &err), PERSIST_ENOTFOUND, &err);
+	th_close(PERSIST_KIND_CONFIG, a);
+	th_close(PERSIST_KIND_CONFIG, b);
+	th_sink_free(&sa);
+	th_sink_free(&sb);
+}
+
+/* --- sessions -------------------------------------------------------- */
+
+/* Registry across instances, broadcast to all, send to the holder. */
+static void test_sessions(void)
+{
+	const struct persist_session_ops *o = th_plugin->session;
+	struct th_sink sa, sb;
+	void *a = NULL, *b = NULL;
+	struct persist_error err;
+	struct collected c = { 0 };
+	long at, i;
+	const char payload[] = "{\"x\":1}\n\0tail";
+
+	th_sink_init(&sa);
+	th_sink_init(&sb);
+	CHECK_OK(th_open(PERSIST_KIND_SESSION, cfg, "inst-a", &sa, &a, &err), &err);
+	CHECK_OK(th_open(PERSIST_KIND_SESSION, cfg, "inst-b", &sb, &b, &err), &err);
+	CHECK_OK(o->put(a, "sess 1", "{\"u\":1}", 7, 0, &err), &err);
+	CHECK_OK(o->put(b, "sess-2", "{\"u\":2}", 7, 60000, &err), &err);
+	CHECK_OK(o->list(b, collect, &c, &err), &err);
+	CU_ASSERT_EQUAL(c.n, 2);
+	i = collected_find(&c, "sess 1");
+	CU_ASSERT(i >= 0 && strcmp(c.inst[i], "inst-a") == 0 &&
+		  strcmp(c.vals[i], "{\"u\":1}") == 0);
+	i = collected_find(&c, "sess-2");
+	CU_ASSERT(i >= 0 && strcmp(c.inst[i], "inst-b") == 0);
+	collected_free(&c);
+	/* broadcast: both, with origin */
+	CHECK_OK(o->broadcast(a, "news", payload, sizeof(payload), &err), &err);
+	at = th_sink_find(&sb, 0, 'e', "news", 3000);
+	CU_ASSERT(at >= 0 && strcmp(sb.recs[at].origin, "inst-a") == 0 &&
+		  sb.recs[at].session_id == NULL && sb.recs[at].len == sizeof(payload) &&
+		  memcmp(sb.recs[at].data, payload, sizeof(payload)) == 0);
+	CU_ASSERT(th_sink_find(&sa, 0, 'e', "news", 3000) >= 0);
+	/* send: only the holder */
+	CHECK_OK(o->send(b, "sess 1", "direct", "{}", 2, &err), &err);
+	at = th_sink_find(&sa, 0, 'e', "direct", 3000);
+	CU_ASSERT(at >= 0 && strcmp(sa.recs[at].origin, "inst-b") == 0 &&
+		  sa.recs[at].session_id != NULL &&
+		  strcmp(sa.recs[at].session_id, "sess 1") == 0);
+	th_sleep_ms(200);
+	CU_ASSERT_EQUAL(th_sink_find(&sb, 0, 'e', "direct", 0), -1);
+	CHECK_IS(o->send(b, "nobody", "direct", "{}", 2, &err), PERSIST_ENOTFOUND, &err);
+	/* drop */
+	CHECK_OK(o->drop(b, "sess 1", &err), &err);
+	CHECK_IS(o->drop(a, "sess 1", &err), PERSIST_ENOTFOUND, &err);
+	CHECK_IS(o->send(b, "sess 1", "direct", "{}", 2, &err), PERSIST_ENOTFOUND, &err);
+	CHECK_OK(o->drop(a, "sess-2", &err), &err);
+	CU_ASSERT_EQUAL(raw_int("ZCARD %sn:idx", prefix), 0);
+	/* expiry: gone from list and index cleaned by a later put */
+	CHECK_OK(o->put(a, "short", "{}", 2, 100, &err), &err);
+	th_sleep_ms(250);
+	CHECK_OK(o->list(a, collect, &c, &err), &err);
+	CU_ASSERT_EQUAL(c.n, 0);
+	collected_free(&c);
+	CHECK_IS(o->send(a, "short", "e", "{}", 2, &err), PERSIST_ENOTFOUND, &err);
+	CHECK_OK(o->put(a, "long", "{}", 2, 0, &err), &err);
+	CU_ASSERT_EQUAL(raw_int("ZCARD %sn:idx", prefix), 1);
+	CHECK_OK(o->drop(a, "long", &err), &err);
+	th_close(PERSIST_KIND_SESSION, a);
+	th_close(PERSIST_KIND_SESSION, b);
+	th_sink_free(&sa);
+	th_sink_free(&sb);
+}
+
+/* --- failures -------------------------------------------------------- */
+
+/* A closed port: open succeeds (warning), calls answer EUNAVAIL fast. */
+static void test_refused(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0), free_port;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	char json[256];
+	void *st = NULL;
+	struct persist_error err;
+	int64_t start, lat = 0;
+	unsigned warned = th_warnings;
+
+	/* a port nobody listens on: bind one, note it, close it */
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_EQUAL(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	getsockname(s, (struct sockaddr *)&sa, &sl);
+	free_port = ntohs(sa.sin_port);
+	close(s);
+	snprintf(json, sizeof(json), "{\"url\":\"redis://127.0.0.1:%d/0\"}", free_port);
+	start = th_now_ms();
+	CHECK_OK(th_open(PERSIST_KIND_STATE, json, "i", NULL, &st, &err), &err);
+	CU_ASSERT(th_warnings > warned);
+	CHECK_IS(th_plugin->state->health(st, &lat, &err), PERSIST_EUNAVAIL, &err);
+	for (int i = 0; i < 100; i++)
+		CHECK_IS(th_plugin->state->incr(st, "c", "k", 1, NULL, &err),
+			 PERSIST_EUNAVAIL, &err);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unavailable"));
+	CU_ASSERT(th_now_ms() - start < 1000);
+	th_close(PERSIST_KIND_STATE, st);
+	/* configuration and sessions open too (their subscribers retry) */
+	CHECK_OK(th_open(PERSIST_KIND_CONFIG, json, "i", NULL, &st, &err), &err);
+	th_close(PERSIST_KIND_CONFIG, st);
+	CU_ASSERT(th_now_ms() - start < 2000);
+}
+
+/* A listener thread on loopback: mode 'g' answers garbage, 's' accepts
+   and stays silent. */
+struct fake {
+	int fd, port;
+	char mode;
+	pthread_t thread;
+	int conns[16];
+	int nconns;
+};
+
+/* The fake listener's loop (ends when fd is shut down). */
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+
+	for (;;) {
+		int c = accept(f->fd, NULL, NULL);
+
+		if (c < 0)
+			return NULL;
+		if (f->mode == 'g') {
+			static const char junk[] = "HTTP/1.1 400 Bad Request\r\n\r\n";
+
+			if (write(c, junk, sizeof(junk) - 1) < 0)
+				(void)0;
+			close(c);
+		} else if (f->nconns < 16) {
+			f->conns[f->nconns++] = c;
+		} else {
+			close(c);
+		}
+	}
+}
+
+/* Start a fake listener. */
+static void fake_start(struct fake *f, char mode)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+
+	memset(f, 0, sizeof(*f));
+	f->mode = mode;
+	f->fd = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(f->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(f->fd, 16) != 0)
+		exit(99);
+	getsockname(f->fd, (struct sockaddr *)&sa, &sl);
+	f->port = ntohs(sa.sin_port);
+	pthread_create(&f->thread, NULL, fake_main, f);
+}
+
+/* Stop a fake listener. */
+static void fake_stop(struct fake *f)
+{
+	shutdown(f->fd, SHUT_RDWR);
+	close(f->fd);
+	pthread_join(f->thread, NULL);
+	for (int i = 0; i < f->nconns; i++)
+		close(f->conns[i]);
+}
+
+/* Servers that are not Redis: a clear error or EUNAVAIL, never a hang. */
+static void test_not_redis(void)
+{
+	struct fake f;
+	char json[256];
+	void *st = NULL;
+	struct persist_error err;
+	int64_t start;
+
+	fake_start(&f, 'g');
+	snprintf(json, sizeof(json),
+		 "{\"url\":\"redis://127.0.0.1:%d/0\",\"commandTimeout\":300}", f.port);
+	start = th_now_ms();
+	CHECK_IS(th_open(PERSIST_KIND_STATE, json, "i", NULL, &st, &err),
+		 PERSIST_ECONFIG, &err);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "protocol"));
+	CU_ASSERT(th_now_ms() - start < 1000);
+	fake_stop(&f);
+
+	fake_start(&f, 's');
+	snprintf(json, sizeof(json),
+		 "{\"url\":\"redis://127.0.0.1:%d/0\",\"commandTimeout\":300,"
+		 "\"reconnectMin\":10000,\"reconnectMax\":10000}", f.port);
+	start = th_now_ms();
+	CHECK_OK(th_open(PERSIST_KIND_STATE, json, "i", NULL, &st, &err), &err);
+	CU_ASSERT(th_now_ms() - start < 1500);
+	start = th_now_ms();
+	CHECK_IS(th_plugin->state->incr(st, "c", "k", 1, NULL, &err),
+		 PERSIST_EUNAVAIL, &err);
+	CU_ASSERT(th_now_ms() - start < 200); /* backing off: no new attempt */
+	th_close(PERSIST_KIND_STATE, st);
+	fake_stop(&f);
+}
+
+/* Passwords: wrong ones and none are configuration errors at open. */
+static void test_auth(void)
+{
+	static const struct { const char *json_fmt; int code; } cases[] = {
+		{ "{\"url\":\"redis://127.0.0.1:%d/0\"}", PERSIST_ECONFIG },
+		{ "{\"url\":\"redis://:wrong@127.0.0.1:%d/0\"}", PERSIST_ECONFIG },
+		{ "{\"url\":\"redis://127.0.0.1:%d/0\",\"password\":\"wrong\"}", PERSIST_ECONFIG },
+		{ "{\"url\":\"redis://app:nope@127.0.0.1:%d/0\"}", PERSIST_ECONFIG },
+		{ "{\"url\":\"redis://:s3cret@127.0.0.1:%d/0\"}", PERSIST_OK },
+		{ "{\"url\":\"redis://127.0.0.1:%d/0\",\"password\":\"s3cret\"}", PERSIST_OK },
+		{ "{\"url\":\"redis://app:app-pass@127.0.0.1:%d/0\"}", PERSIST_OK },
+		{ "{\"url\":\"redis://127.0.0.1:%d/0\",\"username\":\"app\",\"password\":\"app-pass\"}", PERSIST_OK },
+		{ "{\"url\":\"redis://:s3c%%72et@127.0.0.1:%d/0\"}", PERSIST_OK },
+		{ "{\"url\":\"redis://:s3cret@127.0.0.1:%d/99999\"}", PERSIST_ECONFIG },
+	};
+	struct persist_error err;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char json[256];
+		void *st = NULL;
+		int ret;
+
+		snprintf(json, sizeof(json), cases[i].json_fmt, auth_port);
+		ret = th_open(PERSIST_KIND_STATE, json, "i", NULL, &st, &err);
+		if (ret != cases[i].code)
+			fprintf(stderr, "auth case %zu (%s): %d %s\n", i, json, ret, err.msg);
+		CU_ASSERT_EQUAL(ret, cases[i].code);
+		CU_ASSERT(strstr(err.msg, "wrong") == NULL && strstr(err.msg, "s3cret") == NULL);
+		if (ret == PERSIST_OK) {
+			int64_t n = 0;
+
+			CHECK_OK(th_plugin->state->incr(st, "auth", "n", 1, &n, &err), &err);
+			th_close(PERSIST_KIND_STATE, st);
+		}
+	}
+}
+
+/* Lost replies: CLIENT PAUSE holds them past commandTimeout.  A write
+   answers EUNCERTAIN (and was in fact applied), a read ETIMEDOUT. */
+static void test_lost_reply(void)
+{
+	char json[600];
+	void *st = NULL;
+	struct persist_error err;
+	struct persist_value v = { 0 };
+	int64_t n = 0, start;
+	redisReply *r;
+
+	snprintf(json, sizeof(json),
+		 "{\"url\":\"%s\",\"prefix\":\"%s\",\"commandTimeout\":200}", url, prefix);
+	CHECK_OK(th_open(PERSIST_KIND_STATE, json, "i", NULL, &st, &err), &err);
+	CHECK_OK(th_plugin->state->incr(st, "lost", "n", 1, &n, &err), &err);
+	r = raw("CLIENT PAUSE 600 WRITE");
+	freeReplyObject(r);
+	start = th_now_ms();
+	CHECK_IS(th_plugin->state->incr(st, "lost", "n", 1, &n, &err),
+		 PERSIST_EUNCERTAIN, &err);
+	CU_ASSERT(th_now_ms() - start < 500);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "lost"));
+	th_sleep_ms(700);
+	CHECK_OK(th_plugin->state->incr(st, "lost", "n", 0, &n, &err), &err);
+	/* uncertain means either: Redis drops the command of a client that
+	   disconnected while paused, but a reply can also be lost after the
+	   command ran */
+	CU_ASSERT(n == 1 || n == 2);
+	r = raw("CLIENT PAUSE 600 ALL");
+	freeReplyObject(r);
+	CHECK_IS(th_plugin->state->get(st, "lost", "n", &v, &err), PERSIST_ETIMEDOUT, &err);
+	th_sleep_ms(700);
+	CHECK_OK(th_plugin->state->get(st, "lost", "n", &v, &err), &err);
+	free(v.data);
+	th_close(PERSIST_KIND_STATE, st);
+}
+
+/* The subscription is killed: the subscriber comes back by itself, says
+   "re-read everything", and events flow again. */
+static void test_resubscribe(void)
+{
+	struct th_sink sc, ss;
+	void *c = NULL, *s = NULL;
+	struct persist_error err;
+	char e[PERSIST_ETAG_MAX];
+	struct persist_write_opts wo = { .size = sizeof(wo) };
+	long at;
+	size_t mark;
+
+	th_sink_init(&sc);
+	th_sink_init(&ss);
+	CHECK_OK(th_open(PERSIST_KIND_CONFIG, cfg, "inst-a", &sc, &c, &err), &err);
+	CHECK_OK(th_open(PERSIST_KIND_SESSION, cfg, "inst-a", &ss, &s, &err), &err);
+	CU_ASSERT(raw_int("CLIENT KILL TYPE pubsub") >= 2);
+	at = th_sink_find(&sc, 0, 'c', NULL, 5000);
+	CU_ASSERT(at >= 0);
+	/* events and notices flow again */
+	mark = th_sink_count(&sc);
+	CHECK_OK(th_plugin->config->set(c, "again", "{}", 2, &wo, e, &err), &err);
+	CU_ASSERT(th_sink_find(&sc, mark, 'c', "again", 3000) >= 0);
+	for (int i = 0; i < 50 && th_sink_find(&ss, 0, 'e', "back", 0) < 0; i++) {
+		CHECK_OK(th_plugin->session->broadcast(s, "back", "{}", 2, &err), &err);
+		th_sleep_ms(100);
+	}
+	CU_ASSERT(th_sink_find(&ss, 0, 'e', "back", 0) >= 0);
+	CHECK_OK(th_plugin->config->del(c, "again", NULL, &err), &err);
+	th_close(PERSIST_KIND_CONFIG, c);
+	th_close(PERSIST_KIND_SESSION, s);
+	th_sink_free(&sc);
+	th_sink_free(&ss);
+}
+
+/* Health: PING latency. */
+static void test_health(void)
+{
+	void *st = state_open();
+	struct persist_error err;
+	int64_t lat = -1;
+
+	CHECK_OK(th_plugin->state->health(st, &lat, &err), &err);
+	CU_ASSERT(lat > 0 && lat < 1000000);
+	th_close(PERSIST_KIND_STATE, st);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned fails;
+	const char *p;
+
+	url = getenv("REDIS_URL");
+	p = getenv("REDIS_AUTH_PORT");
+	if (url == NULL || getenv("REDIS_PORT") == NULL || p == NULL) {
+		fprintf(stderr, "REDIS_URL, REDIS_PORT, REDIS_AUTH_PORT are not set "
+			"(run test-redis-plugin.sh)\n");
+		return 99;
+	}
+	port = atoi(getenv("REDIS_PORT"));
+	auth_port = atoi(p);
+	snprintf(prefix, sizeof(prefix), "t%d:", (int)getpid());
+	snprintf(cfg, sizeof(cfg),
+		 "{\"url\":\"%s\",\"prefix\":\"%s\",\"reconnectMin\":20,"
+		 "\"reconnectMax\":200}", url, prefix);
+	raw_ctx = redisConnect("127.0.0.1", port);
+	if (raw_ctx == NULL || raw_ctx->err) {
+		fprintf(stderr, "cannot connect to redis on port %d\n", port);
+		return 99;
+	}
+	th_load();
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 99;
+	s = CU_add_suite("redis-plugin", NULL, NULL);
+	CU_add_test(s, "settings", test_settings);
+	CU_add_test(s, "state basic", test_state_basic);
+	CU_add_test(s, "state odd keys and values", test_state_odd);
+	CU_add_test(s, "state ttl and markers", test_state_ttl);
+	CU_add_test(s, "state log", test_state_log);
+	CU_add_test(s, "state batch", test_state_batch);
+	CU_add_test(s, "state threads", test_state_threads);
+	CU_add_test(s, "config", test_config);
+	CU_add_test(s, "config ttl", test_config_ttl);
+	CU_add_test(s, "sessions", test_sessions);
+	CU_add_test(s, "health", test_health);
+	CU_add_test(s, "refused port", test_refused);
+	CU_add_test(s, "not redis", test_not_redis);
+	CU_add_test(s, "auth", test_auth);
+	CU_add_test(s, "lost reply", test_lost_reply);
+	CU_add_test(s, "resubscribe", test_resubscribe);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	th_unload();
+	redisFree(raw_ctx);
+	return fails ? 1 : 0;
+}

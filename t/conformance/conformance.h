@@ -1,0 +1,135 @@
+/*
+ * t/conformance/conformance.h - what the files of the conformance suite
+ * share: the run's context (the provider under test, its capabilities, the
+ * two handles), helpers that turn a status into a CUnit assertion with the
+ * error message, unique names, and a recorder that collects the callbacks
+ * the core makes on its own threads so that tests can wait for them.
+ *
+ * The suite uses only the public host API (persist.h): it tests a provider
+ * the way an application sees it, through the core.
+ */
+#ifndef CONFORMANCE_H
+#define CONFORMANCE_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <CUnit/CUnit.h>
+#include <persist/persist.h>
+
+/* How long a test waits for something asynchronous (a notification, an
+   event, an expiry) before it fails. */
+#define CT_WAIT_MS 5000
+/* How long a test waits to be sure that something does NOT arrive, after
+   a later event showed that delivery is working. */
+#define CT_GRACE_MS 300
+
+struct ct_context {
+	const char *plugin;        /* provider under test */
+	const char *module;        /* absolute .so path, or NULL */
+	const char *config_json;   /* its "config" object */
+	const char *kind_config[PERSIST_KIND_COUNT_]; /* -c KIND=JSON, or NULL */
+	const char *kind_arg[PERSIST_KIND_COUNT_];    /* that whole argument */
+	const char *const *dirs;   /* -P directories */
+	size_t n_dirs;
+	char *open_json;           /* the configuration text both handles use */
+	int has_kind[PERSIST_KIND_COUNT_]; /* the plugin serves this kind */
+	uint64_t caps[PERSIST_KIND_COUNT_];
+	persist *a, *b;            /* two handles on the same configuration */
+	char run[64];              /* unique prefix of every name of this run */
+	const char *self;          /* argv[0], for child processes */
+};
+extern struct ct_context ct;
+
+/* --- assertions ----------------------------------------------------------- */
+
+/* Assert that a call returned `want`; on failure print what it returned
+   and its error message. */
+void ct_expect_status(int got, int want, const struct persist_error *err,
+		      const char *expr, const char *file, int line);
+#define CT_EXPECT(expr, want, errp) \
+	ct_expect_status((expr), (want), (errp), #expr, __FILE__, __LINE__)
+#define CT_OK(expr, errp) CT_EXPECT(expr, PERSIST_OK, errp)
+/* Assert bytes equality, printing lengths on failure. */
+void ct_expect_bytes(const void *got, size_t got_len, const void *want,
+		     size_t want_len, const char *what, const char *file, int line);
+#define CT_EXPECT_BYTES(got, got_len, want, want_len) \
+	ct_expect_bytes((got), (got_len), (want), (want_len), #got, __FILE__, __LINE__)
+
+/* --- names and time ------------------------------------------------------- */
+
+/* A name unique to this run: "<run>-<what>" in a static ring of buffers
+   (valid for the next few dozen calls; copy to keep). */
+const char *ct_name(const char *what);
+/* Same, in malloc()ed memory. */
+char *ct_name_dup(const char *what);
+int64_t ct_now_ms(void);          /* monotonic */
+void ct_sleep_ms(int64_t ms);
+/* An absolute CLOCK_MONOTONIC deadline ms from now. */
+void ct_deadline(struct timespec *ts, int64_t ms);
+
+/* --- recorder of callbacks ------------------------------------------------ */
+
+struct ct_event {
+	char *key;        /* config: key (NULL: "re-read everything") */
+	char *etag;       /* config: new ETag, NULL when deleted */
+	char *origin;     /* session events */
+	char *session_id;
+	char *event;
+	char *data;
+	size_t len;
+};
+
+struct ct_recorder {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;      /* CLOCK_MONOTONIC */
+	struct ct_event *events;
+	size_t n, alloc;
+	int oom;                  /* an event could not be recorded */
+};
+
+void ct_recorder_init(struct ct_recorder *rec);
+void ct_recorder_free(struct ct_recorder *rec);
+/* persist_config_cb / persist_event_cb storing into a recorder (ctx);
+   events of other runs (names without this run's prefix) are ignored. */
+void ct_config_cb(void *ctx, const char *key, const char *etag);
+void ct_event_cb(void *ctx, const char *origin, const char *session_id,
+		 const char *event, const void *data, size_t len);
+/* Number of events recorded so far. */
+size_t ct_recorder_count(struct ct_recorder *rec);
+/* Wait up to timeout_ms for a config event at index >= from with this key
+   and etag (etag NULL: a deletion); its index, or -1. */
+long ct_wait_config(struct ct_recorder *rec, size_t from, const char *key,
+		    const char *etag, int deleted, int64_t timeout_ms);
+/* Count config events at index >= from for key. */
+size_t ct_count_config(struct ct_recorder *rec, size_t from, const char *key);
+/* Wait for a session event at index >= from with this event name (and
+   session id when not NULL); its index, or -1. */
+long ct_wait_event(struct ct_recorder *rec, size_t from, const char *event,
+		   const char *session_id, int64_t timeout_ms);
+/* Count session events at index >= from with this event name. */
+size_t ct_count_event(struct ct_recorder *rec, size_t from, const char *event);
+/* Copy of event i (valid until the recorder is freed). */
+const struct ct_event *ct_recorder_get(struct ct_recorder *rec, size_t i);
+
+/* --- suites --------------------------------------------------------------- */
+
+/* Each registers its suites and tests for the capabilities claimed, and
+   appends the names of the capabilities it tests to `tested`. */
+int ct_register_config(char *tested, size_t size);
+int ct_register_state(char *tested, size_t size);
+int ct_register_session(char *tested, size_t size);
+int ct_register_health(char *tested, size_t size);
+int ct_register_process(char *tested, size_t size);
+/* Note "kind:capability" as tested. */
+void ct_tested(char *tested, size_t size, const char *kind, const char *cap);
+
+/* Open one more handle on the run's configuration (NULL on failure, with
+   the error printed). */
+persist *ct_open_handle(void);
+
+/* The child side of the cross-process tests (persist-conformance -X ...):
+   returns the process exit status. */
+int ct_child_main(const char *role, const char *run);
+
+#endif

@@ -1,0 +1,509 @@
+/*
+ * t/conformance/process-tests.c - capabilities that involve other
+ * processes: SHARED (another process's writes are visible), DURABLE
+ * (acknowledged writes survive a process killed without closing) and
+ * BROADCAST (session events cross process boundaries).
+ *
+ * The other process is this program again, started with the hidden option
+ * -X ROLE and the same provider arguments; ct_child_main() is its side.
+ * It is a fresh process (fork + exec), so nothing of the parent's threads
+ * or handles leaks into it.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "conformance.h"
+
+/* How long a child may take (start-up under valgrind is slow). */
+#define CT_CHILD_MS 60000
+
+/* Names the parent and the child agree on (derived from the run). */
+#define XP_DOC "config"
+#define XP_COLL "state"
+#define XP_SESSION "xp-session"
+#define XP_BCAST "xp-bcast"
+#define XP_SEND "xp-send"
+#define XP_REPLY "xp-reply"
+
+/* The name of a writer child's document or collection: each role writes
+   its own, so that the tests do not see each other's data. */
+static const char *xp_name(const char *role, const char *what)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "xp-%s-%s", role, what);
+	return ct_name(buf);
+}
+
+/* Start this program as a child in `role`; its stdout to *out_fd and its
+   stdin from *in_fd when not NULL.  Returns the pid or -1. */
+static pid_t ct_spawn(const char *role, int *out_fd, int *in_fd)
+{
+	char exe[4096];
+	const char **argv;
+	size_t argc = 0;
+	ssize_t len;
+	int fds[2] = { -1, -1 }, ins[2] = { -1, -1 };
+	pid_t pid;
+
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len <= 0) {
+		printf("\n    cannot find this program: %s\n", strerror(errno));
+		return -1;
+	}
+	exe[len] = '\0';
+	argv = calloc(8 + 2 * ct.n_dirs + 2 * PERSIST_KIND_COUNT_, sizeof(*argv));
+	if (argv == NULL)
+		return -1;
+	argv[argc++] = exe;
+	argv[argc++] = "-X";
+	argv[argc++] = role;
+	argv[argc++] = "-R";
+	argv[argc++] = ct.run;
+	for (size_t i = 0; i < ct.n_dirs; i++) {
+		argv[argc++] = "-P";
+		argv[argc++] = ct.dirs[i];
+	}
+	for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
+		if (ct.kind_config[k] != NULL) {
+			argv[argc++] = "-c";
+			argv[argc++] = ct.kind_arg[k];
+		}
+	}
+	argv[argc++] = ct.module != NULL ? ct.module : ct.plugin;
+	argv[argc++] = ct.config_json;
+	argv[argc] = NULL;
+	if ((out_fd != NULL && pipe(fds) != 0) || (in_fd != NULL && pipe(ins) != 0)) {
+		if (fds[0] >= 0) {
+			close(fds[0]);
+			close(fds[1]);
+		}
+		free(argv);
+		return -1;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		if (fds[1] >= 0) {
+			dup2(fds[1], STDOUT_FILENO);
+			close(fds[0]);
+			close(fds[1]);
+		}
+		if (ins[0] >= 0) {
+			dup2(ins[0], STDIN_FILENO);
+			close(ins[0]);
+			close(ins[1]);
+		}
+		execv(exe, (char *const *)argv);
+		_exit(127);
+	}
+	free(argv);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	if (ins[0] >= 0)
+		close(ins[0]);
+	if (pid < 0) {
+		if (fds[0] >= 0)
+			close(fds[0]);
+		if (ins[1] >= 0)
+			close(ins[1]);
+		return -1;
+	}
+	if (out_fd != NULL)
+		*out_fd = fds[0];
+	if (in_fd != NULL)
+		*in_fd = ins[1];
+	return pid;
+}
+
+/* Wait for a child; its wait status, or -1 after killing it on timeout. */
+static int ct_reap(pid_t pid, int64_t timeout_ms)
+{
+	int64_t deadline = ct_now_ms() + timeout_ms;
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return status;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (ct_now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			printf("\n    child %d timed out\n", (int)pid);
+			return -1;
+		}
+		ct_sleep_ms(20);
+	}
+}
+
+/* Read one line (without newline) from fd within timeout; 0 on success. */
+static int ct_read_line(int fd, char *buf, size_t size, int64_t timeout_ms)
+{
+	int64_t deadline = ct_now_ms() + timeout_ms;
+	size_t used = 0;
+
+	while (used + 1 < size) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int64_t left = deadline - ct_now_ms();
+		char c;
+		ssize_t r;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return -1;
+		r = read(fd, &c, 1);
+		if (r <= 0)
+			return -1;
+		if (c == '\n')
+			break;
+		buf[used++] = c;
+	}
+	buf[used] = '\0';
+	return 0;
+}
+
+/* Check what a writer child left, through handle p, for the kinds whose
+   caps have `cap`. */
+static void ct_check_child_writes(persist *p, uint64_t cap, const char *role)
+{
+	struct persist_error err;
+	char *data = NULL;
+	size_t len = 0;
+
+	if (ct.has_kind[PERSIST_KIND_CONFIG] && (ct.caps[PERSIST_KIND_CONFIG] & cap)) {
+		CT_OK(persist_config_get(p, xp_name(role, XP_DOC), &data, &len, NULL, &err), &err);
+		CT_EXPECT_BYTES(data, len, "{\"from\":\"child\"}", 16);
+		persist_free(data);
+		data = NULL;
+		persist_config_delete(p, xp_name(role, XP_DOC), NULL, &err);
+	}
+	if (ct.has_kind[PERSIST_KIND_STATE] && (ct.caps[PERSIST_KIND_STATE] & cap)) {
+		CT_OK(persist_state_get(p, xp_name(role, XP_COLL), "k", &data, &len, &err), &err);
+		CT_EXPECT_BYTES(data, len, "child", 5);
+		persist_free(data);
+		data = NULL;
+		CT_OK(persist_state_get(p, xp_name(role, XP_COLL), "n", &data, &len, &err), &err);
+		CT_EXPECT_BYTES(data, len, "7", 1);
+		persist_free(data);
+		if (ct.caps[PERSIST_KIND_STATE] & PERSIST_CAP_APPEND_LOG) {
+			struct persist_entry *e = NULL;
+			size_t n = 0;
+
+			CT_OK(persist_state_read_log(p, xp_name(role, XP_COLL), 0, 0, &e, &n, NULL, &err),
+			      &err);
+			CU_ASSERT_EQUAL(n, 1);
+			if (n == 1)
+				CT_EXPECT_BYTES(e[0].value, e[0].len, "{\"child\":1}", 11);
+			persist_items_free(e, n);
+		}
+		persist_state_delete(p, xp_name(role, XP_COLL), "k", &err);
+		persist_state_delete(p, xp_name(role, XP_COLL), "n", &err);
+	}
+}
+
+/* SHARED: what another process wrote (and closed) is visible here. */
+static void test_shared(void)
+{
+	pid_t pid = ct_spawn("write", NULL, NULL);
+	int status;
+
+	CU_ASSERT_FATAL(pid > 0);
+	status = ct_reap(pid, CT_CHILD_MS);
+	CU_ASSERT(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ct_check_child_writes(ct.a, PERSIST_CAP_SHARED, "write");
+}
+
+/* DURABLE: what another process wrote survives its being killed. */
+static void test_durable(void)
+{
+	pid_t pid = ct_spawn("crash", NULL, NULL);
+	persist *p;
+	int status;
+
+	CU_ASSERT_FATAL(pid > 0);
+	status = ct_reap(pid, CT_CHILD_MS);
+	CU_ASSERT(status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	p = ct_open_handle();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	ct_check_child_writes(p, PERSIST_CAP_DURABLE, "crash");
+	CT_OK(persist_close(p, NULL), NULL);
+}
+
+/* A child process holds a session (SHARED: it is listed here, held by
+   another instance) and, with `events` (BROADCAST), receives a broadcast
+   and a send from here and broadcasts a reply that arrives here. */
+static void ct_session_process(int events)
+{
+	char *session = ct_name_dup(XP_SESSION), *bcast = ct_name_dup(XP_BCAST);
+	char *send = ct_name_dup(XP_SEND), *reply = ct_name_dup(XP_REPLY);
+	struct ct_recorder rec;
+	struct persist_entry *e = NULL;
+	struct persist_error err;
+	uint64_t id = 0;
+	char line[256];
+	int fd = -1, in = -1, status, ready, seen = 0;
+	size_t n = 0;
+	pid_t pid;
+	long i;
+
+	ct_recorder_init(&rec);
+	CT_OK(persist_session_subscribe(ct.a, ct_event_cb, &rec, &id, &err), &err);
+	pid = ct_spawn(events ? "listen" : "hold", &fd, &in);
+	CU_ASSERT_FATAL(pid > 0);
+	ready = ct_read_line(fd, line, sizeof(line), CT_CHILD_MS) == 0 &&
+		strcmp(line, "ready") == 0;
+	CU_ASSERT(ready);
+	if (ready) {
+		/* the child's session is listed, held by another instance */
+		CT_OK(persist_session_list(ct.a, &e, &n, &err), &err);
+		for (size_t j = 0; j < n; j++) {
+			if (e[j].key != NULL && strcmp(e[j].key, session) == 0 &&
+			    e[j].instance != NULL &&
+			    strcmp(e[j].instance, persist_instance_id(ct.a)) != 0 &&
+			    strcmp(e[j].instance, persist_instance_id(ct.b)) != 0)
+				seen = 1;
+		}
+		persist_items_free(e, n);
+		CU_ASSERT(seen);
+	}
+	if (ready && events) {
+		CT_OK(persist_session_broadcast(ct.a, bcast, "{\"p\":1}", 7, &err), &err);
+		CT_OK(persist_session_send(ct.a, session, send, "{\"p\":2}", 7, &err), &err);
+		CU_ASSERT(ct_read_line(fd, line, sizeof(line), CT_CHILD_MS) == 0 &&
+			  strcmp(line, "got broadcast") == 0);
+		CU_ASSERT(ct_read_line(fd, line, sizeof(line), CT_CHILD_MS) == 0 &&
+			  strcmp(line, "got send") == 0);
+		i = ct_wait_event(&rec, 0, reply, NULL, CT_CHILD_MS);
+		CU_ASSERT(i >= 0);
+		if (i >= 0) {
+			const struct ct_event *ev = ct_recorder_get(&rec, (size_t)i);
+
+			CU_ASSERT(ev->origin != NULL &&
+				  strcmp(ev->origin, persist_instance_id(ct.a)) != 0);
+			CT_EXPECT_BYTES(ev->data, ev->len, "{\"child\":1}", 11);
+		}
+	}
+	close(in); /* EOF: a holding child drops its session and ends */
+	status = ct_reap(pid, CT_CHILD_MS);
+	CU_ASSERT(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(fd);
+	CT_OK(persist_session_unsubscribe(ct.a, id, &err), &err);
+	ct_recorder_free(&rec);
+	free(session);
+	free(bcast);
+	free(send);
+	free(reply);
+}
+
+/* SHARED sessions: another process's session is listed here. */
+static void test_sessions_shared(void)
+{
+	ct_session_process(0);
+}
+
+/* BROADCAST: events to and from another process. */
+static void test_broadcast_processes(void)
+{
+	ct_session_process(1);
+}
+
+/* Register the cross-process tests for the capabilities claimed. */
+int ct_register_process(char *tested, size_t size)
+{
+	static const char *const kinds[] = { "config", "state", "sessions" };
+	int shared = 0, durable = 0;
+	CU_pSuite s;
+
+	for (int k = 0; k < PERSIST_KIND_SESSION; k++) {
+		if (!ct.has_kind[k])
+			continue;
+		if (ct.caps[k] & PERSIST_CAP_SHARED) {
+			shared = 1;
+			ct_tested(tested, size, kinds[k], "shared");
+		}
+		if (ct.caps[k] & PERSIST_CAP_DURABLE) {
+			durable = 1;
+			ct_tested(tested, size, kinds[k], "durable");
+		}
+	}
+	if (shared) {
+		s = CU_add_suite("process:shared", NULL, NULL);
+		if (s == NULL || !CU_add_test(s, "another process's writes", test_shared))
+			return -1;
+	}
+	if (durable) {
+		s = CU_add_suite("process:durable", NULL, NULL);
+		if (s == NULL || !CU_add_test(s, "writes survive a killed process", test_durable))
+			return -1;
+	}
+	if (ct.has_kind[PERSIST_KIND_SESSION] &&
+	    (ct.caps[PERSIST_KIND_SESSION] & PERSIST_CAP_BROADCAST)) {
+		/* also shows the registry shared */
+		s = CU_add_suite("process:broadcast", NULL, NULL);
+		if (s == NULL || !CU_add_test(s, "events between processes",
+					      test_broadcast_processes))
+			return -1;
+		if (ct.caps[PERSIST_KIND_SESSION] & PERSIST_CAP_SHARED)
+			ct_tested(tested, size, "sessions", "shared");
+		ct_tested(tested, size, "sessions", "broadcast");
+	} else if (ct.has_kind[PERSIST_KIND_SESSION] &&
+		   (ct.caps[PERSIST_KIND_SESSION] & PERSIST_CAP_SHARED)) {
+		s = CU_add_suite("process:shared-sessions", NULL, NULL);
+		if (s == NULL || !CU_add_test(s, "another process's session",
+					      test_sessions_shared))
+			return -1;
+		ct_tested(tested, size, "sessions", "shared");
+	}
+	return 0;
+}
+
+/* Child: print a failure and say which step failed. */
+static int ct_child_fail(const char *step, int ret, const struct persist_error *err)
+{
+	fprintf(stderr, "persist-conformance child: %s: %s: %s\n", step,
+		persist_strerror(ret), err->msg);
+	return 1;
+}
+
+/* Child roles "write" and "crash": write, then close or die. */
+static int ct_child_write(const char *role, int crash)
+{
+	struct persist_error err;
+	persist *p = ct_open_handle();
+	int ret;
+
+	if (p == NULL)
+		return 1;
+	ret = persist_config_set(p, xp_name(role, XP_DOC), "{\"from\":\"child\"}", 16, NULL, 0,
+				 NULL, &err);
+	if (ret != PERSIST_OK)
+		return ct_child_fail("config set", ret, &err);
+	ret = persist_state_set(p, xp_name(role, XP_COLL), "k", "child", 5, 0, &err);
+	if (ret != PERSIST_OK)
+		return ct_child_fail("state set", ret, &err);
+	ret = persist_state_incr(p, xp_name(role, XP_COLL), "n", 7, NULL, &err);
+	if (ret != PERSIST_OK)
+		return ct_child_fail("state incr", ret, &err);
+	if (persist_caps(p, PERSIST_KIND_STATE) & PERSIST_CAP_APPEND_LOG) {
+		ret = persist_state_append(p, xp_name(role, XP_COLL), "{\"child\":1}", 11, &err);
+		if (ret != PERSIST_OK)
+			return ct_child_fail("state append", ret, &err);
+	}
+	if (crash) {
+		/* no close, no flush: as if the process crashed */
+		fflush(NULL);
+		raise(SIGKILL);
+	}
+	ret = persist_close(p, &err);
+	if (ret != PERSIST_OK)
+		return ct_child_fail("close", ret, &err);
+	return 0;
+}
+
+/* Child role "listen": hold a session, report the events it gets, reply. */
+static int ct_child_listen(void)
+{
+	char *session = ct_name_dup(XP_SESSION), *bcast = ct_name_dup(XP_BCAST);
+	char *send = ct_name_dup(XP_SEND), *reply = ct_name_dup(XP_REPLY);
+	struct ct_recorder rec;
+	struct persist_error err;
+	uint64_t id = 0;
+	persist *p = ct_open_handle();
+	int ret, status = 1;
+
+	ct_recorder_init(&rec);
+	if (p == NULL)
+		goto out;
+	ret = persist_session_subscribe(p, ct_event_cb, &rec, &id, &err);
+	if (ret != PERSIST_OK) {
+		ct_child_fail("subscribe", ret, &err);
+		goto out_close;
+	}
+	ret = persist_session_put(p, session, "{}", 2, CT_CHILD_MS, &err);
+	if (ret != PERSIST_OK) {
+		ct_child_fail("put", ret, &err);
+		goto out_close;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	if (ct_wait_event(&rec, 0, bcast, NULL, CT_CHILD_MS) < 0)
+		goto out_close;
+	printf("got broadcast\n");
+	fflush(stdout);
+	if (ct_wait_event(&rec, 0, send, session, CT_CHILD_MS) < 0)
+		goto out_close;
+	printf("got send\n");
+	fflush(stdout);
+	ret = persist_session_broadcast(p, reply, "{\"child\":1}", 11, &err);
+	if (ret != PERSIST_OK) {
+		ct_child_fail("broadcast", ret, &err);
+		goto out_close;
+	}
+	persist_session_drop(p, session, &err);
+	status = 0;
+out_close:
+	persist_session_unsubscribe(p, id, &err);
+	if (persist_close(p, &err) != PERSIST_OK)
+		status = 1;
+out:
+	ct_recorder_free(&rec);
+	free(session);
+	free(bcast);
+	free(send);
+	free(reply);
+	return status;
+}
+
+/* Child role "hold": hold a session until stdin ends. */
+static int ct_child_hold(void)
+{
+	char *session = ct_name_dup(XP_SESSION);
+	struct persist_error err;
+	persist *p = ct_open_handle();
+	char buf[64];
+	int ret, status = 1;
+
+	if (p == NULL)
+		goto out;
+	ret = persist_session_put(p, session, "{}", 2, CT_CHILD_MS, &err);
+	if (ret != PERSIST_OK) {
+		ct_child_fail("put", ret, &err);
+		goto out_close;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
+		;
+	persist_session_drop(p, session, &err);
+	status = 0;
+out_close:
+	if (persist_close(p, &err) != PERSIST_OK)
+		status = 1;
+out:
+	free(session);
+	return status;
+}
+
+/* Entry of the child side. */
+int ct_child_main(const char *role, const char *run)
+{
+	(void)run; /* already in ct.run */
+	if (strcmp(role, "write") == 0)
+		return ct_child_write(role, 0);
+	if (strcmp(role, "crash") == 0)
+		return ct_child_write(role, 1);
+	if (strcmp(role, "listen") == 0)
+		return ct_child_listen();
+	if (strcmp(role, "hold") == 0)
+		return ct_child_hold();
+	fprintf(stderr, "persist-conformance: unknown child role \"%s\"\n", role);
+	return 2;
+}

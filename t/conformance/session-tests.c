@@ -1,0 +1,392 @@
+/*
+ * t/conformance/session-tests.c - conformance of a session provider: the
+ * registry (put, refresh, list across instances, drop), bad input, events
+ * (broadcast reaches every instance including the sender, send reaches only
+ * the instance holding the session, unsubscribe stops delivery) and, with
+ * TTL, expiry and refresh.
+ *
+ * The two handles of the run play two instances: they have different
+ * instance ids and share the provider's registry, as two hosts sharing one
+ * backend would.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "conformance.h"
+
+/* The listed session with this id (copy of its fields into *found), or 0. */
+static int ct_find_session(persist *p, const char *id, char **instance_r,
+			   char **value_r, int *sorted_r)
+{
+	struct persist_entry *e = NULL;
+	struct persist_error err;
+	size_t n = 0;
+	int found = 0;
+
+	if (sorted_r != NULL)
+		*sorted_r = 1;
+	CT_OK(persist_session_list(p, &e, &n, &err), &err);
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].key == NULL)
+			continue;
+		if (sorted_r != NULL && i > 0 && e[i - 1].key != NULL &&
+		    strcmp(e[i - 1].key, e[i].key) >= 0)
+			*sorted_r = 0;
+		if (strcmp(e[i].key, id) == 0 && !found) {
+			found = 1;
+			if (instance_r != NULL)
+				*instance_r = e[i].instance != NULL ? strdup(e[i].instance) : NULL;
+			if (value_r != NULL)
+				*value_r = e[i].value != NULL ? strdup(e[i].value) : NULL;
+		}
+	}
+	persist_items_free(e, n);
+	return found;
+}
+
+/* put, list (with the instance), refresh, drop. */
+static void test_registry(void)
+{
+	char *s = ct_name_dup("ses-reg"), *sb = ct_name_dup("ses-reg-b");
+	char *instance = NULL, *value = NULL;
+	struct persist_error err;
+	int sorted = 0;
+
+	CU_ASSERT_STRING_NOT_EQUAL(persist_instance_id(ct.a), persist_instance_id(ct.b));
+	CU_ASSERT(!ct_find_session(ct.a, s, NULL, NULL, NULL));
+	CT_OK(persist_session_put(ct.a, s, "{\"user\":\"u1\"}", 13, 0, &err), &err);
+	CU_ASSERT(ct_find_session(ct.a, s, &instance, &value, &sorted));
+	CU_ASSERT(sorted);
+	CU_ASSERT(instance != NULL && strcmp(instance, persist_instance_id(ct.a)) == 0);
+	CU_ASSERT(value != NULL && strcmp(value, "{\"user\":\"u1\"}") == 0);
+	free(instance);
+	free(value);
+	instance = value = NULL;
+	/* the other instance sees it */
+	CU_ASSERT(ct_find_session(ct.b, s, &instance, NULL, NULL));
+	CU_ASSERT(instance != NULL && strcmp(instance, persist_instance_id(ct.a)) == 0);
+	free(instance);
+	instance = NULL;
+	/* refresh with new data */
+	CT_OK(persist_session_put(ct.a, s, "{\"user\":\"u2\"}", 13, 0, &err), &err);
+	CU_ASSERT(ct_find_session(ct.a, s, NULL, &value, NULL));
+	CU_ASSERT(value != NULL && strcmp(value, "{\"user\":\"u2\"}") == 0);
+	free(value);
+	value = NULL;
+	/* a session of the other instance */
+	CT_OK(persist_session_put(ct.b, sb, "{}", 2, 0, &err), &err);
+	CU_ASSERT(ct_find_session(ct.a, sb, &instance, NULL, NULL));
+	CU_ASSERT(instance != NULL && strcmp(instance, persist_instance_id(ct.b)) == 0);
+	free(instance);
+	/* drop */
+	CT_OK(persist_session_drop(ct.a, s, &err), &err);
+	CU_ASSERT(!ct_find_session(ct.a, s, NULL, NULL, NULL));
+	CU_ASSERT(!ct_find_session(ct.b, s, NULL, NULL, NULL));
+	CT_EXPECT(persist_session_drop(ct.a, s, &err), PERSIST_ENOTFOUND, &err);
+	CT_EXPECT(persist_session_drop(ct.a, ct_name("ses-never"), &err), PERSIST_ENOTFOUND, &err);
+	CT_OK(persist_session_drop(ct.b, sb, &err), &err);
+	CU_ASSERT(!ct_find_session(ct.a, sb, NULL, NULL, NULL));
+	free(s);
+	free(sb);
+}
+
+/* Bad ids, event names and NULL arguments: PERSIST_EINVAL. */
+static void test_bad_input(void)
+{
+	char long_id[PERSIST_KEY_MAX + 2];
+	const char *bad[] = { "", long_id, "\xff\xfe", "a\nb", "bad-\xc0\xaf", "a\x7f" };
+	char *s = ct_name_dup("ses-bad");
+	char *ev = ct_name_dup("ev-bad");
+	struct persist_entry *e = NULL;
+	struct ct_recorder rec;
+	struct persist_error err;
+	size_t n = 0;
+	uint64_t id = 0;
+
+	memset(long_id, 's', PERSIST_KEY_MAX + 1);
+	long_id[PERSIST_KEY_MAX + 1] = '\0';
+	ct_recorder_init(&rec);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CT_EXPECT(persist_session_put(ct.a, bad[i], "{}", 2, 0, &err), PERSIST_EINVAL, &err);
+		CT_EXPECT(persist_session_drop(ct.a, bad[i], &err), PERSIST_EINVAL, &err);
+		CT_EXPECT(persist_session_send(ct.a, bad[i], ev, "{}", 2, &err), PERSIST_EINVAL, &err);
+		CT_EXPECT(persist_session_send(ct.a, s, bad[i], "{}", 2, &err), PERSIST_EINVAL, &err);
+		CT_EXPECT(persist_session_broadcast(ct.a, bad[i], "{}", 2, &err), PERSIST_EINVAL, &err);
+	}
+	CT_EXPECT(persist_session_put(NULL, s, "{}", 2, 0, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_session_put(ct.a, NULL, "{}", 2, 0, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_session_put(ct.a, s, NULL, 2, 0, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_session_put(ct.a, s, "{}", 2, -1, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_session_drop(ct.a, NULL, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_session_list(NULL, &e, &n, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_session_list(ct.a, NULL, &n, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_session_list(ct.a, &e, NULL, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_session_broadcast(ct.a, NULL, "{}", 2, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_session_broadcast(ct.a, ev, NULL, 2, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_session_send(ct.a, NULL, ev, "{}", 2, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_session_send(ct.a, s, NULL, "{}", 2, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_session_subscribe(ct.a, NULL, &rec, &id, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_session_subscribe(NULL, ct_event_cb, &rec, &id, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_session_unsubscribe(NULL, 1, &err), PERSIST_EINVAL, &err);
+	CU_ASSERT_PTR_NULL(e);
+	CU_ASSERT(!ct_find_session(ct.a, s, NULL, NULL, NULL));
+	ct_recorder_free(&rec);
+	free(s);
+	free(ev);
+}
+
+/* Poll the list until id is gone (1) or the deadline passes (0). */
+static int ct_wait_session_gone(const char *id, int64_t timeout_ms)
+{
+	int64_t deadline = ct_now_ms() + timeout_ms;
+
+	while (ct_find_session(ct.a, id, NULL, NULL, NULL)) {
+		if (ct_now_ms() > deadline)
+			return 0;
+		ct_sleep_ms(50);
+	}
+	return 1;
+}
+
+/* TTL: a session expires unless refreshed; expired ones cannot be sent to. */
+static void test_ttl(void)
+{
+	char *s = ct_name_dup("ses-ttl"), *r = ct_name_dup("ses-ttl-refresh");
+	char *ev = ct_name_dup("ev-ttl");
+	struct persist_error err;
+	int64_t start = ct_now_ms();
+
+	CT_OK(persist_session_put(ct.a, s, "{}", 2, 300, &err), &err);
+	CT_OK(persist_session_put(ct.a, r, "{}", 2, 1000, &err), &err);
+	if (ct_now_ms() - start < 200)
+		CU_ASSERT(ct_find_session(ct.a, s, NULL, NULL, NULL));
+	CU_ASSERT(ct_wait_session_gone(s, CT_WAIT_MS));
+	CU_ASSERT(ct_now_ms() - start >= 250);
+	CT_EXPECT(persist_session_send(ct.a, s, ev, "{}", 2, &err), PERSIST_ENOTFOUND, &err);
+	CT_EXPECT(persist_session_drop(ct.a, s, &err), PERSIST_ENOTFOUND, &err);
+	/* refreshing extends the life of a session */
+	ct_sleep_ms(600 - (ct_now_ms() - start) > 0 ? 600 - (ct_now_ms() - start) : 0);
+	CT_OK(persist_session_put(ct.a, r, "{\"refreshed\":1}", 15, 1000, &err), &err);
+	start = ct_now_ms();
+	ct_sleep_ms(600);
+	if (ct_now_ms() - start < 900)
+		CU_ASSERT(ct_find_session(ct.a, r, NULL, NULL, NULL));
+	CU_ASSERT(ct_wait_session_gone(r, CT_WAIT_MS));
+	free(s);
+	free(r);
+	free(ev);
+}
+
+/* Check event i of rec: origin, session id (NULL: broadcast), data. */
+static void ct_check_event(struct ct_recorder *rec, long i, const char *origin,
+			   const char *session_id, const char *data)
+{
+	const struct ct_event *e;
+
+	CU_ASSERT(i >= 0);
+	if (i < 0)
+		return;
+	e = ct_recorder_get(rec, (size_t)i);
+	CU_ASSERT(e->origin != NULL && strcmp(e->origin, origin) == 0);
+	if (session_id == NULL) {
+		CU_ASSERT_PTR_NULL(e->session_id);
+	} else {
+		CU_ASSERT(e->session_id != NULL && strcmp(e->session_id, session_id) == 0);
+	}
+	CT_EXPECT_BYTES(e->data, e->len, data, strlen(data));
+}
+
+/* broadcast reaches every instance, the sender's too, with origin and data. */
+static void test_broadcast(void)
+{
+	char *ev1 = ct_name_dup("ev-bcast-a"), *ev2 = ct_name_dup("ev-bcast-b");
+	struct ct_recorder ra, rb;
+	uint64_t ida = 0, idb = 0;
+	struct persist_error err;
+
+	ct_recorder_init(&ra);
+	ct_recorder_init(&rb);
+	CT_OK(persist_session_subscribe(ct.a, ct_event_cb, &ra, &ida, &err), &err);
+	CT_OK(persist_session_subscribe(ct.b, ct_event_cb, &rb, &idb, &err), &err);
+	CT_OK(persist_session_broadcast(ct.a, ev1, "{\"x\":1}", 7, &err), &err);
+	ct_check_event(&ra, ct_wait_event(&ra, 0, ev1, NULL, CT_WAIT_MS),
+		       persist_instance_id(ct.a), NULL, "{\"x\":1}");
+	ct_check_event(&rb, ct_wait_event(&rb, 0, ev1, NULL, CT_WAIT_MS),
+		       persist_instance_id(ct.a), NULL, "{\"x\":1}");
+	CT_OK(persist_session_broadcast(ct.b, ev2, "", 0, &err), &err);
+	ct_check_event(&ra, ct_wait_event(&ra, 0, ev2, NULL, CT_WAIT_MS),
+		       persist_instance_id(ct.b), NULL, "");
+	ct_check_event(&rb, ct_wait_event(&rb, 0, ev2, NULL, CT_WAIT_MS),
+		       persist_instance_id(ct.b), NULL, "");
+	ct_sleep_ms(CT_GRACE_MS);
+	/* once each */
+	CU_ASSERT_EQUAL(ct_count_event(&ra, 0, ev1), 1);
+	CU_ASSERT_EQUAL(ct_count_event(&rb, 0, ev1), 1);
+	CU_ASSERT_EQUAL(ct_count_event(&ra, 0, ev2), 1);
+	CU_ASSERT_EQUAL(ct_count_event(&rb, 0, ev2), 1);
+	CT_OK(persist_session_unsubscribe(ct.a, ida, &err), &err);
+	CT_OK(persist_session_unsubscribe(ct.b, idb, &err), &err);
+	ct_recorder_free(&ra);
+	ct_recorder_free(&rb);
+	free(ev1);
+	free(ev2);
+}
+
+/* send reaches only the instance holding the session. */
+static void test_send(void)
+{
+	char *sb = ct_name_dup("ses-send-b"), *ev = ct_name_dup("ev-send");
+	char *ev2 = ct_name_dup("ev-send-self");
+	struct ct_recorder ra, rb;
+	uint64_t ida = 0, idb = 0;
+	struct persist_error err;
+	long i;
+
+	ct_recorder_init(&ra);
+	ct_recorder_init(&rb);
+	CT_OK(persist_session_subscribe(ct.a, ct_event_cb, &ra, &ida, &err), &err);
+	CT_OK(persist_session_subscribe(ct.b, ct_event_cb, &rb, &idb, &err), &err);
+	CT_OK(persist_session_put(ct.b, sb, "{}", 2, 0, &err), &err);
+	CT_OK(persist_session_send(ct.a, sb, ev, "{\"msg\":\"hi\"}", 12, &err), &err);
+	i = ct_wait_event(&rb, 0, ev, sb, CT_WAIT_MS);
+	ct_check_event(&rb, i, persist_instance_id(ct.a), sb, "{\"msg\":\"hi\"}");
+	/* B sends to its own session: B gets it, A does not */
+	CT_OK(persist_session_send(ct.b, sb, ev2, "[]", 2, &err), &err);
+	ct_check_event(&rb, ct_wait_event(&rb, 0, ev2, sb, CT_WAIT_MS),
+		       persist_instance_id(ct.b), sb, "[]");
+	ct_sleep_ms(CT_GRACE_MS);
+	CU_ASSERT_EQUAL(ct_count_event(&ra, 0, ev), 0);
+	CU_ASSERT_EQUAL(ct_count_event(&ra, 0, ev2), 0);
+	CU_ASSERT_EQUAL(ct_count_event(&rb, 0, ev), 1);
+	/* unknown and dropped sessions */
+	CT_EXPECT(persist_session_send(ct.a, ct_name("ses-never"), ev, "{}", 2, &err),
+		  PERSIST_ENOTFOUND, &err);
+	CT_OK(persist_session_drop(ct.b, sb, &err), &err);
+	CT_EXPECT(persist_session_send(ct.a, sb, ev, "{}", 2, &err), PERSIST_ENOTFOUND, &err);
+	CT_OK(persist_session_unsubscribe(ct.a, ida, &err), &err);
+	CT_OK(persist_session_unsubscribe(ct.b, idb, &err), &err);
+	ct_recorder_free(&ra);
+	ct_recorder_free(&rb);
+	free(sb);
+	free(ev);
+	free(ev2);
+}
+
+/* unsubscribe stops delivery to that subscriber only. */
+static void test_unsubscribe(void)
+{
+	char *ev = ct_name_dup("ev-unsub");
+	struct ct_recorder ra, ra2;
+	uint64_t ida = 0, ida2 = 0;
+	struct persist_error err;
+
+	ct_recorder_init(&ra);
+	ct_recorder_init(&ra2);
+	CT_OK(persist_session_subscribe(ct.a, ct_event_cb, &ra, &ida, &err), &err);
+	CT_OK(persist_session_subscribe(ct.a, ct_event_cb, &ra2, &ida2, &err), &err);
+	CU_ASSERT_NOT_EQUAL(ida, ida2);
+	CT_OK(persist_session_unsubscribe(ct.a, ida, &err), &err);
+	CU_ASSERT_NOT_EQUAL(persist_session_unsubscribe(ct.a, ida, &err), PERSIST_OK);
+	CT_OK(persist_session_broadcast(ct.b, ev, "{}", 2, &err), &err);
+	CU_ASSERT(ct_wait_event(&ra2, 0, ev, NULL, CT_WAIT_MS) >= 0);
+	ct_sleep_ms(CT_GRACE_MS);
+	CU_ASSERT_EQUAL(ct_recorder_count(&ra), 0);
+	CT_OK(persist_session_unsubscribe(ct.a, ida2, &err), &err);
+	ct_recorder_free(&ra);
+	ct_recorder_free(&ra2);
+	free(ev);
+}
+
+/* THREADSAFE: threads registering, listing and dropping their own
+   sessions on one handle. */
+#define MIX_THREADS 8
+#define MIX_EACH 100
+
+struct mix_worker {
+	char id[PERSIST_KEY_MAX + 1];
+	int failures;
+	char err[PERSIST_ERROR_MSG_MAX + 64];
+};
+
+/* put, find in the list, drop, MIX_EACH times. */
+static void *mix_worker(void *arg)
+{
+	struct mix_worker *w = arg;
+	struct persist_error err;
+
+	for (int i = 0; i < MIX_EACH; i++) {
+		struct persist_entry *e = NULL;
+		size_t n = 0;
+		int ret, found = 0;
+
+		ret = persist_session_put(ct.a, w->id, "{}", 2, 0, &err);
+		if (ret == PERSIST_OK)
+			ret = persist_session_list(ct.a, &e, &n, &err);
+		for (size_t j = 0; ret == PERSIST_OK && j < n; j++) {
+			if (e[j].key != NULL && strcmp(e[j].key, w->id) == 0)
+				found = 1;
+		}
+		persist_items_free(e, n);
+		if (ret == PERSIST_OK && !found)
+			ret = -1;
+		if (ret == PERSIST_OK)
+			ret = persist_session_drop(ct.a, w->id, &err);
+		if (ret != PERSIST_OK && w->failures++ == 0)
+			snprintf(w->err, sizeof(w->err), "%s: %s", persist_strerror(ret),
+				 ret > 0 ? err.msg : "own session not listed");
+	}
+	return NULL;
+}
+
+/* THREADSAFE: MIX_THREADS workers at once on handle A. */
+static void test_threads_mixed(void)
+{
+	struct mix_worker w[MIX_THREADS];
+	pthread_t t[MIX_THREADS];
+	int failures = 0;
+
+	for (int i = 0; i < MIX_THREADS; i++) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "ses-thread-%d", i);
+		memset(&w[i], 0, sizeof(w[i]));
+		snprintf(w[i].id, sizeof(w[i].id), "%s", ct_name(what));
+		pthread_create(&t[i], NULL, mix_worker, &w[i]);
+	}
+	for (int i = 0; i < MIX_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		if (w[i].failures > 0 && failures == 0)
+			printf("\n    worker %d: %s\n", i, w[i].err);
+		failures += w[i].failures;
+	}
+	CU_ASSERT_EQUAL(failures, 0);
+}
+
+/* Register the session suites for what the provider claims. */
+int ct_register_session(char *tested, size_t size)
+{
+	uint64_t caps = ct.caps[PERSIST_KIND_SESSION];
+	CU_pSuite s;
+
+	s = CU_add_suite("sessions", NULL, NULL);
+	if (s == NULL ||
+	    !CU_add_test(s, "put, list, refresh, drop", test_registry) ||
+	    !CU_add_test(s, "bad input", test_bad_input) ||
+	    !CU_add_test(s, "broadcast", test_broadcast) ||
+	    !CU_add_test(s, "send", test_send) ||
+	    !CU_add_test(s, "unsubscribe", test_unsubscribe))
+		return -1;
+	if (caps & PERSIST_CAP_TTL) {
+		s = CU_add_suite("sessions:ttl", NULL, NULL);
+		if (s == NULL || !CU_add_test(s, "expiry and refresh", test_ttl))
+			return -1;
+		ct_tested(tested, size, "sessions", "ttl");
+	}
+	if (caps & PERSIST_CAP_THREADSAFE) {
+		s = CU_add_suite("sessions:threadsafe", NULL, NULL);
+		if (s == NULL || !CU_add_test(s, "concurrent use of one handle", test_threads_mixed))
+			return -1;
+		ct_tested(tested, size, "sessions", "threadsafe");
+	}
+	return 0;
+}

@@ -1,0 +1,883 @@
+/*
+ * t/conformance/state-tests.c - conformance of a state provider: values,
+ * counters and scans, bad names and arguments, binary/empty/big values, and
+ * per capability: TTL expiry, increments from many threads and two handles
+ * summing exactly, append logs (order, offsets, concurrent appends), native
+ * batches (all applied, or none), and concurrent use of one handle.
+ *
+ * Collections are named after the run, so runs against persistent backends
+ * never share one; keys are deleted afterwards (logs cannot be deleted).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "conformance.h"
+
+/* Assert that coll/key holds exactly value. */
+static void ct_expect_value(persist *p, const char *coll, const char *key,
+			    const void *value, size_t len, int line)
+{
+	struct persist_error err;
+	char *data = NULL;
+	size_t got = 0;
+	int ret = persist_state_get(p, coll, key, &data, &got, &err);
+
+	ct_expect_status(ret, PERSIST_OK, &err, "persist_state_get", __FILE__, line);
+	if (ret != PERSIST_OK)
+		return;
+	ct_expect_bytes(data, got, value, len, "value", __FILE__, line);
+	CU_assertImplementation(data != NULL && data[got] == '\0', (unsigned)line,
+				"value is NUL-terminated", __FILE__, "", CU_FALSE);
+	persist_free(data);
+}
+#define EXPECT_VALUE(p, c, k, v) ct_expect_value(p, c, k, v, strlen(v), __LINE__)
+
+/* Assert that coll/key is absent. */
+static void ct_expect_no_value(persist *p, const char *coll, const char *key, int line)
+{
+	struct persist_error err;
+	char *data = NULL;
+
+	ct_expect_status(persist_state_get(p, coll, key, &data, NULL, &err),
+			 PERSIST_ENOTFOUND, &err, "persist_state_get (absent)", __FILE__, line);
+	CU_assertImplementation(data == NULL, (unsigned)line, "output untouched",
+				__FILE__, "", CU_FALSE);
+	persist_free(data);
+}
+#define EXPECT_NO_VALUE(p, c, k) ct_expect_no_value(p, c, k, __LINE__)
+
+/* Set a string value. */
+static int ct_sset(persist *p, const char *coll, const char *key, const char *value,
+		   int64_t ttl_ms, struct persist_error *err)
+{
+	return persist_state_set(p, coll, key, value, strlen(value), ttl_ms, err);
+}
+
+/* Delete a key (cleanup: absent is fine). */
+static void ct_sdel(persist *p, const char *coll, const char *key)
+{
+	struct persist_error err;
+	int ret = persist_state_delete(p, coll, key, &err);
+
+	if (ret != PERSIST_ENOTFOUND)
+		CT_OK(ret, &err);
+}
+
+/* get, set, overwrite, delete. */
+static void test_basic(void)
+{
+	char *c = ct_name_dup("st-basic");
+	struct persist_error err;
+
+	EXPECT_NO_VALUE(ct.a, c, "k");
+	EXPECT_NO_VALUE(ct.a, ct_name("st-never"), "k");
+	CT_OK(ct_sset(ct.a, c, "k", "v1", 0, &err), &err);
+	EXPECT_VALUE(ct.a, c, "k", "v1");
+	CT_OK(ct_sset(ct.a, c, "k", "value two", 0, &err), &err);
+	EXPECT_VALUE(ct.a, c, "k", "value two");
+	EXPECT_VALUE(ct.b, c, "k", "value two");
+	EXPECT_NO_VALUE(ct.a, c, "K");
+	CT_OK(persist_state_delete(ct.a, c, "k", &err), &err);
+	EXPECT_NO_VALUE(ct.a, c, "k");
+	CT_EXPECT(persist_state_delete(ct.a, c, "k", &err), PERSIST_ENOTFOUND, &err);
+	CT_EXPECT(persist_state_delete(ct.a, ct_name("st-never"), "k", &err),
+		  PERSIST_ENOTFOUND, &err);
+	free(c);
+}
+
+/* scan with a prefix: exactly the matching keys, sorted, with values. */
+static void test_scan(void)
+{
+	static const char *const keys[] = { "b1", "ab", "a2", "a1", "a" };
+	static const char *const values[] = { "y", "x", "2", "1", "0" };
+	char *c = ct_name_dup("st-scan");
+	struct persist_entry *e = NULL;
+	struct persist_error err;
+	size_t n = 99;
+
+	for (size_t i = 0; i < 5; i++)
+		CT_OK(ct_sset(ct.a, c, keys[i], values[i], 0, &err), &err);
+	CT_OK(persist_state_scan(ct.a, c, "a", &e, &n, &err), &err);
+	CU_ASSERT_EQUAL(n, 4);
+	if (n == 4) {
+		CU_ASSERT_STRING_EQUAL(e[0].key, "a");
+		CU_ASSERT_STRING_EQUAL(e[1].key, "a1");
+		CU_ASSERT_STRING_EQUAL(e[2].key, "a2");
+		CU_ASSERT_STRING_EQUAL(e[3].key, "ab");
+		CT_EXPECT_BYTES(e[1].value, e[1].len, "1", 1);
+		CT_EXPECT_BYTES(e[3].value, e[3].len, "x", 1);
+	}
+	persist_items_free(e, n);
+	e = NULL;
+	CT_OK(persist_state_scan(ct.a, c, "", &e, &n, &err), &err);
+	CU_ASSERT_EQUAL(n, 5);
+	for (size_t i = 1; i < n; i++)
+		CU_ASSERT(strcmp(e[i - 1].key, e[i].key) < 0);
+	persist_items_free(e, n);
+	e = NULL;
+	CT_OK(persist_state_scan(ct.a, c, NULL, &e, &n, &err), &err);
+	CU_ASSERT_EQUAL(n, 5);
+	persist_items_free(e, n);
+	e = NULL;
+	CT_OK(persist_state_scan(ct.a, c, "a2", &e, &n, &err), &err);
+	CU_ASSERT_EQUAL(n, 1);
+	if (n == 1)
+		CU_ASSERT_STRING_EQUAL(e[0].key, "a2");
+	persist_items_free(e, n);
+	e = NULL;
+	CT_OK(persist_state_scan(ct.a, c, "zz", &e, &n, &err), &err);
+	CU_ASSERT_EQUAL(n, 0);
+	persist_items_free(e, n);
+	e = NULL;
+	n = 99;
+	CT_OK(persist_state_scan(ct.a, ct_name("st-never"), "", &e, &n, &err), &err);
+	CU_ASSERT_EQUAL(n, 0);
+	persist_items_free(e, n);
+	for (size_t i = 0; i < 5; i++)
+		ct_sdel(ct.a, c, keys[i]);
+	e = NULL;
+	CT_OK(persist_state_scan(ct.a, c, "", &e, &n, &err), &err);
+	CU_ASSERT_EQUAL(n, 0);
+	persist_items_free(e, n);
+	free(c);
+}
+
+/* Binary (every byte value), empty and 2 MiB values round-trip. */
+static void test_values(void)
+{
+	char *c = ct_name_dup("st-values");
+	unsigned char bin[256];
+	size_t big_len = 2u << 20;
+	char *big = malloc(big_len);
+	struct persist_entry *e = NULL;
+	struct persist_error err;
+	size_t n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	for (int i = 0; i < 256; i++)
+		bin[i] = (unsigned char)(255 - i);
+	for (size_t i = 0; i < big_len; i++)
+		big[i] = (char)(i * 31 % 251);
+	CT_OK(persist_state_set(ct.a, c, "bin", bin, sizeof(bin), 0, &err), &err);
+	ct_expect_value(ct.a, c, "bin", bin, sizeof(bin), __LINE__);
+	CT_OK(persist_state_scan(ct.a, c, "bin", &e, &n, &err), &err);
+	CU_ASSERT_EQUAL(n, 1);
+	if (n == 1)
+		CT_EXPECT_BYTES(e[0].value, e[0].len, bin, sizeof(bin));
+	persist_items_free(e, n);
+
+	CT_OK(persist_state_set(ct.a, c, "empty", "", 0, 0, &err), &err);
+	ct_expect_value(ct.a, c, "empty", "", 0, __LINE__);
+
+	CT_OK(persist_state_set(ct.a, c, "big", big, big_len, 0, &err), &err);
+	ct_expect_value(ct.a, c, "big", big, big_len, __LINE__);
+	ct_expect_value(ct.b, c, "big", big, big_len, __LINE__);
+
+	ct_sdel(ct.a, c, "bin");
+	ct_sdel(ct.a, c, "empty");
+	ct_sdel(ct.a, c, "big");
+	free(big);
+	free(c);
+}
+
+/* incr: creates at 0, new values, negative deltas, decimal text, refusals. */
+static void test_incr(void)
+{
+	static const char *const not_int[] = {
+		"abc", "1.5", "", "12abc", "0x10", "1e3", "--1",
+	};
+	char *c = ct_name_dup("st-incr");
+	struct persist_error err;
+	int64_t v = 0;
+	char text[32];
+
+	CT_OK(persist_state_incr(ct.a, c, "n", 5, &v, &err), &err);
+	CU_ASSERT_EQUAL(v, 5);
+	CT_OK(persist_state_incr(ct.a, c, "n", -7, &v, &err), &err);
+	CU_ASSERT_EQUAL(v, -2);
+	CT_OK(persist_state_incr(ct.a, c, "n", 0, &v, &err), &err);
+	CU_ASSERT_EQUAL(v, -2);
+	EXPECT_VALUE(ct.a, c, "n", "-2");
+	CT_OK(persist_state_incr(ct.a, c, "n", 1, NULL, &err), &err);
+	EXPECT_VALUE(ct.a, c, "n", "-1");
+	{
+		struct persist_entry *e = NULL;
+		size_t n = 0;
+
+		CT_OK(persist_state_scan(ct.a, c, "n", &e, &n, &err), &err);
+		CU_ASSERT_EQUAL(n, 1);
+		if (n == 1)
+			CT_EXPECT_BYTES(e[0].value, e[0].len, "-1", 2);
+		persist_items_free(e, n);
+	}
+	/* set replaces a counter; a decimal value can be incremented */
+	CT_OK(ct_sset(ct.a, c, "n", "10", 0, &err), &err);
+	CT_OK(persist_state_incr(ct.a, c, "n", 1, &v, &err), &err);
+	CU_ASSERT_EQUAL(v, 11);
+	CT_OK(ct_sset(ct.a, c, "n", "-40", 0, &err), &err);
+	CT_OK(persist_state_incr(ct.a, c, "n", 2, &v, &err), &err);
+	CU_ASSERT_EQUAL(v, -38);
+	CT_OK(ct_sset(ct.a, c, "n", "hello", 0, &err), &err);
+	EXPECT_VALUE(ct.a, c, "n", "hello");
+	/* not an integer: refused, naming the key, value unchanged */
+	for (size_t i = 0; i < sizeof(not_int) / sizeof(not_int[0]); i++) {
+		v = 12345;
+		CT_OK(ct_sset(ct.a, c, "bad", not_int[i], 0, &err), &err);
+		CT_EXPECT(persist_state_incr(ct.a, c, "bad", 1, &v, &err), PERSIST_EINVAL, &err);
+		CU_ASSERT_EQUAL(v, 12345);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "bad"));
+		EXPECT_VALUE(ct.a, c, "bad", not_int[i]);
+	}
+	/* int64 overflow both ways */
+	snprintf(text, sizeof(text), "%" PRId64, INT64_MAX);
+	CT_OK(ct_sset(ct.a, c, "max", text, 0, &err), &err);
+	CT_EXPECT(persist_state_incr(ct.a, c, "max", 1, &v, &err), PERSIST_EINVAL, &err);
+	EXPECT_VALUE(ct.a, c, "max", text);
+	CT_OK(persist_state_incr(ct.a, c, "max", -1, &v, &err), &err);
+	CU_ASSERT_EQUAL(v, INT64_MAX - 1);
+	snprintf(text, sizeof(text), "%" PRId64, INT64_MIN);
+	CT_OK(ct_sset(ct.a, c, "min", text, 0, &err), &err);
+	CT_EXPECT(persist_state_incr(ct.a, c, "min", -1, &v, &err), PERSIST_EINVAL, &err);
+	EXPECT_VALUE(ct.a, c, "min", text);
+	CT_OK(persist_state_incr(ct.a, c, "big", INT64_MAX, &v, &err), &err);
+	CU_ASSERT_EQUAL(v, INT64_MAX);
+	CT_EXPECT(persist_state_incr(ct.a, c, "big", INT64_MAX, &v, &err), PERSIST_EINVAL, &err);
+
+	ct_sdel(ct.a, c, "n");
+	ct_sdel(ct.a, c, "bad");
+	ct_sdel(ct.a, c, "max");
+	ct_sdel(ct.a, c, "min");
+	ct_sdel(ct.a, c, "big");
+	free(c);
+}
+
+/* Bad collection names, bad keys and NULL arguments: PERSIST_EINVAL. */
+static void test_bad_input(void)
+{
+	char long_coll[201], max_coll[PERSIST_COLLECTION_MAX + 1], long_key[PERSIST_KEY_MAX + 2];
+	const char *bad_colls[] = {
+		"", "../x", "a/b", ".hidden", long_coll, "a b", "c\xc3\xbc", "a\nb", "..",
+	};
+	const char *bad_keys[] = { "", long_key, "\xff", "a\nb", "bad-\xc0\xaf" };
+	char *c = ct_name_dup("st-badinput");
+	struct persist_entry *e = NULL;
+	struct persist_error err;
+	struct persist_kv kv = { .key = "k", .value = "v", .len = 1 };
+	struct persist_op op = { .type = PERSIST_OP_SET, .key = "k", .value = "v", .len = 1 };
+	size_t n = 0;
+	uint64_t next = 0;
+	int64_t v = 0;
+	char *data = NULL;
+
+	memset(long_coll, 'c', 200);
+	long_coll[200] = '\0';
+	memset(long_key, 'k', PERSIST_KEY_MAX + 1);
+	long_key[PERSIST_KEY_MAX + 1] = '\0';
+	for (size_t i = 0; i < sizeof(bad_colls) / sizeof(bad_colls[0]); i++) {
+		const char *bc = bad_colls[i];
+
+		CT_EXPECT(ct_sset(ct.a, bc, "k", "v", 0, &err), PERSIST_EINVAL, &err);
+		CT_EXPECT(persist_state_get(ct.a, bc, "k", &data, NULL, &err), PERSIST_EINVAL, &err);
+		CT_EXPECT(persist_state_delete(ct.a, bc, "k", &err), PERSIST_EINVAL, &err);
+		CT_EXPECT(persist_state_scan(ct.a, bc, "", &e, &n, &err), PERSIST_EINVAL, &err);
+		CT_EXPECT(persist_state_incr(ct.a, bc, "k", 1, &v, &err), PERSIST_EINVAL, &err);
+		CT_EXPECT(persist_state_append(ct.a, bc, "{}", 2, &err), PERSIST_EINVAL, &err);
+		CT_EXPECT(persist_state_read_log(ct.a, bc, 0, 0, &e, &n, &next, &err),
+			  PERSIST_EINVAL, &err);
+		CT_EXPECT(persist_state_set_batch(ct.a, bc, &kv, 1, &err), PERSIST_EINVAL, &err);
+		op.collection = bc;
+		CT_EXPECT(persist_state_batch(ct.a, &op, 1, &err), PERSIST_EINVAL, &err);
+	}
+	for (size_t i = 0; i < sizeof(bad_keys) / sizeof(bad_keys[0]); i++) {
+		CT_EXPECT(ct_sset(ct.a, c, bad_keys[i], "v", 0, &err), PERSIST_EINVAL, &err);
+		CT_EXPECT(persist_state_get(ct.a, c, bad_keys[i], &data, NULL, &err),
+			  PERSIST_EINVAL, &err);
+		CT_EXPECT(persist_state_incr(ct.a, c, bad_keys[i], 1, &v, &err), PERSIST_EINVAL, &err);
+		CT_EXPECT(persist_state_delete(ct.a, c, bad_keys[i], &err), PERSIST_EINVAL, &err);
+	}
+	/* NULL arguments */
+	CT_EXPECT(ct_sset(NULL, c, "k", "v", 0, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(ct_sset(ct.a, c, "k", "v", -1, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_set(ct.a, NULL, "k", "v", 1, 0, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_set(ct.a, c, NULL, "v", 1, 0, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_set(ct.a, c, "k", NULL, 1, 0, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_get(NULL, c, "k", &data, NULL, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_get(ct.a, NULL, "k", &data, NULL, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_get(ct.a, c, NULL, &data, NULL, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_delete(ct.a, c, NULL, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_scan(ct.a, NULL, "", &e, &n, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_scan(ct.a, c, "", NULL, &n, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_scan(ct.a, c, "", &e, NULL, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_incr(ct.a, c, NULL, 1, &v, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_append(ct.a, c, NULL, 2, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_read_log(ct.a, c, 0, 0, NULL, &n, &next, &err),
+		  PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_set_batch(ct.a, c, NULL, 1, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_batch(ct.a, NULL, 1, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_flush(NULL, &err), PERSIST_EINVAL, &err);
+	op.collection = c;
+	op.type = (enum persist_op_type)99;
+	CT_EXPECT(persist_state_batch(ct.a, &op, 1, &err), PERSIST_EINVAL, &err);
+	CU_ASSERT_PTR_NULL(data);
+	CU_ASSERT_PTR_NULL(e);
+	EXPECT_NO_VALUE(ct.a, c, "k");
+	/* the longest valid collection name works */
+	memcpy(max_coll, ct.run, strlen(ct.run));
+	memset(max_coll + strlen(ct.run), 'x', PERSIST_COLLECTION_MAX - strlen(ct.run));
+	max_coll[PERSIST_COLLECTION_MAX] = '\0';
+	CT_OK(ct_sset(ct.a, max_coll, "k", "v", 0, &err), &err);
+	EXPECT_VALUE(ct.a, max_coll, "k", "v");
+	ct_sdel(ct.a, max_coll, "k");
+	free(c);
+}
+
+/* flush answers OK. */
+static void test_flush(void)
+{
+	struct persist_error err;
+
+	CT_OK(persist_state_flush(ct.a, &err), &err);
+	CT_OK(persist_state_flush(ct.b, &err), &err);
+}
+
+/* Poll until coll/key is gone (1) or the deadline passes (0). */
+static int ct_wait_value_gone(const char *coll, const char *key, int64_t timeout_ms)
+{
+	int64_t deadline = ct_now_ms() + timeout_ms;
+	struct persist_error err;
+
+	for (;;) {
+		char *data = NULL;
+		int ret = persist_state_get(ct.a, coll, key, &data, NULL, &err);
+
+		persist_free(data);
+		if (ret == PERSIST_ENOTFOUND)
+			return 1;
+		if (ret != PERSIST_OK) {
+			CT_OK(ret, &err);
+			return 0;
+		}
+		if (ct_now_ms() > deadline)
+			return 0;
+		ct_sleep_ms(50);
+	}
+}
+
+/* TTL: keys vanish from get and scan; others stay; set without TTL clears. */
+static void test_ttl(void)
+{
+	char *c = ct_name_dup("st-ttl");
+	struct persist_entry *e = NULL;
+	struct persist_error err;
+	int64_t start = ct_now_ms(), v = 0;
+	size_t n = 0;
+
+	CT_OK(ct_sset(ct.a, c, "short", "s", 300, &err), &err);
+	CT_OK(ct_sset(ct.a, c, "keep", "k", 0, &err), &err);
+	CT_OK(ct_sset(ct.a, c, "long", "l", 600000, &err), &err);
+	CT_OK(ct_sset(ct.a, c, "reset", "r", 300, &err), &err);
+	CT_OK(ct_sset(ct.a, c, "reset", "r2", 0, &err), &err);
+	if (ct_now_ms() - start < 200)
+		EXPECT_VALUE(ct.a, c, "short", "s");
+	CU_ASSERT(ct_wait_value_gone(c, "short", CT_WAIT_MS));
+	CU_ASSERT(ct_now_ms() - start >= 250);
+	CT_OK(persist_state_scan(ct.a, c, "", &e, &n, &err), &err);
+	CU_ASSERT_EQUAL(n, 3);
+	for (size_t i = 0; i < n; i++)
+		CU_ASSERT_STRING_NOT_EQUAL(e[i].key, "short");
+	persist_items_free(e, n);
+	ct_sleep_ms(300);
+	EXPECT_VALUE(ct.a, c, "keep", "k");
+	EXPECT_VALUE(ct.a, c, "long", "l");
+	EXPECT_VALUE(ct.a, c, "reset", "r2");
+	/* an expired key is absent for incr too: it starts again at 0 */
+	CT_EXPECT(persist_state_delete(ct.a, c, "short", &err), PERSIST_ENOTFOUND, &err);
+	CT_OK(persist_state_incr(ct.a, c, "short", 1, &v, &err), &err);
+	CU_ASSERT_EQUAL(v, 1);
+	ct_sdel(ct.a, c, "short");
+	ct_sdel(ct.a, c, "keep");
+	ct_sdel(ct.a, c, "long");
+	ct_sdel(ct.a, c, "reset");
+	free(c);
+}
+
+/* ATOMIC_INCR: threads incrementing one key. */
+#define INCR_THREADS 8
+#define INCR_EACH 10000
+
+struct incr_worker {
+	persist *p;
+	const char *coll;
+	int n;
+	int64_t *seen;     /* returned values */
+	int failures;
+	char err[PERSIST_ERROR_MSG_MAX];
+};
+
+/* n increments by 1, keeping every value returned. */
+static void *incr_worker(void *arg)
+{
+	struct incr_worker *w = arg;
+	struct persist_error err;
+
+	for (int i = 0; i < w->n; i++) {
+		if (persist_state_incr(w->p, w->coll, "counter", 1, &w->seen[i], &err) != PERSIST_OK) {
+			w->seen[i] = 0;
+			if (w->failures++ == 0)
+				memcpy(w->err, err.msg, sizeof(w->err));
+		}
+	}
+	return NULL;
+}
+
+/* Run `threads` workers (alternating between handles when two_handles)
+   and check that the increments add up and every value was returned
+   exactly once. */
+static void ct_incr_race(int threads, int each, int two_handles, const char *what)
+{
+	char *c = ct_name_dup(what);
+	struct incr_worker w[INCR_THREADS];
+	pthread_t t[INCR_THREADS];
+	int64_t total = (int64_t)threads * each;
+	unsigned char *hit = calloc((size_t)total + 1, 1);
+	int failures = 0, dups = 0, out_of_range = 0;
+	char want[32];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hit);
+	for (int i = 0; i < threads; i++) {
+		w[i] = (struct incr_worker){
+			.p = two_handles && i % 2 ? ct.b : ct.a, .coll = c, .n = each,
+			.seen = calloc((size_t)each, sizeof(int64_t)),
+		};
+		CU_ASSERT_PTR_NOT_NULL_FATAL(w[i].seen);
+		pthread_create(&t[i], NULL, incr_worker, &w[i]);
+	}
+	for (int i = 0; i < threads; i++) {
+		pthread_join(t[i], NULL);
+		if (w[i].failures > 0 && failures == 0)
+			printf("\n    incr failed: %s\n", w[i].err);
+		failures += w[i].failures;
+		for (int j = 0; j < each; j++) {
+			int64_t s = w[i].seen[j];
+
+			if (s < 1 || s > total)
+				out_of_range++;
+			else if (hit[s]++)
+				dups++;
+		}
+		free(w[i].seen);
+	}
+	CU_ASSERT_EQUAL(failures, 0);
+	CU_ASSERT_EQUAL(dups, 0);
+	CU_ASSERT_EQUAL(out_of_range, 0);
+	snprintf(want, sizeof(want), "%" PRId64, total);
+	EXPECT_VALUE(ct.a, c, "counter", want);
+	if (two_handles)
+		EXPECT_VALUE(ct.b, c, "counter", want);
+	ct_sdel(ct.a, c, "counter");
+	free(hit);
+	free(c);
+}
+
+/* ATOMIC_INCR: 8 threads x 10000 on handle A. */
+static void test_incr_threads(void)
+{
+	ct_incr_race(INCR_THREADS, INCR_EACH, 0, "st-incr-threads");
+}
+
+/* ATOMIC_INCR: 4 threads x 5000, alternating between handles A and B. */
+static void test_incr_two_handles(void)
+{
+	ct_incr_race(4, INCR_EACH / 2, 1, "st-incr-handles");
+}
+
+/* Read a log; asserts success. */
+static size_t ct_read_log(persist *p, const char *coll, uint64_t from, size_t max,
+			  struct persist_entry **e, uint64_t *next)
+{
+	struct persist_error err;
+	size_t n = 0;
+
+	*e = NULL;
+	CT_OK(persist_state_read_log(p, coll, from, max, e, &n, next, &err), &err);
+	return n;
+}
+
+/* APPEND_LOG: order, indexes, offsets, limits, next; separate from keys. */
+static void test_log(void)
+{
+	char *c = ct_name_dup("st-log");
+	struct persist_entry *e;
+	struct persist_error err;
+	uint64_t next = 0;
+	size_t n;
+	char rec[32];
+
+	n = ct_read_log(ct.a, c, 0, 0, &e, &next);
+	CU_ASSERT_EQUAL(n, 0);
+	persist_items_free(e, n);
+	for (int i = 0; i < 5; i++) {
+		snprintf(rec, sizeof(rec), "{\"i\":%d}", i);
+		CT_OK(persist_state_append(i % 2 ? ct.b : ct.a, c, rec, strlen(rec), &err), &err);
+	}
+	n = ct_read_log(ct.a, c, 0, 0, &e, &next);
+	CU_ASSERT_EQUAL(n, 5);
+	CU_ASSERT_EQUAL(next, 5);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(rec, sizeof(rec), "{\"i\":%zu}", i);
+		CU_ASSERT_EQUAL(e[i].index, i);
+		CT_EXPECT_BYTES(e[i].value, e[i].len, rec, strlen(rec));
+	}
+	persist_items_free(e, n);
+	n = ct_read_log(ct.a, c, 2, 2, &e, &next);
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_EQUAL(next, 4);
+	if (n == 2) {
+		CU_ASSERT_EQUAL(e[0].index, 2);
+		CU_ASSERT_EQUAL(e[1].index, 3);
+		CT_EXPECT_BYTES(e[1].value, e[1].len, "{\"i\":3}", 7);
+	}
+	persist_items_free(e, n);
+	n = ct_read_log(ct.a, c, 4, 10, &e, &next);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(next, 5);
+	persist_items_free(e, n);
+	n = ct_read_log(ct.a, c, 5, 0, &e, NULL);
+	CU_ASSERT_EQUAL(n, 0);
+	persist_items_free(e, n);
+	n = ct_read_log(ct.a, c, 1000, 0, &e, NULL);
+	CU_ASSERT_EQUAL(n, 0);
+	persist_items_free(e, n);
+	n = ct_read_log(ct.b, c, 0, 0, &e, NULL);
+	CU_ASSERT_EQUAL(n, 5);
+	persist_items_free(e, n);
+	/* the log is not a key space */
+	e = NULL;
+	CT_OK(persist_state_scan(ct.a, c, "", &e, &n, &err), &err);
+	CU_ASSERT_EQUAL(n, 0);
+	persist_items_free(e, n);
+	CT_OK(ct_sset(ct.a, c, "key", "v", 0, &err), &err);
+	n = ct_read_log(ct.a, c, 0, 0, &e, NULL);
+	CU_ASSERT_EQUAL(n, 5);
+	persist_items_free(e, n);
+	ct_sdel(ct.a, c, "key");
+	free(c);
+}
+
+/* APPEND_LOG: concurrent appends, every record exactly once. */
+#define LOG_THREADS 4
+#define LOG_EACH 250
+
+struct log_worker {
+	persist *p;
+	const char *coll;
+	int id, failures;
+	char err[PERSIST_ERROR_MSG_MAX];
+};
+
+/* Append LOG_EACH numbered records. */
+static void *log_worker(void *arg)
+{
+	struct log_worker *w = arg;
+	struct persist_error err;
+	char rec[64];
+
+	for (int i = 0; i < LOG_EACH; i++) {
+		int len = snprintf(rec, sizeof(rec), "{\"t\":%d,\"i\":%d}", w->id, i);
+
+		if (persist_state_append(w->p, w->coll, rec, (size_t)len, &err) != PERSIST_OK &&
+		    w->failures++ == 0)
+			memcpy(w->err, err.msg, sizeof(w->err));
+	}
+	return NULL;
+}
+
+/* APPEND_LOG: LOG_THREADS threads (on both handles) appending at once. */
+static void test_log_threads(void)
+{
+	char *c = ct_name_dup("st-log-threads");
+	struct log_worker w[LOG_THREADS];
+	pthread_t t[LOG_THREADS];
+	int seen[LOG_THREADS][LOG_EACH] = { { 0 } }, last[LOG_THREADS];
+	int failures = 0, bad = 0, dups = 0, disorder = 0;
+	struct persist_entry *e;
+	uint64_t next = 0;
+	size_t n;
+
+	for (int i = 0; i < LOG_THREADS; i++) {
+		w[i] = (struct log_worker){ .p = i % 2 ? ct.b : ct.a, .coll = c, .id = i };
+		last[i] = -1;
+		pthread_create(&t[i], NULL, log_worker, &w[i]);
+	}
+	for (int i = 0; i < LOG_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		if (w[i].failures > 0 && failures == 0)
+			printf("\n    append failed: %s\n", w[i].err);
+		failures += w[i].failures;
+	}
+	CU_ASSERT_EQUAL(failures, 0);
+	CT_OK(persist_state_flush(ct.a, NULL), NULL);
+	CT_OK(persist_state_flush(ct.b, NULL), NULL);
+	n = ct_read_log(ct.a, c, 0, 0, &e, &next);
+	CU_ASSERT_EQUAL(n, LOG_THREADS * LOG_EACH);
+	CU_ASSERT_EQUAL(next, n);
+	for (size_t i = 0; i < n; i++) {
+		int th = -1, idx = -1;
+
+		if (e[i].index != i)
+			bad++;
+		if (e[i].value == NULL ||
+		    sscanf(e[i].value, "{\"t\":%d,\"i\":%d}", &th, &idx) != 2 ||
+		    th < 0 || th >= LOG_THREADS || idx < 0 || idx >= LOG_EACH) {
+			bad++;
+			continue;
+		}
+		if (seen[th][idx]++)
+			dups++;
+		if (idx <= last[th])
+			disorder++;
+		last[th] = idx;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(dups, 0);
+	CU_ASSERT_EQUAL(disorder, 0);
+	for (int i = 0; i < LOG_THREADS; i++)
+		CU_ASSERT_EQUAL(last[i], LOG_EACH - 1);
+	persist_items_free(e, n);
+	free(c);
+}
+
+/* BATCH: set_batch sets every key. */
+static void test_set_batch(void)
+{
+	char *c = ct_name_dup("st-setbatch");
+	struct persist_kv kv[3] = {
+		{ .key = "one", .value = "1", .len = 1 },
+		{ .key = "two", .value = "2\0two", .len = 5 },
+		{ .key = "three", .value = "{\"n\":3}", .len = 7, .ttl_ms = 600000 },
+	};
+	struct persist_entry *e = NULL;
+	struct persist_error err;
+	size_t n = 0;
+
+	CT_OK(persist_state_set_batch(ct.a, c, kv, 3, &err), &err);
+	for (int i = 0; i < 3; i++)
+		ct_expect_value(ct.a, c, kv[i].key, kv[i].value, kv[i].len, __LINE__);
+	CT_OK(persist_state_scan(ct.a, c, "", &e, &n, &err), &err);
+	CU_ASSERT_EQUAL(n, 3);
+	persist_items_free(e, n);
+	CT_OK(persist_state_set_batch(ct.a, c, kv, 0, &err), &err);
+	for (int i = 0; i < 3; i++)
+		ct_sdel(ct.a, c, kv[i].key);
+	free(c);
+}
+
+/* BATCH: mixed operations over two collections are all applied. */
+static void test_batch_mixed(void)
+{
+	char *c = ct_name_dup("st-batch"), *c2 = ct_name_dup("st-batch2");
+	int log = (ct.caps[PERSIST_KIND_STATE] & PERSIST_CAP_APPEND_LOG) != 0;
+	struct persist_op ops[] = {
+		{ .type = PERSIST_OP_SET, .collection = c, .key = "k1", .value = "one", .len = 3 },
+		{ .type = PERSIST_OP_INCR, .collection = c, .key = "k2", .delta = 5 },
+		{ .type = PERSIST_OP_INCR, .collection = c, .key = "k2", .delta = 5 },
+		{ .type = PERSIST_OP_DELETE, .collection = c, .key = "k0" },
+		{ .type = PERSIST_OP_SET, .collection = c2, .key = "x", .value = "X", .len = 1 },
+		{ .type = PERSIST_OP_APPEND, .collection = c, .value = "{\"b\":1}", .len = 7 },
+	};
+	size_t n_ops = log ? 6 : 5, n;
+	struct persist_entry *e;
+	struct persist_error err;
+
+	CT_OK(ct_sset(ct.a, c, "k0", "gone", 0, &err), &err);
+	CT_OK(persist_state_batch(ct.a, ops, n_ops, &err), &err);
+	EXPECT_VALUE(ct.a, c, "k1", "one");
+	EXPECT_VALUE(ct.a, c, "k2", "10");
+	EXPECT_NO_VALUE(ct.a, c, "k0");
+	EXPECT_VALUE(ct.a, c2, "x", "X");
+	if (log) {
+		n = ct_read_log(ct.a, c, 0, 0, &e, NULL);
+		CU_ASSERT_EQUAL(n, 1);
+		if (n == 1)
+			CT_EXPECT_BYTES(e[0].value, e[0].len, "{\"b\":1}", 7);
+		persist_items_free(e, n);
+	}
+	CT_OK(persist_state_batch(ct.a, ops, 0, &err), &err);
+	ct_sdel(ct.a, c, "k1");
+	ct_sdel(ct.a, c, "k2");
+	ct_sdel(ct.a, c2, "x");
+	free(c);
+	free(c2);
+}
+
+/* BATCH: a batch that fails applies nothing (or says it is uncertain). */
+static void test_batch_all_or_nothing(void)
+{
+	char *c = ct_name_dup("st-batch-none");
+	struct persist_op ops[] = {
+		{ .type = PERSIST_OP_SET, .collection = c, .key = "x", .value = "1", .len = 1 },
+		{ .type = PERSIST_OP_INCR, .collection = c, .key = "n", .delta = 1 },
+		{ .type = PERSIST_OP_INCR, .collection = c, .key = "bad", .delta = 1 },
+		{ .type = PERSIST_OP_DELETE, .collection = c, .key = "keep" },
+	};
+	struct persist_op invalid[] = {
+		{ .type = PERSIST_OP_SET, .collection = c, .key = "y", .value = "1", .len = 1 },
+		{ .type = PERSIST_OP_SET, .collection = "a/b", .key = "y", .value = "1", .len = 1 },
+	};
+	struct persist_error err;
+	int ret;
+
+	CT_OK(ct_sset(ct.a, c, "bad", "not a number", 0, &err), &err);
+	CT_OK(ct_sset(ct.a, c, "keep", "kept", 0, &err), &err);
+	ret = persist_state_batch(ct.a, ops, 4, &err);
+	CU_ASSERT_NOT_EQUAL(ret, PERSIST_OK);
+	if (ret != PERSIST_EUNCERTAIN) {
+		CT_EXPECT(ret, PERSIST_EINVAL, &err);
+		EXPECT_NO_VALUE(ct.a, c, "x");
+		EXPECT_NO_VALUE(ct.a, c, "n");
+		EXPECT_VALUE(ct.a, c, "bad", "not a number");
+		EXPECT_VALUE(ct.a, c, "keep", "kept");
+	}
+	/* invalid input is refused before anything is done */
+	CT_EXPECT(persist_state_batch(ct.a, invalid, 2, &err), PERSIST_EINVAL, &err);
+	EXPECT_NO_VALUE(ct.a, c, "y");
+	ct_sdel(ct.a, c, "x");
+	ct_sdel(ct.a, c, "n");
+	ct_sdel(ct.a, c, "bad");
+	ct_sdel(ct.a, c, "keep");
+	free(c);
+}
+
+/* THREADSAFE: threads using one handle on their own keys. */
+#define MIX_THREADS 8
+#define MIX_EACH 200
+
+struct mix_worker {
+	const char *coll;
+	int id, failures;
+	char err[PERSIST_ERROR_MSG_MAX + 64];
+};
+
+/* Note a failure of a worker. */
+static void mix_fail(struct mix_worker *w, const char *what, int ret,
+		     const struct persist_error *err)
+{
+	if (w->failures++ == 0)
+		snprintf(w->err, sizeof(w->err), "%s: %s: %s", what,
+			 persist_strerror(ret), ret != PERSIST_OK ? err->msg : "wrong result");
+}
+
+/* set, get, scan, incr and delete of the worker's own keys. */
+static void *mix_worker(void *arg)
+{
+	struct mix_worker *w = arg;
+	struct persist_error err;
+	char key[32], value[32], prefix[32];
+
+	snprintf(prefix, sizeof(prefix), "w%d-", w->id);
+	for (int i = 0; i < MIX_EACH; i++) {
+		struct persist_entry *e = NULL;
+		char *data = NULL;
+		size_t len = 0, n = 0;
+		int64_t v = 0;
+		int ret;
+
+		snprintf(key, sizeof(key), "w%d-k", w->id);
+		snprintf(value, sizeof(value), "w%d-%d", w->id, i);
+		if ((ret = persist_state_set(ct.a, w->coll, key, value, strlen(value), 0, &err)) != 0)
+			mix_fail(w, "set", ret, &err);
+		ret = persist_state_get(ct.a, w->coll, key, &data, &len, &err);
+		if (ret != 0 || len != strlen(value) || memcmp(data, value, len) != 0)
+			mix_fail(w, "get", ret, &err);
+		persist_free(data);
+		ret = persist_state_incr(ct.a, w->coll, prefix, 1, &v, &err);
+		if (ret != 0 || v != i + 1)
+			mix_fail(w, "incr", ret, &err);
+		ret = persist_state_scan(ct.a, w->coll, prefix, &e, &n, &err);
+		if (ret != 0 || n != 2)
+			mix_fail(w, "scan", ret, &err);
+		persist_items_free(e, n);
+		if ((ret = persist_state_delete(ct.a, w->coll, key, &err)) != 0)
+			mix_fail(w, "delete", ret, &err);
+	}
+	persist_state_delete(ct.a, w->coll, prefix, &err);
+	return NULL;
+}
+
+/* THREADSAFE: MIX_THREADS workers at once on handle A. */
+static void test_threads_mixed(void)
+{
+	char *c = ct_name_dup("st-threads");
+	struct mix_worker w[MIX_THREADS];
+	pthread_t t[MIX_THREADS];
+	int failures = 0;
+
+	for (int i = 0; i < MIX_THREADS; i++) {
+		w[i] = (struct mix_worker){ .coll = c, .id = i };
+		pthread_create(&t[i], NULL, mix_worker, &w[i]);
+	}
+	for (int i = 0; i < MIX_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		if (w[i].failures > 0 && failures == 0)
+			printf("\n    worker %d: %s\n", i, w[i].err);
+		failures += w[i].failures;
+	}
+	CU_ASSERT_EQUAL(failures, 0);
+	free(c);
+}
+
+/* Register the state suites for what the provider claims. */
+int ct_register_state(char *tested, size_t size)
+{
+	uint64_t caps = ct.caps[PERSIST_KIND_STATE];
+	CU_pSuite s;
+
+	s = CU_add_suite("state", NULL, NULL);
+	if (s == NULL ||
+	    !CU_add_test(s, "get, set, delete", test_basic) ||
+	    !CU_add_test(s, "scan with prefix", test_scan) ||
+	    !CU_add_test(s, "binary, empty and 2 MiB values", test_values) ||
+	    !CU_add_test(s, "incr", test_incr) ||
+	    !CU_add_test(s, "bad names, keys and arguments", test_bad_input) ||
+	    !CU_add_test(s, "flush", test_flush))
+		return -1;
+	if (caps & PERSIST_CAP_TTL) {
+		s = CU_add_suite("state:ttl", NULL, NULL);
+		if (s == NULL || !CU_add_test(s, "expiry", test_ttl))
+			return -1;
+		ct_tested(tested, size, "state", "ttl");
+	}
+	if (caps & PERSIST_CAP_ATOMIC_INCR) {
+		s = CU_add_suite("state:atomic_incr", NULL, NULL);
+		if (s == NULL ||
+		    !CU_add_test(s, "8 threads x 10000", test_incr_threads) ||
+		    !CU_add_test(s, "two handles", test_incr_two_handles))
+			return -1;
+		ct_tested(tested, size, "state", "atomic_incr");
+	}
+	if (caps & PERSIST_CAP_APPEND_LOG) {
+		s = CU_add_suite("state:append_log", NULL, NULL);
+		if (s == NULL ||
+		    !CU_add_test(s, "order, offsets, limits", test_log) ||
+		    !CU_add_test(s, "concurrent appends", test_log_threads))
+			return -1;
+		ct_tested(tested, size, "state", "append_log");
+	}
+	if (caps & PERSIST_CAP_BATCH) {
+		s = CU_add_suite("state:batch", NULL, NULL);
+		if (s == NULL ||
+		    !CU_add_test(s, "set_batch", test_set_batch) ||
+		    !CU_add_test(s, "mixed operations", test_batch_mixed) ||
+		    !CU_add_test(s, "all or nothing", test_batch_all_or_nothing))
+			return -1;
+		ct_tested(tested, size, "state", "batch");
+	}
+	if (caps & PERSIST_CAP_THREADSAFE) {
+		s = CU_add_suite("state:threadsafe", NULL, NULL);
+		if (s == NULL || !CU_add_test(s, "concurrent use of one handle", test_threads_mixed))
+			return -1;
+		ct_tested(tested, size, "state", "threadsafe");
+	}
+	return 0;
+}

@@ -1,0 +1,344 @@
+/*
+ * t/conformance/util.c - helpers of the conformance suite: assertions that
+ * print the error message, names unique to the run, clocks, and the
+ * recorder that collects callbacks made on the core's threads (guarded by
+ * a mutex; tests wait on its condition variable with a deadline).
+ *
+ * CUnit is not thread-safe: only the main thread asserts.  Worker threads
+ * of a test store their results and the test checks them after joining.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "conformance.h"
+
+/* Assert a status, printing the call, both codes and the message. */
+void ct_expect_status(int got, int want, const struct persist_error *err,
+		      const char *expr, const char *file, int line)
+{
+	if (got != want) {
+		printf("\n    %s:%d: %s\n      returned %s, expected %s",
+		       file, line, expr, persist_strerror(got), persist_strerror(want));
+		if (err != NULL && got != PERSIST_OK)
+			printf(": %s", err->msg);
+		printf("\n");
+	}
+	CU_assertImplementation(got == want, (unsigned)line, expr, file, "", CU_FALSE);
+}
+
+/* Assert that two byte strings are equal. */
+void ct_expect_bytes(const void *got, size_t got_len, const void *want,
+		     size_t want_len, const char *what, const char *file, int line)
+{
+	int same = got != NULL && got_len == want_len &&
+		(want_len == 0 || memcmp(got, want, want_len) == 0);
+
+	if (!same) {
+		if (got == NULL)
+			printf("\n    %s:%d: %s is NULL\n", file, line, what);
+		else if (got_len != want_len)
+			printf("\n    %s:%d: %s has %zu bytes, expected %zu\n",
+			       file, line, what, got_len, want_len);
+		else
+			printf("\n    %s:%d: %s differs from what was stored\n",
+			       file, line, what);
+	}
+	CU_assertImplementation(same, (unsigned)line, what, file, "", CU_FALSE);
+}
+
+/* "<run>-<what>" in a ring of static buffers. */
+const char *ct_name(const char *what)
+{
+	static char ring[64][PERSIST_KEY_MAX + 1];
+	static unsigned next;
+	char *buf = ring[next++ % 64];
+
+	snprintf(buf, sizeof(ring[0]), "%s-%s", ct.run, what);
+	return buf;
+}
+
+/* "<run>-<what>" in malloc()ed memory. */
+char *ct_name_dup(const char *what)
+{
+	const char *name = ct_name(what);
+	char *copy = malloc(strlen(name) + 1);
+
+	if (copy == NULL) {
+		perror("persist-conformance");
+		abort();
+	}
+	return strcpy(copy, name);
+}
+
+/* Monotonic milliseconds. */
+int64_t ct_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleep, resuming after signals. */
+void ct_sleep_ms(int64_t ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Absolute CLOCK_MONOTONIC time ms from now. */
+void ct_deadline(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+/* An empty recorder. */
+void ct_recorder_init(struct ct_recorder *rec)
+{
+	pthread_condattr_t attr;
+
+	memset(rec, 0, sizeof(*rec));
+	pthread_mutex_init(&rec->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&rec->cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+/* Free a recorder and its events (no callback may still use it). */
+void ct_recorder_free(struct ct_recorder *rec)
+{
+	for (size_t i = 0; i < rec->n; i++) {
+		struct ct_event *e = &rec->events[i];
+
+		free(e->key);
+		free(e->etag);
+		free(e->origin);
+		free(e->session_id);
+		free(e->event);
+		free(e->data);
+	}
+	free(rec->events);
+	pthread_cond_destroy(&rec->cond);
+	pthread_mutex_destroy(&rec->lock);
+}
+
+/* strdup that keeps NULL. */
+static char *ct_strdup0(const char *s)
+{
+	return s == NULL ? NULL : strdup(s);
+}
+
+/* Store one event (taking its strings) and wake waiters. */
+static void ct_recorder_add(struct ct_recorder *rec, struct ct_event *ev)
+{
+	pthread_mutex_lock(&rec->lock);
+	if (rec->n == rec->alloc) {
+		size_t n = rec->alloc == 0 ? 16 : rec->alloc * 2;
+		struct ct_event *events = realloc(rec->events, n * sizeof(*events));
+
+		if (events == NULL) {
+			rec->oom = 1;
+			pthread_mutex_unlock(&rec->lock);
+			free(ev->key);
+			free(ev->etag);
+			free(ev->origin);
+			free(ev->session_id);
+			free(ev->event);
+			free(ev->data);
+			return;
+		}
+		rec->events = events;
+		rec->alloc = n;
+	}
+	rec->events[rec->n++] = *ev;
+	pthread_cond_broadcast(&rec->cond);
+	pthread_mutex_unlock(&rec->lock);
+}
+
+/* True when name belongs to this run. */
+static int ct_ours(const char *name)
+{
+	return name != NULL && strncmp(name, ct.run, strlen(ct.run)) == 0;
+}
+
+/* Configuration change callback. */
+void ct_config_cb(void *ctx, const char *key, const char *etag)
+{
+	struct ct_event ev = { 0 };
+
+	if (key != NULL && !ct_ours(key))
+		return;
+	ev.key = ct_strdup0(key);
+	ev.etag = ct_strdup0(etag);
+	ct_recorder_add(ctx, &ev);
+}
+
+/* Session event callback. */
+void ct_event_cb(void *ctx, const char *origin, const char *session_id,
+		 const char *event, const void *data, size_t len)
+{
+	struct ct_event ev = { 0 };
+
+	if (!ct_ours(event))
+		return;
+	ev.origin = ct_strdup0(origin);
+	ev.session_id = ct_strdup0(session_id);
+	ev.event = ct_strdup0(event);
+	ev.data = malloc(len + 1);
+	if (ev.data != NULL) {
+		if (len > 0)
+			memcpy(ev.data, data, len);
+		ev.data[len] = '\0';
+		ev.len = len;
+	}
+	ct_recorder_add(ctx, &ev);
+}
+
+/* Events recorded so far. */
+size_t ct_recorder_count(struct ct_recorder *rec)
+{
+	size_t n;
+
+	pthread_mutex_lock(&rec->lock);
+	n = rec->n;
+	pthread_mutex_unlock(&rec->lock);
+	return n;
+}
+
+/* Event i; the array may move, but a copy of the struct stays valid as its
+   strings are never freed before the recorder. */
+const struct ct_event *ct_recorder_get(struct ct_recorder *rec, size_t i)
+{
+	static __thread struct ct_event copy;
+
+	pthread_mutex_lock(&rec->lock);
+	copy = rec->events[i];
+	pthread_mutex_unlock(&rec->lock);
+	return &copy;
+}
+
+/* Null-safe string equality. */
+static int ct_streq(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* Does config event e match key and etag (or a deletion)? */
+static int ct_config_match(const struct ct_event *e, const char *key,
+			   const char *etag, int deleted)
+{
+	if (e->event != NULL || !ct_streq(e->key, key))
+		return 0;
+	if (deleted)
+		return e->etag == NULL;
+	return etag == NULL ? e->etag != NULL : ct_streq(e->etag, etag);
+}
+
+/* Wait for a matching config event (see conformance.h). */
+long ct_wait_config(struct ct_recorder *rec, size_t from, const char *key,
+		    const char *etag, int deleted, int64_t timeout_ms)
+{
+	struct timespec deadline;
+	long found = -1;
+
+	ct_deadline(&deadline, timeout_ms);
+	pthread_mutex_lock(&rec->lock);
+	for (;;) {
+		for (size_t i = from; i < rec->n && found < 0; i++) {
+			if (ct_config_match(&rec->events[i], key, etag, deleted))
+				found = (long)i;
+		}
+		if (found >= 0 || pthread_cond_timedwait(&rec->cond, &rec->lock,
+							  &deadline) == ETIMEDOUT) {
+			for (size_t i = from; i < rec->n && found < 0; i++) {
+				if (ct_config_match(&rec->events[i], key, etag, deleted))
+					found = (long)i;
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rec->lock);
+	return found;
+}
+
+/* Count config events for key from index `from`. */
+size_t ct_count_config(struct ct_recorder *rec, size_t from, const char *key)
+{
+	size_t count = 0;
+
+	pthread_mutex_lock(&rec->lock);
+	for (size_t i = from; i < rec->n; i++) {
+		if (rec->events[i].event == NULL && ct_streq(rec->events[i].key, key))
+			count++;
+	}
+	pthread_mutex_unlock(&rec->lock);
+	return count;
+}
+
+/* Does session event e match? */
+static int ct_event_match(const struct ct_event *e, const char *event,
+			  const char *session_id)
+{
+	return ct_streq(e->event, event) &&
+		(session_id == NULL || ct_streq(e->session_id, session_id));
+}
+
+/* Wait for a matching session event (see conformance.h). */
+long ct_wait_event(struct ct_recorder *rec, size_t from, const char *event,
+		   const char *session_id, int64_t timeout_ms)
+{
+	struct timespec deadline;
+	long found = -1;
+
+	ct_deadline(&deadline, timeout_ms);
+	pthread_mutex_lock(&rec->lock);
+	for (;;) {
+		for (size_t i = from; i < rec->n && found < 0; i++) {
+			if (ct_event_match(&rec->events[i], event, session_id))
+				found = (long)i;
+		}
+		if (found >= 0 || pthread_cond_timedwait(&rec->cond, &rec->lock,
+							  &deadline) == ETIMEDOUT) {
+			for (size_t i = from; i < rec->n && found < 0; i++) {
+				if (ct_event_match(&rec->events[i], event, session_id))
+					found = (long)i;
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rec->lock);
+	return found;
+}
+
+/* Count session events with this name from index `from`. */
+size_t ct_count_event(struct ct_recorder *rec, size_t from, const char *event)
+{
+	size_t count = 0;
+
+	pthread_mutex_lock(&rec->lock);
+	for (size_t i = from; i < rec->n; i++) {
+		if (ct_streq(rec->events[i].event, event))
+			count++;
+	}
+	pthread_mutex_unlock(&rec->lock);
+	return count;
+}
+
+/* Append "kind:cap" to the list of what was tested. */
+void ct_tested(char *tested, size_t size, const char *kind, const char *cap)
+{
+	size_t used = strlen(tested);
+
+	snprintf(tested + used, size - used, "%s%s:%s", used > 0 ? " " : "", kind, cap);
+}
