@@ -108,6 +108,22 @@ wait_line() {
 	return 1
 }
 
+# wait_started PID: wait (up to 60 s: valgrind is slow to start) until
+# persistctl has opened its handle.  watch and listen block SIGINT/SIGTERM
+# before the open, and the open starts the library's notification thread,
+# so a second thread in /proc means a signal sent now is handled.
+wait_started() {
+	i=0
+	while [ $i -lt 600 ]; do
+		n=$(ls "/proc/$1/task" 2>/dev/null | wc -l)
+		[ "$n" -ge 2 ] && return 0
+		[ "$n" -eq 0 ] && return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
 # Stop background processes left by a failed check.
 cleanup() {
 	for p in $bg_pids; do kill "$p" 2>/dev/null; done
@@ -286,7 +302,7 @@ for sig in TERM INT; do
 	ctl_bg -c "$MEM" config watch >"$T/watch-mem.out" 2>"$T/watch-mem.err" &
 	pid=$!
 	bg_pids="$bg_pids $pid"
-	sleep 1
+	wait_started $pid
 	kill -$sig $pid
 	wait $pid
 	rc=$?
@@ -365,6 +381,8 @@ check "default: demo documents readable" 0 'apps\ngroups\nmodels\nplatform\nui\n
 # config watch: a change made by another process shows as one line
 ctl_bg config watch >"$T/watch.out" 2>"$T/watch.err" &
 pid=$!
+bg_pids="$bg_pids $pid"
+wait_started $pid
 {
 	bg_pids="$bg_pids $pid"
 	# until the watcher is subscribed, changes may be missed: repeat
@@ -438,6 +456,7 @@ else
 		ctl_bg $R session listen >"$T/listen.out" 2>"$T/listen.err" &
 		pid=$!
 		bg_pids="$bg_pids $pid"
+		wait_started $pid
 		i=0
 		while [ $i -lt 50 ] && [ ! -s "$T/listen.out" ]; do
 			ctl $R session broadcast ping "{\"i\":$i}" >/dev/null 2>&1
