@@ -979,6 +979,7 @@ static void test_health(void)
 	th_close(PERSIST_KIND_STATE, st);
 }
 
+/* Load the plugin, connect the inspection client, run the suite. */
 int main(void)
 {
 	CU_pSuite s;
