@@ -188,6 +188,7 @@ static int bench_notify(persist *p, persist *q, int n)
 	return got == n ? 0 : 1;
 }
 
+/* Open the handle(s) and run the measurement the arguments name. */
 int main(int argc, char **argv)
 {
 	const char *url = getenv("REDIS_URL");

@@ -67,10 +67,9 @@ void redis_req_free(struct redis_req *req)
 	req->nargs = req->ncmds = 0;
 }
 
-/* Make room for one more argument. */
-static bool grow_args(struct redis_req *req)
+/* Make room for at least cap arguments (the default: twice as many). */
+static bool grow_args_to(struct redis_req *req, size_t cap)
 {
-	size_t cap = req->cap_args * 2;
 	const char **argv;
 	size_t *lens;
 
@@ -94,12 +93,18 @@ static bool grow_args(struct redis_req *req)
 	return true;
 }
 
+/* Make room for one more argument. */
+static bool grow_args(struct redis_req *req)
+{
+	return grow_args_to(req, req->cap_args * 2);
+}
+
 /* Make room for nargs arguments and ncmds commands in all (a batch knows
    its size; this saves growing step by step). */
 void redis_req_reserve(struct redis_req *req, size_t nargs, size_t ncmds)
 {
-	while (!req->oom && req->cap_args < nargs)
-		grow_args(req);
+	if (!req->oom && req->cap_args < nargs)
+		grow_args_to(req, nargs);
 	if (!req->oom && req->cap_cmds < ncmds) {
 		size_t *first = malloc(ncmds * sizeof(*first));
 

@@ -284,6 +284,7 @@ static void test_restart(void)
 	persist_config_delete(p, "after-restart", NULL, &err);
 }
 
+/* Open the handle, say "running" to the script, run the test. */
 int main(void)
 {
 	const char *url = getenv("REDIS_URL"), *tmp = getenv("PERSIST_TEST_TMP");
