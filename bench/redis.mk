@@ -8,6 +8,6 @@ noinst_PROGRAMS += bench/redis-bench
 bench_redis_bench_SOURCES = bench/redis-bench.c
 bench_redis_bench_LDADD = core/libpersist.la $(PTHREAD_LIBS)
 # a script in the source tree: $(srcdir), for builds outside it
-BENCH_RUN += $(srcdir)/bench/redis-bench.sh
+BENCH_RUN += bench/redis-bench.sh
 endif
 EXTRA_DIST += bench/redis-bench.sh
