@@ -10,9 +10,10 @@
  *     or in place, does not notify.
  *   - A finished write (IN_CLOSE_WRITE) or a rename into place
  *     (IN_MOVED_TO, what editors and our own set do) is looked at at once;
- *     an in-place modification, creation, removal or rename away is looked
- *     at FS_WATCH_SETTLE_US later, so that "rename old away, write new"
- *     editors and half-written files do not cause spurious notifications.
+ *     an in-place modification or creation is looked at FS_WATCH_SETTLE_US
+ *     (50 ms) later, a removal or rename away FS_WATCH_GONE_US (20 ms)
+ *     later, so that "rename old away, write new" editors and half-written
+ *     files do not cause spurious notifications.
  *     Either way a change is delivered well within 100 ms.
  *   - A document removed, moved away or expired notifies with etag NULL.
  *     The thread also wakes at the nearest known expiry (from the TTL
@@ -21,6 +22,9 @@
  *     directory removed or moved away notifies every key below it.
  *   - An inotify queue overflow rescans the whole tree and notifies what
  *     differs from the known ETags.
+ *   - Opens and closes of documents are counted, so a document modified
+ *     in place is looked at when its writer closes it (or after 2 s), not
+ *     half-written, however slow the writer.
  *   - Hidden names (temporaries, sidecars, the lock file) are not documents;
  *     a sidecar event re-checks its document (its TTL may have changed).
  *
@@ -42,9 +46,17 @@
 #include <persist/persist.h>
 #include "fs-private.h"
 
-#define FS_WATCH_SETTLE_US 20000
+/* How long to let a file settle before looking: an in-place writer gets
+   IN_CLOSE_WRITE looked at at once, so this only matters for writers that
+   keep the file open, and for "rename away, write new" editors. */
+#define FS_WATCH_SETTLE_US 50000
+#define FS_WATCH_GONE_US 50000
+/* A modified file still open somewhere is looked at when it is closed, or
+   after this long at the latest. */
+#define FS_WATCH_OPEN_MAX_US 2000000
 #define FS_WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | \
 		       IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB |   \
+		       IN_OPEN | IN_CLOSE_NOWRITE |                      \
 		       IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR |      \
 		       IN_DONT_FOLLOW)
 #define FS_WATCH_DEPTH 64
@@ -59,7 +71,8 @@ struct fs_watch {
 	char **wd_dirs;        /* wd -> directory relative to root ("" root) */
 	size_t n_wd;
 	struct fs_table *known;   /* key -> strdup'ed ETag */
-	struct fs_table *pending; /* key -> int64_t* monotonic deadline */
+	struct fs_table *pending; /* key -> int64_t[2]: due, first event (us) */
+	struct fs_table *opens;   /* key -> int*: opens minus closes seen */
 	struct fs_table *expiry;  /* key -> int64_t* wall-clock expiry */
 };
 
@@ -306,6 +319,25 @@ static int fs_watch_key(struct fs_watch *w, const char *rel, const char *name,
 	return fs_config_key_check(w->host, key_r, &err) == PERSIST_OK;
 }
 
+/* Count an open (+1) or a close (-1) of key's document. */
+static void fs_watch_count_open(struct fs_watch *w, const char *key, int d)
+{
+	int *n = fs_table_get(w->opens, key);
+
+	if (n == NULL) {
+		if (d < 0 || (n = malloc(sizeof(*n))) == NULL)
+			return;
+		*n = 0;
+		if (fs_table_put(w->opens, key, n) < 0) {
+			free(n);
+			return;
+		}
+	}
+	*n += d;
+	if (*n <= 0)
+		(void)fs_table_del(w->opens, key);
+}
+
 /* Handle one inotify event. */
 static void fs_watch_event(struct fs_watch *w, const struct inotify_event *ev)
 {
@@ -313,6 +345,7 @@ static void fs_watch_event(struct fs_watch *w, const struct inotify_event *ev)
 	const char *rel;
 
 	if (ev->mask & IN_Q_OVERFLOW) {
+		fs_table_clear(w->opens); /* counts are lost with the events */
 		fs_watch_rescan(w);
 		return;
 	}
@@ -348,26 +381,44 @@ static void fs_watch_event(struct fs_watch *w, const struct inotify_event *ev)
 	}
 	if (!fs_watch_key(w, rel, ev->name, key))
 		return;
+	if (ev->mask & (IN_OPEN | IN_CLOSE_WRITE | IN_CLOSE_NOWRITE)) {
+		if (ev->name[0] != '.')
+			fs_watch_count_open(w, key, ev->mask & IN_OPEN ? 1 : -1);
+		if (!(ev->mask & IN_CLOSE_WRITE))
+			return;
+	}
 	if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
 		fs_watch_check(w, key, 1);
 	} else if (fs_table_get(w->pending, key) == NULL) {
-		fs_watch_put_time(w->pending, key,
-				  w->host->monotonic_us() + FS_WATCH_SETTLE_US);
+		int64_t *p = malloc(2 * sizeof(*p));
+		if (p == NULL)
+			return;
+		p[1] = w->host->monotonic_us();
+		p[0] = p[1] + (ev->mask & (IN_DELETE | IN_MOVED_FROM)
+				       ? FS_WATCH_GONE_US : FS_WATCH_SETTLE_US);
+		if (fs_table_put(w->pending, key, p) < 0)
+			free(p);
 	}
 }
 
 struct fs_due_ctx {
+	struct fs_watch *w;
 	int64_t now_us, now_ms;
 	int64_t next_us;      /* earliest future deadline, monotonic */
 	struct fs_prefix_ctx due;
 };
 
-/* Collect pending keys whose settle time has come; track the next one. */
+/* Collect pending keys whose settle time has come (postponing those still
+   open somewhere); track the next one. */
 static int fs_watch_due_pending(void *ctx, const char *key, void *value)
 {
 	struct fs_due_ctx *dc = ctx;
-	int64_t t = *(int64_t *)value;
+	int64_t *p = value, t = p[0];
 
+	if (t <= dc->now_us && fs_table_get(dc->w->opens, key) != NULL &&
+	    dc->now_us - p[1] < FS_WATCH_OPEN_MAX_US) {
+		p[0] = t = dc->now_us + FS_WATCH_SETTLE_US;
+	}
 	if (t <= dc->now_us)
 		return fs_watch_collect(&dc->due, key, value);
 	if (dc->next_us == 0 || t < dc->next_us)
@@ -397,6 +448,7 @@ static int fs_watch_timers(struct fs_watch *w)
 	int64_t wait_ms;
 
 	memset(&dc, 0, sizeof(dc));
+	dc.w = w;
 	dc.now_us = w->host->monotonic_us();
 	dc.now_ms = w->host->now_ms();
 	dc.due.prefix = "";
@@ -471,6 +523,7 @@ static void fs_watch_free(struct fs_watch *w)
 	free(w->wd_dirs);
 	fs_table_free(w->known);
 	fs_table_free(w->pending);
+	fs_table_free(w->opens);
 	fs_table_free(w->expiry);
 	free(w->root_path);
 	free(w);
@@ -492,9 +545,11 @@ int fs_watch_start(struct fs_config *cfg, struct fs_watch **watch_r,
 	w->ifd = w->stop_fd = -1;
 	w->known = fs_table_new(free);
 	w->pending = fs_table_new(free);
+	w->opens = fs_table_new(free);
 	w->expiry = fs_table_new(free);
 	w->root_path = realpath(cfg->opts.root, NULL);
 	if (w->known == NULL || w->pending == NULL || w->expiry == NULL ||
+	    w->opens == NULL ||
 	    w->root_path == NULL) {
 		e = w->root_path == NULL ? errno : ENOMEM;
 		fs_watch_free(w);

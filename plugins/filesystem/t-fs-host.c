@@ -97,6 +97,9 @@ static void t_config_changed(struct persist_sink *sink, const char *key,
 			     const char *etag)
 {
 	(void)sink;
+	if (getenv("T_FS_VERBOSE") != NULL)
+		fprintf(stderr, "[changed] %s %s\n", key != NULL ? key : "*",
+			etag != NULL ? etag : "(deleted)");
 	pthread_mutex_lock(&t_mu);
 	if (t_n_chg < T_MAX_CHANGES) {
 		t_chg[t_n_chg].key = strdup(key != NULL ? key : "*");

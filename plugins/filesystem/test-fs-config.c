@@ -523,6 +523,23 @@ static void test_notify(void)
 	CU_ASSERT_STRING_EQUAL(etag, want);
 	printf("in-place notified after %lld us ", (long long)(t_mono_us() - t0));
 
+	/* a slow in-place writer: nothing half-written is announced */
+	{
+		int fd = open(t_path("cfg/watched.json"), O_WRONLY | O_TRUNC);
+		CU_ASSERT_FATAL(fd >= 0);
+		CU_ASSERT_EQUAL(write(fd, "{\"v\":", 5), 5);
+		t_sleep_ms(300);
+		CU_ASSERT_EQUAL(write(fd, "3}", 2), 2);
+		close(fd);
+		t_host.etag("{\"v\":3}", 7, want);
+		CU_ASSERT(t_wait_change("watched", 2000, etag, &deleted));
+		CU_ASSERT_STRING_EQUAL(etag, want);
+		CU_ASSERT_EQUAL(t_write_file(t_path("cfg/watched.json"), "{\"v\":2}", 7), 0);
+		t_host.etag("{\"v\":2}", 7, want);
+		CU_ASSERT(t_wait_change("watched", 2000, etag, &deleted));
+		CU_ASSERT_STRING_EQUAL(etag, want);
+	}
+
 	/* identical rewrites, both ways, do not notify */
 	editor_write(t_path("cfg/watched.json"), "{\"v\":2}");
 	CU_ASSERT_EQUAL(t_write_file(t_path("cfg/watched.json"), "{\"v\":2}", 7), 0);
