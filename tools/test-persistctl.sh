@@ -231,6 +231,8 @@ else
 	ERR='no plugins found' check "plugins: none found" 1 '' plugins
 fi
 PERSIST_PLUGIN_PATH=$saved_path
+ERR='cannot open configuration file /nonexistent.json' check "plugins: missing -c file" 2 '' \
+	-c /nonexistent.json plugins
 # relative -P: made absolute (the broken plugin is listed)
 FILTER='/^broken /!d; s/ .*//' ERR='cannot be loaded' check "plugins: relative -P" 3 'broken\n' \
 	-P broken-plugins plugins
@@ -292,6 +294,7 @@ check "memory: session list empty" 0 '' -c "$MEM" session list
 ERR='session "s1" not found' check "memory: session drop absent" 1 '' -c "$MEM" session drop s1
 ERR='session "s1" not found' check "memory: session send absent" 1 '' -c "$MEM" session send s1 ev '{}'
 check "memory: session broadcast" 0 '' -c "$MEM" session broadcast ev '{"a":1}'
+ERR='configuration key is empty' check "memory: config watch ''" 2 '' -c "$MEM" config watch ''
 ERR='does not deliver events of other processes' \
 	check "memory: session listen refused" 3 '' -c "$MEM" session listen
 FILTER='$!d' check "memory: demo" 0 'demo: ok\n' -c "$MEM" demo
