@@ -342,6 +342,12 @@ ERR='was changed by another writer' check "default: delete with stale --if-match
 check "default: delete with --if-match" 0 '' config delete apps --if-match "$E3"
 ERR='no configuration document "apps"' check "default: deleted" 1 '' config get apps
 check "default: config list after delete" 0 'platform\n' config list
+# 4 s: long enough for the list below even under valgrind
+check "default: config set --ttl" 0 "$E3\n" config set --ttl 4 expiring "$T/doc3.json"
+check "default: config list with the expiring document" 0 'expiring\nplatform\n' config list
+sleep 4.5
+ERR='no configuration document "expiring"' check "default: config TTL expired" 1 '' config get expiring
+check "default: config list after expiry" 0 'platform\n' config list
 check "default: state incr" 0 '1\n' state incr usage messages.user.alice
 check "default: state incr N" 0 '42\n' state incr usage messages.user.alice 41
 check "default: state get counter" 0 '42' state get usage messages.user.alice
