@@ -146,7 +146,7 @@ int persist_cache_lookup(struct persist_cache *cache, const char *key,
 {
 	uint64_t hash = hash_key(key);
 	struct cache_entry *e;
-	int64_t now_us = persist_monotonic_us();
+	int64_t now_us = persist_monotonic_coarse_us();
 	int ret = 0;
 
 	pthread_mutex_lock(&cache->lock);
@@ -219,7 +219,7 @@ void persist_cache_store(struct persist_cache *cache, uint64_t gen,
 	e->data = copy;
 	e->len = len;
 	snprintf(e->etag, sizeof(e->etag), "%s", etag != NULL ? etag : "");
-	e->fetched_us = persist_monotonic_us();
+	e->fetched_us = persist_monotonic_coarse_us();
 	e->expires_ms = expires_ms;
 	pthread_mutex_unlock(&cache->lock);
 }

@@ -24,9 +24,11 @@ void persist_error_clear(struct persist_error *err);
 /* The host table handed to every plugin's init. */
 const struct persist_host *persist_host_table(void);
 
-/* Wall clock ms since the epoch, monotonic us. */
+/* Wall clock ms since the epoch (tick resolution), monotonic us, and
+   monotonic us at tick resolution (cheap). */
 int64_t persist_now_ms(void);
 int64_t persist_monotonic_us(void);
+int64_t persist_monotonic_coarse_us(void);
 
 /* Argument validation (PERSIST_EINVAL naming `what` and the value). */
 int persist_valid_key(const char *what, const char *key, struct persist_error *err);

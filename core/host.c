@@ -17,13 +17,25 @@
 #include "cache.h"
 #include "notify.h"
 
-/* Wall-clock milliseconds since the epoch. */
+/* Wall-clock milliseconds since the epoch.  The coarse clock (one
+   scheduler tick, a few ms) is precise enough for TTLs and costs a tenth of
+   CLOCK_REALTIME on virtual machines, where every TTL check pays for it. */
 int64_t persist_now_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Monotonic microseconds at tick resolution: for freshness checks on hot
+   paths (the configuration cache), never for measuring latency. */
+int64_t persist_monotonic_coarse_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Monotonic microseconds. */

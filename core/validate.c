@@ -60,24 +60,27 @@ int persist_valid_key(const char *what, const char *key,
 		      struct persist_error *err)
 {
 	size_t len;
+	unsigned char high = 0;
 
 	if (key == NULL)
 		return persist_error_set(err, PERSIST_EINVAL, 0, "%s is NULL", what);
-	len = strnlen(key, PERSIST_KEY_MAX + 1);
-	if (len == 0)
-		return persist_error_set(err, PERSIST_EINVAL, 0, "%s is empty", what);
-	if (len > PERSIST_KEY_MAX)
-		return persist_error_set(err, PERSIST_EINVAL, 0,
-			"%s \"%.40s...\" is too long\nThe limit is %d bytes.",
-			what, key, PERSIST_KEY_MAX);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)key[i];
+	/* one pass: length, control characters, and whether UTF-8 needs a look */
+	for (len = 0; key[len] != '\0'; len++) {
+		unsigned char c = (unsigned char)key[len];
+
 		if (c < 0x20 || c == 0x7f)
 			return persist_error_set(err, PERSIST_EINVAL, 0,
 				"%s \"%.*s\" contains control character 0x%02x at byte %zu",
-				what, (int)(i < 60 ? i : 60), key, c, i);
+				what, (int)(len < 60 ? len : 60), key, c, len);
+		high |= c;
+		if (len == PERSIST_KEY_MAX)
+			return persist_error_set(err, PERSIST_EINVAL, 0,
+				"%s \"%.40s...\" is too long\nThe limit is %d bytes.",
+				what, key, PERSIST_KEY_MAX);
 	}
-	if (!persist_valid_utf8(key, len))
+	if (len == 0)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "%s is empty", what);
+	if ((high & 0x80) != 0 && !persist_valid_utf8(key, len))
 		return persist_error_set(err, PERSIST_EINVAL, 0,
 			"%s is not valid UTF-8", what);
 	return PERSIST_OK;

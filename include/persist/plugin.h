@@ -131,7 +131,8 @@ struct persist_host {
 	void *(*alloc)(size_t size);
 	void (*free)(void *ptr);
 	/* Wall clock in milliseconds since the epoch (use for TTLs that other
-	   processes or machines must agree on). */
+	   processes or machines must agree on).  Resolution is one scheduler
+	   tick (a few ms): cheap enough to call on every operation. */
 	int64_t (*now_ms)(void);
 	/* Monotonic clock in microseconds (use for timeouts and latency). */
 	int64_t (*monotonic_us)(void);

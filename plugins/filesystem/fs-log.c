@@ -2,7 +2,7 @@
  * plugins/filesystem/fs-log.c - append-only logs, one JSON Lines file per
  * collection: ROOT/logs/<collection>.jsonl (encoding: see fs-state.c).
  *
- * An append takes the exclusive flock of ROOT/.lock/log.<collection>, makes
+ * An append takes the exclusive flock of ROOT/.locks/log.<collection>, makes
  * sure the file ends with a whole record (a writer killed inside write()
  * leaves a last line without its newline: it is cut off and reported in
  * the log), and writes the record and its newline with one write() on an

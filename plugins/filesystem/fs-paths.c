@@ -148,6 +148,13 @@ static int fs_open_walk(int rootfd, const char *relpath, int flags, mode_t mode)
 				fd = openat(dirfd, comp,
 					    O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 						    O_CLOEXEC);
+			if (fd < 0 && (errno == ENOTDIR || errno == ELOOP)) {
+				/* a symlink on the way: refused (ELOOP), while
+				   a plain file stays "not a directory" */
+				struct stat sb;
+				if (fstatat(dirfd, comp, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+					errno = S_ISLNK(sb.st_mode) ? ELOOP : ENOTDIR;
+			}
 		}
 		saved = errno;
 		if (dirfd != rootfd)

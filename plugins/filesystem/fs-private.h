@@ -245,7 +245,7 @@ struct fs_entry {
 };
 
 /* One collection's key space: ROOT/kv/<c>.jsonl, locked by
-   ROOT/.lock/kv.<c>. */
+   ROOT/.locks/kv.<c>. */
 struct fs_kv {
 	char *name;
 	pthread_mutex_t mu;
@@ -261,7 +261,7 @@ struct fs_kv {
 	size_t rdcap;
 };
 
-/* One collection's log: ROOT/logs/<c>.jsonl, locked by ROOT/.lock/log.<c>. */
+/* One collection's log: ROOT/logs/<c>.jsonl, locked by ROOT/.locks/log.<c>. */
 #define FS_LOG_INDEX_STEP 1024
 struct fs_log {
 	char *name;
@@ -290,7 +290,7 @@ struct fs_state {
 
 #define FS_KV_DIR "kv"
 #define FS_LOG_DIR "logs"
-#define FS_LOCK_DIR ".lock"
+#define FS_LOCK_DIR ".locks" /* not ".lock": a configuration store may share the root */
 #define FS_JOURNAL_SUFFIX ".jsonl"
 
 /* fs-state.c: find or create the in-memory object of a collection. */

@@ -28,9 +28,12 @@
  *                                 records that start with that text, so
  *                                 the two never mix up).  Record numbers
  *                                 are line numbers from 0.
- *   ROOT/.lock/kv.<collection>    empty lock files, never replaced: flock
- *   ROOT/.lock/log.<collection>   LOCK_EX to write, LOCK_SH to read.
+ *   ROOT/.locks/kv.<collection>    empty lock files, never replaced: flock
+ *   ROOT/.locks/log.<collection>   LOCK_EX to write, LOCK_SH to read.
  *   ROOT/kv/.<collection>.jsonl.compact   temporary of a compaction.
+ *
+ * A configuration store may use the same root: its documents are *.json
+ * files, its lock is ROOT/.lock, and it never looks at kv/ or logs/ files.
  *
  * Every process keeps an in-memory replica of each collection it uses and
  * the journal offset it has replayed to.  Under the lock it first replays

@@ -31,7 +31,7 @@ static int suite_init(void)
 {
 	t_load_plugin();
 	if (unshare(CLONE_NEWNS) < 0 ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+	    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0) {
 		fprintf(stderr, "cannot make a private mount namespace: %s (this test needs root)\n",
 			strerror(errno));
 		return 0;

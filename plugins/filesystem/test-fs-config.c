@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <CUnit/Basic.h>
@@ -307,6 +309,12 @@ static void test_bad_keys(void)
 	CU_ASSERT_EQUAL(cset(cfg, big, "{}", NULL, 0, NULL, &err), PERSIST_EINVAL);
 }
 
+/* True when the kernel (or valgrind) knows openat2(). */
+static int have_openat2(void)
+{
+	return !(syscall(SYS_openat2, AT_FDCWD, ".", NULL, 0) < 0 && errno == ENOSYS);
+}
+
 /* Symlinks leading outside the root are refused; inside ones work. */
 static void test_symlinks(void)
 {
@@ -337,12 +345,17 @@ static void test_symlinks(void)
 	data = t_read_file(t_path("outside.json"), NULL);
 	CU_ASSERT_STRING_EQUAL(data, "{\"secret\":1}");
 	free(data);
-	/* a symlink that stays inside the root is followed */
+	/* a symlink that stays inside the root is followed where openat2()
+	   exists; without it (old kernels, valgrind) every symlink is refused */
 	CU_ASSERT_EQUAL(cset(cfg, "target", "{\"t\":1}", NULL, 0, NULL, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(symlink("target.json", t_path("cfg/alias.json")), 0);
 	data = t_config_get(cfg, "alias", NULL, &st);
-	CU_ASSERT_EQUAL(st, PERSIST_OK);
-	CU_ASSERT_STRING_EQUAL(data, "{\"t\":1}");
+	if (have_openat2()) {
+		CU_ASSERT_EQUAL(st, PERSIST_OK);
+		CU_ASSERT(data != NULL && strcmp(data, "{\"t\":1}") == 0);
+	} else {
+		CU_ASSERT_EQUAL(st, PERSIST_EINVAL);
+	}
 	free(data);
 	OPS->del(cfg, "alias", NULL, &err);
 }

@@ -445,8 +445,6 @@ int redis_config_list(void *store, persist_emit_fn *emit, void *ctx,
 		redis_req_str(&req, pattern);
 		redis_req_str(&req, "COUNT");
 		redis_req_str(&req, "1000");
-		redis_req_str(&req, "TYPE");
-		redis_req_str(&req, "hash");
 		ret = redis_exec(&st->pool, &req, 0, &replies, err);
 		if (ret != PERSIST_OK) {
 			redis_req_free(&req);

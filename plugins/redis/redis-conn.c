@@ -31,9 +31,11 @@
  *     PERSIST_ETIMEDOUT / PERSIST_EUNAVAIL for a read.
  * A connection that failed in any way is closed, never reused.
  *
- * Sending: commands are formatted by hiredis (redisFormatCommandArgv) and
- * sent here with send(MSG_NOSIGNAL), so a server that went away cannot
- * kill the host with SIGPIPE and we know exactly how many bytes left.
+ * Sending: a request's commands are encoded into one buffer (wire_build:
+ * the RESP encoding of redisFormatCommandArgv, for a whole pipeline in one
+ * allocation) and sent here with send(MSG_NOSIGNAL), so a server that
+ * went away cannot kill the host with SIGPIPE and we know exactly how
+ * many bytes left.
  * Replies are read with hiredis (redisGetReply, SO_RCVTIMEO =
  * commandTimeout).  With TLS the bytes go through hiredis_ssl, with
  * SIGPIPE blocked in the calling thread for the duration.
@@ -71,58 +73,83 @@ static int64_t mono_us(void)
 
 /* --- the wire -------------------------------------------------------- */
 
-/* Format every command of req into one buffer; ends_r[i] is the offset
-   just after command i.  -1 on ENOMEM. */
+/* Write n in decimal at o; returns the end (no NUL). */
+static char *put_uint(char *o, size_t n)
+{
+	char tmp[24];
+	size_t i = 0;
+
+	do {
+		tmp[i++] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	while (i > 0)
+		*o++ = tmp[--i];
+	return o;
+}
+
+/* Digits of n in decimal. */
+static size_t ndigits(size_t n)
+{
+	size_t d = 1;
+
+	while (n >= 10) {
+		n /= 10;
+		d++;
+	}
+	return d;
+}
+
+/* Encode every command of req into one buffer in the Redis protocol
+   (RESP: "*argc\r\n" then "$len\r\n" bytes "\r\n" per argument - what
+   redisFormatCommandArgv produces, but for a whole pipeline at once, with
+   one allocation and no copy per command); ends_r[i] is the offset just
+   after command i.  -1 on ENOMEM. */
 static int wire_build(const struct redis_req *req, char **buf_r, size_t *len_r,
 		      size_t **ends_r)
 {
-	char **cmds = calloc(req->ncmds, sizeof(*cmds));
-	size_t *lens = calloc(req->ncmds, sizeof(*lens));
-	size_t *ends = calloc(req->ncmds, sizeof(*ends));
-	size_t total = 0;
-	char *buf = NULL;
-	int ret = -1;
+	size_t total = 0, *ends;
+	char *buf, *o;
 
-	if (cmds == NULL || lens == NULL || ends == NULL)
-		goto out;
 	for (size_t i = 0; i < req->ncmds; i++) {
-		size_t first = req->cmd_first[i];
-		long long n = redisFormatCommandArgv(&cmds[i],
-						     (int)redis_req_argc(req, i),
-						     req->argv + first,
-						     req->lens + first);
+		size_t argc = redis_req_argc(req, i), first = req->cmd_first[i];
 
-		if (n < 0)
-			goto out;
-		lens[i] = (size_t)n;
-		total += lens[i];
-		ends[i] = total;
+		total += 3 + ndigits(argc);
+		for (size_t j = first; j < first + argc; j++)
+			total += 5 + ndigits(req->lens[j]) + req->lens[j];
 	}
-	if (req->ncmds == 1) {
-		buf = cmds[0];
-		cmds[0] = NULL;
-	} else {
-		buf = malloc(total + 1);
-		if (buf == NULL)
-			goto out;
-		for (size_t i = 0, off = 0; i < req->ncmds; i++) {
-			memcpy(buf + off, cmds[i], lens[i]);
-			off += lens[i];
+	ends = malloc(req->ncmds * sizeof(*ends));
+	buf = malloc(total + 1);
+	if (ends == NULL || buf == NULL) {
+		free(ends);
+		free(buf);
+		return -1;
+	}
+	o = buf;
+	for (size_t i = 0; i < req->ncmds; i++) {
+		size_t argc = redis_req_argc(req, i), first = req->cmd_first[i];
+
+		*o++ = '*';
+		o = put_uint(o, argc);
+		*o++ = '\r';
+		*o++ = '\n';
+		for (size_t j = first; j < first + argc; j++) {
+			*o++ = '$';
+			o = put_uint(o, req->lens[j]);
+			*o++ = '\r';
+			*o++ = '\n';
+			if (req->lens[j] > 0)
+				memcpy(o, req->argv[j], req->lens[j]);
+			o += req->lens[j];
+			*o++ = '\r';
+			*o++ = '\n';
 		}
+		ends[i] = (size_t)(o - buf);
 	}
 	*buf_r = buf;
-	*len_r = total;
+	*len_r = (size_t)(o - buf);
 	*ends_r = ends;
-	ends = NULL;
-	ret = 0;
-out:
-	if (cmds != NULL)
-		for (size_t i = 0; i < req->ncmds; i++)
-			redisFreeCommand(cmds[i]);
-	free(cmds);
-	free(lens);
-	free(ends);
-	return ret;
+	return 0;
 }
 
 /* Send len bytes on a plain (TCP/unix) context, never raising SIGPIPE;

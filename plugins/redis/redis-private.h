@@ -109,6 +109,8 @@ struct redis_req {
 void redis_req_init(struct redis_req *req, const char *what_fmt, ...)
 	PERSIST_PRINTF(2, 3);
 void redis_req_free(struct redis_req *req);
+/* Room for nargs arguments and ncmds commands in all. */
+void redis_req_reserve(struct redis_req *req, size_t nargs, size_t ncmds);
 /* Start a new command (its name is the next argument). */
 void redis_req_cmd(struct redis_req *req, const char *name);
 /* Borrowed argument: must stay valid until the request is executed. */

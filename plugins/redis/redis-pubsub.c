@@ -19,7 +19,8 @@
  *
  * open waits until the first subscription is confirmed (or the first
  * attempt failed), so an event published right after open returns is not
- * missed.  Stopping sets a flag, writes to the pipe and joins the thread.
+ * missed - unless open found the server unreachable, when it does not
+ * wait at all.  Stopping sets a flag, writes to the pipe and joins the thread.
  */
 #include "redis-private.h"
 
@@ -394,8 +395,13 @@ int redis_sub_start(struct redis_store *st, const char *const *channels,
 		return host->error(err, PERSIST_ENOMEM, 0,
 				   "redis provider: cannot start the subscriber thread");
 	}
-	wait_ms = (int64_t)st->conf.connect_timeout_ms +
+	/* when open could not reach the server, the first attempt will not
+	   fare better: do not make open wait for it */
+	pthread_mutex_lock(&st->pool.lock);
+	wait_ms = st->pool.down ? 0 :
+		  (int64_t)st->conf.connect_timeout_ms +
 		  2 * (int64_t)st->conf.command_timeout_ms + 500;
+	pthread_mutex_unlock(&st->pool.lock);
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += wait_ms / 1000;
 	deadline.tv_nsec += (wait_ms % 1000) * 1000000;

@@ -73,6 +73,37 @@ static void key_coll(struct redis_req *req, const struct redis_store *st,
 		      (const char *)NULL);
 }
 
+/* Names of one collection's keys already in a request, so that a batch
+   of operations on one collection composes them once. */
+struct coll_names {
+	const char *collection;
+	const char *arg[3]; /* h, x, log: pointers into the request */
+	size_t len[3];
+};
+
+/* Like key_coll for suffix h (0), x (1) or log (2), reusing the name
+   when the previous operation was on the same collection. */
+static void key_coll_cached(struct redis_req *req, const struct redis_store *st,
+			    struct coll_names *cn, const char *collection,
+			    int which)
+{
+	static const char *const suffix[3] = { "h", "x", "log" };
+
+	if (cn->collection == NULL || strcmp(cn->collection, collection) != 0) {
+		memset(cn, 0, sizeof(*cn));
+		cn->collection = collection;
+	}
+	if (cn->arg[which] != NULL && !req->oom) {
+		redis_req_arg(req, cn->arg[which], cn->len[which]);
+		return;
+	}
+	key_coll(req, st, collection, suffix[which]);
+	if (!req->oom) {
+		cn->arg[which] = req->argv[req->nargs - 1];
+		cn->len[which] = req->lens[req->nargs - 1];
+	}
+}
+
 /* Append the name of the value string of key: P s:{C}:v:KEY. */
 static void key_value(struct redis_req *req, const struct redis_store *st,
 		      const char *collection, const char *key)
@@ -600,6 +631,7 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 	size_t ncmd = 0;         /* commands queued so far inside MULTI */
 	unsigned char *is_incr = NULL; /* per EXEC result: an op's HINCRBY */
 	struct redis_keyset ttl_colls = { 0 };
+	struct coll_names cn = { 0 };
 	int ret = PERSIST_OK;
 
 	if (n == 0)
@@ -620,6 +652,7 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 				   "batch: out of memory");
 
 	redis_req_init(&req, "batch of %zu operations", n);
+	redis_req_reserve(&req, 6 * n + 2, 3 * n + 2);
 	redis_req_cmd(&req, "MULTI");
 	for (size_t i = 0; i < n; i++) {
 		const struct persist_op *op = op_at(ops, i, op_size);
@@ -636,13 +669,13 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 				redis_req_i64(&req, op->ttl_ms);
 			}
 			redis_req_cmd(&req, "HSET");
-			key_coll(&req, st, c, "h");
+			key_coll_cached(&req, st, &cn, c, 0);
 			redis_req_str(&req, op->key);
 			redis_req_str(&req, MARK);
 			ncmd += 2;
 			if (op->ttl_ms > 0) {
 				redis_req_cmd(&req, "ZADD");
-				key_coll(&req, st, c, "x");
+				key_coll_cached(&req, st, &cn, c, 1);
 				redis_req_i64(&req, now + op->ttl_ms);
 				redis_req_str(&req, op->key);
 				ncmd++;
@@ -651,24 +684,24 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 		case PERSIST_OP_INCR:
 			incr_at[i] = ncmd++;
 			redis_req_cmd(&req, "HINCRBY");
-			key_coll(&req, st, c, "h");
+			key_coll_cached(&req, st, &cn, c, 0);
 			redis_req_str(&req, op->key);
 			redis_req_i64(&req, op->delta);
 			break;
 		case PERSIST_OP_APPEND:
 			redis_req_cmd(&req, "RPUSH");
-			key_coll(&req, st, c, "log");
+			key_coll_cached(&req, st, &cn, c, 2);
 			redis_req_arg(&req, op->value, op->len);
 			ncmd++;
 			break;
 		case PERSIST_OP_DELETE:
 			redis_req_cmd(&req, "HDEL");
-			key_coll(&req, st, c, "h");
+			key_coll_cached(&req, st, &cn, c, 0);
 			redis_req_str(&req, op->key);
 			redis_req_cmd(&req, "DEL");
 			key_value(&req, st, c, op->key);
 			redis_req_cmd(&req, "ZREM");
-			key_coll(&req, st, c, "x");
+			key_coll_cached(&req, st, &cn, c, 1);
 			redis_req_str(&req, op->key);
 			ncmd += 3;
 			break;

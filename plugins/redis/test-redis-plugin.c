@@ -850,6 +850,11 @@ static void test_not_redis(void)
 		 PERSIST_EUNAVAIL, &err);
 	CU_ASSERT(th_now_ms() - start < 200); /* backing off: no new attempt */
 	th_close(PERSIST_KIND_STATE, st);
+	/* a configuration store (with its subscriber) does not wait longer */
+	start = th_now_ms();
+	CHECK_OK(th_open(PERSIST_KIND_CONFIG, json, "i", NULL, &st, &err), &err);
+	CU_ASSERT(th_now_ms() - start < 1500);
+	th_close(PERSIST_KIND_CONFIG, st);
 	fake_stop(&f);
 }
 
@@ -974,6 +979,7 @@ static void test_health(void)
 	th_close(PERSIST_KIND_STATE, st);
 }
 
+/* Load the plugin, connect the inspection client, run the suite. */
 int main(void)
 {
 	CU_pSuite s;

@@ -446,6 +446,7 @@ static void test_incr_sum(void)
 	       "half from each process)\n", before, after, 2 * INCR_EACH);
 }
 
+/* Parent: open, start the child, run the suite; child: child_main(). */
 int main(int argc, char **argv)
 {
 	const char *url = getenv("REDIS_URL");

@@ -701,6 +701,31 @@ static void test_frozen10(void)
 	CU_ASSERT_EQUAL(persist_state_scan(p, "c", NULL, &entries, &n, &err),
 			PERSIST_ENOTSUP);
 	CU_ASSERT_EQUAL(persist_state_delete(p, "c", "k", &err), PERSIST_ENOTSUP);
+
+	/* no batch method: the core applies a batch as a loop of single calls */
+	{
+		const struct persist_kv kv[] = {
+			{ .key = "b1", .value = "1", .len = 1 },
+			{ .key = "b2", .value = "22", .len = 2 },
+		};
+		const struct persist_op ops[] = {
+			{ .type = PERSIST_OP_SET, .collection = "c", .key = "b3", .value = "3", .len = 1 },
+			{ .type = PERSIST_OP_INCR, .collection = "c", .key = "n", .delta = 1 },
+		};
+		CU_ASSERT_EQUAL(persist_state_set_batch(p, "c", kv, 2, &err), PERSIST_OK);
+		CU_ASSERT_EQUAL(persist_state_get(p, "c", "b2", &value, &len, &err), PERSIST_OK);
+		if (value != NULL) {
+			CU_ASSERT_STRING_EQUAL(value, "22");
+			persist_free(value);
+			value = NULL;
+		}
+		/* the emulated loop stops at the op it cannot do and says so */
+		CU_ASSERT_EQUAL(persist_state_batch(p, ops, 2, &err), PERSIST_ENOTSUP);
+		CHECK_MSG(err.msg, "batch operation 1 failed (the 1 before it were applied)");
+		CU_ASSERT_EQUAL(persist_state_get(p, "c", "b3", &value, &len, &err), PERSIST_OK);
+		persist_free(value);
+		value = NULL;
+	}
 	persist_close(p, NULL);
 
 	/* and it offers no configuration store */
