@@ -275,6 +275,8 @@ int persist_not_supported(struct persist_sink *sink, const char *method,
 int persist_provider_error(struct persist_sink *sink, int ret,
 			   struct persist_error *err)
 {
+	if (ret == PERSIST_OK)
+		return PERSIST_OK;
 	if (ret < 0 || ret >= PERSIST_STATUS_COUNT_)
 		ret = PERSIST_EIO;
 	if (err != NULL) {
