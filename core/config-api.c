@@ -31,9 +31,8 @@ static int provider_get(struct persist_sink *sink, const char *key,
 	memset(value, 0, sizeof(*value));
 	if (!PERSIST_OPS_HAS(sink, struct persist_config_ops, get))
 		return persist_not_supported(sink, "get", err);
-	persist_sink_enter(sink);
-	ret = CONFIG_OPS(sink)->get(sink->store, key, value, err);
-	persist_sink_leave(sink);
+	PERSIST_SINK_CALL(sink, ret,
+		CONFIG_OPS(sink)->get(sink->store, key, value, err));
 	if (ret != PERSIST_OK) {
 		free(value->data);
 		memset(value, 0, sizeof(*value));
@@ -179,9 +178,8 @@ int persist_config_set(persist *p, const char *key, const void *data,
 	opts.size = sizeof(opts);
 	opts.if_match = if_match;
 	opts.ttl_ms = ttl_ms;
-	persist_sink_enter(sink);
-	ret = CONFIG_OPS(sink)->set(sink->store, key, data, len, &opts, etag, err);
-	persist_sink_leave(sink);
+	PERSIST_SINK_CALL(sink, ret,
+		CONFIG_OPS(sink)->set(sink->store, key, data, len, &opts, etag, err));
 	if (p->cache != NULL)
 		persist_cache_invalidate(p->cache, key);
 	if (ret != PERSIST_OK)
@@ -214,9 +212,8 @@ int persist_config_delete(persist *p, const char *key, const char *if_match,
 			"if-match ETag for configuration key \"%s\" is empty or too long", key);
 	if (!PERSIST_OPS_HAS(sink, struct persist_config_ops, del))
 		return persist_not_supported(sink, "delete", err);
-	persist_sink_enter(sink);
-	ret = CONFIG_OPS(sink)->del(sink->store, key, if_match, err);
-	persist_sink_leave(sink);
+	PERSIST_SINK_CALL(sink, ret,
+		CONFIG_OPS(sink)->del(sink->store, key, if_match, err));
 	if (p->cache != NULL)
 		persist_cache_invalidate(p->cache, key);
 	if (ret != PERSIST_OK)
@@ -321,11 +318,9 @@ int persist_config_list(persist *p, struct persist_entry **keys_r, size_t *n_r,
 			"persist_config_list: output pointer is NULL");
 	if (!PERSIST_OPS_HAS(sink, struct persist_config_ops, list))
 		return persist_not_supported(sink, "list", err);
-	persist_sink_enter(sink);
-	ret = CONFIG_OPS(sink)->list(sink->store, persist_collect_entry, &list, err);
-	persist_sink_leave(sink);
-	if (ret != PERSIST_OK)
-		ret = persist_provider_error(sink, ret, err);
+	PERSIST_SINK_CALL(sink, ret,
+		CONFIG_OPS(sink)->list(sink->store, persist_collect_entry, &list, err));
+	ret = persist_provider_error(sink, ret, err);
 	return persist_collect_finish(&list, ret, 1, keys_r, n_r, err);
 }
 

@@ -88,18 +88,6 @@ static void host_log(struct persist_sink *sink, enum persist_log_level level,
 	va_end(args);
 }
 
-/* host->error: persist_error_set for plugins. */
-static int host_error(struct persist_error *err, persist_status code,
-		      int sys_errno, const char *fmt, ...)
-{
-	va_list args;
-
-	va_start(args, fmt);
-	persist_error_setv(err, code, sys_errno, fmt, args);
-	va_end(args);
-	return code;
-}
-
 static void *host_alloc(size_t size)
 {
 	return malloc(size == 0 ? 1 : size);
@@ -144,7 +132,7 @@ static const struct persist_host host_table = {
 	.abi_minor = PERSIST_ABI_MINOR,
 	.core_version = PERSIST_VERSION,
 	.log = host_log,
-	.error = host_error,
+	.error = persist_error_set,
 	.alloc = host_alloc,
 	.free = host_free,
 	.now_ms = persist_now_ms,

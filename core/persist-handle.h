@@ -62,6 +62,15 @@ static inline void persist_sink_leave(struct persist_sink *sink)
 		pthread_mutex_unlock(&sink->call_lock);
 }
 
+/* Run one provider method call under the per-store lock (when the
+   provider needs one): PERSIST_SINK_CALL(sink, ret, ops->get(...)). */
+#define PERSIST_SINK_CALL(sink, ret, call)                                    \
+	do {                                                                  \
+		persist_sink_enter(sink);                                     \
+		(ret) = (call);                                               \
+		persist_sink_leave(sink);                                     \
+	} while (0)
+
 /* Log through the handle's callback (handle may be NULL: dropped). */
 void persist_log(struct persist *p, enum persist_log_level level,
 		 const char *fmt, ...) PERSIST_PRINTF(3, 4);
@@ -74,8 +83,9 @@ int persist_not_supported(struct persist_sink *sink, const char *method,
 int persist_sink_get(persist *p, enum persist_kind kind,
 		     struct persist_sink **sink_r, struct persist_error *err);
 
-/* Prefix a provider's error message with the provider name and operation
-   when it does not already say it ("redis: state incr usage/k: ..."). */
+/* The status to return for a provider call's result: PERSIST_OK as it is;
+   a failure with a code in range and a message (one naming the provider
+   when the plugin gave none). */
 int persist_provider_error(struct persist_sink *sink, int ret,
 			   struct persist_error *err);
 

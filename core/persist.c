@@ -275,6 +275,8 @@ int persist_not_supported(struct persist_sink *sink, const char *method,
 int persist_provider_error(struct persist_sink *sink, int ret,
 			   struct persist_error *err)
 {
+	if (ret == PERSIST_OK)
+		return PERSIST_OK;
 	if (ret < 0 || ret >= PERSIST_STATUS_COUNT_)
 		ret = PERSIST_EIO;
 	if (err != NULL) {
@@ -298,10 +300,8 @@ int persist_health(persist *p, enum persist_kind kind, int64_t *latency_us_r,
 		return ret;
 	start = persist_monotonic_us();
 	if (PERSIST_OPS_HAS(sink, struct persist_config_ops, health)) {
-		const struct persist_config_ops *ops = sink->ops;
-		persist_sink_enter(sink);
-		ret = ops->health(sink->store, &latency, err);
-		persist_sink_leave(sink);
+		const struct persist_config_ops *ops = sink->ops; /* common header */
+		PERSIST_SINK_CALL(sink, ret, ops->health(sink->store, &latency, err));
 		if (ret != PERSIST_OK)
 			return persist_provider_error(sink, ret, err);
 	}

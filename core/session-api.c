@@ -43,11 +43,10 @@ int persist_session_put(persist *p, const char *id, const void *data,
 			"provider \"%s\" does not support session TTLs", sink->provider);
 	if (!PERSIST_OPS_HAS(sink, struct persist_session_ops, put))
 		return persist_not_supported(sink, "put", err);
-	persist_sink_enter(sink);
-	ret = SESSION_OPS(sink)->put(sink->store, id, data != NULL ? data : "", len,
-				     ttl_ms, err);
-	persist_sink_leave(sink);
-	return ret == PERSIST_OK ? PERSIST_OK : persist_provider_error(sink, ret, err);
+	PERSIST_SINK_CALL(sink, ret,
+		SESSION_OPS(sink)->put(sink->store, id, data != NULL ? data : "", len,
+				     ttl_ms, err));
+	return persist_provider_error(sink, ret, err);
 }
 
 int persist_session_drop(persist *p, const char *id, struct persist_error *err)
@@ -61,10 +60,9 @@ int persist_session_drop(persist *p, const char *id, struct persist_error *err)
 		return ret;
 	if (!PERSIST_OPS_HAS(sink, struct persist_session_ops, drop))
 		return persist_not_supported(sink, "drop", err);
-	persist_sink_enter(sink);
-	ret = SESSION_OPS(sink)->drop(sink->store, id, err);
-	persist_sink_leave(sink);
-	return ret == PERSIST_OK ? PERSIST_OK : persist_provider_error(sink, ret, err);
+	PERSIST_SINK_CALL(sink, ret,
+		SESSION_OPS(sink)->drop(sink->store, id, err));
+	return persist_provider_error(sink, ret, err);
 }
 
 int persist_session_list(persist *p, struct persist_entry **sessions_r,
@@ -81,11 +79,9 @@ int persist_session_list(persist *p, struct persist_entry **sessions_r,
 			"persist_session_list: output pointer is NULL");
 	if (!PERSIST_OPS_HAS(sink, struct persist_session_ops, list))
 		return persist_not_supported(sink, "list", err);
-	persist_sink_enter(sink);
-	ret = SESSION_OPS(sink)->list(sink->store, persist_collect_entry, &list, err);
-	persist_sink_leave(sink);
-	if (ret != PERSIST_OK)
-		ret = persist_provider_error(sink, ret, err);
+	PERSIST_SINK_CALL(sink, ret,
+		SESSION_OPS(sink)->list(sink->store, persist_collect_entry, &list, err));
+	ret = persist_provider_error(sink, ret, err);
 	return persist_collect_finish(&list, ret, 1, sessions_r, n_r, err);
 }
 
@@ -101,11 +97,10 @@ int persist_session_broadcast(persist *p, const char *event, const void *data,
 		return ret;
 	if (!PERSIST_OPS_HAS(sink, struct persist_session_ops, broadcast))
 		return persist_not_supported(sink, "broadcast", err);
-	persist_sink_enter(sink);
-	ret = SESSION_OPS(sink)->broadcast(sink->store, event, data != NULL ? data : "",
-					   len, err);
-	persist_sink_leave(sink);
-	return ret == PERSIST_OK ? PERSIST_OK : persist_provider_error(sink, ret, err);
+	PERSIST_SINK_CALL(sink, ret,
+		SESSION_OPS(sink)->broadcast(sink->store, event, data != NULL ? data : "",
+					   len, err));
+	return persist_provider_error(sink, ret, err);
 }
 
 int persist_session_send(persist *p, const char *id, const char *event,
@@ -122,11 +117,10 @@ int persist_session_send(persist *p, const char *id, const char *event,
 		return ret;
 	if (!PERSIST_OPS_HAS(sink, struct persist_session_ops, send))
 		return persist_not_supported(sink, "send", err);
-	persist_sink_enter(sink);
-	ret = SESSION_OPS(sink)->send(sink->store, id, event, data != NULL ? data : "",
-				      len, err);
-	persist_sink_leave(sink);
-	return ret == PERSIST_OK ? PERSIST_OK : persist_provider_error(sink, ret, err);
+	PERSIST_SINK_CALL(sink, ret,
+		SESSION_OPS(sink)->send(sink->store, id, event, data != NULL ? data : "",
+				      len, err));
+	return persist_provider_error(sink, ret, err);
 }
 
 int persist_session_subscribe(persist *p, persist_event_cb *cb, void *ctx,

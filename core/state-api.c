@@ -46,9 +46,8 @@ int persist_state_get(persist *p, const char *collection, const char *key,
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, get))
 		return persist_not_supported(sink, "get", err);
 	memset(&value, 0, sizeof(value));
-	persist_sink_enter(sink);
-	ret = STATE_OPS(sink)->get(sink->store, collection, key, &value, err);
-	persist_sink_leave(sink);
+	PERSIST_SINK_CALL(sink, ret,
+		STATE_OPS(sink)->get(sink->store, collection, key, &value, err));
 	if (ret != PERSIST_OK) {
 		free(value.data);
 		if (ret == PERSIST_ENOTFOUND && err != NULL && err->msg[0] == '\0')
@@ -87,11 +86,10 @@ int persist_state_set(persist *p, const char *collection, const char *key,
 			"provider \"%s\" does not support TTLs on state keys", sink->provider);
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, set))
 		return persist_not_supported(sink, "set", err);
-	persist_sink_enter(sink);
-	ret = STATE_OPS(sink)->set(sink->store, collection, key,
-				   value != NULL ? value : "", len, ttl_ms, err);
-	persist_sink_leave(sink);
-	return ret == PERSIST_OK ? PERSIST_OK : persist_provider_error(sink, ret, err);
+	PERSIST_SINK_CALL(sink, ret,
+		STATE_OPS(sink)->set(sink->store, collection, key,
+				   value != NULL ? value : "", len, ttl_ms, err));
+	return persist_provider_error(sink, ret, err);
 }
 
 int persist_state_delete(persist *p, const char *collection, const char *key,
@@ -106,10 +104,9 @@ int persist_state_delete(persist *p, const char *collection, const char *key,
 		return ret;
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, del))
 		return persist_not_supported(sink, "delete", err);
-	persist_sink_enter(sink);
-	ret = STATE_OPS(sink)->del(sink->store, collection, key, err);
-	persist_sink_leave(sink);
-	return ret == PERSIST_OK ? PERSIST_OK : persist_provider_error(sink, ret, err);
+	PERSIST_SINK_CALL(sink, ret,
+		STATE_OPS(sink)->del(sink->store, collection, key, err));
+	return persist_provider_error(sink, ret, err);
 }
 
 int persist_state_scan(persist *p, const char *collection, const char *prefix,
@@ -131,12 +128,10 @@ int persist_state_scan(persist *p, const char *collection, const char *prefix,
 		return ret;
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, scan))
 		return persist_not_supported(sink, "scan", err);
-	persist_sink_enter(sink);
-	ret = STATE_OPS(sink)->scan(sink->store, collection, prefix,
-				    persist_collect_entry, &list, err);
-	persist_sink_leave(sink);
-	if (ret != PERSIST_OK)
-		ret = persist_provider_error(sink, ret, err);
+	PERSIST_SINK_CALL(sink, ret,
+		STATE_OPS(sink)->scan(sink->store, collection, prefix,
+				    persist_collect_entry, &list, err));
+	ret = persist_provider_error(sink, ret, err);
 	return persist_collect_finish(&list, ret, 1, entries_r, n_r, err);
 }
 
@@ -153,9 +148,8 @@ int persist_state_incr(persist *p, const char *collection, const char *key,
 		return ret;
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, incr))
 		return persist_not_supported(sink, "incr", err);
-	persist_sink_enter(sink);
-	ret = STATE_OPS(sink)->incr(sink->store, collection, key, delta, &value, err);
-	persist_sink_leave(sink);
+	PERSIST_SINK_CALL(sink, ret,
+		STATE_OPS(sink)->incr(sink->store, collection, key, delta, &value, err));
 	if (ret != PERSIST_OK)
 		return persist_provider_error(sink, ret, err);
 	if (value_r != NULL)
@@ -177,10 +171,9 @@ int persist_state_append(persist *p, const char *collection, const void *record,
 			"empty record for the log of collection \"%s\"", collection);
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, append))
 		return persist_not_supported(sink, "append", err);
-	persist_sink_enter(sink);
-	ret = STATE_OPS(sink)->append(sink->store, collection, record, len, err);
-	persist_sink_leave(sink);
-	return ret == PERSIST_OK ? PERSIST_OK : persist_provider_error(sink, ret, err);
+	PERSIST_SINK_CALL(sink, ret,
+		STATE_OPS(sink)->append(sink->store, collection, record, len, err));
+	return persist_provider_error(sink, ret, err);
 }
 
 int persist_state_read_log(persist *p, const char *collection, uint64_t from,
@@ -199,12 +192,10 @@ int persist_state_read_log(persist *p, const char *collection, uint64_t from,
 			"persist_state_read_log: output pointer is NULL");
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, read_log))
 		return persist_not_supported(sink, "read_log", err);
-	persist_sink_enter(sink);
-	ret = STATE_OPS(sink)->read_log(sink->store, collection, from, max,
-					persist_collect_entry, &list, err);
-	persist_sink_leave(sink);
-	if (ret != PERSIST_OK)
-		ret = persist_provider_error(sink, ret, err);
+	PERSIST_SINK_CALL(sink, ret,
+		STATE_OPS(sink)->read_log(sink->store, collection, from, max,
+					persist_collect_entry, &list, err));
+	ret = persist_provider_error(sink, ret, err);
 	ret = persist_collect_finish(&list, ret, 0, records_r, n_r, err);
 	if (ret == PERSIST_OK && next_r != NULL)
 		*next_r = *n_r > 0 ? (*records_r)[*n_r - 1].index + 1 : from;
@@ -301,10 +292,9 @@ int persist_state_batch(persist *p, const struct persist_op *ops, size_t n,
 		return PERSIST_OK;
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, batch))
 		return batch_loop(p, ops, n, err);
-	persist_sink_enter(sink);
-	ret = STATE_OPS(sink)->batch(sink->store, ops, n, sizeof(struct persist_op), err);
-	persist_sink_leave(sink);
-	return ret == PERSIST_OK ? PERSIST_OK : persist_provider_error(sink, ret, err);
+	PERSIST_SINK_CALL(sink, ret,
+		STATE_OPS(sink)->batch(sink->store, ops, n, sizeof(struct persist_op), err));
+	return persist_provider_error(sink, ret, err);
 }
 
 int persist_state_set_batch(persist *p, const char *collection,
@@ -346,8 +336,6 @@ int persist_state_flush(persist *p, struct persist_error *err)
 		return ret;
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, flush))
 		return PERSIST_OK;   /* nothing pending that the core could flush */
-	persist_sink_enter(sink);
-	ret = STATE_OPS(sink)->flush(sink->store, err);
-	persist_sink_leave(sink);
-	return ret == PERSIST_OK ? PERSIST_OK : persist_provider_error(sink, ret, err);
+	PERSIST_SINK_CALL(sink, ret, STATE_OPS(sink)->flush(sink->store, err));
+	return persist_provider_error(sink, ret, err);
 }

@@ -86,6 +86,21 @@ int persist_valid_key(const char *what, const char *key,
 	return PERSIST_OK;
 }
 
+/* The bytes a collection name may hold: A-Z a-z 0-9 _ . : - */
+static const unsigned char collection_char[256] = {
+	['-'] = 1, ['.'] = 1, [':'] = 1, ['_'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+	['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+	['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+	['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+	['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
 /* Check a collection name: [A-Za-z0-9_.:-]{1,PERSIST_COLLECTION_MAX}, not
    starting with '.' (it becomes a file name in some providers). */
 int persist_valid_collection(const char *collection, struct persist_error *err)
@@ -106,9 +121,7 @@ int persist_valid_collection(const char *collection, struct persist_error *err)
 			"collection name \"%s\" starts with '.'", collection);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)collection[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-		      c == ':' || c == '-'))
+		if (!collection_char[c])
 			return persist_error_set(err, PERSIST_EINVAL, 0,
 				"collection name \"%s\" contains an invalid character at byte %zu\n"
 				"Collection names use A-Z, a-z, 0-9, '_', '.', ':' and '-'.",

@@ -231,6 +231,8 @@ else
 	ERR='no plugins found' check "plugins: none found" 1 '' plugins
 fi
 PERSIST_PLUGIN_PATH=$saved_path
+ERR='cannot open configuration file /nonexistent.json' check "plugins: missing -c file" 2 '' \
+	-c /nonexistent.json plugins
 # relative -P: made absolute (the broken plugin is listed)
 FILTER='/^broken /!d; s/ .*//' ERR='cannot be loaded' check "plugins: relative -P" 3 'broken\n' \
 	-P broken-plugins plugins
@@ -292,6 +294,7 @@ check "memory: session list empty" 0 '' -c "$MEM" session list
 ERR='session "s1" not found' check "memory: session drop absent" 1 '' -c "$MEM" session drop s1
 ERR='session "s1" not found' check "memory: session send absent" 1 '' -c "$MEM" session send s1 ev '{}'
 check "memory: session broadcast" 0 '' -c "$MEM" session broadcast ev '{"a":1}'
+ERR='configuration key is empty' check "memory: config watch ''" 2 '' -c "$MEM" config watch ''
 ERR='does not deliver events of other processes' \
 	check "memory: session listen refused" 3 '' -c "$MEM" session listen
 FILTER='$!d' check "memory: demo" 0 'demo: ok\n' -c "$MEM" demo
@@ -339,6 +342,12 @@ ERR='was changed by another writer' check "default: delete with stale --if-match
 check "default: delete with --if-match" 0 '' config delete apps --if-match "$E3"
 ERR='no configuration document "apps"' check "default: deleted" 1 '' config get apps
 check "default: config list after delete" 0 'platform\n' config list
+# 4 s: long enough for the list below even under valgrind
+check "default: config set --ttl" 0 "$E3\n" config set --ttl 4 expiring "$T/doc3.json"
+check "default: config list with the expiring document" 0 'expiring\nplatform\n' config list
+sleep 4.5
+ERR='no configuration document "expiring"' check "default: config TTL expired" 1 '' config get expiring
+check "default: config list after expiry" 0 'platform\n' config list
 check "default: state incr" 0 '1\n' state incr usage messages.user.alice
 check "default: state incr N" 0 '42\n' state incr usage messages.user.alice 41
 check "default: state get counter" 0 '42' state get usage messages.user.alice

@@ -194,6 +194,7 @@ static void memory_ns_free(struct memory_namespace *ns)
 	while ((e = memory_table_iter_next(&iter)) != NULL)
 		memory_doc_free((struct memory_doc *)e);
 	memory_table_deinit(&ns->docs);
+	ns->last_collection = NULL;
 	memory_table_iter_init(&iter, &ns->collections);
 	while ((e = memory_table_iter_next(&iter)) != NULL)
 		memory_collection_free((struct memory_collection *)e);

@@ -149,6 +149,9 @@ struct memory_namespace {
 	struct memory_store *stores[PERSIST_KIND_COUNT_];
 	struct memory_table docs;        /* of struct memory_doc */
 	struct memory_table collections; /* of struct memory_collection */
+	struct memory_collection *last_collection; /* the one used last, or NULL:
+						      saves a hash lookup when a
+						      caller works one collection */
 	struct memory_table sessions;    /* of struct memory_session */
 	size_t sessions_sweep_at;
 

@@ -82,11 +82,16 @@ void memory_collection_free(struct memory_collection *coll)
 static struct memory_collection *memory_collection_get(struct memory_namespace *ns,
 						       const char *name, int create)
 {
-	struct memory_collection *coll =
-		(struct memory_collection *)memory_table_find(&ns->collections, name);
+	struct memory_collection *coll = ns->last_collection;
 
-	if (coll != NULL || !create)
+	if (coll == NULL || strcmp(coll->entry.key, name) != 0)
+		coll = (struct memory_collection *)memory_table_find(&ns->collections, name);
+	if (coll != NULL) {
+		ns->last_collection = coll;
 		return coll;
+	}
+	if (!create)
+		return NULL;
 	coll = calloc(1, sizeof(*coll));
 	if (coll == NULL)
 		return NULL;
@@ -106,6 +111,8 @@ static void memory_collection_gc(struct memory_namespace *ns,
 				 struct memory_collection *coll)
 {
 	if (coll != NULL && coll->keys.count == 0 && coll->log_count == 0) {
+		if (ns->last_collection == coll)
+			ns->last_collection = NULL;
 		memory_table_remove(&ns->collections, &coll->entry);
 		memory_collection_free(coll);
 	}
@@ -438,14 +445,13 @@ static int memory_state_incr(void *s, const char *collection, const char *key,
 	const struct persist_host *host = store->plugin->host;
 	struct memory_collection *coll;
 	struct memory_value *v;
-	int64_t result, now;
+	int64_t result;
 	int ret;
 
 	if (collection == NULL || key == NULL)
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "memory provider: state incr without a collection or key");
 	pthread_mutex_lock(&store->ns->lock);
-	now = host->now_ms();
 	coll = memory_collection_get(store->ns, collection, 1);
 	if (coll == NULL) {
 		ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
@@ -453,12 +459,15 @@ static int memory_state_incr(void *s, const char *collection, const char *key,
 				  key, collection);
 		goto out;
 	}
-	v = memory_value_live(coll, key, now);
+	/* counters rarely carry a TTL: read the clock only when this one does */
+	v = (struct memory_value *)memory_table_find(&coll->keys, key);
+	if (v != NULL && v->expires_ms != 0)
+		v = memory_value_live(coll, key, host->now_ms());
 	ret = memory_value_add(host, v, collection, key, delta, &result, err);
 	if (ret != PERSIST_OK)
 		goto out;
 	if (v == NULL) {
-		memory_collection_sweep(coll, now);
+		memory_collection_sweep(coll, host->now_ms());
 		v = memory_value_new(key, NULL, 0, 0, 0);
 		if (v == NULL || memory_table_insert(&coll->keys, &v->entry) != 0) {
 			memory_value_free(v);
