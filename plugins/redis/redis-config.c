@@ -321,7 +321,7 @@ int redis_config_set(void *store, const char *key, const void *data,
 	int64_t ttl = 0;
 	char etag[PERSIST_ETAG_MAX];
 	struct redis_req req;
-	redisReply **replies = NULL, *r;
+	long long n;
 	char *msg;
 	size_t msg_len;
 	int ret;
@@ -352,21 +352,14 @@ int redis_config_set(void *store, const char *key, const void *data,
 	redis_req_i64(&req, ttl);
 	redis_req_str(&req, st->chan_config);
 	redis_req_arg(&req, msg, msg_len);
-	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
-			 err);
-	if (ret != PERSIST_OK)
-		goto out;
-	r = replies[0];
-	if (r->type != REDIS_REPLY_INTEGER)
-		ret = redis_reply_error(host, r, req.what, err);
-	else if (r->integer == 0)
+	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &n,
+				 err);
+	if (ret == PERSIST_OK && n == 0)
 		ret = host->error(err, PERSIST_ECONFLICT, 0,
 				  "configuration document \"%s\" does not match ETag %s",
 				  key, if_match);
-	else if (etag_r != NULL)
+	else if (ret == PERSIST_OK && etag_r != NULL)
 		memcpy(etag_r, etag, sizeof(etag));
-	redis_replies_free(replies, 1);
-out:
 	redis_req_free(&req);
 	free(msg);
 	return ret;
@@ -379,7 +372,7 @@ int redis_config_del(void *store, const char *key, const char *if_match,
 	struct redis_store *st = store;
 	const struct persist_host *host = st->host;
 	struct redis_req req;
-	redisReply **replies = NULL, *r;
+	long long n;
 	char *msg;
 	size_t msg_len;
 	int ret;
@@ -396,22 +389,15 @@ int redis_config_del(void *store, const char *key, const char *if_match,
 	redis_req_str(&req, if_match != NULL ? if_match : "");
 	redis_req_str(&req, st->chan_config);
 	redis_req_arg(&req, msg, msg_len);
-	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
-			 err);
-	if (ret != PERSIST_OK)
-		goto out;
-	r = replies[0];
-	if (r->type != REDIS_REPLY_INTEGER)
-		ret = redis_reply_error(host, r, req.what, err);
-	else if (r->integer == 0)
+	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &n,
+				 err);
+	if (ret == PERSIST_OK && n == 0)
 		ret = host->error(err, PERSIST_ENOTFOUND, 0,
 				  "configuration document \"%s\" not found", key);
-	else if (r->integer < 0)
+	else if (ret == PERSIST_OK && n < 0)
 		ret = host->error(err, PERSIST_ECONFLICT, 0,
 				  "configuration document \"%s\" does not match ETag %s",
 				  key, if_match);
-	redis_replies_free(replies, 1);
-out:
 	redis_req_free(&req);
 	free(msg);
 	return ret;

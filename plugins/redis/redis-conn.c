@@ -884,6 +884,26 @@ out:
 	return ret;
 }
 
+/* Run a one-command request whose reply must be an integer (a write
+   script's status, the receiver count of PUBLISH, a list length). */
+int redis_exec_integer(struct redis_pool *pool, struct redis_req *req,
+		       unsigned flags, long long *value_r,
+		       struct persist_error *err)
+{
+	redisReply **replies = NULL;
+	int ret;
+
+	ret = redis_exec(pool, req, flags, &replies, err);
+	if (ret != PERSIST_OK)
+		return ret;
+	if (replies[0]->type != REDIS_REPLY_INTEGER)
+		ret = redis_reply_error(pool->host, replies[0], req->what, err);
+	else if (value_r != NULL)
+		*value_r = replies[0]->integer;
+	redis_replies_free(replies, 1);
+	return ret;
+}
+
 /* --- replies --------------------------------------------------------- */
 
 /* Does error reply r start with s? */

@@ -179,7 +179,6 @@ int redis_state_set(void *store, const char *collection, const char *key,
 	const struct persist_host *host = st->host;
 	int64_t now = host->now_ms();
 	struct redis_req req;
-	redisReply **replies = NULL;
 	int ret;
 
 	if (ttl_ms < 0)
@@ -198,13 +197,8 @@ int redis_state_set(void *store, const char *collection, const char *key,
 	redis_req_i64(&req, ttl_ms > 0 ? now + ttl_ms : 0);
 	redis_req_i64(&req, now);
 	key_coll(&req, st, collection, "v:");
-	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
-			 err);
-	if (ret == PERSIST_OK) {
-		if (replies[0]->type != REDIS_REPLY_INTEGER)
-			ret = redis_reply_error(host, replies[0], req.what, err);
-		redis_replies_free(replies, 1);
-	}
+	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC,
+				 NULL, err);
 	redis_req_free(&req);
 	return ret;
 }
@@ -217,7 +211,7 @@ int redis_state_del(void *store, const char *collection, const char *key,
 	struct redis_store *st = store;
 	const struct persist_host *host = st->host;
 	struct redis_req req;
-	redisReply **replies = NULL, *r;
+	long long n;
 	int ret;
 
 	redis_req_init(&req, "delete of key \"%s\" in collection \"%s\"", key,
@@ -227,18 +221,12 @@ int redis_state_del(void *store, const char *collection, const char *key,
 	key_value(&req, st, collection, key);
 	key_coll(&req, st, collection, "x");
 	redis_req_str(&req, key);
-	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
-			 err);
-	if (ret == PERSIST_OK) {
-		r = replies[0];
-		if (r->type != REDIS_REPLY_INTEGER)
-			ret = redis_reply_error(host, r, req.what, err);
-		else if (r->integer == 0)
-			ret = host->error(err, PERSIST_ENOTFOUND, 0,
-					  "key \"%s\" not found in collection \"%s\"",
-					  key, collection);
-		redis_replies_free(replies, 1);
-	}
+	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &n,
+				 err);
+	if (ret == PERSIST_OK && n == 0)
+		ret = host->error(err, PERSIST_ENOTFOUND, 0,
+				  "key \"%s\" not found in collection \"%s\"",
+				  key, collection);
 	redis_req_free(&req);
 	return ret;
 }
@@ -339,20 +327,14 @@ int redis_state_append(void *store, const char *collection, const void *data,
 {
 	struct redis_store *st = store;
 	struct redis_req req;
-	redisReply **replies = NULL;
 	int ret;
 
 	redis_req_init(&req, "append to the log of collection \"%s\"", collection);
 	redis_req_cmd(&req, "RPUSH");
 	key_coll(&req, st, collection, "log");
 	redis_req_arg(&req, data, len);
-	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
-			 err);
-	if (ret == PERSIST_OK) {
-		if (replies[0]->type != REDIS_REPLY_INTEGER)
-			ret = redis_reply_error(st->host, replies[0], req.what, err);
-		redis_replies_free(replies, 1);
-	}
+	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC,
+				 NULL, err);
 	redis_req_free(&req);
 	return ret;
 }
