@@ -422,7 +422,8 @@ int redis_config_list(void *store, persist_emit_fn *emit, void *ctx,
 				   "list of configuration documents: out of memory");
 	do {
 		struct redis_req req;
-		redisReply **replies = NULL, *r, *keys;
+		redisReply **replies = NULL;
+		const redisReply *keys;
 
 		redis_req_init(&req, "list of configuration documents");
 		redis_req_cmd(&req, "SCAN");
@@ -431,23 +432,12 @@ int redis_config_list(void *store, persist_emit_fn *emit, void *ctx,
 		redis_req_str(&req, pattern);
 		redis_req_str(&req, "COUNT");
 		redis_req_str(&req, "1000");
-		ret = redis_exec(&st->pool, &req, 0, &replies, err);
+		ret = redis_exec_scan(&st->pool, &req, cursor, sizeof(cursor),
+				      &replies, &keys, err);
 		if (ret != PERSIST_OK) {
 			redis_req_free(&req);
 			break;
 		}
-		r = replies[0];
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-		    r->element[0]->type != REDIS_REPLY_STRING ||
-		    r->element[0]->len >= sizeof(cursor) ||
-		    r->element[1]->type != REDIS_REPLY_ARRAY) {
-			ret = redis_reply_error(host, r, req.what, err);
-			redis_replies_free(replies, 1);
-			redis_req_free(&req);
-			break;
-		}
-		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
-		keys = r->element[1];
 		for (size_t i = 0; i < keys->elements && !stop; i++) {
 			redisReply *k = keys->element[i];
 			struct persist_item item = { .size = sizeof(item) };

@@ -215,6 +215,14 @@ void redis_replies_free(redisReply **replies, size_t n);
 int redis_exec_integer(struct redis_pool *pool, struct redis_req *req,
 		       unsigned flags, long long *value_r,
 		       struct persist_error *err);
+/* Run req, one page of SCAN, HSCAN or ZSCAN, and check the answer: the
+   next cursor goes to cursor (cursor_size bytes with the NUL), the page's
+   items to *items_r, the reply (free with redis_replies_free(.., 1)) to
+   *replies_r; any other answer is reported with redis_reply_error naming
+   req->what. */
+int redis_exec_scan(struct redis_pool *pool, struct redis_req *req,
+		    char *cursor, size_t cursor_size, redisReply ***replies_r,
+		    const redisReply **items_r, struct persist_error *err);
 /* Try one connection now (open): OK, EUNAVAIL or ECONFIG. */
 int redis_pool_probe(struct redis_pool *pool, struct persist_error *err);
 /* Send bytes on a context with MSG_NOSIGNAL (no SIGPIPE); -1 on error. */

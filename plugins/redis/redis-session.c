@@ -199,7 +199,8 @@ int redis_session_list(void *store, persist_emit_fn *emit, void *ctx,
 
 	do {
 		struct redis_req req;
-		redisReply **replies = NULL, *r, *items;
+		redisReply **replies = NULL;
+		const redisReply *items;
 		size_t n = 0;
 
 		redis_req_init(&req, "list of sessions");
@@ -208,23 +209,12 @@ int redis_session_list(void *store, persist_emit_fn *emit, void *ctx,
 		redis_req_str(&req, cursor);
 		redis_req_str(&req, "COUNT");
 		redis_req_str(&req, LIST_COUNT);
-		ret = redis_exec(&st->pool, &req, 0, &replies, err);
+		ret = redis_exec_scan(&st->pool, &req, cursor, sizeof(cursor),
+				      &replies, &items, err);
 		if (ret != PERSIST_OK) {
 			redis_req_free(&req);
 			break;
 		}
-		r = replies[0];
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-		    r->element[0]->type != REDIS_REPLY_STRING ||
-		    r->element[0]->len >= sizeof(cursor) ||
-		    r->element[1]->type != REDIS_REPLY_ARRAY) {
-			ret = redis_reply_error(host, r, req.what, err);
-			redis_replies_free(replies, 1);
-			redis_req_free(&req);
-			break;
-		}
-		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
-		items = r->element[1];
 		free(ids);
 		ids = malloc((items->elements / 2 + 1) * sizeof(*ids));
 		if (ids == NULL) {

@@ -477,7 +477,8 @@ int redis_state_scan(void *store, const char *collection, const char *prefix,
 	}
 	do {
 		struct redis_req req;
-		redisReply **replies = NULL, *r, *items;
+		redisReply **replies = NULL;
+		const redisReply *items;
 		size_t nmarked = 0;
 
 		redis_req_init(&req, "scan of collection \"%s\"", collection);
@@ -490,24 +491,17 @@ int redis_state_scan(void *store, const char *collection, const char *prefix,
 		}
 		redis_req_str(&req, "COUNT");
 		redis_req_str(&req, SCAN_COUNT);
-		ret = redis_exec(&st->pool, &req, 0, &replies, err);
+		ret = redis_exec_scan(&st->pool, &req, cursor, sizeof(cursor),
+				      &replies, &items, err);
+		if (ret == PERSIST_OK && items->elements % 2 != 0) {
+			/* HSCAN answers field, value pairs */
+			ret = redis_reply_error(host, replies[0], req.what, err);
+			redis_replies_free(replies, 1);
+		}
 		if (ret != PERSIST_OK) {
 			redis_req_free(&req);
 			break;
 		}
-		r = replies[0];
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-		    r->element[0]->type != REDIS_REPLY_STRING ||
-		    r->element[0]->len >= sizeof(cursor) ||
-		    r->element[1]->type != REDIS_REPLY_ARRAY ||
-		    r->element[1]->elements % 2 != 0) {
-			ret = redis_reply_error(host, r, req.what, err);
-			redis_replies_free(replies, 1);
-			redis_req_free(&req);
-			break;
-		}
-		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
-		items = r->element[1];
 		free(marked);
 		marked = malloc((items->elements / 2 + 1) * sizeof(*marked));
 		if (marked == NULL) {
