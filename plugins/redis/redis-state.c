@@ -112,6 +112,20 @@ static void key_value(struct redis_req *req, const struct redis_store *st,
 		      (const char *)NULL);
 }
 
+/* Start a call of the set, delete or incr script on key: their keys are
+   the hash, the value string and the expiry zset, their first argument
+   the key (see redis-script.c); the caller appends the rest. */
+static void script_on_key(struct redis_req *req, const struct redis_store *st,
+			  enum redis_script_id id, const char *collection,
+			  const char *key)
+{
+	redis_req_script(req, id, 3);
+	key_coll(req, st, collection, "h");
+	key_value(req, st, collection, key);
+	key_coll(req, st, collection, "x");
+	redis_req_str(req, key);
+}
+
 /* Copy bytes into a host buffer with a NUL after them. */
 static int value_copy(const struct persist_host *host, const char *data,
 		      size_t len, struct persist_value *value_r,
@@ -187,11 +201,7 @@ int redis_state_set(void *store, const char *collection, const char *key,
 				   key, collection);
 	redis_req_init(&req, "set of key \"%s\" in collection \"%s\"", key,
 		       collection);
-	redis_req_script(&req, RS_STATE_SET, 3);
-	key_coll(&req, st, collection, "h");
-	key_value(&req, st, collection, key);
-	key_coll(&req, st, collection, "x");
-	redis_req_str(&req, key);
+	script_on_key(&req, st, RS_STATE_SET, collection, key);
 	redis_req_arg(&req, data, len);
 	redis_req_i64(&req, ttl_ms);
 	redis_req_i64(&req, ttl_ms > 0 ? now + ttl_ms : 0);
@@ -216,11 +226,7 @@ int redis_state_del(void *store, const char *collection, const char *key,
 
 	redis_req_init(&req, "delete of key \"%s\" in collection \"%s\"", key,
 		       collection);
-	redis_req_script(&req, RS_STATE_DEL, 3);
-	key_coll(&req, st, collection, "h");
-	key_value(&req, st, collection, key);
-	key_coll(&req, st, collection, "x");
-	redis_req_str(&req, key);
+	script_on_key(&req, st, RS_STATE_DEL, collection, key);
 	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &n,
 				 err);
 	if (ret == PERSIST_OK && n == 0)
@@ -245,11 +251,7 @@ static int incr_slow(struct redis_store *st, const char *collection,
 
 	redis_req_init(&req, "incr of key \"%s\" in collection \"%s\"", key,
 		       collection);
-	redis_req_script(&req, RS_STATE_INCR, 3);
-	key_coll(&req, st, collection, "h");
-	key_value(&req, st, collection, key);
-	key_coll(&req, st, collection, "x");
-	redis_req_str(&req, key);
+	script_on_key(&req, st, RS_STATE_INCR, collection, key);
 	redis_req_i64(&req, delta);
 	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
 			 err);
