@@ -310,6 +310,24 @@ static char *notice(const char *key, const char *etag, int64_t ttl_ms,
 	return redis_msg_encode(changed ? 4 : 3, f, fl, len_r);
 }
 
+/* Append the compare-and-swap arguments of the config-set and
+   config-del scripts: "1" and the expected ETag, or "0" and "" for an
+   unconditional write. */
+static void req_if_match(struct redis_req *req, const char *if_match)
+{
+	redis_req_str(req, if_match != NULL ? "1" : "0");
+	redis_req_str(req, if_match != NULL ? if_match : "");
+}
+
+/* The error of a set or delete whose if_match is not the stored ETag. */
+static int etag_mismatch(const struct persist_host *host, const char *key,
+			 const char *if_match, struct persist_error *err)
+{
+	return host->error(err, PERSIST_ECONFLICT, 0,
+			   "configuration document \"%s\" does not match ETag %s",
+			   key, if_match);
+}
+
 /* set(): the config-set script (CAS on if_match, TTL, notice). */
 int redis_config_set(void *store, const char *key, const void *data,
 		     size_t len, const struct persist_write_opts *opts,
@@ -347,17 +365,14 @@ int redis_config_set(void *store, const char *key, const void *data,
 	redis_req_key(&req, st->cfg_key_prefix, key);
 	redis_req_arg(&req, data, len);
 	redis_req_str(&req, etag);
-	redis_req_str(&req, if_match != NULL ? "1" : "0");
-	redis_req_str(&req, if_match != NULL ? if_match : "");
+	req_if_match(&req, if_match);
 	redis_req_i64(&req, ttl);
 	redis_req_str(&req, st->chan_config);
 	redis_req_arg(&req, msg, msg_len);
 	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &n,
 				 err);
 	if (ret == PERSIST_OK && n == 0)
-		ret = host->error(err, PERSIST_ECONFLICT, 0,
-				  "configuration document \"%s\" does not match ETag %s",
-				  key, if_match);
+		ret = etag_mismatch(host, key, if_match, err);
 	else if (ret == PERSIST_OK && etag_r != NULL)
 		memcpy(etag_r, etag, sizeof(etag));
 	redis_req_free(&req);
@@ -385,8 +400,7 @@ int redis_config_del(void *store, const char *key, const char *if_match,
 	redis_req_init(&req, "delete of configuration document \"%s\"", key);
 	redis_req_script(&req, RS_CONFIG_DEL, 1);
 	redis_req_key(&req, st->cfg_key_prefix, key);
-	redis_req_str(&req, if_match != NULL ? "1" : "0");
-	redis_req_str(&req, if_match != NULL ? if_match : "");
+	req_if_match(&req, if_match);
 	redis_req_str(&req, st->chan_config);
 	redis_req_arg(&req, msg, msg_len);
 	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &n,
@@ -395,9 +409,7 @@ int redis_config_del(void *store, const char *key, const char *if_match,
 		ret = host->error(err, PERSIST_ENOTFOUND, 0,
 				  "configuration document \"%s\" not found", key);
 	else if (ret == PERSIST_OK && n < 0)
-		ret = host->error(err, PERSIST_ECONFLICT, 0,
-				  "configuration document \"%s\" does not match ETag %s",
-				  key, if_match);
+		ret = etag_mismatch(host, key, if_match, err);
 	redis_req_free(&req);
 	free(msg);
 	return ret;
