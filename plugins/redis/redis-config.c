@@ -310,6 +310,24 @@ static char *notice(const char *key, const char *etag, int64_t ttl_ms,
 	return redis_msg_encode(changed ? 4 : 3, f, fl, len_r);
 }
 
+/* Append the compare-and-swap arguments of the config-set and
+   config-del scripts: "1" and the expected ETag, or "0" and "" for an
+   unconditional write. */
+static void req_if_match(struct redis_req *req, const char *if_match)
+{
+	redis_req_str(req, if_match != NULL ? "1" : "0");
+	redis_req_str(req, if_match != NULL ? if_match : "");
+}
+
+/* The error of a set or delete whose if_match is not the stored ETag. */
+static int etag_mismatch(const struct persist_host *host, const char *key,
+			 const char *if_match, struct persist_error *err)
+{
+	return host->error(err, PERSIST_ECONFLICT, 0,
+			   "configuration document \"%s\" does not match ETag %s",
+			   key, if_match);
+}
+
 /* set(): the config-set script (CAS on if_match, TTL, notice). */
 int redis_config_set(void *store, const char *key, const void *data,
 		     size_t len, const struct persist_write_opts *opts,
@@ -321,7 +339,7 @@ int redis_config_set(void *store, const char *key, const void *data,
 	int64_t ttl = 0;
 	char etag[PERSIST_ETAG_MAX];
 	struct redis_req req;
-	redisReply **replies = NULL, *r;
+	long long n;
 	char *msg;
 	size_t msg_len;
 	int ret;
@@ -347,26 +365,16 @@ int redis_config_set(void *store, const char *key, const void *data,
 	redis_req_key(&req, st->cfg_key_prefix, key);
 	redis_req_arg(&req, data, len);
 	redis_req_str(&req, etag);
-	redis_req_str(&req, if_match != NULL ? "1" : "0");
-	redis_req_str(&req, if_match != NULL ? if_match : "");
+	req_if_match(&req, if_match);
 	redis_req_i64(&req, ttl);
 	redis_req_str(&req, st->chan_config);
 	redis_req_arg(&req, msg, msg_len);
-	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
-			 err);
-	if (ret != PERSIST_OK)
-		goto out;
-	r = replies[0];
-	if (r->type != REDIS_REPLY_INTEGER)
-		ret = redis_reply_error(host, r, req.what, err);
-	else if (r->integer == 0)
-		ret = host->error(err, PERSIST_ECONFLICT, 0,
-				  "configuration document \"%s\" does not match ETag %s",
-				  key, if_match);
-	else if (etag_r != NULL)
+	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &n,
+				 err);
+	if (ret == PERSIST_OK && n == 0)
+		ret = etag_mismatch(host, key, if_match, err);
+	else if (ret == PERSIST_OK && etag_r != NULL)
 		memcpy(etag_r, etag, sizeof(etag));
-	redis_replies_free(replies, 1);
-out:
 	redis_req_free(&req);
 	free(msg);
 	return ret;
@@ -379,7 +387,7 @@ int redis_config_del(void *store, const char *key, const char *if_match,
 	struct redis_store *st = store;
 	const struct persist_host *host = st->host;
 	struct redis_req req;
-	redisReply **replies = NULL, *r;
+	long long n;
 	char *msg;
 	size_t msg_len;
 	int ret;
@@ -392,26 +400,16 @@ int redis_config_del(void *store, const char *key, const char *if_match,
 	redis_req_init(&req, "delete of configuration document \"%s\"", key);
 	redis_req_script(&req, RS_CONFIG_DEL, 1);
 	redis_req_key(&req, st->cfg_key_prefix, key);
-	redis_req_str(&req, if_match != NULL ? "1" : "0");
-	redis_req_str(&req, if_match != NULL ? if_match : "");
+	req_if_match(&req, if_match);
 	redis_req_str(&req, st->chan_config);
 	redis_req_arg(&req, msg, msg_len);
-	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
-			 err);
-	if (ret != PERSIST_OK)
-		goto out;
-	r = replies[0];
-	if (r->type != REDIS_REPLY_INTEGER)
-		ret = redis_reply_error(host, r, req.what, err);
-	else if (r->integer == 0)
+	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &n,
+				 err);
+	if (ret == PERSIST_OK && n == 0)
 		ret = host->error(err, PERSIST_ENOTFOUND, 0,
 				  "configuration document \"%s\" not found", key);
-	else if (r->integer < 0)
-		ret = host->error(err, PERSIST_ECONFLICT, 0,
-				  "configuration document \"%s\" does not match ETag %s",
-				  key, if_match);
-	redis_replies_free(replies, 1);
-out:
+	else if (ret == PERSIST_OK && n < 0)
+		ret = etag_mismatch(host, key, if_match, err);
 	redis_req_free(&req);
 	free(msg);
 	return ret;
@@ -436,7 +434,8 @@ int redis_config_list(void *store, persist_emit_fn *emit, void *ctx,
 				   "list of configuration documents: out of memory");
 	do {
 		struct redis_req req;
-		redisReply **replies = NULL, *r, *keys;
+		redisReply **replies = NULL;
+		const redisReply *keys;
 
 		redis_req_init(&req, "list of configuration documents");
 		redis_req_cmd(&req, "SCAN");
@@ -445,23 +444,12 @@ int redis_config_list(void *store, persist_emit_fn *emit, void *ctx,
 		redis_req_str(&req, pattern);
 		redis_req_str(&req, "COUNT");
 		redis_req_str(&req, "1000");
-		ret = redis_exec(&st->pool, &req, 0, &replies, err);
+		ret = redis_exec_scan(&st->pool, &req, cursor, sizeof(cursor),
+				      &replies, &keys, err);
 		if (ret != PERSIST_OK) {
 			redis_req_free(&req);
 			break;
 		}
-		r = replies[0];
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-		    r->element[0]->type != REDIS_REPLY_STRING ||
-		    r->element[0]->len >= sizeof(cursor) ||
-		    r->element[1]->type != REDIS_REPLY_ARRAY) {
-			ret = redis_reply_error(host, r, req.what, err);
-			redis_replies_free(replies, 1);
-			redis_req_free(&req);
-			break;
-		}
-		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
-		keys = r->element[1];
 		for (size_t i = 0; i < keys->elements && !stop; i++) {
 			redisReply *k = keys->element[i];
 			struct persist_item item = { .size = sizeof(item) };

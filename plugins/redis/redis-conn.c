@@ -884,6 +884,53 @@ out:
 	return ret;
 }
 
+/* Run a one-command request whose reply must be an integer (a write
+   script's status, the receiver count of PUBLISH, a list length). */
+int redis_exec_integer(struct redis_pool *pool, struct redis_req *req,
+		       unsigned flags, long long *value_r,
+		       struct persist_error *err)
+{
+	redisReply **replies = NULL;
+	int ret;
+
+	ret = redis_exec(pool, req, flags, &replies, err);
+	if (ret != PERSIST_OK)
+		return ret;
+	if (replies[0]->type != REDIS_REPLY_INTEGER)
+		ret = redis_reply_error(pool->host, replies[0], req->what, err);
+	else if (value_r != NULL)
+		*value_r = replies[0]->integer;
+	redis_replies_free(replies, 1);
+	return ret;
+}
+
+/* Run one page of a SCAN-family command: check that the reply is
+   [cursor, items] with a cursor that fits, and take the cursor. */
+int redis_exec_scan(struct redis_pool *pool, struct redis_req *req,
+		    char *cursor, size_t cursor_size, redisReply ***replies_r,
+		    const redisReply **items_r, struct persist_error *err)
+{
+	redisReply **replies = NULL, *r;
+	int ret;
+
+	ret = redis_exec(pool, req, 0, &replies, err);
+	if (ret != PERSIST_OK)
+		return ret;
+	r = replies[0];
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    r->element[0]->len >= cursor_size ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY) {
+		ret = redis_reply_error(pool->host, r, req->what, err);
+		redis_replies_free(replies, 1);
+		return ret;
+	}
+	memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
+	*items_r = r->element[1];
+	*replies_r = replies;
+	return PERSIST_OK;
+}
+
 /* --- replies --------------------------------------------------------- */
 
 /* Does error reply r start with s? */

@@ -209,6 +209,20 @@ void redis_pool_destroy(struct redis_pool *pool);
 int redis_exec(struct redis_pool *pool, struct redis_req *req, unsigned flags,
 	       redisReply ***replies_r, struct persist_error *err);
 void redis_replies_free(redisReply **replies, size_t n);
+/* Run req, a single command whose answer is an integer, and store that
+   in *value_r (may be NULL); any other reply is reported with
+   redis_reply_error naming req->what. */
+int redis_exec_integer(struct redis_pool *pool, struct redis_req *req,
+		       unsigned flags, long long *value_r,
+		       struct persist_error *err);
+/* Run req, one page of SCAN, HSCAN or ZSCAN, and check the answer: the
+   next cursor goes to cursor (cursor_size bytes with the NUL), the page's
+   items to *items_r, the reply (free with redis_replies_free(.., 1)) to
+   *replies_r; any other answer is reported with redis_reply_error naming
+   req->what. */
+int redis_exec_scan(struct redis_pool *pool, struct redis_req *req,
+		    char *cursor, size_t cursor_size, redisReply ***replies_r,
+		    const redisReply **items_r, struct persist_error *err);
 /* Try one connection now (open): OK, EUNAVAIL or ECONFIG. */
 int redis_pool_probe(struct redis_pool *pool, struct persist_error *err);
 /* Send bytes on a context with MSG_NOSIGNAL (no SIGPIPE); -1 on error. */

@@ -99,29 +99,36 @@ static bool grow_args(struct redis_req *req)
 	return grow_args_to(req, req->cap_args * 2);
 }
 
+/* Make room for cap commands in all (redis_req_cmd grows fourfold). */
+static bool grow_cmds_to(struct redis_req *req, size_t cap)
+{
+	size_t *first = malloc(cap * sizeof(*first));
+
+	if (first == NULL) {
+		req->oom = true;
+		return false;
+	}
+	memcpy(first, req->cmd_first, req->ncmds * sizeof(*first));
+	if (req->cmd_first != req->cmd_inline)
+		free(req->cmd_first);
+	req->cmd_first = first;
+	req->cap_cmds = cap;
+	return true;
+}
+
 /* Make room for nargs arguments and ncmds commands in all (a batch knows
    its size; this saves growing step by step). */
 void redis_req_reserve(struct redis_req *req, size_t nargs, size_t ncmds)
 {
 	if (!req->oom && req->cap_args < nargs)
 		grow_args_to(req, nargs);
-	if (!req->oom && req->cap_cmds < ncmds) {
-		size_t *first = malloc(ncmds * sizeof(*first));
-
-		if (first == NULL) {
-			req->oom = true;
-			return;
-		}
-		memcpy(first, req->cmd_first, req->ncmds * sizeof(*first));
-		if (req->cmd_first != req->cmd_inline)
-			free(req->cmd_first);
-		req->cmd_first = first;
-		req->cap_cmds = ncmds;
-	}
+	if (!req->oom && req->cap_cmds < ncmds)
+		grow_cmds_to(req, ncmds);
 }
 
-/* Copy bytes into the arena (NUL-terminated); NULL on ENOMEM. */
-static char *arena_copy(struct redis_req *req, const void *data, size_t len)
+/* Room for len bytes and a NUL, in the arena or an overflow block; NULL
+   on ENOMEM (remembered in req->oom). */
+static char *arena_alloc(struct redis_req *req, size_t len)
 {
 	char *p;
 
@@ -139,6 +146,16 @@ static char *arena_copy(struct redis_req *req, const void *data, size_t len)
 		req->blocks = b;
 		p = b->data;
 	}
+	return p;
+}
+
+/* Copy bytes into the arena (NUL-terminated); NULL on ENOMEM. */
+static char *arena_copy(struct redis_req *req, const void *data, size_t len)
+{
+	char *p = arena_alloc(req, len);
+
+	if (p == NULL)
+		return NULL;
 	memcpy(p, data, len);
 	p[len] = '\0';
 	return p;
@@ -167,20 +184,8 @@ void redis_req_cmd(struct redis_req *req, const char *name)
 {
 	if (req->oom)
 		return;
-	if (req->ncmds == req->cap_cmds) {
-		size_t cap = req->cap_cmds * 4;
-		size_t *first = malloc(cap * sizeof(*first));
-
-		if (first == NULL) {
-			req->oom = true;
-			return;
-		}
-		memcpy(first, req->cmd_first, req->ncmds * sizeof(*first));
-		if (req->cmd_first != req->cmd_inline)
-			free(req->cmd_first);
-		req->cmd_first = first;
-		req->cap_cmds = cap;
-	}
+	if (req->ncmds == req->cap_cmds && !grow_cmds_to(req, req->cap_cmds * 4))
+		return;
 	req->cmd_first[req->ncmds++] = req->nargs;
 	redis_req_str(req, name);
 }
@@ -247,20 +252,9 @@ void redis_req_cat(struct redis_req *req, ...)
 	va_end(ap);
 	if (req->oom)
 		return;
-	if (len < sizeof(req->arena) - req->arena_used) {
-		p = req->arena + req->arena_used;
-		req->arena_used += len + 1;
-	} else {
-		struct redis_req_block *b = malloc(sizeof(*b) + len + 1);
-
-		if (b == NULL) {
-			req->oom = true;
-			return;
-		}
-		b->next = req->blocks;
-		req->blocks = b;
-		p = b->data;
-	}
+	p = arena_alloc(req, len);
+	if (p == NULL)
+		return;
 	o = p;
 	va_start(ap, req);
 	while ((s = va_arg(ap, const char *)) != NULL) {

@@ -90,7 +90,6 @@ int redis_session_put(void *store, const char *id, const void *data,
 	const struct persist_host *host = st->host;
 	int64_t now = host->now_ms();
 	struct redis_req req;
-	redisReply **replies = NULL;
 	int ret;
 
 	if (ttl_ms < 0)
@@ -107,13 +106,8 @@ int redis_session_put(void *store, const char *id, const void *data,
 	redis_req_i64(&req, ttl_ms > 0 ? now + ttl_ms : 0);
 	redis_req_i64(&req, now);
 	redis_req_str(&req, st->sess_key_prefix);
-	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
-			 err);
-	if (ret == PERSIST_OK) {
-		if (replies[0]->type != REDIS_REPLY_INTEGER)
-			ret = redis_reply_error(host, replies[0], req.what, err);
-		redis_replies_free(replies, 1);
-	}
+	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC,
+				 NULL, err);
 	redis_req_free(&req);
 	return ret;
 }
@@ -124,7 +118,7 @@ int redis_session_drop(void *store, const char *id, struct persist_error *err)
 	struct redis_store *st = store;
 	const struct persist_host *host = st->host;
 	struct redis_req req;
-	redisReply **replies = NULL, *r;
+	long long n;
 	int ret;
 
 	redis_req_init(&req, "drop of session \"%s\"", id);
@@ -132,17 +126,11 @@ int redis_session_drop(void *store, const char *id, struct persist_error *err)
 	redis_req_key(&req, st->sess_key_prefix, id);
 	redis_req_str(&req, st->sess_index);
 	redis_req_str(&req, id);
-	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
-			 err);
-	if (ret == PERSIST_OK) {
-		r = replies[0];
-		if (r->type != REDIS_REPLY_INTEGER)
-			ret = redis_reply_error(host, r, req.what, err);
-		else if (r->integer == 0)
-			ret = host->error(err, PERSIST_ENOTFOUND, 0,
-					  "session \"%s\" not found", id);
-		redis_replies_free(replies, 1);
-	}
+	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &n,
+				 err);
+	if (ret == PERSIST_OK && n == 0)
+		ret = host->error(err, PERSIST_ENOTFOUND, 0,
+				  "session \"%s\" not found", id);
 	redis_req_free(&req);
 	return ret;
 }
@@ -211,7 +199,8 @@ int redis_session_list(void *store, persist_emit_fn *emit, void *ctx,
 
 	do {
 		struct redis_req req;
-		redisReply **replies = NULL, *r, *items;
+		redisReply **replies = NULL;
+		const redisReply *items;
 		size_t n = 0;
 
 		redis_req_init(&req, "list of sessions");
@@ -220,23 +209,12 @@ int redis_session_list(void *store, persist_emit_fn *emit, void *ctx,
 		redis_req_str(&req, cursor);
 		redis_req_str(&req, "COUNT");
 		redis_req_str(&req, LIST_COUNT);
-		ret = redis_exec(&st->pool, &req, 0, &replies, err);
+		ret = redis_exec_scan(&st->pool, &req, cursor, sizeof(cursor),
+				      &replies, &items, err);
 		if (ret != PERSIST_OK) {
 			redis_req_free(&req);
 			break;
 		}
-		r = replies[0];
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-		    r->element[0]->type != REDIS_REPLY_STRING ||
-		    r->element[0]->len >= sizeof(cursor) ||
-		    r->element[1]->type != REDIS_REPLY_ARRAY) {
-			ret = redis_reply_error(host, r, req.what, err);
-			redis_replies_free(replies, 1);
-			redis_req_free(&req);
-			break;
-		}
-		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
-		items = r->element[1];
 		free(ids);
 		ids = malloc((items->elements / 2 + 1) * sizeof(*ids));
 		if (ids == NULL) {
@@ -291,7 +269,6 @@ int redis_session_broadcast(void *store, const char *event, const void *data,
 	struct redis_store *st = store;
 	const struct persist_host *host = st->host;
 	struct redis_req req;
-	redisReply **replies = NULL;
 	size_t msg_len;
 	char *msg;
 	int ret;
@@ -304,13 +281,8 @@ int redis_session_broadcast(void *store, const char *event, const void *data,
 	redis_req_cmd(&req, "PUBLISH");
 	redis_req_str(&req, st->chan_bcast);
 	redis_req_arg(&req, msg, msg_len);
-	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
-			 err);
-	if (ret == PERSIST_OK) {
-		if (replies[0]->type != REDIS_REPLY_INTEGER)
-			ret = redis_reply_error(host, replies[0], req.what, err);
-		redis_replies_free(replies, 1);
-	}
+	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC,
+				 NULL, err);
 	redis_req_free(&req);
 	free(msg);
 	return ret;
@@ -323,7 +295,7 @@ int redis_session_send(void *store, const char *id, const char *event,
 	struct redis_store *st = store;
 	const struct persist_host *host = st->host;
 	struct redis_req req;
-	redisReply **replies = NULL, *r;
+	long long n;
 	size_t msg_len;
 	char *msg;
 	int ret;
@@ -338,21 +310,14 @@ int redis_session_send(void *store, const char *id, const char *event,
 	redis_req_key(&req, st->sess_key_prefix, id);
 	redis_req_str(&req, st->chan_inst);
 	redis_req_arg(&req, msg, msg_len);
-	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
-			 err);
-	if (ret != PERSIST_OK)
-		goto out;
-	r = replies[0];
-	if (r->type != REDIS_REPLY_INTEGER)
-		ret = redis_reply_error(host, r, req.what, err);
-	else if (r->integer < 0)
+	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &n,
+				 err);
+	if (ret == PERSIST_OK && n < 0)
 		ret = host->error(err, PERSIST_ENOTFOUND, 0,
 				  "session \"%s\" not found", id);
-	else if (r->integer == 0)
+	else if (ret == PERSIST_OK && n == 0)
 		host->log(st->sink, PERSIST_LOG_DEBUG,
 			  "%s: the instance holding it is not listening", req.what);
-	redis_replies_free(replies, 1);
-out:
 	redis_req_free(&req);
 	free(msg);
 	return ret;

@@ -112,6 +112,20 @@ static void key_value(struct redis_req *req, const struct redis_store *st,
 		      (const char *)NULL);
 }
 
+/* Start a call of the set, delete or incr script on key: their keys are
+   the hash, the value string and the expiry zset, their first argument
+   the key (see redis-script.c); the caller appends the rest. */
+static void script_on_key(struct redis_req *req, const struct redis_store *st,
+			  enum redis_script_id id, const char *collection,
+			  const char *key)
+{
+	redis_req_script(req, id, 3);
+	key_coll(req, st, collection, "h");
+	key_value(req, st, collection, key);
+	key_coll(req, st, collection, "x");
+	redis_req_str(req, key);
+}
+
 /* Copy bytes into a host buffer with a NUL after them. */
 static int value_copy(const struct persist_host *host, const char *data,
 		      size_t len, struct persist_value *value_r,
@@ -179,7 +193,6 @@ int redis_state_set(void *store, const char *collection, const char *key,
 	const struct persist_host *host = st->host;
 	int64_t now = host->now_ms();
 	struct redis_req req;
-	redisReply **replies = NULL;
 	int ret;
 
 	if (ttl_ms < 0)
@@ -188,23 +201,14 @@ int redis_state_set(void *store, const char *collection, const char *key,
 				   key, collection);
 	redis_req_init(&req, "set of key \"%s\" in collection \"%s\"", key,
 		       collection);
-	redis_req_script(&req, RS_STATE_SET, 3);
-	key_coll(&req, st, collection, "h");
-	key_value(&req, st, collection, key);
-	key_coll(&req, st, collection, "x");
-	redis_req_str(&req, key);
+	script_on_key(&req, st, RS_STATE_SET, collection, key);
 	redis_req_arg(&req, data, len);
 	redis_req_i64(&req, ttl_ms);
 	redis_req_i64(&req, ttl_ms > 0 ? now + ttl_ms : 0);
 	redis_req_i64(&req, now);
 	key_coll(&req, st, collection, "v:");
-	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
-			 err);
-	if (ret == PERSIST_OK) {
-		if (replies[0]->type != REDIS_REPLY_INTEGER)
-			ret = redis_reply_error(host, replies[0], req.what, err);
-		redis_replies_free(replies, 1);
-	}
+	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC,
+				 NULL, err);
 	redis_req_free(&req);
 	return ret;
 }
@@ -217,28 +221,18 @@ int redis_state_del(void *store, const char *collection, const char *key,
 	struct redis_store *st = store;
 	const struct persist_host *host = st->host;
 	struct redis_req req;
-	redisReply **replies = NULL, *r;
+	long long n;
 	int ret;
 
 	redis_req_init(&req, "delete of key \"%s\" in collection \"%s\"", key,
 		       collection);
-	redis_req_script(&req, RS_STATE_DEL, 3);
-	key_coll(&req, st, collection, "h");
-	key_value(&req, st, collection, key);
-	key_coll(&req, st, collection, "x");
-	redis_req_str(&req, key);
-	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
-			 err);
-	if (ret == PERSIST_OK) {
-		r = replies[0];
-		if (r->type != REDIS_REPLY_INTEGER)
-			ret = redis_reply_error(host, r, req.what, err);
-		else if (r->integer == 0)
-			ret = host->error(err, PERSIST_ENOTFOUND, 0,
-					  "key \"%s\" not found in collection \"%s\"",
-					  key, collection);
-		redis_replies_free(replies, 1);
-	}
+	script_on_key(&req, st, RS_STATE_DEL, collection, key);
+	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &n,
+				 err);
+	if (ret == PERSIST_OK && n == 0)
+		ret = host->error(err, PERSIST_ENOTFOUND, 0,
+				  "key \"%s\" not found in collection \"%s\"",
+				  key, collection);
 	redis_req_free(&req);
 	return ret;
 }
@@ -257,11 +251,7 @@ static int incr_slow(struct redis_store *st, const char *collection,
 
 	redis_req_init(&req, "incr of key \"%s\" in collection \"%s\"", key,
 		       collection);
-	redis_req_script(&req, RS_STATE_INCR, 3);
-	key_coll(&req, st, collection, "h");
-	key_value(&req, st, collection, key);
-	key_coll(&req, st, collection, "x");
-	redis_req_str(&req, key);
+	script_on_key(&req, st, RS_STATE_INCR, collection, key);
 	redis_req_i64(&req, delta);
 	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
 			 err);
@@ -339,20 +329,14 @@ int redis_state_append(void *store, const char *collection, const void *data,
 {
 	struct redis_store *st = store;
 	struct redis_req req;
-	redisReply **replies = NULL;
 	int ret;
 
 	redis_req_init(&req, "append to the log of collection \"%s\"", collection);
 	redis_req_cmd(&req, "RPUSH");
 	key_coll(&req, st, collection, "log");
 	redis_req_arg(&req, data, len);
-	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
-			 err);
-	if (ret == PERSIST_OK) {
-		if (replies[0]->type != REDIS_REPLY_INTEGER)
-			ret = redis_reply_error(st->host, replies[0], req.what, err);
-		redis_replies_free(replies, 1);
-	}
+	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC,
+				 NULL, err);
 	redis_req_free(&req);
 	return ret;
 }
@@ -495,7 +479,8 @@ int redis_state_scan(void *store, const char *collection, const char *prefix,
 	}
 	do {
 		struct redis_req req;
-		redisReply **replies = NULL, *r, *items;
+		redisReply **replies = NULL;
+		const redisReply *items;
 		size_t nmarked = 0;
 
 		redis_req_init(&req, "scan of collection \"%s\"", collection);
@@ -508,24 +493,17 @@ int redis_state_scan(void *store, const char *collection, const char *prefix,
 		}
 		redis_req_str(&req, "COUNT");
 		redis_req_str(&req, SCAN_COUNT);
-		ret = redis_exec(&st->pool, &req, 0, &replies, err);
+		ret = redis_exec_scan(&st->pool, &req, cursor, sizeof(cursor),
+				      &replies, &items, err);
+		if (ret == PERSIST_OK && items->elements % 2 != 0) {
+			/* HSCAN answers field, value pairs */
+			ret = redis_reply_error(host, replies[0], req.what, err);
+			redis_replies_free(replies, 1);
+		}
 		if (ret != PERSIST_OK) {
 			redis_req_free(&req);
 			break;
 		}
-		r = replies[0];
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-		    r->element[0]->type != REDIS_REPLY_STRING ||
-		    r->element[0]->len >= sizeof(cursor) ||
-		    r->element[1]->type != REDIS_REPLY_ARRAY ||
-		    r->element[1]->elements % 2 != 0) {
-			ret = redis_reply_error(host, r, req.what, err);
-			redis_replies_free(replies, 1);
-			redis_req_free(&req);
-			break;
-		}
-		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
-		items = r->element[1];
 		free(marked);
 		marked = malloc((items->elements / 2 + 1) * sizeof(*marked));
 		if (marked == NULL) {

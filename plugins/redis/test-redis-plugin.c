@@ -541,6 +541,31 @@ static void test_state_threads(void)
 	th_close(PERSIST_KIND_STATE, st);
 }
 
+/* --- two instances on one server ------------------------------------ */
+
+/* Open two stores of kind on the plain server as instances "inst-a" and
+   "inst-b", each with its own sink (the cross-instance tests). */
+static void open_two(enum persist_kind kind, struct th_sink *sa,
+		     struct th_sink *sb, void **a, void **b)
+{
+	struct persist_error err;
+
+	th_sink_init(sa);
+	th_sink_init(sb);
+	CHECK_OK(th_open(kind, cfg, "inst-a", sa, a, &err), &err);
+	CHECK_OK(th_open(kind, cfg, "inst-b", sb, b, &err), &err);
+}
+
+/* Close the two stores of open_two and free their sinks. */
+static void close_two(enum persist_kind kind, struct th_sink *sa,
+		      struct th_sink *sb, void *a, void *b)
+{
+	th_close(kind, a);
+	th_close(kind, b);
+	th_sink_free(sa);
+	th_sink_free(sb);
+}
+
 /* --- configuration --------------------------------------------------- */
 
 /* Documents, ETags, CAS, list, notices (own and another store's), no
@@ -558,10 +583,7 @@ static void test_config(void)
 	long at;
 	size_t mark;
 
-	th_sink_init(&sa);
-	th_sink_init(&sb);
-	CHECK_OK(th_open(PERSIST_KIND_CONFIG, cfg, "inst-a", &sa, &a, &err), &err);
-	CHECK_OK(th_open(PERSIST_KIND_CONFIG, cfg, "inst-b", &sb, &b, &err), &err);
+	open_two(PERSIST_KIND_CONFIG, &sa, &sb, &a, &b);
 	CHECK_IS(o->get(a, "apps", &v, &err), PERSIST_ENOTFOUND, &err);
 	CHECK_OK(o->set(a, "apps", "{\"a\":1}", 7, &wo, e1, &err), &err);
 	CHECK_OK(o->get(b, "apps", &v, &err), &err);
@@ -612,10 +634,7 @@ static void test_config(void)
 	CU_ASSERT(at >= 0 && sb.recs[at].etag == NULL);
 	CHECK_OK(o->del(a, "other", NULL, &err), &err);
 	CHECK_OK(o->del(a, "x*y ?[z]", NULL, &err), &err);
-	th_close(PERSIST_KIND_CONFIG, a);
-	th_close(PERSIST_KIND_CONFIG, b);
-	th_sink_free(&sa);
-	th_sink_free(&sb);
+	close_two(PERSIST_KIND_CONFIG, &sa, &sb, a, b);
 }
 
 /* TTL: the document vanishes and both stores are told (key, NULL). */
@@ -631,10 +650,7 @@ static void test_config_ttl(void)
 	long at;
 	int64_t start;
 
-	th_sink_init(&sa);
-	th_sink_init(&sb);
-	CHECK_OK(th_open(PERSIST_KIND_CONFIG, cfg, "inst-a", &sa, &a, &err), &err);
-	CHECK_OK(th_open(PERSIST_KIND_CONFIG, cfg, "inst-b", &sb, &b, &err), &err);
+	open_two(PERSIST_KIND_CONFIG, &sa, &sb, &a, &b);
 	start = th_now_ms();
 	CHECK_OK(o->set(a, "brief", "{}", 2, &wo, e, &err), &err);
 	CHECK_OK(o->get(b, "brief", &v, &err), &err);
@@ -649,10 +665,7 @@ static void test_config_ttl(void)
 	at = th_sink_find(&sa, 1, 'c', "brief", 3000);
 	CU_ASSERT(at >= 0 && sa.recs[at].etag == NULL);
 	CHECK_IS(o->get(a, "brief", &v, &err), PERSIST_ENOTFOUND, &err);
-	th_close(PERSIST_KIND_CONFIG, a);
-	th_close(PERSIST_KIND_CONFIG, b);
-	th_sink_free(&sa);
-	th_sink_free(&sb);
+	close_two(PERSIST_KIND_CONFIG, &sa, &sb, a, b);
 }
 
 /* --- sessions -------------------------------------------------------- */
@@ -668,10 +681,7 @@ static void test_sessions(void)
 	long at, i;
 	const char payload[] = "{\"x\":1}\n\0tail";
 
-	th_sink_init(&sa);
-	th_sink_init(&sb);
-	CHECK_OK(th_open(PERSIST_KIND_SESSION, cfg, "inst-a", &sa, &a, &err), &err);
-	CHECK_OK(th_open(PERSIST_KIND_SESSION, cfg, "inst-b", &sb, &b, &err), &err);
+	open_two(PERSIST_KIND_SESSION, &sa, &sb, &a, &b);
 	CHECK_OK(o->put(a, "sess 1", "{\"u\":1}", 7, 0, &err), &err);
 	CHECK_OK(o->put(b, "sess-2", "{\"u\":2}", 7, 60000, &err), &err);
 	CHECK_OK(o->list(b, collect, &c, &err), &err);
@@ -714,10 +724,7 @@ static void test_sessions(void)
 	CHECK_OK(o->put(a, "long", "{}", 2, 0, &err), &err);
 	CU_ASSERT_EQUAL(raw_int("ZCARD %sn:idx", prefix), 1);
 	CHECK_OK(o->drop(a, "long", &err), &err);
-	th_close(PERSIST_KIND_SESSION, a);
-	th_close(PERSIST_KIND_SESSION, b);
-	th_sink_free(&sa);
-	th_sink_free(&sb);
+	close_two(PERSIST_KIND_SESSION, &sa, &sb, a, b);
 }
 
 /* --- failures -------------------------------------------------------- */

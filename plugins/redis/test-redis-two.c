@@ -65,6 +65,38 @@ static persist *open_handle(void)
 	return h;
 }
 
+/* Increments of one thread (child and parent alike); the failures. */
+static void *incr_thread(void *arg)
+{
+	struct persist_error err;
+	intptr_t fails = 0;
+	int n = (int)(intptr_t)arg;
+
+	for (int i = 0; i < n; i++)
+		if (persist_state_incr(p, "two", "n", 1, NULL, &err) != PERSIST_OK)
+			fails++;
+	return (void *)fails;
+}
+
+/* Increment the counter "two"/"n" total times, shared by INCR_THREADS
+   threads of this process; return how many increments failed. */
+static intptr_t incr_in_threads(int total)
+{
+	pthread_t t[INCR_THREADS];
+	intptr_t fails = 0;
+
+	for (int i = 0; i < INCR_THREADS; i++)
+		pthread_create(&t[i], NULL, incr_thread,
+			       (void *)(intptr_t)(total / INCR_THREADS));
+	for (int i = 0; i < INCR_THREADS; i++) {
+		void *r;
+
+		pthread_join(t[i], &r);
+		fails += (intptr_t)r;
+	}
+	return fails;
+}
+
 /* --- the child ------------------------------------------------------- */
 
 /* Child: print one line to the parent (from any thread). */
@@ -99,19 +131,6 @@ static void child_event_cb(void *ctx, const char *origin, const char *session_id
 	(void)ctx;
 	child_say("event %s %s %s %.*s", event, origin,
 		  session_id != NULL ? session_id : "-", (int)len, (const char *)data);
-}
-
-/* Child: increments of one thread. */
-static void *child_incr(void *arg)
-{
-	struct persist_error err;
-	intptr_t fails = 0;
-	int n = (int)(intptr_t)arg;
-
-	for (int i = 0; i < n; i++)
-		if (persist_state_incr(p, "two", "n", 1, NULL, &err) != PERSIST_OK)
-			fails++;
-	return (void *)fails;
 }
 
 /* Child: run commands from stdin until "quit". */
@@ -158,21 +177,10 @@ static int child_main(void)
 
 			child_say("bcast-done %d", ret);
 		} else if (sscanf(line, "incr %255s", arg) == 1) {
-			pthread_t t[INCR_THREADS];
-			intptr_t fails = 0;
 			int n = atoi(arg);
 
 			child_say("incr-started");
-			for (int i = 0; i < INCR_THREADS; i++)
-				pthread_create(&t[i], NULL, child_incr,
-					       (void *)(intptr_t)(n / INCR_THREADS));
-			for (int i = 0; i < INCR_THREADS; i++) {
-				void *r;
-
-				pthread_join(t[i], &r);
-				fails += (intptr_t)r;
-			}
-			child_say("incr-done %d", (int)fails);
+			child_say("incr-done %d", (int)incr_in_threads(n));
 		}
 	}
 	persist_session_drop(p, "child-sess", &err);
@@ -403,40 +411,18 @@ static void test_config_notify(void)
 	persist_config_delete(p, "two-doc", NULL, &err);
 }
 
-/* Parent: increments of one thread. */
-static void *parent_incr(void *arg)
-{
-	struct persist_error err;
-	intptr_t fails = 0;
-	int n = (int)(intptr_t)arg;
-
-	for (int i = 0; i < n; i++)
-		if (persist_state_incr(p, "two", "n", 1, NULL, &err) != PERSIST_OK)
-			fails++;
-	return (void *)fails;
-}
-
 /* Increments from both processes at once sum exactly. */
 static void test_incr_sum(void)
 {
 	struct persist_error err;
-	pthread_t t[INCR_THREADS];
-	intptr_t fails = 0;
+	intptr_t fails;
 	int64_t before = 0, after = 0;
 	char line[512];
 
 	CU_ASSERT_EQUAL(persist_state_incr(p, "two", "n", 0, &before, &err), PERSIST_OK);
 	fprintf(to_child, "incr %d\n", INCR_EACH);
 	CU_ASSERT_FATAL(child_expect("incr-started", line, sizeof(line), CHILD_MS) == 0);
-	for (int i = 0; i < INCR_THREADS; i++)
-		pthread_create(&t[i], NULL, parent_incr,
-			       (void *)(intptr_t)(INCR_EACH / INCR_THREADS));
-	for (int i = 0; i < INCR_THREADS; i++) {
-		void *r;
-
-		pthread_join(t[i], &r);
-		fails += (intptr_t)r;
-	}
+	fails = incr_in_threads(INCR_EACH);
 	CU_ASSERT_EQUAL(fails, 0);
 	CU_ASSERT(child_expect("incr-done", line, sizeof(line), CHILD_MS) == 0 &&
 		  strcmp(line, "incr-done 0") == 0);
