@@ -112,6 +112,27 @@ size_t ct_count_event(struct ct_recorder *rec, size_t from, const char *event);
 /* Copy of event i (valid until the recorder is freed). */
 const struct ct_event *ct_recorder_get(struct ct_recorder *rec, size_t i);
 
+/* --- worker threads ------------------------------------------------------ */
+
+/* What a worker thread of a concurrency test reports (CUnit is not
+   thread-safe: workers record, the main thread asserts).  It is the first
+   member of the test's worker struct. */
+struct ct_worker {
+	int failures;                         /* calls that went wrong */
+	char err[PERSIST_ERROR_MSG_MAX + 64]; /* what the first one said */
+};
+
+/* Count a failure of a worker, keeping the message of the first. */
+void ct_worker_fail(struct ct_worker *w, const char *fmt, ...)
+	PERSIST_PRINTF(2, 3);
+/* Run fn on n threads at once, thread i on the worker struct at
+   (char *)workers + i * stride (which begins with a struct ct_worker), and
+   join them all.  Print the message of the first worker that failed, as
+   "<label> <i>: <message>" when numbered, else "<label>: <message>"; return
+   the number of failures of all workers. */
+int ct_run_workers(void *(*fn)(void *), void *workers, size_t stride, int n,
+		   const char *label, int numbered);
+
 /* --- suites --------------------------------------------------------------- */
 
 /* Each registers its suites and tests for the capabilities claimed, and

@@ -303,9 +303,8 @@ static void test_unsubscribe(void)
 #define MIX_EACH 100
 
 struct mix_worker {
+	struct ct_worker report;
 	char id[PERSIST_KEY_MAX + 1];
-	int failures;
-	char err[PERSIST_ERROR_MSG_MAX + 64];
 };
 
 /* put, find in the list, drop, MIX_EACH times. */
@@ -331,9 +330,9 @@ static void *mix_worker(void *arg)
 			ret = -1;
 		if (ret == PERSIST_OK)
 			ret = persist_session_drop(ct.a, w->id, &err);
-		if (ret != PERSIST_OK && w->failures++ == 0)
-			snprintf(w->err, sizeof(w->err), "%s: %s", persist_strerror(ret),
-				 ret > 0 ? err.msg : "own session not listed");
+		if (ret != PERSIST_OK)
+			ct_worker_fail(&w->report, "%s: %s", persist_strerror(ret),
+				       ret > 0 ? err.msg : "own session not listed");
 	}
 	return NULL;
 }
@@ -342,8 +341,7 @@ static void *mix_worker(void *arg)
 static void test_threads_mixed(void)
 {
 	struct mix_worker w[MIX_THREADS];
-	pthread_t t[MIX_THREADS];
-	int failures = 0;
+	int failures;
 
 	for (int i = 0; i < MIX_THREADS; i++) {
 		char what[32];
@@ -351,14 +349,8 @@ static void test_threads_mixed(void)
 		snprintf(what, sizeof(what), "ses-thread-%d", i);
 		memset(&w[i], 0, sizeof(w[i]));
 		snprintf(w[i].id, sizeof(w[i].id), "%s", ct_name(what));
-		pthread_create(&t[i], NULL, mix_worker, &w[i]);
 	}
-	for (int i = 0; i < MIX_THREADS; i++) {
-		pthread_join(t[i], NULL);
-		if (w[i].failures > 0 && failures == 0)
-			printf("\n    worker %d: %s\n", i, w[i].err);
-		failures += w[i].failures;
-	}
+	failures = ct_run_workers(mix_worker, w, sizeof(w[0]), MIX_THREADS, "worker", 1);
 	CU_ASSERT_EQUAL(failures, 0);
 }
 

@@ -8,6 +8,7 @@
  * of a test store their results and the test checks them after joining.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,6 +338,49 @@ size_t ct_count_event(struct ct_recorder *rec, size_t from, const char *event)
 	const struct ct_match m = { .event = event };
 
 	return ct_count_match(rec, from, &m);
+}
+
+/* Count a worker's failure; the first one's message is kept. */
+void ct_worker_fail(struct ct_worker *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->failures++ > 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(w->err, sizeof(w->err), fmt, ap);
+	va_end(ap);
+}
+
+/* Start the workers, join them, report the first failure (see
+   conformance.h). */
+int ct_run_workers(void *(*fn)(void *), void *workers, size_t stride, int n,
+		   const char *label, int numbered)
+{
+	pthread_t *t = calloc((size_t)n, sizeof(*t));
+	int failures = 0;
+
+	if (t == NULL) {
+		perror("persist-conformance");
+		abort();
+	}
+	for (int i = 0; i < n; i++)
+		pthread_create(&t[i], NULL, fn, (char *)workers + (size_t)i * stride);
+	for (int i = 0; i < n; i++) {
+		const struct ct_worker *w =
+			(const void *)((char *)workers + (size_t)i * stride);
+
+		pthread_join(t[i], NULL);
+		if (w->failures > 0 && failures == 0) {
+			if (numbered)
+				printf("\n    %s %d: %s\n", label, i, w->err);
+			else
+				printf("\n    %s: %s\n", label, w->err);
+		}
+		failures += w->failures;
+	}
+	free(t);
+	return failures;
 }
 
 /* Append "kind:cap" to the list of what was tested. */
