@@ -804,51 +804,48 @@ static void test_threads_mixed(void)
 /* Register the configuration suites for what the provider claims. */
 int ct_register_config(char *tested, size_t size)
 {
-	uint64_t caps = ct.caps[PERSIST_KIND_CONFIG];
-	CU_pSuite s;
+	static const struct ct_test base_tests[] = {
+		{ "get of an absent key", test_get_absent },
+		{ "set then get", test_set_get },
+		{ "ETag changes exactly with content", test_etag_changes },
+		{ "if-match", test_if_match },
+		{ "delete", test_delete },
+		{ "list", test_list },
+		{ "get_many", test_get_many },
+		{ "invalid JSON", test_invalid_json },
+		{ "bad keys", test_bad_keys },
+		{ "longest key", test_longest_key },
+		{ "NULL arguments", test_null_args },
+		{ "4 MiB document", test_huge },
+		{ "keys with spaces, wildcards, UTF-8", test_odd_keys },
+		{ NULL, NULL }
+	};
+	static const struct ct_test notify_tests[] = {
+		{ "key and all-keys subscribers", test_notify_subscribers },
+		{ "identical rewrite is silent", test_notify_identical },
+		{ "change through a second handle", test_notify_second_handle },
+		{ NULL, NULL }
+	};
+	static const struct ct_test ttl_tests[] = {
+		{ "expiry", test_ttl },
+		{ NULL, NULL }
+	};
+	static const struct ct_test cas_tests[] = {
+		{ "one winner per round", test_cas_race },
+		{ NULL, NULL }
+	};
+	static const struct ct_test threadsafe_tests[] = {
+		{ "concurrent use of one handle", test_threads_mixed },
+		{ NULL, NULL }
+	};
+	static const struct ct_suite suites[] = {
+		{ 0, NULL, base_tests },
+		{ PERSIST_CAP_NOTIFY, "notify", notify_tests },
+		{ PERSIST_CAP_TTL, "ttl", ttl_tests },
+		{ PERSIST_CAP_CAS, "cas", cas_tests },
+		{ PERSIST_CAP_THREADSAFE, "threadsafe", threadsafe_tests },
+		{ 0, NULL, NULL }
+	};
 
-	s = CU_add_suite("config", NULL, NULL);
-	if (s == NULL ||
-	    !CU_add_test(s, "get of an absent key", test_get_absent) ||
-	    !CU_add_test(s, "set then get", test_set_get) ||
-	    !CU_add_test(s, "ETag changes exactly with content", test_etag_changes) ||
-	    !CU_add_test(s, "if-match", test_if_match) ||
-	    !CU_add_test(s, "delete", test_delete) ||
-	    !CU_add_test(s, "list", test_list) ||
-	    !CU_add_test(s, "get_many", test_get_many) ||
-	    !CU_add_test(s, "invalid JSON", test_invalid_json) ||
-	    !CU_add_test(s, "bad keys", test_bad_keys) ||
-	    !CU_add_test(s, "longest key", test_longest_key) ||
-	    !CU_add_test(s, "NULL arguments", test_null_args) ||
-	    !CU_add_test(s, "4 MiB document", test_huge) ||
-	    !CU_add_test(s, "keys with spaces, wildcards, UTF-8", test_odd_keys))
-		return -1;
-	if (caps & PERSIST_CAP_NOTIFY) {
-		s = CU_add_suite("config:notify", NULL, NULL);
-		if (s == NULL ||
-		    !CU_add_test(s, "key and all-keys subscribers", test_notify_subscribers) ||
-		    !CU_add_test(s, "identical rewrite is silent", test_notify_identical) ||
-		    !CU_add_test(s, "change through a second handle", test_notify_second_handle))
-			return -1;
-		ct_tested(tested, size, "config", "notify");
-	}
-	if (caps & PERSIST_CAP_TTL) {
-		s = CU_add_suite("config:ttl", NULL, NULL);
-		if (s == NULL || !CU_add_test(s, "expiry", test_ttl))
-			return -1;
-		ct_tested(tested, size, "config", "ttl");
-	}
-	if (caps & PERSIST_CAP_CAS) {
-		s = CU_add_suite("config:cas", NULL, NULL);
-		if (s == NULL || !CU_add_test(s, "one winner per round", test_cas_race))
-			return -1;
-		ct_tested(tested, size, "config", "cas");
-	}
-	if (caps & PERSIST_CAP_THREADSAFE) {
-		s = CU_add_suite("config:threadsafe", NULL, NULL);
-		if (s == NULL || !CU_add_test(s, "concurrent use of one handle", test_threads_mixed))
-			return -1;
-		ct_tested(tested, size, "config", "threadsafe");
-	}
-	return 0;
+	return ct_add_kind_suites(tested, size, PERSIST_KIND_CONFIG, "config", suites);
 }

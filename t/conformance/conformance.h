@@ -135,6 +135,29 @@ int ct_run_workers(void *(*fn)(void *), void *workers, size_t stride, int n,
 
 /* --- suites --------------------------------------------------------------- */
 
+/* A test: its name and function.  Lists of them end with { NULL, NULL }. */
+struct ct_test {
+	const char *name;
+	CU_TestFunc fn;
+};
+/* A suite of a kind's tests: run always (cap 0), or when the provider
+   claims the capability cap, named cap_name.  Lists of them end with
+   { 0, NULL, NULL }. */
+struct ct_suite {
+	uint64_t cap;
+	const char *cap_name;
+	const struct ct_test *tests;
+};
+
+/* Add CUnit suite `name` with its tests; 0, or -1 when CUnit fails. */
+int ct_add_suite(const char *name, const struct ct_test *tests);
+/* Add the suites of kind k, named `kind`: those with cap 0 as suite
+   "<kind>", the others, when the provider claims their capability, as
+   "<kind>:<cap_name>", noting "<kind>:<cap_name>" as tested; 0, or -1 when
+   CUnit fails. */
+int ct_add_kind_suites(char *tested, size_t size, enum persist_kind k,
+		       const char *kind, const struct ct_suite *suites);
+
 /* Each registers its suites and tests for the capabilities claimed, and
    appends the names of the capabilities it tests to `tested`. */
 int ct_register_config(char *tested, size_t size);

@@ -357,28 +357,28 @@ static void test_threads_mixed(void)
 /* Register the session suites for what the provider claims. */
 int ct_register_session(char *tested, size_t size)
 {
-	uint64_t caps = ct.caps[PERSIST_KIND_SESSION];
-	CU_pSuite s;
+	static const struct ct_test base_tests[] = {
+		{ "put, list, refresh, drop", test_registry },
+		{ "bad input", test_bad_input },
+		{ "broadcast", test_broadcast },
+		{ "send", test_send },
+		{ "unsubscribe", test_unsubscribe },
+		{ NULL, NULL }
+	};
+	static const struct ct_test ttl_tests[] = {
+		{ "expiry and refresh", test_ttl },
+		{ NULL, NULL }
+	};
+	static const struct ct_test threadsafe_tests[] = {
+		{ "concurrent use of one handle", test_threads_mixed },
+		{ NULL, NULL }
+	};
+	static const struct ct_suite suites[] = {
+		{ 0, NULL, base_tests },
+		{ PERSIST_CAP_TTL, "ttl", ttl_tests },
+		{ PERSIST_CAP_THREADSAFE, "threadsafe", threadsafe_tests },
+		{ 0, NULL, NULL }
+	};
 
-	s = CU_add_suite("sessions", NULL, NULL);
-	if (s == NULL ||
-	    !CU_add_test(s, "put, list, refresh, drop", test_registry) ||
-	    !CU_add_test(s, "bad input", test_bad_input) ||
-	    !CU_add_test(s, "broadcast", test_broadcast) ||
-	    !CU_add_test(s, "send", test_send) ||
-	    !CU_add_test(s, "unsubscribe", test_unsubscribe))
-		return -1;
-	if (caps & PERSIST_CAP_TTL) {
-		s = CU_add_suite("sessions:ttl", NULL, NULL);
-		if (s == NULL || !CU_add_test(s, "expiry and refresh", test_ttl))
-			return -1;
-		ct_tested(tested, size, "sessions", "ttl");
-	}
-	if (caps & PERSIST_CAP_THREADSAFE) {
-		s = CU_add_suite("sessions:threadsafe", NULL, NULL);
-		if (s == NULL || !CU_add_test(s, "concurrent use of one handle", test_threads_mixed))
-			return -1;
-		ct_tested(tested, size, "sessions", "threadsafe");
-	}
-	return 0;
+	return ct_add_kind_suites(tested, size, PERSIST_KIND_SESSION, "sessions", suites);
 }

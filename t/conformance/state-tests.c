@@ -806,54 +806,48 @@ static void test_threads_mixed(void)
 /* Register the state suites for what the provider claims. */
 int ct_register_state(char *tested, size_t size)
 {
-	uint64_t caps = ct.caps[PERSIST_KIND_STATE];
-	CU_pSuite s;
+	static const struct ct_test base_tests[] = {
+		{ "get, set, delete", test_basic },
+		{ "scan with prefix", test_scan },
+		{ "binary, empty and 2 MiB values", test_values },
+		{ "incr", test_incr },
+		{ "bad names, keys and arguments", test_bad_input },
+		{ "flush", test_flush },
+		{ NULL, NULL }
+	};
+	static const struct ct_test ttl_tests[] = {
+		{ "expiry", test_ttl },
+		{ NULL, NULL }
+	};
+	static const struct ct_test atomic_incr_tests[] = {
+		{ "8 threads x 10000", test_incr_threads },
+		{ "two handles", test_incr_two_handles },
+		{ NULL, NULL }
+	};
+	static const struct ct_test append_log_tests[] = {
+		{ "order, offsets, limits", test_log },
+		{ "concurrent appends", test_log_threads },
+		{ NULL, NULL }
+	};
+	static const struct ct_test batch_tests[] = {
+		{ "set_batch", test_set_batch },
+		{ "mixed operations", test_batch_mixed },
+		{ "all or nothing", test_batch_all_or_nothing },
+		{ NULL, NULL }
+	};
+	static const struct ct_test threadsafe_tests[] = {
+		{ "concurrent use of one handle", test_threads_mixed },
+		{ NULL, NULL }
+	};
+	static const struct ct_suite suites[] = {
+		{ 0, NULL, base_tests },
+		{ PERSIST_CAP_TTL, "ttl", ttl_tests },
+		{ PERSIST_CAP_ATOMIC_INCR, "atomic_incr", atomic_incr_tests },
+		{ PERSIST_CAP_APPEND_LOG, "append_log", append_log_tests },
+		{ PERSIST_CAP_BATCH, "batch", batch_tests },
+		{ PERSIST_CAP_THREADSAFE, "threadsafe", threadsafe_tests },
+		{ 0, NULL, NULL }
+	};
 
-	s = CU_add_suite("state", NULL, NULL);
-	if (s == NULL ||
-	    !CU_add_test(s, "get, set, delete", test_basic) ||
-	    !CU_add_test(s, "scan with prefix", test_scan) ||
-	    !CU_add_test(s, "binary, empty and 2 MiB values", test_values) ||
-	    !CU_add_test(s, "incr", test_incr) ||
-	    !CU_add_test(s, "bad names, keys and arguments", test_bad_input) ||
-	    !CU_add_test(s, "flush", test_flush))
-		return -1;
-	if (caps & PERSIST_CAP_TTL) {
-		s = CU_add_suite("state:ttl", NULL, NULL);
-		if (s == NULL || !CU_add_test(s, "expiry", test_ttl))
-			return -1;
-		ct_tested(tested, size, "state", "ttl");
-	}
-	if (caps & PERSIST_CAP_ATOMIC_INCR) {
-		s = CU_add_suite("state:atomic_incr", NULL, NULL);
-		if (s == NULL ||
-		    !CU_add_test(s, "8 threads x 10000", test_incr_threads) ||
-		    !CU_add_test(s, "two handles", test_incr_two_handles))
-			return -1;
-		ct_tested(tested, size, "state", "atomic_incr");
-	}
-	if (caps & PERSIST_CAP_APPEND_LOG) {
-		s = CU_add_suite("state:append_log", NULL, NULL);
-		if (s == NULL ||
-		    !CU_add_test(s, "order, offsets, limits", test_log) ||
-		    !CU_add_test(s, "concurrent appends", test_log_threads))
-			return -1;
-		ct_tested(tested, size, "state", "append_log");
-	}
-	if (caps & PERSIST_CAP_BATCH) {
-		s = CU_add_suite("state:batch", NULL, NULL);
-		if (s == NULL ||
-		    !CU_add_test(s, "set_batch", test_set_batch) ||
-		    !CU_add_test(s, "mixed operations", test_batch_mixed) ||
-		    !CU_add_test(s, "all or nothing", test_batch_all_or_nothing))
-			return -1;
-		ct_tested(tested, size, "state", "batch");
-	}
-	if (caps & PERSIST_CAP_THREADSAFE) {
-		s = CU_add_suite("state:threadsafe", NULL, NULL);
-		if (s == NULL || !CU_add_test(s, "concurrent use of one handle", test_threads_mixed))
-			return -1;
-		ct_tested(tested, size, "state", "threadsafe");
-	}
-	return 0;
+	return ct_add_kind_suites(tested, size, PERSIST_KIND_STATE, "state", suites);
 }
