@@ -804,48 +804,28 @@ static void test_threads_mixed(void)
 /* Register the configuration suites for what the provider claims. */
 int ct_register_config(char *tested, size_t size)
 {
-	static const struct ct_test base_tests[] = {
-		{ "get of an absent key", test_get_absent },
-		{ "set then get", test_set_get },
-		{ "ETag changes exactly with content", test_etag_changes },
-		{ "if-match", test_if_match },
-		{ "delete", test_delete },
-		{ "list", test_list },
-		{ "get_many", test_get_many },
-		{ "invalid JSON", test_invalid_json },
-		{ "bad keys", test_bad_keys },
-		{ "longest key", test_longest_key },
-		{ "NULL arguments", test_null_args },
-		{ "4 MiB document", test_huge },
-		{ "keys with spaces, wildcards, UTF-8", test_odd_keys },
-		{ NULL, NULL }
-	};
-	static const struct ct_test notify_tests[] = {
-		{ "key and all-keys subscribers", test_notify_subscribers },
-		{ "identical rewrite is silent", test_notify_identical },
-		{ "change through a second handle", test_notify_second_handle },
-		{ NULL, NULL }
-	};
-	static const struct ct_test ttl_tests[] = {
-		{ "expiry", test_ttl },
-		{ NULL, NULL }
-	};
-	static const struct ct_test cas_tests[] = {
-		{ "one winner per round", test_cas_race },
-		{ NULL, NULL }
-	};
-	static const struct ct_test threadsafe_tests[] = {
-		{ "concurrent use of one handle", test_threads_mixed },
-		{ NULL, NULL }
-	};
-	static const struct ct_suite suites[] = {
-		{ 0, NULL, base_tests },
-		{ PERSIST_CAP_NOTIFY, "notify", notify_tests },
-		{ PERSIST_CAP_TTL, "ttl", ttl_tests },
-		{ PERSIST_CAP_CAS, "cas", cas_tests },
-		{ PERSIST_CAP_THREADSAFE, "threadsafe", threadsafe_tests },
+	static const struct ct_test tests[] = {
+		{ 0, "get of an absent key", test_get_absent },
+		{ 0, "set then get", test_set_get },
+		{ 0, "ETag changes exactly with content", test_etag_changes },
+		{ 0, "if-match", test_if_match },
+		{ 0, "delete", test_delete },
+		{ 0, "list", test_list },
+		{ 0, "get_many", test_get_many },
+		{ 0, "invalid JSON", test_invalid_json },
+		{ 0, "bad keys", test_bad_keys },
+		{ 0, "longest key", test_longest_key },
+		{ 0, "NULL arguments", test_null_args },
+		{ 0, "4 MiB document", test_huge },
+		{ 0, "keys with spaces, wildcards, UTF-8", test_odd_keys },
+		{ PERSIST_CAP_NOTIFY, "key and all-keys subscribers", test_notify_subscribers },
+		{ PERSIST_CAP_NOTIFY, "identical rewrite is silent", test_notify_identical },
+		{ PERSIST_CAP_NOTIFY, "change through a second handle", test_notify_second_handle },
+		{ PERSIST_CAP_TTL, "expiry", test_ttl },
+		{ PERSIST_CAP_CAS, "one winner per round", test_cas_race },
+		{ PERSIST_CAP_THREADSAFE, "concurrent use of one handle", test_threads_mixed },
 		{ 0, NULL, NULL }
 	};
 
-	return ct_add_kind_suites(tested, size, PERSIST_KIND_CONFIG, "config", suites);
+	return ct_add_kind_suites(tested, size, PERSIST_KIND_CONFIG, "config", tests);
 }

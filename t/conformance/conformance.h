@@ -135,28 +135,22 @@ int ct_run_workers(void *(*fn)(void *), void *workers, size_t stride, int n,
 
 /* --- suites --------------------------------------------------------------- */
 
-/* A test: its name and function.  Lists of them end with { NULL, NULL }. */
+/* A test of a kind: run always (cap 0), or when the provider claims the
+   capability bit cap; its name and function.  A kind's tests are listed
+   suite by suite (the tests of one cap together) and end with
+   { 0, NULL, NULL }. */
 struct ct_test {
+	uint64_t cap;
 	const char *name;
 	CU_TestFunc fn;
 };
-/* A suite of a kind's tests: run always (cap 0), or when the provider
-   claims the capability cap, named cap_name.  Lists of them end with
-   { 0, NULL, NULL }. */
-struct ct_suite {
-	uint64_t cap;
-	const char *cap_name;
-	const struct ct_test *tests;
-};
 
-/* Add CUnit suite `name` with its tests; 0, or -1 when CUnit fails. */
-int ct_add_suite(const char *name, const struct ct_test *tests);
-/* Add the suites of kind k, named `kind`: those with cap 0 as suite
-   "<kind>", the others, when the provider claims their capability, as
-   "<kind>:<cap_name>", noting "<kind>:<cap_name>" as tested; 0, or -1 when
-   CUnit fails. */
+/* Add the suites of kind k, named `kind`: the tests with cap 0 as suite
+   "<kind>"; the others, when the provider claims their capability, as
+   suite "<kind>:<capability>", noting "<kind>:<capability>" as tested.
+   0, or -1 when CUnit fails. */
 int ct_add_kind_suites(char *tested, size_t size, enum persist_kind k,
-		       const char *kind, const struct ct_suite *suites);
+		       const char *kind, const struct ct_test *tests);
 
 /* Each registers its suites and tests for the capabilities claimed, and
    appends the names of the capabilities it tests to `tested`. */

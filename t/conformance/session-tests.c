@@ -357,28 +357,16 @@ static void test_threads_mixed(void)
 /* Register the session suites for what the provider claims. */
 int ct_register_session(char *tested, size_t size)
 {
-	static const struct ct_test base_tests[] = {
-		{ "put, list, refresh, drop", test_registry },
-		{ "bad input", test_bad_input },
-		{ "broadcast", test_broadcast },
-		{ "send", test_send },
-		{ "unsubscribe", test_unsubscribe },
-		{ NULL, NULL }
-	};
-	static const struct ct_test ttl_tests[] = {
-		{ "expiry and refresh", test_ttl },
-		{ NULL, NULL }
-	};
-	static const struct ct_test threadsafe_tests[] = {
-		{ "concurrent use of one handle", test_threads_mixed },
-		{ NULL, NULL }
-	};
-	static const struct ct_suite suites[] = {
-		{ 0, NULL, base_tests },
-		{ PERSIST_CAP_TTL, "ttl", ttl_tests },
-		{ PERSIST_CAP_THREADSAFE, "threadsafe", threadsafe_tests },
+	static const struct ct_test tests[] = {
+		{ 0, "put, list, refresh, drop", test_registry },
+		{ 0, "bad input", test_bad_input },
+		{ 0, "broadcast", test_broadcast },
+		{ 0, "send", test_send },
+		{ 0, "unsubscribe", test_unsubscribe },
+		{ PERSIST_CAP_TTL, "expiry and refresh", test_ttl },
+		{ PERSIST_CAP_THREADSAFE, "concurrent use of one handle", test_threads_mixed },
 		{ 0, NULL, NULL }
 	};
 
-	return ct_add_kind_suites(tested, size, PERSIST_KIND_SESSION, "sessions", suites);
+	return ct_add_kind_suites(tested, size, PERSIST_KIND_SESSION, "sessions", tests);
 }

@@ -806,48 +806,24 @@ static void test_threads_mixed(void)
 /* Register the state suites for what the provider claims. */
 int ct_register_state(char *tested, size_t size)
 {
-	static const struct ct_test base_tests[] = {
-		{ "get, set, delete", test_basic },
-		{ "scan with prefix", test_scan },
-		{ "binary, empty and 2 MiB values", test_values },
-		{ "incr", test_incr },
-		{ "bad names, keys and arguments", test_bad_input },
-		{ "flush", test_flush },
-		{ NULL, NULL }
-	};
-	static const struct ct_test ttl_tests[] = {
-		{ "expiry", test_ttl },
-		{ NULL, NULL }
-	};
-	static const struct ct_test atomic_incr_tests[] = {
-		{ "8 threads x 10000", test_incr_threads },
-		{ "two handles", test_incr_two_handles },
-		{ NULL, NULL }
-	};
-	static const struct ct_test append_log_tests[] = {
-		{ "order, offsets, limits", test_log },
-		{ "concurrent appends", test_log_threads },
-		{ NULL, NULL }
-	};
-	static const struct ct_test batch_tests[] = {
-		{ "set_batch", test_set_batch },
-		{ "mixed operations", test_batch_mixed },
-		{ "all or nothing", test_batch_all_or_nothing },
-		{ NULL, NULL }
-	};
-	static const struct ct_test threadsafe_tests[] = {
-		{ "concurrent use of one handle", test_threads_mixed },
-		{ NULL, NULL }
-	};
-	static const struct ct_suite suites[] = {
-		{ 0, NULL, base_tests },
-		{ PERSIST_CAP_TTL, "ttl", ttl_tests },
-		{ PERSIST_CAP_ATOMIC_INCR, "atomic_incr", atomic_incr_tests },
-		{ PERSIST_CAP_APPEND_LOG, "append_log", append_log_tests },
-		{ PERSIST_CAP_BATCH, "batch", batch_tests },
-		{ PERSIST_CAP_THREADSAFE, "threadsafe", threadsafe_tests },
+	static const struct ct_test tests[] = {
+		{ 0, "get, set, delete", test_basic },
+		{ 0, "scan with prefix", test_scan },
+		{ 0, "binary, empty and 2 MiB values", test_values },
+		{ 0, "incr", test_incr },
+		{ 0, "bad names, keys and arguments", test_bad_input },
+		{ 0, "flush", test_flush },
+		{ PERSIST_CAP_TTL, "expiry", test_ttl },
+		{ PERSIST_CAP_ATOMIC_INCR, "8 threads x 10000", test_incr_threads },
+		{ PERSIST_CAP_ATOMIC_INCR, "two handles", test_incr_two_handles },
+		{ PERSIST_CAP_APPEND_LOG, "order, offsets, limits", test_log },
+		{ PERSIST_CAP_APPEND_LOG, "concurrent appends", test_log_threads },
+		{ PERSIST_CAP_BATCH, "set_batch", test_set_batch },
+		{ PERSIST_CAP_BATCH, "mixed operations", test_batch_mixed },
+		{ PERSIST_CAP_BATCH, "all or nothing", test_batch_all_or_nothing },
+		{ PERSIST_CAP_THREADSAFE, "concurrent use of one handle", test_threads_mixed },
 		{ 0, NULL, NULL }
 	};
 
-	return ct_add_kind_suites(tested, size, PERSIST_KIND_STATE, "state", suites);
+	return ct_add_kind_suites(tested, size, PERSIST_KIND_STATE, "state", tests);
 }

@@ -383,38 +383,33 @@ int ct_run_workers(void *(*fn)(void *), void *workers, size_t stride, int n,
 	return failures;
 }
 
-/* Add one CUnit suite with its tests. */
-int ct_add_suite(const char *name, const struct ct_test *tests)
-{
-	CU_pSuite s = CU_add_suite(name, NULL, NULL);
-
-	if (s == NULL)
-		return -1;
-	for (const struct ct_test *t = tests; t->name != NULL; t++) {
-		if (!CU_add_test(s, t->name, t->fn))
-			return -1;
-	}
-	return 0;
-}
-
 /* Add a kind's suites for what the provider claims (see conformance.h). */
 int ct_add_kind_suites(char *tested, size_t size, enum persist_kind k,
-		       const char *kind, const struct ct_suite *suites)
+		       const char *kind, const struct ct_test *tests)
 {
-	for (const struct ct_suite *s = suites; s->tests != NULL; s++) {
-		char name[64];
+	const struct ct_test *t = tests;
 
-		if (s->cap == 0) {
-			if (ct_add_suite(kind, s->tests) != 0)
+	while (t->name != NULL) {
+		uint64_t cap = t->cap;
+		int claimed = cap == 0 || (ct.caps[k] & cap) != 0;
+		char cap_name[32], name[64];
+		CU_pSuite s = NULL;
+
+		persist_caps_string(cap, cap_name, sizeof(cap_name));
+		if (claimed) {
+			if (cap == 0)
+				snprintf(name, sizeof(name), "%s", kind);
+			else
+				snprintf(name, sizeof(name), "%s:%s", kind, cap_name);
+			if ((s = CU_add_suite(name, NULL, NULL)) == NULL)
 				return -1;
-			continue;
 		}
-		if (!(ct.caps[k] & s->cap))
-			continue;
-		snprintf(name, sizeof(name), "%s:%s", kind, s->cap_name);
-		if (ct_add_suite(name, s->tests) != 0)
-			return -1;
-		ct_tested(tested, size, kind, s->cap_name);
+		for (; t->name != NULL && t->cap == cap; t++) {
+			if (claimed && !CU_add_test(s, t->name, t->fn))
+				return -1;
+		}
+		if (claimed && cap != 0)
+			ct_tested(tested, size, kind, cap_name);
 	}
 	return 0;
 }
