@@ -2,8 +2,10 @@
  * t/conformance/conformance.h - what the files of the conformance suite
  * share: the run's context (the provider under test, its capabilities, the
  * two handles), helpers that turn a status into a CUnit assertion with the
- * error message, unique names, and a recorder that collects the callbacks
- * the core makes on its own threads so that tests can wait for them.
+ * error message, unique names, a recorder that collects the callbacks the
+ * core makes on its own threads so that tests can wait for them, a runner
+ * of worker threads for the concurrency tests, and the table form in which
+ * each kind lists its tests (one suite per capability claimed).
  *
  * The suite uses only the public host API (persist.h): it tests a provider
  * the way an application sees it, through the core.

@@ -1,8 +1,9 @@
 /*
  * t/conformance/util.c - helpers of the conformance suite: assertions that
- * print the error message, names unique to the run, clocks, and the
- * recorder that collects callbacks made on the core's threads (guarded by
- * a mutex; tests wait on its condition variable with a deadline).
+ * print the error message, names unique to the run, clocks, the recorder
+ * that collects callbacks made on the core's threads (guarded by a mutex;
+ * tests wait on its condition variable with a deadline), the runner of
+ * worker threads, and the registration of a kind's table of tests.
  *
  * CUnit is not thread-safe: only the main thread asserts.  Worker threads
  * of a test store their results and the test checks them after joining.
