@@ -752,9 +752,8 @@ static void test_cas_race(void)
 #define MIX_EACH 100
 
 struct mix_worker {
+	struct ct_worker report;
 	char key[PERSIST_KEY_MAX + 1];
-	int failures;
-	char err[PERSIST_ERROR_MSG_MAX + 64];
 };
 
 /* set, get (bytes and ETag) and delete of the worker's own key. */
@@ -778,9 +777,9 @@ static void *mix_worker(void *arg)
 		persist_free(data);
 		if (ret == PERSIST_OK)
 			ret = persist_config_delete(ct.a, w->key, NULL, &err);
-		if (ret != PERSIST_OK && w->failures++ == 0)
-			snprintf(w->err, sizeof(w->err), "%s: %s", persist_strerror(ret),
-				 ret > 0 ? err.msg : "wrong document or ETag");
+		if (ret != PERSIST_OK)
+			ct_worker_fail(&w->report, "%s: %s", persist_strerror(ret),
+				       ret > 0 ? err.msg : "wrong document or ETag");
 	}
 	return NULL;
 }
@@ -789,8 +788,7 @@ static void *mix_worker(void *arg)
 static void test_threads_mixed(void)
 {
 	struct mix_worker w[MIX_THREADS];
-	pthread_t t[MIX_THREADS];
-	int failures = 0;
+	int failures;
 
 	for (int i = 0; i < MIX_THREADS; i++) {
 		char what[32];
@@ -798,65 +796,36 @@ static void test_threads_mixed(void)
 		snprintf(what, sizeof(what), "cfg-thread-%d", i);
 		memset(&w[i], 0, sizeof(w[i]));
 		snprintf(w[i].key, sizeof(w[i].key), "%s", ct_name(what));
-		pthread_create(&t[i], NULL, mix_worker, &w[i]);
 	}
-	for (int i = 0; i < MIX_THREADS; i++) {
-		pthread_join(t[i], NULL);
-		if (w[i].failures > 0 && failures == 0)
-			printf("\n    worker %d: %s\n", i, w[i].err);
-		failures += w[i].failures;
-	}
+	failures = ct_run_workers(mix_worker, w, sizeof(w[0]), MIX_THREADS, "worker", 1);
 	CU_ASSERT_EQUAL(failures, 0);
 }
 
 /* Register the configuration suites for what the provider claims. */
 int ct_register_config(char *tested, size_t size)
 {
-	uint64_t caps = ct.caps[PERSIST_KIND_CONFIG];
-	CU_pSuite s;
+	static const struct ct_test tests[] = {
+		{ 0, "get of an absent key", test_get_absent },
+		{ 0, "set then get", test_set_get },
+		{ 0, "ETag changes exactly with content", test_etag_changes },
+		{ 0, "if-match", test_if_match },
+		{ 0, "delete", test_delete },
+		{ 0, "list", test_list },
+		{ 0, "get_many", test_get_many },
+		{ 0, "invalid JSON", test_invalid_json },
+		{ 0, "bad keys", test_bad_keys },
+		{ 0, "longest key", test_longest_key },
+		{ 0, "NULL arguments", test_null_args },
+		{ 0, "4 MiB document", test_huge },
+		{ 0, "keys with spaces, wildcards, UTF-8", test_odd_keys },
+		{ PERSIST_CAP_NOTIFY, "key and all-keys subscribers", test_notify_subscribers },
+		{ PERSIST_CAP_NOTIFY, "identical rewrite is silent", test_notify_identical },
+		{ PERSIST_CAP_NOTIFY, "change through a second handle", test_notify_second_handle },
+		{ PERSIST_CAP_TTL, "expiry", test_ttl },
+		{ PERSIST_CAP_CAS, "one winner per round", test_cas_race },
+		{ PERSIST_CAP_THREADSAFE, "concurrent use of one handle", test_threads_mixed },
+		{ 0, NULL, NULL }
+	};
 
-	s = CU_add_suite("config", NULL, NULL);
-	if (s == NULL ||
-	    !CU_add_test(s, "get of an absent key", test_get_absent) ||
-	    !CU_add_test(s, "set then get", test_set_get) ||
-	    !CU_add_test(s, "ETag changes exactly with content", test_etag_changes) ||
-	    !CU_add_test(s, "if-match", test_if_match) ||
-	    !CU_add_test(s, "delete", test_delete) ||
-	    !CU_add_test(s, "list", test_list) ||
-	    !CU_add_test(s, "get_many", test_get_many) ||
-	    !CU_add_test(s, "invalid JSON", test_invalid_json) ||
-	    !CU_add_test(s, "bad keys", test_bad_keys) ||
-	    !CU_add_test(s, "longest key", test_longest_key) ||
-	    !CU_add_test(s, "NULL arguments", test_null_args) ||
-	    !CU_add_test(s, "4 MiB document", test_huge) ||
-	    !CU_add_test(s, "keys with spaces, wildcards, UTF-8", test_odd_keys))
-		return -1;
-	if (caps & PERSIST_CAP_NOTIFY) {
-		s = CU_add_suite("config:notify", NULL, NULL);
-		if (s == NULL ||
-		    !CU_add_test(s, "key and all-keys subscribers", test_notify_subscribers) ||
-		    !CU_add_test(s, "identical rewrite is silent", test_notify_identical) ||
-		    !CU_add_test(s, "change through a second handle", test_notify_second_handle))
-			return -1;
-		ct_tested(tested, size, "config", "notify");
-	}
-	if (caps & PERSIST_CAP_TTL) {
-		s = CU_add_suite("config:ttl", NULL, NULL);
-		if (s == NULL || !CU_add_test(s, "expiry", test_ttl))
-			return -1;
-		ct_tested(tested, size, "config", "ttl");
-	}
-	if (caps & PERSIST_CAP_CAS) {
-		s = CU_add_suite("config:cas", NULL, NULL);
-		if (s == NULL || !CU_add_test(s, "one winner per round", test_cas_race))
-			return -1;
-		ct_tested(tested, size, "config", "cas");
-	}
-	if (caps & PERSIST_CAP_THREADSAFE) {
-		s = CU_add_suite("config:threadsafe", NULL, NULL);
-		if (s == NULL || !CU_add_test(s, "concurrent use of one handle", test_threads_mixed))
-			return -1;
-		ct_tested(tested, size, "config", "threadsafe");
-	}
-	return 0;
+	return ct_add_kind_suites(tested, size, PERSIST_KIND_CONFIG, "config", tests);
 }

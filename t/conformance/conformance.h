@@ -2,8 +2,10 @@
  * t/conformance/conformance.h - what the files of the conformance suite
  * share: the run's context (the provider under test, its capabilities, the
  * two handles), helpers that turn a status into a CUnit assertion with the
- * error message, unique names, and a recorder that collects the callbacks
- * the core makes on its own threads so that tests can wait for them.
+ * error message, unique names, a recorder that collects the callbacks the
+ * core makes on its own threads so that tests can wait for them, a runner
+ * of worker threads for the concurrency tests, and the table form in which
+ * each kind lists its tests (one suite per capability claimed).
  *
  * The suite uses only the public host API (persist.h): it tests a provider
  * the way an application sees it, through the core.
@@ -112,7 +114,45 @@ size_t ct_count_event(struct ct_recorder *rec, size_t from, const char *event);
 /* Copy of event i (valid until the recorder is freed). */
 const struct ct_event *ct_recorder_get(struct ct_recorder *rec, size_t i);
 
+/* --- worker threads ------------------------------------------------------ */
+
+/* What a worker thread of a concurrency test reports (CUnit is not
+   thread-safe: workers record, the main thread asserts).  It is the first
+   member of the test's worker struct. */
+struct ct_worker {
+	int failures;                         /* calls that went wrong */
+	char err[PERSIST_ERROR_MSG_MAX + 64]; /* what the first one said */
+};
+
+/* Count a failure of a worker, keeping the message of the first. */
+void ct_worker_fail(struct ct_worker *w, const char *fmt, ...)
+	PERSIST_PRINTF(2, 3);
+/* Run fn on n threads at once, thread i on the worker struct at
+   (char *)workers + i * stride (which begins with a struct ct_worker), and
+   join them all.  Print the message of the first worker that failed, as
+   "<label> <i>: <message>" when numbered, else "<label>: <message>"; return
+   the number of failures of all workers. */
+int ct_run_workers(void *(*fn)(void *), void *workers, size_t stride, int n,
+		   const char *label, int numbered);
+
 /* --- suites --------------------------------------------------------------- */
+
+/* A test of a kind: run always (cap 0), or when the provider claims the
+   capability bit cap; its name and function.  A kind's tests are listed
+   suite by suite (the tests of one cap together) and end with
+   { 0, NULL, NULL }. */
+struct ct_test {
+	uint64_t cap;
+	const char *name;
+	CU_TestFunc fn;
+};
+
+/* Add the suites of kind k, named `kind`: the tests with cap 0 as suite
+   "<kind>"; the others, when the provider claims their capability, as
+   suite "<kind>:<capability>", noting "<kind>:<capability>" as tested.
+   0, or -1 when CUnit fails. */
+int ct_add_kind_suites(char *tested, size_t size, enum persist_kind k,
+		       const char *kind, const struct ct_test *tests);
 
 /* Each registers its suites and tests for the capabilities claimed, and
    appends the names of the capabilities it tests to `tested`. */

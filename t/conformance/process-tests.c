@@ -408,6 +408,22 @@ static int ct_child_write(const char *role, int crash)
 	return 0;
 }
 
+/* Child: put the session the parent looks for, then tell it "ready"; 0,
+   or -1 with the failure printed. */
+static int ct_child_put_session(persist *p, const char *session)
+{
+	struct persist_error err;
+	int ret = persist_session_put(p, session, "{}", 2, CT_CHILD_MS, &err);
+
+	if (ret != PERSIST_OK) {
+		ct_child_fail("put", ret, &err);
+		return -1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	return 0;
+}
+
 /* Child role "listen": hold a session, report the events it gets, reply. */
 static int ct_child_listen(void)
 {
@@ -427,13 +443,8 @@ static int ct_child_listen(void)
 		ct_child_fail("subscribe", ret, &err);
 		goto out_close;
 	}
-	ret = persist_session_put(p, session, "{}", 2, CT_CHILD_MS, &err);
-	if (ret != PERSIST_OK) {
-		ct_child_fail("put", ret, &err);
+	if (ct_child_put_session(p, session) != 0)
 		goto out_close;
-	}
-	printf("ready\n");
-	fflush(stdout);
 	if (ct_wait_event(&rec, 0, bcast, NULL, CT_CHILD_MS) < 0)
 		goto out_close;
 	printf("got broadcast\n");
@@ -469,17 +480,12 @@ static int ct_child_hold(void)
 	struct persist_error err;
 	persist *p = ct_open_handle();
 	char buf[64];
-	int ret, status = 1;
+	int status = 1;
 
 	if (p == NULL)
 		goto out;
-	ret = persist_session_put(p, session, "{}", 2, CT_CHILD_MS, &err);
-	if (ret != PERSIST_OK) {
-		ct_child_fail("put", ret, &err);
+	if (ct_child_put_session(p, session) != 0)
 		goto out_close;
-	}
-	printf("ready\n");
-	fflush(stdout);
 	while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
 		;
 	persist_session_drop(p, session, &err);

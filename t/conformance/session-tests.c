@@ -303,9 +303,8 @@ static void test_unsubscribe(void)
 #define MIX_EACH 100
 
 struct mix_worker {
+	struct ct_worker report;
 	char id[PERSIST_KEY_MAX + 1];
-	int failures;
-	char err[PERSIST_ERROR_MSG_MAX + 64];
 };
 
 /* put, find in the list, drop, MIX_EACH times. */
@@ -331,9 +330,9 @@ static void *mix_worker(void *arg)
 			ret = -1;
 		if (ret == PERSIST_OK)
 			ret = persist_session_drop(ct.a, w->id, &err);
-		if (ret != PERSIST_OK && w->failures++ == 0)
-			snprintf(w->err, sizeof(w->err), "%s: %s", persist_strerror(ret),
-				 ret > 0 ? err.msg : "own session not listed");
+		if (ret != PERSIST_OK)
+			ct_worker_fail(&w->report, "%s: %s", persist_strerror(ret),
+				       ret > 0 ? err.msg : "own session not listed");
 	}
 	return NULL;
 }
@@ -342,8 +341,7 @@ static void *mix_worker(void *arg)
 static void test_threads_mixed(void)
 {
 	struct mix_worker w[MIX_THREADS];
-	pthread_t t[MIX_THREADS];
-	int failures = 0;
+	int failures;
 
 	for (int i = 0; i < MIX_THREADS; i++) {
 		char what[32];
@@ -351,42 +349,24 @@ static void test_threads_mixed(void)
 		snprintf(what, sizeof(what), "ses-thread-%d", i);
 		memset(&w[i], 0, sizeof(w[i]));
 		snprintf(w[i].id, sizeof(w[i].id), "%s", ct_name(what));
-		pthread_create(&t[i], NULL, mix_worker, &w[i]);
 	}
-	for (int i = 0; i < MIX_THREADS; i++) {
-		pthread_join(t[i], NULL);
-		if (w[i].failures > 0 && failures == 0)
-			printf("\n    worker %d: %s\n", i, w[i].err);
-		failures += w[i].failures;
-	}
+	failures = ct_run_workers(mix_worker, w, sizeof(w[0]), MIX_THREADS, "worker", 1);
 	CU_ASSERT_EQUAL(failures, 0);
 }
 
 /* Register the session suites for what the provider claims. */
 int ct_register_session(char *tested, size_t size)
 {
-	uint64_t caps = ct.caps[PERSIST_KIND_SESSION];
-	CU_pSuite s;
+	static const struct ct_test tests[] = {
+		{ 0, "put, list, refresh, drop", test_registry },
+		{ 0, "bad input", test_bad_input },
+		{ 0, "broadcast", test_broadcast },
+		{ 0, "send", test_send },
+		{ 0, "unsubscribe", test_unsubscribe },
+		{ PERSIST_CAP_TTL, "expiry and refresh", test_ttl },
+		{ PERSIST_CAP_THREADSAFE, "concurrent use of one handle", test_threads_mixed },
+		{ 0, NULL, NULL }
+	};
 
-	s = CU_add_suite("sessions", NULL, NULL);
-	if (s == NULL ||
-	    !CU_add_test(s, "put, list, refresh, drop", test_registry) ||
-	    !CU_add_test(s, "bad input", test_bad_input) ||
-	    !CU_add_test(s, "broadcast", test_broadcast) ||
-	    !CU_add_test(s, "send", test_send) ||
-	    !CU_add_test(s, "unsubscribe", test_unsubscribe))
-		return -1;
-	if (caps & PERSIST_CAP_TTL) {
-		s = CU_add_suite("sessions:ttl", NULL, NULL);
-		if (s == NULL || !CU_add_test(s, "expiry and refresh", test_ttl))
-			return -1;
-		ct_tested(tested, size, "sessions", "ttl");
-	}
-	if (caps & PERSIST_CAP_THREADSAFE) {
-		s = CU_add_suite("sessions:threadsafe", NULL, NULL);
-		if (s == NULL || !CU_add_test(s, "concurrent use of one handle", test_threads_mixed))
-			return -1;
-		ct_tested(tested, size, "sessions", "threadsafe");
-	}
-	return 0;
+	return ct_add_kind_suites(tested, size, PERSIST_KIND_SESSION, "sessions", tests);
 }

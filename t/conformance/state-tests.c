@@ -407,12 +407,11 @@ static void test_ttl(void)
 #define INCR_EACH 10000
 
 struct incr_worker {
+	struct ct_worker report;
 	persist *p;
 	const char *coll;
 	int n;
 	int64_t *seen;     /* returned values */
-	int failures;
-	char err[PERSIST_ERROR_MSG_MAX];
 };
 
 /* n increments by 1, keeping every value returned. */
@@ -424,8 +423,7 @@ static void *incr_worker(void *arg)
 	for (int i = 0; i < w->n; i++) {
 		if (persist_state_incr(w->p, w->coll, "counter", 1, &w->seen[i], &err) != PERSIST_OK) {
 			w->seen[i] = 0;
-			if (w->failures++ == 0)
-				memcpy(w->err, err.msg, sizeof(w->err));
+			ct_worker_fail(&w->report, "%s", err.msg);
 		}
 	}
 	return NULL;
@@ -438,10 +436,9 @@ static void ct_incr_race(int threads, int each, int two_handles, const char *wha
 {
 	char *c = ct_name_dup(what);
 	struct incr_worker w[INCR_THREADS];
-	pthread_t t[INCR_THREADS];
 	int64_t total = (int64_t)threads * each;
 	unsigned char *hit = calloc((size_t)total + 1, 1);
-	int failures = 0, dups = 0, out_of_range = 0;
+	int failures, dups = 0, out_of_range = 0;
 	char want[32];
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(hit);
@@ -451,13 +448,9 @@ static void ct_incr_race(int threads, int each, int two_handles, const char *wha
 			.seen = calloc((size_t)each, sizeof(int64_t)),
 		};
 		CU_ASSERT_PTR_NOT_NULL_FATAL(w[i].seen);
-		pthread_create(&t[i], NULL, incr_worker, &w[i]);
 	}
+	failures = ct_run_workers(incr_worker, w, sizeof(w[0]), threads, "incr failed", 0);
 	for (int i = 0; i < threads; i++) {
-		pthread_join(t[i], NULL);
-		if (w[i].failures > 0 && failures == 0)
-			printf("\n    incr failed: %s\n", w[i].err);
-		failures += w[i].failures;
 		for (int j = 0; j < each; j++) {
 			int64_t s = w[i].seen[j];
 
@@ -570,10 +563,10 @@ static void test_log(void)
 #define LOG_EACH 250
 
 struct log_worker {
+	struct ct_worker report;
 	persist *p;
 	const char *coll;
-	int id, failures;
-	char err[PERSIST_ERROR_MSG_MAX];
+	int id;
 };
 
 /* Append LOG_EACH numbered records. */
@@ -586,9 +579,8 @@ static void *log_worker(void *arg)
 	for (int i = 0; i < LOG_EACH; i++) {
 		int len = snprintf(rec, sizeof(rec), "{\"t\":%d,\"i\":%d}", w->id, i);
 
-		if (persist_state_append(w->p, w->coll, rec, (size_t)len, &err) != PERSIST_OK &&
-		    w->failures++ == 0)
-			memcpy(w->err, err.msg, sizeof(w->err));
+		if (persist_state_append(w->p, w->coll, rec, (size_t)len, &err) != PERSIST_OK)
+			ct_worker_fail(&w->report, "%s", err.msg);
 	}
 	return NULL;
 }
@@ -598,9 +590,8 @@ static void test_log_threads(void)
 {
 	char *c = ct_name_dup("st-log-threads");
 	struct log_worker w[LOG_THREADS];
-	pthread_t t[LOG_THREADS];
 	int seen[LOG_THREADS][LOG_EACH] = { { 0 } }, last[LOG_THREADS];
-	int failures = 0, bad = 0, dups = 0, disorder = 0;
+	int failures, bad = 0, dups = 0, disorder = 0;
 	struct persist_entry *e;
 	uint64_t next = 0;
 	size_t n;
@@ -608,14 +599,8 @@ static void test_log_threads(void)
 	for (int i = 0; i < LOG_THREADS; i++) {
 		w[i] = (struct log_worker){ .p = i % 2 ? ct.b : ct.a, .coll = c, .id = i };
 		last[i] = -1;
-		pthread_create(&t[i], NULL, log_worker, &w[i]);
 	}
-	for (int i = 0; i < LOG_THREADS; i++) {
-		pthread_join(t[i], NULL);
-		if (w[i].failures > 0 && failures == 0)
-			printf("\n    append failed: %s\n", w[i].err);
-		failures += w[i].failures;
-	}
+	failures = ct_run_workers(log_worker, w, sizeof(w[0]), LOG_THREADS, "append failed", 0);
 	CU_ASSERT_EQUAL(failures, 0);
 	CT_OK(persist_state_flush(ct.a, NULL), NULL);
 	CT_OK(persist_state_flush(ct.b, NULL), NULL);
@@ -754,18 +739,17 @@ static void test_batch_all_or_nothing(void)
 #define MIX_EACH 200
 
 struct mix_worker {
+	struct ct_worker report;
 	const char *coll;
-	int id, failures;
-	char err[PERSIST_ERROR_MSG_MAX + 64];
+	int id;
 };
 
 /* Note a failure of a worker. */
 static void mix_fail(struct mix_worker *w, const char *what, int ret,
 		     const struct persist_error *err)
 {
-	if (w->failures++ == 0)
-		snprintf(w->err, sizeof(w->err), "%s: %s: %s", what,
-			 persist_strerror(ret), ret != PERSIST_OK ? err->msg : "wrong result");
+	ct_worker_fail(&w->report, "%s: %s: %s", what, persist_strerror(ret),
+		       ret != PERSIST_OK ? err->msg : "wrong result");
 }
 
 /* set, get, scan, incr and delete of the worker's own keys. */
@@ -810,19 +794,11 @@ static void test_threads_mixed(void)
 {
 	char *c = ct_name_dup("st-threads");
 	struct mix_worker w[MIX_THREADS];
-	pthread_t t[MIX_THREADS];
-	int failures = 0;
+	int failures;
 
-	for (int i = 0; i < MIX_THREADS; i++) {
+	for (int i = 0; i < MIX_THREADS; i++)
 		w[i] = (struct mix_worker){ .coll = c, .id = i };
-		pthread_create(&t[i], NULL, mix_worker, &w[i]);
-	}
-	for (int i = 0; i < MIX_THREADS; i++) {
-		pthread_join(t[i], NULL);
-		if (w[i].failures > 0 && failures == 0)
-			printf("\n    worker %d: %s\n", i, w[i].err);
-		failures += w[i].failures;
-	}
+	failures = ct_run_workers(mix_worker, w, sizeof(w[0]), MIX_THREADS, "worker", 1);
 	CU_ASSERT_EQUAL(failures, 0);
 	free(c);
 }
@@ -830,54 +806,24 @@ static void test_threads_mixed(void)
 /* Register the state suites for what the provider claims. */
 int ct_register_state(char *tested, size_t size)
 {
-	uint64_t caps = ct.caps[PERSIST_KIND_STATE];
-	CU_pSuite s;
+	static const struct ct_test tests[] = {
+		{ 0, "get, set, delete", test_basic },
+		{ 0, "scan with prefix", test_scan },
+		{ 0, "binary, empty and 2 MiB values", test_values },
+		{ 0, "incr", test_incr },
+		{ 0, "bad names, keys and arguments", test_bad_input },
+		{ 0, "flush", test_flush },
+		{ PERSIST_CAP_TTL, "expiry", test_ttl },
+		{ PERSIST_CAP_ATOMIC_INCR, "8 threads x 10000", test_incr_threads },
+		{ PERSIST_CAP_ATOMIC_INCR, "two handles", test_incr_two_handles },
+		{ PERSIST_CAP_APPEND_LOG, "order, offsets, limits", test_log },
+		{ PERSIST_CAP_APPEND_LOG, "concurrent appends", test_log_threads },
+		{ PERSIST_CAP_BATCH, "set_batch", test_set_batch },
+		{ PERSIST_CAP_BATCH, "mixed operations", test_batch_mixed },
+		{ PERSIST_CAP_BATCH, "all or nothing", test_batch_all_or_nothing },
+		{ PERSIST_CAP_THREADSAFE, "concurrent use of one handle", test_threads_mixed },
+		{ 0, NULL, NULL }
+	};
 
-	s = CU_add_suite("state", NULL, NULL);
-	if (s == NULL ||
-	    !CU_add_test(s, "get, set, delete", test_basic) ||
-	    !CU_add_test(s, "scan with prefix", test_scan) ||
-	    !CU_add_test(s, "binary, empty and 2 MiB values", test_values) ||
-	    !CU_add_test(s, "incr", test_incr) ||
-	    !CU_add_test(s, "bad names, keys and arguments", test_bad_input) ||
-	    !CU_add_test(s, "flush", test_flush))
-		return -1;
-	if (caps & PERSIST_CAP_TTL) {
-		s = CU_add_suite("state:ttl", NULL, NULL);
-		if (s == NULL || !CU_add_test(s, "expiry", test_ttl))
-			return -1;
-		ct_tested(tested, size, "state", "ttl");
-	}
-	if (caps & PERSIST_CAP_ATOMIC_INCR) {
-		s = CU_add_suite("state:atomic_incr", NULL, NULL);
-		if (s == NULL ||
-		    !CU_add_test(s, "8 threads x 10000", test_incr_threads) ||
-		    !CU_add_test(s, "two handles", test_incr_two_handles))
-			return -1;
-		ct_tested(tested, size, "state", "atomic_incr");
-	}
-	if (caps & PERSIST_CAP_APPEND_LOG) {
-		s = CU_add_suite("state:append_log", NULL, NULL);
-		if (s == NULL ||
-		    !CU_add_test(s, "order, offsets, limits", test_log) ||
-		    !CU_add_test(s, "concurrent appends", test_log_threads))
-			return -1;
-		ct_tested(tested, size, "state", "append_log");
-	}
-	if (caps & PERSIST_CAP_BATCH) {
-		s = CU_add_suite("state:batch", NULL, NULL);
-		if (s == NULL ||
-		    !CU_add_test(s, "set_batch", test_set_batch) ||
-		    !CU_add_test(s, "mixed operations", test_batch_mixed) ||
-		    !CU_add_test(s, "all or nothing", test_batch_all_or_nothing))
-			return -1;
-		ct_tested(tested, size, "state", "batch");
-	}
-	if (caps & PERSIST_CAP_THREADSAFE) {
-		s = CU_add_suite("state:threadsafe", NULL, NULL);
-		if (s == NULL || !CU_add_test(s, "concurrent use of one handle", test_threads_mixed))
-			return -1;
-		ct_tested(tested, size, "state", "threadsafe");
-	}
-	return 0;
+	return ct_add_kind_suites(tested, size, PERSIST_KIND_STATE, "state", tests);
 }

@@ -1,13 +1,15 @@
 /*
  * t/conformance/util.c - helpers of the conformance suite: assertions that
- * print the error message, names unique to the run, clocks, and the
- * recorder that collects callbacks made on the core's threads (guarded by
- * a mutex; tests wait on its condition variable with a deadline).
+ * print the error message, names unique to the run, clocks, the recorder
+ * that collects callbacks made on the core's threads (guarded by a mutex;
+ * tests wait on its condition variable with a deadline), the runner of
+ * worker threads, and the registration of a kind's table of tests.
  *
  * CUnit is not thread-safe: only the main thread asserts.  Worker threads
  * of a test store their results and the test checks them after joining.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,105 +236,183 @@ static int ct_streq(const char *a, const char *b)
 	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
 
-/* Does config event e match key and etag (or a deletion)? */
-static int ct_config_match(const struct ct_event *e, const char *key,
-			   const char *etag, int deleted)
+/* What a wait or a count looks for: config events (event == NULL) for
+   key, with etag or a deletion, or any of them when any_etag; or session
+   events named event (for session_id when not NULL). */
+struct ct_match {
+	const char *key, *etag;
+	int deleted, any_etag;
+	const char *event, *session_id;
+};
+
+/* Does event e match m? */
+static int ct_matches(const struct ct_event *e, const struct ct_match *m)
 {
-	if (e->event != NULL || !ct_streq(e->key, key))
+	if (m->event != NULL)
+		return ct_streq(e->event, m->event) &&
+			(m->session_id == NULL || ct_streq(e->session_id, m->session_id));
+	if (e->event != NULL || !ct_streq(e->key, m->key))
 		return 0;
-	if (deleted)
+	if (m->any_etag)
+		return 1;
+	if (m->deleted)
 		return e->etag == NULL;
-	return etag == NULL ? e->etag != NULL : ct_streq(e->etag, etag);
+	return m->etag == NULL ? e->etag != NULL : ct_streq(e->etag, m->etag);
+}
+
+/* Index of the first event at index >= from matching m, or -1 (the lock
+   held). */
+static long ct_find_locked(struct ct_recorder *rec, size_t from,
+			   const struct ct_match *m)
+{
+	for (size_t i = from; i < rec->n; i++) {
+		if (ct_matches(&rec->events[i], m))
+			return (long)i;
+	}
+	return -1;
+}
+
+/* Wait up to timeout_ms for an event at index >= from matching m; its
+   index, or -1. */
+static long ct_wait_match(struct ct_recorder *rec, size_t from,
+			  const struct ct_match *m, int64_t timeout_ms)
+{
+	struct timespec deadline;
+	long found;
+
+	ct_deadline(&deadline, timeout_ms);
+	pthread_mutex_lock(&rec->lock);
+	while ((found = ct_find_locked(rec, from, m)) < 0) {
+		if (pthread_cond_timedwait(&rec->cond, &rec->lock, &deadline) == ETIMEDOUT) {
+			found = ct_find_locked(rec, from, m);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rec->lock);
+	return found;
+}
+
+/* Count the events at index >= from matching m. */
+static size_t ct_count_match(struct ct_recorder *rec, size_t from,
+			     const struct ct_match *m)
+{
+	size_t count = 0;
+
+	pthread_mutex_lock(&rec->lock);
+	for (size_t i = from; i < rec->n; i++) {
+		if (ct_matches(&rec->events[i], m))
+			count++;
+	}
+	pthread_mutex_unlock(&rec->lock);
+	return count;
 }
 
 /* Wait for a matching config event (see conformance.h). */
 long ct_wait_config(struct ct_recorder *rec, size_t from, const char *key,
 		    const char *etag, int deleted, int64_t timeout_ms)
 {
-	struct timespec deadline;
-	long found = -1;
+	const struct ct_match m = { .key = key, .etag = etag, .deleted = deleted };
 
-	ct_deadline(&deadline, timeout_ms);
-	pthread_mutex_lock(&rec->lock);
-	for (;;) {
-		for (size_t i = from; i < rec->n && found < 0; i++) {
-			if (ct_config_match(&rec->events[i], key, etag, deleted))
-				found = (long)i;
-		}
-		if (found >= 0 || pthread_cond_timedwait(&rec->cond, &rec->lock,
-							  &deadline) == ETIMEDOUT) {
-			for (size_t i = from; i < rec->n && found < 0; i++) {
-				if (ct_config_match(&rec->events[i], key, etag, deleted))
-					found = (long)i;
-			}
-			break;
-		}
-	}
-	pthread_mutex_unlock(&rec->lock);
-	return found;
+	return ct_wait_match(rec, from, &m, timeout_ms);
 }
 
 /* Count config events for key from index `from`. */
 size_t ct_count_config(struct ct_recorder *rec, size_t from, const char *key)
 {
-	size_t count = 0;
+	const struct ct_match m = { .key = key, .any_etag = 1 };
 
-	pthread_mutex_lock(&rec->lock);
-	for (size_t i = from; i < rec->n; i++) {
-		if (rec->events[i].event == NULL && ct_streq(rec->events[i].key, key))
-			count++;
-	}
-	pthread_mutex_unlock(&rec->lock);
-	return count;
-}
-
-/* Does session event e match? */
-static int ct_event_match(const struct ct_event *e, const char *event,
-			  const char *session_id)
-{
-	return ct_streq(e->event, event) &&
-		(session_id == NULL || ct_streq(e->session_id, session_id));
+	return ct_count_match(rec, from, &m);
 }
 
 /* Wait for a matching session event (see conformance.h). */
 long ct_wait_event(struct ct_recorder *rec, size_t from, const char *event,
 		   const char *session_id, int64_t timeout_ms)
 {
-	struct timespec deadline;
-	long found = -1;
+	const struct ct_match m = { .event = event, .session_id = session_id };
 
-	ct_deadline(&deadline, timeout_ms);
-	pthread_mutex_lock(&rec->lock);
-	for (;;) {
-		for (size_t i = from; i < rec->n && found < 0; i++) {
-			if (ct_event_match(&rec->events[i], event, session_id))
-				found = (long)i;
-		}
-		if (found >= 0 || pthread_cond_timedwait(&rec->cond, &rec->lock,
-							  &deadline) == ETIMEDOUT) {
-			for (size_t i = from; i < rec->n && found < 0; i++) {
-				if (ct_event_match(&rec->events[i], event, session_id))
-					found = (long)i;
-			}
-			break;
-		}
-	}
-	pthread_mutex_unlock(&rec->lock);
-	return found;
+	return ct_wait_match(rec, from, &m, timeout_ms);
 }
 
 /* Count session events with this name from index `from`. */
 size_t ct_count_event(struct ct_recorder *rec, size_t from, const char *event)
 {
-	size_t count = 0;
+	const struct ct_match m = { .event = event };
 
-	pthread_mutex_lock(&rec->lock);
-	for (size_t i = from; i < rec->n; i++) {
-		if (ct_streq(rec->events[i].event, event))
-			count++;
+	return ct_count_match(rec, from, &m);
+}
+
+/* Count a worker's failure; the first one's message is kept. */
+void ct_worker_fail(struct ct_worker *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->failures++ > 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(w->err, sizeof(w->err), fmt, ap);
+	va_end(ap);
+}
+
+/* Start the workers, join them, report the first failure (see
+   conformance.h). */
+int ct_run_workers(void *(*fn)(void *), void *workers, size_t stride, int n,
+		   const char *label, int numbered)
+{
+	pthread_t *t = calloc((size_t)n, sizeof(*t));
+	int failures = 0;
+
+	if (t == NULL) {
+		perror("persist-conformance");
+		abort();
 	}
-	pthread_mutex_unlock(&rec->lock);
-	return count;
+	for (int i = 0; i < n; i++)
+		pthread_create(&t[i], NULL, fn, (char *)workers + (size_t)i * stride);
+	for (int i = 0; i < n; i++) {
+		const struct ct_worker *w =
+			(const void *)((char *)workers + (size_t)i * stride);
+
+		pthread_join(t[i], NULL);
+		if (w->failures > 0 && failures == 0) {
+			if (numbered)
+				printf("\n    %s %d: %s\n", label, i, w->err);
+			else
+				printf("\n    %s: %s\n", label, w->err);
+		}
+		failures += w->failures;
+	}
+	free(t);
+	return failures;
+}
+
+/* Add a kind's suites for what the provider claims (see conformance.h). */
+int ct_add_kind_suites(char *tested, size_t size, enum persist_kind k,
+		       const char *kind, const struct ct_test *tests)
+{
+	const struct ct_test *t = tests;
+
+	while (t->name != NULL) {
+		uint64_t cap = t->cap;
+		int claimed = cap == 0 || (ct.caps[k] & cap) != 0;
+		char cap_name[32], name[64];
+		CU_pSuite s = NULL;
+
+		persist_caps_string(cap, cap_name, sizeof(cap_name));
+		if (claimed) {
+			if (cap == 0)
+				snprintf(name, sizeof(name), "%s", kind);
+			else
+				snprintf(name, sizeof(name), "%s:%s", kind, cap_name);
+			if ((s = CU_add_suite(name, NULL, NULL)) == NULL)
+				return -1;
+		}
+		for (; t->name != NULL && t->cap == cap; t++) {
+			if (claimed && !CU_add_test(s, t->name, t->fn))
+				return -1;
+		}
+		if (claimed && cap != 0)
+			ct_tested(tested, size, kind, cap_name);
+	}
+	return 0;
 }
 
 /* Append "kind:cap" to the list of what was tested. */
