@@ -250,7 +250,7 @@ static void test_ttl(void)
 	CU_ASSERT_EQUAL(st, PERSIST_OK);
 	free(data);
 	CU_ASSERT(listed(cfg, "short"));
-	t_sleep_ms(400);
+	ph_sleep_ms(400);
 	data = t_config_get(cfg, "short", NULL, &st);
 	CU_ASSERT_PTR_NULL(data);
 	CU_ASSERT_EQUAL(st, PERSIST_ENOTFOUND);
@@ -260,20 +260,20 @@ static void test_ttl(void)
 	while (!deleted && t_wait_change("short", 3000, NULL, &deleted))
 		;
 	CU_ASSERT(deleted);
-	t_sleep_ms(100);
+	ph_sleep_ms(100);
 	CU_ASSERT_NOT_EQUAL(access(t_path("cfg/short.json"), F_OK), 0);
 
 	/* an edit by hand makes a new document without the TTL */
 	CU_ASSERT_EQUAL(cset(cfg, "edited", "{\"t\":1}", NULL, 300, NULL, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(t_write_file(t_path("cfg/edited.json"), "{\"t\":2}", 7), 0);
-	t_sleep_ms(400);
+	ph_sleep_ms(400);
 	data = t_config_get(cfg, "edited", NULL, &st);
 	CU_ASSERT_EQUAL(st, PERSIST_OK);
 	free(data);
 	/* a set without TTL clears it */
 	CU_ASSERT_EQUAL(cset(cfg, "cleared", "{}", NULL, 200, NULL, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(cset(cfg, "cleared", "{}", NULL, 0, NULL, &err), PERSIST_OK);
-	t_sleep_ms(300);
+	ph_sleep_ms(300);
 	data = t_config_get(cfg, "cleared", NULL, &st);
 	CU_ASSERT_EQUAL(st, PERSIST_OK);
 	free(data);
@@ -503,39 +503,39 @@ static void test_notify(void)
 
 	CU_ASSERT_EQUAL(cset(cfg, "watched", "{\"v\":0}", NULL, 0, NULL, &err), PERSIST_OK);
 	CU_ASSERT(t_wait_change("watched", 2000, NULL, NULL)); /* our own set */
-	t_sleep_ms(100);
+	ph_sleep_ms(100);
 	t_changes_clear();
 
 	/* editor style: new file renamed over the old one */
-	t0 = t_mono_us();
+	t0 = ph_monotonic_us();
 	editor_write(t_path("cfg/watched.json"), "{\"v\":1}");
-	t_host.etag("{\"v\":1}", 7, want);
+	ph_host.etag("{\"v\":1}", 7, want);
 	CU_ASSERT(t_wait_change("watched", 2000, etag, &deleted));
 	CU_ASSERT_STRING_EQUAL(etag, want);
 	CU_ASSERT_EQUAL(deleted, 0);
-	printf("\n    rename notified after %lld us ", (long long)(t_mono_us() - t0));
+	printf("\n    rename notified after %lld us ", (long long)(ph_monotonic_us() - t0));
 
 	/* in-place write */
-	t0 = t_mono_us();
+	t0 = ph_monotonic_us();
 	CU_ASSERT_EQUAL(t_write_file(t_path("cfg/watched.json"), "{\"v\":2}", 7), 0);
-	t_host.etag("{\"v\":2}", 7, want);
+	ph_host.etag("{\"v\":2}", 7, want);
 	CU_ASSERT(t_wait_change("watched", 2000, etag, &deleted));
 	CU_ASSERT_STRING_EQUAL(etag, want);
-	printf("in-place notified after %lld us ", (long long)(t_mono_us() - t0));
+	printf("in-place notified after %lld us ", (long long)(ph_monotonic_us() - t0));
 
 	/* a slow in-place writer: nothing half-written is announced */
 	{
 		int fd = open(t_path("cfg/watched.json"), O_WRONLY | O_TRUNC);
 		CU_ASSERT_FATAL(fd >= 0);
 		CU_ASSERT_EQUAL(write(fd, "{\"v\":", 5), 5);
-		t_sleep_ms(300);
+		ph_sleep_ms(300);
 		CU_ASSERT_EQUAL(write(fd, "3}", 2), 2);
 		close(fd);
-		t_host.etag("{\"v\":3}", 7, want);
+		ph_host.etag("{\"v\":3}", 7, want);
 		CU_ASSERT(t_wait_change("watched", 2000, etag, &deleted));
 		CU_ASSERT_STRING_EQUAL(etag, want);
 		CU_ASSERT_EQUAL(t_write_file(t_path("cfg/watched.json"), "{\"v\":2}", 7), 0);
-		t_host.etag("{\"v\":2}", 7, want);
+		ph_host.etag("{\"v\":2}", 7, want);
 		CU_ASSERT(t_wait_change("watched", 2000, etag, &deleted));
 		CU_ASSERT_STRING_EQUAL(etag, want);
 	}
@@ -555,7 +555,7 @@ static void test_notify(void)
 	/* new subfolders are watched */
 	CU_ASSERT_EQUAL(mkdir(t_path("cfg/sub"), 0755), 0);
 	CU_ASSERT_EQUAL(mkdir(t_path("cfg/sub/deeper"), 0755), 0);
-	t_sleep_ms(50);
+	ph_sleep_ms(50);
 	CU_ASSERT_EQUAL(t_write_file(t_path("cfg/sub/deeper/doc.json"), "{}", 2), 0);
 	CU_ASSERT(t_wait_change("sub/deeper/doc", 2000, etag, &deleted));
 	CU_ASSERT_EQUAL(deleted, 0);

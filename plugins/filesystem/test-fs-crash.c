@@ -202,7 +202,7 @@ static void test_crash_rounds(void)
 			child(round, pfd[1]);
 		}
 		close(pfd[1]);
-		t_sleep_ms(2 + rand() % 60);
+		ph_sleep_ms(2 + rand() % 60);
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 		CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
@@ -248,9 +248,9 @@ static void test_crash_rounds(void)
 		rl.round = round;
 		rl.last_i = -1;
 		rl.max_i = -1;
-		t_log_clear();
+		ph_log_clear();
 		CU_ASSERT_EQUAL(OPS->read_log(st, "events", 0, 0, log_cb, &rl, &err), PERSIST_OK);
-		torn_seen += t_log_contains("torn");
+		torn_seen += ph_log_contains("torn");
 		for (int i = 0; i < MAX_I; i++) {
 			if (acked[i] && rl.seen[i] != 1) {
 				fprintf(stderr, "round %d: acknowledged record %d seen %d times\n",

@@ -58,7 +58,7 @@ static void test_incr_two_processes(void)
 	pid_t pids[PROCS];
 	void *st;
 	char *v;
-	int64_t t0 = t_mono_us();
+	int64_t t0 = ph_monotonic_us();
 
 	for (int p = 0; p < PROCS; p++) {
 		pids[p] = fork();
@@ -82,7 +82,7 @@ static void test_incr_two_processes(void)
 	}
 	CU_ASSERT(wait_all(pids, PROCS));
 	printf("\n    %d increments in %.2f s ", PROCS * EACH,
-	       (double)(t_mono_us() - t0) / 1e6);
+	       (double)(ph_monotonic_us() - t0) / 1e6);
 	CU_ASSERT_EQUAL_FATAL(t_open(PERSIST_KIND_STATE, st_json, &st, &err), PERSIST_OK);
 	v = t_state_get(st, "usage", "tokens");
 	CU_ASSERT_STRING_EQUAL(v, "200000");
