@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <CUnit/Basic.h>
+#include "../../t/lib/cunit-suite.h"
 #include "t-fs-host.h"
 
 #define OPS (t_plugin->config)
@@ -588,10 +589,23 @@ static void test_notify(void)
 	CU_ASSERT(!t_wait_change(".hidden", 1, NULL, NULL));
 }
 
+/* The tests, in the order they run. */
+static const struct t_case cases[] = {
+	{ "documents, folders, ETags", test_basic },
+	{ "compare-and-swap", test_cas },
+	{ "compare-and-swap across processes", test_cas_processes },
+	{ "TTL sidecars", test_ttl },
+	{ "keys that leave the root", test_bad_keys },
+	{ "symlinks", test_symlinks },
+	{ "broken JSON on disk", test_broken_json },
+	{ "huge and binary values", test_huge_binary },
+	{ "config options and root", test_options },
+	{ "change notification", test_notify },
+	{ NULL, NULL },
+};
+
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-
 	/* readlink (not exec) of /proc/self/exe: valgrind reports the client */
 	if (readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1) < 0)
 		snprintf(self_exe, sizeof(self_exe), "%s", argv[0]);
@@ -604,25 +618,5 @@ int main(int argc, char **argv)
 		t_unload_plugin();
 		return ret;
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 99;
-	s = CU_add_suite("filesystem config", suite_init, suite_clean);
-	CU_add_test(s, "documents, folders, ETags", test_basic);
-	CU_add_test(s, "compare-and-swap", test_cas);
-	CU_add_test(s, "compare-and-swap across processes", test_cas_processes);
-	CU_add_test(s, "TTL sidecars", test_ttl);
-	CU_add_test(s, "keys that leave the root", test_bad_keys);
-	CU_add_test(s, "symlinks", test_symlinks);
-	CU_add_test(s, "broken JSON on disk", test_broken_json);
-	CU_add_test(s, "huge and binary values", test_huge_binary);
-	CU_add_test(s, "config options and root", test_options);
-	CU_add_test(s, "change notification", test_notify);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	{
-		unsigned failed = CU_get_number_of_failures();
-		unsigned run = CU_get_number_of_tests_run();
-		CU_cleanup_registry();
-		return failed || run == 0 ? 1 : 0;
-	}
+	return t_cunit_run("filesystem config", suite_init, suite_clean, cases);
 }

@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include <CUnit/Basic.h>
+#include "../../t/lib/cunit-suite.h"
 #include "t-fs-host.h"
 
 #define OPS (t_plugin->state)
@@ -287,20 +288,13 @@ static void test_crash_rounds(void)
 	free(acked);
 }
 
+/* The tests, in the order they run. */
+static const struct t_case cases[] = {
+	{ "SIGKILL at random moments", test_crash_rounds },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 99;
-	s = CU_add_suite("filesystem kill -9", suite_init, suite_clean);
-	CU_add_test(s, "SIGKILL at random moments", test_crash_rounds);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	{
-		unsigned failed = CU_get_number_of_failures();
-		unsigned run = CU_get_number_of_tests_run();
-		CU_cleanup_registry();
-		return failed || run == 0 ? 1 : 0;
-	}
+	return t_cunit_run("filesystem kill -9", suite_init, suite_clean, cases);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include <CUnit/Basic.h>
+#include "../../t/lib/cunit-suite.h"
 #include "t-fs-host.h"
 
 #define OPS (t_plugin->state)
@@ -538,29 +539,22 @@ static void test_threads(void)
 	t_close(PERSIST_KIND_STATE, second);
 }
 
+/* The tests, in the order they run. */
+static const struct t_case cases[] = {
+	{ "values and counters", test_values },
+	{ "binary, empty, huge values", test_binary },
+	{ "TTL and scan", test_ttl_scan },
+	{ "logs", test_logs },
+	{ "torn log record", test_torn_log },
+	{ "torn and corrupt journal lines", test_torn_journal },
+	{ "compaction", test_compaction },
+	{ "batch", test_batch },
+	{ "bad arguments", test_bad_args },
+	{ "threads through one and two stores", test_threads },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 99;
-	s = CU_add_suite("filesystem state", suite_init, suite_clean);
-	CU_add_test(s, "values and counters", test_values);
-	CU_add_test(s, "binary, empty, huge values", test_binary);
-	CU_add_test(s, "TTL and scan", test_ttl_scan);
-	CU_add_test(s, "logs", test_logs);
-	CU_add_test(s, "torn log record", test_torn_log);
-	CU_add_test(s, "torn and corrupt journal lines", test_torn_journal);
-	CU_add_test(s, "compaction", test_compaction);
-	CU_add_test(s, "batch", test_batch);
-	CU_add_test(s, "bad arguments", test_bad_args);
-	CU_add_test(s, "threads through one and two stores", test_threads);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	{
-		unsigned failed = CU_get_number_of_failures();
-		unsigned run = CU_get_number_of_tests_run();
-		CU_cleanup_registry();
-		return failed || run == 0 ? 1 : 0;
-	}
+	return t_cunit_run("filesystem state", suite_init, suite_clean, cases);
 }

@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <CUnit/Basic.h>
+#include "../../t/lib/cunit-suite.h"
 #include <hiredis/hiredis.h>
 
 static const char *url;
@@ -986,12 +987,32 @@ static void test_health(void)
 	ph_close(&redis, PERSIST_KIND_STATE, st);
 }
 
+/* The tests, in the order they run. */
+static const struct t_case cases[] = {
+	{ "settings", test_settings },
+	{ "state basic", test_state_basic },
+	{ "state odd keys and values", test_state_odd },
+	{ "state ttl and markers", test_state_ttl },
+	{ "state log", test_state_log },
+	{ "state batch", test_state_batch },
+	{ "state threads", test_state_threads },
+	{ "config", test_config },
+	{ "config ttl", test_config_ttl },
+	{ "sessions", test_sessions },
+	{ "health", test_health },
+	{ "refused port", test_refused },
+	{ "not redis", test_not_redis },
+	{ "auth", test_auth },
+	{ "lost reply", test_lost_reply },
+	{ "resubscribe", test_resubscribe },
+	{ NULL, NULL },
+};
+
 /* Load the plugin, connect the inspection client, run the suite. */
 int main(void)
 {
 	struct persist_error err;
-	CU_pSuite s;
-	unsigned fails;
+	int ret;
 	const char *p;
 
 	url = getenv("REDIS_URL");
@@ -1016,30 +1037,8 @@ int main(void)
 		fprintf(stderr, "%s\n", err.msg);
 		return 99;
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 99;
-	s = CU_add_suite("redis-plugin", NULL, NULL);
-	CU_add_test(s, "settings", test_settings);
-	CU_add_test(s, "state basic", test_state_basic);
-	CU_add_test(s, "state odd keys and values", test_state_odd);
-	CU_add_test(s, "state ttl and markers", test_state_ttl);
-	CU_add_test(s, "state log", test_state_log);
-	CU_add_test(s, "state batch", test_state_batch);
-	CU_add_test(s, "state threads", test_state_threads);
-	CU_add_test(s, "config", test_config);
-	CU_add_test(s, "config ttl", test_config_ttl);
-	CU_add_test(s, "sessions", test_sessions);
-	CU_add_test(s, "health", test_health);
-	CU_add_test(s, "refused port", test_refused);
-	CU_add_test(s, "not redis", test_not_redis);
-	CU_add_test(s, "auth", test_auth);
-	CU_add_test(s, "lost reply", test_lost_reply);
-	CU_add_test(s, "resubscribe", test_resubscribe);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	ret = t_cunit_run("redis-plugin", NULL, NULL, cases);
 	ph_unload(&redis);
 	redisFree(raw_ctx);
-	return fails ? 1 : 0;
+	return ret;
 }
