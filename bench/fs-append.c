@@ -18,20 +18,11 @@
 static double run_batch(void *st, int rounds)
 {
 	static struct persist_op ops[BATCH];
-	struct persist_error err;
-	int64_t t0;
 
 	for (int i = 0; i < BATCH; i++)
 		ops[i] = (struct persist_op){ PERSIST_OP_APPEND, "feedback", NULL,
 					      RECORD, strlen(RECORD), 0, 0 };
-	t0 = ph_monotonic_us();
-	for (int r = 0; r < rounds; r++) {
-		if (t_plugin->state->batch(st, ops, BATCH, sizeof(ops[0]), &err) != PERSIST_OK) {
-			fprintf(stderr, "batch: %s\n", err.msg);
-			exit(1);
-		}
-	}
-	return (double)rounds * BATCH * 1e6 / (double)(ph_monotonic_us() - t0);
+	return fs_bench_batch_rate(st, ops, BATCH, rounds);
 }
 
 /* Records per second through append() with fsync "always". */
