@@ -101,8 +101,9 @@ static void child_event_cb(void *ctx, const char *origin, const char *session_id
 		  session_id != NULL ? session_id : "-", (int)len, (const char *)data);
 }
 
-/* Child: increments of one thread. */
-static void *child_incr(void *arg)
+/* Child and parent: arg increments of "two"/"n" through this process's
+   handle p, in one thread; the number that failed. */
+static void *incr_thread(void *arg)
 {
 	struct persist_error err;
 	intptr_t fails = 0;
@@ -164,7 +165,7 @@ static int child_main(void)
 
 			child_say("incr-started");
 			for (int i = 0; i < INCR_THREADS; i++)
-				pthread_create(&t[i], NULL, child_incr,
+				pthread_create(&t[i], NULL, incr_thread,
 					       (void *)(intptr_t)(n / INCR_THREADS));
 			for (int i = 0; i < INCR_THREADS; i++) {
 				void *r;
@@ -403,19 +404,6 @@ static void test_config_notify(void)
 	persist_config_delete(p, "two-doc", NULL, &err);
 }
 
-/* Parent: increments of one thread. */
-static void *parent_incr(void *arg)
-{
-	struct persist_error err;
-	intptr_t fails = 0;
-	int n = (int)(intptr_t)arg;
-
-	for (int i = 0; i < n; i++)
-		if (persist_state_incr(p, "two", "n", 1, NULL, &err) != PERSIST_OK)
-			fails++;
-	return (void *)fails;
-}
-
 /* Increments from both processes at once sum exactly. */
 static void test_incr_sum(void)
 {
@@ -429,7 +417,7 @@ static void test_incr_sum(void)
 	fprintf(to_child, "incr %d\n", INCR_EACH);
 	CU_ASSERT_FATAL(child_expect("incr-started", line, sizeof(line), CHILD_MS) == 0);
 	for (int i = 0; i < INCR_THREADS; i++)
-		pthread_create(&t[i], NULL, parent_incr,
+		pthread_create(&t[i], NULL, incr_thread,
 			       (void *)(intptr_t)(INCR_EACH / INCR_THREADS));
 	for (int i = 0; i < INCR_THREADS; i++) {
 		void *r;
