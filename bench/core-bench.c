@@ -5,7 +5,7 @@
  *   1. dispatch cost: persist_state_incr through the memory plugin versus
  *      the same increment on a plain hash table written here; the memory
  *      plugin's own incr, called directly through its ops table (dlopen +
- *      a minimal host table), is measured too, so that the core's share of
+ *      the host table of t/lib/plugin-host.c), is measured too, so that the core's share of
  *      the overhead is visible apart from the plugin's (target: overhead
  *      under 50 ns per call);
  *   2. cached persist_config_get (memory provider, warm cache) versus a
@@ -27,13 +27,11 @@
  * Targets missed are printed as MISS; the exit code is 0 unless something
  * could not be measured at all.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +43,7 @@
 #include <arpa/inet.h>
 
 #include <persist/persist.h>
+#include "../t/lib/plugin-host.h"
 
 #define ROUNDS 7
 #define N_KEYS 64
@@ -146,119 +145,33 @@ static void plain_free(struct plain_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* --- a minimal host table, to call the memory plugin directly ------------ */
-
-/* host->log: discard. */
-static void host_log(struct persist_sink *sink, enum persist_log_level level,
-		     const char *fmt, ...)
-{
-}
-
-/* host->error: format into err. */
-static int host_error(struct persist_error *err, persist_status code,
-		      int sys_errno, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL) {
-		err->code = code;
-		err->sys_errno = sys_errno;
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
-/* host->now_ms: wall clock. */
-static int64_t host_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* host->monotonic_us. */
-static int64_t host_monotonic_us(void)
-{
-	return now_ns() / 1000;
-}
-
-/* host->config_changed: nobody listens here. */
-static void host_config_changed(struct persist_sink *sink, const char *key,
-				const char *etag)
-{
-}
-
-/* host->session_event: nobody listens here. */
-static void host_session_event(struct persist_sink *sink,
-			       const struct persist_event *event)
-{
-}
-
-static const struct persist_host bench_host = {
-	.size = sizeof(struct persist_host),
-	.abi_major = PERSIST_ABI_MAJOR,
-	.abi_minor = PERSIST_ABI_MINOR,
-	.core_version = PERSIST_VERSION,
-	.log = host_log,
-	.error = host_error,
-	.alloc = malloc,
-	.free = free,
-	.now_ms = host_now_ms,
-	.monotonic_us = host_monotonic_us,
-	.etag = persist_etag,
-	.config_changed = host_config_changed,
-	.session_event = host_session_event,
-	.strerror = persist_strerror,
-};
+/* --- the memory plugin called directly (host table: t/lib/plugin-host) ----- */
 
 /* The memory plugin loaded by hand: its state store. */
 struct direct {
-	void *dl;
-	const struct persist_plugin *pl;
-	void *plugin;
+	struct ph_plugin p;
 	void *store;
 };
 
 /* dlopen memory.so from PERSIST_PLUGIN_PATH and open a state store. */
 static void direct_open(struct direct *d)
 {
-	const char *dir = getenv("PERSIST_PLUGIN_PATH");
-	char path[4096];
 	struct persist_error err = { 0 };
-	struct persist_store_args args = {
-		.size = sizeof(args), .kind = PERSIST_KIND_STATE,
-		.config_json = "{\"namespace\":\"bench-direct\"}",
-		.instance_id = "bench-direct", .sink = NULL,
-	};
-	persist_plugin_entry_fn *entry;
 
-	if (dir == NULL || strchr(dir, ':') != NULL)
-		die("PERSIST_PLUGIN_PATH must name one directory (run through make bench)", NULL);
-	snprintf(path, sizeof(path), "%s/memory.so", dir);
-	d->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (d->dl == NULL) {
-		fprintf(stderr, "core-bench: %s\n", dlerror());
-		exit(1);
-	}
-	entry = (persist_plugin_entry_fn *)dlsym(d->dl, PERSIST_PLUGIN_ENTRY_SYMBOL);
-	if (entry == NULL || (d->pl = entry()) == NULL || d->pl->state == NULL)
+	if (ph_load(&d->p, "memory", &err) != PERSIST_OK)
+		die("loading memory.so (run through make bench)", &err);
+	if (d->p.pl->state == NULL)
 		die("memory.so has no usable entry", NULL);
-	if (d->pl->init(&bench_host, &d->plugin, &err) != PERSIST_OK)
-		die("memory init", &err);
-	if (d->pl->state->open(d->plugin, &args, &d->store, &err) != PERSIST_OK)
+	if (ph_open(&d->p, PERSIST_KIND_STATE, "{\"namespace\":\"bench-direct\"}",
+		    "bench-direct", NULL, &d->store, &err) != PERSIST_OK)
 		die("memory state open", &err);
 }
 
 /* Close the hand-loaded store and plugin. */
 static void direct_close(struct direct *d)
 {
-	d->pl->state->close(d->store);
-	if (d->pl->fini != NULL)
-		d->pl->fini(d->plugin);
-	dlclose(d->dl);
+	ph_close(&d->p, PERSIST_KIND_STATE, d->store);
+	ph_unload(&d->p);
 }
 
 /* --- 1. dispatch cost ------------------------------------------------------ */
@@ -284,7 +197,7 @@ static void incr_round(persist *p, struct direct *d, struct plain_table *t,
 
 	t0 = now_ns();
 	for (int i = 0; i < INCR_OPS; i++) {
-		if (d->pl->state->incr(d->store, "bench", keys[i & (N_KEYS - 1)], 1,
+		if (d->p.pl->state->incr(d->store, "bench", keys[i & (N_KEYS - 1)], 1,
 				       &v, &err) != PERSIST_OK)
 			die("direct incr", &err);
 		sink += v;

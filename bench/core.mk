@@ -4,5 +4,5 @@
 # Built with every build (noinst) so -Werror checks it; run by `make bench`.
 noinst_PROGRAMS += bench/core-bench
 bench_core_bench_SOURCES = bench/core-bench.c
-bench_core_bench_LDADD = core/libpersist.la
+bench_core_bench_LDADD = $(PLUGIN_HOST_LIBS) core/libpersist.la
 BENCH_RUN += bench/core-bench

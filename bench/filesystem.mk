@@ -3,7 +3,7 @@
 # record, increments through batch(), change-notification latency.  They
 # call the plugin's tables directly through the test host table.
 FS_BENCH_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS)
-FS_BENCH_LDADD = $(PTHREAD_LIBS)
+FS_BENCH_LDADD = $(PLUGIN_HOST_LIBS) $(PTHREAD_LIBS)
 noinst_PROGRAMS += bench/fs-append bench/fs-incr bench/fs-notify
 bench_fs_append_SOURCES = bench/fs-append.c bench/fs-bench.h $(FS_TEST_HOST)
 bench_fs_append_CPPFLAGS = $(FS_BENCH_CPPFLAGS)

@@ -18,27 +18,18 @@
 static double run_batch(void *st, int rounds)
 {
 	static struct persist_op ops[BATCH];
-	struct persist_error err;
-	int64_t t0;
 
 	for (int i = 0; i < BATCH; i++)
 		ops[i] = (struct persist_op){ PERSIST_OP_APPEND, "feedback", NULL,
 					      RECORD, strlen(RECORD), 0, 0 };
-	t0 = t_mono_us();
-	for (int r = 0; r < rounds; r++) {
-		if (t_plugin->state->batch(st, ops, BATCH, sizeof(ops[0]), &err) != PERSIST_OK) {
-			fprintf(stderr, "batch: %s\n", err.msg);
-			exit(1);
-		}
-	}
-	return (double)rounds * BATCH * 1e6 / (double)(t_mono_us() - t0);
+	return fs_bench_batch_rate(st, ops, BATCH, rounds);
 }
 
 /* Records per second through append() with fsync "always". */
 static double run_single(void *st, int n)
 {
 	struct persist_error err;
-	int64_t t0 = t_mono_us();
+	int64_t t0 = ph_monotonic_us();
 
 	for (int i = 0; i < n; i++) {
 		if (t_plugin->state->append(st, "feedback", RECORD, strlen(RECORD), &err) != PERSIST_OK) {
@@ -46,14 +37,14 @@ static double run_single(void *st, int n)
 			exit(1);
 		}
 	}
-	return (double)n * 1e6 / (double)(t_mono_us() - t0);
+	return (double)n * 1e6 / (double)(ph_monotonic_us() - t0);
 }
 
 /* Records per second with a bare write()+fdatasync() per record. */
 static double run_raw(int n)
 {
 	int fd = open(t_path("raw.jsonl"), O_WRONLY | O_CREAT | O_APPEND, 0644);
-	int64_t t0 = t_mono_us();
+	int64_t t0 = ph_monotonic_us();
 
 	if (fd < 0)
 		exit(1);
@@ -63,7 +54,7 @@ static double run_raw(int n)
 			exit(1);
 	}
 	close(fd);
-	return (double)n * 1e6 / (double)(t_mono_us() - t0);
+	return (double)n * 1e6 / (double)(ph_monotonic_us() - t0);
 }
 
 int main(void)

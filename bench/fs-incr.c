@@ -20,27 +20,18 @@ static const char *keys[KEYS] = {
 static double run_batch(void *st, int rounds)
 {
 	static struct persist_op ops[BATCH];
-	struct persist_error err;
-	int64_t t0;
 
 	for (int i = 0; i < BATCH; i++)
 		ops[i] = (struct persist_op){ PERSIST_OP_INCR, "usage", keys[i % KEYS],
 					      NULL, 0, 3, 0 };
-	t0 = t_mono_us();
-	for (int r = 0; r < rounds; r++) {
-		if (t_plugin->state->batch(st, ops, BATCH, sizeof(ops[0]), &err) != PERSIST_OK) {
-			fprintf(stderr, "batch: %s\n", err.msg);
-			exit(1);
-		}
-	}
-	return (double)rounds * BATCH * 1e6 / (double)(t_mono_us() - t0);
+	return fs_bench_batch_rate(st, ops, BATCH, rounds);
 }
 
 /* Increments per second through incr(). */
 static double run_single(void *st, int n)
 {
 	struct persist_error err;
-	int64_t t0 = t_mono_us();
+	int64_t t0 = ph_monotonic_us();
 
 	for (int i = 0; i < n; i++) {
 		if (t_plugin->state->incr(st, "usage", keys[i % KEYS], 3, NULL, &err) != PERSIST_OK) {
@@ -48,7 +39,7 @@ static double run_single(void *st, int n)
 			exit(1);
 		}
 	}
-	return (double)n * 1e6 / (double)(t_mono_us() - t0);
+	return (double)n * 1e6 / (double)(ph_monotonic_us() - t0);
 }
 
 int main(void)

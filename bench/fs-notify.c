@@ -26,17 +26,17 @@ static double sample(int i, int by_rename)
 		const char *tmp = t_path("notify/.watched.json.swp");
 		if (t_write_file(tmp, text, strlen(text)) < 0)
 			return -1;
-		t0 = t_mono_us();
+		t0 = ph_monotonic_us();
 		if (rename(tmp, doc) < 0)
 			return -1;
 	} else {
-		t0 = t_mono_us();
+		t0 = ph_monotonic_us();
 		if (t_write_file(doc, text, strlen(text)) < 0)
 			return -1;
 	}
 	if (!t_wait_change("watched", 2000, etag, NULL))
 		return -1;
-	return (double)(t_mono_us() - t0);
+	return (double)(ph_monotonic_us() - t0);
 }
 
 int main(void)
@@ -60,7 +60,7 @@ int main(void)
 				worst = a[i];
 			if (b[i] > worst)
 				worst = b[i];
-			t_sleep_ms(2);
+			ph_sleep_ms(2);
 		}
 		ren[r] = fs_bench_median(a, SAMPLES);
 		inp[r] = fs_bench_median(b, SAMPLES);

@@ -205,100 +205,117 @@ int fs_state_health(void *store, int64_t *latency_us_r,
 	return PERSIST_OK;
 }
 
-/* Find or create the in-memory key space of a collection. */
-int fs_state_kv(struct fs_state *st, const char *collection,
-		struct fs_kv **kv_r, struct persist_error *err)
+/* Make the empty in-memory handle of a collection (its lock file not yet
+   open), pointing *lock_fd_r at its lock descriptor; NULL when out of
+   memory. */
+typedef void *fs_handle_new_fn(const char *collection, int **lock_fd_r);
+
+/* Find the handle of collection in table, or make one, open its lock file
+   ROOT/.locks/<prefix>.<collection> and add it to table. */
+static int fs_state_handle(struct fs_state *st, struct fs_table *table,
+			   const char *prefix, const char *collection,
+			   fs_handle_new_fn *make, void (*destroy)(void *),
+			   void **handle_r, struct persist_error *err)
 {
 	char lock_name[PERSIST_COLLECTION_MAX + 8];
-	struct fs_kv *kv;
+	int *lock_fd;
+	void *h;
 	int e;
 
 	pthread_mutex_lock(&st->mu);
-	kv = fs_table_get(st->kvs, collection);
-	if (kv != NULL) {
+	h = fs_table_get(table, collection);
+	if (h != NULL) {
 		pthread_mutex_unlock(&st->mu);
-		*kv_r = kv;
+		*handle_r = h;
 		return PERSIST_OK;
 	}
-	kv = calloc(1, sizeof(*kv));
-	if (kv == NULL)
+	h = make(collection, &lock_fd);
+	if (h == NULL)
 		goto nomem;
-	kv->fd = kv->lock_fd = -1;
-	pthread_mutex_init(&kv->mu, NULL);
-	kv->name = strdup(collection);
-	kv->table = fs_table_new(fs_entry_free);
-	if (kv->name == NULL || kv->table == NULL) {
-		fs_kv_free(kv);
-		goto nomem;
-	}
-	snprintf(lock_name, sizeof(lock_name), "kv.%s", collection);
-	e = fs_lockfile_open(st->lock_dir_fd, lock_name, &kv->lock_fd);
+	snprintf(lock_name, sizeof(lock_name), "%s.%s", prefix, collection);
+	e = fs_lockfile_open(st->lock_dir_fd, lock_name, lock_fd);
 	if (e != 0) {
-		fs_kv_free(kv);
+		destroy(h);
 		pthread_mutex_unlock(&st->mu);
 		return st->host->error(err, PERSIST_EIO, e,
 				       "cannot open lock file \"%s/%s/%s\": %s",
 				       st->opts.root, FS_LOCK_DIR, lock_name,
 				       strerror(e));
 	}
-	if (fs_table_put(st->kvs, collection, kv) < 0) {
-		fs_kv_free(kv);
+	if (fs_table_put(table, collection, h) < 0) {
+		destroy(h);
 		goto nomem;
 	}
 	pthread_mutex_unlock(&st->mu);
-	*kv_r = kv;
+	*handle_r = h;
 	return PERSIST_OK;
 nomem:
 	pthread_mutex_unlock(&st->mu);
 	return st->host->error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
 }
 
-/* Find or create the in-memory handle of a collection's log. */
-int fs_state_log(struct fs_state *st, const char *collection,
-		 struct fs_log **log_r, struct persist_error *err)
+/* A collection's empty key space (fs_handle_new_fn). */
+static void *fs_kv_new(const char *collection, int **lock_fd_r)
 {
-	char lock_name[PERSIST_COLLECTION_MAX + 8];
-	struct fs_log *log;
-	int e;
+	struct fs_kv *kv = calloc(1, sizeof(*kv));
 
-	pthread_mutex_lock(&st->mu);
-	log = fs_table_get(st->logs, collection);
-	if (log != NULL) {
-		pthread_mutex_unlock(&st->mu);
-		*log_r = log;
-		return PERSIST_OK;
+	if (kv == NULL)
+		return NULL;
+	kv->fd = kv->lock_fd = -1;
+	pthread_mutex_init(&kv->mu, NULL);
+	kv->name = strdup(collection);
+	kv->table = fs_table_new(fs_entry_free);
+	if (kv->name == NULL || kv->table == NULL) {
+		fs_kv_free(kv);
+		return NULL;
 	}
-	log = calloc(1, sizeof(*log));
+	*lock_fd_r = &kv->lock_fd;
+	return kv;
+}
+
+/* A collection's empty log handle (fs_handle_new_fn). */
+static void *fs_log_new(const char *collection, int **lock_fd_r)
+{
+	struct fs_log *log = calloc(1, sizeof(*log));
+
 	if (log == NULL)
-		goto nomem;
+		return NULL;
 	log->fd = log->lock_fd = -1;
 	log->end = -1;
 	pthread_mutex_init(&log->mu, NULL);
 	log->name = strdup(collection);
 	if (log->name == NULL) {
 		fs_log_free(log);
-		goto nomem;
+		return NULL;
 	}
-	snprintf(lock_name, sizeof(lock_name), "log.%s", collection);
-	e = fs_lockfile_open(st->lock_dir_fd, lock_name, &log->lock_fd);
-	if (e != 0) {
-		fs_log_free(log);
-		pthread_mutex_unlock(&st->mu);
-		return st->host->error(err, PERSIST_EIO, e,
-				       "cannot open lock file \"%s/%s/%s\": %s",
-				       st->opts.root, FS_LOCK_DIR, lock_name,
-				       strerror(e));
-	}
-	if (fs_table_put(st->logs, collection, log) < 0) {
-		fs_log_free(log);
-		goto nomem;
-	}
-	pthread_mutex_unlock(&st->mu);
-	*log_r = log;
-	return PERSIST_OK;
-nomem:
-	pthread_mutex_unlock(&st->mu);
-	return st->host->error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	*lock_fd_r = &log->lock_fd;
+	return log;
+}
+
+/* Find or create the in-memory key space of a collection. */
+int fs_state_kv(struct fs_state *st, const char *collection,
+		struct fs_kv **kv_r, struct persist_error *err)
+{
+	void *h;
+	int ret = fs_state_handle(st, st->kvs, "kv", collection, fs_kv_new,
+				  fs_kv_free, &h, err);
+
+	if (ret == PERSIST_OK)
+		*kv_r = h;
+	return ret;
+}
+
+/* Find or create the in-memory handle of a collection's log. */
+int fs_state_log(struct fs_state *st, const char *collection,
+		 struct fs_log **log_r, struct persist_error *err)
+{
+	void *h;
+	int ret = fs_state_handle(st, st->logs, "log", collection, fs_log_new,
+				  fs_log_free, &h, err);
+
+	if (ret == PERSIST_OK)
+		*log_r = h;
+	return ret;
 }
 
 /* Check collection and key, then find the collection. */

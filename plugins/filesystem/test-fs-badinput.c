@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include <CUnit/Basic.h>
+#include "../../t/lib/cunit-suite.h"
 #include "t-fs-host.h"
 
 static int mounted_full, mounted_ro;
@@ -223,23 +224,16 @@ static void test_root_removed(void)
 	t_close(PERSIST_KIND_CONFIG, cfg);
 }
 
+/* The tests, in the order they run. */
+static const struct t_case cases[] = {
+	{ "ENOSPC: configuration", test_enospc_config },
+	{ "ENOSPC: logs and counters", test_enospc_state },
+	{ "read-only and uncreatable root", test_unwritable_root },
+	{ "root removed while open", test_root_removed },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 99;
-	s = CU_add_suite("filesystem bad disks", suite_init, suite_clean);
-	CU_add_test(s, "ENOSPC: configuration", test_enospc_config);
-	CU_add_test(s, "ENOSPC: logs and counters", test_enospc_state);
-	CU_add_test(s, "read-only and uncreatable root", test_unwritable_root);
-	CU_add_test(s, "root removed while open", test_root_removed);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	{
-		unsigned failed = CU_get_number_of_failures();
-		unsigned run = CU_get_number_of_tests_run();
-		CU_cleanup_registry();
-		return failed || run == 0 ? 1 : 0;
-	}
+	return t_cunit_run("filesystem bad disks", suite_init, suite_clean, cases);
 }

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <CUnit/Basic.h>
+#include "../../t/lib/cunit-suite.h"
 #include "t-fs-host.h"
 
 #define OPS (t_plugin->config)
@@ -250,7 +251,7 @@ static void test_ttl(void)
 	CU_ASSERT_EQUAL(st, PERSIST_OK);
 	free(data);
 	CU_ASSERT(listed(cfg, "short"));
-	t_sleep_ms(400);
+	ph_sleep_ms(400);
 	data = t_config_get(cfg, "short", NULL, &st);
 	CU_ASSERT_PTR_NULL(data);
 	CU_ASSERT_EQUAL(st, PERSIST_ENOTFOUND);
@@ -260,20 +261,20 @@ static void test_ttl(void)
 	while (!deleted && t_wait_change("short", 3000, NULL, &deleted))
 		;
 	CU_ASSERT(deleted);
-	t_sleep_ms(100);
+	ph_sleep_ms(100);
 	CU_ASSERT_NOT_EQUAL(access(t_path("cfg/short.json"), F_OK), 0);
 
 	/* an edit by hand makes a new document without the TTL */
 	CU_ASSERT_EQUAL(cset(cfg, "edited", "{\"t\":1}", NULL, 300, NULL, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(t_write_file(t_path("cfg/edited.json"), "{\"t\":2}", 7), 0);
-	t_sleep_ms(400);
+	ph_sleep_ms(400);
 	data = t_config_get(cfg, "edited", NULL, &st);
 	CU_ASSERT_EQUAL(st, PERSIST_OK);
 	free(data);
 	/* a set without TTL clears it */
 	CU_ASSERT_EQUAL(cset(cfg, "cleared", "{}", NULL, 200, NULL, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(cset(cfg, "cleared", "{}", NULL, 0, NULL, &err), PERSIST_OK);
-	t_sleep_ms(300);
+	ph_sleep_ms(300);
 	data = t_config_get(cfg, "cleared", NULL, &st);
 	CU_ASSERT_EQUAL(st, PERSIST_OK);
 	free(data);
@@ -503,39 +504,39 @@ static void test_notify(void)
 
 	CU_ASSERT_EQUAL(cset(cfg, "watched", "{\"v\":0}", NULL, 0, NULL, &err), PERSIST_OK);
 	CU_ASSERT(t_wait_change("watched", 2000, NULL, NULL)); /* our own set */
-	t_sleep_ms(100);
+	ph_sleep_ms(100);
 	t_changes_clear();
 
 	/* editor style: new file renamed over the old one */
-	t0 = t_mono_us();
+	t0 = ph_monotonic_us();
 	editor_write(t_path("cfg/watched.json"), "{\"v\":1}");
-	t_host.etag("{\"v\":1}", 7, want);
+	ph_host.etag("{\"v\":1}", 7, want);
 	CU_ASSERT(t_wait_change("watched", 2000, etag, &deleted));
 	CU_ASSERT_STRING_EQUAL(etag, want);
 	CU_ASSERT_EQUAL(deleted, 0);
-	printf("\n    rename notified after %lld us ", (long long)(t_mono_us() - t0));
+	printf("\n    rename notified after %lld us ", (long long)(ph_monotonic_us() - t0));
 
 	/* in-place write */
-	t0 = t_mono_us();
+	t0 = ph_monotonic_us();
 	CU_ASSERT_EQUAL(t_write_file(t_path("cfg/watched.json"), "{\"v\":2}", 7), 0);
-	t_host.etag("{\"v\":2}", 7, want);
+	ph_host.etag("{\"v\":2}", 7, want);
 	CU_ASSERT(t_wait_change("watched", 2000, etag, &deleted));
 	CU_ASSERT_STRING_EQUAL(etag, want);
-	printf("in-place notified after %lld us ", (long long)(t_mono_us() - t0));
+	printf("in-place notified after %lld us ", (long long)(ph_monotonic_us() - t0));
 
 	/* a slow in-place writer: nothing half-written is announced */
 	{
 		int fd = open(t_path("cfg/watched.json"), O_WRONLY | O_TRUNC);
 		CU_ASSERT_FATAL(fd >= 0);
 		CU_ASSERT_EQUAL(write(fd, "{\"v\":", 5), 5);
-		t_sleep_ms(300);
+		ph_sleep_ms(300);
 		CU_ASSERT_EQUAL(write(fd, "3}", 2), 2);
 		close(fd);
-		t_host.etag("{\"v\":3}", 7, want);
+		ph_host.etag("{\"v\":3}", 7, want);
 		CU_ASSERT(t_wait_change("watched", 2000, etag, &deleted));
 		CU_ASSERT_STRING_EQUAL(etag, want);
 		CU_ASSERT_EQUAL(t_write_file(t_path("cfg/watched.json"), "{\"v\":2}", 7), 0);
-		t_host.etag("{\"v\":2}", 7, want);
+		ph_host.etag("{\"v\":2}", 7, want);
 		CU_ASSERT(t_wait_change("watched", 2000, etag, &deleted));
 		CU_ASSERT_STRING_EQUAL(etag, want);
 	}
@@ -555,7 +556,7 @@ static void test_notify(void)
 	/* new subfolders are watched */
 	CU_ASSERT_EQUAL(mkdir(t_path("cfg/sub"), 0755), 0);
 	CU_ASSERT_EQUAL(mkdir(t_path("cfg/sub/deeper"), 0755), 0);
-	t_sleep_ms(50);
+	ph_sleep_ms(50);
 	CU_ASSERT_EQUAL(t_write_file(t_path("cfg/sub/deeper/doc.json"), "{}", 2), 0);
 	CU_ASSERT(t_wait_change("sub/deeper/doc", 2000, etag, &deleted));
 	CU_ASSERT_EQUAL(deleted, 0);
@@ -588,10 +589,23 @@ static void test_notify(void)
 	CU_ASSERT(!t_wait_change(".hidden", 1, NULL, NULL));
 }
 
+/* The tests, in the order they run. */
+static const struct t_case cases[] = {
+	{ "documents, folders, ETags", test_basic },
+	{ "compare-and-swap", test_cas },
+	{ "compare-and-swap across processes", test_cas_processes },
+	{ "TTL sidecars", test_ttl },
+	{ "keys that leave the root", test_bad_keys },
+	{ "symlinks", test_symlinks },
+	{ "broken JSON on disk", test_broken_json },
+	{ "huge and binary values", test_huge_binary },
+	{ "config options and root", test_options },
+	{ "change notification", test_notify },
+	{ NULL, NULL },
+};
+
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-
 	/* readlink (not exec) of /proc/self/exe: valgrind reports the client */
 	if (readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1) < 0)
 		snprintf(self_exe, sizeof(self_exe), "%s", argv[0]);
@@ -604,25 +618,5 @@ int main(int argc, char **argv)
 		t_unload_plugin();
 		return ret;
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 99;
-	s = CU_add_suite("filesystem config", suite_init, suite_clean);
-	CU_add_test(s, "documents, folders, ETags", test_basic);
-	CU_add_test(s, "compare-and-swap", test_cas);
-	CU_add_test(s, "compare-and-swap across processes", test_cas_processes);
-	CU_add_test(s, "TTL sidecars", test_ttl);
-	CU_add_test(s, "keys that leave the root", test_bad_keys);
-	CU_add_test(s, "symlinks", test_symlinks);
-	CU_add_test(s, "broken JSON on disk", test_broken_json);
-	CU_add_test(s, "huge and binary values", test_huge_binary);
-	CU_add_test(s, "config options and root", test_options);
-	CU_add_test(s, "change notification", test_notify);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	{
-		unsigned failed = CU_get_number_of_failures();
-		unsigned run = CU_get_number_of_tests_run();
-		CU_cleanup_registry();
-		return failed || run == 0 ? 1 : 0;
-	}
+	return t_cunit_run("filesystem config", suite_init, suite_clean, cases);
 }

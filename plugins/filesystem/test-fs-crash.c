@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include <CUnit/Basic.h>
+#include "../../t/lib/cunit-suite.h"
 #include "t-fs-host.h"
 
 #define OPS (t_plugin->state)
@@ -202,7 +203,7 @@ static void test_crash_rounds(void)
 			child(round, pfd[1]);
 		}
 		close(pfd[1]);
-		t_sleep_ms(2 + rand() % 60);
+		ph_sleep_ms(2 + rand() % 60);
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 		CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
@@ -248,9 +249,9 @@ static void test_crash_rounds(void)
 		rl.round = round;
 		rl.last_i = -1;
 		rl.max_i = -1;
-		t_log_clear();
+		ph_log_clear();
 		CU_ASSERT_EQUAL(OPS->read_log(st, "events", 0, 0, log_cb, &rl, &err), PERSIST_OK);
-		torn_seen += t_log_contains("torn");
+		torn_seen += ph_log_contains("torn");
 		for (int i = 0; i < MAX_I; i++) {
 			if (acked[i] && rl.seen[i] != 1) {
 				fprintf(stderr, "round %d: acknowledged record %d seen %d times\n",
@@ -287,20 +288,13 @@ static void test_crash_rounds(void)
 	free(acked);
 }
 
+/* The tests, in the order they run. */
+static const struct t_case cases[] = {
+	{ "SIGKILL at random moments", test_crash_rounds },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 99;
-	s = CU_add_suite("filesystem kill -9", suite_init, suite_clean);
-	CU_add_test(s, "SIGKILL at random moments", test_crash_rounds);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	{
-		unsigned failed = CU_get_number_of_failures();
-		unsigned run = CU_get_number_of_tests_run();
-		CU_cleanup_registry();
-		return failed || run == 0 ? 1 : 0;
-	}
+	return t_cunit_run("filesystem kill -9", suite_init, suite_clean, cases);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include <CUnit/Basic.h>
+#include "../../t/lib/cunit-suite.h"
 #include "t-fs-host.h"
 
 #define OPS (t_plugin->state)
@@ -58,7 +59,7 @@ static void test_incr_two_processes(void)
 	pid_t pids[PROCS];
 	void *st;
 	char *v;
-	int64_t t0 = t_mono_us();
+	int64_t t0 = ph_monotonic_us();
 
 	for (int p = 0; p < PROCS; p++) {
 		pids[p] = fork();
@@ -82,7 +83,7 @@ static void test_incr_two_processes(void)
 	}
 	CU_ASSERT(wait_all(pids, PROCS));
 	printf("\n    %d increments in %.2f s ", PROCS * EACH,
-	       (double)(t_mono_us() - t0) / 1e6);
+	       (double)(ph_monotonic_us() - t0) / 1e6);
 	CU_ASSERT_EQUAL_FATAL(t_open(PERSIST_KIND_STATE, st_json, &st, &err), PERSIST_OK);
 	v = t_state_get(st, "usage", "tokens");
 	CU_ASSERT_STRING_EQUAL(v, "200000");
@@ -202,22 +203,15 @@ static void test_append_four_processes(void)
 		CU_ASSERT_EQUAL(next[w], EACH);
 }
 
+/* The tests, in the order they run. */
+static const struct t_case cases[] = {
+	{ "2 processes x 100,000 increments", test_incr_two_processes },
+	{ "batch and single increments", test_incr_batch_and_single },
+	{ "4 processes appending", test_append_four_processes },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 99;
-	s = CU_add_suite("filesystem multi-process", suite_init, suite_clean);
-	CU_add_test(s, "2 processes x 100,000 increments", test_incr_two_processes);
-	CU_add_test(s, "batch and single increments", test_incr_batch_and_single);
-	CU_add_test(s, "4 processes appending", test_append_four_processes);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	{
-		unsigned failed = CU_get_number_of_failures();
-		unsigned run = CU_get_number_of_tests_run();
-		CU_cleanup_registry();
-		return failed || run == 0 ? 1 : 0;
-	}
+	return t_cunit_run("filesystem multi-process", suite_init, suite_clean, cases);
 }

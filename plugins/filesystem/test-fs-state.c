@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include <CUnit/Basic.h>
+#include "../../t/lib/cunit-suite.h"
 #include "t-fs-host.h"
 
 #define OPS (t_plugin->state)
@@ -207,7 +208,7 @@ static void test_ttl_scan(void)
 	v = t_state_get(st, "sess", "user:2");
 	CU_ASSERT_STRING_EQUAL(v, "b");
 	free(v);
-	t_sleep_ms(300);
+	ph_sleep_ms(300);
 	CU_ASSERT_PTR_NULL(t_state_get(st, "sess", "user:2"));
 	CU_ASSERT_EQUAL(OPS->del(st, "sess", "user:2", &err), PERSIST_ENOTFOUND);
 	memset(&r, 0, sizeof(r));
@@ -221,7 +222,7 @@ static void test_ttl_scan(void)
 	CU_ASSERT_EQUAL(r.n, 0);
 	/* an expired value incremented starts from 0 */
 	CU_ASSERT_EQUAL(sset(st, "sess", "exp", "10", 100), PERSIST_OK);
-	t_sleep_ms(200);
+	ph_sleep_ms(200);
 	CU_ASSERT_EQUAL(incr(st, "sess", "exp", 1), 1);
 	CU_ASSERT_EQUAL(OPS->set(st, "sess", "neg", "x", 1, -1, &err), PERSIST_EINVAL);
 }
@@ -325,13 +326,13 @@ static void test_torn_log(void)
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(write(fd, "{\"a\":3,\"half", 12), 12);
 	close(fd);
-	t_log_clear();
+	ph_log_clear();
 	memset(&r, 0, sizeof(r));
 	CU_ASSERT_EQUAL(OPS->read_log(st, "torn", 0, 0, log_cb, &r, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(r.n, 2);
-	CU_ASSERT(t_log_contains("torn last record"));
+	CU_ASSERT(ph_log_contains("torn last record"));
 	CU_ASSERT_EQUAL(OPS->append(st, "torn", "{\"a\":4}", 7, &err), PERSIST_OK);
-	CU_ASSERT(t_log_contains("removed a torn record"));
+	CU_ASSERT(ph_log_contains("removed a torn record"));
 	memset(&r, 0, sizeof(r));
 	CU_ASSERT_EQUAL(OPS->read_log(st, "torn", 0, 0, log_cb, &r, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(r.n, 3);
@@ -355,14 +356,14 @@ static void test_torn_journal(void)
 	CU_ASSERT_EQUAL(write(fd, "{\"k\":\"c\",\"n\":6}\n", 16), 16);
 	CU_ASSERT_EQUAL(write(fd, "{\"k\":\"c\",\"n\":99", 15), 15);
 	close(fd);
-	t_log_clear();
+	ph_log_clear();
 	CU_ASSERT_EQUAL_FATAL(t_open(PERSIST_KIND_STATE, st_json, &other, &err), PERSIST_OK);
 	v = t_state_get(other, "tj", "c");
 	CU_ASSERT_STRING_EQUAL(v, "6"); /* torn 99 never counts */
 	free(v);
-	CU_ASSERT(t_log_contains("malformed line"));
+	CU_ASSERT(ph_log_contains("malformed line"));
 	CU_ASSERT_EQUAL(incr(other, "tj", "c", 1), 7);
-	CU_ASSERT(t_log_contains("removed a torn line"));
+	CU_ASSERT(ph_log_contains("removed a torn line"));
 	CU_ASSERT_EQUAL(incr(st, "tj", "c", 1), 8);
 	t_close(PERSIST_KIND_STATE, other);
 }
@@ -538,29 +539,22 @@ static void test_threads(void)
 	t_close(PERSIST_KIND_STATE, second);
 }
 
+/* The tests, in the order they run. */
+static const struct t_case cases[] = {
+	{ "values and counters", test_values },
+	{ "binary, empty, huge values", test_binary },
+	{ "TTL and scan", test_ttl_scan },
+	{ "logs", test_logs },
+	{ "torn log record", test_torn_log },
+	{ "torn and corrupt journal lines", test_torn_journal },
+	{ "compaction", test_compaction },
+	{ "batch", test_batch },
+	{ "bad arguments", test_bad_args },
+	{ "threads through one and two stores", test_threads },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	CU_pSuite s;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 99;
-	s = CU_add_suite("filesystem state", suite_init, suite_clean);
-	CU_add_test(s, "values and counters", test_values);
-	CU_add_test(s, "binary, empty, huge values", test_binary);
-	CU_add_test(s, "TTL and scan", test_ttl_scan);
-	CU_add_test(s, "logs", test_logs);
-	CU_add_test(s, "torn log record", test_torn_log);
-	CU_add_test(s, "torn and corrupt journal lines", test_torn_journal);
-	CU_add_test(s, "compaction", test_compaction);
-	CU_add_test(s, "batch", test_batch);
-	CU_add_test(s, "bad arguments", test_bad_args);
-	CU_add_test(s, "threads through one and two stores", test_threads);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	{
-		unsigned failed = CU_get_number_of_failures();
-		unsigned run = CU_get_number_of_tests_run();
-		CU_cleanup_registry();
-		return failed || run == 0 ? 1 : 0;
-	}
+	return t_cunit_run("filesystem state", suite_init, suite_clean, cases);
 }

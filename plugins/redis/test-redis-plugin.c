@@ -1,6 +1,6 @@
 /*
  * plugins/redis/test-redis-plugin.c - the redis provider driven directly
- * through its ops tables (test-host.c), against real redis-servers started
+ * through its ops tables (t/lib/plugin-host.c), against real redis-servers started
  * by test-redis-plugin.sh:
  *   REDIS_URL        a plain server
  *   REDIS_AUTH_PORT  a server with requirepass "s3cret" and an ACL user
@@ -11,7 +11,7 @@
  * re-read notice after the subscription is killed, and bad servers (a
  * listener that answers garbage, one that never answers, a closed port).
  */
-#include "test-host.h"
+#include "../../t/lib/plugin-host.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <CUnit/Basic.h>
+#include "../../t/lib/cunit-suite.h"
 #include <hiredis/hiredis.h>
 
 static const char *url;
@@ -32,6 +33,13 @@ static int auth_port;
 static char prefix[64];
 static char cfg[512];        /* config JSON of the plain server */
 static redisContext *raw_ctx; /* for inspecting the server */
+static struct ph_plugin redis; /* redis.so, loaded by main */
+
+/* Monotonic ms, for deadlines. */
+static int64_t mono_ms(void)
+{
+	return ph_monotonic_us() / 1000;
+}
 
 #define CHECK_OK(expr, err) do { \
 	int rc_ = (expr); \
@@ -174,7 +182,7 @@ static void test_settings(void)
 	void *store = NULL;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int ret = th_open(PERSIST_KIND_STATE, bad[i].json, "i", NULL, &store, &err);
+		int ret = ph_open(&redis, PERSIST_KIND_STATE, bad[i].json, "i", NULL, &store, &err);
 
 		CU_ASSERT_EQUAL(ret, bad[i].code);
 		CU_ASSERT_EQUAL(err.code, bad[i].code);
@@ -183,10 +191,10 @@ static void test_settings(void)
 				err.msg);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, bad[i].names));
 		if (ret == PERSIST_OK)
-			th_close(PERSIST_KIND_STATE, store);
+			ph_close(&redis, PERSIST_KIND_STATE, store);
 	}
 	/* the password of a url never appears in a message */
-	CU_ASSERT_EQUAL(th_open(PERSIST_KIND_STATE,
+	CU_ASSERT_EQUAL(ph_open(&redis, PERSIST_KIND_STATE,
 				"{\"url\":\"redis://u:topsecret@127.0.0.1:12x\"}", "i",
 				NULL, &store, &err), PERSIST_ECONFIG);
 	CU_ASSERT_PTR_NULL(strstr(err.msg, "topsecret"));
@@ -200,7 +208,7 @@ static void *state_open(void)
 	struct persist_error err;
 	void *st = NULL;
 
-	CHECK_OK(th_open(PERSIST_KIND_STATE, cfg, "inst-a", NULL, &st, &err), &err);
+	CHECK_OK(ph_open(&redis, PERSIST_KIND_STATE, cfg, "inst-a", NULL, &st, &err), &err);
 	return st;
 }
 
@@ -209,7 +217,7 @@ static char *sget(void *st, const char *c, const char *k, size_t *len_r, int *re
 {
 	struct persist_value v = { 0 };
 	struct persist_error err;
-	int ret = th_plugin->state->get(st, c, k, &v, &err);
+	int ret = redis.pl->state->get(st, c, k, &v, &err);
 
 	if (ret_r != NULL)
 		*ret_r = ret;
@@ -226,7 +234,7 @@ static void test_state_basic(void)
 {
 	void *st = state_open();
 	struct persist_error err;
-	const struct persist_state_ops *o = th_plugin->state;
+	const struct persist_state_ops *o = redis.pl->state;
 	int64_t v = 0;
 	char *got;
 	int ret;
@@ -288,7 +296,7 @@ static void test_state_basic(void)
 			  strcmp(r->str, "9223372036854775807") == 0);
 		freeReplyObject(r);
 	}
-	th_close(PERSIST_KIND_STATE, st);
+	ph_close(&redis, PERSIST_KIND_STATE, st);
 }
 
 /* Keys with spaces and glob characters, values with NUL and newlines,
@@ -300,7 +308,7 @@ static void test_state_odd(void)
 		"ab", "a?b", "axb", "ünï", "{brace}", "colon:key",
 	};
 	void *st = state_open();
-	const struct persist_state_ops *o = th_plugin->state;
+	const struct persist_state_ops *o = redis.pl->state;
 	struct persist_error err;
 	struct collected c = { 0 };
 	const char binval[] = "a\0b\nc\r\n\0";
@@ -355,7 +363,7 @@ static void test_state_odd(void)
 		  memcmp(c.vals[0], big, big_len) == 0);
 	collected_free(&c);
 	free(big);
-	th_close(PERSIST_KIND_STATE, st);
+	ph_close(&redis, PERSIST_KIND_STATE, st);
 }
 
 /* TTL: values vanish; markers of expired values are cleaned up by later
@@ -363,7 +371,7 @@ static void test_state_odd(void)
 static void test_state_ttl(void)
 {
 	void *st = state_open();
-	const struct persist_state_ops *o = th_plugin->state;
+	const struct persist_state_ops *o = redis.pl->state;
 	struct persist_error err;
 	struct persist_value v = { 0 };
 	struct collected c = { 0 };
@@ -380,7 +388,7 @@ static void test_state_ttl(void)
 		CHECK_OK(o->set(st, "ttl", key, "z", 1, 100, &err), &err);
 	}
 	CU_ASSERT_EQUAL(raw_int("HLEN %ss:{ttl}:h", prefix), 22);
-	th_sleep_ms(300);
+	ph_sleep_ms(300);
 	CHECK_IS(o->get(st, "ttl", "short", &v, &err), PERSIST_ENOTFOUND, &err);
 	CHECK_OK(o->scan(st, "ttl", "", collect, &c, &err), &err);
 	CU_ASSERT_EQUAL(c.n, 1);
@@ -403,14 +411,14 @@ static void test_state_ttl(void)
 	/* set without TTL clears it */
 	CHECK_OK(o->set(st, "ttl", "ctr", "1", 1, 0, &err), &err);
 	CU_ASSERT_EQUAL(raw_int("PTTL %ss:{ttl}:v:ctr", prefix), -1);
-	th_close(PERSIST_KIND_STATE, st);
+	ph_close(&redis, PERSIST_KIND_STATE, st);
 }
 
 /* Logs: numbered from 0, from/max honoured, separate from keys. */
 static void test_state_log(void)
 {
 	void *st = state_open();
-	const struct persist_state_ops *o = th_plugin->state;
+	const struct persist_state_ops *o = redis.pl->state;
 	struct persist_error err;
 	struct collected c = { 0 };
 	char rec[32];
@@ -436,14 +444,14 @@ static void test_state_log(void)
 	CHECK_OK(o->read_log(st, "nolog", 0, 0, collect, &c, &err), &err);
 	CU_ASSERT_EQUAL(c.n, 0);
 	CU_ASSERT_PTR_NULL(sget(st, "logc", "log", NULL, NULL));
-	th_close(PERSIST_KIND_STATE, st);
+	ph_close(&redis, PERSIST_KIND_STATE, st);
 }
 
 /* Batches: mixed ops in one MULTI/EXEC; an incr meeting a value. */
 static void test_state_batch(void)
 {
 	void *st = state_open();
-	const struct persist_state_ops *o = th_plugin->state;
+	const struct persist_state_ops *o = redis.pl->state;
 	struct persist_error err;
 	struct collected c = { 0 };
 	int64_t n = 0;
@@ -496,7 +504,7 @@ static void test_state_batch(void)
 	CU_ASSERT_PTR_NULL(sget(st, "b1", "y", NULL, NULL));
 	CHECK_IS(o->batch(st, invalid, 2, 8, &err), PERSIST_EINVAL, &err);
 	CHECK_OK(o->batch(st, invalid, 0, sizeof(invalid[0]), &err), &err);
-	th_close(PERSIST_KIND_STATE, st);
+	ph_close(&redis, PERSIST_KIND_STATE, st);
 }
 
 #define INCR_THREADS 8
@@ -509,7 +517,7 @@ static void *incr_worker(void *arg)
 	int fails = 0;
 
 	for (int i = 0; i < INCR_EACH; i++)
-		if (th_plugin->state->incr(arg, "thr", "n", 1, NULL, &err) != PERSIST_OK)
+		if (redis.pl->state->incr(arg, "thr", "n", 1, NULL, &err) != PERSIST_OK)
 			fails++;
 	return (void *)(intptr_t)fails;
 }
@@ -526,7 +534,7 @@ static void test_state_threads(void)
 
 	snprintf(json, sizeof(json), "{\"url\":\"%s\",\"prefix\":\"%s\",\"poolSize\":3}",
 		 url, prefix);
-	CHECK_OK(th_open(PERSIST_KIND_STATE, json, "i", NULL, &st, &err), &err);
+	CHECK_OK(ph_open(&redis, PERSIST_KIND_STATE, json, "i", NULL, &st, &err), &err);
 	for (int i = 0; i < INCR_THREADS; i++)
 		pthread_create(&t[i], NULL, incr_worker, st);
 	for (int i = 0; i < INCR_THREADS; i++) {
@@ -536,34 +544,34 @@ static void test_state_threads(void)
 		fails += (intptr_t)r;
 	}
 	CU_ASSERT_EQUAL(fails, 0);
-	CHECK_OK(th_plugin->state->incr(st, "thr", "n", 0, &n, &err), &err);
+	CHECK_OK(redis.pl->state->incr(st, "thr", "n", 0, &n, &err), &err);
 	CU_ASSERT_EQUAL(n, INCR_THREADS * INCR_EACH);
-	th_close(PERSIST_KIND_STATE, st);
+	ph_close(&redis, PERSIST_KIND_STATE, st);
 }
 
 /* --- two instances on one server ------------------------------------ */
 
 /* Open two stores of kind on the plain server as instances "inst-a" and
    "inst-b", each with its own sink (the cross-instance tests). */
-static void open_two(enum persist_kind kind, struct th_sink *sa,
-		     struct th_sink *sb, void **a, void **b)
+static void open_two(enum persist_kind kind, struct ph_sink *sa,
+		     struct ph_sink *sb, void **a, void **b)
 {
 	struct persist_error err;
 
-	th_sink_init(sa);
-	th_sink_init(sb);
-	CHECK_OK(th_open(kind, cfg, "inst-a", sa, a, &err), &err);
-	CHECK_OK(th_open(kind, cfg, "inst-b", sb, b, &err), &err);
+	ph_sink_init(sa);
+	ph_sink_init(sb);
+	CHECK_OK(ph_open(&redis, kind, cfg, "inst-a", sa, a, &err), &err);
+	CHECK_OK(ph_open(&redis, kind, cfg, "inst-b", sb, b, &err), &err);
 }
 
 /* Close the two stores of open_two and free their sinks. */
-static void close_two(enum persist_kind kind, struct th_sink *sa,
-		      struct th_sink *sb, void *a, void *b)
+static void close_two(enum persist_kind kind, struct ph_sink *sa,
+		      struct ph_sink *sb, void *a, void *b)
 {
-	th_close(kind, a);
-	th_close(kind, b);
-	th_sink_free(sa);
-	th_sink_free(sb);
+	ph_close(&redis, kind, a);
+	ph_close(&redis, kind, b);
+	ph_sink_free(sa);
+	ph_sink_free(sb);
 }
 
 /* --- configuration --------------------------------------------------- */
@@ -572,8 +580,8 @@ static void close_two(enum persist_kind kind, struct th_sink *sa,
    notice for identical bytes. */
 static void test_config(void)
 {
-	const struct persist_config_ops *o = th_plugin->config;
-	struct th_sink sa, sb;
+	const struct persist_config_ops *o = redis.pl->config;
+	struct ph_sink sa, sb;
 	void *a = NULL, *b = NULL;
 	struct persist_error err;
 	struct persist_value v = { 0 };
@@ -592,9 +600,9 @@ static void test_config(void)
 	CU_ASSERT_EQUAL(v.expires_ms, 0);
 	free(v.data);
 	/* both stores hear of it */
-	at = th_sink_find(&sa, 0, 'c', "apps", 3000);
+	at = ph_sink_find(&sa, 0, 'c', "apps", 3000);
 	CU_ASSERT(at >= 0 && strcmp(sa.recs[at].etag, e1) == 0);
-	at = th_sink_find(&sb, 0, 'c', "apps", 3000);
+	at = ph_sink_find(&sb, 0, 'c', "apps", 3000);
 	CU_ASSERT(at >= 0 && strcmp(sb.recs[at].etag, e1) == 0);
 	/* CAS */
 	wo.if_match = "nope";
@@ -606,17 +614,17 @@ static void test_config(void)
 	wo.if_match = e1;
 	CHECK_IS(o->set(a, "absent", "{}", 2, &wo, e3, &err), PERSIST_ECONFLICT, &err);
 	wo.if_match = NULL;
-	at = th_sink_find(&sa, 0, 'c', "apps", 0);
-	at = th_sink_find(&sa, (size_t)at + 1, 'c', "apps", 3000);
+	at = ph_sink_find(&sa, 0, 'c', "apps", 0);
+	at = ph_sink_find(&sa, (size_t)at + 1, 'c', "apps", 3000);
 	CU_ASSERT(at >= 0 && strcmp(sa.recs[at].etag, e2) == 0);
 	/* identical bytes: no notice */
-	th_sleep_ms(100);
-	mark = th_sink_count(&sa);
+	ph_sleep_ms(100);
+	mark = ph_sink_count(&sa);
 	CHECK_OK(o->set(a, "apps", "{\"a\":2}", 7, &wo, e3, &err), &err);
 	CU_ASSERT_STRING_EQUAL(e2, e3);
 	CHECK_OK(o->set(a, "other", "{}", 2, &wo, e3, &err), &err);
-	CU_ASSERT(th_sink_find(&sa, mark, 'c', "other", 3000) >= 0);
-	CU_ASSERT_EQUAL(th_sink_find(&sa, mark, 'c', "apps", 0), -1);
+	CU_ASSERT(ph_sink_find(&sa, mark, 'c', "other", 3000) >= 0);
+	CU_ASSERT_EQUAL(ph_sink_find(&sa, mark, 'c', "apps", 0), -1);
 	/* odd keys and list */
 	CHECK_OK(o->set(a, "x*y ?[z]", "[]", 2, &wo, e3, &err), &err);
 	CHECK_OK(o->list(b, collect, &c, &err), &err);
@@ -626,11 +634,11 @@ static void test_config(void)
 	collected_free(&c);
 	/* delete with if_match */
 	CHECK_IS(o->del(a, "apps", e1, &err), PERSIST_ECONFLICT, &err);
-	mark = th_sink_count(&sb);
+	mark = ph_sink_count(&sb);
 	CHECK_OK(o->del(a, "apps", e2, &err), &err);
 	CHECK_IS(o->del(a, "apps", NULL, &err), PERSIST_ENOTFOUND, &err);
 	CHECK_IS(o->del(a, "apps", e2, &err), PERSIST_ENOTFOUND, &err);
-	at = th_sink_find(&sb, mark, 'c', "apps", 3000);
+	at = ph_sink_find(&sb, mark, 'c', "apps", 3000);
 	CU_ASSERT(at >= 0 && sb.recs[at].etag == NULL);
 	CHECK_OK(o->del(a, "other", NULL, &err), &err);
 	CHECK_OK(o->del(a, "x*y ?[z]", NULL, &err), &err);
@@ -640,8 +648,8 @@ static void test_config(void)
 /* TTL: the document vanishes and both stores are told (key, NULL). */
 static void test_config_ttl(void)
 {
-	const struct persist_config_ops *o = th_plugin->config;
-	struct th_sink sa, sb;
+	const struct persist_config_ops *o = redis.pl->config;
+	struct ph_sink sa, sb;
 	void *a = NULL, *b = NULL;
 	struct persist_error err;
 	struct persist_value v = { 0 };
@@ -651,18 +659,18 @@ static void test_config_ttl(void)
 	int64_t start;
 
 	open_two(PERSIST_KIND_CONFIG, &sa, &sb, &a, &b);
-	start = th_now_ms();
+	start = mono_ms();
 	CHECK_OK(o->set(a, "brief", "{}", 2, &wo, e, &err), &err);
 	CHECK_OK(o->get(b, "brief", &v, &err), &err);
 	CU_ASSERT(v.expires_ms > 0);
 	free(v.data);
-	at = th_sink_find(&sb, 0, 'c', "brief", 3000);
+	at = ph_sink_find(&sb, 0, 'c', "brief", 3000);
 	CU_ASSERT(at >= 0 && sb.recs[at].etag != NULL);
-	at = th_sink_find(&sb, (size_t)at + 1, 'c', "brief", 3000);
+	at = ph_sink_find(&sb, (size_t)at + 1, 'c', "brief", 3000);
 	CU_ASSERT(at >= 0 && sb.recs[at].etag == NULL);
-	CU_ASSERT(th_now_ms() - start >= 250);
-	CU_ASSERT(th_sink_find(&sa, 0, 'c', "brief", 0) >= 0);
-	at = th_sink_find(&sa, 1, 'c', "brief", 3000);
+	CU_ASSERT(mono_ms() - start >= 250);
+	CU_ASSERT(ph_sink_find(&sa, 0, 'c', "brief", 0) >= 0);
+	at = ph_sink_find(&sa, 1, 'c', "brief", 3000);
 	CU_ASSERT(at >= 0 && sa.recs[at].etag == NULL);
 	CHECK_IS(o->get(a, "brief", &v, &err), PERSIST_ENOTFOUND, &err);
 	close_two(PERSIST_KIND_CONFIG, &sa, &sb, a, b);
@@ -673,8 +681,8 @@ static void test_config_ttl(void)
 /* Registry across instances, broadcast to all, send to the holder. */
 static void test_sessions(void)
 {
-	const struct persist_session_ops *o = th_plugin->session;
-	struct th_sink sa, sb;
+	const struct persist_session_ops *o = redis.pl->session;
+	struct ph_sink sa, sb;
 	void *a = NULL, *b = NULL;
 	struct persist_error err;
 	struct collected c = { 0 };
@@ -694,19 +702,19 @@ static void test_sessions(void)
 	collected_free(&c);
 	/* broadcast: both, with origin */
 	CHECK_OK(o->broadcast(a, "news", payload, sizeof(payload), &err), &err);
-	at = th_sink_find(&sb, 0, 'e', "news", 3000);
+	at = ph_sink_find(&sb, 0, 'e', "news", 3000);
 	CU_ASSERT(at >= 0 && strcmp(sb.recs[at].origin, "inst-a") == 0 &&
 		  sb.recs[at].session_id == NULL && sb.recs[at].len == sizeof(payload) &&
 		  memcmp(sb.recs[at].data, payload, sizeof(payload)) == 0);
-	CU_ASSERT(th_sink_find(&sa, 0, 'e', "news", 3000) >= 0);
+	CU_ASSERT(ph_sink_find(&sa, 0, 'e', "news", 3000) >= 0);
 	/* send: only the holder */
 	CHECK_OK(o->send(b, "sess 1", "direct", "{}", 2, &err), &err);
-	at = th_sink_find(&sa, 0, 'e', "direct", 3000);
+	at = ph_sink_find(&sa, 0, 'e', "direct", 3000);
 	CU_ASSERT(at >= 0 && strcmp(sa.recs[at].origin, "inst-b") == 0 &&
 		  sa.recs[at].session_id != NULL &&
 		  strcmp(sa.recs[at].session_id, "sess 1") == 0);
-	th_sleep_ms(200);
-	CU_ASSERT_EQUAL(th_sink_find(&sb, 0, 'e', "direct", 0), -1);
+	ph_sleep_ms(200);
+	CU_ASSERT_EQUAL(ph_sink_find(&sb, 0, 'e', "direct", 0), -1);
 	CHECK_IS(o->send(b, "nobody", "direct", "{}", 2, &err), PERSIST_ENOTFOUND, &err);
 	/* drop */
 	CHECK_OK(o->drop(b, "sess 1", &err), &err);
@@ -716,7 +724,7 @@ static void test_sessions(void)
 	CU_ASSERT_EQUAL(raw_int("ZCARD %sn:idx", prefix), 0);
 	/* expiry: gone from list and index cleaned by a later put */
 	CHECK_OK(o->put(a, "short", "{}", 2, 100, &err), &err);
-	th_sleep_ms(250);
+	ph_sleep_ms(250);
 	CHECK_OK(o->list(a, collect, &c, &err), &err);
 	CU_ASSERT_EQUAL(c.n, 0);
 	collected_free(&c);
@@ -739,7 +747,7 @@ static void test_refused(void)
 	void *st = NULL;
 	struct persist_error err;
 	int64_t start, lat = 0;
-	unsigned warned = th_warnings;
+	unsigned warned = ph_warnings;
 
 	/* a port nobody listens on: bind one, note it, close it */
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -748,20 +756,20 @@ static void test_refused(void)
 	free_port = ntohs(sa.sin_port);
 	close(s);
 	snprintf(json, sizeof(json), "{\"url\":\"redis://127.0.0.1:%d/0\"}", free_port);
-	start = th_now_ms();
-	CHECK_OK(th_open(PERSIST_KIND_STATE, json, "i", NULL, &st, &err), &err);
-	CU_ASSERT(th_warnings > warned);
-	CHECK_IS(th_plugin->state->health(st, &lat, &err), PERSIST_EUNAVAIL, &err);
+	start = mono_ms();
+	CHECK_OK(ph_open(&redis, PERSIST_KIND_STATE, json, "i", NULL, &st, &err), &err);
+	CU_ASSERT(ph_warnings > warned);
+	CHECK_IS(redis.pl->state->health(st, &lat, &err), PERSIST_EUNAVAIL, &err);
 	for (int i = 0; i < 100; i++)
-		CHECK_IS(th_plugin->state->incr(st, "c", "k", 1, NULL, &err),
+		CHECK_IS(redis.pl->state->incr(st, "c", "k", 1, NULL, &err),
 			 PERSIST_EUNAVAIL, &err);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unavailable"));
-	CU_ASSERT(th_now_ms() - start < 1000);
-	th_close(PERSIST_KIND_STATE, st);
+	CU_ASSERT(mono_ms() - start < 1000);
+	ph_close(&redis, PERSIST_KIND_STATE, st);
 	/* configuration and sessions open too (their subscribers retry) */
-	CHECK_OK(th_open(PERSIST_KIND_CONFIG, json, "i", NULL, &st, &err), &err);
-	th_close(PERSIST_KIND_CONFIG, st);
-	CU_ASSERT(th_now_ms() - start < 2000);
+	CHECK_OK(ph_open(&redis, PERSIST_KIND_CONFIG, json, "i", NULL, &st, &err), &err);
+	ph_close(&redis, PERSIST_KIND_CONFIG, st);
+	CU_ASSERT(mono_ms() - start < 2000);
 }
 
 /* A listener thread on loopback: mode 'g' answers garbage, 's' accepts
@@ -838,30 +846,30 @@ static void test_not_redis(void)
 	fake_start(&f, 'g');
 	snprintf(json, sizeof(json),
 		 "{\"url\":\"redis://127.0.0.1:%d/0\",\"commandTimeout\":300}", f.port);
-	start = th_now_ms();
-	CHECK_IS(th_open(PERSIST_KIND_STATE, json, "i", NULL, &st, &err),
+	start = mono_ms();
+	CHECK_IS(ph_open(&redis, PERSIST_KIND_STATE, json, "i", NULL, &st, &err),
 		 PERSIST_ECONFIG, &err);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "protocol"));
-	CU_ASSERT(th_now_ms() - start < 1000);
+	CU_ASSERT(mono_ms() - start < 1000);
 	fake_stop(&f);
 
 	fake_start(&f, 's');
 	snprintf(json, sizeof(json),
 		 "{\"url\":\"redis://127.0.0.1:%d/0\",\"commandTimeout\":300,"
 		 "\"reconnectMin\":10000,\"reconnectMax\":10000}", f.port);
-	start = th_now_ms();
-	CHECK_OK(th_open(PERSIST_KIND_STATE, json, "i", NULL, &st, &err), &err);
-	CU_ASSERT(th_now_ms() - start < 1500);
-	start = th_now_ms();
-	CHECK_IS(th_plugin->state->incr(st, "c", "k", 1, NULL, &err),
+	start = mono_ms();
+	CHECK_OK(ph_open(&redis, PERSIST_KIND_STATE, json, "i", NULL, &st, &err), &err);
+	CU_ASSERT(mono_ms() - start < 1500);
+	start = mono_ms();
+	CHECK_IS(redis.pl->state->incr(st, "c", "k", 1, NULL, &err),
 		 PERSIST_EUNAVAIL, &err);
-	CU_ASSERT(th_now_ms() - start < 200); /* backing off: no new attempt */
-	th_close(PERSIST_KIND_STATE, st);
+	CU_ASSERT(mono_ms() - start < 200); /* backing off: no new attempt */
+	ph_close(&redis, PERSIST_KIND_STATE, st);
 	/* a configuration store (with its subscriber) does not wait longer */
-	start = th_now_ms();
-	CHECK_OK(th_open(PERSIST_KIND_CONFIG, json, "i", NULL, &st, &err), &err);
-	CU_ASSERT(th_now_ms() - start < 1500);
-	th_close(PERSIST_KIND_CONFIG, st);
+	start = mono_ms();
+	CHECK_OK(ph_open(&redis, PERSIST_KIND_CONFIG, json, "i", NULL, &st, &err), &err);
+	CU_ASSERT(mono_ms() - start < 1500);
+	ph_close(&redis, PERSIST_KIND_CONFIG, st);
 	fake_stop(&f);
 }
 
@@ -888,7 +896,7 @@ static void test_auth(void)
 		int ret;
 
 		snprintf(json, sizeof(json), cases[i].json_fmt, auth_port);
-		ret = th_open(PERSIST_KIND_STATE, json, "i", NULL, &st, &err);
+		ret = ph_open(&redis, PERSIST_KIND_STATE, json, "i", NULL, &st, &err);
 		if (ret != cases[i].code)
 			fprintf(stderr, "auth case %zu (%s): %d %s\n", i, json, ret, err.msg);
 		CU_ASSERT_EQUAL(ret, cases[i].code);
@@ -896,8 +904,8 @@ static void test_auth(void)
 		if (ret == PERSIST_OK) {
 			int64_t n = 0;
 
-			CHECK_OK(th_plugin->state->incr(st, "auth", "n", 1, &n, &err), &err);
-			th_close(PERSIST_KIND_STATE, st);
+			CHECK_OK(redis.pl->state->incr(st, "auth", "n", 1, &n, &err), &err);
+			ph_close(&redis, PERSIST_KIND_STATE, st);
 		}
 	}
 }
@@ -915,35 +923,35 @@ static void test_lost_reply(void)
 
 	snprintf(json, sizeof(json),
 		 "{\"url\":\"%s\",\"prefix\":\"%s\",\"commandTimeout\":200}", url, prefix);
-	CHECK_OK(th_open(PERSIST_KIND_STATE, json, "i", NULL, &st, &err), &err);
-	CHECK_OK(th_plugin->state->incr(st, "lost", "n", 1, &n, &err), &err);
+	CHECK_OK(ph_open(&redis, PERSIST_KIND_STATE, json, "i", NULL, &st, &err), &err);
+	CHECK_OK(redis.pl->state->incr(st, "lost", "n", 1, &n, &err), &err);
 	r = raw("CLIENT PAUSE 600 WRITE");
 	freeReplyObject(r);
-	start = th_now_ms();
-	CHECK_IS(th_plugin->state->incr(st, "lost", "n", 1, &n, &err),
+	start = mono_ms();
+	CHECK_IS(redis.pl->state->incr(st, "lost", "n", 1, &n, &err),
 		 PERSIST_EUNCERTAIN, &err);
-	CU_ASSERT(th_now_ms() - start < 500);
+	CU_ASSERT(mono_ms() - start < 500);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "lost"));
-	th_sleep_ms(700);
-	CHECK_OK(th_plugin->state->incr(st, "lost", "n", 0, &n, &err), &err);
+	ph_sleep_ms(700);
+	CHECK_OK(redis.pl->state->incr(st, "lost", "n", 0, &n, &err), &err);
 	/* uncertain means either: Redis drops the command of a client that
 	   disconnected while paused, but a reply can also be lost after the
 	   command ran */
 	CU_ASSERT(n == 1 || n == 2);
 	r = raw("CLIENT PAUSE 600 ALL");
 	freeReplyObject(r);
-	CHECK_IS(th_plugin->state->get(st, "lost", "n", &v, &err), PERSIST_ETIMEDOUT, &err);
-	th_sleep_ms(700);
-	CHECK_OK(th_plugin->state->get(st, "lost", "n", &v, &err), &err);
+	CHECK_IS(redis.pl->state->get(st, "lost", "n", &v, &err), PERSIST_ETIMEDOUT, &err);
+	ph_sleep_ms(700);
+	CHECK_OK(redis.pl->state->get(st, "lost", "n", &v, &err), &err);
 	free(v.data);
-	th_close(PERSIST_KIND_STATE, st);
+	ph_close(&redis, PERSIST_KIND_STATE, st);
 }
 
 /* The subscription is killed: the subscriber comes back by itself, says
    "re-read everything", and events flow again. */
 static void test_resubscribe(void)
 {
-	struct th_sink sc, ss;
+	struct ph_sink sc, ss;
 	void *c = NULL, *s = NULL;
 	struct persist_error err;
 	char e[PERSIST_ETAG_MAX];
@@ -951,27 +959,27 @@ static void test_resubscribe(void)
 	long at;
 	size_t mark;
 
-	th_sink_init(&sc);
-	th_sink_init(&ss);
-	CHECK_OK(th_open(PERSIST_KIND_CONFIG, cfg, "inst-a", &sc, &c, &err), &err);
-	CHECK_OK(th_open(PERSIST_KIND_SESSION, cfg, "inst-a", &ss, &s, &err), &err);
+	ph_sink_init(&sc);
+	ph_sink_init(&ss);
+	CHECK_OK(ph_open(&redis, PERSIST_KIND_CONFIG, cfg, "inst-a", &sc, &c, &err), &err);
+	CHECK_OK(ph_open(&redis, PERSIST_KIND_SESSION, cfg, "inst-a", &ss, &s, &err), &err);
 	CU_ASSERT(raw_int("CLIENT KILL TYPE pubsub") >= 2);
-	at = th_sink_find(&sc, 0, 'c', NULL, 5000);
+	at = ph_sink_find(&sc, 0, 'c', NULL, 5000);
 	CU_ASSERT(at >= 0);
 	/* events and notices flow again */
-	mark = th_sink_count(&sc);
-	CHECK_OK(th_plugin->config->set(c, "again", "{}", 2, &wo, e, &err), &err);
-	CU_ASSERT(th_sink_find(&sc, mark, 'c', "again", 3000) >= 0);
-	for (int i = 0; i < 50 && th_sink_find(&ss, 0, 'e', "back", 0) < 0; i++) {
-		CHECK_OK(th_plugin->session->broadcast(s, "back", "{}", 2, &err), &err);
-		th_sleep_ms(100);
+	mark = ph_sink_count(&sc);
+	CHECK_OK(redis.pl->config->set(c, "again", "{}", 2, &wo, e, &err), &err);
+	CU_ASSERT(ph_sink_find(&sc, mark, 'c', "again", 3000) >= 0);
+	for (int i = 0; i < 50 && ph_sink_find(&ss, 0, 'e', "back", 0) < 0; i++) {
+		CHECK_OK(redis.pl->session->broadcast(s, "back", "{}", 2, &err), &err);
+		ph_sleep_ms(100);
 	}
-	CU_ASSERT(th_sink_find(&ss, 0, 'e', "back", 0) >= 0);
-	CHECK_OK(th_plugin->config->del(c, "again", NULL, &err), &err);
-	th_close(PERSIST_KIND_CONFIG, c);
-	th_close(PERSIST_KIND_SESSION, s);
-	th_sink_free(&sc);
-	th_sink_free(&ss);
+	CU_ASSERT(ph_sink_find(&ss, 0, 'e', "back", 0) >= 0);
+	CHECK_OK(redis.pl->config->del(c, "again", NULL, &err), &err);
+	ph_close(&redis, PERSIST_KIND_CONFIG, c);
+	ph_close(&redis, PERSIST_KIND_SESSION, s);
+	ph_sink_free(&sc);
+	ph_sink_free(&ss);
 }
 
 /* Health: PING latency. */
@@ -981,16 +989,37 @@ static void test_health(void)
 	struct persist_error err;
 	int64_t lat = -1;
 
-	CHECK_OK(th_plugin->state->health(st, &lat, &err), &err);
+	CHECK_OK(redis.pl->state->health(st, &lat, &err), &err);
 	CU_ASSERT(lat > 0 && lat < 1000000);
-	th_close(PERSIST_KIND_STATE, st);
+	ph_close(&redis, PERSIST_KIND_STATE, st);
 }
+
+/* The tests, in the order they run. */
+static const struct t_case cases[] = {
+	{ "settings", test_settings },
+	{ "state basic", test_state_basic },
+	{ "state odd keys and values", test_state_odd },
+	{ "state ttl and markers", test_state_ttl },
+	{ "state log", test_state_log },
+	{ "state batch", test_state_batch },
+	{ "state threads", test_state_threads },
+	{ "config", test_config },
+	{ "config ttl", test_config_ttl },
+	{ "sessions", test_sessions },
+	{ "health", test_health },
+	{ "refused port", test_refused },
+	{ "not redis", test_not_redis },
+	{ "auth", test_auth },
+	{ "lost reply", test_lost_reply },
+	{ "resubscribe", test_resubscribe },
+	{ NULL, NULL },
+};
 
 /* Load the plugin, connect the inspection client, run the suite. */
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	struct persist_error err;
+	int ret;
 	const char *p;
 
 	url = getenv("REDIS_URL");
@@ -1011,31 +1040,12 @@ int main(void)
 		fprintf(stderr, "cannot connect to redis on port %d\n", port);
 		return 99;
 	}
-	th_load();
-	if (CU_initialize_registry() != CUE_SUCCESS)
+	if (ph_load(&redis, "redis", &err) != PERSIST_OK) {
+		fprintf(stderr, "%s\n", err.msg);
 		return 99;
-	s = CU_add_suite("redis-plugin", NULL, NULL);
-	CU_add_test(s, "settings", test_settings);
-	CU_add_test(s, "state basic", test_state_basic);
-	CU_add_test(s, "state odd keys and values", test_state_odd);
-	CU_add_test(s, "state ttl and markers", test_state_ttl);
-	CU_add_test(s, "state log", test_state_log);
-	CU_add_test(s, "state batch", test_state_batch);
-	CU_add_test(s, "state threads", test_state_threads);
-	CU_add_test(s, "config", test_config);
-	CU_add_test(s, "config ttl", test_config_ttl);
-	CU_add_test(s, "sessions", test_sessions);
-	CU_add_test(s, "health", test_health);
-	CU_add_test(s, "refused port", test_refused);
-	CU_add_test(s, "not redis", test_not_redis);
-	CU_add_test(s, "auth", test_auth);
-	CU_add_test(s, "lost reply", test_lost_reply);
-	CU_add_test(s, "resubscribe", test_resubscribe);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	th_unload();
+	}
+	ret = t_cunit_run("redis-plugin", NULL, NULL, cases);
+	ph_unload(&redis);
 	redisFree(raw_ctx);
-	return fails ? 1 : 0;
+	return ret;
 }
