@@ -195,7 +195,7 @@ static void test_unsubscribe_waits(void)
 
 int main(void)
 {
-	static const struct unit_test tests[] = {
+	static const struct t_case tests[] = {
 		{ "hit, miss, absence, invalidate", test_hit_and_miss },
 		{ "cacheTTL and document expiry", test_expiry },
 		{ "slow reader does not store stale data", test_stale_reader_race },
@@ -204,5 +204,5 @@ int main(void)
 		{ "unsubscribe waits for a running callback", test_unsubscribe_waits },
 		{ NULL, NULL }
 	};
-	return unit_run("cache", tests);
+	return t_cunit_run("cache", NULL, NULL, tests);
 }

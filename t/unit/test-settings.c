@@ -201,7 +201,7 @@ static void test_files(void)
 
 int main(void)
 {
-	static const struct unit_test tests[] = {
+	static const struct t_case tests[] = {
 		{ "embedded defaults", test_defaults },
 		{ "whole platform.json", test_platform_json },
 		{ "${VAR} expansion", test_env_expansion },
@@ -210,5 +210,5 @@ int main(void)
 		{ "files", test_files },
 		{ NULL, NULL }
 	};
-	return unit_run("settings", tests);
+	return t_cunit_run("settings", NULL, NULL, tests);
 }

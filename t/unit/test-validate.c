@@ -123,7 +123,7 @@ static void test_error_helpers(void)
 
 int main(void)
 {
-	static const struct unit_test tests[] = {
+	static const struct t_case tests[] = {
 		{ "utf8", test_utf8 },
 		{ "keys", test_keys },
 		{ "collections", test_collections },
@@ -132,5 +132,5 @@ int main(void)
 		{ "error helpers", test_error_helpers },
 		{ NULL, NULL }
 	};
-	return unit_run("validate", tests);
+	return t_cunit_run("validate", NULL, NULL, tests);
 }
