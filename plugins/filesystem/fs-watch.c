@@ -5,32 +5,51 @@
  * etag) when a document's content changes, whoever changed it: this
  * process, another one, or an administrator's editor.
  *
- *   - The thread keeps the last-known ETag of every document (read at open,
- *     before open returns), so a rewrite with identical content, by rename
+ *   - The thread keeps the last ETag announced for every document (read at
+ *     open, before open returns), and announces a state only when its ETag
+ *     differs from that one, so a rewrite with identical content, by rename
  *     or in place, does not notify.
- *   - A finished write (IN_CLOSE_WRITE) or a rename into place
- *     (IN_MOVED_TO, what editors and our own set do) is looked at at once;
- *     an in-place modification or creation is looked at FS_WATCH_SETTLE_US
- *     (50 ms) later, a removal or rename away FS_WATCH_GONE_US (20 ms)
- *     later, so that "rename old away, write new" editors and half-written
- *     files do not cause spurious notifications.
- *     Either way a change is delivered well within 100 ms.
+ *   - Events never read a document: they only mark its key pending (when
+ *     to look, when its last event came, whether that event finished a
+ *     write).  The thread looks only after it has handled every queued
+ *     event, so a stale event never makes it look at a document that is
+ *     being rewritten meanwhile (the rewrite's own events say so).
+ *   - A look that raced a change is thrown away and repeated once the
+ *     change settles: the document is stat'ed before and after the read
+ *     (same inode, size and times, and as many bytes read as the size),
+ *     and the events queued meanwhile are handled before deciding.  A
+ *     state that could not be read completely is never announced.
+ *   - After a finished write (IN_CLOSE_WRITE) or a rename into place
+ *     (IN_MOVED_TO, what editors and our own set do) with no event since,
+ *     the document is looked at at once, and announced at once when its
+ *     content is JSON.  Anything else is announced only once it has
+ *     settled: content when no event came for FS_WATCH_SETTLE_US (50 ms)
+ *     (and, unless it is JSON, nobody holds the document open), a missing
+ *     document when no event came for FS_WATCH_GONE_US (50 ms), so "rename
+ *     old away, write new" editors, truncated and half-written files do
+ *     not cause notifications, however late the thread runs.  Either way a
+ *     change is delivered well within 100 ms of its last write.
  *   - A document removed, moved away or expired notifies with etag NULL.
  *     The thread also wakes at the nearest known expiry (from the TTL
  *     sidecars), removes the expired document and so notifies.
  *   - New subdirectories are watched (and scanned) as they appear; a
  *     directory removed or moved away notifies every key below it.
  *   - An inotify queue overflow rescans the whole tree and notifies what
- *     differs from the known ETags.
+ *     differs from the known ETags, once settled.
  *   - Opens and closes of documents are counted, so a document modified
  *     in place is looked at when its writer closes it (or after 2 s), not
- *     half-written, however slow the writer.
+ *     half-written, however slow the writer; content that is not JSON (or
+ *     a file that cannot be read, announced as gone) waits until nobody
+ *     holds it open, or 2 s without an event.  The counts are a hint:
+ *     inotify merges identical consecutive events, so an open or close can
+ *     go uncounted; a count left too high only delays such a state.
  *   - Hidden names (temporaries, sidecars, the lock file) are not documents;
  *     a sidecar event re-checks its document (its TTL may have changed).
  *
  * Everything below is touched only by the watcher thread after start,
  * except during fs_watch_start (before the thread exists).
  */
+#define _GNU_SOURCE /* O_PATH */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -46,9 +65,9 @@
 #include <persist/persist.h>
 #include "fs-private.h"
 
-/* How long to let a file settle before looking: an in-place writer gets
-   IN_CLOSE_WRITE looked at at once, so this only matters for writers that
-   keep the file open, and for "rename away, write new" editors. */
+/* How long a document must stay without events before a state that is not
+   a finished write is announced: content (or an unreadable file), and a
+   missing document ("rename away, write new" editors). */
 #define FS_WATCH_SETTLE_US 50000
 #define FS_WATCH_GONE_US 50000
 /* A modified file still open somewhere is looked at when it is closed, or
@@ -61,6 +80,41 @@
 		       IN_DONT_FOLLOW)
 #define FS_WATCH_DEPTH 64
 
+/* What an event (or a scan) says about a document. */
+enum fs_touch {
+	FS_TOUCH_DONE,    /* a write finished: closed after writing, renamed in */
+	FS_TOUCH_WRITE,   /* modified or created: a write may be under way */
+	FS_TOUCH_GONE,    /* removed or moved away */
+	FS_TOUCH_ATTR,    /* attributes changed */
+	FS_TOUCH_SIDECAR, /* its TTL sidecar changed */
+	FS_TOUCH_FOUND,   /* found in a directory that appeared */
+	FS_TOUCH_RESCAN   /* events were lost (queue overflow) */
+};
+
+/* A key to look at (value of the pending table). */
+struct fs_pending {
+	int64_t due;      /* look then (monotonic us) */
+	int64_t first;    /* first event since the key was last settled */
+	int64_t last;     /* last event on the document itself (0: none) */
+	uint64_t seq;     /* w->seq at the last event for the key */
+	int complete;     /* the last event on the document finished a write */
+};
+
+/* What a look at a document found. */
+enum fs_look_state {
+	FS_LOOK_DOC,      /* read completely: etag, expiry, json */
+	FS_LOOK_GONE,     /* absent, before and after the read */
+	FS_LOOK_ERROR,    /* cannot be read (code) */
+	FS_LOOK_TORN      /* changed while it was read: look again */
+};
+
+struct fs_look {
+	enum fs_look_state state;
+	struct fs_doc doc;
+	int json;         /* FS_LOOK_DOC: the content parses as JSON */
+	int code;         /* FS_LOOK_ERROR: the status of the read */
+};
+
 struct fs_watch {
 	struct fs_config *cfg;
 	const struct persist_host *host;
@@ -70,11 +124,22 @@ struct fs_watch {
 	char *root_path;       /* absolute path of the root, for add_watch */
 	char **wd_dirs;        /* wd -> directory relative to root ("" root) */
 	size_t n_wd;
-	struct fs_table *known;   /* key -> strdup'ed ETag */
-	struct fs_table *pending; /* key -> int64_t[2]: due, first event (us) */
+	uint64_t seq;          /* events handled so far */
+	struct fs_table *known;   /* key -> strdup'ed ETag last announced */
+	struct fs_table *pending; /* key -> struct fs_pending */
 	struct fs_table *opens;   /* key -> int*: opens minus closes seen */
 	struct fs_table *expiry;  /* key -> int64_t* wall-clock expiry */
+	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
 };
+
+/* How a directory scan treats the documents it finds. */
+enum fs_scan {
+	FS_SCAN_START,    /* at open: record their ETags, announce nothing */
+	FS_SCAN_FOUND,    /* a directory appeared: look at them at once */
+	FS_SCAN_RESCAN    /* after an overflow: look once they settle */
+};
+
+static void fs_watch_drain(struct fs_watch *w);
 
 /* Tell the core that key changed (etag NULL: gone). */
 static void fs_watch_notify(struct fs_watch *w, const char *key,
@@ -100,42 +165,289 @@ static void fs_watch_put_time(struct fs_table *t, const char *key, int64_t v)
 		free(p);
 }
 
-/* Look at key's document now and notify when its ETag changed. */
-static void fs_watch_check(struct fs_watch *w, const char *key, int notify)
+/* key's pending entry, created (nothing seen yet) when absent; NULL only
+   when out of memory. */
+static struct fs_pending *fs_watch_pending(struct fs_watch *w, const char *key,
+					   int64_t now, int *created_r)
+{
+	struct fs_pending *p = fs_table_get(w->pending, key);
+
+	*created_r = 0;
+	if (p != NULL)
+		return p;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	p->due = now;
+	p->first = now;
+	p->complete = 1;
+	if (fs_table_put(w->pending, key, p) < 0) {
+		free(p);
+		return NULL;
+	}
+	*created_r = 1;
+	return p;
+}
+
+/* Record what an event (or scan) says about key's document: when to look
+   at it, and whether a write may still be under way. */
+static void fs_watch_touch(struct fs_watch *w, const char *key,
+			   enum fs_touch what)
+{
+	int64_t now = w->host->monotonic_us(), at = now;
+	struct fs_pending *p;
+	int created, later = 0;
+
+	p = fs_watch_pending(w, key, now, &created);
+	if (p == NULL)
+		return;
+	p->seq = ++w->seq;
+	switch (what) {
+	case FS_TOUCH_DONE:
+	case FS_TOUCH_FOUND:
+		p->last = now;
+		p->complete = 1;
+		break;
+	case FS_TOUCH_WRITE:
+	case FS_TOUCH_RESCAN:
+		p->last = now;
+		p->complete = 0;
+		at = now + FS_WATCH_SETTLE_US;
+		later = 1;
+		break;
+	case FS_TOUCH_GONE:
+		p->last = now;
+		p->complete = 0;
+		at = now + FS_WATCH_GONE_US;
+		later = 1;
+		break;
+	case FS_TOUCH_ATTR:
+		p->last = now;
+		at = now + FS_WATCH_SETTLE_US;
+		later = 1;
+		break;
+	case FS_TOUCH_SIDECAR:
+		break;
+	}
+	if (created || (later ? at > p->due : at < p->due))
+		p->due = at;
+}
+
+/* Look again at key at (monotonic us; not before the next millisecond). */
+static void fs_watch_retry(struct fs_watch *w, const char *key, int64_t at)
+{
+	int64_t now = w->host->monotonic_us();
+	struct fs_pending *p;
+	int created;
+
+	p = fs_watch_pending(w, key, now, &created);
+	if (p == NULL)
+		return;
+	p->due = at > now + 1000 ? at : now + 1000;
+}
+
+/* Status of key's document file (0 or an errno), without reading it. */
+static int fs_watch_stat(struct fs_watch *w, const char *key, struct stat *sb)
+{
+	char path[PERSIST_KEY_MAX + 16];
+	int fd, e = 0;
+
+	snprintf(path, sizeof(path), "%s%s", key, FS_DOC_SUFFIX);
+	fd = fs_open_beneath(w->cfg->root_fd, path, O_PATH, 0);
+	if (fd < 0)
+		return errno != 0 ? errno : EIO;
+	if (fstat(fd, sb) < 0)
+		e = errno != 0 ? errno : EIO;
+	close(fd);
+	return e;
+}
+
+/* True when two stats show the same, unchanged file. */
+static int fs_watch_same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Read key's document, telling a complete read from one that raced a
+   change (truncate, rewrite, rename) of the file. */
+static void fs_watch_read(struct fs_watch *w, const char *key,
+			  struct fs_look *look_r)
+{
+	struct persist_error err;
+	struct stat before, after;
+	char why[160];
+	int eb, ea, ret;
+
+	memset(look_r, 0, sizeof(*look_r));
+	eb = fs_watch_stat(w, key, &before);
+	ret = fs_config_read(w->cfg, key, 1, &look_r->doc, &err);
+	ea = fs_watch_stat(w, key, &after);
+	if (ret == PERSIST_OK) {
+		if (eb == 0 && ea == 0 && fs_watch_same_file(&before, &after) &&
+		    (uint64_t)after.st_size == (uint64_t)look_r->doc.len) {
+			look_r->state = FS_LOOK_DOC;
+			look_r->json = fs_json_parse(look_r->doc.data,
+						     look_r->doc.len, 0, NULL,
+						     why, sizeof(why)) == 0;
+		} else {
+			look_r->state = FS_LOOK_TORN;
+		}
+		w->host->free(look_r->doc.data);
+		look_r->doc.data = NULL;
+	} else if (ret == PERSIST_ENOTFOUND) {
+		look_r->state = (eb == ENOENT || eb == ENOTDIR) &&
+					(ea == ENOENT || ea == ENOTDIR)
+				? FS_LOOK_GONE : FS_LOOK_TORN;
+	} else if (ret == PERSIST_ENOMEM) {
+		look_r->state = FS_LOOK_TORN;
+	} else {
+		look_r->state = FS_LOOK_ERROR;
+		look_r->code = ret;
+	}
+}
+
+/* Forget key's pending look (settled). */
+static void fs_watch_settled(struct fs_watch *w, const char *key)
+{
+	(void)fs_table_del(w->pending, key);
+}
+
+/* Announce that key is gone (it was known). */
+static void fs_watch_gone(struct fs_watch *w, const char *key)
+{
+	(void)fs_table_del(w->known, key);
+	(void)fs_table_del(w->expiry, key);
+	fs_watch_settled(w, key);
+	fs_watch_notify(w, key, NULL);
+}
+
+/* Record at open what key's document is (ETag, expiry); nothing is
+   announced.  An expired document is removed. */
+static void fs_watch_learn(struct fs_watch *w, const char *key)
 {
 	struct persist_error err;
 	struct fs_doc doc;
-	const char *old = fs_table_get(w->known, key);
-	int ret;
+	char *copy;
 
-	(void)fs_table_del(w->pending, key);
-	ret = fs_config_read(w->cfg, key, 0, &doc, &err);
-	if (ret != PERSIST_OK || doc.expired) {
-		(void)fs_table_del(w->expiry, key);
-		if (old != NULL) {
-			(void)fs_table_del(w->known, key);
-			if (notify)
-				fs_watch_notify(w, key, NULL);
-		}
-		if (ret == PERSIST_OK && doc.expired)
-			fs_config_reclaim(w->cfg, key);
+	if (fs_config_read(w->cfg, key, 0, &doc, &err) != PERSIST_OK)
+		return;
+	if (doc.expired) {
+		fs_config_reclaim(w->cfg, key);
 		return;
 	}
 	if (doc.expires_ms != 0)
 		fs_watch_put_time(w->expiry, key, doc.expires_ms);
+	copy = strdup(doc.etag);
+	if (copy != NULL && fs_table_put(w->known, key, copy) < 0)
+		free(copy);
+}
+
+/* Look at key's document and announce its state when it differs from the
+   one last announced and it is complete and settled (see the top of the
+   file); otherwise keep the key pending and look again later. */
+static void fs_watch_check(struct fs_watch *w, const char *key)
+{
+	uint64_t seq0 = w->seq;
+	const struct fs_pending *p;
+	const char *old;
+	struct fs_look look;
+	int64_t now, quiet, since_first;
+	int open, complete, ok;
+
+	fs_watch_read(w, key, &look);
+	/* Handle every event queued meanwhile: one for this key means the
+	   read may have raced a change; look again once it settles. */
+	fs_watch_drain(w);
+	p = fs_table_get(w->pending, key);
+	if (p != NULL && p->seq > seq0)
+		return;
+	now = w->host->monotonic_us();
+	quiet = p == NULL || p->last == 0 ? INT64_MAX : now - p->last;
+	since_first = p == NULL ? INT64_MAX : now - p->first;
+	complete = p == NULL || p->complete;
+	open = fs_table_get(w->opens, key) != NULL;
+	old = fs_table_get(w->known, key);
+
+	switch (look.state) {
+	case FS_LOOK_TORN:
+		fs_watch_retry(w, key, now + FS_WATCH_SETTLE_US);
+		return;
+	case FS_LOOK_GONE:
+		if (old == NULL) {
+			(void)fs_table_del(w->expiry, key);
+			fs_watch_settled(w, key);
+		} else if (quiet >= FS_WATCH_GONE_US) {
+			fs_watch_gone(w, key);
+		} else {
+			fs_watch_retry(w, key, p->last + FS_WATCH_GONE_US);
+		}
+		return;
+	case FS_LOOK_ERROR:
+		/* not readable (not a regular file, too large, leads
+		   outside the root, I/O error): gone for the subscribers,
+		   once settled */
+		if (old == NULL) {
+			(void)fs_table_del(w->expiry, key);
+			fs_watch_settled(w, key);
+		} else if ((quiet >= FS_WATCH_SETTLE_US && !open) ||
+			   quiet >= FS_WATCH_OPEN_MAX_US) {
+			fs_watch_gone(w, key);
+		} else {
+			fs_watch_retry(w, key, open ? now + FS_WATCH_SETTLE_US
+						    : p->last + FS_WATCH_SETTLE_US);
+		}
+		return;
+	case FS_LOOK_DOC:
+		break;
+	}
+	if (look.doc.expired) {
+		/* read completely, and its sidecar says it has expired */
+		if (old != NULL)
+			fs_watch_gone(w, key);
+		else {
+			(void)fs_table_del(w->expiry, key);
+			fs_watch_settled(w, key);
+		}
+		fs_config_reclaim(w->cfg, key);
+		return;
+	}
+	if (look.doc.expires_ms != 0)
+		fs_watch_put_time(w->expiry, key, look.doc.expires_ms);
 	else
 		(void)fs_table_del(w->expiry, key);
-	if (old != NULL && strcmp(old, doc.etag) == 0)
+	if (old != NULL && strcmp(old, look.doc.etag) == 0) {
+		fs_watch_settled(w, key);
 		return;
+	}
+	if (look.json && complete)
+		ok = 1;
+	else if (look.json)
+		ok = quiet >= FS_WATCH_SETTLE_US &&
+		     (!open || since_first >= FS_WATCH_OPEN_MAX_US);
+	else
+		ok = (quiet >= FS_WATCH_SETTLE_US && !open) ||
+		     quiet >= FS_WATCH_OPEN_MAX_US;
+	if (!ok) {
+		fs_watch_retry(w, key, open || p == NULL || p->last == 0
+				       ? now + FS_WATCH_SETTLE_US
+				       : p->last + FS_WATCH_SETTLE_US);
+		return;
+	}
 	{
-		char *copy = strdup(doc.etag);
+		char *copy = strdup(look.doc.etag);
 		if (copy == NULL || fs_table_put(w->known, key, copy) < 0) {
 			free(copy);
+			fs_watch_retry(w, key, now + FS_WATCH_SETTLE_US);
 			return;
 		}
 	}
-	if (notify)
-		fs_watch_notify(w, key, doc.etag);
+	fs_watch_settled(w, key);
+	fs_watch_notify(w, key, look.doc.etag);
 }
 
 /* Remember that directory rel has watch descriptor wd. */
@@ -154,10 +466,10 @@ static void fs_watch_set_wd(struct fs_watch *w, int wd, const char *rel)
 	w->wd_dirs[wd] = strdup(rel);
 }
 
-/* Watch directory rel and look at everything in it (recursively); 0 or
-   the errno of inotify_add_watch for rel itself. */
-static int fs_watch_add_dir(struct fs_watch *w, const char *rel, int notify,
-			    int depth)
+/* Watch directory rel and note every document in it (recursively) as
+   scan says; 0 or the errno of inotify_add_watch for rel itself. */
+static int fs_watch_add_dir(struct fs_watch *w, const char *rel,
+			    enum fs_scan scan, int depth)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
@@ -200,14 +512,20 @@ static int fs_watch_add_dir(struct fs_watch *w, const char *rel, int notify,
 		if (fstatat(dirfd(dir), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		if (S_ISDIR(sb.st_mode)) {
-			(void)fs_watch_add_dir(w, sub, notify, depth + 1);
+			(void)fs_watch_add_dir(w, sub, scan, depth + 1);
 		} else if (n > strlen(FS_DOC_SUFFIX) &&
 			   strcmp(de->d_name + n - strlen(FS_DOC_SUFFIX),
 				  FS_DOC_SUFFIX) == 0) {
 			struct persist_error err;
 			sub[strlen(sub) - strlen(FS_DOC_SUFFIX)] = '\0';
-			if (fs_config_key_check(w->host, sub, &err) == PERSIST_OK)
-				fs_watch_check(w, sub, notify);
+			if (fs_config_key_check(w->host, sub, &err) != PERSIST_OK)
+				continue;
+			if (scan == FS_SCAN_START)
+				fs_watch_learn(w, sub);
+			else
+				fs_watch_touch(w, sub, scan == FS_SCAN_FOUND
+						       ? FS_TOUCH_FOUND
+						       : FS_TOUCH_RESCAN);
 		}
 	}
 	closedir(dir);
@@ -244,7 +562,7 @@ static int fs_watch_collect(void *ctx, const char *key, void *value)
 }
 
 /* Directory rel is gone (removed or moved away): forget its watches and
-   re-check every known key below it (which then notifies NULL). */
+   mark every known key below it gone (which then notifies NULL). */
 static void fs_watch_drop_dir(struct fs_watch *w, const char *rel)
 {
 	char prefix[PERSIST_KEY_MAX + 72];
@@ -266,13 +584,14 @@ static void fs_watch_drop_dir(struct fs_watch *w, const char *rel)
 	pc.len = strlen(prefix);
 	(void)fs_table_each(w->known, fs_watch_collect, &pc);
 	for (size_t i = 0; i < pc.n; i++) {
-		fs_watch_check(w, pc.keys[i], 1);
+		fs_watch_touch(w, pc.keys[i], FS_TOUCH_GONE);
 		free(pc.keys[i]);
 	}
 	free(pc.keys);
 }
 
-/* After an overflow: rescan everything and re-check every known key. */
+/* After an overflow: rescan everything and look again at every known key
+   once it settles. */
 static void fs_watch_rescan(struct fs_watch *w)
 {
 	struct fs_prefix_ctx pc;
@@ -284,11 +603,11 @@ static void fs_watch_rescan(struct fs_watch *w)
 	pc.prefix = "";
 	(void)fs_table_each(w->known, fs_watch_collect, &pc);
 	for (size_t i = 0; i < pc.n; i++) {
-		fs_watch_check(w, pc.keys[i], 1);
+		fs_watch_touch(w, pc.keys[i], FS_TOUCH_RESCAN);
 		free(pc.keys[i]);
 	}
 	free(pc.keys);
-	(void)fs_watch_add_dir(w, "", 1, 0);
+	(void)fs_watch_add_dir(w, "", FS_SCAN_RESCAN, 0);
 }
 
 /* Key of a file event in directory rel, or 0 when the name is not a
@@ -338,7 +657,8 @@ static void fs_watch_count_open(struct fs_watch *w, const char *key, int d)
 		(void)fs_table_del(w->opens, key);
 }
 
-/* Handle one inotify event. */
+/* Handle one inotify event: note what it says; documents are looked at
+   later (fs_watch_timers), never here. */
 static void fs_watch_event(struct fs_watch *w, const struct inotify_event *ev)
 {
 	char key[PERSIST_KEY_MAX + 64];
@@ -374,31 +694,32 @@ static void fs_watch_event(struct fs_watch *w, const struct inotify_event *ev)
 		else
 			snprintf(sub, sizeof(sub), "%s", ev->name);
 		if (ev->mask & (IN_CREATE | IN_MOVED_TO))
-			(void)fs_watch_add_dir(w, sub, 1, 0);
+			(void)fs_watch_add_dir(w, sub, FS_SCAN_FOUND, 0);
 		else if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
 			fs_watch_drop_dir(w, sub);
 		return;
 	}
 	if (!fs_watch_key(w, rel, ev->name, key))
 		return;
-	if (ev->mask & (IN_OPEN | IN_CLOSE_WRITE | IN_CLOSE_NOWRITE)) {
-		if (ev->name[0] != '.')
-			fs_watch_count_open(w, key, ev->mask & IN_OPEN ? 1 : -1);
-		if (!(ev->mask & IN_CLOSE_WRITE))
-			return;
+	if (ev->name[0] == '.') {
+		/* the TTL sidecar; its own opens are not counted */
+		if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
+				IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB))
+			fs_watch_touch(w, key, FS_TOUCH_SIDECAR);
+		return;
 	}
-	if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
-		fs_watch_check(w, key, 1);
-	} else if (fs_table_get(w->pending, key) == NULL) {
-		int64_t *p = malloc(2 * sizeof(*p));
-		if (p == NULL)
-			return;
-		p[1] = w->host->monotonic_us();
-		p[0] = p[1] + (ev->mask & (IN_DELETE | IN_MOVED_FROM)
-				       ? FS_WATCH_GONE_US : FS_WATCH_SETTLE_US);
-		if (fs_table_put(w->pending, key, p) < 0)
-			free(p);
-	}
+	if (ev->mask & IN_OPEN)
+		fs_watch_count_open(w, key, 1);
+	if (ev->mask & (IN_CLOSE_WRITE | IN_CLOSE_NOWRITE))
+		fs_watch_count_open(w, key, -1);
+	if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
+		fs_watch_touch(w, key, FS_TOUCH_DONE);
+	else if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
+		fs_watch_touch(w, key, FS_TOUCH_GONE);
+	else if (ev->mask & (IN_CREATE | IN_MODIFY))
+		fs_watch_touch(w, key, FS_TOUCH_WRITE);
+	else if (ev->mask & IN_ATTRIB)
+		fs_watch_touch(w, key, FS_TOUCH_ATTR);
 }
 
 struct fs_due_ctx {
@@ -408,16 +729,18 @@ struct fs_due_ctx {
 	struct fs_prefix_ctx due;
 };
 
-/* Collect pending keys whose settle time has come (postponing those still
-   open somewhere); track the next one. */
+/* Collect pending keys whose time has come (postponing those modified and
+   still open somewhere); track the next one. */
 static int fs_watch_due_pending(void *ctx, const char *key, void *value)
 {
 	struct fs_due_ctx *dc = ctx;
-	int64_t *p = value, t = p[0];
+	struct fs_pending *p = value;
+	int64_t t = p->due;
 
-	if (t <= dc->now_us && fs_table_get(dc->w->opens, key) != NULL &&
-	    dc->now_us - p[1] < FS_WATCH_OPEN_MAX_US) {
-		p[0] = t = dc->now_us + FS_WATCH_SETTLE_US;
+	if (t <= dc->now_us && !p->complete &&
+	    fs_table_get(dc->w->opens, key) != NULL &&
+	    dc->now_us - p->first < FS_WATCH_OPEN_MAX_US) {
+		p->due = t = dc->now_us + FS_WATCH_SETTLE_US;
 	}
 	if (t <= dc->now_us)
 		return fs_watch_collect(&dc->due, key, value);
@@ -455,7 +778,7 @@ static int fs_watch_timers(struct fs_watch *w)
 	(void)fs_table_each(w->pending, fs_watch_due_pending, &dc);
 	(void)fs_table_each(w->expiry, fs_watch_due_expiry, &dc);
 	for (size_t i = 0; i < dc.due.n; i++) {
-		fs_watch_check(w, dc.due.keys[i], 1);
+		fs_watch_check(w, dc.due.keys[i]);
 		free(dc.due.keys[i]);
 	}
 	free(dc.due.keys);
@@ -469,11 +792,30 @@ static int fs_watch_timers(struct fs_watch *w)
 	return wait_ms > 60000 ? 60000 : (int)wait_ms;
 }
 
-/* The watcher thread: poll inotify and the stop eventfd. */
+/* Read and handle every queued inotify event; never blocks. */
+static void fs_watch_drain(struct fs_watch *w)
+{
+	for (;;) {
+		ssize_t n = read(w->ifd, w->buf, sizeof(w->buf));
+		char *p;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (p = w->buf; p < w->buf + n;) {
+			const struct inotify_event *ev = (const void *)p;
+			fs_watch_event(w, ev);
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+}
+
+/* The watcher thread: poll inotify and the stop eventfd; look at
+   documents only once every queued event has been handled. */
 static void *fs_watch_thread(void *arg)
 {
 	struct fs_watch *w = arg;
-	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
 
 	for (;;) {
 		struct pollfd pfd[2];
@@ -493,20 +835,8 @@ static void *fs_watch_thread(void *arg)
 		}
 		if (pfd[0].revents != 0)
 			break;
-		if (pfd[1].revents == 0)
-			continue;
-		for (;;) {
-			ssize_t n = read(w->ifd, buf, sizeof(buf));
-			char *p;
-
-			if (n <= 0)
-				break;
-			for (p = buf; p < buf + n;) {
-				const struct inotify_event *ev = (const void *)p;
-				fs_watch_event(w, ev);
-				p += sizeof(*ev) + ev->len;
-			}
-		}
+		if (pfd[1].revents != 0)
+			fs_watch_drain(w);
 	}
 	return NULL;
 }
@@ -566,7 +896,7 @@ int fs_watch_start(struct fs_config *cfg, struct fs_watch **watch_r,
 				   "cannot watch \"%s\" for changes: %s\nRaise fs.inotify.max_user_instances if it is exhausted.",
 				   cfg->opts.root, strerror(e));
 	}
-	e = fs_watch_add_dir(w, "", 0, 0);
+	e = fs_watch_add_dir(w, "", FS_SCAN_START, 0);
 	if (e != 0) {
 		fs_watch_free(w);
 		return host->error(err, PERSIST_EIO, e,
