@@ -59,30 +59,36 @@ int persist_valid_utf8(const void *data, size_t len)
 int persist_valid_key(const char *what, const char *key,
 		      struct persist_error *err)
 {
+	const unsigned char *s = (const unsigned char *)key;
 	size_t len;
-	unsigned char high = 0;
 
 	if (key == NULL)
 		return persist_error_set(err, PERSIST_EINVAL, 0, "%s is NULL", what);
-	/* one pass: length, control characters, and whether UTF-8 needs a look */
-	for (len = 0; key[len] != '\0'; len++) {
-		unsigned char c = (unsigned char)key[len];
-
-		if (c < 0x20 || c == 0x7f)
+	/* fast path: printable ASCII up to the NUL */
+	while (*s >= 0x20 && *s < 0x7f)
+		s++;
+	if (*s != '\0') {
+		/* something else: control characters are refused, UTF-8 is
+		   checked once the end is found */
+		for (; *s != '\0'; s++) {
+			if (*s < 0x20 || *s == 0x7f) {
+				len = (size_t)(s - (const unsigned char *)key);
+				return persist_error_set(err, PERSIST_EINVAL, 0,
+					"%s \"%.*s\" contains control character 0x%02x at byte %zu",
+					what, (int)(len < 60 ? len : 60), key, *s, len);
+			}
+		}
+		if (!persist_valid_utf8(key, (size_t)(s - (const unsigned char *)key)))
 			return persist_error_set(err, PERSIST_EINVAL, 0,
-				"%s \"%.*s\" contains control character 0x%02x at byte %zu",
-				what, (int)(len < 60 ? len : 60), key, c, len);
-		high |= c;
-		if (len == PERSIST_KEY_MAX)
-			return persist_error_set(err, PERSIST_EINVAL, 0,
-				"%s \"%.40s...\" is too long\nThe limit is %d bytes.",
-				what, key, PERSIST_KEY_MAX);
+				"%s is not valid UTF-8", what);
 	}
+	len = (size_t)(s - (const unsigned char *)key);
 	if (len == 0)
 		return persist_error_set(err, PERSIST_EINVAL, 0, "%s is empty", what);
-	if ((high & 0x80) != 0 && !persist_valid_utf8(key, len))
+	if (len > PERSIST_KEY_MAX)
 		return persist_error_set(err, PERSIST_EINVAL, 0,
-			"%s is not valid UTF-8", what);
+			"%s \"%.40s...\" is too long\nThe limit is %d bytes.",
+			what, key, PERSIST_KEY_MAX);
 	return PERSIST_OK;
 }
 
@@ -105,11 +111,22 @@ static const unsigned char collection_char[256] = {
    starting with '.' (it becomes a file name in some providers). */
 int persist_valid_collection(const char *collection, struct persist_error *err)
 {
+	const unsigned char *s = (const unsigned char *)collection;
 	size_t len;
 
 	if (collection == NULL)
 		return persist_error_set(err, PERSIST_EINVAL, 0, "collection is NULL");
-	len = strnlen(collection, PERSIST_COLLECTION_MAX + 1);
+	while (collection_char[*s])
+		s++;
+	len = (size_t)(s - (const unsigned char *)collection);
+	if (*s != '\0') {
+		size_t total = strlen(collection);
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"collection name \"%s\" contains an invalid character at byte %zu\n"
+			"Collection names use A-Z, a-z, 0-9, '_', '.', ':' and '-'.",
+			total <= PERSIST_COLLECTION_MAX && persist_valid_utf8(collection, total)
+				? collection : "(not shown: too long or not UTF-8)", len);
+	}
 	if (len == 0)
 		return persist_error_set(err, PERSIST_EINVAL, 0, "collection name is empty");
 	if (len > PERSIST_COLLECTION_MAX)
@@ -119,14 +136,6 @@ int persist_valid_collection(const char *collection, struct persist_error *err)
 	if (collection[0] == '.')
 		return persist_error_set(err, PERSIST_EINVAL, 0,
 			"collection name \"%s\" starts with '.'", collection);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)collection[i];
-		if (!collection_char[c])
-			return persist_error_set(err, PERSIST_EINVAL, 0,
-				"collection name \"%s\" contains an invalid character at byte %zu\n"
-				"Collection names use A-Z, a-z, 0-9, '_', '.', ':' and '-'.",
-				persist_valid_utf8(collection, len) ? collection : "(not UTF-8)", i);
-	}
 	return PERSIST_OK;
 }
 
