@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+#include "cunit-suite.h"
 #include "loader.h"
 #include "fixture-dirs.h"
 
@@ -518,31 +519,26 @@ static void test_probe(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	int failures;
+	static const struct t_case tests[] = {
+		{ "provider name rule", test_valid_name },
+		{ "acquire arguments", test_acquire_arguments },
+		{ "search order", test_search_order },
+		{ "PERSIST_PLUGIN_PATH parsing", test_env_parsing },
+		{ "long not-found message", test_long_not_found },
+		{ "registry", test_registry },
+		{ "concurrent acquire", test_concurrent_acquire },
+		{ "check_kind", test_check_kind },
+		{ "FIFO named .so", test_fifo },
+		{ "dangling symlink", test_dangling_link },
+		{ "owner", test_owner },
+		{ "probe", test_probe },
+		{ NULL, NULL }
+	};
+	int ret;
 
 	if (fx_setup("test-loader-unit") < 0)
 		return 99;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 99;
-	s = CU_add_suite("loader-unit", NULL, NULL);
-	CU_add_test(s, "provider name rule", test_valid_name);
-	CU_add_test(s, "acquire arguments", test_acquire_arguments);
-	CU_add_test(s, "search order", test_search_order);
-	CU_add_test(s, "PERSIST_PLUGIN_PATH parsing", test_env_parsing);
-	CU_add_test(s, "long not-found message", test_long_not_found);
-	CU_add_test(s, "registry", test_registry);
-	CU_add_test(s, "concurrent acquire", test_concurrent_acquire);
-	CU_add_test(s, "check_kind", test_check_kind);
-	CU_add_test(s, "FIFO named .so", test_fifo);
-	CU_add_test(s, "dangling symlink", test_dangling_link);
-	CU_add_test(s, "owner", test_owner);
-	CU_add_test(s, "probe", test_probe);
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = (int)CU_get_number_of_failures();
-	CU_cleanup_registry();
+	ret = t_cunit_run("loader-unit", NULL, NULL, tests);
 	fx_cleanup();
-	return failures ? 1 : 0;
+	return ret;
 }

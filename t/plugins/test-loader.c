@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+#include "cunit-suite.h"
 #include <persist/persist.h>
 #include "fixture-dirs.h"
 
@@ -887,53 +888,46 @@ static void test_probe_config_path(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	int failures;
+	static const struct t_case tests[] = {
+		{ "fixture_ok loads", test_ok_loads },
+		{ "no entry symbol", test_noentry },
+		{ "entry returns NULL", test_nullentry },
+		{ "bad magic", test_badmagic },
+		{ "ABI major 2", test_abi2 },
+		{ "newer ABI minor", test_newminor },
+		{ "short descriptor", test_short },
+		{ "declared name differs", test_wrongname },
+		{ "no init", test_noinit },
+		{ "init fails with a message", test_initfail },
+		{ "unresolved symbol", test_unresolved },
+		{ "ops table too short", test_shortops },
+		{ "text file named .so", test_text },
+		{ "directory named .so", test_directory_named_so },
+		{ "interface missing", test_no_interface },
+		{ "bad provider names", test_bad_names },
+		{ "search order", test_search_order },
+		{ "relative dirs ignored", test_relative_dirs_ignored },
+		{ "not found lists found and searched", test_not_found },
+		{ "module path", test_module },
+		{ "directory writable by others", test_dir_world_writable },
+		{ "directory writable by group", test_dir_group_writable },
+		{ "file writable by group/others", test_file_writable },
+		{ "symlink into an unsafe directory", test_symlink_to_unsafe_dir },
+		{ "init once per process", test_init_once },
+		{ "init once across threads", test_threads_init_once },
+		{ "frozen 1.0 plugin", test_frozen10 },
+		{ "probe", test_probe },
+		{ "probe with pluginPath", test_probe_config_path },
+		{ NULL, NULL }
+	};
+	int ret;
 
 	if (fx_setup("test-loader") < 0)
 		return 99;
 	if (getenv("PERSIST_PLUGIN_PATH") != NULL)
 		env_path = strdup(getenv("PERSIST_PLUGIN_PATH"));
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 99;
-	s = CU_add_suite("loader", NULL, NULL);
-	CU_add_test(s, "fixture_ok loads", test_ok_loads);
-	CU_add_test(s, "no entry symbol", test_noentry);
-	CU_add_test(s, "entry returns NULL", test_nullentry);
-	CU_add_test(s, "bad magic", test_badmagic);
-	CU_add_test(s, "ABI major 2", test_abi2);
-	CU_add_test(s, "newer ABI minor", test_newminor);
-	CU_add_test(s, "short descriptor", test_short);
-	CU_add_test(s, "declared name differs", test_wrongname);
-	CU_add_test(s, "no init", test_noinit);
-	CU_add_test(s, "init fails with a message", test_initfail);
-	CU_add_test(s, "unresolved symbol", test_unresolved);
-	CU_add_test(s, "ops table too short", test_shortops);
-	CU_add_test(s, "text file named .so", test_text);
-	CU_add_test(s, "directory named .so", test_directory_named_so);
-	CU_add_test(s, "interface missing", test_no_interface);
-	CU_add_test(s, "bad provider names", test_bad_names);
-	CU_add_test(s, "search order", test_search_order);
-	CU_add_test(s, "relative dirs ignored", test_relative_dirs_ignored);
-	CU_add_test(s, "not found lists found and searched", test_not_found);
-	CU_add_test(s, "module path", test_module);
-	CU_add_test(s, "directory writable by others", test_dir_world_writable);
-	CU_add_test(s, "directory writable by group", test_dir_group_writable);
-	CU_add_test(s, "file writable by group/others", test_file_writable);
-	CU_add_test(s, "symlink into an unsafe directory", test_symlink_to_unsafe_dir);
-	CU_add_test(s, "init once per process", test_init_once);
-	CU_add_test(s, "init once across threads", test_threads_init_once);
-	CU_add_test(s, "frozen 1.0 plugin", test_frozen10);
-	CU_add_test(s, "probe", test_probe);
-	CU_add_test(s, "probe with pluginPath", test_probe_config_path);
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = (int)CU_get_number_of_failures();
-	CU_cleanup_registry();
-
+	ret = t_cunit_run("loader", NULL, NULL, tests);
 	fx_cleanup();
 	free(env_path);
-	return failures ? 1 : 0;
+	return ret;
 }
