@@ -79,9 +79,29 @@ void persist_log(struct persist *p, enum persist_log_level level,
 int persist_not_supported(struct persist_sink *sink, const char *method,
 			  struct persist_error *err);
 
-/* Common entry checks: handle non-NULL and the kind's store open. */
-int persist_sink_get(persist *p, enum persist_kind kind,
-		     struct persist_sink **sink_r, struct persist_error *err);
+/* The error for persist_sink_get when the handle or store is missing. */
+int persist_sink_missing(persist *p, enum persist_kind kind,
+			 struct persist_error *err);
+
+/* Common entry checks of every API call: clear err, then the handle must
+   be non-NULL and the kind's store open.  Inline: it runs on every call. */
+static inline int persist_sink_get(persist *p, enum persist_kind kind,
+				   struct persist_sink **sink_r,
+				   struct persist_error *err)
+{
+	if (err != NULL) {
+		err->code = PERSIST_OK;
+		err->sys_errno = 0;
+		err->msg[0] = '\0';
+	}
+	if (p == NULL || (unsigned)kind >= PERSIST_KIND_COUNT_ ||
+	    p->sinks[kind].store == NULL) {
+		*sink_r = NULL;
+		return persist_sink_missing(p, kind, err);
+	}
+	*sink_r = &p->sinks[kind];
+	return PERSIST_OK;
+}
 
 /* The status to return for a provider call's result: PERSIST_OK as it is;
    a failure with a code in range and a message (one naming the provider

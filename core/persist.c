@@ -244,20 +244,17 @@ int persist_close(persist *p, struct persist_error *err)
 	return ret;
 }
 
-/* Check the handle and find kind's open store. */
-int persist_sink_get(persist *p, enum persist_kind kind,
-		     struct persist_sink **sink_r, struct persist_error *err)
+/* The error of persist_sink_get (persist-handle.h) for a NULL handle, an
+   unknown kind or a store that is not open. */
+int persist_sink_missing(persist *p, enum persist_kind kind,
+			 struct persist_error *err)
 {
-	persist_error_clear(err);
 	if (p == NULL)
 		return persist_error_set(err, PERSIST_EINVAL, 0, "persist handle is NULL");
 	if ((unsigned)kind >= PERSIST_KIND_COUNT_)
 		return persist_error_set(err, PERSIST_EINVAL, 0, "unknown kind %d", (int)kind);
-	if (p->sinks[kind].store == NULL)
-		return persist_error_set(err, PERSIST_ECLOSED, 0,
-			"no %s store is open", persist_kind_name(kind));
-	*sink_r = &p->sinks[kind];
-	return PERSIST_OK;
+	return persist_error_set(err, PERSIST_ECLOSED, 0,
+		"no %s store is open", persist_kind_name(kind));
 }
 
 /* Answer "not supported" for a method the provider's table lacks. */
