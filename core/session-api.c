@@ -13,15 +13,14 @@
 
 #define SESSION_OPS(sink) ((const struct persist_session_ops *)(sink)->ops)
 
-/* Common checks: handle, session store, a session id when given. */
+/* Common checks of a call on one session: handle, session store, id
+   (NULL refused). */
 static int check_session(persist *p, const char *id, struct persist_sink **sink_r,
 			 struct persist_error *err)
 {
 	int ret = persist_sink_get(p, PERSIST_KIND_SESSION, sink_r, err);
 
-	if (ret == PERSIST_OK && id != NULL)
-		ret = persist_valid_key("session id", id, err);
-	return ret;
+	return ret != PERSIST_OK ? ret : persist_valid_key("session id", id, err);
 }
 
 int persist_session_put(persist *p, const char *id, const void *data,
@@ -30,8 +29,6 @@ int persist_session_put(persist *p, const char *id, const void *data,
 	struct persist_sink *sink;
 	int ret;
 
-	if (id == NULL)
-		return persist_error_set(err, PERSIST_EINVAL, 0, "session id is NULL");
 	if ((ret = check_session(p, id, &sink, err)) != PERSIST_OK ||
 	    (ret = persist_valid_value("session data", data, len, err)) != PERSIST_OK)
 		return ret;
@@ -54,8 +51,6 @@ int persist_session_drop(persist *p, const char *id, struct persist_error *err)
 	struct persist_sink *sink;
 	int ret;
 
-	if (id == NULL)
-		return persist_error_set(err, PERSIST_EINVAL, 0, "session id is NULL");
 	if ((ret = check_session(p, id, &sink, err)) != PERSIST_OK)
 		return ret;
 	if (!PERSIST_OPS_HAS(sink, struct persist_session_ops, drop))
@@ -72,7 +67,7 @@ int persist_session_list(persist *p, struct persist_entry **sessions_r,
 	struct persist_collector list = { .with_value = 1 };
 	int ret;
 
-	if ((ret = check_session(p, NULL, &sink, err)) != PERSIST_OK)
+	if ((ret = persist_sink_get(p, PERSIST_KIND_SESSION, &sink, err)) != PERSIST_OK)
 		return ret;
 	if (sessions_r == NULL || n_r == NULL)
 		return persist_error_set(err, PERSIST_EINVAL, 0,
@@ -91,7 +86,7 @@ int persist_session_broadcast(persist *p, const char *event, const void *data,
 	struct persist_sink *sink;
 	int ret;
 
-	if ((ret = check_session(p, NULL, &sink, err)) != PERSIST_OK ||
+	if ((ret = persist_sink_get(p, PERSIST_KIND_SESSION, &sink, err)) != PERSIST_OK ||
 	    (ret = persist_valid_key("event name", event, err)) != PERSIST_OK ||
 	    (ret = persist_valid_value("event data", data, len, err)) != PERSIST_OK)
 		return ret;
@@ -109,8 +104,6 @@ int persist_session_send(persist *p, const char *id, const char *event,
 	struct persist_sink *sink;
 	int ret;
 
-	if (id == NULL)
-		return persist_error_set(err, PERSIST_EINVAL, 0, "session id is NULL");
 	if ((ret = check_session(p, id, &sink, err)) != PERSIST_OK ||
 	    (ret = persist_valid_key("event name", event, err)) != PERSIST_OK ||
 	    (ret = persist_valid_value("event data", data, len, err)) != PERSIST_OK)
@@ -129,7 +122,7 @@ int persist_session_subscribe(persist *p, persist_event_cb *cb, void *ctx,
 	struct persist_sink *sink;
 	int ret;
 
-	if ((ret = check_session(p, NULL, &sink, err)) != PERSIST_OK)
+	if ((ret = persist_sink_get(p, PERSIST_KIND_SESSION, &sink, err)) != PERSIST_OK)
 		return ret;
 	if (cb == NULL)
 		return persist_error_set(err, PERSIST_EINVAL, 0, "event callback is NULL");

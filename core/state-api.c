@@ -18,18 +18,22 @@
 
 #define STATE_OPS(sink) ((const struct persist_state_ops *)(sink)->ops)
 
-/* Common checks of a (collection, key) call. */
+/* Common checks of a call on a collection: handle, state store, name. */
+static int check_collection(persist *p, const char *collection,
+			    struct persist_sink **sink_r, struct persist_error *err)
+{
+	int ret = persist_sink_get(p, PERSIST_KIND_STATE, sink_r, err);
+
+	return ret != PERSIST_OK ? ret : persist_valid_collection(collection, err);
+}
+
+/* Common checks of a call on one key of a collection (NULL key refused). */
 static int check_ck(persist *p, const char *collection, const char *key,
 		    struct persist_sink **sink_r, struct persist_error *err)
 {
-	int ret;
+	int ret = check_collection(p, collection, sink_r, err);
 
-	if ((ret = persist_sink_get(p, PERSIST_KIND_STATE, sink_r, err)) != PERSIST_OK ||
-	    (ret = persist_valid_collection(collection, err)) != PERSIST_OK)
-		return ret;
-	if (key != NULL)
-		return persist_valid_key("key", key, err);
-	return PERSIST_OK;
+	return ret != PERSIST_OK ? ret : persist_valid_key("key", key, err);
 }
 
 int persist_state_get(persist *p, const char *collection, const char *key,
@@ -39,8 +43,6 @@ int persist_state_get(persist *p, const char *collection, const char *key,
 	struct persist_value value;
 	int ret;
 
-	if (key == NULL)
-		return persist_error_set(err, PERSIST_EINVAL, 0, "key is NULL");
 	if ((ret = check_ck(p, collection, key, &sink, err)) != PERSIST_OK)
 		return ret;
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, get))
@@ -73,8 +75,6 @@ int persist_state_set(persist *p, const char *collection, const char *key,
 	struct persist_sink *sink;
 	int ret;
 
-	if (key == NULL)
-		return persist_error_set(err, PERSIST_EINVAL, 0, "key is NULL");
 	if ((ret = check_ck(p, collection, key, &sink, err)) != PERSIST_OK ||
 	    (ret = persist_valid_value("value", value, len, err)) != PERSIST_OK)
 		return ret;
@@ -98,8 +98,6 @@ int persist_state_delete(persist *p, const char *collection, const char *key,
 	struct persist_sink *sink;
 	int ret;
 
-	if (key == NULL)
-		return persist_error_set(err, PERSIST_EINVAL, 0, "key is NULL");
 	if ((ret = check_ck(p, collection, key, &sink, err)) != PERSIST_OK)
 		return ret;
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, del))
@@ -117,7 +115,7 @@ int persist_state_scan(persist *p, const char *collection, const char *prefix,
 	struct persist_collector list = { .with_value = 1 };
 	int ret;
 
-	if ((ret = check_ck(p, collection, NULL, &sink, err)) != PERSIST_OK)
+	if ((ret = check_collection(p, collection, &sink, err)) != PERSIST_OK)
 		return ret;
 	if (entries_r == NULL || n_r == NULL)
 		return persist_error_set(err, PERSIST_EINVAL, 0,
@@ -142,8 +140,6 @@ int persist_state_incr(persist *p, const char *collection, const char *key,
 	int64_t value = 0;
 	int ret;
 
-	if (key == NULL)
-		return persist_error_set(err, PERSIST_EINVAL, 0, "key is NULL");
 	if ((ret = check_ck(p, collection, key, &sink, err)) != PERSIST_OK)
 		return ret;
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, incr))
@@ -163,7 +159,7 @@ int persist_state_append(persist *p, const char *collection, const void *record,
 	struct persist_sink *sink;
 	int ret;
 
-	if ((ret = check_ck(p, collection, NULL, &sink, err)) != PERSIST_OK ||
+	if ((ret = check_collection(p, collection, &sink, err)) != PERSIST_OK ||
 	    (ret = persist_valid_value("record", record, len, err)) != PERSIST_OK)
 		return ret;
 	if (record == NULL || len == 0)
@@ -185,7 +181,7 @@ int persist_state_read_log(persist *p, const char *collection, uint64_t from,
 	struct persist_collector list = { .with_value = 1 };
 	int ret;
 
-	if ((ret = check_ck(p, collection, NULL, &sink, err)) != PERSIST_OK)
+	if ((ret = check_collection(p, collection, &sink, err)) != PERSIST_OK)
 		return ret;
 	if (records_r == NULL || n_r == NULL)
 		return persist_error_set(err, PERSIST_EINVAL, 0,
@@ -305,7 +301,7 @@ int persist_state_set_batch(persist *p, const char *collection,
 	struct persist_op *ops;
 	int ret;
 
-	if ((ret = check_ck(p, collection, NULL, &sink, err)) != PERSIST_OK)
+	if ((ret = check_collection(p, collection, &sink, err)) != PERSIST_OK)
 		return ret;
 	if (entries == NULL && n > 0)
 		return persist_error_set(err, PERSIST_EINVAL, 0, "batch entries are NULL");
