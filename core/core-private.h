@@ -35,9 +35,30 @@ int persist_valid_key(const char *what, const char *key, struct persist_error *e
 int persist_valid_collection(const char *collection, struct persist_error *err);
 int persist_valid_value(const char *what, const void *data, size_t len,
 			struct persist_error *err);
+/* persist_json_check as a message "WHAT is not valid JSON: REASON at byte N". */
 int persist_valid_json(const char *what, const void *data, size_t len,
 		       struct persist_error *err);
 int persist_valid_utf8(const void *data, size_t len);
+/* TTL: 0 or 1..PERSIST_TTL_MAX_MS, else PERSIST_EINVAL naming what/key. */
+int persist_valid_ttl(int64_t ttl_ms, const char *what, const char *key,
+		      struct persist_error *err);
+
+/* Strict RFC 8259 JSON.  Arrays and objects nest at most this deep. */
+#define PERSIST_JSON_DEPTH_MAX 512
+/* Where and why a text is not JSON. */
+struct persist_json_fault {
+	size_t offset;     /* byte offset of the fault, from 0 */
+	char reason[160];  /* "NaN is not a JSON value" */
+	char path[256];    /* JSON path of the value ("persistence.state"), "" at the top */
+	int repeated;      /* the fault is a repeated member name */
+};
+/* PERSIST_OK when data[0..len) is exactly one JSON value (white space
+   around it allowed); else PERSIST_EINVAL (PERSIST_ENOMEM) with *fault_r
+   filled.  unique_scope NULL: member names may repeat (as RFC 8259
+   allows); "": no object may repeat a member name; "name": neither the
+   top-level member "name" nor any object inside it may. */
+int persist_json_check(const void *data, size_t len, const char *unique_scope,
+		       struct persist_json_fault *fault_r);
 
 /* Strings. */
 char *persist_strdup(const char *s);

@@ -58,6 +58,24 @@ extern "C" {
 /* ETag buffers: at most PERSIST_ETAG_MAX - 1 printable ASCII characters. */
 #define PERSIST_ETAG_MAX 64
 
+/* The longest TTL (100 years, in ms).  A TTL is 0 (no expiry) or 1 to
+   PERSIST_TTL_MAX_MS: the core refuses anything else with PERSIST_EINVAL
+   before calling a plugin, so a plugin never gets a larger one.  Plugins
+   still compute expiries overflow-safe (persist_expiry_ms). */
+#define PERSIST_TTL_MAX_MS INT64_C(3153600000000)
+
+/* The wall-clock expiry of a value written at now_ms with ttl_ms: 0 (none)
+   for a TTL of 0, else now_ms + ttl_ms, saturating at INT64_MAX instead of
+   overflowing. */
+static inline int64_t persist_expiry_ms(int64_t now_ms, int64_t ttl_ms)
+{
+	if (ttl_ms <= 0)
+		return 0;
+	if (now_ms > 0 && ttl_ms > INT64_MAX - now_ms)
+		return INT64_MAX;
+	return now_ms + ttl_ms;
+}
+
 /* True when a size-prefixed struct `s` (pointer) is large enough to hold
    `field`, i.e. its producer was built with a header that has the field. */
 #define PERSIST_HAS(s, field) \

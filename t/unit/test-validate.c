@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,16 +71,207 @@ static void test_json(void)
 	CU_ASSERT_EQUAL(persist_valid_json("doc", "[1,2] \n", 7, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(persist_valid_json("doc", "42", 2, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(persist_valid_json("doc", "\"s\"", 3, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_valid_json("doc", "null", 4, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(persist_valid_json("doc", "{\"a\":", 5, &err), PERSIST_EINVAL);
-	ASSERT_MSG_HAS(err, "doc is not valid JSON");
+	ASSERT_MSG_HAS(err, "doc is not valid JSON: unexpected end of input at byte 5");
 	CU_ASSERT_EQUAL(persist_valid_json("doc", "{} {}", 5, &err), PERSIST_EINVAL);
-	ASSERT_MSG_HAS(err, "not valid JSON");
+	ASSERT_MSG_HAS(err, "not valid JSON: unexpected data after the JSON value at byte 3");
 	CU_ASSERT_EQUAL(persist_valid_json("doc", "", 0, &err), PERSIST_EINVAL);
+	ASSERT_MSG_HAS(err, "doc is empty");
 	CU_ASSERT_EQUAL(persist_valid_json("doc", "{\"a\":tru}", 10, &err), PERSIST_EINVAL);
 	CU_ASSERT_EQUAL(persist_valid_json("doc", "{\"a\":1,}", 8, &err), PERSIST_EINVAL);
 	CU_ASSERT_EQUAL(persist_valid_json("doc", NULL, 3, &err), PERSIST_EINVAL);
 	/* not NUL-terminated: only len bytes count */
 	CU_ASSERT_EQUAL(persist_valid_json("doc", "{}garbage", 2, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_valid_json("document for key \"apps\"", "{\"a\":NaN}", 9, &err),
+			PERSIST_EINVAL);
+	CU_ASSERT_STRING_EQUAL(err.msg, "document for key \"apps\" is not valid JSON: "
+			       "NaN is not a JSON value at byte 5");
+	CU_ASSERT_PTR_NULL(strstr(err.msg, "success"));
+}
+
+/* Every valid JSON text is accepted, whatever its top-level type. */
+static void test_json_valid_table(void)
+{
+	static const char *const valid[] = {
+		"null", "true", "false", "0", "-0", "1", "-1", "0.5", "-0.5", "1e5",
+		"1E+5", "1e-5", "1.25e10", "123456789012345678901234567890",
+		"\"\"", "\"s\"", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\\u00e9\\uD83D\\uDE00\"",
+		"\"\\ud800\"",                       /* a lone surrogate escape: see below */
+		"\"gr\xc3\xbc\xc3\x9f \xe2\x9c\x93 \xf0\x9f\x98\x80\"",
+		"\"\x7f\"",                          /* DEL is not a control character in JSON */
+		"[]", "{}", "[[]]", "[1,\"a\",null,true,{}]", "{\"a\":{\"b\":[1,{\"c\":null}]}}",
+		" \t\r\n{ \"a\" : 1 , \"b\" : [ ] } \t\r\n",
+		"{\"a\":1,\"a\":2}",                 /* repeated names are allowed by default */
+	};
+	struct persist_json_fault fault;
+
+	for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
+		int ret = persist_json_check(valid[i], strlen(valid[i]), NULL, &fault);
+		if (ret != PERSIST_OK)
+			fprintf(stderr, "valid text %s refused: %s at byte %zu\n",
+				valid[i], fault.reason, fault.offset);
+		CU_ASSERT_EQUAL(ret, PERSIST_OK);
+	}
+}
+
+/* Each invalid text is refused, saying what and where. */
+static void test_json_invalid_table(void)
+{
+	static const struct { const char *text; size_t offset; const char *reason; } invalid[] = {
+		{ "NaN", 0, "NaN is not a JSON value" },
+		{ "[NaN]", 1, "NaN is not a JSON value" },
+		{ "Infinity", 0, "Infinity is not a JSON value" },
+		{ "-Infinity", 0, "-Infinity is not a JSON value" },
+		{ "{\"a\":-Infinity}", 5, "-Infinity is not a JSON value" },
+		{ "nul", 0, "nul is not a JSON value" },
+		{ "True", 0, "True is not a JSON value" },
+		{ "truex", 0, "truex is not a JSON value" },
+		{ "1.", 0, "a number needs a digit after the decimal point" },
+		{ "[1.]", 1, "a number needs a digit after the decimal point" },
+		{ ".5", 0, "a number needs a digit before the decimal point" },
+		{ "01", 0, "a number cannot have a leading zero" },
+		{ "-01", 0, "a number cannot have a leading zero" },
+		{ "+1", 0, "a number cannot start with '+'" },
+		{ "-", 0, "a minus sign must be followed by a digit" },
+		{ "1e", 0, "an exponent needs a digit" },
+		{ "1e+", 0, "an exponent needs a digit" },
+		{ "0x10", 1, "unexpected data after the JSON value" },
+		{ "\"a\nb\"", 2, "raw control character 0x0a in a string" },
+		{ "\"a\tb\"", 2, "raw control character 0x09 in a string" },
+		{ "\"\x01\"", 1, "raw control character 0x01" },
+		{ "\"\\x\"", 1, "invalid escape \\x in a string" },
+		{ "\"\\'\"", 1, "invalid escape \\' in a string" },
+		{ "\"\\u12\"", 1, "\\u needs four hex digits" },
+		{ "\"\\u12g4\"", 1, "\\u needs four hex digits" },
+		{ "\"\xff\"", 1, "invalid UTF-8 in a string" },
+		{ "\"\xc3\"", 1, "invalid UTF-8 in a string" },
+		{ "\"\xc0\xaf\"", 1, "invalid UTF-8 in a string" },      /* overlong */
+		{ "\"\xed\xa0\x80\"", 1, "invalid UTF-8 in a string" },  /* raw surrogate */
+		{ "\"abc", 0, "unterminated string" },
+		{ "\"abc\\", 0, "unterminated string" },
+		{ "'s'", 0, "single-quoted string" },
+		{ "{'a':1}", 1, "single-quoted member name" },
+		{ "{a:1}", 1, "expected a member name in double quotes" },
+		{ "{\"a\" 1}", 5, "expected ':' after a member name" },
+		{ "{\"a\":1 \"b\":2}", 7, "expected ',' or '}' after a member" },
+		{ "{\"a\":1,}", 7, "a trailing comma before '}'" },
+		{ "[1,]", 3, "a trailing comma before ']'" },
+		{ "[1 2]", 3, "expected ',' or ']' after an element" },
+		{ "[1,,2]", 3, "unexpected character ','" },
+		{ "[", 1, "unexpected end of input" },
+		{ "{\"a\":", 5, "unexpected end of input" },
+		{ "", 0, "unexpected end of input" },
+		{ "   ", 3, "unexpected end of input" },
+		{ "{} x", 3, "unexpected data after the JSON value" },
+		{ "1 2", 2, "unexpected data after the JSON value" },
+		{ "\xef\xbb\xbf{}", 0, "unexpected byte 0xef" },          /* a BOM is not JSON */
+		{ "[\x01]", 1, "unexpected byte 0x01" },
+		{ "/* c */ 1", 0, "unexpected character '/'" },
+	};
+	struct persist_json_fault fault;
+
+	for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
+		int ret = persist_json_check(invalid[i].text, strlen(invalid[i].text), NULL, &fault);
+		CU_ASSERT_EQUAL(ret, PERSIST_EINVAL);
+		if (ret != PERSIST_EINVAL || fault.offset != invalid[i].offset ||
+		    strstr(fault.reason, invalid[i].reason) == NULL)
+			fprintf(stderr, "text %s: got \"%s\" at byte %zu, expected \"%s\" at byte %zu\n",
+				invalid[i].text, ret == PERSIST_OK ? "(accepted)" : fault.reason,
+				fault.offset, invalid[i].reason, invalid[i].offset);
+		CU_ASSERT_EQUAL(fault.offset, invalid[i].offset);
+		CU_ASSERT_PTR_NOT_NULL(strstr(fault.reason, invalid[i].reason));
+	}
+	/* a NUL byte inside or after the value is data, not an end */
+	CU_ASSERT_EQUAL(persist_json_check("\"a\0b\"", 5, NULL, &fault), PERSIST_EINVAL);
+	CU_ASSERT_EQUAL(persist_json_check("{}\0", 3, NULL, &fault), PERSIST_EINVAL);
+}
+
+/* Nesting: deep documents are fine up to the limit, refused past it
+   without running out of stack. */
+static void test_json_depth(void)
+{
+	struct persist_json_fault fault;
+	size_t deep = PERSIST_JSON_DEPTH_MAX;
+	char *text = malloc(2 * (deep + 1) + 1);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	memset(text, '[', deep);
+	memset(text + deep, ']', deep);
+	CU_ASSERT_EQUAL(persist_json_check(text, 2 * deep, NULL, &fault), PERSIST_OK);
+	memset(text, '[', deep + 1);
+	memset(text + deep + 1, ']', deep + 1);
+	CU_ASSERT_EQUAL(persist_json_check(text, 2 * (deep + 1), NULL, &fault), PERSIST_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fault.reason, "nested deeper than"));
+	CU_ASSERT_EQUAL(fault.offset, deep);
+	free(text);
+}
+
+/* Repeated member names: refused only where asked, with the name and the
+   path of the object. */
+static void test_json_unique_names(void)
+{
+	struct persist_json_fault fault;
+	const char *t;
+
+	t = "{\"a\":{\"b\":1,\"c\":[{\"d\":1,\"e\":2,\"d\":3}]}}";
+	CU_ASSERT_EQUAL(persist_json_check(t, strlen(t), NULL, &fault), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_json_check(t, strlen(t), "", &fault), PERSIST_EINVAL);
+	CU_ASSERT_STRING_EQUAL(fault.reason, "key \"d\" is given twice");
+	CU_ASSERT_STRING_EQUAL(fault.path, "a.c[0]");
+	CU_ASSERT_EQUAL(fault.offset, (size_t)(strstr(t, "\"d\":3") - t));
+	CU_ASSERT_TRUE(fault.repeated);
+	/* scope: only below the top-level member "a" */
+	CU_ASSERT_EQUAL(persist_json_check(t, strlen(t), "a", &fault), PERSIST_EINVAL);
+	CU_ASSERT_EQUAL(persist_json_check(t, strlen(t), "x", &fault), PERSIST_OK);
+	t = "{\"x\":1,\"x\":2,\"a\":{}}";
+	CU_ASSERT_EQUAL(persist_json_check(t, strlen(t), "a", &fault), PERSIST_OK);
+	t = "{\"a\":1,\"x\":2,\"a\":{}}";
+	CU_ASSERT_EQUAL(persist_json_check(t, strlen(t), "a", &fault), PERSIST_EINVAL);
+	CU_ASSERT_STRING_EQUAL(fault.path, "");
+	/* the same name however it is written; different names stay apart */
+	t = "{\"\\u00e9\":1,\"\xc3\xa9\":2}";
+	CU_ASSERT_EQUAL(persist_json_check(t, strlen(t), "", &fault), PERSIST_EINVAL);
+	t = "{\"\\ud83d\\ude00\":1,\"\xf0\x9f\x98\x80\":2}";
+	CU_ASSERT_EQUAL(persist_json_check(t, strlen(t), "", &fault), PERSIST_EINVAL);
+	t = "{\"a\\n\":1,\"a\\\\n\":2,\"ab\":3,\"a\":4,\"\":5}";
+	CU_ASSERT_EQUAL(persist_json_check(t, strlen(t), "", &fault), PERSIST_OK);
+	/* many members: the first repeated one is reported */
+	{
+		char big[8192];
+		size_t used = 0;
+		used += (size_t)snprintf(big + used, sizeof(big) - used, "{");
+		for (int i = 0; i < 500; i++)
+			used += (size_t)snprintf(big + used, sizeof(big) - used, "\"k%d\":%d,", i, i);
+		used += (size_t)snprintf(big + used, sizeof(big) - used, "\"k7\":0,\"k3\":0}");
+		CU_ASSERT_EQUAL(persist_json_check(big, used, "", &fault), PERSIST_EINVAL);
+		CU_ASSERT_STRING_EQUAL(fault.reason, "key \"k7\" is given twice");
+	}
+}
+
+/* TTLs: 0 or 1..PERSIST_TTL_MAX_MS; the message names the key and the
+   limit.  The expiry helper saturates instead of overflowing. */
+static void test_ttl(void)
+{
+	struct persist_error err;
+
+	CU_ASSERT_EQUAL(persist_valid_ttl(0, "key", "k", &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_valid_ttl(1, "key", "k", &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_valid_ttl(PERSIST_TTL_MAX_MS, "key", "k", &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_valid_ttl(PERSIST_TTL_MAX_MS + 1, "key", "k", &err), PERSIST_EINVAL);
+	CU_ASSERT_EQUAL(persist_valid_ttl(-1, "key", "k", &err), PERSIST_EINVAL);
+	CU_ASSERT_EQUAL(persist_valid_ttl(INT64_MIN, "key", "k", &err), PERSIST_EINVAL);
+	CU_ASSERT_EQUAL(persist_valid_ttl(INT64_MAX, "key", "k", &err), PERSIST_EINVAL);
+	CU_ASSERT_STRING_EQUAL(err.msg,
+		"TTL 9223372036854775807 ms for key \"k\" is out of range\n"
+		"A TTL is 0 (no expiry) or 1 to 3153600000000 ms (100 years).");
+	CU_ASSERT_EQUAL(PERSIST_TTL_MAX_MS, INT64_C(100) * 365 * 24 * 3600 * 1000);
+	CU_ASSERT_EQUAL(persist_expiry_ms(1000, 0), 0);
+	CU_ASSERT_EQUAL(persist_expiry_ms(1000, 5), 1005);
+	CU_ASSERT_EQUAL(persist_expiry_ms(INT64_MAX - 10, 5), INT64_MAX - 5);
+	CU_ASSERT_EQUAL(persist_expiry_ms(INT64_MAX - 10, 11), INT64_MAX);
+	CU_ASSERT_EQUAL(persist_expiry_ms(1, INT64_MAX), INT64_MAX);
+	CU_ASSERT_EQUAL(persist_expiry_ms(-5, INT64_MAX), INT64_MAX - 5);
 }
 
 static void test_etag(void)
@@ -128,6 +320,11 @@ int main(void)
 		{ "keys", test_keys },
 		{ "collections", test_collections },
 		{ "json", test_json },
+		{ "json: valid texts", test_json_valid_table },
+		{ "json: invalid texts", test_json_invalid_table },
+		{ "json: nesting depth", test_json_depth },
+		{ "json: repeated member names", test_json_unique_names },
+		{ "ttl", test_ttl },
 		{ "etag", test_etag },
 		{ "error helpers", test_error_helpers },
 		{ NULL, NULL }
