@@ -68,7 +68,9 @@ struct persist_cache *persist_cache_create(int64_t ttl_ms)
 		free(cache);
 		return NULL;
 	}
-	cache->ttl_us = ttl_ms * 1000;
+	/* in us, saturating: a cacheTTL is checked when the configuration is
+	   read, but the cache does not rely on it */
+	cache->ttl_us = ttl_ms <= 0 ? 0 : ttl_ms > INT64_MAX / 1000 ? INT64_MAX : ttl_ms * 1000;
 	pthread_mutex_init(&cache->lock, NULL);
 	return cache;
 }

@@ -150,7 +150,7 @@ int persist_config_set(persist *p, const char *key, const void *data,
 {
 	struct persist_sink *sink;
 	struct persist_write_opts opts;
-	char etag[PERSIST_ETAG_MAX] = "";
+	char etag[PERSIST_ETAG_MAX] = "", what[PERSIST_KEY_MAX + 32];
 	int ret;
 
 	if ((ret = persist_sink_get(p, PERSIST_KIND_CONFIG, &sink, err)) != PERSIST_OK ||
@@ -159,15 +159,14 @@ int persist_config_set(persist *p, const char *key, const void *data,
 	if (data == NULL)
 		return persist_error_set(err, PERSIST_EINVAL, 0,
 			"document for configuration key \"%s\" is NULL", key);
-	if ((ret = persist_valid_json("document", data, len, err)) != PERSIST_OK)
-		return persist_error_prefix(err, PERSIST_EINVAL,
-			"configuration key \"%s\" was not changed", key);
+	snprintf(what, sizeof(what), "document for key \"%s\"", key);
+	if ((ret = persist_valid_json(what, data, len, err)) != PERSIST_OK)
+		return ret;
 	if (if_match != NULL && (if_match[0] == '\0' || strlen(if_match) >= PERSIST_ETAG_MAX))
 		return persist_error_set(err, PERSIST_EINVAL, 0,
 			"if-match ETag for configuration key \"%s\" is empty or too long", key);
-	if (ttl_ms < 0)
-		return persist_error_set(err, PERSIST_EINVAL, 0,
-			"negative TTL %lld for configuration key \"%s\"", (long long)ttl_ms, key);
+	if ((ret = persist_valid_ttl(ttl_ms, "configuration key", key, err)) != PERSIST_OK)
+		return ret;
 	if (!PERSIST_OPS_HAS(sink, struct persist_config_ops, set))
 		return persist_not_supported(sink, "set", err);
 	if (ttl_ms > 0 && (sink->caps & PERSIST_CAP_TTL) == 0)
@@ -189,7 +188,7 @@ int persist_config_set(persist *p, const char *key, const void *data,
 	if (p->cache != NULL)
 		persist_cache_store(p->cache, persist_cache_generation(p->cache), key,
 				    data, len, etag,
-				    ttl_ms > 0 ? persist_now_ms() + ttl_ms : 0);
+				    persist_expiry_ms(persist_now_ms(), ttl_ms));
 	if (etag_r != NULL)
 		memcpy(etag_r, etag, PERSIST_ETAG_MAX);
 	if ((sink->caps & PERSIST_CAP_NOTIFY) == 0)

@@ -32,9 +32,8 @@ int persist_session_put(persist *p, const char *id, const void *data,
 	if ((ret = check_session(p, id, &sink, err)) != PERSIST_OK ||
 	    (ret = persist_valid_value("session data", data, len, err)) != PERSIST_OK)
 		return ret;
-	if (ttl_ms < 0)
-		return persist_error_set(err, PERSIST_EINVAL, 0,
-			"negative TTL %lld for session \"%s\"", (long long)ttl_ms, id);
+	if ((ret = persist_valid_ttl(ttl_ms, "session", id, err)) != PERSIST_OK)
+		return ret;
 	if (ttl_ms > 0 && (sink->caps & PERSIST_CAP_TTL) == 0)
 		return persist_error_set(err, PERSIST_ENOTSUP, 0,
 			"provider \"%s\" does not support session TTLs", sink->provider);

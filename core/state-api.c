@@ -78,9 +78,8 @@ int persist_state_set(persist *p, const char *collection, const char *key,
 	if ((ret = check_ck(p, collection, key, &sink, err)) != PERSIST_OK ||
 	    (ret = persist_valid_value("value", value, len, err)) != PERSIST_OK)
 		return ret;
-	if (ttl_ms < 0)
-		return persist_error_set(err, PERSIST_EINVAL, 0,
-			"negative TTL %lld for key \"%s\"", (long long)ttl_ms, key);
+	if ((ret = persist_valid_ttl(ttl_ms, "key", key, err)) != PERSIST_OK)
+		return ret;
 	if (ttl_ms > 0 && (sink->caps & PERSIST_CAP_TTL) == 0)
 		return persist_error_set(err, PERSIST_ENOTSUP, 0,
 			"provider \"%s\" does not support TTLs on state keys", sink->provider);
@@ -208,15 +207,19 @@ static int check_op(const struct persist_op *op, size_t i, uint64_t caps,
 		goto bad;
 	switch (op->type) {
 	case PERSIST_OP_SET:
-		if (op->ttl_ms < 0 || (op->ttl_ms > 0 && (caps & PERSIST_CAP_TTL) == 0)) {
-			ret = persist_error_set(err, PERSIST_EINVAL, 0, "bad TTL");
-			goto bad;
-		}
-		/* fall through */
 	case PERSIST_OP_INCR:
 	case PERSIST_OP_DELETE:
 		if ((ret = persist_valid_key("key", op->key, err)) != PERSIST_OK)
 			goto bad;
+		if (op->type == PERSIST_OP_SET &&
+		    (ret = persist_valid_ttl(op->ttl_ms, "key", op->key, err)) != PERSIST_OK)
+			goto bad;
+		if (op->type == PERSIST_OP_SET && op->ttl_ms > 0 && (caps & PERSIST_CAP_TTL) == 0) {
+			ret = persist_error_set(err, PERSIST_EINVAL, 0,
+				"a TTL for key \"%s\" but the provider does not support TTLs",
+				op->key);
+			goto bad;
+		}
 		if (op->type == PERSIST_OP_SET &&
 		    (ret = persist_valid_value("value", op->value, op->len, err)) != PERSIST_OK)
 			goto bad;

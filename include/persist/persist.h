@@ -22,7 +22,15 @@
  * ids and event names are non-empty valid UTF-8 without control characters,
  * at most PERSIST_KEY_MAX bytes; collection names match
  * [A-Za-z0-9_.:-]{1,PERSIST_COLLECTION_MAX} and do not start with '.';
- * values are at most PERSIST_VALUE_MAX bytes.
+ * values are at most PERSIST_VALUE_MAX bytes.  A TTL (ttl_ms of
+ * persist_config_set, persist_state_set, batch operations and
+ * persist_session_put) is 0 (no expiry) or 1 to PERSIST_TTL_MAX_MS (100
+ * years, plugin.h); anything else, INT64_MAX included, answers
+ * PERSIST_EINVAL and nothing is written.  Where JSON is required it is
+ * checked strictly (RFC 8259): any JSON value, null included; NaN,
+ * Infinity, "1.", leading zeros, raw control characters in strings and
+ * invalid UTF-8 are refused ("\ud800" escapes are accepted, as the RFC's
+ * grammar allows).
  */
 #ifndef PERSIST_PERSIST_H
 #define PERSIST_PERSIST_H
@@ -126,9 +134,10 @@ int persist_config_get(persist *p, const char *key, char **data_r,
 int persist_config_get_many(persist *p, const char *const *keys, size_t n,
 			    struct persist_entry **entries_r,
 			    struct persist_error *err);
-/* Store a document (must be valid JSON).  if_match NULL: unconditional;
-   else PERSIST_ECONFLICT unless the current ETag equals it.  ttl_ms 0: no
-   expiry.  New ETag to etag_r (may be NULL). */
+/* Store a document (must be valid JSON, see above).  if_match NULL:
+   unconditional; else PERSIST_ECONFLICT unless the current ETag equals it.
+   ttl_ms 0: no expiry, else at most PERSIST_TTL_MAX_MS.  New ETag to
+   etag_r (may be NULL). */
 int persist_config_set(persist *p, const char *key, const void *data,
 		       size_t len, const char *if_match, int64_t ttl_ms,
 		       char etag_r[PERSIST_ETAG_MAX], struct persist_error *err);
@@ -152,7 +161,7 @@ int persist_config_unsubscribe(persist *p, uint64_t id, struct persist_error *er
 
 int persist_state_get(persist *p, const char *collection, const char *key,
 		      char **value_r, size_t *len_r, struct persist_error *err);
-/* ttl_ms 0: no expiry. */
+/* ttl_ms 0: no expiry, else at most PERSIST_TTL_MAX_MS. */
 int persist_state_set(persist *p, const char *collection, const char *key,
 		      const void *value, size_t len, int64_t ttl_ms,
 		      struct persist_error *err);
@@ -194,7 +203,7 @@ int persist_state_flush(persist *p, struct persist_error *err);
 /* --- sessions ----------------------------------------------------------- */
 
 /* Register or refresh a connection held by this instance (ttl_ms 0: until
-   dropped). */
+   dropped, else at most PERSIST_TTL_MAX_MS). */
 int persist_session_put(persist *p, const char *id, const void *data,
 			size_t len, int64_t ttl_ms, struct persist_error *err);
 int persist_session_drop(persist *p, const char *id, struct persist_error *err);

@@ -62,6 +62,25 @@ static void test_expiry(void)
 	persist_cache_destroy(c);
 }
 
+/* A huge cacheTTL (the largest the configuration allows, and beyond) keeps
+   documents instead of overflowing into "always stale"; a document expiry
+   far away (saturated by persist_expiry_ms) is kept too. */
+static void test_huge_ttl(void)
+{
+	const int64_t ttls[] = { PERSIST_TTL_MAX_MS, INT64_MAX / 1000 + 1, INT64_MAX };
+	int found;
+
+	for (size_t i = 0; i < sizeof(ttls) / sizeof(ttls[0]); i++) {
+		struct persist_cache *c = persist_cache_create(ttls[i]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+		persist_cache_store(c, persist_cache_generation(c), "k", "1", 1, "e",
+				    persist_expiry_ms(persist_now_ms(), INT64_MAX));
+		CU_ASSERT_EQUAL(persist_cache_lookup(c, "k", &found, NULL, NULL, NULL), 1);
+		CU_ASSERT_EQUAL(found, 1);
+		persist_cache_destroy(c);
+	}
+}
+
 static void test_stale_reader_race(void)
 {
 	struct persist_cache *c = persist_cache_create(60000);
@@ -199,6 +218,7 @@ int main(void)
 		{ "hit, miss, absence, invalidate", test_hit_and_miss },
 		{ "cacheTTL and document expiry", test_expiry },
 		{ "slow reader does not store stale data", test_stale_reader_race },
+		{ "huge cacheTTL and expiry", test_huge_ttl },
 		{ "5000 keys", test_many_keys },
 		{ "notifier delivery and filters", test_notifier_delivery },
 		{ "unsubscribe waits for a running callback", test_unsubscribe_waits },
