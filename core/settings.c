@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,10 @@
 
 /* The largest configuration file read (a platform.json is a few KiB). */
 #define SETTINGS_FILE_MAX (16u * 1024 * 1024)
+/* Ranges of the core's own keys (see the README's Configuration section). */
+#define SETTINGS_INTERVAL_MAX_MS INT64_C(3600000)        /* one hour */
+#define SETTINGS_BATCH_OPS_MAX INT64_C(10000000)
+#define SETTINGS_BATCH_BYTES_MAX INT64_C(1073741824)     /* 1 GiB */
 
 static const char *const kind_keys[PERSIST_KIND_COUNT_] = {
 	"configuration", "state", "sessions"
@@ -150,7 +155,20 @@ static int expand_env(const char *s, const char *source, const char *path,
 	return PERSIST_OK;
 }
 
-/* Replace every string below obj (in place) by its ${VAR} expansion. */
+/* Refuse a string holding a NUL byte (\u0000): C code would see it cut
+   there ("redis\u0000x" would become "redis", a password would be cut). */
+static int check_no_nul(struct json_object *str, const char *source,
+			const char *path, struct persist_error *err)
+{
+	if (strlen(json_object_get_string(str)) != (size_t)json_object_get_string_len(str))
+		return persist_error_set(err, PERSIST_ECONFIG, 0,
+			"%s in %s contains a NUL character (\\u0000)\n"
+			"Strings in the configuration cannot hold NUL.", path, source);
+	return PERSIST_OK;
+}
+
+/* Replace every string below obj (in place) by its ${VAR} expansion;
+   a string holding NUL is an error. */
 static int expand_tree(struct json_object *obj, const char *source,
 		       const char *path, struct persist_error *err)
 {
@@ -163,6 +181,8 @@ static int expand_tree(struct json_object *obj, const char *source,
 			if (json_object_get_type(val) == json_type_string) {
 				char *expanded;
 				snprintf(child_path, sizeof(child_path), "%s.%s", path, key);
+				if ((ret = check_no_nul(val, source, child_path, err)) != PERSIST_OK)
+					return ret;
 				ret = expand_env(json_object_get_string(val), source,
 						 child_path, &expanded, err);
 				if (ret != PERSIST_OK)
@@ -185,6 +205,8 @@ static int expand_tree(struct json_object *obj, const char *source,
 			snprintf(child_path, sizeof(child_path), "%s[%zu]", path, i);
 			if (json_object_get_type(val) == json_type_string) {
 				char *expanded;
+				if ((ret = check_no_nul(val, source, child_path, err)) != PERSIST_OK)
+					return ret;
 				ret = expand_env(json_object_get_string(val), source,
 						 child_path, &expanded, err);
 				if (ret != PERSIST_OK)
@@ -203,23 +225,66 @@ static int expand_tree(struct json_object *obj, const char *source,
 	return PERSIST_OK;
 }
 
-/* Read a non-negative integer key the core owns out of config (and remove
-   it from there). */
-static int take_core_int(struct json_object *config, const char *key,
-			 const char *source, const char *path, int64_t *value_r,
+/* What a JSON value is, for messages ("null", "a string", ...). */
+static const char *json_kind(struct json_object *val)
+{
+	switch (json_object_get_type(val)) {
+	case json_type_null: return "null";
+	case json_type_boolean: return "a boolean";
+	case json_type_double:
+	case json_type_int: return "a number";
+	case json_type_object: return "an object";
+	case json_type_array: return "an array";
+	case json_type_string: return "a string";
+	default: return "something else";
+	}
+}
+
+/* The keys of "config" the core owns, each an integer within a range. */
+static const struct core_int_key {
+	const char *key;
+	int64_t min, max;
+	size_t offset;  /* of the field in struct persist_provider_settings */
+} core_int_keys[] = {
+	{ "cacheTTL", 0, PERSIST_TTL_MAX_MS,
+	  offsetof(struct persist_provider_settings, cache_ttl_ms) },
+	{ "batchInterval", 0, SETTINGS_INTERVAL_MAX_MS,
+	  offsetof(struct persist_provider_settings, batch_interval_ms) },
+	{ "batchMaxOps", 1, SETTINGS_BATCH_OPS_MAX,
+	  offsetof(struct persist_provider_settings, batch_max_ops) },
+	{ "batchMaxBytes", 1, SETTINGS_BATCH_BYTES_MAX,
+	  offsetof(struct persist_provider_settings, batch_max_bytes) },
+	{ "healthInterval", 0, SETTINGS_INTERVAL_MAX_MS,
+	  offsetof(struct persist_provider_settings, health_interval_ms) },
+};
+
+/* Read one integer key the core owns out of config (and remove it from
+   there).  A fraction, an exponent, a number json-c had to saturate (2^63,
+   1e23) or one outside the key's range is an error naming the key. */
+static int take_core_int(struct json_object *config, const struct core_int_key *k,
+			 const char *source, const char *path,
+			 struct persist_provider_settings *ps,
 			 struct persist_error *err)
 {
 	struct json_object *val;
+	int64_t value;
 
-	if (!json_object_object_get_ex(config, key, &val))
+	if (!json_object_object_get_ex(config, k->key, &val))
 		return PERSIST_OK;
+	/* json-c gives INT64_MAX/MIN for integers it cannot hold, which the
+	   ranges below (all far inside int64) refuse */
+	value = json_object_get_int64(val);
 	if (json_object_get_type(val) != json_type_int ||
-	    json_object_get_int64(val) < 0)
+	    value < k->min || value > k->max)
 		return persist_error_set(err, PERSIST_ECONFIG, 0,
-			"%s.config.%s in %s must be a non-negative integer",
-			path, key, source);
-	*value_r = json_object_get_int64(val);
-	json_object_object_del(config, key);
+			"%s.config.%s in %s must be an integer from %lld to %lld, not %s",
+			path, k->key, source, (long long)k->min, (long long)k->max,
+			json_object_get_type(val) == json_type_int ||
+			json_object_get_type(val) == json_type_double
+				? json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN)
+				: json_kind(val));
+	*(int64_t *)(void *)((char *)ps + k->offset) = value;
+	json_object_object_del(config, k->key);
 	return PERSIST_OK;
 }
 
@@ -244,10 +309,12 @@ static int parse_provider(struct json_object *obj, const char *source,
 				"Known keys are provider, module, config and fallback.",
 				key, path, source);
 	}
-	if (!json_object_object_get_ex(obj, "provider", &val) ||
-	    json_object_get_type(val) != json_type_string)
+	if (!json_object_object_get_ex(obj, "provider", &val))
 		return persist_error_set(err, PERSIST_ECONFIG, 0,
-			"%s.provider in %s is missing or not a string", path, source);
+			"%s.provider in %s is missing", path, source);
+	if (json_object_get_type(val) != json_type_string)
+		return persist_error_set(err, PERSIST_ECONFIG, 0,
+			"%s.provider in %s must be a string, not %s", path, source, json_kind(val));
 	ps->provider = strdup(json_object_get_string(val));
 	if (ps->provider == NULL)
 		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
@@ -255,10 +322,14 @@ static int parse_provider(struct json_object *obj, const char *source,
 		return persist_error_prefix(err, PERSIST_ECONFIG, "%s.provider of %s", path, source);
 	if (json_object_object_get_ex(obj, "module", &val)) {
 		const char *module = json_object_get_string(val);
-		if (json_object_get_type(val) != json_type_string || module[0] != '/')
+		if (json_object_get_type(val) != json_type_string)
+			return persist_error_set(err, PERSIST_ECONFIG, 0,
+				"%s.module in %s must be a string (an absolute path), not %s",
+				path, source, json_kind(val));
+		if (module[0] != '/')
 			return persist_error_set(err, PERSIST_ECONFIG, 0,
 				"%s.module in %s must be an absolute path, not \"%s\"",
-				path, source, json_object_get_string(val));
+				path, source, module);
 		ps->module = strdup(module);
 		if (ps->module == NULL)
 			return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
@@ -275,13 +346,12 @@ static int parse_provider(struct json_object *obj, const char *source,
 		if (config == NULL)
 			return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
 	}
-	if ((ret = take_core_int(config, "cacheTTL", source, path, &ps->cache_ttl_ms, err)) ||
-	    (ret = take_core_int(config, "batchInterval", source, path, &ps->batch_interval_ms, err)) ||
-	    (ret = take_core_int(config, "batchMaxOps", source, path, &ps->batch_max_ops, err)) ||
-	    (ret = take_core_int(config, "batchMaxBytes", source, path, &ps->batch_max_bytes, err)) ||
-	    (ret = take_core_int(config, "healthInterval", source, path, &ps->health_interval_ms, err))) {
-		json_object_put(config);
-		return ret;
+	for (size_t i = 0; i < sizeof(core_int_keys) / sizeof(core_int_keys[0]); i++) {
+		ret = take_core_int(config, &core_int_keys[i], source, path, ps, err);
+		if (ret != PERSIST_OK) {
+			json_object_put(config);
+			return ret;
+		}
 	}
 	if (json_object_object_get_ex(config, "spoolDir", &val)) {
 		if (json_object_get_type(val) != json_type_string ||
@@ -315,6 +385,10 @@ static int parse_plugin_path(struct json_object *val, const char *source,
 	size_t n;
 
 	if (json_object_get_type(val) == json_type_string) {
+		if (json_object_get_string(val)[0] == '\0')
+			return persist_error_set(err, PERSIST_ECONFIG, 0,
+				"persistence.pluginPath in %s is empty\n"
+				"Each entry is an absolute directory.", source);
 		s->plugin_path = calloc(1, sizeof(char *));
 		if (s->plugin_path == NULL ||
 		    (s->plugin_path[0] = strdup(json_object_get_string(val))) == NULL)
@@ -334,6 +408,10 @@ static int parse_plugin_path(struct json_object *val, const char *source,
 		if (json_object_get_type(dir) != json_type_string)
 			return persist_error_set(err, PERSIST_ECONFIG, 0,
 				"persistence.pluginPath[%zu] in %s is not a string", i, source);
+		if (json_object_get_string(dir)[0] == '\0')
+			return persist_error_set(err, PERSIST_ECONFIG, 0,
+				"persistence.pluginPath[%zu] in %s is empty\n"
+				"Each entry is an absolute directory.", i, source);
 		s->plugin_path[i] = strdup(json_object_get_string(dir));
 		if (s->plugin_path[i] == NULL)
 			return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
@@ -359,44 +437,48 @@ static void line_col(const char *text, size_t offset, int *line_r, int *col_r)
 	*col_r = col;
 }
 
-/* Parse the text into a json-c tree, reporting syntax errors with line
-   and column. */
+/* Parse the text into a json-c tree.  The text is first checked strictly
+   (RFC 8259, which json-c alone is not), with no member name repeated in
+   "persistence" or below (json-c would keep the last one silently);
+   faults are reported with line and column. */
 static int parse_json_text(const char *text, size_t len, const char *source,
 			   struct json_object **root_r, struct persist_error *err)
 {
-	struct json_tokener *tok = json_tokener_new();
+	struct persist_json_fault fault;
+	struct json_tokener *tok;
 	struct json_object *root;
-	enum json_tokener_error jerr;
-	size_t end;
-	int line, col;
+	int ret, line, col;
 
-	if (tok == NULL)
-		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
-	if (len > INT32_MAX) {
-		json_tokener_free(tok);
+	if (len > INT32_MAX)
 		return persist_error_set(err, PERSIST_ECONFIG, 0, "%s is too large", source);
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	root = json_tokener_parse_ex(tok, text, (int)len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	if (root != NULL && jerr == json_tokener_success) {
-		while (end < len && strchr(" \t\r\n", text[end]) != NULL)
-			end++;
-		if (end < len) {
-			json_object_put(root);
-			root = NULL;
-			jerr = json_tokener_error_parse_unexpected;
-		}
-	}
-	json_tokener_free(tok);
-	if (root == NULL) {
-		line_col(text, end, &line, &col);
+	ret = persist_json_check(text, len, "persistence", &fault);
+	if (ret == PERSIST_ENOMEM)
+		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	if (ret != PERSIST_OK) {
+		line_col(text, fault.offset, &line, &col);
+		if (fault.repeated)
+			return persist_error_set(err, PERSIST_ECONFIG, 0,
+				"%s in %s of %s at line %d, column %d\n"
+				"A key may appear only once in an object.",
+				fault.reason, fault.path[0] != '\0' ? fault.path : "the top level",
+				source, line, col);
 		return persist_error_set(err, PERSIST_ECONFIG, 0,
 			"syntax error in %s at line %d, column %d: %s", source, line, col,
-			jerr == json_tokener_continue ? "unexpected end of input"
-			: json_tokener_error_desc(jerr));
+			fault.reason);
 	}
+	tok = json_tokener_new_ex(PERSIST_JSON_DEPTH_MAX + 1);
+	if (tok == NULL)
+		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	if (root == NULL && json_tokener_get_error(tok) == json_tokener_continue)
+		root = json_tokener_parse_ex(tok, "", 1);   /* a bare number at the end */
+	if (root == NULL && json_tokener_get_error(tok) != json_tokener_success) {
+		ret = persist_error_set(err, PERSIST_ECONFIG, 0, "cannot parse %s: %s",
+			source, json_tokener_error_desc(json_tokener_get_error(tok)));
+		json_tokener_free(tok);
+		return ret;
+	}
+	json_tokener_free(tok);
 	*root_r = root;
 	return PERSIST_OK;
 }
@@ -476,7 +558,19 @@ out:
 	return PERSIST_OK;
 }
 
-/* Read a whole regular file (at most SETTINGS_FILE_MAX bytes). */
+/* "a directory", "a FIFO", ...: what a file that is not regular is. */
+static const char *file_type(mode_t mode)
+{
+	if (S_ISDIR(mode)) return "a directory";
+	if (S_ISFIFO(mode)) return "a FIFO";
+	if (S_ISCHR(mode)) return "a character device";
+	if (S_ISBLK(mode)) return "a block device";
+	if (S_ISSOCK(mode)) return "a socket";
+	return "an unknown type";
+}
+
+/* Read a whole regular file (at most SETTINGS_FILE_MAX bytes); anything
+   else (a FIFO, a device, a directory) is refused before any read. */
 static int read_file(const char *path, char **text_r, size_t *len_r,
 		     struct persist_error *err)
 {
@@ -485,15 +579,23 @@ static int read_file(const char *path, char **text_r, size_t *len_r,
 	size_t used = 0;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; the type is
+	   checked before anything is read */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return persist_error_set(err, PERSIST_ECONFIG, errno,
 			"cannot open configuration file %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
 		int e = errno;
 		close(fd);
-		return persist_error_set(err, PERSIST_ECONFIG, S_ISDIR(st.st_mode) ? EISDIR : e,
-			"configuration file %s is not a regular file", path);
+		return persist_error_set(err, PERSIST_ECONFIG, e,
+			"cannot stat configuration file %s: %s", path, strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return persist_error_set(err, PERSIST_ECONFIG, S_ISDIR(st.st_mode) ? EISDIR : EINVAL,
+			"configuration file %s is not a regular file (%s)",
+			path, file_type(st.st_mode));
 	}
 	if ((uint64_t)st.st_size > SETTINGS_FILE_MAX) {
 		close(fd);

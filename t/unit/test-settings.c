@@ -148,7 +148,7 @@ static void test_bad_entries(void)
 	parse_fails("{\"persistence\":{\"state\":{\"provider\":\"x\",\"config\":[]}}}",
 		    PERSIST_ECONFIG, "persistence.state.config in test.json must be an object");
 	parse_fails("{\"persistence\":{\"configuration\":{\"provider\":\"x\",\"config\":{\"cacheTTL\":-5}}}}",
-		    PERSIST_ECONFIG, "cacheTTL in test.json must be a non-negative integer");
+		    PERSIST_ECONFIG, "cacheTTL in test.json must be an integer from 0 to 3153600000000, not -5");
 	parse_fails("{\"persistence\":{\"configuration\":{\"provider\":\"x\",\"config\":{\"cacheTTL\":\"5\"}}}}",
 		    PERSIST_ECONFIG, "cacheTTL");
 	parse_fails("{\"persistence\":{\"pluginPath\":[\"/a\", 3]}}",
@@ -199,6 +199,168 @@ static void test_files(void)
 	rmdir(dir);
 }
 
+/* Parse {"persistence":{KIND:{"provider":"x","config":{KEY:VALUE}}}}. */
+static void core_key(const char *kind, const char *key, const char *value,
+		     int ok, const char *needle)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text),
+		 "{\"persistence\":{\"%s\":{\"provider\":\"x\",\"config\":{\"%s\":%s}}}}",
+		 kind, key, value);
+	if (ok) {
+		struct persist_settings *s = parse_ok(text);
+		if (s == NULL)
+			fprintf(stderr, "  (text: %s)\n", text);
+		persist_settings_free(s);
+	} else {
+		parse_fails(text, PERSIST_ECONFIG, needle);
+	}
+}
+
+/* The core's own keys are integers within a range each: a fraction, an
+   exponent, a number json-c saturates, a negative or a string is an error
+   naming the key and the file. */
+static void test_core_key_ranges(void)
+{
+	static const char *const bad[] = {
+		"-1", "1.5", "1e3", "1e23", "9223372036854775807",
+		"9223372036854775808", "99999999999999999999999", "-9223372036854775809",
+		"\"5\"", "null", "true", "[]",
+	};
+	static const struct { const char *key, *max, *over; } keys[] = {
+		{ "cacheTTL", "3153600000000", "3153600000001" },
+		{ "batchInterval", "3600000", "3600001" },
+		{ "batchMaxOps", "10000000", "10000001" },
+		{ "batchMaxBytes", "1073741824", "1073741825" },
+		{ "healthInterval", "3600000", "3600001" },
+	};
+	struct persist_settings *s;
+	char needle[128];
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		snprintf(needle, sizeof(needle), "persistence.state.config.%s in test.json must be an integer from",
+			 keys[k].key);
+		core_key("state", keys[k].key, keys[k].max, 1, NULL);
+		core_key("state", keys[k].key, keys[k].over, 0, needle);
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			core_key("state", keys[k].key, bad[i], 0, needle);
+	}
+	core_key("state", "batchMaxOps", "0", 0, "batchMaxOps in test.json must be an integer from 1 to 10000000, not 0");
+	core_key("state", "cacheTTL", "1e23", 0, "not 1e23");
+	core_key("state", "cacheTTL", "null", 0, "not null");
+	core_key("configuration", "cacheTTL", "0", 1, NULL);
+	s = parse_ok("{\"persistence\":{\"configuration\":{\"provider\":\"x\",\"config\":"
+		     "{\"cacheTTL\":3153600000000}}}}");
+	if (s != NULL)
+		CU_ASSERT_EQUAL(s->kinds[PERSIST_KIND_CONFIG].cache_ttl_ms, INT64_C(3153600000000));
+	persist_settings_free(s);
+}
+
+/* A string holding NUL anywhere under "persistence" is an error naming
+   its path (C code would see it cut at the NUL). */
+static void test_nul_in_strings(void)
+{
+	struct persist_settings *s;
+
+	parse_fails("{\"persistence\":{\"state\":{\"provider\":\"redis\\u0000x\"}}}",
+		    PERSIST_ECONFIG, "persistence.state.provider in test.json contains a NUL character");
+	parse_fails("{\"persistence\":{\"state\":{\"provider\":\"redis\",\"config\":"
+		    "{\"password\":\"pa\\u0000ss\"}}}}",
+		    PERSIST_ECONFIG, "persistence.state.config.password in test.json contains a NUL");
+	parse_fails("{\"persistence\":{\"pluginPath\":[\"/a\",\"/b\\u0000c\"]}}",
+		    PERSIST_ECONFIG, "persistence.pluginPath[1] in test.json contains a NUL");
+	parse_fails("{\"persistence\":{\"state\":{\"provider\":\"x\",\"fallback\":"
+		    "{\"provider\":\"y\",\"config\":{\"l\":[{\"k\":\"\\u0000\"}]}}}}}",
+		    PERSIST_ECONFIG, "persistence.state.fallback.config.l[0].k in test.json contains a NUL");
+	/* outside "persistence" nothing is looked at */
+	s = parse_ok("{\"title\":\"a\\u0000b\"}");
+	persist_settings_free(s);
+}
+
+/* A key given twice in one object under "persistence" is refused with its
+   name and where (json-c would silently keep the last one). */
+static void test_duplicate_keys(void)
+{
+	struct persist_settings *s;
+
+	parse_fails("{\"persistence\":{\"state\":{\"provider\":\"memory\"},\n"
+		    "  \"state\":{\"provider\":\"redis\"}}}",
+		    PERSIST_ECONFIG, "key \"state\" is given twice in persistence of test.json at line 2, column 3");
+	parse_fails("{\"persistence\":{\"state\":{\"provider\":\"memory\",\"provider\":\"redis\"}}}",
+		    PERSIST_ECONFIG, "key \"provider\" is given twice in persistence.state of test.json");
+	parse_fails("{\"persistence\":{\"state\":{\"provider\":\"redis\",\"config\":"
+		    "{\"url\":\"a\",\"db\":1,\"url\":\"b\"}}}}",
+		    PERSIST_ECONFIG, "key \"url\" is given twice in persistence.state.config of test.json");
+	parse_fails("{\"persistence\":{\"pluginPath\":[{\"a\":1,\"a\":2}]}}",
+		    PERSIST_ECONFIG, "key \"a\" is given twice in persistence.pluginPath[0]");
+	/* the same name written differently is the same key */
+	parse_fails("{\"persistence\":{\"state\":{\"provider\":\"x\"},\"st\\u0061te\":{\"provider\":\"y\"}}}",
+		    PERSIST_ECONFIG, "is given twice in persistence of test.json");
+	/* "persistence" itself twice */
+	parse_fails("{\"persistence\":{},\"title\":1,\"persistence\":{}}",
+		    PERSIST_ECONFIG, "key \"persistence\" is given twice in the top level of test.json");
+	/* the rest of a platform.json is not ours to judge */
+	s = parse_ok("{\"title\":1,\"title\":2,\"auth\":{\"m\":1,\"m\":2},\"persistence\":{}}");
+	persist_settings_free(s);
+}
+
+/* A value of the wrong type is named with its type, never as "(null)";
+   an empty pluginPath entry is an error like other non-directories. */
+static void test_wrong_types(void)
+{
+	parse_fails("{\"persistence\":{\"state\":{\"provider\":\"x\",\"module\":null}}}",
+		    PERSIST_ECONFIG, "persistence.state.module in test.json must be a string (an absolute path), not null");
+	parse_fails("{\"persistence\":{\"state\":{\"provider\":\"x\",\"module\":7}}}",
+		    PERSIST_ECONFIG, "module in test.json must be a string (an absolute path), not a number");
+	parse_fails("{\"persistence\":{\"state\":{\"provider\":null}}}",
+		    PERSIST_ECONFIG, "persistence.state.provider in test.json must be a string, not null");
+	parse_fails("{\"persistence\":{\"state\":{\"provider\":[\"x\"]}}}",
+		    PERSIST_ECONFIG, "provider in test.json must be a string, not an array");
+	parse_fails("{\"persistence\":{\"pluginPath\":[\"/a\", \"\"]}}",
+		    PERSIST_ECONFIG, "persistence.pluginPath[1] in test.json is empty");
+	parse_fails("{\"persistence\":{\"pluginPath\":\"\"}}",
+		    PERSIST_ECONFIG, "persistence.pluginPath in test.json is empty");
+}
+
+/* The file is checked strictly: what json-c alone would accept (NaN, "1.",
+   raw control characters) is a syntax error with line and column. */
+static void test_strict_syntax(void)
+{
+	parse_fails("{\"persistence\":{\"configuration\":{\"provider\":\"x\",\"config\":\n"
+		    "{\"cacheTTL\":NaN}}}}", PERSIST_ECONFIG,
+		    "syntax error in test.json at line 2, column 13: NaN is not a JSON value");
+	parse_fails("{\"a\":1.}", PERSIST_ECONFIG, "a number needs a digit after the decimal point");
+	parse_fails("{\"a\":\"x\ty\"}", PERSIST_ECONFIG, "raw control character 0x09");
+	parse_fails("{\"a\":Infinity}", PERSIST_ECONFIG, "Infinity is not a JSON value");
+	parse_fails("null", PERSIST_ECONFIG, "test.json is not a JSON object");
+}
+
+/* A FIFO, a device or a directory is refused before anything is read
+   (a FIFO with no writer would otherwise block forever). */
+static void test_not_regular_files(void)
+{
+	struct persist_settings *s = NULL;
+	struct persist_error err;
+	char dir[] = "/tmp/persist-settings.XXXXXX", fifo[256];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/f.json", dir);
+	CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
+	alarm(20);   /* a hang fails the test instead of the whole run waiting */
+	CU_ASSERT_EQUAL(persist_settings_load(fifo, &s, &err), PERSIST_ECONFIG);
+	ASSERT_MSG_HAS(err, "configuration file ");
+	ASSERT_MSG_HAS(err, "/f.json is not a regular file (a FIFO)");
+	CU_ASSERT_EQUAL(persist_settings_load("/dev/null", &s, &err), PERSIST_ECONFIG);
+	ASSERT_MSG_HAS(err, "configuration file /dev/null is not a regular file (a character device)");
+	CU_ASSERT_EQUAL(persist_settings_load(dir, &s, &err), PERSIST_ECONFIG);
+	ASSERT_MSG_HAS(err, "is not a regular file (a directory)");
+	alarm(0);
+	CU_ASSERT_PTR_NULL(s);
+	unlink(fifo);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	static const struct t_case tests[] = {
@@ -208,6 +370,12 @@ int main(void)
 		{ "syntax errors with line and column", test_syntax_errors },
 		{ "bad entries named", test_bad_entries },
 		{ "files", test_files },
+		{ "core keys are integers within a range", test_core_key_ranges },
+		{ "NUL in a string", test_nul_in_strings },
+		{ "duplicate keys", test_duplicate_keys },
+		{ "wrong types named", test_wrong_types },
+		{ "strict JSON syntax", test_strict_syntax },
+		{ "FIFO, device, directory", test_not_regular_files },
 		{ NULL, NULL }
 	};
 	return t_cunit_run("settings", NULL, NULL, tests);
