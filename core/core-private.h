@@ -35,9 +35,8 @@ int persist_valid_key(const char *what, const char *key, struct persist_error *e
 int persist_valid_collection(const char *collection, struct persist_error *err);
 int persist_valid_value(const char *what, const void *data, size_t len,
 			struct persist_error *err);
-/* persist_json_check as a message "WHAT is not valid JSON: REASON at byte N". */
-int persist_valid_json(const char *what, const void *data, size_t len,
-		       struct persist_error *err);
+/* persist_valid_json (the public face of persist_json_check) is in
+   persist.h. */
 int persist_valid_utf8(const void *data, size_t len);
 /* TTL: 0 or 1..PERSIST_TTL_MAX_MS, else PERSIST_EINVAL naming what/key. */
 int persist_valid_ttl(int64_t ttl_ms, const char *what, const char *key,

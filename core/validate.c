@@ -669,13 +669,17 @@ int persist_json_check(const void *data, size_t len, const char *unique_scope,
 }
 
 /* Check that data[0..len) is one JSON value; what names it in the message
-   ("document for key \"apps\""). */
+   ("document for key \"apps\"").  Exported: tools check JSON arguments
+   with the same rule as the core. */
 int persist_valid_json(const char *what, const void *data, size_t len,
 		       struct persist_error *err)
 {
 	struct persist_json_fault fault;
 	int ret;
 
+	persist_error_clear(err);
+	if (what == NULL)
+		what = "JSON text";
 	if (persist_valid_value(what, data, len, err) != PERSIST_OK)
 		return PERSIST_EINVAL;
 	if (len == 0)

@@ -119,6 +119,14 @@ const char *persist_kind_name(enum persist_kind kind);
 /* Names of capability bits, comma-separated into buf ("ttl,atomic_incr"). */
 const char *persist_caps_string(uint64_t caps, char *buf, size_t size);
 
+/* Check that data[0..len) is one strict JSON value (RFC 8259, the rule
+   every JSON argument of this API follows, see above); PERSIST_EINVAL
+   otherwise, the message naming `what`, the reason and the byte offset
+   (from 0): `record is not valid JSON: NaN is not a JSON value at byte 0`.
+   For hosts and tools that check JSON before handing it over. */
+int persist_valid_json(const char *what, const void *data, size_t len,
+		       struct persist_error *err);
+
 /* --- configuration ------------------------------------------------------ */
 
 /* ETag of arbitrary bytes (hex, same for the same bytes everywhere). */

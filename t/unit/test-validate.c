@@ -88,6 +88,10 @@ static void test_json(void)
 	CU_ASSERT_STRING_EQUAL(err.msg, "document for key \"apps\" is not valid JSON: "
 			       "NaN is not a JSON value at byte 5");
 	CU_ASSERT_PTR_NULL(strstr(err.msg, "success"));
+	CU_ASSERT_EQUAL(persist_valid_json(NULL, "x", 1, &err), PERSIST_EINVAL);
+	ASSERT_MSG_HAS(err, "JSON text is not valid JSON: x is not a JSON value at byte 0");
+	CU_ASSERT_EQUAL(persist_valid_json(NULL, "1", 1, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(err.code, PERSIST_OK);
 }
 
 /* Every valid JSON text is accepted, whatever its top-level type. */
