@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -141,7 +142,21 @@ static const struct persist_host host_table = {
 	.config_changed = host_config_changed,
 	.session_event = host_session_event,
 	.strerror = persist_strerror,
+	.verror = persist_error_setv,   /* since 1.1 */
 };
+
+/* Every kind's ops table starts with struct persist_ops_header: the core
+   reads size, caps, open, close and health of any table through it. */
+#define HEADER_MATCHES(type, field) \
+	(offsetof(type, field) == offsetof(struct persist_ops_header, field))
+#define HEADER_OF(type, first_method) \
+	(HEADER_MATCHES(type, size) && HEADER_MATCHES(type, caps) && \
+	 HEADER_MATCHES(type, open) && HEADER_MATCHES(type, close) && \
+	 HEADER_MATCHES(type, health) && \
+	 offsetof(type, first_method) >= sizeof(struct persist_ops_header))
+_Static_assert(HEADER_OF(struct persist_config_ops, get), "config ops header");
+_Static_assert(HEADER_OF(struct persist_state_ops, get), "state ops header");
+_Static_assert(HEADER_OF(struct persist_session_ops, put), "session ops header");
 
 /* The host table handed to every plugin's init. */
 const struct persist_host *persist_host_table(void)

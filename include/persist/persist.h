@@ -51,9 +51,9 @@ extern "C" {
 #endif
 
 #define PERSIST_VERSION "1.0.0"
-#define PERSIST_KEY_MAX 512
-#define PERSIST_COLLECTION_MAX 128
-#define PERSIST_VALUE_MAX (256u * 1024 * 1024)
+/* PERSIST_KEY_MAX, PERSIST_COLLECTION_MAX, PERSIST_VALUE_MAX and
+   PERSIST_TTL_MAX_MS are in plugin.h (included above): plugins need them
+   too and include only that header. */
 
 typedef struct persist persist;
 

@@ -22,7 +22,12 @@
  *   - the core calls a method only when its table's size covers the slot and
  *     the pointer is not NULL; otherwise it emulates it (a batch becomes a loop
  *     of single calls) or answers PERSIST_ENOTSUP;
- *   - a breaking change bumps PERSIST_ABI_MAJOR and the entry symbol (_v2).
+ *   - a breaking change bumps PERSIST_ABI_MAJOR and the entry symbol (_v2);
+ *   - every field added after 1.0 says "since 1.x" beside it; a plugin uses
+ *     it only when the struct's size covers it (a 1.1 plugin on a 1.0 core
+ *     is refused at load, naming both versions).
+ *
+ * History: 1.0 first release; 1.1 added host->verror.
  *
  * Values cross the boundary as bytes (pointer + length), normally JSON text.
  * Values a plugin returns are allocated with host->alloc(len + 1) and carry a
@@ -42,6 +47,7 @@
 #ifndef PERSIST_PLUGIN_H
 #define PERSIST_PLUGIN_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <persist/status.h>
@@ -52,11 +58,21 @@ extern "C" {
 
 #define PERSIST_PLUGIN_MAGIC 0x50525354u /* "PRST" */
 #define PERSIST_ABI_MAJOR 1              /* breaking change: new entry symbol _v2 */
-#define PERSIST_ABI_MINOR 0              /* additive changes only */
+#define PERSIST_ABI_MINOR 1              /* additive changes only; 1.1: host->verror */
 #define PERSIST_PLUGIN_ENTRY_SYMBOL "persist_plugin_entry_v1"
 
 /* ETag buffers: at most PERSIST_ETAG_MAX - 1 printable ASCII characters. */
 #define PERSIST_ETAG_MAX 64
+
+/* Limits the core enforces on every call before a plugin sees it (longer
+   or malformed input answers PERSIST_EINVAL): keys, session ids and event
+   names are non-empty valid UTF-8 without control characters, at most
+   PERSIST_KEY_MAX bytes; collection names match
+   [A-Za-z0-9_.:-]{1,PERSIST_COLLECTION_MAX} and do not start with '.';
+   values are at most PERSIST_VALUE_MAX bytes. */
+#define PERSIST_KEY_MAX 512
+#define PERSIST_COLLECTION_MAX 128
+#define PERSIST_VALUE_MAX (256u * 1024 * 1024)
 
 /* The longest TTL (100 years, in ms).  A TTL is 0 (no expiry) or 1 to
    PERSIST_TTL_MAX_MS: the core refuses anything else with PERSIST_EINVAL
@@ -168,6 +184,13 @@ struct persist_host {
 			      const struct persist_event *event);
 	/* Name of a status code, for messages. */
 	const char *(*strerror)(int status);
+
+	/* --- since 1.1: use only when PERSIST_HAS(host, field) --- */
+
+	/* host->error with a va_list, for a plugin's own printf-style error
+	   helper (since 1.1). */
+	int (*verror)(struct persist_error *err, persist_status code, int sys_errno,
+		      const char *fmt, va_list args) PERSIST_PRINTF(4, 0);
 };
 
 /* What open() is given. */
@@ -236,8 +259,8 @@ struct persist_op {
  * the kind's methods.  `store` is what open returned.  Every method returns
  * a persist_status and fills err on failure; err is never NULL when the
  * core calls.  Arguments have been validated by the core (non-NULL, keys
- * non-empty valid UTF-8 without control characters and within the limits of
- * persist.h); a provider with stricter rules (e.g. file names) checks them
+ * non-empty valid UTF-8 without control characters and within the limits
+ * above; TTLs within 0..PERSIST_TTL_MAX_MS); a provider with stricter rules (e.g. file names) checks them
  * itself and answers PERSIST_EINVAL naming the key.
  */
 #define PERSIST_OPS_HEADER                                             \
@@ -248,6 +271,16 @@ struct persist_op {
 	void (*close)(void *store);                                             \
 	/* Cheap liveness check (PING); latency of the round trip in us. */     \
 	int (*health)(void *store, int64_t *latency_us_r, struct persist_error *err)
+
+/* The common start of every ops table: what the core reads from a table
+   before it knows (or without caring) which kind it serves - its size, its
+   capabilities, open, close and health.  Each kind's table begins with
+   exactly these fields (PERSIST_OPS_HEADER), so a pointer to any of them
+   may be read as a pointer to this; the core checks the layouts agree at
+   build time. */
+struct persist_ops_header {
+	PERSIST_OPS_HEADER;
+};
 
 struct persist_config_ops {
 	PERSIST_OPS_HEADER;

@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,6 +319,50 @@ static void test_error_helpers(void)
 	CU_ASSERT_EQUAL(strlen(err.msg), sizeof(err.msg) - 1);
 }
 
+/* A plugin's own printf-style helper forwarding to host->verror. */
+static int PERSIST_PRINTF(4, 5)
+plugin_error(const struct persist_host *host, struct persist_error *err,
+	     persist_status code, const char *fmt, ...)
+{
+	va_list args;
+	int ret;
+
+	va_start(args, fmt);
+	ret = host->verror(err, code, 7, fmt, args);
+	va_end(args);
+	return ret;
+}
+
+/* ABI 1.1: the host table has verror (after every 1.0 field), and says
+   so through its size; every ops table starts with the common header. */
+static void test_host_table_1_1(void)
+{
+	const struct persist_host *host = persist_host_table();
+	struct persist_error err;
+	static const struct persist_state_ops st = {
+		.size = sizeof(st), .caps = PERSIST_CAP_TTL | PERSIST_CAP_BATCH,
+	};
+	const struct persist_ops_header *hdr = (const void *)&st;
+
+	CU_ASSERT_EQUAL(host->abi_major, 1);
+	CU_ASSERT_EQUAL(host->abi_minor, 1);
+	CU_ASSERT_EQUAL(PERSIST_ABI_MINOR, 1);
+	CU_ASSERT_TRUE(PERSIST_HAS(host, verror));
+	CU_ASSERT_TRUE(offsetof(struct persist_host, verror) >=
+		       offsetof(struct persist_host, strerror) + sizeof(host->strerror));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(host->verror);
+	CU_ASSERT_EQUAL(plugin_error(host, &err, PERSIST_EIO, "disk %s at %d", "gone", 42), PERSIST_EIO);
+	CU_ASSERT_STRING_EQUAL(err.msg, "disk gone at 42");
+	CU_ASSERT_EQUAL(err.code, PERSIST_EIO);
+	CU_ASSERT_EQUAL(err.sys_errno, 7);
+	CU_ASSERT_EQUAL(hdr->size, sizeof(st));
+	CU_ASSERT_EQUAL(hdr->caps, PERSIST_CAP_TTL | PERSIST_CAP_BATCH);
+	/* the limits come with plugin.h alone */
+	CU_ASSERT_EQUAL(PERSIST_KEY_MAX, 512);
+	CU_ASSERT_EQUAL(PERSIST_COLLECTION_MAX, 128);
+	CU_ASSERT_EQUAL(PERSIST_VALUE_MAX, 256u * 1024 * 1024);
+}
+
 int main(void)
 {
 	static const struct t_case tests[] = {
@@ -329,6 +375,7 @@ int main(void)
 		{ "json: nesting depth", test_json_depth },
 		{ "json: repeated member names", test_json_unique_names },
 		{ "ttl", test_ttl },
+		{ "host table of ABI 1.1", test_host_table_1_1 },
 		{ "etag", test_etag },
 		{ "error helpers", test_error_helpers },
 		{ NULL, NULL }
