@@ -42,8 +42,9 @@ int persist_valid_utf8(const void *data, size_t len);
 int persist_valid_ttl(int64_t ttl_ms, const char *what, const char *key,
 		      struct persist_error *err);
 
-/* Strict RFC 8259 JSON.  Arrays and objects nest at most this deep. */
-#define PERSIST_JSON_DEPTH_MAX 512
+/* Strict RFC 8259 JSON.  Arrays and objects nest at most this deep (the
+   checker recurses: about 240 bytes of stack a level). */
+#define PERSIST_JSON_DEPTH_MAX 128
 /* Where and why a text is not JSON. */
 struct persist_json_fault {
 	size_t offset;     /* byte offset of the fault, from 0 */

@@ -30,7 +30,7 @@
  * checked strictly (RFC 8259): any JSON value, null included; NaN,
  * Infinity, "1.", leading zeros, raw control characters in strings and
  * invalid UTF-8 are refused ("\ud800" escapes are accepted, as the RFC's
- * grammar allows).
+ * grammar allows); arrays and objects nest at most 128 levels deep.
  */
 #ifndef PERSIST_PERSIST_H
 #define PERSIST_PERSIST_H

@@ -160,6 +160,17 @@ static void test_config_set_checks(void)
 	CU_ASSERT_EQUAL(persist_config_set(p, "n", "null", 4, NULL, 0, NULL, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(persist_config_set(p, "n", " 1 ", 3, NULL, 0, NULL, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(persist_config_set(p, "n", "\"s\"", 3, NULL, 0, NULL, &err), PERSIST_OK);
+	/* nesting: 128 levels are a document (json-c alone stops at 32) */
+	{
+		char deep[2 * 129 + 1];
+		memset(deep, '[', 128);
+		memset(deep + 128, ']', 128);
+		CU_ASSERT_EQUAL(persist_config_set(p, "deep", deep, 256, NULL, 0, NULL, &err), PERSIST_OK);
+		memset(deep, '[', 129);
+		memset(deep + 129, ']', 129);
+		CU_ASSERT_EQUAL(persist_config_set(p, "deep", deep, 258, NULL, 0, NULL, &err), PERSIST_EINVAL);
+		ASSERT_MSG_HAS(err, "nested deeper than 128 levels at byte 128");
+	}
 	/* the largest TTL: stored, and served from the cache */
 	CU_ASSERT_EQUAL(persist_config_set(p, "apps", "{\"v\":3}", 7, NULL, PERSIST_TTL_MAX_MS,
 					   NULL, &err), PERSIST_OK);
