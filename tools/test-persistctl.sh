@@ -131,7 +131,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-VERSION_LINE='persistctl (persist) 1.0.0, plugin ABI 1.0\n'
+VERSION_LINE='persistctl (persist) 1.0.0, plugin ABI 1.1\n'
 USAGE='usage: persistctl [-c FILE] [-P DIR]... COMMAND [ARGS]'
 
 # --- no backend needed -------------------------------------------------------
@@ -207,13 +207,13 @@ fi
 	echo "NAME VERSION ABI"
 	for so in "$PERSIST_PLUGIN_PATH"/*.so; do
 		n=${so##*/}
-		echo "${n%.so} 1.0.0 1.0"
+		echo "${n%.so} 1.0.0 1.1"
 	done | sort
 } >"$T/plugins.want"
 FILTER='s/^\([^ ]*\)  *\([^ ]*\)  *\([^ ]*\) .*/\1 \2 \3/' \
 	check "plugins" 0 "$(cat "$T/plugins.want")\n" plugins
 FILTER='/^memory /!d; s/  */ /g; s/ \/.*//' check "plugins: memory's row" 0 \
-'memory 1.0.0 1.0 configuration,state,sessions configuration=ttl,notify,threadsafe,cas;state=ttl,atomic_incr,append_log,batch,threadsafe;sessions=ttl,threadsafe\n' \
+'memory 1.0.0 1.1 configuration,state,sessions configuration=ttl,notify,threadsafe,cas;state=ttl,atomic_incr,append_log,batch,threadsafe;sessions=ttl,threadsafe\n' \
 	plugins
 mkdir -m 0755 "$T/broken-plugins"
 echo "not a shared object" >"$T/broken-plugins/broken.so"
