@@ -50,13 +50,14 @@ struct persist_json_fault {
 	size_t offset;     /* byte offset of the fault, from 0 */
 	char reason[160];  /* "NaN is not a JSON value" */
 	char path[256];    /* JSON path of the value ("persistence.state"), "" at the top */
-	int repeated;      /* the fault is a repeated member name */
+	int name_fault;    /* the fault is a member name (repeated, or holding NUL) */
 };
 /* PERSIST_OK when data[0..len) is exactly one JSON value (white space
    around it allowed); else PERSIST_EINVAL (PERSIST_ENOMEM) with *fault_r
    filled.  unique_scope NULL: member names may repeat (as RFC 8259
-   allows); "": no object may repeat a member name; "name": neither the
-   top-level member "name" nor any object inside it may. */
+   allows); "": no object may repeat a member name or have one holding
+   \u0000 (C code would see it cut); "name": the same for the top-level
+   member "name" and every object inside it, and "name" is given once. */
 int persist_json_check(const void *data, size_t len, const char *unique_scope,
 		       struct persist_json_fault *fault_r);
 

@@ -438,8 +438,9 @@ static void line_col(const char *text, size_t offset, int *line_r, int *col_r)
 }
 
 /* Parse the text into a json-c tree.  The text is first checked strictly
-   (RFC 8259, which json-c alone is not), with no member name repeated in
-   "persistence" or below (json-c would keep the last one silently);
+   (RFC 8259, which json-c alone is not), with no member name repeated or
+   holding NUL in "persistence" or below (json-c would keep the last one
+   silently, or cut the name);
    faults are reported with line and column. */
 static int parse_json_text(const char *text, size_t len, const char *source,
 			   struct json_object **root_r, struct persist_error *err)
@@ -456,10 +457,10 @@ static int parse_json_text(const char *text, size_t len, const char *source,
 		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
 	if (ret != PERSIST_OK) {
 		line_col(text, fault.offset, &line, &col);
-		if (fault.repeated)
+		if (fault.name_fault)
 			return persist_error_set(err, PERSIST_ECONFIG, 0,
 				"%s in %s of %s at line %d, column %d\n"
-				"A key may appear only once in an object.",
+				"Under persistence, a key appears once in its object and holds no NUL.",
 				fault.reason, fault.path[0] != '\0' ? fault.path : "the top level",
 				source, line, col);
 		return persist_error_set(err, PERSIST_ECONFIG, 0,

@@ -456,6 +456,16 @@ static int name_is(const struct json_name *name, const char *s)
 	return name_cmp(name, &plain) == 0;
 }
 
+/* Does a member name decode to text holding U+0000? */
+static int name_has_nul(const struct json_name *name)
+{
+	for (size_t i = 0; i < name->len; ) {
+		if (name_next(name->p, name->len, &i) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* After an object's members were collected: the first repeated name. */
 static int names_unique(struct json_scan *js, const struct json_path *path,
 			struct json_name *names, size_t n, enum json_unique unique)
@@ -477,7 +487,7 @@ static int names_unique(struct json_scan *js, const struct json_path *path,
 		return 0;
 	json_fail(js, path, dup->offset, "key \"%.*s\" is given twice",
 		  (int)(dup->len < 64 ? dup->len : 64), (const char *)dup->p);
-	js->fault->repeated = 1;
+	js->fault->name_fault = 1;
 	return -1;
 }
 
@@ -536,6 +546,13 @@ static int json_object(struct json_scan *js, const struct json_path *path,
 			names[n].len = member.name_len;
 			names[n].offset = name_at;
 			n++;
+			if (unique == JSON_UNIQUE_ALL && name_has_nul(&names[n - 1])) {
+				json_fail(js, path, name_at, "key \"%.*s\" holds a NUL character (\\u0000)",
+					  (int)(member.name_len < 64 ? member.name_len : 64),
+					  (const char *)member.name);
+				js->fault->name_fault = 1;
+				goto out;
+			}
 			if (unique == JSON_UNIQUE_SCOPE && name_is(&names[n - 1], js->scope))
 				below = JSON_UNIQUE_ALL;
 		}

@@ -273,6 +273,12 @@ static void test_nul_in_strings(void)
 	parse_fails("{\"persistence\":{\"state\":{\"provider\":\"x\",\"fallback\":"
 		    "{\"provider\":\"y\",\"config\":{\"l\":[{\"k\":\"\\u0000\"}]}}}}}",
 		    PERSIST_ECONFIG, "persistence.state.fallback.config.l[0].k in test.json contains a NUL");
+	parse_fails("{\"persistence\":{\"state\":{\"provider\":\"redis\",\"config\":"
+		    "{\"pass\\u0000word\":\"x\"}}}}",
+		    PERSIST_ECONFIG, "key \"pass\\u0000word\" holds a NUL character (\\u0000) "
+		    "in persistence.state.config of test.json at line 1");
+	parse_fails("{\"persistence\":{\"st\\u0000ate\":{\"provider\":\"x\"}}}",
+		    PERSIST_ECONFIG, "holds a NUL character");
 	/* outside "persistence" nothing is looked at */
 	s = parse_ok("{\"title\":\"a\\u0000b\"}");
 	persist_settings_free(s);

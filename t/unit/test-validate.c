@@ -226,7 +226,14 @@ static void test_json_unique_names(void)
 	CU_ASSERT_STRING_EQUAL(fault.reason, "key \"d\" is given twice");
 	CU_ASSERT_STRING_EQUAL(fault.path, "a.c[0]");
 	CU_ASSERT_EQUAL(fault.offset, (size_t)(strstr(t, "\"d\":3") - t));
-	CU_ASSERT_TRUE(fault.repeated);
+	CU_ASSERT_TRUE(fault.name_fault);
+	/* a name holding NUL would be cut by C code: refused where names are checked */
+	t = "{\"a\":{\"pass\\u0000word\":1}}";
+	CU_ASSERT_EQUAL(persist_json_check(t, strlen(t), NULL, &fault), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_json_check(t, strlen(t), "a", &fault), PERSIST_EINVAL);
+	CU_ASSERT_STRING_EQUAL(fault.reason, "key \"pass\\u0000word\" holds a NUL character (\\u0000)");
+	CU_ASSERT_STRING_EQUAL(fault.path, "a");
+	CU_ASSERT_TRUE(fault.name_fault);
 	/* scope: only below the top-level member "a" */
 	CU_ASSERT_EQUAL(persist_json_check(t, strlen(t), "a", &fault), PERSIST_EINVAL);
 	CU_ASSERT_EQUAL(persist_json_check(t, strlen(t), "x", &fault), PERSIST_OK);
