@@ -393,7 +393,7 @@ int fs_config_set(void *store, const char *key, const void *data, size_t len,
 				   key, why);
 	host->etag(data, len, etag);
 	if (ttl_ms > 0)
-		expires = host->now_ms() + ttl_ms;
+		expires = fs_expiry_ms(host->now_ms(), ttl_ms);
 
 	ret = fs_config_lock(cfg, err);
 	if (ret != PERSIST_OK)

@@ -116,23 +116,32 @@ void fs_kv_encode(struct fs_buf *buf, const char *key,
 	fs_buf_addc(buf, '}');
 }
 
-/* Apply one op object read from the journal; -1 when malformed. */
-static int fs_kv_apply_op(struct fs_state *st, struct fs_kv *kv,
-			  struct json_object *op)
+/* One op of a journal line, decoded but not yet applied. */
+struct fs_op {
+	const char *key;        /* points into the parsed line */
+	struct fs_entry *entry; /* new state, NULL: deleted (or expired) */
+};
+
+/* Decode one op object read from the journal into op_r; -1 when it is
+   malformed (nothing allocated then).  An "exp" must be an integer; a
+   negative one (what a wrapped now + TTL left on disk) counts as no expiry,
+   as in a TTL sidecar, and one past INT64_MAX is read as INT64_MAX: never,
+   in practice.  An entry already expired decodes as a deletion. */
+static int fs_kv_decode_op(struct fs_state *st, struct json_object *op,
+			   struct fs_op *op_r)
 {
 	struct json_object *k, *v;
 	struct fs_entry *e;
-	const char *key;
 
 	if (!json_object_is_type(op, json_type_object) ||
 	    !json_object_object_get_ex(op, "k", &k) ||
 	    !json_object_is_type(k, json_type_string))
 		return -1;
-	key = json_object_get_string(k);
-	if (json_object_object_get_ex(op, "del", &v)) {
-		(void)fs_kv_apply(kv, key, NULL);
-		return 0;
-	}
+	op_r->key = json_object_get_string(k);
+	op_r->entry = NULL;
+	if (json_object_object_get_ex(op, "del", &v))
+		return json_object_is_type(v, json_type_boolean) &&
+		       json_object_get_boolean(v) ? 0 : -1;
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return -1;
@@ -161,24 +170,32 @@ static int fs_kv_apply_op(struct fs_state *st, struct fs_kv *kv,
 		free(e);
 		return -1;
 	}
-	if (json_object_object_get_ex(op, "exp", &v) &&
-	    json_object_is_type(v, json_type_int))
+	if (json_object_object_get_ex(op, "exp", &v)) {
+		if (!json_object_is_type(v, json_type_int)) {
+			fs_entry_free(e);
+			return -1;
+		}
 		e->expires_ms = json_object_get_int64(v);
-	if (e->expires_ms != 0 && e->expires_ms <= st->host->now_ms()) {
-		fs_entry_free(e);
-		(void)fs_kv_apply(kv, key, NULL);
-		return 0;
+		if (e->expires_ms < 0)
+			e->expires_ms = 0;
 	}
-	(void)fs_kv_apply(kv, key, e);
+	if (e->expires_ms != 0 && e->expires_ms <= st->host->now_ms())
+		fs_entry_free(e); /* expired: the key is gone */
+	else
+		op_r->entry = e;
 	return 0;
 }
 
-/* Apply one whole journal line (without its newline). */
+/* Apply one whole journal line (without its newline).  A batch line is
+   applied whole or not at all: every op is decoded first, and one
+   malformed op skips the line. */
 static void fs_kv_apply_line(struct fs_state *st, struct fs_kv *kv,
 			     struct json_tokener *tok, const char *line,
 			     size_t len, off_t at)
 {
 	struct json_object *obj, *b;
+	struct fs_op one, *ops = &one;
+	size_t n = 0, done = 0;
 	int bad = 0;
 
 	json_tokener_reset(tok);
@@ -187,15 +204,28 @@ static void fs_kv_apply_line(struct fs_state *st, struct fs_kv *kv,
 	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success) {
 		bad = 1;
 	} else if (json_object_object_get_ex(obj, "b", &b)) {
-		size_t n = json_object_is_type(b, json_type_array)
-				   ? json_object_array_length(b) : 0;
-		bad = n == 0;
-		for (size_t i = 0; i < n; i++)
-			bad |= fs_kv_apply_op(st, kv,
-					      json_object_array_get_idx(b, i)) < 0;
+		n = json_object_is_type(b, json_type_array)
+			    ? json_object_array_length(b) : 0;
+		ops = n > 1 ? calloc(n, sizeof(*ops)) : &one;
+		bad = n == 0 || ops == NULL;
+		for (; !bad && done < n; done++)
+			bad = fs_kv_decode_op(st, json_object_array_get_idx(b, done),
+					      &ops[done]) < 0;
+		if (bad && done > 0)
+			done--; /* the op that failed holds nothing */
 	} else {
-		bad = fs_kv_apply_op(st, kv, obj) < 0;
+		n = 1;
+		bad = fs_kv_decode_op(st, obj, &one) < 0;
+		done = bad ? 0 : 1;
 	}
+	for (size_t i = 0; i < done; i++) {
+		if (bad)
+			fs_entry_free(ops[i].entry);
+		else
+			(void)fs_kv_apply(kv, ops[i].key, ops[i].entry);
+	}
+	if (ops != &one)
+		free(ops);
 	json_object_put(obj);
 	if (bad)
 		st->host->log(st->sink, PERSIST_LOG_WARNING,

@@ -468,7 +468,7 @@ int fs_state_set(void *store, const char *collection, const char *key,
 	entry->data[len] = '\0';
 	entry->len = len;
 	if (ttl_ms > 0)
-		entry->expires_ms = st->host->now_ms() + ttl_ms;
+		entry->expires_ms = fs_expiry_ms(st->host->now_ms(), ttl_ms);
 
 	pthread_mutex_lock(&kv->mu);
 	ret = fs_kv_lock(st, kv, 1, err);

@@ -78,6 +78,10 @@
 		       IN_OPEN | IN_CLOSE_NOWRITE |                      \
 		       IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR |      \
 		       IN_DONT_FOLLOW)
+/* The longest the thread sleeps without a reason to wake (ms); also caps
+   how far ahead an expiry is scheduled, so an expiry of any size (a
+   sidecar may hold up to INT64_MAX) never overflows the conversion. */
+#define FS_WATCH_WAKE_MAX_MS 60000
 #define FS_WATCH_DEPTH 64
 
 /* What an event (or a scan) says about a document. */
@@ -754,10 +758,14 @@ static int fs_watch_due_expiry(void *ctx, const char *key, void *value)
 {
 	struct fs_due_ctx *dc = ctx;
 	int64_t t = *(int64_t *)value;
-	int64_t at = dc->now_us + (t - dc->now_ms) * 1000;
+	int64_t left, at;
 
 	if (t <= dc->now_ms)
 		return fs_watch_collect(&dc->due, key, value);
+	if (__builtin_sub_overflow(t, dc->now_ms, &left) ||
+	    left > FS_WATCH_WAKE_MAX_MS)
+		left = FS_WATCH_WAKE_MAX_MS;
+	at = dc->now_us + left * 1000;
 	if (dc->next_us == 0 || at < dc->next_us)
 		dc->next_us = at;
 	return 0;
@@ -789,7 +797,8 @@ static int fs_watch_timers(struct fs_watch *w)
 	wait_ms = (dc.next_us - dc.now_us + 999) / 1000;
 	if (wait_ms < 1)
 		wait_ms = 1;
-	return wait_ms > 60000 ? 60000 : (int)wait_ms;
+	return wait_ms > FS_WATCH_WAKE_MAX_MS ? FS_WATCH_WAKE_MAX_MS
+					      : (int)wait_ms;
 }
 
 /* Read and handle every queued inotify event; never blocks. */

@@ -282,6 +282,70 @@ static void test_ttl(void)
 	CU_ASSERT_EQUAL(cset(cfg, "neg", "{}", NULL, -5, NULL, &err), PERSIST_EINVAL);
 }
 
+/* Expiry of key through get (-1 when get fails). */
+static int64_t doc_expiry(void *store, const char *key)
+{
+	struct persist_error err;
+	struct persist_value v;
+
+	memset(&v, 0, sizeof(v));
+	if (OPS->get(store, key, &v, &err) != PERSIST_OK)
+		return -1;
+	free(v.data);
+	return v.expires_ms;
+}
+
+/* A TTL of INT64_MAX (or INT64_MAX - 1) keeps the document for good (the
+   expiry saturates at INT64_MAX); expiries in a sidecar of any size, even
+   9e18 ms or past INT64_MAX, are read without overflow, by get and by the
+   watcher (which schedules them), in this store and in one opened on
+   them. */
+static void test_huge_ttl(void)
+{
+	static const struct { const char *num; int64_t want; } side[] = {
+		{ "9000000000000000000", 9000000000000000000 },
+		{ "99999999999999999999", INT64_MAX },
+		{ "9223372036854775807", INT64_MAX },
+		{ "-9000000000000000000", 0 },
+		{ "9e18", 0 },
+	};
+	struct persist_error err;
+	char etag[PERSIST_ETAG_MAX], text[256];
+	void *other;
+	char *data;
+	int st;
+
+	CU_ASSERT_EQUAL(cset(cfg, "forever", "{\"v\":\"old\"}", NULL, 0, NULL, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(cset(cfg, "forever", "{\"v\":\"new\"}", NULL, INT64_MAX, etag, &err), PERSIST_OK);
+	data = t_config_get(cfg, "forever", NULL, &st);
+	CU_ASSERT_EQUAL(st, PERSIST_OK);
+	CU_ASSERT(data != NULL && strcmp(data, "{\"v\":\"new\"}") == 0);
+	free(data);
+	CU_ASSERT_EQUAL(doc_expiry(cfg, "forever"), INT64_MAX);
+	CU_ASSERT_EQUAL(cset(cfg, "forever", "{\"v\":\"newer\"}", NULL, INT64_MAX - 1, etag, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(doc_expiry(cfg, "forever"), INT64_MAX);
+	CU_ASSERT(listed(cfg, "forever"));
+
+	/* sidecars written by hand; the watcher of this store sees each one */
+	for (size_t i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
+		int n = snprintf(text, sizeof(text), "{\"%s\":%s}\n", etag, side[i].num);
+		CU_ASSERT_EQUAL(t_write_file(t_path("cfg/.forever.json.ttl"), text, (size_t)n), 0);
+		ph_sleep_ms(150);
+		CU_ASSERT_EQUAL(doc_expiry(cfg, "forever"), side[i].want);
+		CU_ASSERT(listed(cfg, "forever"));
+	}
+	/* a store opened on such a sidecar schedules it at once */
+	{
+		int n = snprintf(text, sizeof(text), "{\"%s\":9000000000000000000}\n", etag);
+		CU_ASSERT_EQUAL(t_write_file(t_path("cfg/.forever.json.ttl"), text, (size_t)n), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(t_open(PERSIST_KIND_CONFIG, cfg_json, &other, &err), PERSIST_OK);
+	ph_sleep_ms(150);
+	CU_ASSERT_EQUAL(doc_expiry(other, "forever"), 9000000000000000000);
+	t_close(PERSIST_KIND_CONFIG, other);
+	CU_ASSERT_EQUAL(OPS->del(cfg, "forever", NULL, &err), PERSIST_OK);
+}
+
 /* Keys that could leave the root are refused, naming the key. */
 static void test_bad_keys(void)
 {
@@ -460,6 +524,26 @@ static void test_options(void)
 	CU_ASSERT_EQUAL(t_open(PERSIST_KIND_CONFIG, "{\"root\":\"\"}", &s, &err), PERSIST_ECONFIG);
 	CU_ASSERT_EQUAL(t_open(PERSIST_KIND_CONFIG, "{\"root\":", &s, &err), PERSIST_ECONFIG);
 	CU_ASSERT_EQUAL(t_open(PERSIST_KIND_CONFIG, "[1]", &s, &err), PERSIST_ECONFIG);
+	/* values of the wrong type or out of any range name their key */
+	{
+		static const struct { const char *json, *key; } wrong[] = {
+			{ "{\"fsync\":1}", "\"fsync\"" },
+			{ "{\"fsync\":1e400}", "\"fsync\"" },
+			{ "{\"fsync\":null}", "\"fsync\"" },
+			{ "{\"root\":9223372036854775808}", "\"root\"" },
+			{ "{\"root\":-1e23}", "\"root\"" },
+			{ "{\"root\":true}", "\"root\"" },
+			{ "{\"root\":[\"a\"]}", "\"root\"" },
+			{ "{\"root\":\"a\\u0000b\"}", "\"root\"" },
+		};
+		for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+			memset(&err, 0, sizeof(err));
+			CU_ASSERT_EQUAL(t_open(PERSIST_KIND_CONFIG, wrong[i].json, &s, &err), PERSIST_ECONFIG);
+			CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, wrong[i].key));
+			CU_ASSERT_EQUAL(t_open(PERSIST_KIND_STATE, wrong[i].json, &s, &err), PERSIST_ECONFIG);
+			CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, wrong[i].key));
+		}
+	}
 
 	/* a missing root is created with its parents */
 	snprintf(json, sizeof(json), "{\"root\":\"%s\",\"fsync\":\"always\"}", t_path("new/deep/root"));
@@ -605,6 +689,7 @@ static const struct t_case cases[] = {
 	{ "compare-and-swap", test_cas },
 	{ "compare-and-swap across processes", test_cas_processes },
 	{ "TTL sidecars", test_ttl },
+	{ "TTL of INT64_MAX, huge expiries on disk", test_huge_ttl },
 	{ "keys that leave the root", test_bad_keys },
 	{ "symlinks", test_symlinks },
 	{ "broken JSON on disk", test_broken_json },
