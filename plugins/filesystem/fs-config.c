@@ -14,12 +14,11 @@
  *           exclusive flock of ROOT/.lock, a compare-and-swap across
  *           processes;
  *   delete  likewise under the lock;
- *   list    walks the tree (hidden names and symlinked directories are
- *           skipped).
+ *   list    walks the tree to every depth a key can have (fs-walk.c;
+ *           hidden names and symlinked directories are skipped).
  *
  * TTLs live in sidecars (fs-sidecar.c); change notification is fs-watch.c.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -32,7 +31,6 @@
 #include "fs-private.h"
 
 #define FS_LOCK_FILE ".lock"
-#define FS_LIST_DEPTH 64
 
 /* Take the store's write lock (threads, then processes). */
 static int fs_config_lock(struct fs_config *cfg, struct persist_error *err)
@@ -513,112 +511,63 @@ struct fs_list_ctx {
 	struct fs_config *cfg;
 	persist_emit_fn *emit;
 	void *ctx;
-	int stopped;
-	int error;       /* errno of a failed directory read */
-	char failed[PERSIST_KEY_MAX + 1];
+	int stopped;     /* the callback asked to stop */
 };
 
-/* List one directory (rel: "" for the root) and its subdirectories. */
-static void fs_list_dir(struct fs_list_ctx *lc, const char *rel, int depth)
+/* Emit one document found by the walk (fs_walk doc callback): symlinks
+   must resolve beneath the root, documents with a sidecar must not be
+   expired.  Without a sidecar, check that the document is still there:
+   an expired one is removed before its sidecar, so "no sidecar, document
+   present" means it was not reclaimed under our feet. */
+static int fs_list_doc(void *ctx, int dirfd, const char *key,
+		       const char *name, int is_link)
 {
-	struct fs_config *cfg = lc->cfg;
-	struct dirent *de;
-	DIR *dir;
-	int fd;
+	struct fs_list_ctx *lc = ctx;
+	char side[FS_SEGMENT_MAX + 32];
+	struct persist_error err;
+	struct persist_item item;
+	struct fs_doc doc;
+	struct stat sb;
 
-	if (depth > FS_LIST_DEPTH)
-		return;
-	fd = fs_open_beneath(cfg->root_fd, rel[0] != '\0' ? rel : ".",
-			     O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		if (lc->error == 0 && errno != ENOENT) {
-			lc->error = errno;
-			snprintf(lc->failed, sizeof(lc->failed), "%s", rel);
-		}
-		return;
+	snprintf(side, sizeof(side), ".%s.ttl", name);
+	if (is_link || faccessat(dirfd, side, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (fs_config_read(lc->cfg, key, 0, &doc, &err) != PERSIST_OK ||
+		    doc.expired)
+			return 0;
+	} else if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+		return 0;
 	}
-	while (!lc->stopped && (de = readdir(dir)) != NULL) {
-		char key[PERSIST_KEY_MAX + 64];
-		size_t n = strlen(de->d_name);
-		unsigned char type = de->d_type;
-		struct persist_error err;
-		struct persist_item item;
-		struct fs_doc doc;
-		struct stat sb;
-
-		if (de->d_name[0] == '.')
-			continue;
-		if (type == DT_UNKNOWN) {
-			if (fstatat(dirfd(dir), de->d_name, &sb,
-				    AT_SYMLINK_NOFOLLOW) < 0)
-				continue;
-			type = S_ISDIR(sb.st_mode) ? DT_DIR
-			     : S_ISREG(sb.st_mode) ? DT_REG
-			     : S_ISLNK(sb.st_mode) ? DT_LNK : DT_UNKNOWN;
-		}
-		if (rel[0] != '\0')
-			snprintf(key, sizeof(key), "%s/%s", rel, de->d_name);
-		else
-			snprintf(key, sizeof(key), "%s", de->d_name);
-		if (strlen(key) > PERSIST_KEY_MAX + 8)
-			continue;
-		if (type == DT_DIR) {
-			fs_list_dir(lc, key, depth + 1);
-			continue;
-		}
-		if (type != DT_REG && type != DT_LNK)
-			continue;
-		if (n <= strlen(FS_DOC_SUFFIX) ||
-		    strcmp(de->d_name + n - strlen(FS_DOC_SUFFIX), FS_DOC_SUFFIX) != 0)
-			continue;
-		key[strlen(key) - strlen(FS_DOC_SUFFIX)] = '\0';
-		if (fs_config_key_check(cfg->host, key, &err) != PERSIST_OK)
-			continue;
-		/* Symlinks must resolve beneath the root; documents with a
-		   sidecar must not be expired.  Without a sidecar, check that
-		   the document is still there: an expired one is removed
-		   before its sidecar, so "no sidecar, document present" means
-		   it was not reclaimed under our feet. */
-		{
-			char side[FS_SEGMENT_MAX + 32];
-
-			snprintf(side, sizeof(side), ".%s.ttl", de->d_name);
-			if (type == DT_LNK ||
-			    faccessat(dirfd(dir), side, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-				if (fs_config_read(cfg, key, 0, &doc, &err) != PERSIST_OK ||
-				    doc.expired)
-					continue;
-			} else if (fstatat(dirfd(dir), de->d_name, &sb,
-					   AT_SYMLINK_NOFOLLOW) < 0) {
-				continue;
-			}
-		}
-		memset(&item, 0, sizeof(item));
-		item.size = sizeof(item);
-		item.key = key;
-		if (lc->emit(lc->ctx, &item) != 0)
-			lc->stopped = 1;
-	}
-	closedir(dir);
+	memset(&item, 0, sizeof(item));
+	item.size = sizeof(item);
+	item.key = key;
+	lc->stopped = lc->emit(lc->ctx, &item) != 0;
+	return lc->stopped;
 }
 
-/* Emit every document's key. */
+/* Emit every document's key, at every depth a key can have. */
 int fs_config_list(void *store, persist_emit_fn *emit, void *ctx,
 		   struct persist_error *err)
 {
+	struct fs_config *cfg = store;
 	struct fs_list_ctx lc;
+	struct fs_walk walk;
 
 	memset(&lc, 0, sizeof(lc));
-	lc.cfg = store;
+	lc.cfg = cfg;
 	lc.emit = emit;
 	lc.ctx = ctx;
-	fs_list_dir(&lc, "", 0);
-	if (lc.error != 0 && !lc.stopped)
-		return lc.cfg->host->error(err, PERSIST_EIO, lc.error,
-					   "cannot list configuration directory \"%s/%s\": %s",
-					   lc.cfg->opts.root, lc.failed,
-					   strerror(lc.error));
+	memset(&walk, 0, sizeof(walk));
+	walk.host = cfg->host;
+	walk.rootfd = cfg->root_fd;
+	walk.doc = fs_list_doc;
+	walk.ctx = &lc;
+	fs_walk_run(&walk, "");
+	if (walk.error != 0 && !lc.stopped)
+		return cfg->host->error(err, walk.error == ENOMEM ? PERSIST_ENOMEM
+								   : PERSIST_EIO,
+					walk.error,
+					"cannot list configuration directory \"%s/%s\": %s",
+					cfg->opts.root, walk.failed,
+					strerror(walk.error));
 	return PERSIST_OK;
 }

@@ -9,6 +9,7 @@
  *   fs-plugin.c    descriptor, init/fini, the two ops tables
  *   fs-options.c   the provider's "config" object (root, fsync) and the root
  *   fs-paths.c     configuration key -> path checks, opening beneath the root
+ *   fs-walk.c      the walk over the configuration tree (list, watcher)
  *   fs-buf.c       growable byte buffer
  *   fs-codec.c     JSON string escaping, base64, UTF-8 and integer checks
  *   fs-table.c     string-keyed hash table
@@ -181,6 +182,39 @@ int fs_open_beneath(int rootfd, const char *relpath, int flags, mode_t mode);
    give the file name of the document; 0 or an errno. */
 int fs_key_dir_open(int rootfd, const char *key, int create, int *dirfd_r,
 		    char name_r[FS_SEGMENT_MAX + 16]);
+
+/* ---- fs-walk.c --------------------------------------------------------- */
+
+/* What a directory callback of a walk answers. */
+enum fs_walk_dir_answer {
+	FS_WALK_READ = 0, /* read the directory */
+	FS_WALK_SKIP = 1, /* leave it (and everything below it) out */
+	FS_WALK_STOP = 2  /* end the walk */
+};
+
+/* A walk over the documents of a configuration tree, to every depth a key
+   can have (see fs-walk.c).  Fill the first fields, then fs_walk_run. */
+struct fs_walk {
+	const struct persist_host *host;
+	int rootfd;
+	/* Each directory before it is read, by path relative to the root
+	   ("" the root); NULL reads them all. */
+	int (*dir)(void *ctx, const char *dir);
+	/* Each document: its key, its file name in dirfd, whether it is a
+	   symbolic link; non-zero ends the walk. */
+	int (*doc)(void *ctx, int dirfd, const char *key, const char *name,
+		   int is_link);
+	void *ctx;
+	/* Results: the errno of the first directory that could not be read
+	   (absent ones do not count; ENOMEM ends the walk) and its path;
+	   whether the walk was ended early. */
+	int error;
+	char failed[PERSIST_KEY_MAX + 1];
+	int stopped;
+};
+
+/* Walk the tree from directory start ("" for the root). */
+void fs_walk_run(struct fs_walk *w, const char *start);
 
 /* ---- configuration store (fs-config.c, fs-sidecar.c, fs-watch.c) ------ */
 
