@@ -32,12 +32,42 @@
 
 #define FS_LOCK_FILE ".lock"
 
-/* Take the store's write lock (threads, then processes). */
-static int fs_config_lock(struct fs_config *cfg, struct persist_error *err)
+/* Take the store's write lock (threads, then processes) to write key's
+   document.  The lock file is opened (created) at the first write, so a
+   store that only reads needs no write access; on a root this process
+   may not write, an existing lock file opened read-only will do for
+   flock(), and the write itself then says the root is read-only. */
+static int fs_config_lock(struct fs_config *cfg, const char *key,
+			  struct persist_error *err)
 {
-	int ret;
+	char what[PERSIST_KEY_MAX + 48];
+	int ret = 0;
 
 	pthread_mutex_lock(&cfg->lock_mu);
+	if (cfg->lock_fd < 0) {
+		ret = fs_lockfile_open(cfg->root_fd, FS_LOCK_FILE, &cfg->lock_fd);
+		if (fs_errno_readonly(ret)) {
+			int fd = openat(cfg->root_fd, FS_LOCK_FILE,
+					O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+						O_NOCTTY | O_NONBLOCK);
+			if (fd >= 0) {
+				cfg->lock_fd = fd;
+				ret = 0;
+			}
+		}
+		if (ret != 0) {
+			pthread_mutex_unlock(&cfg->lock_mu);
+			snprintf(what, sizeof(what), "configuration document \"%s\"",
+				 key);
+			if (fs_errno_readonly(ret))
+				return fs_readonly_error(cfg->host, cfg->opts.root,
+							 what, ret, err);
+			return cfg->host->error(err, PERSIST_EIO, ret,
+						"cannot create lock file \"%s/%s\": %s",
+						cfg->opts.root, FS_LOCK_FILE,
+						strerror(ret));
+		}
+	}
 	ret = fs_flock(cfg->lock_fd, LOCK_EX);
 	if (ret != 0) {
 		pthread_mutex_unlock(&cfg->lock_mu);
@@ -47,6 +77,25 @@ static int fs_config_lock(struct fs_config *cfg, struct persist_error *err)
 					strerror(ret));
 	}
 	return PERSIST_OK;
+}
+
+/* The error of a write (action: "write", "delete", ...) of key's document
+   that failed with errno e. */
+static int fs_config_write_error(struct fs_config *cfg, const char *key,
+				 const char *action, int e,
+				 struct persist_error *err)
+{
+	char what[PERSIST_KEY_MAX + 48];
+
+	if (fs_errno_readonly(e)) {
+		snprintf(what, sizeof(what), "configuration document \"%s\"", key);
+		return fs_readonly_error(cfg->host, cfg->opts.root, what, e, err);
+	}
+	return cfg->host->error(err, PERSIST_EIO, e,
+				"cannot %s configuration document \"%s\" in \"%s\": %s%s",
+				action, key, cfg->opts.root, strerror(e),
+				strcmp(action, "delete") != 0
+					? "\nThe previous version is unchanged." : "");
 }
 
 /* Release the write lock. */
@@ -230,7 +279,7 @@ void fs_config_reclaim(struct fs_config *cfg, const char *key)
 {
 	struct persist_error err;
 
-	if (fs_config_lock(cfg, &err) != PERSIST_OK)
+	if (fs_config_lock(cfg, key, &err) != PERSIST_OK)
 		return;
 	fs_config_reclaim_locked(cfg, key);
 	fs_config_unlock(cfg);
@@ -238,7 +287,8 @@ void fs_config_reclaim(struct fs_config *cfg, const char *key)
 
 /* ---- ops --------------------------------------------------------------- */
 
-/* Open a configuration store on the configured root. */
+/* Open a configuration store on the configured root (read access is
+   enough: the lock file is made at the first write). */
 int fs_config_open(void *plugin, const struct persist_store_args *args,
 		   void **store_r, struct persist_error *err)
 {
@@ -262,13 +312,6 @@ int fs_config_open(void *plugin, const struct persist_store_args *args,
 			       &cfg->opts, err);
 	if (ret == PERSIST_OK)
 		ret = fs_root_open(host, cfg->opts.root, &cfg->root_fd, err);
-	if (ret == PERSIST_OK) {
-		int e = fs_lockfile_open(cfg->root_fd, FS_LOCK_FILE, &cfg->lock_fd);
-		if (e != 0)
-			ret = host->error(err, PERSIST_EIO, e,
-					  "cannot create lock file \"%s/%s\": %s",
-					  cfg->opts.root, FS_LOCK_FILE, strerror(e));
-	}
 	if (ret == PERSIST_OK)
 		ret = fs_watch_start(cfg, &cfg->watch, err);
 	if (ret != PERSIST_OK) {
@@ -297,7 +340,8 @@ void fs_config_close(void *store)
 	free(cfg);
 }
 
-/* Healthy when the root is still a writable directory. */
+/* Healthy when the root is still a directory this process can read (a
+   read-only store is healthy: writes say why they fail). */
 int fs_config_health(void *store, int64_t *latency_us_r,
 		     struct persist_error *err)
 {
@@ -309,7 +353,7 @@ int fs_config_health(void *store, int64_t *latency_us_r,
 	sb.st_nlink = 1;
 	errno = 0;
 	if (fstatat(cfg->root_fd, ".", &sb, 0) < 0 || sb.st_nlink == 0 ||
-	    faccessat(cfg->root_fd, ".", W_OK | X_OK, AT_EACCESS) < 0) {
+	    faccessat(cfg->root_fd, ".", R_OK | X_OK, AT_EACCESS) < 0) {
 		int e = errno != 0 ? errno : ENOENT;
 		return cfg->host->error(err, PERSIST_EUNAVAIL, e,
 					"configuration root \"%s\" is not usable: %s",
@@ -393,7 +437,7 @@ int fs_config_set(void *store, const char *key, const void *data, size_t len,
 	if (ttl_ms > 0)
 		expires = fs_expiry_ms(host->now_ms(), ttl_ms);
 
-	ret = fs_config_lock(cfg, err);
+	ret = fs_config_lock(cfg, key, err);
 	if (ret != PERSIST_OK)
 		return ret;
 	ret = fs_config_read(cfg, key, 0, &cur, &rerr);
@@ -424,9 +468,8 @@ int fs_config_set(void *store, const char *key, const void *data, size_t len,
 					  "cannot store configuration key \"%s\"\nA path component is a file or a symbolic link leading outside \"%s\".",
 					  key, cfg->opts.root);
 		else
-			ret = host->error(err, PERSIST_EIO, e,
-					  "cannot create the directory of configuration document \"%s\" in \"%s\": %s",
-					  key, cfg->opts.root, strerror(e));
+			ret = fs_config_write_error(cfg, key, "create the directory of",
+						    e, err);
 		goto out;
 	}
 	e = 0;
@@ -440,9 +483,7 @@ int fs_config_set(void *store, const char *key, const void *data, size_t len,
 		e = fs_sidecar_remove(dirfd, name, cfg->opts.sync);
 	close(dirfd);
 	if (e != 0) {
-		ret = host->error(err, PERSIST_EIO, e,
-				  "cannot write configuration document \"%s\" in \"%s\": %s\nThe previous version is unchanged.",
-				  key, cfg->opts.root, strerror(e));
+		ret = fs_config_write_error(cfg, key, "write", e, err);
 		goto out;
 	}
 	if (etag_r != NULL)
@@ -465,7 +506,7 @@ int fs_config_del(void *store, const char *key, const char *if_match,
 	ret = fs_config_key_check(host, key, err);
 	if (ret != PERSIST_OK)
 		return ret;
-	ret = fs_config_lock(cfg, err);
+	ret = fs_config_lock(cfg, key, err);
 	if (ret != PERSIST_OK)
 		return ret;
 	ret = fs_config_read(cfg, key, 0, &cur, err);
@@ -499,9 +540,7 @@ int fs_config_del(void *store, const char *key, const char *if_match,
 		ret = host->error(err, PERSIST_ENOTFOUND, 0,
 				  "no configuration document \"%s\"", key);
 	else if (e != 0)
-		ret = host->error(err, PERSIST_EIO, e,
-				  "cannot delete configuration document \"%s\" in \"%s\": %s",
-				  key, cfg->opts.root, strerror(e));
+		ret = fs_config_write_error(cfg, key, "delete", e, err);
 out:
 	fs_config_unlock(cfg);
 	return ret;

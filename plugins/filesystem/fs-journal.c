@@ -54,6 +54,7 @@ void fs_kv_reset(struct fs_kv *kv)
 	if (kv->fd >= 0)
 		close(kv->fd);
 	kv->fd = -1;
+	kv->writable = 0;
 	kv->offset = 0;
 	kv->live_bytes = 0;
 	kv->dirty = 0;
@@ -315,57 +316,43 @@ static int fs_kv_replay(struct fs_state *st, struct fs_kv *kv, off_t size,
 	return PERSIST_OK;
 }
 
-/* Open the journal (creating it when create) and note its identity. */
+/* Open the journal and note its identity: for writing (creating it)
+   when create, else as this process may (fs_state_open_file). */
 static int fs_kv_open_file(struct fs_state *st, struct fs_kv *kv, int create,
 			   struct persist_error *err)
 {
-	char name[PERSIST_COLLECTION_MAX + 16];
 	struct stat sb;
-	int fd, e;
+	int fd, writable, ret;
 
-	snprintf(name, sizeof(name), "%s%s", kv->name, FS_JOURNAL_SUFFIX);
-	fd = openat(st->kv_dir_fd, name,
-		    O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
-			    (create ? O_CREAT : 0),
-		    0666);
-	if (fd < 0 || fstat(fd, &sb) < 0) {
-		e = errno;
-		if (fd >= 0)
-			close(fd);
-		return st->host->error(err, PERSIST_EIO, e,
-				       "cannot open journal \"%s/%s/%s\": %s",
-				       st->opts.root, FS_KV_DIR, name, strerror(e));
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		close(fd);
-		return st->host->error(err, PERSIST_ECORRUPT, 0,
-				       "journal \"%s/%s/%s\" is not a regular file",
-				       st->opts.root, FS_KV_DIR, name);
-	}
-	if (create)
-		(void)fs_sync_dir(st->kv_dir_fd, st->opts.sync);
+	ret = fs_state_open_file(st, FS_DIR_KV, kv->name, create, &fd, &writable,
+				 &sb, err);
+	if (ret != PERSIST_OK)
+		return ret;
 	fs_kv_reset(kv);
 	kv->fd = fd;
+	kv->writable = writable;
 	kv->dev = sb.st_dev;
 	kv->ino = sb.st_ino;
 	return PERSIST_OK;
 }
 
-/* Lock the collection and catch up with the journal (see fs-private.h). */
+/* Lock the collection and catch up with the journal (see fs-private.h).
+   A writer needs the journal open for writing; a reader reads it however
+   it may, and a collection never written (no directory, no journal) is
+   empty. */
 int fs_kv_lock(struct fs_state *st, struct fs_kv *kv, int exclusive,
 	       struct persist_error *err)
 {
 	char name[PERSIST_COLLECTION_MAX + 16];
 	struct stat sb;
-	int e, ret;
+	int e, ret, dirfd;
 
-	e = fs_flock(kv->lock_fd, exclusive ? LOCK_EX : LOCK_SH);
-	if (e != 0)
-		return st->host->error(err, PERSIST_EIO, e,
-				       "cannot lock collection \"%s\": %s",
-				       kv->name, strerror(e));
+	ret = fs_state_flock(st, "kv", kv->name, exclusive, &kv->lock_fd, err);
+	if (ret != PERSIST_OK)
+		return ret;
 	snprintf(name, sizeof(name), "%s%s", kv->name, FS_JOURNAL_SUFFIX);
-	if (fstatat(st->kv_dir_fd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+	dirfd = fs_state_dir(st, FS_DIR_KV, 0);
+	if (dirfd < 0 || fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
 		e = errno;
 		if (e != ENOENT) {
 			ret = st->host->error(err, PERSIST_EIO, e,
@@ -385,9 +372,14 @@ int fs_kv_lock(struct fs_state *st, struct fs_kv *kv, int exclusive,
 		return PERSIST_OK;
 	}
 	if (kv->fd < 0 || sb.st_ino != kv->ino || sb.st_dev != kv->dev ||
-	    sb.st_size < kv->offset) {
-		/* first use, compacted by another process, or truncated */
-		ret = fs_kv_open_file(st, kv, 0, err);
+	    sb.st_size < kv->offset || (exclusive && !kv->writable)) {
+		/* first use, compacted by another process, truncated, or
+		   read so far without write access */
+		ret = fs_kv_open_file(st, kv, exclusive, err);
+		if (ret == PERSIST_ENOTFOUND) {
+			fs_kv_reset(kv); /* removed meanwhile: empty */
+			return PERSIST_OK;
+		}
 		if (ret != PERSIST_OK)
 			goto fail;
 	}
@@ -453,10 +445,11 @@ void fs_kv_maybe_compact(struct fs_state *st, struct fs_kv *kv)
 {
 	char name[PERSIST_COLLECTION_MAX + 16], tmp[PERSIST_COLLECTION_MAX + 32];
 	struct fs_compact_ctx cc;
-	int fd, e = 0;
+	int fd, e = 0, dirfd;
 
 	if ((uint64_t)kv->offset < st->compact_min ||
-	    (uint64_t)kv->offset < 4 * kv->live_bytes + 65536)
+	    (uint64_t)kv->offset < 4 * kv->live_bytes + 65536 ||
+	    (dirfd = fs_state_dir(st, FS_DIR_KV, 0)) < 0)
 		return;
 	snprintf(name, sizeof(name), "%s%s", kv->name, FS_JOURNAL_SUFFIX);
 	snprintf(tmp, sizeof(tmp), ".%s%s.compact", kv->name, FS_JOURNAL_SUFFIX);
@@ -469,7 +462,7 @@ void fs_kv_maybe_compact(struct fs_state *st, struct fs_kv *kv)
 		fs_buf_free(&cc.buf);
 		return;
 	}
-	fd = openat(st->kv_dir_fd, tmp,
+	fd = openat(dirfd, tmp,
 		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
 	if (fd < 0)
 		e = errno;
@@ -479,17 +472,17 @@ void fs_kv_maybe_compact(struct fs_state *st, struct fs_kv *kv)
 		e = errno;
 	if (fd >= 0)
 		close(fd);
-	if (e == 0 && renameat(st->kv_dir_fd, tmp, st->kv_dir_fd, name) < 0)
+	if (e == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
 		e = errno;
 	if (e != 0) {
-		(void)unlinkat(st->kv_dir_fd, tmp, 0);
+		(void)unlinkat(dirfd, tmp, 0);
 		st->host->log(st->sink, PERSIST_LOG_WARNING,
 			      "filesystem: cannot compact journal of collection \"%s\": %s",
 			      kv->name, strerror(e));
 		fs_buf_free(&cc.buf);
 		return;
 	}
-	(void)fs_sync_dir(st->kv_dir_fd, st->opts.sync);
+	(void)fs_sync_dir(dirfd, st->opts.sync);
 	st->host->log(st->sink, PERSIST_LOG_DEBUG,
 		      "filesystem: compacted journal of collection \"%s\" from %lld to %zu bytes",
 		      kv->name, (long long)kv->offset, cc.buf.len);
