@@ -32,53 +32,6 @@
 
 #define FS_LOCK_FILE ".lock"
 
-/* Take the store's write lock (threads, then processes) to write key's
-   document.  The lock file is opened (created) at the first write, so a
-   store that only reads needs no write access; on a root this process
-   may not write, an existing lock file opened read-only will do for
-   flock(), and the write itself then says the root is read-only. */
-static int fs_config_lock(struct fs_config *cfg, const char *key,
-			  struct persist_error *err)
-{
-	char what[PERSIST_KEY_MAX + 48];
-	int ret = 0;
-
-	pthread_mutex_lock(&cfg->lock_mu);
-	if (cfg->lock_fd < 0) {
-		ret = fs_lockfile_open(cfg->root_fd, FS_LOCK_FILE, &cfg->lock_fd);
-		if (fs_errno_readonly(ret)) {
-			int fd = openat(cfg->root_fd, FS_LOCK_FILE,
-					O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-						O_NOCTTY | O_NONBLOCK);
-			if (fd >= 0) {
-				cfg->lock_fd = fd;
-				ret = 0;
-			}
-		}
-		if (ret != 0) {
-			pthread_mutex_unlock(&cfg->lock_mu);
-			snprintf(what, sizeof(what), "configuration document \"%s\"",
-				 key);
-			if (fs_errno_readonly(ret))
-				return fs_readonly_error(cfg->host, cfg->opts.root,
-							 what, ret, err);
-			return cfg->host->error(err, PERSIST_EIO, ret,
-						"cannot create lock file \"%s/%s\": %s",
-						cfg->opts.root, FS_LOCK_FILE,
-						strerror(ret));
-		}
-	}
-	ret = fs_flock(cfg->lock_fd, LOCK_EX);
-	if (ret != 0) {
-		pthread_mutex_unlock(&cfg->lock_mu);
-		return cfg->host->error(err, PERSIST_EIO, ret,
-					"cannot lock \"%s/%s\": %s",
-					cfg->opts.root, FS_LOCK_FILE,
-					strerror(ret));
-	}
-	return PERSIST_OK;
-}
-
 /* The error of a write (action: "write", "delete", ...) of key's document
    that failed with errno e. */
 static int fs_config_write_error(struct fs_config *cfg, const char *key,
@@ -96,6 +49,50 @@ static int fs_config_write_error(struct fs_config *cfg, const char *key,
 				action, key, cfg->opts.root, strerror(e),
 				strcmp(action, "delete") != 0
 					? "\nThe previous version is unchanged." : "");
+}
+
+/* Take the store's write lock (threads, then processes) to write key's
+   document.  The lock file is opened (created) at the first write, so a
+   store that only reads needs no write access; on a root this process
+   may not write, an existing lock file opened read-only will do for
+   flock(), and the write itself then says the root is read-only. */
+static int fs_config_lock(struct fs_config *cfg, const char *key,
+			  struct persist_error *err)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&cfg->lock_mu);
+	if (cfg->lock_fd < 0) {
+		ret = fs_lockfile_open(cfg->root_fd, FS_LOCK_FILE, &cfg->lock_fd);
+		if (fs_errno_readonly(ret)) {
+			int fd = openat(cfg->root_fd, FS_LOCK_FILE,
+					O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+						O_NOCTTY | O_NONBLOCK);
+			if (fd >= 0) {
+				cfg->lock_fd = fd;
+				ret = 0;
+			}
+		}
+		if (ret != 0) {
+			pthread_mutex_unlock(&cfg->lock_mu);
+			if (fs_errno_readonly(ret))
+				return fs_config_write_error(cfg, key, "write",
+							     ret, err);
+			return cfg->host->error(err, PERSIST_EIO, ret,
+						"cannot create lock file \"%s/%s\": %s",
+						cfg->opts.root, FS_LOCK_FILE,
+						strerror(ret));
+		}
+	}
+	ret = fs_flock(cfg->lock_fd, LOCK_EX);
+	if (ret != 0) {
+		pthread_mutex_unlock(&cfg->lock_mu);
+		return cfg->host->error(err, PERSIST_EIO, ret,
+					"cannot lock \"%s/%s\": %s",
+					cfg->opts.root, FS_LOCK_FILE,
+					strerror(ret));
+	}
+	return PERSIST_OK;
 }
 
 /* Release the write lock. */

@@ -157,16 +157,18 @@ int fs_state_flock(struct fs_state *st, const char *prefix,
 		e = exclusive ? fs_lockfile_open(dirfd, name, lock_fd) : 0;
 		if (!exclusive || fs_errno_readonly(e)) {
 			/* a reader, or a writer that may not create it:
-			   read-only will do for flock() */
+			   read-only will do for flock() (a writer that
+			   cannot open it keeps the reason it could not
+			   create it) */
 			int fd = openat(dirfd, name,
 					O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
 						O_NONBLOCK);
-			if (fd >= 0)
+			if (fd >= 0) {
 				*lock_fd = fd;
-			if (!exclusive)
-				e = fd < 0 ? errno : 0;
-			else if (fd >= 0)
 				e = 0;
+			} else if (!exclusive) {
+				e = errno;
+			}
 		}
 		if (e == ENOENT && !exclusive)
 			return PERSIST_OK; /* nothing written yet */
