@@ -324,7 +324,13 @@ struct persist_state_ops {
 	int (*scan)(void *store, const char *collection, const char *prefix,
 		    persist_emit_fn *emit, void *ctx, struct persist_error *err);
 	/* Add delta (may be negative) to the counter, creating it at 0; the new
-	   value to *value_r. */
+	   value to *value_r.  The text of a counter is the same on every
+	   provider, a decimal int64 as Redis accepts it:
+	       -?(0|[1-9][0-9]*)   within [INT64_MIN, INT64_MAX]
+	   so "-9223372036854775808" is one, while "+1", " 1", "1 ", "012",
+	   "-0" and "9223372036854775808" are not.  incr of a key whose value
+	   is not a counter's text answers PERSIST_EINVAL naming the key, and so
+	   does a sum outside int64; either way the key is left unchanged. */
 	int (*incr)(void *store, const char *collection, const char *key,
 		    int64_t delta, int64_t *value_r, struct persist_error *err);
 	/* Append one record (normally one JSON document without newlines). */

@@ -156,7 +156,8 @@ int fs_utf8_valid(const void *data, size_t len)
 	return 1;
 }
 
-/* Strict decimal int64: optional '-', digits only, no overflow. */
+/* The counter text of plugin.h: -?(0|[1-9][0-9]*) within int64, so no
+   '+', no spaces, no leading zeros and no "-0". */
 int fs_parse_i64(const void *data, size_t len, int64_t *value_r)
 {
 	const char *p = data;
@@ -169,9 +170,9 @@ int fs_parse_i64(const void *data, size_t len, int64_t *value_r)
 	if (p[0] == '-') {
 		neg = 1;
 		i = 1;
-		if (len == 1)
-			return -1;
 	}
+	if (i == len || (p[i] == '0' && (neg || len > 1)))
+		return -1;
 	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
 	for (; i < len; i++) {
 		if (p[i] < '0' || p[i] > '9')

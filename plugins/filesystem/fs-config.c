@@ -14,12 +14,11 @@
  *           exclusive flock of ROOT/.lock, a compare-and-swap across
  *           processes;
  *   delete  likewise under the lock;
- *   list    walks the tree (hidden names and symlinked directories are
- *           skipped).
+ *   list    walks the tree to every depth a key can have (fs-walk.c;
+ *           hidden names and symlinked directories are skipped).
  *
  * TTLs live in sidecars (fs-sidecar.c); change notification is fs-watch.c.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -32,14 +31,59 @@
 #include "fs-private.h"
 
 #define FS_LOCK_FILE ".lock"
-#define FS_LIST_DEPTH 64
 
-/* Take the store's write lock (threads, then processes). */
-static int fs_config_lock(struct fs_config *cfg, struct persist_error *err)
+/* The error of a write (action: "write", "delete", ...) of key's document
+   that failed with errno e. */
+static int fs_config_write_error(struct fs_config *cfg, const char *key,
+				 const char *action, int e,
+				 struct persist_error *err)
 {
-	int ret;
+	char what[PERSIST_KEY_MAX + 48];
+
+	if (fs_errno_readonly(e)) {
+		snprintf(what, sizeof(what), "configuration document \"%s\"", key);
+		return fs_readonly_error(cfg->host, cfg->opts.root, what, e, err);
+	}
+	return cfg->host->error(err, PERSIST_EIO, e,
+				"cannot %s configuration document \"%s\" in \"%s\": %s%s",
+				action, key, cfg->opts.root, strerror(e),
+				strcmp(action, "delete") != 0
+					? "\nThe previous version is unchanged." : "");
+}
+
+/* Take the store's write lock (threads, then processes) to write key's
+   document.  The lock file is opened (created) at the first write, so a
+   store that only reads needs no write access; on a root this process
+   may not write, an existing lock file opened read-only will do for
+   flock(), and the write itself then says the root is read-only. */
+static int fs_config_lock(struct fs_config *cfg, const char *key,
+			  struct persist_error *err)
+{
+	int ret = 0;
 
 	pthread_mutex_lock(&cfg->lock_mu);
+	if (cfg->lock_fd < 0) {
+		ret = fs_lockfile_open(cfg->root_fd, FS_LOCK_FILE, &cfg->lock_fd);
+		if (fs_errno_readonly(ret)) {
+			int fd = openat(cfg->root_fd, FS_LOCK_FILE,
+					O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+						O_NOCTTY | O_NONBLOCK);
+			if (fd >= 0) {
+				cfg->lock_fd = fd;
+				ret = 0;
+			}
+		}
+		if (ret != 0) {
+			pthread_mutex_unlock(&cfg->lock_mu);
+			if (fs_errno_readonly(ret))
+				return fs_config_write_error(cfg, key, "write",
+							     ret, err);
+			return cfg->host->error(err, PERSIST_EIO, ret,
+						"cannot create lock file \"%s/%s\": %s",
+						cfg->opts.root, FS_LOCK_FILE,
+						strerror(ret));
+		}
+	}
 	ret = fs_flock(cfg->lock_fd, LOCK_EX);
 	if (ret != 0) {
 		pthread_mutex_unlock(&cfg->lock_mu);
@@ -232,7 +276,7 @@ void fs_config_reclaim(struct fs_config *cfg, const char *key)
 {
 	struct persist_error err;
 
-	if (fs_config_lock(cfg, &err) != PERSIST_OK)
+	if (fs_config_lock(cfg, key, &err) != PERSIST_OK)
 		return;
 	fs_config_reclaim_locked(cfg, key);
 	fs_config_unlock(cfg);
@@ -240,7 +284,8 @@ void fs_config_reclaim(struct fs_config *cfg, const char *key)
 
 /* ---- ops --------------------------------------------------------------- */
 
-/* Open a configuration store on the configured root. */
+/* Open a configuration store on the configured root (read access is
+   enough: the lock file is made at the first write). */
 int fs_config_open(void *plugin, const struct persist_store_args *args,
 		   void **store_r, struct persist_error *err)
 {
@@ -264,13 +309,6 @@ int fs_config_open(void *plugin, const struct persist_store_args *args,
 			       &cfg->opts, err);
 	if (ret == PERSIST_OK)
 		ret = fs_root_open(host, cfg->opts.root, &cfg->root_fd, err);
-	if (ret == PERSIST_OK) {
-		int e = fs_lockfile_open(cfg->root_fd, FS_LOCK_FILE, &cfg->lock_fd);
-		if (e != 0)
-			ret = host->error(err, PERSIST_EIO, e,
-					  "cannot create lock file \"%s/%s\": %s",
-					  cfg->opts.root, FS_LOCK_FILE, strerror(e));
-	}
 	if (ret == PERSIST_OK)
 		ret = fs_watch_start(cfg, &cfg->watch, err);
 	if (ret != PERSIST_OK) {
@@ -299,7 +337,8 @@ void fs_config_close(void *store)
 	free(cfg);
 }
 
-/* Healthy when the root is still a writable directory. */
+/* Healthy when the root is still a directory this process can read (a
+   read-only store is healthy: writes say why they fail). */
 int fs_config_health(void *store, int64_t *latency_us_r,
 		     struct persist_error *err)
 {
@@ -311,7 +350,7 @@ int fs_config_health(void *store, int64_t *latency_us_r,
 	sb.st_nlink = 1;
 	errno = 0;
 	if (fstatat(cfg->root_fd, ".", &sb, 0) < 0 || sb.st_nlink == 0 ||
-	    faccessat(cfg->root_fd, ".", W_OK | X_OK, AT_EACCESS) < 0) {
+	    faccessat(cfg->root_fd, ".", R_OK | X_OK, AT_EACCESS) < 0) {
 		int e = errno != 0 ? errno : ENOENT;
 		return cfg->host->error(err, PERSIST_EUNAVAIL, e,
 					"configuration root \"%s\" is not usable: %s",
@@ -393,9 +432,9 @@ int fs_config_set(void *store, const char *key, const void *data, size_t len,
 				   key, why);
 	host->etag(data, len, etag);
 	if (ttl_ms > 0)
-		expires = host->now_ms() + ttl_ms;
+		expires = fs_expiry_ms(host->now_ms(), ttl_ms);
 
-	ret = fs_config_lock(cfg, err);
+	ret = fs_config_lock(cfg, key, err);
 	if (ret != PERSIST_OK)
 		return ret;
 	ret = fs_config_read(cfg, key, 0, &cur, &rerr);
@@ -426,9 +465,8 @@ int fs_config_set(void *store, const char *key, const void *data, size_t len,
 					  "cannot store configuration key \"%s\"\nA path component is a file or a symbolic link leading outside \"%s\".",
 					  key, cfg->opts.root);
 		else
-			ret = host->error(err, PERSIST_EIO, e,
-					  "cannot create the directory of configuration document \"%s\" in \"%s\": %s",
-					  key, cfg->opts.root, strerror(e));
+			ret = fs_config_write_error(cfg, key, "create the directory of",
+						    e, err);
 		goto out;
 	}
 	e = 0;
@@ -442,9 +480,7 @@ int fs_config_set(void *store, const char *key, const void *data, size_t len,
 		e = fs_sidecar_remove(dirfd, name, cfg->opts.sync);
 	close(dirfd);
 	if (e != 0) {
-		ret = host->error(err, PERSIST_EIO, e,
-				  "cannot write configuration document \"%s\" in \"%s\": %s\nThe previous version is unchanged.",
-				  key, cfg->opts.root, strerror(e));
+		ret = fs_config_write_error(cfg, key, "write", e, err);
 		goto out;
 	}
 	if (etag_r != NULL)
@@ -467,7 +503,7 @@ int fs_config_del(void *store, const char *key, const char *if_match,
 	ret = fs_config_key_check(host, key, err);
 	if (ret != PERSIST_OK)
 		return ret;
-	ret = fs_config_lock(cfg, err);
+	ret = fs_config_lock(cfg, key, err);
 	if (ret != PERSIST_OK)
 		return ret;
 	ret = fs_config_read(cfg, key, 0, &cur, err);
@@ -501,9 +537,7 @@ int fs_config_del(void *store, const char *key, const char *if_match,
 		ret = host->error(err, PERSIST_ENOTFOUND, 0,
 				  "no configuration document \"%s\"", key);
 	else if (e != 0)
-		ret = host->error(err, PERSIST_EIO, e,
-				  "cannot delete configuration document \"%s\" in \"%s\": %s",
-				  key, cfg->opts.root, strerror(e));
+		ret = fs_config_write_error(cfg, key, "delete", e, err);
 out:
 	fs_config_unlock(cfg);
 	return ret;
@@ -513,112 +547,63 @@ struct fs_list_ctx {
 	struct fs_config *cfg;
 	persist_emit_fn *emit;
 	void *ctx;
-	int stopped;
-	int error;       /* errno of a failed directory read */
-	char failed[PERSIST_KEY_MAX + 1];
+	int stopped;     /* the callback asked to stop */
 };
 
-/* List one directory (rel: "" for the root) and its subdirectories. */
-static void fs_list_dir(struct fs_list_ctx *lc, const char *rel, int depth)
+/* Emit one document found by the walk (fs_walk doc callback): symlinks
+   must resolve beneath the root, documents with a sidecar must not be
+   expired.  Without a sidecar, check that the document is still there:
+   an expired one is removed before its sidecar, so "no sidecar, document
+   present" means it was not reclaimed under our feet. */
+static int fs_list_doc(void *ctx, int dirfd, const char *key,
+		       const char *name, int is_link)
 {
-	struct fs_config *cfg = lc->cfg;
-	struct dirent *de;
-	DIR *dir;
-	int fd;
+	struct fs_list_ctx *lc = ctx;
+	char side[FS_SEGMENT_MAX + 32];
+	struct persist_error err;
+	struct persist_item item;
+	struct fs_doc doc;
+	struct stat sb;
 
-	if (depth > FS_LIST_DEPTH)
-		return;
-	fd = fs_open_beneath(cfg->root_fd, rel[0] != '\0' ? rel : ".",
-			     O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		if (lc->error == 0 && errno != ENOENT) {
-			lc->error = errno;
-			snprintf(lc->failed, sizeof(lc->failed), "%s", rel);
-		}
-		return;
+	snprintf(side, sizeof(side), ".%s.ttl", name);
+	if (is_link || faccessat(dirfd, side, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (fs_config_read(lc->cfg, key, 0, &doc, &err) != PERSIST_OK ||
+		    doc.expired)
+			return 0;
+	} else if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+		return 0;
 	}
-	while (!lc->stopped && (de = readdir(dir)) != NULL) {
-		char key[PERSIST_KEY_MAX + 64];
-		size_t n = strlen(de->d_name);
-		unsigned char type = de->d_type;
-		struct persist_error err;
-		struct persist_item item;
-		struct fs_doc doc;
-		struct stat sb;
-
-		if (de->d_name[0] == '.')
-			continue;
-		if (type == DT_UNKNOWN) {
-			if (fstatat(dirfd(dir), de->d_name, &sb,
-				    AT_SYMLINK_NOFOLLOW) < 0)
-				continue;
-			type = S_ISDIR(sb.st_mode) ? DT_DIR
-			     : S_ISREG(sb.st_mode) ? DT_REG
-			     : S_ISLNK(sb.st_mode) ? DT_LNK : DT_UNKNOWN;
-		}
-		if (rel[0] != '\0')
-			snprintf(key, sizeof(key), "%s/%s", rel, de->d_name);
-		else
-			snprintf(key, sizeof(key), "%s", de->d_name);
-		if (strlen(key) > PERSIST_KEY_MAX + 8)
-			continue;
-		if (type == DT_DIR) {
-			fs_list_dir(lc, key, depth + 1);
-			continue;
-		}
-		if (type != DT_REG && type != DT_LNK)
-			continue;
-		if (n <= strlen(FS_DOC_SUFFIX) ||
-		    strcmp(de->d_name + n - strlen(FS_DOC_SUFFIX), FS_DOC_SUFFIX) != 0)
-			continue;
-		key[strlen(key) - strlen(FS_DOC_SUFFIX)] = '\0';
-		if (fs_config_key_check(cfg->host, key, &err) != PERSIST_OK)
-			continue;
-		/* Symlinks must resolve beneath the root; documents with a
-		   sidecar must not be expired.  Without a sidecar, check that
-		   the document is still there: an expired one is removed
-		   before its sidecar, so "no sidecar, document present" means
-		   it was not reclaimed under our feet. */
-		{
-			char side[FS_SEGMENT_MAX + 32];
-
-			snprintf(side, sizeof(side), ".%s.ttl", de->d_name);
-			if (type == DT_LNK ||
-			    faccessat(dirfd(dir), side, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-				if (fs_config_read(cfg, key, 0, &doc, &err) != PERSIST_OK ||
-				    doc.expired)
-					continue;
-			} else if (fstatat(dirfd(dir), de->d_name, &sb,
-					   AT_SYMLINK_NOFOLLOW) < 0) {
-				continue;
-			}
-		}
-		memset(&item, 0, sizeof(item));
-		item.size = sizeof(item);
-		item.key = key;
-		if (lc->emit(lc->ctx, &item) != 0)
-			lc->stopped = 1;
-	}
-	closedir(dir);
+	memset(&item, 0, sizeof(item));
+	item.size = sizeof(item);
+	item.key = key;
+	lc->stopped = lc->emit(lc->ctx, &item) != 0;
+	return lc->stopped;
 }
 
-/* Emit every document's key. */
+/* Emit every document's key, at every depth a key can have. */
 int fs_config_list(void *store, persist_emit_fn *emit, void *ctx,
 		   struct persist_error *err)
 {
+	struct fs_config *cfg = store;
 	struct fs_list_ctx lc;
+	struct fs_walk walk;
 
 	memset(&lc, 0, sizeof(lc));
-	lc.cfg = store;
+	lc.cfg = cfg;
 	lc.emit = emit;
 	lc.ctx = ctx;
-	fs_list_dir(&lc, "", 0);
-	if (lc.error != 0 && !lc.stopped)
-		return lc.cfg->host->error(err, PERSIST_EIO, lc.error,
-					   "cannot list configuration directory \"%s/%s\": %s",
-					   lc.cfg->opts.root, lc.failed,
-					   strerror(lc.error));
+	memset(&walk, 0, sizeof(walk));
+	walk.host = cfg->host;
+	walk.rootfd = cfg->root_fd;
+	walk.doc = fs_list_doc;
+	walk.ctx = &lc;
+	fs_walk_run(&walk, "");
+	if (walk.error != 0 && !lc.stopped)
+		return cfg->host->error(err, walk.error == ENOMEM ? PERSIST_ENOMEM
+								   : PERSIST_EIO,
+					walk.error,
+					"cannot list configuration directory \"%s/%s\": %s",
+					cfg->opts.root, walk.failed,
+					strerror(walk.error));
 	return PERSIST_OK;
 }

@@ -54,6 +54,7 @@ void fs_kv_reset(struct fs_kv *kv)
 	if (kv->fd >= 0)
 		close(kv->fd);
 	kv->fd = -1;
+	kv->writable = 0;
 	kv->offset = 0;
 	kv->live_bytes = 0;
 	kv->dirty = 0;
@@ -116,23 +117,32 @@ void fs_kv_encode(struct fs_buf *buf, const char *key,
 	fs_buf_addc(buf, '}');
 }
 
-/* Apply one op object read from the journal; -1 when malformed. */
-static int fs_kv_apply_op(struct fs_state *st, struct fs_kv *kv,
-			  struct json_object *op)
+/* One op of a journal line, decoded but not yet applied. */
+struct fs_op {
+	const char *key;        /* points into the parsed line */
+	struct fs_entry *entry; /* new state, NULL: deleted (or expired) */
+};
+
+/* Decode one op object read from the journal into op_r; -1 when it is
+   malformed (nothing allocated then).  An "exp" must be an integer; a
+   negative one (what a wrapped now + TTL left on disk) counts as no expiry,
+   as in a TTL sidecar, and one past INT64_MAX is read as INT64_MAX: never,
+   in practice.  An entry already expired decodes as a deletion. */
+static int fs_kv_decode_op(struct fs_state *st, struct json_object *op,
+			   struct fs_op *op_r)
 {
 	struct json_object *k, *v;
 	struct fs_entry *e;
-	const char *key;
 
 	if (!json_object_is_type(op, json_type_object) ||
 	    !json_object_object_get_ex(op, "k", &k) ||
 	    !json_object_is_type(k, json_type_string))
 		return -1;
-	key = json_object_get_string(k);
-	if (json_object_object_get_ex(op, "del", &v)) {
-		(void)fs_kv_apply(kv, key, NULL);
-		return 0;
-	}
+	op_r->key = json_object_get_string(k);
+	op_r->entry = NULL;
+	if (json_object_object_get_ex(op, "del", &v))
+		return json_object_is_type(v, json_type_boolean) &&
+		       json_object_get_boolean(v) ? 0 : -1;
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return -1;
@@ -161,24 +171,32 @@ static int fs_kv_apply_op(struct fs_state *st, struct fs_kv *kv,
 		free(e);
 		return -1;
 	}
-	if (json_object_object_get_ex(op, "exp", &v) &&
-	    json_object_is_type(v, json_type_int))
+	if (json_object_object_get_ex(op, "exp", &v)) {
+		if (!json_object_is_type(v, json_type_int)) {
+			fs_entry_free(e);
+			return -1;
+		}
 		e->expires_ms = json_object_get_int64(v);
-	if (e->expires_ms != 0 && e->expires_ms <= st->host->now_ms()) {
-		fs_entry_free(e);
-		(void)fs_kv_apply(kv, key, NULL);
-		return 0;
+		if (e->expires_ms < 0)
+			e->expires_ms = 0;
 	}
-	(void)fs_kv_apply(kv, key, e);
+	if (e->expires_ms != 0 && e->expires_ms <= st->host->now_ms())
+		fs_entry_free(e); /* expired: the key is gone */
+	else
+		op_r->entry = e;
 	return 0;
 }
 
-/* Apply one whole journal line (without its newline). */
+/* Apply one whole journal line (without its newline).  A batch line is
+   applied whole or not at all: every op is decoded first, and one
+   malformed op skips the line. */
 static void fs_kv_apply_line(struct fs_state *st, struct fs_kv *kv,
 			     struct json_tokener *tok, const char *line,
 			     size_t len, off_t at)
 {
 	struct json_object *obj, *b;
+	struct fs_op one, *ops = &one;
+	size_t n = 0, done = 0;
 	int bad = 0;
 
 	json_tokener_reset(tok);
@@ -187,15 +205,28 @@ static void fs_kv_apply_line(struct fs_state *st, struct fs_kv *kv,
 	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success) {
 		bad = 1;
 	} else if (json_object_object_get_ex(obj, "b", &b)) {
-		size_t n = json_object_is_type(b, json_type_array)
-				   ? json_object_array_length(b) : 0;
-		bad = n == 0;
-		for (size_t i = 0; i < n; i++)
-			bad |= fs_kv_apply_op(st, kv,
-					      json_object_array_get_idx(b, i)) < 0;
+		n = json_object_is_type(b, json_type_array)
+			    ? json_object_array_length(b) : 0;
+		ops = n > 1 ? calloc(n, sizeof(*ops)) : &one;
+		bad = n == 0 || ops == NULL;
+		for (; !bad && done < n; done++)
+			bad = fs_kv_decode_op(st, json_object_array_get_idx(b, done),
+					      &ops[done]) < 0;
+		if (bad && done > 0)
+			done--; /* the op that failed holds nothing */
 	} else {
-		bad = fs_kv_apply_op(st, kv, obj) < 0;
+		n = 1;
+		bad = fs_kv_decode_op(st, obj, &one) < 0;
+		done = bad ? 0 : 1;
 	}
+	for (size_t i = 0; i < done; i++) {
+		if (bad)
+			fs_entry_free(ops[i].entry);
+		else
+			(void)fs_kv_apply(kv, ops[i].key, ops[i].entry);
+	}
+	if (ops != &one)
+		free(ops);
 	json_object_put(obj);
 	if (bad)
 		st->host->log(st->sink, PERSIST_LOG_WARNING,
@@ -285,57 +316,43 @@ static int fs_kv_replay(struct fs_state *st, struct fs_kv *kv, off_t size,
 	return PERSIST_OK;
 }
 
-/* Open the journal (creating it when create) and note its identity. */
+/* Open the journal and note its identity: for writing (creating it)
+   when create, else as this process may (fs_state_open_file). */
 static int fs_kv_open_file(struct fs_state *st, struct fs_kv *kv, int create,
 			   struct persist_error *err)
 {
-	char name[PERSIST_COLLECTION_MAX + 16];
 	struct stat sb;
-	int fd, e;
+	int fd, writable, ret;
 
-	snprintf(name, sizeof(name), "%s%s", kv->name, FS_JOURNAL_SUFFIX);
-	fd = openat(st->kv_dir_fd, name,
-		    O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
-			    (create ? O_CREAT : 0),
-		    0666);
-	if (fd < 0 || fstat(fd, &sb) < 0) {
-		e = errno;
-		if (fd >= 0)
-			close(fd);
-		return st->host->error(err, PERSIST_EIO, e,
-				       "cannot open journal \"%s/%s/%s\": %s",
-				       st->opts.root, FS_KV_DIR, name, strerror(e));
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		close(fd);
-		return st->host->error(err, PERSIST_ECORRUPT, 0,
-				       "journal \"%s/%s/%s\" is not a regular file",
-				       st->opts.root, FS_KV_DIR, name);
-	}
-	if (create)
-		(void)fs_sync_dir(st->kv_dir_fd, st->opts.sync);
+	ret = fs_state_open_file(st, FS_DIR_KV, kv->name, create, &fd, &writable,
+				 &sb, err);
+	if (ret != PERSIST_OK)
+		return ret;
 	fs_kv_reset(kv);
 	kv->fd = fd;
+	kv->writable = writable;
 	kv->dev = sb.st_dev;
 	kv->ino = sb.st_ino;
 	return PERSIST_OK;
 }
 
-/* Lock the collection and catch up with the journal (see fs-private.h). */
+/* Lock the collection and catch up with the journal (see fs-private.h).
+   A writer needs the journal open for writing; a reader reads it however
+   it may, and a collection never written (no directory, no journal) is
+   empty. */
 int fs_kv_lock(struct fs_state *st, struct fs_kv *kv, int exclusive,
 	       struct persist_error *err)
 {
 	char name[PERSIST_COLLECTION_MAX + 16];
 	struct stat sb;
-	int e, ret;
+	int e, ret, dirfd;
 
-	e = fs_flock(kv->lock_fd, exclusive ? LOCK_EX : LOCK_SH);
-	if (e != 0)
-		return st->host->error(err, PERSIST_EIO, e,
-				       "cannot lock collection \"%s\": %s",
-				       kv->name, strerror(e));
+	ret = fs_state_flock(st, "kv", kv->name, exclusive, &kv->lock_fd, err);
+	if (ret != PERSIST_OK)
+		return ret;
 	snprintf(name, sizeof(name), "%s%s", kv->name, FS_JOURNAL_SUFFIX);
-	if (fstatat(st->kv_dir_fd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+	dirfd = fs_state_dir(st, FS_DIR_KV, 0);
+	if (dirfd < 0 || fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
 		e = errno;
 		if (e != ENOENT) {
 			ret = st->host->error(err, PERSIST_EIO, e,
@@ -355,9 +372,14 @@ int fs_kv_lock(struct fs_state *st, struct fs_kv *kv, int exclusive,
 		return PERSIST_OK;
 	}
 	if (kv->fd < 0 || sb.st_ino != kv->ino || sb.st_dev != kv->dev ||
-	    sb.st_size < kv->offset) {
-		/* first use, compacted by another process, or truncated */
-		ret = fs_kv_open_file(st, kv, 0, err);
+	    sb.st_size < kv->offset || (exclusive && !kv->writable)) {
+		/* first use, compacted by another process, truncated, or
+		   read so far without write access */
+		ret = fs_kv_open_file(st, kv, exclusive, err);
+		if (ret == PERSIST_ENOTFOUND) {
+			fs_kv_reset(kv); /* removed meanwhile: empty */
+			return PERSIST_OK;
+		}
 		if (ret != PERSIST_OK)
 			goto fail;
 	}
@@ -423,10 +445,11 @@ void fs_kv_maybe_compact(struct fs_state *st, struct fs_kv *kv)
 {
 	char name[PERSIST_COLLECTION_MAX + 16], tmp[PERSIST_COLLECTION_MAX + 32];
 	struct fs_compact_ctx cc;
-	int fd, e = 0;
+	int fd, e = 0, dirfd;
 
 	if ((uint64_t)kv->offset < st->compact_min ||
-	    (uint64_t)kv->offset < 4 * kv->live_bytes + 65536)
+	    (uint64_t)kv->offset < 4 * kv->live_bytes + 65536 ||
+	    (dirfd = fs_state_dir(st, FS_DIR_KV, 0)) < 0)
 		return;
 	snprintf(name, sizeof(name), "%s%s", kv->name, FS_JOURNAL_SUFFIX);
 	snprintf(tmp, sizeof(tmp), ".%s%s.compact", kv->name, FS_JOURNAL_SUFFIX);
@@ -439,7 +462,7 @@ void fs_kv_maybe_compact(struct fs_state *st, struct fs_kv *kv)
 		fs_buf_free(&cc.buf);
 		return;
 	}
-	fd = openat(st->kv_dir_fd, tmp,
+	fd = openat(dirfd, tmp,
 		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
 	if (fd < 0)
 		e = errno;
@@ -449,17 +472,17 @@ void fs_kv_maybe_compact(struct fs_state *st, struct fs_kv *kv)
 		e = errno;
 	if (fd >= 0)
 		close(fd);
-	if (e == 0 && renameat(st->kv_dir_fd, tmp, st->kv_dir_fd, name) < 0)
+	if (e == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
 		e = errno;
 	if (e != 0) {
-		(void)unlinkat(st->kv_dir_fd, tmp, 0);
+		(void)unlinkat(dirfd, tmp, 0);
 		st->host->log(st->sink, PERSIST_LOG_WARNING,
 			      "filesystem: cannot compact journal of collection \"%s\": %s",
 			      kv->name, strerror(e));
 		fs_buf_free(&cc.buf);
 		return;
 	}
-	(void)fs_sync_dir(st->kv_dir_fd, st->opts.sync);
+	(void)fs_sync_dir(dirfd, st->opts.sync);
 	st->host->log(st->sink, PERSIST_LOG_DEBUG,
 		      "filesystem: compacted journal of collection \"%s\" from %lld to %zu bytes",
 		      kv->name, (long long)kv->offset, cc.buf.len);

@@ -53,6 +53,7 @@ static void fs_log_reset(struct fs_log *log)
 	if (log->fd >= 0)
 		close(log->fd);
 	log->fd = -1;
+	log->writable = 0;
 	log->end = -1;
 	log->n_index = 0;
 	log->dirty = 0;
@@ -77,60 +78,53 @@ void fs_log_encode(struct fs_buf *buf, const void *data, size_t len,
 	fs_buf_addc(buf, '\n');
 }
 
-/* Lock the log and (re)open its file if it was replaced or removed;
-   fd stays -1 when there is no file and !create. */
+/* Lock the log and (re)open its file if it was replaced or removed, or
+   (for a writer) if it was opened without write access; fd stays -1 when
+   there is no file and !exclusive. */
 static int fs_log_lock(struct fs_state *st, struct fs_log *log, int exclusive,
 		       struct persist_error *err)
 {
 	char name[PERSIST_COLLECTION_MAX + 16];
 	struct stat sb;
-	int e, fd;
+	int e, ret, dirfd, fd, writable;
 
-	e = fs_flock(log->lock_fd, exclusive ? LOCK_EX : LOCK_SH);
-	if (e != 0)
-		return st->host->error(err, PERSIST_EIO, e,
-				       "cannot lock log \"%s\": %s", log->name,
-				       strerror(e));
+	ret = fs_state_flock(st, "log", log->name, exclusive, &log->lock_fd, err);
+	if (ret != PERSIST_OK)
+		return ret;
 	snprintf(name, sizeof(name), "%s%s", log->name, FS_JOURNAL_SUFFIX);
-	if (fstatat(st->log_dir_fd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+	dirfd = fs_state_dir(st, FS_DIR_LOG, 0);
+	if (dirfd < 0 || fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
 		e = errno;
-		if (e != ENOENT)
+		if (e != ENOENT) {
+			ret = st->host->error(err, PERSIST_EIO, e,
+					      "cannot stat log \"%s/%s/%s\": %s",
+					      st->opts.root, FS_LOG_DIR, name,
+					      strerror(e));
 			goto fail;
+		}
 		if (log->fd >= 0)
 			fs_log_reset(log);
 		if (!exclusive)
 			return PERSIST_OK;
 	} else if (log->fd >= 0 && sb.st_ino == log->ino &&
-		   sb.st_dev == log->dev) {
+		   sb.st_dev == log->dev && (log->writable || !exclusive)) {
 		return PERSIST_OK;
-	} else if (!S_ISREG(sb.st_mode)) {
-		(void)fs_flock(log->lock_fd, LOCK_UN);
-		return st->host->error(err, PERSIST_ECORRUPT, 0,
-				       "log \"%s/%s/%s\" is not a regular file",
-				       st->opts.root, FS_LOG_DIR, name);
 	}
 	fs_log_reset(log);
-	fd = openat(st->log_dir_fd, name,
-		    O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
-			    (exclusive ? O_CREAT : 0),
-		    0666);
-	if (fd < 0 || fstat(fd, &sb) < 0) {
-		e = errno;
-		if (fd >= 0)
-			close(fd);
+	ret = fs_state_open_file(st, FS_DIR_LOG, log->name, exclusive, &fd,
+				 &writable, &sb, err);
+	if (ret == PERSIST_ENOTFOUND)
+		return PERSIST_OK; /* removed meanwhile: empty */
+	if (ret != PERSIST_OK)
 		goto fail;
-	}
-	if (exclusive)
-		(void)fs_sync_dir(st->log_dir_fd, st->opts.sync);
 	log->fd = fd;
+	log->writable = writable;
 	log->dev = sb.st_dev;
 	log->ino = sb.st_ino;
 	return PERSIST_OK;
 fail:
 	(void)fs_flock(log->lock_fd, LOCK_UN);
-	return st->host->error(err, PERSIST_EIO, e,
-			       "cannot open log \"%s/%s/%s\": %s", st->opts.root,
-			       FS_LOG_DIR, name, strerror(e));
+	return ret;
 }
 
 /* Release the log's lock. */

@@ -5,6 +5,10 @@
  *   root   directory of the store (string; default "persist-data/config"
  *          for configuration, "persist-data/state" for state, relative to
  *          the working directory); created with its parents if missing.
+ *          Opening it needs only read access: a store creates nothing in
+ *          it (lock files, subdirectories) until it first writes, so a
+ *          user who may only read the data can read it, and a write there
+ *          answers that the root is read-only (fs_readonly_error).
  *   fsync  "always" | "batch" (default) | "never"; see fs-fsync.c.
  *
  * Any other key, or a value of the wrong type, is refused with
@@ -121,8 +125,8 @@ static int fs_mkdir_p(char *path)
 	return 0;
 }
 
-/* Create (if needed) and open the root directory, refusing one this
-   process cannot write to. */
+/* Create (if needed) and open the root directory.  Write access is not
+   checked: a store that is only read does not need it. */
 int fs_root_open(const struct persist_host *host, const char *root, int *fd_r,
 		 struct persist_error *err)
 {
@@ -148,13 +152,22 @@ int fs_root_open(const struct persist_host *host, const char *root, int *fd_r,
 				   "cannot open root directory \"%s\": %s", root,
 				   strerror(ret));
 	}
-	if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0) {
-		ret = errno;
-		close(fd);
-		return host->error(err, PERSIST_EIO, ret,
-				   "root directory \"%s\" is not writable: %s",
-				   root, strerror(ret));
-	}
 	*fd_r = fd;
 	return PERSIST_OK;
+}
+
+/* True when errno e means this process may not write there. */
+int fs_errno_readonly(int e)
+{
+	return e == EACCES || e == EPERM || e == EROFS;
+}
+
+/* The error of a write refused with errno e (fs_errno_readonly): what
+   names what was to be written. */
+int fs_readonly_error(const struct persist_host *host, const char *root,
+		      const char *what, int e, struct persist_error *err)
+{
+	return host->error(err, PERSIST_EIO, e,
+			   "cannot write %s: root directory \"%s\" is read-only\nThis process may read the store but not change it (%s).",
+			   what, root, strerror(e));
 }

@@ -9,6 +9,7 @@
  *   fs-plugin.c    descriptor, init/fini, the two ops tables
  *   fs-options.c   the provider's "config" object (root, fsync) and the root
  *   fs-paths.c     configuration key -> path checks, opening beneath the root
+ *   fs-walk.c      the walk over the configuration tree (list, watcher)
  *   fs-buf.c       growable byte buffer
  *   fs-codec.c     JSON string escaping, base64, UTF-8 and integer checks
  *   fs-table.c     string-keyed hash table
@@ -28,6 +29,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <persist/plugin.h>
 #include <persist/persist.h> /* PERSIST_KEY_MAX and the other limits */
@@ -50,6 +52,21 @@ struct fs_options {
 	enum fs_sync_mode sync;
 };
 
+/* Wall-clock expiry of something written now_ms with ttl_ms: 0 (none) for
+   a TTL of 0 (or below), else now_ms + ttl_ms saturated at INT64_MAX, which
+   is "never" in practice.  Every expiry the provider computes goes through
+   here, so no TTL, however large, can wrap into the past. */
+static inline int64_t fs_expiry_ms(int64_t now_ms, int64_t ttl_ms)
+{
+	int64_t at;
+
+	if (ttl_ms <= 0)
+		return 0;
+	if (__builtin_add_overflow(now_ms, ttl_ms, &at))
+		return INT64_MAX;
+	return at > 0 ? at : 1; /* a clock before 1970: due at once, not "none" */
+}
+
 /* ---- fs-options.c ------------------------------------------------------ */
 
 /* Parse the provider config JSON text; unknown keys -> PERSIST_ECONFIG. */
@@ -58,9 +75,17 @@ int fs_options_parse(const struct persist_host *host, enum persist_kind kind,
 		     struct persist_error *err);
 void fs_options_free(struct fs_options *opts);
 const char *fs_sync_name(enum fs_sync_mode mode);
-/* mkdir -p the root, open it (O_DIRECTORY) and check it is writable. */
+/* mkdir -p the root when it is missing and open it (O_DIRECTORY); only
+   read access is needed. */
 int fs_root_open(const struct persist_host *host, const char *root,
 		 int *fd_r, struct persist_error *err);
+/* True when errno e (EACCES, EPERM, EROFS) says this process may not write
+   there. */
+int fs_errno_readonly(int e);
+/* PERSIST_EIO with errno e: "cannot write <what>: root directory <root>
+   is read-only". */
+int fs_readonly_error(const struct persist_host *host, const char *root,
+		      const char *what, int e, struct persist_error *err);
 
 /* ---- fs-buf.c ---------------------------------------------------------- */
 
@@ -88,7 +113,8 @@ void fs_base64_add(struct fs_buf *buf, const void *data, size_t len);
 /* Decode base64 text into a malloc'ed buffer; -1 when malformed. */
 int fs_base64_decode(const char *text, size_t len, char **data_r, size_t *len_r);
 int fs_utf8_valid(const void *data, size_t len);
-/* Strict decimal int64 ("-12", no spaces, no '+'); 0 on success. */
+/* A counter's text as plugin.h defines it (decimal int64, "-12"; no '+',
+   spaces, leading zeros or "-0"); 0 on success. */
 int fs_parse_i64(const void *data, size_t len, int64_t *value_r);
 /* Parse JSON text with json-c (whole input, trailing whitespace allowed).
    Returns the object (caller puts it; may be NULL for "null") in *obj_r
@@ -165,6 +191,39 @@ int fs_open_beneath(int rootfd, const char *relpath, int flags, mode_t mode);
    give the file name of the document; 0 or an errno. */
 int fs_key_dir_open(int rootfd, const char *key, int create, int *dirfd_r,
 		    char name_r[FS_SEGMENT_MAX + 16]);
+
+/* ---- fs-walk.c --------------------------------------------------------- */
+
+/* What a directory callback of a walk answers. */
+enum fs_walk_dir_answer {
+	FS_WALK_READ = 0, /* read the directory */
+	FS_WALK_SKIP = 1, /* leave it (and everything below it) out */
+	FS_WALK_STOP = 2  /* end the walk */
+};
+
+/* A walk over the documents of a configuration tree, to every depth a key
+   can have (see fs-walk.c).  Fill the first fields, then fs_walk_run. */
+struct fs_walk {
+	const struct persist_host *host;
+	int rootfd;
+	/* Each directory before it is read, by path relative to the root
+	   ("" the root); NULL reads them all. */
+	int (*dir)(void *ctx, const char *dir);
+	/* Each document: its key, its file name in dirfd, whether it is a
+	   symbolic link; non-zero ends the walk. */
+	int (*doc)(void *ctx, int dirfd, const char *key, const char *name,
+		   int is_link);
+	void *ctx;
+	/* Results: the errno of the first directory that could not be read
+	   (absent ones do not count; ENOMEM ends the walk) and its path;
+	   whether the walk was ended early. */
+	int error;
+	char failed[PERSIST_KEY_MAX + 1];
+	int stopped;
+};
+
+/* Walk the tree from directory start ("" for the root). */
+void fs_walk_run(struct fs_walk *w, const char *start);
 
 /* ---- configuration store (fs-config.c, fs-sidecar.c, fs-watch.c) ------ */
 
@@ -250,7 +309,8 @@ struct fs_kv {
 	char *name;
 	pthread_mutex_t mu;
 	int lock_fd;
-	int fd;               /* journal, O_RDWR|O_APPEND; -1 when not open */
+	int fd;               /* journal, O_APPEND; -1 when not open */
+	int writable;         /* fd is open for writing (else read-only) */
 	dev_t dev;
 	ino_t ino;
 	off_t offset;         /* journal bytes replayed (whole lines) */
@@ -267,7 +327,8 @@ struct fs_log {
 	char *name;
 	pthread_mutex_t mu;
 	int lock_fd;
-	int fd;               /* O_RDWR|O_APPEND; -1 when not open */
+	int fd;               /* O_APPEND; -1 when not open */
+	int writable;         /* fd is open for writing (else read-only) */
 	dev_t dev;
 	ino_t ino;
 	off_t end;            /* known end of whole records, -1: unknown */
@@ -276,13 +337,23 @@ struct fs_log {
 	int dirty;
 };
 
+/* The subdirectories of a state root. */
+enum fs_state_subdir {
+	FS_DIR_KV = 0,   /* FS_KV_DIR */
+	FS_DIR_LOG = 1,  /* FS_LOG_DIR */
+	FS_DIR_LOCK = 2, /* FS_LOCK_DIR */
+	FS_DIR_COUNT_
+};
+
 struct fs_state {
 	struct fs_plugin *plugin;
 	const struct persist_host *host;
 	struct persist_sink *sink;
 	struct fs_options opts;
-	int root_fd, kv_dir_fd, log_dir_fd, lock_dir_fd;
-	pthread_mutex_t mu;       /* guards the two tables (not their values) */
+	int root_fd;
+	int dir_fd[FS_DIR_COUNT_]; /* opened on first use (fs_state_dir); -1 before */
+	pthread_mutex_t mu;       /* guards the two tables (not their values)
+				     and the opening of dir_fd */
 	struct fs_table *kvs;     /* name -> struct fs_kv */
 	struct fs_table *logs;    /* name -> struct fs_log */
 	uint64_t compact_min;     /* journal size that may trigger compaction */
@@ -293,6 +364,28 @@ struct fs_state {
 #define FS_LOCK_DIR ".locks" /* not ".lock": a configuration store may share the root */
 #define FS_JOURNAL_SUFFIX ".jsonl"
 
+/* fs-state.c: the descriptor of a subdirectory of the root, opened on
+   first use and, when create, created first (a store creates nothing
+   until it writes); -1 with errno (ENOENT: not there yet, an empty
+   store). */
+int fs_state_dir(struct fs_state *st, enum fs_state_subdir which, int create);
+/* Take the flock (shared or exclusive) of ROOT/.locks/<prefix>.<collection>,
+   opening its lock file into *lock_fd on first use: a writer creates it, a
+   reader only opens an existing one (read-only will do for flock) and
+   reads without a lock while there is none (then *lock_fd stays -1). */
+int fs_state_flock(struct fs_state *st, const char *prefix,
+		   const char *collection, int exclusive, int *lock_fd,
+		   struct persist_error *err);
+/* Open the journal (FS_DIR_KV) or log (FS_DIR_LOG) of a collection,
+   O_APPEND: for writing when create (creating the file and the directory;
+   a read-only root is fs_readonly_error), else for writing if this process
+   may, read-only if not (*writable_r says which); PERSIST_ENOTFOUND
+   quietly when it does not exist and !create, PERSIST_ECORRUPT when it is
+   not a regular file. */
+int fs_state_open_file(struct fs_state *st, enum fs_state_subdir which,
+		       const char *collection, int create, int *fd_r,
+		       int *writable_r, struct stat *sb_r,
+		       struct persist_error *err);
 /* fs-state.c: find or create the in-memory object of a collection. */
 int fs_state_kv(struct fs_state *st, const char *collection,
 		struct fs_kv **kv_r, struct persist_error *err);

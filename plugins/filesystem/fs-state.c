@@ -35,6 +35,13 @@
  * A configuration store may use the same root: its documents are *.json
  * files, its lock is ROOT/.lock, and it never looks at kv/ or logs/ files.
  *
+ * Nothing is created under the root until the first write needs it (the
+ * subdirectories, a collection's lock file and journal), so a user who may
+ * only read the directory can open the store and read: a reader opens
+ * what it may not write read-only (flock() works on it), reads without a
+ * lock a collection that has no lock file yet, and sees a collection never
+ * written as empty.  A write there answers that the root is read-only.
+ *
  * Every process keeps an in-memory replica of each collection it uses and
  * the journal offset it has replayed to.  Under the lock it first replays
  * what others appended since (so a counter read or increment sees every
@@ -79,34 +86,169 @@ int fs_entry_live(const struct fs_state *st, const struct fs_entry *e)
 	       (e->expires_ms == 0 || e->expires_ms > st->host->now_ms());
 }
 
-/* Open (creating) a subdirectory of the root and check it is writable. */
-static int fs_state_subdir(struct fs_state *st, const char *name, int *fd_r,
-			   struct persist_error *err)
-{
-	int fd, e;
+static const char *const fs_subdir_names[FS_DIR_COUNT_] = {
+	[FS_DIR_KV] = FS_KV_DIR,
+	[FS_DIR_LOG] = FS_LOG_DIR,
+	[FS_DIR_LOCK] = FS_LOCK_DIR,
+};
 
-	if (mkdirat(st->root_fd, name, 0777) < 0 && errno != EEXIST)
-		goto fail;
-	fd = openat(st->root_fd, name,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		goto fail;
-	if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0) {
-		e = errno;
-		close(fd);
-		errno = e;
-		goto fail;
+/* Subdirectory which of the root (see fs-private.h).  The descriptor is
+   published with an atomic store, so threads that find it open need no
+   lock. */
+int fs_state_dir(struct fs_state *st, enum fs_state_subdir which, int create)
+{
+	const char *name = fs_subdir_names[which];
+	int fd = __atomic_load_n(&st->dir_fd[which], __ATOMIC_ACQUIRE), e;
+
+	if (fd >= 0)
+		return fd;
+	pthread_mutex_lock(&st->mu);
+	fd = __atomic_load_n(&st->dir_fd[which], __ATOMIC_ACQUIRE);
+	if (fd < 0) {
+		fd = openat(st->root_fd, name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && create &&
+		    (mkdirat(st->root_fd, name, 0777) == 0 || errno == EEXIST)) {
+			(void)fs_sync_dir(st->root_fd, st->opts.sync);
+			fd = openat(st->root_fd, name,
+				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (fd >= 0)
+			__atomic_store_n(&st->dir_fd[which], fd, __ATOMIC_RELEASE);
 	}
-	*fd_r = fd;
-	return PERSIST_OK;
-fail:
 	e = errno;
-	return st->host->error(err, PERSIST_EIO, e,
-			       "cannot use directory \"%s/%s\": %s",
-			       st->opts.root, name, strerror(e));
+	pthread_mutex_unlock(&st->mu);
+	errno = e;
+	return fd;
 }
 
-/* Open a state store on the configured root. */
+/* The error of subdirectory which that could not be opened (errno e);
+   what names the write it was for, or NULL for a read. */
+static int fs_state_dir_error(struct fs_state *st, enum fs_state_subdir which,
+			      const char *what, int e, struct persist_error *err)
+{
+	if (what != NULL && fs_errno_readonly(e))
+		return fs_readonly_error(st->host, st->opts.root, what, e, err);
+	return st->host->error(err, PERSIST_EIO, e,
+			       "cannot use directory \"%s/%s\": %s",
+			       st->opts.root, fs_subdir_names[which], strerror(e));
+}
+
+/* Lock a collection's file (see fs-private.h). */
+int fs_state_flock(struct fs_state *st, const char *prefix,
+		   const char *collection, int exclusive, int *lock_fd,
+		   struct persist_error *err)
+{
+	char name[PERSIST_COLLECTION_MAX + 8], what[PERSIST_COLLECTION_MAX + 32];
+	int dirfd, e;
+
+	snprintf(name, sizeof(name), "%s.%s", prefix, collection);
+	snprintf(what, sizeof(what), "%s \"%s\"",
+		 strcmp(prefix, "log") == 0 ? "log" : "collection", collection);
+	if (*lock_fd < 0) {
+		dirfd = fs_state_dir(st, FS_DIR_LOCK, exclusive);
+		if (dirfd < 0) {
+			e = errno;
+			if (e == ENOENT && !exclusive)
+				return PERSIST_OK; /* nothing written yet */
+			return fs_state_dir_error(st, FS_DIR_LOCK,
+						  exclusive ? what : NULL, e, err);
+		}
+		e = exclusive ? fs_lockfile_open(dirfd, name, lock_fd) : 0;
+		if (!exclusive || fs_errno_readonly(e)) {
+			/* a reader, or a writer that may not create it:
+			   read-only will do for flock() (a writer that
+			   cannot open it keeps the reason it could not
+			   create it) */
+			int fd = openat(dirfd, name,
+					O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+						O_NONBLOCK);
+			if (fd >= 0) {
+				*lock_fd = fd;
+				e = 0;
+			} else if (!exclusive) {
+				e = errno;
+			}
+		}
+		if (e == ENOENT && !exclusive)
+			return PERSIST_OK; /* nothing written yet */
+		if (e != 0 && exclusive && fs_errno_readonly(e))
+			return fs_readonly_error(st->host, st->opts.root, what, e, err);
+		if (e != 0)
+			return st->host->error(err, PERSIST_EIO, e,
+					       "cannot open lock file \"%s/%s/%s\": %s",
+					       st->opts.root, FS_LOCK_DIR, name,
+					       strerror(e));
+	}
+	e = fs_flock(*lock_fd, exclusive ? LOCK_EX : LOCK_SH);
+	if (e != 0)
+		return st->host->error(err, PERSIST_EIO, e,
+				       "cannot lock %s: %s", what, strerror(e));
+	return PERSIST_OK;
+}
+
+/* Open a collection's journal or log (see fs-private.h). */
+int fs_state_open_file(struct fs_state *st, enum fs_state_subdir which,
+		       const char *collection, int create, int *fd_r,
+		       int *writable_r, struct stat *sb_r,
+		       struct persist_error *err)
+{
+	const int flags = O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK;
+	const char *dir = fs_subdir_names[which];
+	char name[PERSIST_COLLECTION_MAX + 16], what[PERSIST_COLLECTION_MAX + 32];
+	int dirfd, fd, e, writable = 1, created = 0;
+
+	snprintf(name, sizeof(name), "%s%s", collection, FS_JOURNAL_SUFFIX);
+	snprintf(what, sizeof(what), "%s \"%s\"",
+		 which == FS_DIR_LOG ? "log" : "collection", collection);
+	dirfd = fs_state_dir(st, which, create);
+	if (dirfd < 0) {
+		if (errno == ENOENT && !create)
+			return PERSIST_ENOTFOUND;
+		return fs_state_dir_error(st, which, create ? what : NULL, errno,
+					  err);
+	}
+	fd = openat(dirfd, name, O_RDWR | flags);
+	if (fd < 0 && errno == ENOENT && create) {
+		fd = openat(dirfd, name, O_RDWR | O_CREAT | flags, 0666);
+		created = fd >= 0;
+	}
+	if (fd < 0 && !create && fs_errno_readonly(errno)) {
+		writable = 0;
+		fd = openat(dirfd, name, O_RDONLY | flags);
+	}
+	if (fd < 0) {
+		e = errno;
+		if (e == ENOENT && !create)
+			return PERSIST_ENOTFOUND;
+		if (create && fs_errno_readonly(e))
+			return fs_readonly_error(st->host, st->opts.root, what, e, err);
+		return st->host->error(err, PERSIST_EIO, e,
+				       "cannot open \"%s/%s/%s\": %s", st->opts.root,
+				       dir, name, strerror(e));
+	}
+	if (fstat(fd, sb_r) < 0) {
+		e = errno;
+		close(fd);
+		return st->host->error(err, PERSIST_EIO, e,
+				       "cannot open \"%s/%s/%s\": %s", st->opts.root,
+				       dir, name, strerror(e));
+	}
+	if (!S_ISREG(sb_r->st_mode)) {
+		close(fd);
+		return st->host->error(err, PERSIST_ECORRUPT, 0,
+				       "\"%s/%s/%s\" is not a regular file",
+				       st->opts.root, dir, name);
+	}
+	if (created)
+		(void)fs_sync_dir(dirfd, st->opts.sync);
+	*fd_r = fd;
+	*writable_r = writable;
+	return PERSIST_OK;
+}
+
+/* Open a state store on the configured root: nothing is created in it
+   (but the root itself when it is missing) until the first write. */
 int fs_state_open(void *plugin, const struct persist_store_args *args,
 		  void **store_r, struct persist_error *err)
 {
@@ -124,7 +266,9 @@ int fs_state_open(void *plugin, const struct persist_store_args *args,
 	st->plugin = pl;
 	st->host = host;
 	st->sink = args->sink;
-	st->root_fd = st->kv_dir_fd = st->log_dir_fd = st->lock_dir_fd = -1;
+	st->root_fd = -1;
+	for (int i = 0; i < FS_DIR_COUNT_; i++)
+		st->dir_fd[i] = -1;
 	st->compact_min = FS_COMPACT_MIN;
 	pthread_mutex_init(&st->mu, NULL);
 	st->kvs = fs_table_new(fs_kv_free);
@@ -137,12 +281,6 @@ int fs_state_open(void *plugin, const struct persist_store_args *args,
 			       &st->opts, err);
 	if (ret == PERSIST_OK)
 		ret = fs_root_open(host, st->opts.root, &st->root_fd, err);
-	if (ret == PERSIST_OK)
-		ret = fs_state_subdir(st, FS_KV_DIR, &st->kv_dir_fd, err);
-	if (ret == PERSIST_OK)
-		ret = fs_state_subdir(st, FS_LOG_DIR, &st->log_dir_fd, err);
-	if (ret == PERSIST_OK)
-		ret = fs_state_subdir(st, FS_LOCK_DIR, &st->lock_dir_fd, err);
 	if (ret != PERSIST_OK) {
 		fs_state_close(st);
 		return ret;
@@ -169,12 +307,9 @@ void fs_state_close(void *store)
 			      st->opts.root, err.msg);
 	fs_table_free(st->kvs);
 	fs_table_free(st->logs);
-	if (st->kv_dir_fd >= 0)
-		close(st->kv_dir_fd);
-	if (st->log_dir_fd >= 0)
-		close(st->log_dir_fd);
-	if (st->lock_dir_fd >= 0)
-		close(st->lock_dir_fd);
+	for (int i = 0; i < FS_DIR_COUNT_; i++)
+		if (st->dir_fd[i] >= 0)
+			close(st->dir_fd[i]);
 	if (st->root_fd >= 0)
 		close(st->root_fd);
 	pthread_mutex_destroy(&st->mu);
@@ -182,18 +317,25 @@ void fs_state_close(void *store)
 	free(st);
 }
 
-/* Healthy when the data directories are still there and writable. */
+/* Healthy when the root and the data directories opened so far are still
+   there and the root can be read (a read-only store is healthy: writes
+   say why they fail). */
 int fs_state_health(void *store, int64_t *latency_us_r,
 		    struct persist_error *err)
 {
 	struct fs_state *st = store;
 	int64_t start = st->host->monotonic_us();
-	const int fds[2] = { st->kv_dir_fd, st->log_dir_fd };
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = -1; i < FS_DIR_COUNT_; i++) {
+		int fd = i < 0 ? st->root_fd
+			       : __atomic_load_n(&st->dir_fd[i], __ATOMIC_ACQUIRE);
 		struct stat sb;
-		if (fstat(fds[i], &sb) < 0 || sb.st_nlink == 0 ||
-		    faccessat(fds[i], ".", W_OK | X_OK, AT_EACCESS) < 0)
+
+		if (fd < 0)
+			continue;
+		errno = 0;
+		if (fstat(fd, &sb) < 0 || sb.st_nlink == 0 ||
+		    faccessat(fd, ".", R_OK | X_OK, AT_EACCESS) < 0)
 			return st->host->error(err, PERSIST_EUNAVAIL, errno,
 					       "state root \"%s\" is not usable: %s",
 					       st->opts.root,
@@ -205,57 +347,36 @@ int fs_state_health(void *store, int64_t *latency_us_r,
 	return PERSIST_OK;
 }
 
-/* Make the empty in-memory handle of a collection (its lock file not yet
-   open), pointing *lock_fd_r at its lock descriptor; NULL when out of
-   memory. */
-typedef void *fs_handle_new_fn(const char *collection, int **lock_fd_r);
+/* Make the empty in-memory handle of a collection (its files not yet
+   open); NULL when out of memory. */
+typedef void *fs_handle_new_fn(const char *collection);
 
-/* Find the handle of collection in table, or make one, open its lock file
-   ROOT/.locks/<prefix>.<collection> and add it to table. */
+/* Find the handle of collection in table, or make one and add it. */
 static int fs_state_handle(struct fs_state *st, struct fs_table *table,
-			   const char *prefix, const char *collection,
-			   fs_handle_new_fn *make, void (*destroy)(void *),
-			   void **handle_r, struct persist_error *err)
+			   const char *collection, fs_handle_new_fn *make,
+			   void (*destroy)(void *), void **handle_r,
+			   struct persist_error *err)
 {
-	char lock_name[PERSIST_COLLECTION_MAX + 8];
-	int *lock_fd;
 	void *h;
-	int e;
 
 	pthread_mutex_lock(&st->mu);
 	h = fs_table_get(table, collection);
-	if (h != NULL) {
-		pthread_mutex_unlock(&st->mu);
-		*handle_r = h;
-		return PERSIST_OK;
-	}
-	h = make(collection, &lock_fd);
-	if (h == NULL)
-		goto nomem;
-	snprintf(lock_name, sizeof(lock_name), "%s.%s", prefix, collection);
-	e = fs_lockfile_open(st->lock_dir_fd, lock_name, lock_fd);
-	if (e != 0) {
-		destroy(h);
-		pthread_mutex_unlock(&st->mu);
-		return st->host->error(err, PERSIST_EIO, e,
-				       "cannot open lock file \"%s/%s/%s\": %s",
-				       st->opts.root, FS_LOCK_DIR, lock_name,
-				       strerror(e));
-	}
-	if (fs_table_put(table, collection, h) < 0) {
-		destroy(h);
-		goto nomem;
+	if (h == NULL) {
+		h = make(collection);
+		if (h != NULL && fs_table_put(table, collection, h) < 0) {
+			destroy(h);
+			h = NULL;
+		}
 	}
 	pthread_mutex_unlock(&st->mu);
+	if (h == NULL)
+		return st->host->error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
 	*handle_r = h;
 	return PERSIST_OK;
-nomem:
-	pthread_mutex_unlock(&st->mu);
-	return st->host->error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
 }
 
 /* A collection's empty key space (fs_handle_new_fn). */
-static void *fs_kv_new(const char *collection, int **lock_fd_r)
+static void *fs_kv_new(const char *collection)
 {
 	struct fs_kv *kv = calloc(1, sizeof(*kv));
 
@@ -269,12 +390,11 @@ static void *fs_kv_new(const char *collection, int **lock_fd_r)
 		fs_kv_free(kv);
 		return NULL;
 	}
-	*lock_fd_r = &kv->lock_fd;
 	return kv;
 }
 
 /* A collection's empty log handle (fs_handle_new_fn). */
-static void *fs_log_new(const char *collection, int **lock_fd_r)
+static void *fs_log_new(const char *collection)
 {
 	struct fs_log *log = calloc(1, sizeof(*log));
 
@@ -288,7 +408,6 @@ static void *fs_log_new(const char *collection, int **lock_fd_r)
 		fs_log_free(log);
 		return NULL;
 	}
-	*lock_fd_r = &log->lock_fd;
 	return log;
 }
 
@@ -296,8 +415,8 @@ static void *fs_log_new(const char *collection, int **lock_fd_r)
 int fs_state_kv(struct fs_state *st, const char *collection,
 		struct fs_kv **kv_r, struct persist_error *err)
 {
-	void *h;
-	int ret = fs_state_handle(st, st->kvs, "kv", collection, fs_kv_new,
+	void *h = NULL;
+	int ret = fs_state_handle(st, st->kvs, collection, fs_kv_new,
 				  fs_kv_free, &h, err);
 
 	if (ret == PERSIST_OK)
@@ -309,8 +428,8 @@ int fs_state_kv(struct fs_state *st, const char *collection,
 int fs_state_log(struct fs_state *st, const char *collection,
 		 struct fs_log **log_r, struct persist_error *err)
 {
-	void *h;
-	int ret = fs_state_handle(st, st->logs, "log", collection, fs_log_new,
+	void *h = NULL;
+	int ret = fs_state_handle(st, st->logs, collection, fs_log_new,
 				  fs_log_free, &h, err);
 
 	if (ret == PERSIST_OK)
@@ -468,7 +587,7 @@ int fs_state_set(void *store, const char *collection, const char *key,
 	entry->data[len] = '\0';
 	entry->len = len;
 	if (ttl_ms > 0)
-		entry->expires_ms = st->host->now_ms() + ttl_ms;
+		entry->expires_ms = fs_expiry_ms(st->host->now_ms(), ttl_ms);
 
 	pthread_mutex_lock(&kv->mu);
 	ret = fs_kv_lock(st, kv, 1, err);

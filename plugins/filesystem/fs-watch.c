@@ -57,7 +57,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -78,7 +77,10 @@
 		       IN_OPEN | IN_CLOSE_NOWRITE |                      \
 		       IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR |      \
 		       IN_DONT_FOLLOW)
-#define FS_WATCH_DEPTH 64
+/* The longest the thread sleeps without a reason to wake (ms); also caps
+   how far ahead an expiry is scheduled, so an expiry of any size (a
+   sidecar may hold up to INT64_MAX) never overflows the conversion. */
+#define FS_WATCH_WAKE_MAX_MS 60000
 
 /* What an event (or a scan) says about a document. */
 enum fs_touch {
@@ -466,70 +468,79 @@ static void fs_watch_set_wd(struct fs_watch *w, int wd, const char *rel)
 	w->wd_dirs[wd] = strdup(rel);
 }
 
-/* Watch directory rel and note every document in it (recursively) as
-   scan says; 0 or the errno of inotify_add_watch for rel itself. */
-static int fs_watch_add_dir(struct fs_watch *w, const char *rel,
-			    enum fs_scan scan, int depth)
+struct fs_watch_walk {
+	struct fs_watch *w;
+	enum fs_scan scan;
+	const char *start; /* the directory the walk started from */
+	int error;         /* errno of inotify_add_watch for start */
+};
+
+/* Watch a directory before the walk reads it (fs_walk dir callback); one
+   that cannot be watched is left out, and ends the walk when it is the
+   one it started from. */
+static int fs_watch_walk_dir(void *ctx, const char *dir)
 {
+	struct fs_watch_walk *ww = ctx;
+	struct fs_watch *w = ww->w;
 	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *dir;
-	int wd, fd;
+	int wd, e = 0, n;
 
-	if (depth > FS_WATCH_DEPTH)
-		return 0;
-	snprintf(path, sizeof(path), "%s%s%s", w->root_path,
-		 rel[0] != '\0' ? "/" : "", rel);
-	wd = inotify_add_watch(w->ifd, path, FS_WATCH_MASK);
-	if (wd < 0) {
-		int e = errno;
+	n = snprintf(path, sizeof(path), "%s%s%s", w->root_path,
+		     dir[0] != '\0' ? "/" : "", dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		e = ENAMETOOLONG;
+	else if ((wd = inotify_add_watch(w->ifd, path, FS_WATCH_MASK)) < 0)
+		e = errno;
+	if (e != 0) {
 		w->host->log(w->cfg->sink, PERSIST_LOG_WARNING,
-			     "filesystem: cannot watch \"%s\": %s", path,
+			     "filesystem: cannot watch \"%s%s%s\": %s",
+			     w->root_path, dir[0] != '\0' ? "/" : "", dir,
 			     strerror(e));
-		return e;
+		if (strcmp(dir, ww->start) != 0)
+			return FS_WALK_SKIP;
+		ww->error = e;
+		return FS_WALK_STOP;
 	}
-	fs_watch_set_wd(w, wd, rel);
-	fd = fs_open_beneath(w->cfg->root_fd, rel[0] != '\0' ? rel : ".",
-			     O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	while ((de = readdir(dir)) != NULL) {
-		char sub[PERSIST_KEY_MAX + 64];
-		size_t n = strlen(de->d_name);
-		struct stat sb;
+	fs_watch_set_wd(w, wd, dir);
+	return FS_WALK_READ;
+}
 
-		if (de->d_name[0] == '.')
-			continue;
-		if (rel[0] != '\0')
-			snprintf(sub, sizeof(sub), "%s/%s", rel, de->d_name);
-		else
-			snprintf(sub, sizeof(sub), "%s", de->d_name);
-		if (strlen(sub) > PERSIST_KEY_MAX + 8)
-			continue;
-		if (fstatat(dirfd(dir), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (S_ISDIR(sb.st_mode)) {
-			(void)fs_watch_add_dir(w, sub, scan, depth + 1);
-		} else if (n > strlen(FS_DOC_SUFFIX) &&
-			   strcmp(de->d_name + n - strlen(FS_DOC_SUFFIX),
-				  FS_DOC_SUFFIX) == 0) {
-			struct persist_error err;
-			sub[strlen(sub) - strlen(FS_DOC_SUFFIX)] = '\0';
-			if (fs_config_key_check(w->host, sub, &err) != PERSIST_OK)
-				continue;
-			if (scan == FS_SCAN_START)
-				fs_watch_learn(w, sub);
-			else
-				fs_watch_touch(w, sub, scan == FS_SCAN_FOUND
-						       ? FS_TOUCH_FOUND
-						       : FS_TOUCH_RESCAN);
-		}
-	}
-	closedir(dir);
+/* Note a document the walk found, as the scan says (fs_walk doc
+   callback). */
+static int fs_watch_walk_doc(void *ctx, int dirfd, const char *key,
+			     const char *name, int is_link)
+{
+	struct fs_watch_walk *ww = ctx;
+
+	(void)dirfd;
+	(void)name;
+	(void)is_link;
+	if (ww->scan == FS_SCAN_START)
+		fs_watch_learn(ww->w, key);
+	else
+		fs_watch_touch(ww->w, key, ww->scan == FS_SCAN_FOUND
+						   ? FS_TOUCH_FOUND
+						   : FS_TOUCH_RESCAN);
 	return 0;
+}
+
+/* Watch directory rel and every directory below it (to every depth a key
+   can have) and note every document in them as scan says; 0 or the errno
+   of inotify_add_watch for rel itself. */
+static int fs_watch_add_dir(struct fs_watch *w, const char *rel,
+			    enum fs_scan scan)
+{
+	struct fs_watch_walk ww = { w, scan, rel, 0 };
+	struct fs_walk walk;
+
+	memset(&walk, 0, sizeof(walk));
+	walk.host = w->host;
+	walk.rootfd = w->cfg->root_fd;
+	walk.dir = fs_watch_walk_dir;
+	walk.doc = fs_watch_walk_doc;
+	walk.ctx = &ww;
+	fs_walk_run(&walk, rel);
+	return ww.error;
 }
 
 struct fs_prefix_ctx {
@@ -607,7 +618,7 @@ static void fs_watch_rescan(struct fs_watch *w)
 		free(pc.keys[i]);
 	}
 	free(pc.keys);
-	(void)fs_watch_add_dir(w, "", FS_SCAN_RESCAN, 0);
+	(void)fs_watch_add_dir(w, "", FS_SCAN_RESCAN);
 }
 
 /* Key of a file event in directory rel, or 0 when the name is not a
@@ -694,7 +705,7 @@ static void fs_watch_event(struct fs_watch *w, const struct inotify_event *ev)
 		else
 			snprintf(sub, sizeof(sub), "%s", ev->name);
 		if (ev->mask & (IN_CREATE | IN_MOVED_TO))
-			(void)fs_watch_add_dir(w, sub, FS_SCAN_FOUND, 0);
+			(void)fs_watch_add_dir(w, sub, FS_SCAN_FOUND);
 		else if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
 			fs_watch_drop_dir(w, sub);
 		return;
@@ -754,10 +765,14 @@ static int fs_watch_due_expiry(void *ctx, const char *key, void *value)
 {
 	struct fs_due_ctx *dc = ctx;
 	int64_t t = *(int64_t *)value;
-	int64_t at = dc->now_us + (t - dc->now_ms) * 1000;
+	int64_t left, at;
 
 	if (t <= dc->now_ms)
 		return fs_watch_collect(&dc->due, key, value);
+	if (__builtin_sub_overflow(t, dc->now_ms, &left) ||
+	    left > FS_WATCH_WAKE_MAX_MS)
+		left = FS_WATCH_WAKE_MAX_MS;
+	at = dc->now_us + left * 1000;
 	if (dc->next_us == 0 || at < dc->next_us)
 		dc->next_us = at;
 	return 0;
@@ -789,7 +804,8 @@ static int fs_watch_timers(struct fs_watch *w)
 	wait_ms = (dc.next_us - dc.now_us + 999) / 1000;
 	if (wait_ms < 1)
 		wait_ms = 1;
-	return wait_ms > 60000 ? 60000 : (int)wait_ms;
+	return wait_ms > FS_WATCH_WAKE_MAX_MS ? FS_WATCH_WAKE_MAX_MS
+					      : (int)wait_ms;
 }
 
 /* Read and handle every queued inotify event; never blocks. */
@@ -896,7 +912,7 @@ int fs_watch_start(struct fs_config *cfg, struct fs_watch **watch_r,
 				   "cannot watch \"%s\" for changes: %s\nRaise fs.inotify.max_user_instances if it is exhausted.",
 				   cfg->opts.root, strerror(e));
 	}
-	e = fs_watch_add_dir(w, "", FS_SCAN_START, 0);
+	e = fs_watch_add_dir(w, "", FS_SCAN_START);
 	if (e != 0) {
 		fs_watch_free(w);
 		return host->error(err, PERSIST_EIO, e,

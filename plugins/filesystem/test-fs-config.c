@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <CUnit/Basic.h>
+#include <persist/persist.h>
 #include "../../t/lib/cunit-suite.h"
 #include "t-fs-host.h"
 
@@ -282,6 +283,160 @@ static void test_ttl(void)
 	CU_ASSERT_EQUAL(cset(cfg, "neg", "{}", NULL, -5, NULL, &err), PERSIST_EINVAL);
 }
 
+/* Expiry of key through get (-1 when get fails). */
+static int64_t doc_expiry(void *store, const char *key)
+{
+	struct persist_error err;
+	struct persist_value v;
+
+	memset(&v, 0, sizeof(v));
+	if (OPS->get(store, key, &v, &err) != PERSIST_OK)
+		return -1;
+	free(v.data);
+	return v.expires_ms;
+}
+
+/* A TTL of INT64_MAX (or INT64_MAX - 1) keeps the document for good (the
+   expiry saturates at INT64_MAX); expiries in a sidecar of any size, even
+   9e18 ms or past INT64_MAX, are read without overflow, by get and by the
+   watcher (which schedules them), in this store and in one opened on
+   them. */
+static void test_huge_ttl(void)
+{
+	static const struct { const char *num; int64_t want; } side[] = {
+		{ "9000000000000000000", 9000000000000000000 },
+		{ "99999999999999999999", INT64_MAX },
+		{ "9223372036854775807", INT64_MAX },
+		{ "-9000000000000000000", 0 },
+		{ "9e18", 0 },
+	};
+	struct persist_error err;
+	char etag[PERSIST_ETAG_MAX], text[256];
+	void *other;
+	char *data;
+	int st;
+
+	CU_ASSERT_EQUAL(cset(cfg, "forever", "{\"v\":\"old\"}", NULL, 0, NULL, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(cset(cfg, "forever", "{\"v\":\"new\"}", NULL, INT64_MAX, etag, &err), PERSIST_OK);
+	data = t_config_get(cfg, "forever", NULL, &st);
+	CU_ASSERT_EQUAL(st, PERSIST_OK);
+	CU_ASSERT(data != NULL && strcmp(data, "{\"v\":\"new\"}") == 0);
+	free(data);
+	CU_ASSERT_EQUAL(doc_expiry(cfg, "forever"), INT64_MAX);
+	CU_ASSERT_EQUAL(cset(cfg, "forever", "{\"v\":\"newer\"}", NULL, INT64_MAX - 1, etag, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(doc_expiry(cfg, "forever"), INT64_MAX);
+	CU_ASSERT(listed(cfg, "forever"));
+
+	/* sidecars written by hand; the watcher of this store sees each one */
+	for (size_t i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
+		int n = snprintf(text, sizeof(text), "{\"%s\":%s}\n", etag, side[i].num);
+		CU_ASSERT_EQUAL(t_write_file(t_path("cfg/.forever.json.ttl"), text, (size_t)n), 0);
+		ph_sleep_ms(150);
+		CU_ASSERT_EQUAL(doc_expiry(cfg, "forever"), side[i].want);
+		CU_ASSERT(listed(cfg, "forever"));
+	}
+	/* a store opened on such a sidecar schedules it at once */
+	{
+		int n = snprintf(text, sizeof(text), "{\"%s\":9000000000000000000}\n", etag);
+		CU_ASSERT_EQUAL(t_write_file(t_path("cfg/.forever.json.ttl"), text, (size_t)n), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(t_open(PERSIST_KIND_CONFIG, cfg_json, &other, &err), PERSIST_OK);
+	ph_sleep_ms(150);
+	CU_ASSERT_EQUAL(doc_expiry(other, "forever"), 9000000000000000000);
+	t_close(PERSIST_KIND_CONFIG, other);
+	CU_ASSERT_EQUAL(OPS->del(cfg, "forever", NULL, &err), PERSIST_OK);
+}
+
+/* A key of `depth` folders: "d0/d1/.../<last>" (malloc'ed). */
+static char *deep_key(int depth, const char *fmt, const char *last)
+{
+	char *key = malloc(8 * (size_t)depth + strlen(last) + 1);
+	size_t n = 0;
+
+	for (int i = 0; i < depth; i++)
+		n += (size_t)sprintf(key + n, fmt, i % 10);
+	strcpy(key + n, last);
+	return key;
+}
+
+/* Deep keys: whatever set accepts, get reads, list lists and the watcher
+   announces, down to the deepest key (a key of PERSIST_KEY_MAX bytes,
+   PERSIST_KEY_MAX / 2 - 1 folders deep); one byte more is refused by set;
+   a document deeper than any key, made by hand, is neither listed nor an
+   error. */
+static void test_deep_keys(void)
+{
+	const int max_depth = PERSIST_KEY_MAX / 2 - 1;
+	struct persist_error err;
+	char json[4400], etag[PERSIST_ETAG_MAX], got[PERSIST_ETAG_MAX];
+	char *k100, *kmax, *ktoo, *data;
+	void *s;
+	int st, deleted;
+
+	snprintf(json, sizeof(json), "{\"root\":\"%s\"}", t_path("deep"));
+	CU_ASSERT_EQUAL_FATAL(t_open(PERSIST_KIND_CONFIG, json, &s, &err), PERSIST_OK);
+	t_changes_clear();
+	k100 = deep_key(100, "f%d/", "doc");
+	kmax = deep_key(max_depth, "%d/", "xy");
+	ktoo = deep_key(max_depth + 1, "%d/", "x");
+	CU_ASSERT_EQUAL(strlen(kmax), PERSIST_KEY_MAX);
+	CU_ASSERT_EQUAL(strlen(ktoo), PERSIST_KEY_MAX + 1);
+
+	CU_ASSERT_EQUAL(cset(s, k100, "{\"d\":100}", NULL, 0, etag, &err), PERSIST_OK);
+	CU_ASSERT(t_wait_change(k100, 3000, got, &deleted));
+	CU_ASSERT_STRING_EQUAL(got, etag);
+	data = t_config_get(s, k100, NULL, &st);
+	CU_ASSERT_EQUAL(st, PERSIST_OK);
+	free(data);
+	CU_ASSERT(listed(s, k100));
+
+	CU_ASSERT_EQUAL(cset(s, kmax, "{\"d\":255}", NULL, 0, etag, &err), PERSIST_OK);
+	CU_ASSERT(t_wait_change(kmax, 3000, got, &deleted));
+	CU_ASSERT_STRING_EQUAL(got, etag);
+	data = t_config_get(s, kmax, NULL, &st);
+	CU_ASSERT_EQUAL(st, PERSIST_OK);
+	free(data);
+	CU_ASSERT(listed(s, kmax));
+	/* a document written there by hand is announced too */
+	{
+		char *file = malloc(strlen(t_path("deep")) + strlen(kmax) + 16);
+		sprintf(file, "%s/%s.json", t_path("deep"), kmax);
+		CU_ASSERT_EQUAL(t_write_file(file, "{\"by\":\"hand\"}", 13), 0);
+		ph_host.etag("{\"by\":\"hand\"}", 13, etag);
+		CU_ASSERT(t_wait_change(kmax, 3000, got, &deleted));
+		CU_ASSERT_STRING_EQUAL(got, etag);
+		free(file);
+	}
+
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(cset(s, ktoo, "{}", NULL, 0, NULL, &err), PERSIST_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "at most"));
+	data = t_config_get(s, ktoo, NULL, &st);
+	CU_ASSERT_EQUAL(st, PERSIST_EINVAL);
+	/* deeper than any key, by hand: not listed, and the listing works */
+	{
+		char *file = malloc(strlen(t_path("deep")) + strlen(ktoo) + 16);
+		char *slash;
+		sprintf(file, "%s/%s.json", t_path("deep"), ktoo);
+		for (slash = file + strlen(t_path("deep")) + 1;
+		     (slash = strchr(slash, '/')) != NULL; slash++) {
+			*slash = '\0';
+			(void)mkdir(file, 0755);
+			*slash = '/';
+		}
+		CU_ASSERT_EQUAL(t_write_file(file, "{}", 2), 0);
+		free(file);
+		CU_ASSERT(!listed(s, ktoo));
+		CU_ASSERT(listed(s, kmax));
+	}
+	CU_ASSERT_EQUAL(OPS->del(s, k100, NULL, &err), PERSIST_OK);
+	CU_ASSERT(!listed(s, k100));
+	t_close(PERSIST_KIND_CONFIG, s);
+	free(k100);
+	free(kmax);
+	free(ktoo);
+}
+
 /* Keys that could leave the root are refused, naming the key. */
 static void test_bad_keys(void)
 {
@@ -460,6 +615,26 @@ static void test_options(void)
 	CU_ASSERT_EQUAL(t_open(PERSIST_KIND_CONFIG, "{\"root\":\"\"}", &s, &err), PERSIST_ECONFIG);
 	CU_ASSERT_EQUAL(t_open(PERSIST_KIND_CONFIG, "{\"root\":", &s, &err), PERSIST_ECONFIG);
 	CU_ASSERT_EQUAL(t_open(PERSIST_KIND_CONFIG, "[1]", &s, &err), PERSIST_ECONFIG);
+	/* values of the wrong type or out of any range name their key */
+	{
+		static const struct { const char *json, *key; } wrong[] = {
+			{ "{\"fsync\":1}", "\"fsync\"" },
+			{ "{\"fsync\":1e400}", "\"fsync\"" },
+			{ "{\"fsync\":null}", "\"fsync\"" },
+			{ "{\"root\":9223372036854775808}", "\"root\"" },
+			{ "{\"root\":-1e23}", "\"root\"" },
+			{ "{\"root\":true}", "\"root\"" },
+			{ "{\"root\":[\"a\"]}", "\"root\"" },
+			{ "{\"root\":\"a\\u0000b\"}", "\"root\"" },
+		};
+		for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+			memset(&err, 0, sizeof(err));
+			CU_ASSERT_EQUAL(t_open(PERSIST_KIND_CONFIG, wrong[i].json, &s, &err), PERSIST_ECONFIG);
+			CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, wrong[i].key));
+			CU_ASSERT_EQUAL(t_open(PERSIST_KIND_STATE, wrong[i].json, &s, &err), PERSIST_ECONFIG);
+			CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, wrong[i].key));
+		}
+	}
 
 	/* a missing root is created with its parents */
 	snprintf(json, sizeof(json), "{\"root\":\"%s\",\"fsync\":\"always\"}", t_path("new/deep/root"));
@@ -605,7 +780,9 @@ static const struct t_case cases[] = {
 	{ "compare-and-swap", test_cas },
 	{ "compare-and-swap across processes", test_cas_processes },
 	{ "TTL sidecars", test_ttl },
+	{ "TTL of INT64_MAX, huge expiries on disk", test_huge_ttl },
 	{ "keys that leave the root", test_bad_keys },
+	{ "deep keys: set, get, list and notify agree", test_deep_keys },
 	{ "symlinks", test_symlinks },
 	{ "broken JSON on disk", test_broken_json },
 	{ "huge and binary values", test_huge_binary },

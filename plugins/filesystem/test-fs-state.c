@@ -458,6 +458,151 @@ static void test_batch(void)
 	CU_ASSERT_EQUAL(OPS->flush(st, &err), PERSIST_OK);
 }
 
+/* Value and expiry of c/k through get (value NULL when absent). */
+static char *get_exp(void *s, const char *c, const char *k, int64_t *exp_r)
+{
+	struct persist_error err;
+	struct persist_value v;
+
+	memset(&v, 0, sizeof(v));
+	*exp_r = -1;
+	if (OPS->get(s, c, k, &v, &err) != PERSIST_OK)
+		return NULL;
+	*exp_r = v.expires_ms;
+	return v.data;
+}
+
+/* A TTL of INT64_MAX or INT64_MAX - 1 (a natural "never") keeps the new
+   value and replaces the old one: the expiry saturates instead of wrapping
+   into the past, through set, batch and increments, and after a replay. */
+static void test_huge_ttl(void)
+{
+	static const int64_t ttls[] = { INT64_MAX, INT64_MAX - 1,
+					INT64_MAX - 1000 };
+	struct persist_error err;
+	struct persist_op op;
+	int64_t exp;
+	void *again;
+	char *v;
+
+	for (size_t i = 0; i < sizeof(ttls) / sizeof(ttls[0]); i++) {
+		CU_ASSERT_EQUAL(sset(st, "huge", "k", "old", 0), PERSIST_OK);
+		CU_ASSERT_EQUAL(sset(st, "huge", "k", "new", ttls[i]), PERSIST_OK);
+		v = get_exp(st, "huge", "k", &exp);
+		CU_ASSERT(v != NULL && strcmp(v, "new") == 0);
+		CU_ASSERT_EQUAL(exp, INT64_MAX);
+		free(v);
+	}
+	/* a batch set, and an increment keeping the TTL */
+	op = (struct persist_op){ PERSIST_OP_SET, "huge", "b", "7", 1, 0, INT64_MAX };
+	CU_ASSERT_EQUAL(OPS->batch(st, &op, 1, sizeof(op), &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(incr(st, "huge", "b", 1), 8);
+	v = get_exp(st, "huge", "b", &exp);
+	CU_ASSERT(v != NULL && strcmp(v, "8") == 0);
+	CU_ASSERT_EQUAL(exp, INT64_MAX);
+	free(v);
+	/* the journal says so too: another store replays it */
+	CU_ASSERT(all_lines_json(t_path("st/kv/huge.jsonl"), NULL));
+	CU_ASSERT_EQUAL_FATAL(t_open(PERSIST_KIND_STATE, st_json, &again, &err), PERSIST_OK);
+	v = get_exp(again, "huge", "k", &exp);
+	CU_ASSERT(v != NULL && strcmp(v, "new") == 0);
+	CU_ASSERT_EQUAL(exp, INT64_MAX);
+	free(v);
+	v = get_exp(again, "huge", "b", &exp);
+	CU_ASSERT(v != NULL && strcmp(v, "8") == 0);
+	free(v);
+	t_close(PERSIST_KIND_STATE, again);
+}
+
+/* Expiries on disk that this provider does not write: one past INT64_MAX
+   reads as INT64_MAX, a negative one (what a wrapped sum left) as none,
+   one that is not an integer makes the line malformed. */
+static void test_odd_expiry_on_disk(void)
+{
+	static const char journal[] =
+		"{\"k\":\"big\",\"v\":\"b\",\"exp\":99999999999999999999}\n"
+		"{\"k\":\"neg\",\"v\":\"n\",\"exp\":-9223372036854775807}\n"
+		"{\"k\":\"dbl\",\"v\":\"d\",\"exp\":9e18}\n"
+		"{\"k\":\"max\",\"n\":5,\"exp\":9223372036854775807}\n";
+	struct persist_error err;
+	int64_t exp;
+	void *other;
+	char *v;
+
+	CU_ASSERT_EQUAL_FATAL(t_write_file(t_path("st/kv/oddexp.jsonl"), journal,
+					   sizeof(journal) - 1), 0);
+	ph_log_clear();
+	CU_ASSERT_EQUAL_FATAL(t_open(PERSIST_KIND_STATE, st_json, &other, &err), PERSIST_OK);
+	v = get_exp(other, "oddexp", "big", &exp);
+	CU_ASSERT(v != NULL && strcmp(v, "b") == 0);
+	CU_ASSERT_EQUAL(exp, INT64_MAX);
+	free(v);
+	v = get_exp(other, "oddexp", "neg", &exp);
+	CU_ASSERT(v != NULL && strcmp(v, "n") == 0);
+	CU_ASSERT_EQUAL(exp, 0);
+	free(v);
+	CU_ASSERT_PTR_NULL(get_exp(other, "oddexp", "dbl", &exp));
+	CU_ASSERT(ph_log_contains("malformed line"));
+	CU_ASSERT_EQUAL(incr(other, "oddexp", "max", 1), 6);
+	v = get_exp(other, "oddexp", "max", &exp);
+	CU_ASSERT_EQUAL(exp, INT64_MAX);
+	free(v);
+	t_close(PERSIST_KIND_STATE, other);
+}
+
+/* A batch line of the journal is applied whole or not at all: one
+   malformed op skips the line (with a warning), the ops before it
+   included; the valid lines around it count. */
+static void test_corrupt_batch_line(void)
+{
+	static const char journal[] =
+		"{\"k\":\"a\",\"v\":\"old\"}\n"
+		/* second op has no value */
+		"{\"b\":[{\"k\":\"a\",\"v\":\"new\"},{\"k\":\"x\"}]}\n"
+		/* second op is not an object */
+		"{\"b\":[{\"k\":\"a\",\"del\":true},7]}\n"
+		/* last op's counter is not a number, its expiry a string */
+		"{\"b\":[{\"k\":\"c\",\"n\":1},{\"k\":\"d\",\"n\":\"2\"}]}\n"
+		"{\"b\":[{\"k\":\"c\",\"n\":1},{\"k\":\"e\",\"v\":\"y\",\"exp\":\"soon\"}]}\n"
+		/* a key that is not a string, a "del" that is not true */
+		"{\"b\":[{\"k\":\"c\",\"n\":1},{\"k\":3,\"v\":\"z\"}]}\n"
+		"{\"b\":[{\"k\":\"c\",\"n\":1},{\"k\":\"a\",\"del\":false}]}\n"
+		/* an empty batch, a batch that is not an array */
+		"{\"b\":[]}\n"
+		"{\"b\":{\"k\":\"a\",\"v\":\"obj\"}}\n"
+		/* a whole batch */
+		"{\"b\":[{\"k\":\"f\",\"v\":\"1\"},{\"k\":\"g\",\"n\":2}]}\n";
+	struct persist_error err;
+	void *other;
+	char *v;
+	unsigned warnings;
+
+	CU_ASSERT_EQUAL_FATAL(t_write_file(t_path("st/kv/badbatch.jsonl"), journal,
+					   sizeof(journal) - 1), 0);
+	ph_log_clear();
+	warnings = ph_warnings;
+	CU_ASSERT_EQUAL_FATAL(t_open(PERSIST_KIND_STATE, st_json, &other, &err), PERSIST_OK);
+	v = t_state_get(other, "badbatch", "a");
+	CU_ASSERT(v != NULL && strcmp(v, "old") == 0);
+	free(v);
+	CU_ASSERT_PTR_NULL(t_state_get(other, "badbatch", "c"));
+	CU_ASSERT_PTR_NULL(t_state_get(other, "badbatch", "x"));
+	CU_ASSERT_PTR_NULL(t_state_get(other, "badbatch", "d"));
+	CU_ASSERT_PTR_NULL(t_state_get(other, "badbatch", "e"));
+	v = t_state_get(other, "badbatch", "f");
+	CU_ASSERT(v != NULL && strcmp(v, "1") == 0);
+	free(v);
+	v = t_state_get(other, "badbatch", "g");
+	CU_ASSERT(v != NULL && strcmp(v, "2") == 0);
+	free(v);
+	CU_ASSERT(ph_log_contains("skipped a malformed line"));
+	CU_ASSERT_EQUAL(ph_warnings - warnings, 8);
+	/* the store goes on from there: a write and its replay elsewhere */
+	CU_ASSERT_EQUAL(incr(other, "badbatch", "g", 1), 3);
+	CU_ASSERT_EQUAL(incr(st, "badbatch", "g", 1), 4);
+	t_close(PERSIST_KIND_STATE, other);
+}
+
 /* Bad collection names and keys. */
 static void test_bad_args(void)
 {
@@ -549,6 +694,9 @@ static const struct t_case cases[] = {
 	{ "torn and corrupt journal lines", test_torn_journal },
 	{ "compaction", test_compaction },
 	{ "batch", test_batch },
+	{ "TTL of INT64_MAX: kept, never expires", test_huge_ttl },
+	{ "odd expiries in the journal", test_odd_expiry_on_disk },
+	{ "a corrupt batch line is skipped whole", test_corrupt_batch_line },
 	{ "bad arguments", test_bad_args },
 	{ "threads through one and two stores", test_threads },
 	{ NULL, NULL },

@@ -4,9 +4,10 @@
  * log, with TTLs and native all-or-nothing batches.
  *
  * A counter is kept as a number (struct memory_value.data == NULL) and read
- * back as its decimal text.  incr of a value that is not a decimal integer
- * (optional '-', then digits, nothing else) answers PERSIST_EINVAL, and so
- * does a result outside int64.  Expired keys are invisible at once; they
+ * back as its decimal text.  incr of a value that is not a counter's text
+ * as plugin.h defines it (-?(0|[1-9][0-9]*) within int64: no '+', spaces,
+ * leading zeros or "-0") answers PERSIST_EINVAL, and so does a result
+ * outside int64.  Expired keys are invisible at once; they
  * are freed when next touched, and whenever a key space has doubled since
  * its last sweep.  A collection without keys and log records is freed.
  *
@@ -157,7 +158,8 @@ static void memory_collection_sweep(struct memory_collection *coll, int64_t now_
 		coll->keys.count * 2 : MEMORY_SWEEP_MIN;
 }
 
-/* Parse a decimal int64: optional '-', one or more digits, nothing else. */
+/* Parse a counter's text: optional '-', then "0" or digits without a
+   leading zero, nothing else ("-0" is refused), within int64. */
 static int memory_parse_int64(const char *s, size_t len, int64_t *value_r)
 {
 	uint64_t acc = 0, limit = INT64_MAX;
@@ -171,7 +173,7 @@ static int memory_parse_int64(const char *s, size_t len, int64_t *value_r)
 		limit = (uint64_t)INT64_MAX + 1;
 		i = 1;
 	}
-	if (i == len)
+	if (i == len || (s[i] == '0' && (neg || len > 1)))
 		return -1;
 	for (; i < len; i++) {
 		unsigned d;
@@ -215,7 +217,7 @@ static int memory_value_add(const struct persist_host *host,
 	else if (v != NULL && memory_parse_int64(v->data, v->len, &current) != 0)
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "value of key \"%s\" in collection \"%s\" is not an integer\n"
-				   "Only a key holding a decimal integer can be incremented.",
+				   "Only a key holding a 64-bit decimal integer (no \"+\", spaces, leading zeros or \"-0\") can be incremented.",
 				   key, collection);
 	if (__builtin_add_overflow(current, delta, result_r))
 		return host->error(err, PERSIST_EINVAL, 0,

@@ -252,6 +252,61 @@ static void test_incr(void)
 	free(c);
 }
 
+/* The text of a counter (plugin.h): -?(0|[1-9][0-9]*) within int64 on
+   every provider; anything else is refused naming the key and left as it
+   is, and so is a sum outside int64. */
+static void test_incr_text(void)
+{
+	static const char *const refused[] = {
+		"012", "-0", "+1", " 1", "1 ", "9223372036854775808", "00", "-012",
+		"-9223372036854775809",
+	};
+	static const struct { const char *text; int64_t delta, want; } taken[] = {
+		{ "0", 1, 1 },
+		{ "-9223372036854775808", 1, INT64_MIN + 1 },
+		{ "9223372036854775807", -1, INT64_MAX - 1 },
+		{ "-7", 7, 0 },
+		{ "10", 0, 10 },
+	};
+	char *c = ct_name_dup("st-incr-text");
+	struct persist_error err;
+	int64_t v;
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		CT_OK(ct_sset(ct.a, c, "text", refused[i], 0, &err), &err);
+		v = 12345;
+		memset(&err, 0, sizeof(err));
+		CT_EXPECT(persist_state_incr(ct.a, c, "text", 1, &v, &err), PERSIST_EINVAL, &err);
+		if (err.code == PERSIST_OK || v != 12345 || strstr(err.msg, "text") == NULL)
+			printf("\n    incr of \"%s\": %s (value %" PRId64 ")\n",
+			       refused[i], err.msg, v);
+		CU_ASSERT_EQUAL(v, 12345);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "text"));
+		EXPECT_VALUE(ct.a, c, "text", refused[i]);
+	}
+	for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+		CT_OK(ct_sset(ct.a, c, "text", taken[i].text, 0, &err), &err);
+		v = 12345;
+		CT_OK(persist_state_incr(ct.a, c, "text", taken[i].delta, &v, &err), &err);
+		CU_ASSERT_EQUAL(v, taken[i].want);
+	}
+	/* overflow at INT64_MAX, from a counter and from a value */
+	CT_OK(persist_state_incr(ct.a, c, "top", INT64_MAX, &v, &err), &err);
+	CU_ASSERT_EQUAL(v, INT64_MAX);
+	v = 12345;
+	CT_EXPECT(persist_state_incr(ct.a, c, "top", 1, &v, &err), PERSIST_EINVAL, &err);
+	CU_ASSERT_EQUAL(v, 12345);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "top"));
+	EXPECT_VALUE(ct.a, c, "top", "9223372036854775807");
+	CT_OK(ct_sset(ct.a, c, "text", "9223372036854775807", 0, &err), &err);
+	CT_EXPECT(persist_state_incr(ct.a, c, "text", 1, &v, &err), PERSIST_EINVAL, &err);
+	EXPECT_VALUE(ct.a, c, "text", "9223372036854775807");
+
+	ct_sdel(ct.a, c, "text");
+	ct_sdel(ct.a, c, "top");
+	free(c);
+}
+
 /* Bad collection names, bad keys and NULL arguments: PERSIST_EINVAL. */
 static void test_bad_input(void)
 {
@@ -811,6 +866,7 @@ int ct_register_state(char *tested, size_t size)
 		{ 0, "scan with prefix", test_scan },
 		{ 0, "binary, empty and 2 MiB values", test_values },
 		{ 0, "incr", test_incr },
+		{ 0, "incr: what a counter's text may be", test_incr_text },
 		{ 0, "bad names, keys and arguments", test_bad_input },
 		{ 0, "flush", test_flush },
 		{ PERSIST_CAP_TTL, "expiry", test_ttl },
