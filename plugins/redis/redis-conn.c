@@ -896,7 +896,11 @@ int redis_exec_integer(struct redis_pool *pool, struct redis_req *req,
 	ret = redis_exec(pool, req, flags, &replies, err);
 	if (ret != PERSIST_OK)
 		return ret;
-	if (replies[0]->type != REDIS_REPLY_INTEGER)
+	if (replies[0]->type == REDIS_REPLY_ERROR && (flags & REDIS_WRITE) &&
+	    req->lens[req->cmd_first[0]] == 7 &&
+	    memcmp(req->argv[req->cmd_first[0]], "EVALSHA", 7) == 0)
+		ret = redis_script_error(pool->host, replies[0], req->what, err);
+	else if (replies[0]->type != REDIS_REPLY_INTEGER)
 		ret = redis_reply_error(pool->host, replies[0], req->what, err);
 	else if (value_r != NULL)
 		*value_r = replies[0]->integer;
@@ -965,12 +969,43 @@ int redis_reply_error(const struct persist_host *host, const redisReply *r,
 				   what, r->type);
 	if (err_starts(r, "WRONGTYPE"))
 		code = PERSIST_ECORRUPT;
-	else if (err_starts(r, "PERSIST-NOTINT") || err_contains(r, "not an integer") ||
+	else if (err_starts(r, "PERSIST-NOTINT") || err_starts(r, "PERSIST-EINVAL") || err_contains(r, "not an integer") ||
 		 err_contains(r, "overflow"))
 		code = PERSIST_EINVAL;
 	else if (reply_is_transient(r) || err_starts(r, "NOAUTH"))
 		code = PERSIST_EUNAVAIL;
 	return host->error(err, code, 0, "%s: redis answered: %.*s", what, n, r->str);
+}
+
+/* Map the error reply of a write script (see redis-private.h).  A Lua
+   script is not rolled back when it fails: unless the error is one the
+   script raised before writing, or one Redis answers without running
+   it, the data may have changed. */
+int redis_script_error(const struct persist_host *host, const redisReply *r,
+		       const char *what, struct persist_error *err)
+{
+	int n = (int)(r->len > 300 ? 300 : r->len);
+
+	if (r->type != REDIS_REPLY_ERROR || err_starts(r, "PERSIST-") ||
+	    err_starts(r, "NOSCRIPT") || err_starts(r, "NOAUTH") ||
+	    err_starts(r, "NOPERM") || reply_is_transient(r))
+		return redis_reply_error(host, r, what, err);
+	return host->error(err, PERSIST_EUNCERTAIN, 0,
+			   "%s: outcome unknown\nThe script failed after it may "
+			   "have changed data; redis answered: %.*s", what, n,
+			   r->str);
+}
+
+/* Check a TTL against the range every store accepts. */
+int redis_check_ttl(const struct persist_host *host, int64_t ttl_ms,
+		    const char *what, struct persist_error *err)
+{
+	if (ttl_ms >= 0 && ttl_ms <= REDIS_TTL_MAX_MS)
+		return PERSIST_OK;
+	return host->error(err, PERSIST_EINVAL, 0,
+			   "%s: TTL %lld ms is out of range\nA TTL is 0 (none) to "
+			   "%lld ms (100 years).", what, (long long)ttl_ms,
+			   (long long)REDIS_TTL_MAX_MS);
 }
 
 /* Strict decimal int64: optional '-', digits, nothing else. */

@@ -42,6 +42,13 @@
 #define REDIS_DEFAULT_RECONNECT_MAX 2000
 #define REDIS_PREFIX_MAX 256
 
+/* The longest TTL a store accepts: 100 years.  Redis refuses expiry
+   times it cannot represent only after a script may have written, so
+   every TTL is checked against this before anything is sent (and again
+   by the scripts before their first write). */
+#define REDIS_TTL_MAX_MS INT64_C(3153600000000)
+#define REDIS_TTL_MAX_TEXT "3153600000000"
+
 /* The plugin object (one per process): the host table. */
 struct redis_plugin {
 	const struct persist_host *host;
@@ -237,6 +244,15 @@ int redis_ctx_run(const struct redis_pool *pool, redisContext *ctx,
    LOADING/BUSY/..., EIO otherwise) with a message naming what. */
 int redis_reply_error(const struct persist_host *host, const redisReply *r,
 		      const char *what, struct persist_error *err);
+/* Map the error reply of a write script: an error the script raised
+   before its first write (PERSIST-...), or one Redis gave before running
+   it, as redis_reply_error; any other error may have come after a write:
+   PERSIST_EUNCERTAIN. */
+int redis_script_error(const struct persist_host *host, const redisReply *r,
+		       const char *what, struct persist_error *err);
+/* Check a TTL (0: none) against 0..REDIS_TTL_MAX_MS; EINVAL naming what. */
+int redis_check_ttl(const struct persist_host *host, int64_t ttl_ms,
+		    const char *what, struct persist_error *err);
 /* Parse a decimal int64 (exact, no spaces); 0 on success. */
 int redis_parse_i64(const char *s, size_t len, int64_t *v_r);
 

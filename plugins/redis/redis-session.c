@@ -92,10 +92,12 @@ int redis_session_put(void *store, const char *id, const void *data,
 	struct redis_req req;
 	int ret;
 
-	if (ttl_ms < 0)
-		return host->error(err, PERSIST_EINVAL, 0,
-				   "put of session \"%s\": negative TTL", id);
 	redis_req_init(&req, "put of session \"%s\"", id);
+	ret = redis_check_ttl(host, ttl_ms, req.what, err);
+	if (ret != PERSIST_OK) {
+		redis_req_free(&req);
+		return ret;
+	}
 	redis_req_script(&req, RS_SESSION_PUT, 2);
 	redis_req_key(&req, st->sess_key_prefix, id);
 	redis_req_str(&req, st->sess_index);

@@ -414,6 +414,67 @@ static void test_state_ttl(void)
 	ph_close(&redis, PERSIST_KIND_STATE, st);
 }
 
+/* A TTL outside 0..100 years is refused before anything is sent: the
+   counter or value the key held, the document and the session registry
+   are left as they were (redis itself would refuse such an expiry only
+   after the script had written). */
+static void test_huge_ttl(void)
+{
+	void *st = state_open(), *cs = NULL, *ss = NULL;
+	const struct persist_state_ops *o = redis.pl->state;
+	struct persist_write_opts wo = { .size = sizeof(wo), .ttl_ms = INT64_MAX };
+	struct persist_op op = { .type = PERSIST_OP_SET, .collection = "big",
+				 .key = "ctr", .value = "9", .len = 1,
+				 .ttl_ms = INT64_MAX };
+	struct persist_error err;
+	struct persist_value v = { 0 };
+	struct collected c = { 0 };
+	char e[PERSIST_ETAG_MAX];
+	int64_t n = 0;
+	char *got;
+	int ret;
+
+	CHECK_OK(o->incr(st, "big", "ctr", 41, &n, &err), &err);
+	CHECK_OK(o->set(st, "big", "val", "old", 3, 0, &err), &err);
+	CHECK_IS(o->set(st, "big", "ctr", "new", 3, INT64_MAX, &err),
+		 PERSIST_EINVAL, &err);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "TTL"));
+	CHECK_IS(o->set(st, "big", "val", "new", 3, INT64_MAX, &err),
+		 PERSIST_EINVAL, &err);
+	CHECK_IS(o->set(st, "big", "val", "new", 3, 3153600000001, &err),
+		 PERSIST_EINVAL, &err);
+	CHECK_IS(o->batch(st, &op, 1, sizeof(op), &err), PERSIST_EINVAL, &err);
+	CHECK_OK(o->incr(st, "big", "ctr", 1, &n, &err), &err);
+	CU_ASSERT_EQUAL(n, 42);
+	got = sget(st, "big", "val", NULL, &ret);
+	CU_ASSERT_EQUAL(ret, PERSIST_OK);
+	CU_ASSERT(got != NULL && strcmp(got, "old") == 0);
+	free(got);
+	/* the longest TTL there is works */
+	CHECK_OK(o->set(st, "big", "val", "max", 3, 3153600000000, &err), &err);
+	CU_ASSERT(raw_int("PTTL %ss:{big}:v:val", prefix) > 3153500000000);
+	ph_close(&redis, PERSIST_KIND_STATE, st);
+
+	CHECK_OK(ph_open(&redis, PERSIST_KIND_CONFIG, cfg, "inst-a", NULL, &cs,
+			 &err), &err);
+	CHECK_IS(redis.pl->config->set(cs, "huge-ttl", "{}", 2, &wo, e, &err),
+		 PERSIST_EINVAL, &err);
+	CHECK_IS(redis.pl->config->get(cs, "huge-ttl", &v, &err),
+		 PERSIST_ENOTFOUND, &err);
+	CU_ASSERT_EQUAL(raw_int("EXISTS %sc:d:huge-ttl", prefix), 0);
+	ph_close(&redis, PERSIST_KIND_CONFIG, cs);
+
+	CHECK_OK(ph_open(&redis, PERSIST_KIND_SESSION, cfg, "inst-a", NULL, &ss,
+			 &err), &err);
+	CHECK_IS(redis.pl->session->put(ss, "huge-ttl", "{}", 2, INT64_MAX, &err),
+		 PERSIST_EINVAL, &err);
+	CHECK_OK(redis.pl->session->list(ss, collect, &c, &err), &err);
+	CU_ASSERT_EQUAL(collected_find(&c, "huge-ttl"), -1);
+	collected_free(&c);
+	CU_ASSERT_EQUAL(raw_int("EXISTS %sn:s:huge-ttl", prefix), 0);
+	ph_close(&redis, PERSIST_KIND_SESSION, ss);
+}
+
 /* Logs: numbered from 0, from/max honoured, separate from keys. */
 static void test_state_log(void)
 {
@@ -1000,6 +1061,7 @@ static const struct t_case cases[] = {
 	{ "state basic", test_state_basic },
 	{ "state odd keys and values", test_state_odd },
 	{ "state ttl and markers", test_state_ttl },
+	{ "huge ttl changes nothing", test_huge_ttl },
 	{ "state log", test_state_log },
 	{ "state batch", test_state_batch },
 	{ "state threads", test_state_threads },
