@@ -26,6 +26,7 @@
 #include <CUnit/Basic.h>
 #include "../../t/lib/cunit-suite.h"
 #include <hiredis/hiredis.h>
+#include "redis-mask.h"
 
 static const char *url;
 static int port;
@@ -947,6 +948,8 @@ static void test_auth(void)
 		{ "{\"url\":\"redis://app:app-pass@127.0.0.1:%d/0\"}", PERSIST_OK },
 		{ "{\"url\":\"redis://127.0.0.1:%d/0\",\"username\":\"app\",\"password\":\"app-pass\"}", PERSIST_OK },
 		{ "{\"url\":\"redis://:s3c%%72et@127.0.0.1:%d/0\"}", PERSIST_OK },
+		/* '/', '@', ':' and '%' in a password, percent-encoded */
+		{ "{\"url\":\"redis://b64:Zm9v%%2FY%%40m%%3AF%%25y%%3D%%3D@127.0.0.1:%d/0\"}", PERSIST_OK },
 		{ "{\"url\":\"redis://:s3cret@127.0.0.1:%d/99999\"}", PERSIST_ECONFIG },
 	};
 	struct persist_error err;
@@ -968,6 +971,72 @@ static void test_auth(void)
 			CHECK_OK(redis.pl->state->incr(st, "auth", "n", 1, &n, &err), &err);
 			ph_close(&redis, PERSIST_KIND_STATE, st);
 		}
+	}
+}
+
+/* A password never appears in a message or the log, whether or not the
+   url parses: every malformed url below carries a marker password. */
+static void test_masking(void)
+{
+	static const char *const jsons[] = {
+		"{\"url\":\"redis://:Zm9vMARKER/YmFy==@127.0.0.1:%d/0\"}",
+		"{\"url\":\"redis:/u:MARKER@127.0.0.1:%d/0\"}",
+		"{\"url\":\"redis//u:MARKER@127.0.0.1:%d/0\"}",
+		"{\"url\":\"u:MARKER@127.0.0.1:%d/0\"}",
+		"{\"url\":\"unix:///x?password=MARKER\",\"x\":%d}",
+		"{\"url\":\"unix:///x?db=1&Password=MARKER&y=%d\"}",
+		"{\"url\":\"redis://127.0.0.1:%d/0?password=MARKER\"}",
+		"{\"url\":\"redis://u:MARKER@127.0.0.1:%dx\"}",
+		"{\"url\":\"redis://:MARKER@ho st:%d\"}",
+		"{\"url\":\"redis://:MARKER%%zz@127.0.0.1:%d\"}",
+		"{\"url\":\"redis://:MAR@KER@127.0.0.1:%d/x\"}",
+		"{\"url\":\"rediss://:MARKER@[::1:%d\"}",
+		"{\"url\":\"http://:MARKER@127.0.0.1:%d\"}",
+		"{\"url\":\"redis://:MARKER\\u0000@127.0.0.1:%d/0\"}",
+		"{\"url\":\"redis://127.0.0.1:%d/0\",\"password\":\"MARKER\\u0000x\"}",
+		"{\"url\":\"redis://:MARKER@127.0.0.1:%d/0\",\"bogus\":1}",
+	};
+	static const struct { const char *in, *out; } masks[] = {
+		{ "redis://:pw@h:1/0", "redis://***@h:1/0" },
+		{ "redis://:a/b@c@h:1/0", "redis://***@h:1/0" },
+		{ "redis:/u:pw@h", "redis:/***@h" },
+		{ "u:pw@h:1/0", "u:***@h:1/0" },
+		{ "//u:pw@h", "***@h" },
+		{ "unix:///x?password=pw&db=1", "unix:///x?password=***&db=1" },
+		{ "host=h secret=pw user=u", "host=h secret=*** user=u" },
+		{ "redis://h:1/0", "redis://h:1/0" },
+		{ "", "" },
+	};
+	struct persist_error err;
+
+	for (size_t i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
+		char *m = mask_url_secrets(masks[i].in);
+
+		CU_ASSERT(m != NULL && strcmp(m, masks[i].out) == 0);
+		if (m != NULL && strcmp(m, masks[i].out) != 0)
+			fprintf(stderr, "mask of \"%s\": \"%s\", expected \"%s\"\n",
+				masks[i].in, m, masks[i].out);
+		free(m);
+	}
+	for (size_t i = 0; i < sizeof(jsons) / sizeof(jsons[0]); i++) {
+		char json[256];
+		void *st = NULL;
+		int ret;
+
+		snprintf(json, sizeof(json), jsons[i], port);
+		ph_log_clear();
+		memset(&err, 0, sizeof(err));
+		ret = ph_open(&redis, PERSIST_KIND_STATE, json, "i", NULL, &st, &err);
+		CU_ASSERT_EQUAL(ret, PERSIST_ECONFIG);
+		CU_ASSERT(err.msg[0] != '\0');
+		CU_ASSERT_PTR_NULL(strstr(err.msg, "MARKER"));
+		CU_ASSERT_PTR_NULL(strstr(err.msg, "MAR"));
+		CU_ASSERT(!ph_log_contains("MAR"));
+		if (ret != PERSIST_ECONFIG || strstr(err.msg, "MAR") != NULL)
+			fprintf(stderr, "masking case %s: %d \"%s\"\n", json, ret,
+				err.msg);
+		if (ret == PERSIST_OK)
+			ph_close(&redis, PERSIST_KIND_STATE, st);
 	}
 }
 
@@ -1072,6 +1141,7 @@ static const struct t_case cases[] = {
 	{ "refused port", test_refused },
 	{ "not redis", test_not_redis },
 	{ "auth", test_auth },
+	{ "masking of passwords", test_masking },
 	{ "lost reply", test_lost_reply },
 	{ "resubscribe", test_resubscribe },
 	{ NULL, NULL },
