@@ -182,12 +182,20 @@ static struct redis_script scripts[RS_COUNT_] = {
 		"local n = redis.call('DEL', KEYS[1])\n"
 		"redis.call('ZREM', KEYS[2], ARGV[1])\n"
 		"return n\n", "" },
-	/* KEYS: session hash.  ARGV: instance channel prefix, message.
-	   -> receivers, or -1 when no live session has the id */
+	/* KEYS: session hash, session index.  ARGV: instance channel
+	   prefix, message, id.  -> receivers, -1 when no live session has
+	   the id, -2 when its holder no longer listens (the holder exited:
+	   the stale registration is dropped) */
 	[RS_SESSION_SEND] = { "session-send",
 		"local inst = redis.call('HGET', KEYS[1], 'i')\n"
 		"if not inst then return -1 end\n"
-		"return redis.call('PUBLISH', ARGV[1] .. inst, ARGV[2])\n", "" },
+		"local n = redis.call('PUBLISH', ARGV[1] .. inst, ARGV[2])\n"
+		"if n == 0 then\n"
+		"  redis.call('DEL', KEYS[1])\n"
+		"  redis.call('ZREM', KEYS[2], ARGV[3])\n"
+		"  return -2\n"
+		"end\n"
+		"return n\n", "" },
 };
 
 static pthread_once_t scripts_once = PTHREAD_ONCE_INIT;
