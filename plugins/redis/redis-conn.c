@@ -638,6 +638,16 @@ static int pool_acquire(struct redis_pool *pool, const char *what,
 	pthread_mutex_lock(&pool->lock);
 	if (probing)
 		pool->probing = false;
+	if (ret == PERSIST_ECONFIG || ret == PERSIST_ENOMEM) {
+		/* it answered, but refuses us: retrying cannot help, and the
+		   server is not down */
+		pool->total--;
+		pthread_cond_signal(&pool->freed);
+		pthread_mutex_unlock(&pool->lock);
+		return host->error(err, ret, 0,
+				   "%s: redis provider: cannot use %s: %s",
+				   what, conf->display, why);
+	}
 	if (ret != PERSIST_OK) {
 		pool->total--;
 		pool_mark_down(pool, why);
@@ -682,44 +692,6 @@ static void pool_discard(struct redis_pool *pool, struct redis_conn *conn)
 	pool->total--;
 	pthread_cond_signal(&pool->freed);
 	pthread_mutex_unlock(&pool->lock);
-}
-
-/* Try one connection now (at open).  OK: it is pooled.  EUNAVAIL: the
-   pool is marked down (calls will retry).  ECONFIG: the server answered
-   but refused us, or is not Redis. */
-int redis_pool_probe(struct redis_pool *pool, struct persist_error *err)
-{
-	redisContext *ctx = NULL;
-	struct redis_conn *conn;
-	char why[256];
-	int ret;
-
-	ret = redis_connect(pool, true, &ctx, why, sizeof(why));
-	pthread_mutex_lock(&pool->lock);
-	if (ret != PERSIST_OK) {
-		if (ret != PERSIST_ECONFIG)
-			pool_mark_down(pool, why);
-		pthread_mutex_unlock(&pool->lock);
-		if (ret == PERSIST_ECONFIG)
-			return pool->host->error(err, PERSIST_ECONFIG, 0,
-						 "redis provider: cannot use %s: %s",
-						 pool->conf->display, why);
-		return pool->host->error(err, PERSIST_EUNAVAIL, 0,
-					 "redis provider: %s is unavailable: %s",
-					 pool->conf->display, why);
-	}
-	pthread_mutex_unlock(&pool->lock);
-	conn = conn_new(ctx);
-	if (conn == NULL)
-		return pool->host->error(err, PERSIST_ENOMEM, ENOMEM,
-					 "redis provider: out of memory");
-	pthread_mutex_lock(&pool->lock);
-	pool->total++;
-	pool_mark_up(pool);
-	conn->next = pool->idle;
-	pool->idle = conn;
-	pthread_mutex_unlock(&pool->lock);
-	return PERSIST_OK;
 }
 
 /* --- running a request ----------------------------------------------- */
@@ -772,10 +744,37 @@ static bool reply_noscript(const redisReply *r)
 	       strncmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
-/* Run req on one pooled connection and collect its replies (see the top
-   of this file for what each failure answers). */
+static int exec_once(struct redis_pool *pool, struct redis_req *req,
+		     unsigned flags, redisReply ***replies_r,
+		     struct persist_error *err);
+
+/* Run req (exec_once); the first request of a store also runs the
+   store's after_first hook, whatever its outcome, so that the hook's
+   wait overlaps the request's own connecting. */
 int redis_exec(struct redis_pool *pool, struct redis_req *req, unsigned flags,
 	       redisReply ***replies_r, struct persist_error *err)
+{
+	bool first;
+	int ret;
+
+	pthread_mutex_lock(&pool->lock);
+	first = pool->after_first != NULL && !pool->first_done;
+	pthread_mutex_unlock(&pool->lock);
+	ret = exec_once(pool, req, flags, replies_r, err);
+	if (first) {
+		pool->after_first(pool->after_first_ctx);
+		pthread_mutex_lock(&pool->lock);
+		pool->first_done = true;
+		pthread_mutex_unlock(&pool->lock);
+	}
+	return ret;
+}
+
+/* Run req on one pooled connection and collect its replies (see the top
+   of this file for what each failure answers). */
+static int exec_once(struct redis_pool *pool, struct redis_req *req,
+		     unsigned flags, redisReply ***replies_r,
+		     struct persist_error *err)
 {
 	const struct persist_host *host = pool->host;
 	const struct redis_conf *conf = pool->conf;

@@ -190,6 +190,11 @@ struct redis_pool {
 	int64_t retry_at_us;        /* no attempt before this (monotonic) */
 	int64_t down_since_us;
 	char last_error[256];
+	/* the store's hook run after its first request (the wait for its
+	   subscriber), guarded by lock */
+	void (*after_first)(void *ctx);
+	void *after_first_ctx;
+	bool first_done;
 	/* statistics (for tests and logs) */
 	uint64_t reconnects;
 #ifdef HAVE_HIREDIS_SSL
@@ -231,8 +236,6 @@ int redis_exec_integer(struct redis_pool *pool, struct redis_req *req,
 int redis_exec_scan(struct redis_pool *pool, struct redis_req *req,
 		    char *cursor, size_t cursor_size, redisReply ***replies_r,
 		    const redisReply **items_r, struct persist_error *err);
-/* Try one connection now (open): OK, EUNAVAIL or ECONFIG. */
-int redis_pool_probe(struct redis_pool *pool, struct persist_error *err);
 /* Send bytes on a context with MSG_NOSIGNAL (no SIGPIPE); -1 on error. */
 int redis_send_all(redisContext *ctx, const char *buf, size_t len,
 		   size_t *sent_r);
@@ -300,6 +303,10 @@ int redis_sub_start(struct redis_store *st, const char *const *channels,
 void redis_sub_stop(struct redis_sub *sub);
 /* Make the thread call on_tick soon (something new is due). */
 void redis_sub_wake(struct redis_sub *sub);
+/* Wait up to timeout_ms for the subscriber's first attempt; true when it
+   is (or has been) subscribed, else false with the reason in why. */
+bool redis_sub_wait_first(struct redis_sub *sub, int64_t timeout_ms,
+			  char *why, size_t why_size);
 /* Times the subscriber (re)subscribed, for tests. */
 uint64_t redis_sub_generation(struct redis_sub *sub);
 
@@ -336,6 +343,8 @@ int redis_store_open(struct redis_plugin *plugin,
 		     const struct persist_store_args *args,
 		     struct redis_store **st_r, struct persist_error *err);
 void redis_store_close(struct redis_store *st);
+/* Wait for the subscriber's first attempt; true when subscribed. */
+bool redis_store_wait_sub(struct redis_store *st, char *why, size_t why_size);
 int redis_store_health(void *store, int64_t *latency_us_r,
 		       struct persist_error *err);
 /* Escape glob characters (* ? [ ] \) of s for a MATCH pattern and append

@@ -98,11 +98,22 @@ int redis_session_put(void *store, const char *id, const void *data,
 	const struct persist_host *host = st->host;
 	int64_t now = host->now_ms();
 	struct redis_req req;
+	char why[256];
 	int ret;
 
 	redis_req_init(&req, "put of session \"%s\"", id);
 	ret = redis_check_ttl(host, ttl_ms, req.what, err);
 	if (ret != PERSIST_OK) {
+		redis_req_free(&req);
+		return ret;
+	}
+	/* never register a session before its holder listens: a send would
+	   find nobody on the channel and drop it */
+	if (!redis_store_wait_sub(st, why, sizeof(why))) {
+		ret = host->error(err, PERSIST_EUNAVAIL, 0,
+				  "%s: redis %s is unavailable\nThe store cannot "
+				  "subscribe to its events: %s. Nothing was sent.",
+				  req.what, st->conf.display, why);
 		redis_req_free(&req);
 		return ret;
 	}
