@@ -645,8 +645,8 @@ static int pool_acquire(struct redis_pool *pool, const char *what,
 		pthread_cond_signal(&pool->freed);
 		pthread_mutex_unlock(&pool->lock);
 		return host->error(err, ret, 0,
-				   "%s: redis provider: cannot use %s: %s",
-				   what, conf->display, why);
+				   "%s: cannot use redis %s: %s", what,
+				   conf->display, why);
 	}
 	if (ret != PERSIST_OK) {
 		pool->total--;
@@ -968,8 +968,9 @@ int redis_reply_error(const struct persist_host *host, const redisReply *r,
 				   what, r->type);
 	if (err_starts(r, "WRONGTYPE"))
 		code = PERSIST_ECORRUPT;
-	else if (err_starts(r, "PERSIST-NOTINT") || err_starts(r, "PERSIST-EINVAL") || err_contains(r, "not an integer") ||
-		 err_contains(r, "overflow"))
+	else if (err_starts(r, "PERSIST-NOTINT") ||
+		 err_starts(r, "PERSIST-EINVAL") ||
+		 err_contains(r, "not an integer") || err_contains(r, "overflow"))
 		code = PERSIST_EINVAL;
 	else if (reply_is_transient(r) || err_starts(r, "NOAUTH"))
 		code = PERSIST_EUNAVAIL;

@@ -1,7 +1,7 @@
 /*
  * plugins/redis/redis-store.c - the part of a store that does not depend
- * on its kind: open (settings, pool, first connection, names), close and
- * health (PING latency).
+ * on its kind: open (settings, pool, names, subscriber), close and health
+ * (PING latency).
  *
  * Open does not connect: it parses and checks the settings and starts
  * the subscriber thread of configuration and session stores, which
