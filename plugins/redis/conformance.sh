@@ -18,14 +18,7 @@ persist_conformance redis \
 # Bad settings are set-up failures (exit 2) naming the setting.
 persist_conformance_refuses redis '{"bogus":1}' '{"commandTimeout":"x"}' \
 	'{"url":"redis://127.0.0.1:99999"}'
-# A wrong password is refused at open; the provider's message does not
-# repeat it (persist-conformance itself echoes the configuration it used).
-out=$(persist_conformance redis "{\"url\":\"unix://$sock\",\"password\":\"wrong-pass\"}" 2>&1)
-rc=$?
-if [ $rc -ne 2 ] || ! printf '%s' "$out" | grep -q "authentication failed" ||
-   printf '%s\n' "$out" | grep -v "configuration was" | grep -q "wrong-pass"; then
-	echo "conformance.sh: a wrong password: expected a set-up failure; got exit $rc:"
-	echo "$out"
-	status=1
-fi
+# A wrong password: open does not connect, so it is the first call that
+# answers PERSIST_ECONFIG without repeating the password; test-redis-plugin
+# (auth, masking of passwords) checks that through the ops tables.
 exit $status

@@ -350,10 +350,13 @@ int redis_config_set(void *store, const char *key, const void *data,
 		if (PERSIST_HAS(opts, ttl_ms))
 			ttl = opts->ttl_ms;
 	}
-	if (ttl < 0)
-		return host->error(err, PERSIST_EINVAL, 0,
-				   "set of configuration document \"%s\": negative TTL",
-				   key);
+	if (ttl < 0 || ttl > REDIS_TTL_MAX_MS) {
+		char what[192];
+
+		snprintf(what, sizeof(what), "set of configuration document \"%s\"",
+			 key);
+		return redis_check_ttl(host, ttl, what, err);
+	}
 	host->etag(data, len, etag);
 	msg = notice(key, etag, ttl, false, &msg_len);
 	if (msg == NULL)

@@ -638,6 +638,16 @@ static int pool_acquire(struct redis_pool *pool, const char *what,
 	pthread_mutex_lock(&pool->lock);
 	if (probing)
 		pool->probing = false;
+	if (ret == PERSIST_ECONFIG || ret == PERSIST_ENOMEM) {
+		/* it answered, but refuses us: retrying cannot help, and the
+		   server is not down */
+		pool->total--;
+		pthread_cond_signal(&pool->freed);
+		pthread_mutex_unlock(&pool->lock);
+		return host->error(err, ret, 0,
+				   "%s: cannot use redis %s: %s", what,
+				   conf->display, why);
+	}
 	if (ret != PERSIST_OK) {
 		pool->total--;
 		pool_mark_down(pool, why);
@@ -682,44 +692,6 @@ static void pool_discard(struct redis_pool *pool, struct redis_conn *conn)
 	pool->total--;
 	pthread_cond_signal(&pool->freed);
 	pthread_mutex_unlock(&pool->lock);
-}
-
-/* Try one connection now (at open).  OK: it is pooled.  EUNAVAIL: the
-   pool is marked down (calls will retry).  ECONFIG: the server answered
-   but refused us, or is not Redis. */
-int redis_pool_probe(struct redis_pool *pool, struct persist_error *err)
-{
-	redisContext *ctx = NULL;
-	struct redis_conn *conn;
-	char why[256];
-	int ret;
-
-	ret = redis_connect(pool, true, &ctx, why, sizeof(why));
-	pthread_mutex_lock(&pool->lock);
-	if (ret != PERSIST_OK) {
-		if (ret != PERSIST_ECONFIG)
-			pool_mark_down(pool, why);
-		pthread_mutex_unlock(&pool->lock);
-		if (ret == PERSIST_ECONFIG)
-			return pool->host->error(err, PERSIST_ECONFIG, 0,
-						 "redis provider: cannot use %s: %s",
-						 pool->conf->display, why);
-		return pool->host->error(err, PERSIST_EUNAVAIL, 0,
-					 "redis provider: %s is unavailable: %s",
-					 pool->conf->display, why);
-	}
-	pthread_mutex_unlock(&pool->lock);
-	conn = conn_new(ctx);
-	if (conn == NULL)
-		return pool->host->error(err, PERSIST_ENOMEM, ENOMEM,
-					 "redis provider: out of memory");
-	pthread_mutex_lock(&pool->lock);
-	pool->total++;
-	pool_mark_up(pool);
-	conn->next = pool->idle;
-	pool->idle = conn;
-	pthread_mutex_unlock(&pool->lock);
-	return PERSIST_OK;
 }
 
 /* --- running a request ----------------------------------------------- */
@@ -772,10 +744,37 @@ static bool reply_noscript(const redisReply *r)
 	       strncmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
-/* Run req on one pooled connection and collect its replies (see the top
-   of this file for what each failure answers). */
+static int exec_once(struct redis_pool *pool, struct redis_req *req,
+		     unsigned flags, redisReply ***replies_r,
+		     struct persist_error *err);
+
+/* Run req (exec_once); the first request of a store also runs the
+   store's after_first hook, whatever its outcome, so that the hook's
+   wait overlaps the request's own connecting. */
 int redis_exec(struct redis_pool *pool, struct redis_req *req, unsigned flags,
 	       redisReply ***replies_r, struct persist_error *err)
+{
+	bool first;
+	int ret;
+
+	pthread_mutex_lock(&pool->lock);
+	first = pool->after_first != NULL && !pool->first_done;
+	pthread_mutex_unlock(&pool->lock);
+	ret = exec_once(pool, req, flags, replies_r, err);
+	if (first) {
+		pool->after_first(pool->after_first_ctx);
+		pthread_mutex_lock(&pool->lock);
+		pool->first_done = true;
+		pthread_mutex_unlock(&pool->lock);
+	}
+	return ret;
+}
+
+/* Run req on one pooled connection and collect its replies (see the top
+   of this file for what each failure answers). */
+static int exec_once(struct redis_pool *pool, struct redis_req *req,
+		     unsigned flags, redisReply ***replies_r,
+		     struct persist_error *err)
 {
 	const struct persist_host *host = pool->host;
 	const struct redis_conf *conf = pool->conf;
@@ -896,7 +895,11 @@ int redis_exec_integer(struct redis_pool *pool, struct redis_req *req,
 	ret = redis_exec(pool, req, flags, &replies, err);
 	if (ret != PERSIST_OK)
 		return ret;
-	if (replies[0]->type != REDIS_REPLY_INTEGER)
+	if (replies[0]->type == REDIS_REPLY_ERROR && (flags & REDIS_WRITE) &&
+	    req->lens[req->cmd_first[0]] == 7 &&
+	    memcmp(req->argv[req->cmd_first[0]], "EVALSHA", 7) == 0)
+		ret = redis_script_error(pool->host, replies[0], req->what, err);
+	else if (replies[0]->type != REDIS_REPLY_INTEGER)
 		ret = redis_reply_error(pool->host, replies[0], req->what, err);
 	else if (value_r != NULL)
 		*value_r = replies[0]->integer;
@@ -965,12 +968,44 @@ int redis_reply_error(const struct persist_host *host, const redisReply *r,
 				   what, r->type);
 	if (err_starts(r, "WRONGTYPE"))
 		code = PERSIST_ECORRUPT;
-	else if (err_starts(r, "PERSIST-NOTINT") || err_contains(r, "not an integer") ||
-		 err_contains(r, "overflow"))
+	else if (err_starts(r, "PERSIST-NOTINT") ||
+		 err_starts(r, "PERSIST-EINVAL") ||
+		 err_contains(r, "not an integer") || err_contains(r, "overflow"))
 		code = PERSIST_EINVAL;
 	else if (reply_is_transient(r) || err_starts(r, "NOAUTH"))
 		code = PERSIST_EUNAVAIL;
 	return host->error(err, code, 0, "%s: redis answered: %.*s", what, n, r->str);
+}
+
+/* Map the error reply of a write script (see redis-private.h).  A Lua
+   script is not rolled back when it fails: unless the error is one the
+   script raised before writing, or one Redis answers without running
+   it, the data may have changed. */
+int redis_script_error(const struct persist_host *host, const redisReply *r,
+		       const char *what, struct persist_error *err)
+{
+	int n = (int)(r->len > 300 ? 300 : r->len);
+
+	if (r->type != REDIS_REPLY_ERROR || err_starts(r, "PERSIST-") ||
+	    err_starts(r, "NOSCRIPT") || err_starts(r, "NOAUTH") ||
+	    err_starts(r, "NOPERM") || reply_is_transient(r))
+		return redis_reply_error(host, r, what, err);
+	return host->error(err, PERSIST_EUNCERTAIN, 0,
+			   "%s: outcome unknown\nThe script failed after it may "
+			   "have changed data; redis answered: %.*s", what, n,
+			   r->str);
+}
+
+/* Check a TTL against the range every store accepts. */
+int redis_check_ttl(const struct persist_host *host, int64_t ttl_ms,
+		    const char *what, struct persist_error *err)
+{
+	if (ttl_ms >= 0 && ttl_ms <= REDIS_TTL_MAX_MS)
+		return PERSIST_OK;
+	return host->error(err, PERSIST_EINVAL, 0,
+			   "%s: TTL %lld ms is out of range\nA TTL is 0 (none) to "
+			   "%lld ms (100 years).", what, (long long)ttl_ms,
+			   (long long)REDIS_TTL_MAX_MS);
 }
 
 /* Strict decimal int64: optional '-', digits, nothing else. */

@@ -57,6 +57,11 @@ static int opt_string(const struct persist_host *host, const char *key,
 		return host->error(err, PERSIST_ECONFIG, 0,
 				   "redis provider: setting \"%s\" must be a string",
 				   key);
+	if (strlen(json_object_get_string(v)) !=
+	    (size_t)json_object_get_string_len(v))
+		return host->error(err, PERSIST_ECONFIG, 0,
+				   "redis provider: setting \"%s\" contains a NUL "
+				   "character (\\u0000)", key);
 	free(*out);
 	*out = strdup(json_object_get_string(v));
 	if (*out == NULL)

@@ -6,6 +6,7 @@
  * Files (each has one job):
  *   redis-plugin.c   descriptor, init/fini, the three ops tables
  *   redis-url.c      parsing of the "url" setting
+ *   redis-mask.c     hiding credentials of a url quoted in a message
  *   redis-options.c  parsing of the provider's config object (json-c)
  *   redis-conn.c     connect + handshake, pool, backoff, request execution
  *   redis-req.c      building pipelined requests (argv arrays)
@@ -41,6 +42,13 @@
 #define REDIS_DEFAULT_RECONNECT_MIN 50
 #define REDIS_DEFAULT_RECONNECT_MAX 2000
 #define REDIS_PREFIX_MAX 256
+
+/* The longest TTL a store accepts: 100 years.  Redis refuses expiry
+   times it cannot represent only after a script may have written, so
+   every TTL is checked against this before anything is sent (and again
+   by the scripts before their first write). */
+#define REDIS_TTL_MAX_MS INT64_C(3153600000000)
+#define REDIS_TTL_MAX_TEXT "3153600000000"
 
 /* The plugin object (one per process): the host table. */
 struct redis_plugin {
@@ -182,6 +190,11 @@ struct redis_pool {
 	int64_t retry_at_us;        /* no attempt before this (monotonic) */
 	int64_t down_since_us;
 	char last_error[256];
+	/* the store's hook run after its first request (the wait for its
+	   subscriber), guarded by lock */
+	void (*after_first)(void *ctx);
+	void *after_first_ctx;
+	bool first_done;
 	/* statistics (for tests and logs) */
 	uint64_t reconnects;
 #ifdef HAVE_HIREDIS_SSL
@@ -223,8 +236,6 @@ int redis_exec_integer(struct redis_pool *pool, struct redis_req *req,
 int redis_exec_scan(struct redis_pool *pool, struct redis_req *req,
 		    char *cursor, size_t cursor_size, redisReply ***replies_r,
 		    const redisReply **items_r, struct persist_error *err);
-/* Try one connection now (open): OK, EUNAVAIL or ECONFIG. */
-int redis_pool_probe(struct redis_pool *pool, struct persist_error *err);
 /* Send bytes on a context with MSG_NOSIGNAL (no SIGPIPE); -1 on error. */
 int redis_send_all(redisContext *ctx, const char *buf, size_t len,
 		   size_t *sent_r);
@@ -237,6 +248,15 @@ int redis_ctx_run(const struct redis_pool *pool, redisContext *ctx,
    LOADING/BUSY/..., EIO otherwise) with a message naming what. */
 int redis_reply_error(const struct persist_host *host, const redisReply *r,
 		      const char *what, struct persist_error *err);
+/* Map the error reply of a write script: an error the script raised
+   before its first write (PERSIST-...), or one Redis gave before running
+   it, as redis_reply_error; any other error may have come after a write:
+   PERSIST_EUNCERTAIN. */
+int redis_script_error(const struct persist_host *host, const redisReply *r,
+		       const char *what, struct persist_error *err);
+/* Check a TTL (0: none) against 0..REDIS_TTL_MAX_MS; EINVAL naming what. */
+int redis_check_ttl(const struct persist_host *host, int64_t ttl_ms,
+		    const char *what, struct persist_error *err);
 /* Parse a decimal int64 (exact, no spaces); 0 on success. */
 int redis_parse_i64(const char *s, size_t len, int64_t *v_r);
 
@@ -283,6 +303,10 @@ int redis_sub_start(struct redis_store *st, const char *const *channels,
 void redis_sub_stop(struct redis_sub *sub);
 /* Make the thread call on_tick soon (something new is due). */
 void redis_sub_wake(struct redis_sub *sub);
+/* Wait up to timeout_ms for the subscriber's first attempt; true when it
+   is (or has been) subscribed, else false with the reason in why. */
+bool redis_sub_wait_first(struct redis_sub *sub, int64_t timeout_ms,
+			  char *why, size_t why_size);
 /* Times the subscriber (re)subscribed, for tests. */
 uint64_t redis_sub_generation(struct redis_sub *sub);
 
@@ -319,6 +343,8 @@ int redis_store_open(struct redis_plugin *plugin,
 		     const struct persist_store_args *args,
 		     struct redis_store **st_r, struct persist_error *err);
 void redis_store_close(struct redis_store *st);
+/* Wait for the subscriber's first attempt; true when subscribed. */
+bool redis_store_wait_sub(struct redis_store *st, char *why, size_t why_size);
 int redis_store_health(void *store, int64_t *latency_us_r,
 		       struct persist_error *err);
 /* Escape glob characters (* ? [ ] \) of s for a MATCH pattern and append

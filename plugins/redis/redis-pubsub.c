@@ -17,10 +17,12 @@
  * was away are lost: pub/sub does not queue) through the gap handler -
  * for configuration that is host->config_changed(sink, NULL, NULL).
  *
- * open waits until the first subscription is confirmed (or the first
- * attempt failed), so an event published right after open returns is not
- * missed - unless open found the server unreachable, when it does not
- * wait at all.  Stopping sets a flag, writes to the pipe and joins the thread.
+ * open does not wait: the thread connects in the background.  The first
+ * call of the store waits (redis_sub_wait_first, bounded) until the first
+ * subscription is confirmed or the first attempt failed, so an event
+ * published once that call returned is not missed, and a session is not
+ * registered before its holder listens.  Stopping sets a flag, writes to
+ * the pipe and joins the thread.
  */
 #include "redis-private.h"
 
@@ -47,7 +49,7 @@ struct redis_sub {
 	/* guarded by lock */
 	bool stop;
 	bool first_done;   /* the first attempt finished (either way) */
-	bool open_done;    /* open returned: a new subscription is a gap */
+	char first_why[256]; /* why the first attempt failed */
 	uint64_t generation;
 };
 
@@ -63,9 +65,11 @@ static bool sub_stopping(struct redis_sub *sub)
 }
 
 /* The first attempt is over: let open go on. */
-static void sub_first_done(struct redis_sub *sub)
+static void sub_first_done(struct redis_sub *sub, const char *why)
 {
 	pthread_mutex_lock(&sub->lock);
+	if (!sub->first_done)
+		snprintf(sub->first_why, sizeof(sub->first_why), "%s", why);
 	sub->first_done = true;
 	pthread_cond_broadcast(&sub->changed);
 	pthread_mutex_unlock(&sub->lock);
@@ -78,7 +82,9 @@ static bool sub_subscribed(struct redis_sub *sub)
 
 	pthread_mutex_lock(&sub->lock);
 	sub->generation++;
-	gap = sub->open_done;
+	/* anything but a first attempt that succeeded may have missed
+	   messages */
+	gap = sub->first_done;
 	sub->first_done = true;
 	pthread_cond_broadcast(&sub->changed);
 	pthread_mutex_unlock(&sub->lock);
@@ -224,7 +230,7 @@ static void *sub_main(void *arg)
 						  "redis %s: subscriber cannot connect: "
 						  "%s; retrying", conf->display, why);
 				failures++;
-				sub_first_done(sub);
+				sub_first_done(sub, why);
 				sub_sleep(sub, backoff);
 				continue;
 			}
@@ -335,8 +341,8 @@ static void sub_free(struct redis_sub *sub)
 	free(sub);
 }
 
-/* Start the subscriber thread for channels and wait for its first
-   attempt (bounded by the timeouts). */
+/* Start the subscriber thread for channels (it connects in the
+   background). */
 int redis_sub_start(struct redis_store *st, const char *const *channels,
 		    size_t n, redis_sub_msg_fn *on_msg, redis_sub_gap_fn *on_gap,
 		    redis_sub_tick_fn *on_tick, struct redis_sub **sub_r,
@@ -345,8 +351,6 @@ int redis_sub_start(struct redis_store *st, const char *const *channels,
 	const struct persist_host *host = st->host;
 	struct redis_sub *sub;
 	pthread_condattr_t attr;
-	struct timespec deadline;
-	int64_t wait_ms;
 
 	sub = calloc(1, sizeof(*sub));
 	if (sub == NULL)
@@ -395,29 +399,37 @@ int redis_sub_start(struct redis_store *st, const char *const *channels,
 		return host->error(err, PERSIST_ENOMEM, 0,
 				   "redis provider: cannot start the subscriber thread");
 	}
-	/* when open could not reach the server, the first attempt will not
-	   fare better: do not make open wait for it */
-	pthread_mutex_lock(&st->pool.lock);
-	wait_ms = st->pool.down ? 0 :
-		  (int64_t)st->conf.connect_timeout_ms +
-		  2 * (int64_t)st->conf.command_timeout_ms + 500;
-	pthread_mutex_unlock(&st->pool.lock);
+	*sub_r = sub;
+	return PERSIST_OK;
+}
+
+/* Wait up to timeout_ms for the first attempt to subscribe; true when
+   the subscriber is subscribed (or has been), false when its first
+   attempt failed (the reason to why) or did not finish in time. */
+bool redis_sub_wait_first(struct redis_sub *sub, int64_t timeout_ms,
+			  char *why, size_t why_size)
+{
+	struct timespec deadline;
+	bool ok;
+
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += wait_ms / 1000;
-	deadline.tv_nsec += (wait_ms % 1000) * 1000000;
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (timeout_ms % 1000) * 1000000;
 	if (deadline.tv_nsec >= 1000000000) {
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&sub->lock);
-	while (!sub->first_done)
+	while (!sub->first_done && !sub->stop)
 		if (pthread_cond_timedwait(&sub->changed, &sub->lock, &deadline) ==
 		    ETIMEDOUT)
 			break;
-	sub->open_done = true;
+	ok = sub->generation > 0;
+	if (!ok)
+		snprintf(why, why_size, "%s", sub->first_done ? sub->first_why :
+			 "it did not subscribe in time");
 	pthread_mutex_unlock(&sub->lock);
-	*sub_r = sub;
-	return PERSIST_OK;
+	return ok;
 }
 
 /* Stop the thread, close its connection, free the subscriber. */

@@ -45,6 +45,18 @@
 	"  end\n"                                                             \
 	"end\n"
 
+/* Refuse a TTL argument outside 0..REDIS_TTL_MAX_MS before the first
+   write: Redis checks an expiry only when it applies it, after the script
+   may have changed other keys, and a script is not rolled back.  Scripts
+   write nothing before this check and never fail after their first
+   write. */
+#define TTL_CHECK(TTL_ARG)                                                    \
+	"do local t = tonumber(" TTL_ARG ")\n"                                \
+	"  if not t or t < 0 or t > " REDIS_TTL_MAX_TEXT " or t % 1 ~= 0 then\n" \
+	"    return redis.error_reply('PERSIST-EINVAL TTL out of range')\n"   \
+	"  end\n"                                                             \
+	"end\n"
+
 static struct redis_script scripts[RS_COUNT_] = {
 	/* KEYS: hash, value key.  ARGV: key.
 	   -> nil | {pttl or -1, bytes} */
@@ -59,12 +71,15 @@ static struct redis_script scripts[RS_COUNT_] = {
 	   ('0': none), expiry (ms since the epoch), now (ms), value-key
 	   prefix.  -> 1 */
 	[RS_STATE_SET] = { "state-set",
-		"redis.call('HSET', KEYS[1], ARGV[1], '" REDIS_VALUE_MARK "')\n"
+		TTL_CHECK("ARGV[3]")
 		"if ARGV[3] ~= '0' then\n"
 		"  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])\n"
-		"  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])\n"
 		"else\n"
 		"  redis.call('SET', KEYS[2], ARGV[2])\n"
+		"end\n"
+		"redis.call('HSET', KEYS[1], ARGV[1], '" REDIS_VALUE_MARK "')\n"
+		"if ARGV[3] ~= '0' then\n"
+		"  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])\n"
 		"end\n"
 		CLEANUP_LOOP("ARGV[5]", "ARGV[6]")
 		"return 1\n", "" },
@@ -114,6 +129,7 @@ static struct redis_script scripts[RS_COUNT_] = {
 		"if ARGV[3] == '1' and old ~= ARGV[4] then\n"
 		"  return 0\n"
 		"end\n"
+		TTL_CHECK("ARGV[5]")
 		"redis.call('HSET', KEYS[1], 'd', ARGV[1], 'e', ARGV[2])\n"
 		"if ARGV[5] ~= '0' then\n"
 		"  redis.call('PEXPIRE', KEYS[1], ARGV[5])\n"
@@ -139,6 +155,7 @@ static struct redis_script scripts[RS_COUNT_] = {
 	   ms ('0': none), expiry ms ('0': none), now ms, session-key prefix.
 	   Also forgets up to 16 index entries of sessions that expired. */
 	[RS_SESSION_PUT] = { "session-put",
+		TTL_CHECK("ARGV[4]")
 		"redis.call('HSET', KEYS[1], 'i', ARGV[2], 'd', ARGV[3], 'x', ARGV[5])\n"
 		"if ARGV[4] ~= '0' then\n"
 		"  redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
@@ -165,12 +182,20 @@ static struct redis_script scripts[RS_COUNT_] = {
 		"local n = redis.call('DEL', KEYS[1])\n"
 		"redis.call('ZREM', KEYS[2], ARGV[1])\n"
 		"return n\n", "" },
-	/* KEYS: session hash.  ARGV: instance channel prefix, message.
-	   -> receivers, or -1 when no live session has the id */
+	/* KEYS: session hash, session index.  ARGV: instance channel
+	   prefix, message, id.  -> receivers, -1 when no live session has
+	   the id, -2 when its holder no longer listens (the holder exited:
+	   the stale registration is dropped) */
 	[RS_SESSION_SEND] = { "session-send",
 		"local inst = redis.call('HGET', KEYS[1], 'i')\n"
 		"if not inst then return -1 end\n"
-		"return redis.call('PUBLISH', ARGV[1] .. inst, ARGV[2])\n", "" },
+		"local n = redis.call('PUBLISH', ARGV[1] .. inst, ARGV[2])\n"
+		"if n == 0 then\n"
+		"  redis.call('DEL', KEYS[1])\n"
+		"  redis.call('ZREM', KEYS[2], ARGV[3])\n"
+		"  return -2\n"
+		"end\n"
+		"return n\n", "" },
 };
 
 static pthread_once_t scripts_once = PTHREAD_ONCE_INIT;

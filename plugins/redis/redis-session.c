@@ -17,7 +17,15 @@
  * hash and the index in step.  send is the session-send script: it reads
  * the holder and publishes to its channel in one atomic step, so an event
  * is never sent to an instance that no longer holds the session, and a
- * session that is not live answers PERSIST_ENOTFOUND.
+ * session that is not live answers PERSIST_ENOTFOUND.  A send succeeds
+ * only when the holder's subscriber received the event (PUBLISH counts the
+ * receivers): when nobody listens on the holder's channel the holder has
+ * exited without dropping its sessions (or lost its connection to the
+ * server for longer than its subscriber takes to reconnect), so the
+ * script drops the stale registration and send answers
+ * PERSIST_ENOTFOUND instead of losing the event silently.  A session put
+ * waits for the store's subscriber to be subscribed first, so that a
+ * session is never registered before its holder listens.
  *
  * Every session store subscribes (redis-pubsub.c, its own connection and
  * thread) to P n:bcast and to its own instance channel, and hands events
@@ -90,12 +98,25 @@ int redis_session_put(void *store, const char *id, const void *data,
 	const struct persist_host *host = st->host;
 	int64_t now = host->now_ms();
 	struct redis_req req;
+	char why[256];
 	int ret;
 
-	if (ttl_ms < 0)
-		return host->error(err, PERSIST_EINVAL, 0,
-				   "put of session \"%s\": negative TTL", id);
 	redis_req_init(&req, "put of session \"%s\"", id);
+	ret = redis_check_ttl(host, ttl_ms, req.what, err);
+	if (ret != PERSIST_OK) {
+		redis_req_free(&req);
+		return ret;
+	}
+	/* never register a session before its holder listens: a send would
+	   find nobody on the channel and drop it */
+	if (!redis_store_wait_sub(st, why, sizeof(why))) {
+		ret = host->error(err, PERSIST_EUNAVAIL, 0,
+				  "%s: redis %s is unavailable\nThe store cannot "
+				  "subscribe to its events: %s. Nothing was sent.",
+				  req.what, st->conf.display, why);
+		redis_req_free(&req);
+		return ret;
+	}
 	redis_req_script(&req, RS_SESSION_PUT, 2);
 	redis_req_key(&req, st->sess_key_prefix, id);
 	redis_req_str(&req, st->sess_index);
@@ -288,7 +309,10 @@ int redis_session_broadcast(void *store, const char *event, const void *data,
 	return ret;
 }
 
-/* send(): the session-send script publishes to the holder's channel. */
+/* send(): the session-send script publishes to the holder's channel.
+   Success means the holder's subscriber received the event; a holder
+   that no longer listens (it exited without dropping its sessions) makes
+   the script drop the stale registration, and send answers ENOTFOUND. */
 int redis_session_send(void *store, const char *id, const char *event,
 		       const void *data, size_t len, struct persist_error *err)
 {
@@ -306,18 +330,22 @@ int redis_session_send(void *store, const char *id, const char *event,
 				   "send of event \"%s\" to session \"%s\": out of "
 				   "memory", event, id);
 	redis_req_init(&req, "send of event \"%s\" to session \"%s\"", event, id);
-	redis_req_script(&req, RS_SESSION_SEND, 1);
+	redis_req_script(&req, RS_SESSION_SEND, 2);
 	redis_req_key(&req, st->sess_key_prefix, id);
+	redis_req_str(&req, st->sess_index);
 	redis_req_str(&req, st->chan_inst);
 	redis_req_arg(&req, msg, msg_len);
+	redis_req_str(&req, id);
 	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &n,
 				 err);
-	if (ret == PERSIST_OK && n < 0)
+	if (ret == PERSIST_OK && n == -1)
 		ret = host->error(err, PERSIST_ENOTFOUND, 0,
 				  "session \"%s\" not found", id);
-	else if (ret == PERSIST_OK && n == 0)
-		host->log(st->sink, PERSIST_LOG_DEBUG,
-			  "%s: the instance holding it is not listening", req.what);
+	else if (ret == PERSIST_OK && n < 0)
+		ret = host->error(err, PERSIST_ENOTFOUND, 0,
+				  "session \"%s\" not found\nIts holder no longer "
+				  "listens (it exited without dropping it); the event "
+				  "was not delivered and the session was dropped.", id);
 	redis_req_free(&req);
 	free(msg);
 	return ret;

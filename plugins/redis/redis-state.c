@@ -195,12 +195,13 @@ int redis_state_set(void *store, const char *collection, const char *key,
 	struct redis_req req;
 	int ret;
 
-	if (ttl_ms < 0)
-		return host->error(err, PERSIST_EINVAL, 0,
-				   "set of key \"%s\" in collection \"%s\": negative TTL",
-				   key, collection);
 	redis_req_init(&req, "set of key \"%s\" in collection \"%s\"", key,
 		       collection);
+	ret = redis_check_ttl(host, ttl_ms, req.what, err);
+	if (ret != PERSIST_OK) {
+		redis_req_free(&req);
+		return ret;
+	}
 	script_on_key(&req, st, RS_STATE_SET, collection, key);
 	redis_req_arg(&req, data, len);
 	redis_req_i64(&req, ttl_ms);
@@ -570,11 +571,14 @@ static int batch_check(const struct persist_host *host,
 				   "batch operation %zu has no collection", i);
 	switch (op->type) {
 	case PERSIST_OP_SET:
-		if (op->ttl_ms < 0)
+		if (op->ttl_ms < 0 || op->ttl_ms > REDIS_TTL_MAX_MS)
 			return host->error(err, PERSIST_EINVAL, 0,
 					   "batch operation %zu (set of key \"%s\"): "
-					   "negative TTL", i,
-					   op->key != NULL ? op->key : "");
+					   "TTL %lld ms is out of range\nA TTL is 0 "
+					   "(none) to %lld ms (100 years).", i,
+					   op->key != NULL ? op->key : "",
+					   (long long)op->ttl_ms,
+					   (long long)REDIS_TTL_MAX_MS);
 		/* fall through */
 	case PERSIST_OP_INCR:
 	case PERSIST_OP_DELETE:

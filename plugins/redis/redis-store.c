@@ -1,15 +1,21 @@
 /*
  * plugins/redis/redis-store.c - the part of a store that does not depend
- * on its kind: open (settings, pool, first connection, names), close and
- * health (PING latency).
+ * on its kind: open (settings, pool, names, subscriber), close and health
+ * (PING latency).
  *
- * Open connects once.  A server that answers but refuses us (wrong
- * password, missing database, not speaking Redis) fails open with
- * PERSIST_ECONFIG, because retrying cannot help.  A server that cannot be
- * reached does not: the store opens, logs a warning, and its calls answer
- * PERSIST_EUNAVAIL until the server is back - the same as during any later
- * outage, so a host can start while Redis restarts and the core's fallback
- * can take over.
+ * Open does not connect: it parses and checks the settings and starts
+ * the subscriber thread of configuration and session stores, which
+ * connects in the background.  The first call connects (the pool opens a
+ * connection when it has none) and, for a store with a subscriber, then
+ * waits until the subscription is confirmed, so that an event published
+ * after that call returned is not missed.  A server that answers but
+ * refuses us (wrong password, missing database, not speaking Redis)
+ * makes that call answer PERSIST_ECONFIG, because retrying cannot help.  A
+ * server that cannot be reached, or does not answer (stopped), makes it
+ * answer PERSIST_EUNAVAIL or PERSIST_ETIMEDOUT within about
+ * connectTimeout + commandTimeout - the same as during any later outage,
+ * so a host can start while Redis restarts and the core's fallback can
+ * take over.
  */
 #include "redis-private.h"
 
@@ -87,15 +93,39 @@ static bool store_names(struct redis_store *st)
 	       st->sess_key_prefix != NULL && st->sess_index != NULL;
 }
 
-/* Open a store of args->kind: parse the settings, connect once, start
-   what the kind needs (a subscriber for configuration and sessions). */
+/* Wait until the subscriber has subscribed (bounded by the time its
+   first attempt may take), so that once the first call of the store
+   returned no event is missed; run after that call. */
+static void store_after_first(void *ctx)
+{
+	struct redis_store *st = ctx;
+	char why[256];
+
+	redis_store_wait_sub(st, why, sizeof(why));
+}
+
+/* Wait for the subscriber's first attempt (connect, handshake,
+   SUBSCRIBE); true when it is subscribed, else false with why. */
+bool redis_store_wait_sub(struct redis_store *st, char *why, size_t why_size)
+{
+	return redis_sub_wait_first(st->sub,
+				    (int64_t)st->conf.connect_timeout_ms +
+				    2 * (int64_t)st->conf.command_timeout_ms + 500,
+				    why, why_size);
+}
+
+/* Open a store of args->kind: parse the settings, start what the kind
+   needs (a subscriber thread for configuration and sessions, which
+   connects in the background).  Open does not connect: the first call
+   (or health) does, so that a server that is down or stopped costs a
+   command that does not use this store nothing, and one that does one
+   connectTimeout + commandTimeout. */
 int redis_store_open(struct redis_plugin *plugin,
 		     const struct persist_store_args *args,
 		     struct redis_store **st_r, struct persist_error *err)
 {
 	const struct persist_host *host = plugin->host;
 	struct redis_store *st;
-	struct persist_error probe_err;
 	int ret;
 
 	if (args == NULL || !PERSIST_HAS(args, sink))
@@ -138,19 +168,6 @@ int redis_store_open(struct redis_plugin *plugin,
 		store_free(st);
 		return ret;
 	}
-	ret = redis_pool_probe(&st->pool, &probe_err);
-	if (ret == PERSIST_ECONFIG || ret == PERSIST_ENOMEM) {
-		if (err != NULL)
-			*err = probe_err;
-		redis_pool_destroy(&st->pool);
-		store_free(st);
-		return ret;
-	}
-	if (ret != PERSIST_OK)
-		host->log(st->sink, PERSIST_LOG_WARNING,
-			  "%s; the store opens anyway and answers unavailable "
-			  "until the server can be reached", probe_err.msg);
-
 	if (st->kind == PERSIST_KIND_CONFIG)
 		ret = redis_config_start(st, err);
 	else if (st->kind == PERSIST_KIND_SESSION)
@@ -163,6 +180,10 @@ int redis_store_open(struct redis_plugin *plugin,
 		redis_pool_destroy(&st->pool);
 		store_free(st);
 		return ret;
+	}
+	if (st->sub != NULL) {
+		st->pool.after_first = store_after_first;
+		st->pool.after_first_ctx = st;
 	}
 	*st_r = st;
 	return PERSIST_OK;

@@ -11,9 +11,11 @@
  * or '/' must be written %40, %3A, %2F).  Anything else - an unknown
  * scheme, a query string on a TCP url, a port that is not 1-65535, a db
  * that is not a non-negative integer - is a PERSIST_ECONFIG naming the
- * url with its credentials masked.
+ * url with its credentials masked (mask_url_secrets, which does not rely
+ * on the url parsing).
  */
 #include "redis-private.h"
+#include "redis-mask.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -23,36 +25,11 @@
 #include <string.h>
 #include <sys/un.h>
 
-/* The url with any userinfo replaced by "***", for messages (malloc). */
-static char *url_masked(const char *url)
-{
-	const char *scheme_end = strstr(url, "://");
-	const char *auth, *at, *slash;
-	char *out;
-	size_t n;
-
-	if (scheme_end == NULL)
-		return strdup(url);
-	auth = scheme_end + 3;
-	slash = strchr(auth, '/');
-	at = NULL;
-	for (const char *p = auth; *p != '\0' && (slash == NULL || p < slash); p++)
-		if (*p == '@')
-			at = p;
-	if (at == NULL)
-		return strdup(url);
-	n = (size_t)(auth - url) + 3 + strlen(at) + 1;
-	out = malloc(n);
-	if (out != NULL)
-		snprintf(out, n, "%.*s***%s", (int)(auth - url), url, at);
-	return out;
-}
-
 /* Report a url that does not parse: ECONFIG naming the masked url. */
 static int url_error(const struct persist_host *host, const char *url,
 		     struct persist_error *err, const char *why)
 {
-	char *masked = url_masked(url);
+	char *masked = mask_url_secrets(url);
 	int ret;
 
 	ret = host->error(err, PERSIST_ECONFIG, 0,

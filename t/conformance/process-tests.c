@@ -303,6 +303,40 @@ static void ct_session_process(int events)
 	free(reply);
 }
 
+/* BROADCAST: a process that holds a session and is killed (it cannot
+   drop it) leaves no session that swallows events: a send to it answers
+   not found, and the session is no longer listed. */
+static void test_send_killed_holder(void)
+{
+	char *session = ct_name_dup(XP_SESSION), *send = ct_name_dup(XP_SEND);
+	struct persist_error err;
+	char line[256];
+	int fd = -1, in = -1, ret = PERSIST_OK;
+	int64_t deadline;
+	pid_t pid;
+
+	pid = ct_spawn("hold", &fd, &in);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT(ct_read_line(fd, line, sizeof(line), CT_CHILD_MS) == 0 &&
+		  strcmp(line, "ready") == 0);
+	CT_OK(persist_session_send(ct.a, session, send, "{}", 2, &err), &err);
+	kill(pid, SIGKILL);
+	ct_reap(pid, CT_CHILD_MS);
+	close(in);
+	close(fd);
+	deadline = ct_now_ms() + CT_WAIT_MS;
+	do {
+		ret = persist_session_send(ct.a, session, send, "{}", 2, &err);
+		if (ret == PERSIST_OK)
+			ct_sleep_ms(20);
+	} while (ret == PERSIST_OK && ct_now_ms() < deadline);
+	CT_EXPECT(ret, PERSIST_ENOTFOUND, &err);
+	CU_ASSERT(ret != PERSIST_ENOTFOUND || strstr(err.msg, session) != NULL);
+	CT_EXPECT(persist_session_drop(ct.b, session, &err), PERSIST_ENOTFOUND, &err);
+	free(session);
+	free(send);
+}
+
 /* SHARED sessions: another process's session is listed here. */
 static void test_sessions_shared(void)
 {
@@ -349,7 +383,9 @@ int ct_register_process(char *tested, size_t size)
 		/* also shows the registry shared */
 		s = CU_add_suite("process:broadcast", NULL, NULL);
 		if (s == NULL || !CU_add_test(s, "events between processes",
-					      test_broadcast_processes))
+					      test_broadcast_processes) ||
+		    !CU_add_test(s, "send to a killed holder",
+				 test_send_killed_holder))
 			return -1;
 		if (ct.caps[PERSIST_KIND_SESSION] & PERSIST_CAP_SHARED)
 			ct_tested(tested, size, "sessions", "shared");

@@ -2,7 +2,8 @@
  * t/conformance/session-tests.c - conformance of a session provider: the
  * registry (put, refresh, list across instances, drop), bad input, events
  * (broadcast reaches every instance including the sender, send reaches only
- * the instance holding the session, unsubscribe stops delivery) and, with
+ * the instance holding the session and answers not found once its holder
+ * is closed, unsubscribe stops delivery) and, with
  * TTL, expiry and refresh.
  *
  * The two handles of the run play two instances: they have different
@@ -272,6 +273,38 @@ static void test_send(void)
 	free(ev2);
 }
 
+/* send answers success only when the holder can get the event: once the
+   handle holding a session is closed (without dropping it), a send to it
+   answers not found naming the session, and the session is gone.  (A
+   provider may learn of the close a moment later: the sends are retried
+   for a while.) */
+static void test_send_holder_gone(void)
+{
+	char *s = ct_name_dup("ses-gone"), *ev = ct_name_dup("ev-gone");
+	struct persist_error err;
+	persist *p = ct_open_handle();
+	int64_t deadline;
+	int ret = PERSIST_OK;
+
+	CU_ASSERT_FATAL(p != NULL);
+	CT_OK(persist_session_put(p, s, "{}", 2, 0, &err), &err);
+	CT_OK(persist_session_send(ct.a, s, ev, "{}", 2, &err), &err);
+	CT_OK(persist_close(p, &err), &err);
+	deadline = ct_now_ms() + CT_WAIT_MS;
+	do {
+		ret = persist_session_send(ct.a, s, ev, "{}", 2, &err);
+		if (ret == PERSIST_OK)
+			ct_sleep_ms(20);
+	} while (ret == PERSIST_OK && ct_now_ms() < deadline);
+	CT_EXPECT(ret, PERSIST_ENOTFOUND, &err);
+	CU_ASSERT(ret != PERSIST_ENOTFOUND || strstr(err.msg, s) != NULL);
+	CT_EXPECT(persist_session_send(ct.b, s, ev, "{}", 2, &err),
+		  PERSIST_ENOTFOUND, &err);
+	CU_ASSERT(!ct_find_session(ct.a, s, NULL, NULL, NULL));
+	free(s);
+	free(ev);
+}
+
 /* unsubscribe stops delivery to that subscriber only. */
 static void test_unsubscribe(void)
 {
@@ -362,6 +395,7 @@ int ct_register_session(char *tested, size_t size)
 		{ 0, "bad input", test_bad_input },
 		{ 0, "broadcast", test_broadcast },
 		{ 0, "send", test_send },
+		{ 0, "send to a closed holder", test_send_holder_gone },
 		{ 0, "unsubscribe", test_unsubscribe },
 		{ PERSIST_CAP_TTL, "expiry and refresh", test_ttl },
 		{ PERSIST_CAP_THREADSAFE, "concurrent use of one handle", test_threads_mixed },
