@@ -116,6 +116,7 @@ static int open_settings(struct persist_settings *settings,
 			 struct persist_error *err)
 {
 	struct persist_search search;
+	struct persist_logger logger;
 	persist *p;
 	int64_t cache_ttl;
 	int ret;
@@ -148,6 +149,10 @@ static int open_settings(struct persist_settings *settings,
 		if (PERSIST_HAS(opts, instance_id) && opts->instance_id != NULL)
 			p->instance_id = strdup(opts->instance_id);
 	}
+	logger.log = p->log;
+	logger.ctx = p->log_ctx;
+	logger.level = p->log_level;
+	search.logger = &logger;
 	search.file_dirs = (const char *const *)settings->plugin_path;
 	search.n_file_dirs = settings->n_plugin_path;
 	if (p->instance_id == NULL)

@@ -231,7 +231,17 @@ struct persist_plugin_info {
 	char *error;           /* message when status != PERSIST_OK */
 };
 /* Probe every plugin on the search path (opts dirs, PERSIST_PLUGIN_PATH,
-   config_path's pluginPath if not NULL, built-in dir); sorted by name. */
+   config_path's pluginPath if not NULL, built-in dir); sorted by name.
+   Listing needs only each plugin's descriptor: init is never called.
+   Each plugin is loaded in a child process of its own (fork), which sends
+   its description back through a pipe, so a plugin whose constructor
+   exits, crashes or hangs (killed after a few seconds) is listed with
+   status PERSIST_ELOAD and a message saying what happened, and the
+   listing goes on.  Call it from a process where fork is safe (no other
+   thread holding a lock the child needs); stdio buffers are flushed
+   first so a child's exit cannot write them twice.  Search directories
+   that are ignored (relative, empty, missing) or unsafe are reported as
+   warnings through opts->log. */
 int persist_plugins_probe(const struct persist_options *opts,
 			  const char *config_path,
 			  struct persist_plugin_info **infos_r, size_t *n_r,

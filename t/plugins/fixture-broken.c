@@ -15,12 +15,25 @@
  *   FIXTURE_INITFAIL    init fails with its own message
  *   FIXTURE_UNRESOLVED  calls a function no library defines
  *   FIXTURE_SHORTOPS    state table shorter than its 1.0 layout
+ *   FIXTURE_INITEXIT    init calls exit(7)
+ *   FIXTURE_INITCRASH   init dies of SIGSEGV
+ *   FIXTURE_CTOREXIT    a constructor calls exit(7) as the file is loaded
+ *   FIXTURE_CTORCRASH   a constructor dies of SIGSEGV as the file is loaded
+ *   FIXTURE_CTORHANG    a constructor never returns
+ *
+ * The last five take the process that loads them down: listing plugins
+ * must survive them (the init ones are never initialised by a listing,
+ * the constructor ones kill only the probe's child), and only a test
+ * child process ever opens them.
  *
  * Apart from its one defect each is a valid plugin with a state table, so
  * a loader that missed the defect would load it and the test would see
  * success instead of the expected status.
  */
+#include <signal.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <persist/plugin.h>
 
 #ifndef FIXTURE_NAME
@@ -71,6 +84,21 @@ extern int fixture_missing_function(void);
 
 static int store_token;
 
+#if defined(FIXTURE_CTOREXIT) || defined(FIXTURE_CTORCRASH) || defined(FIXTURE_CTORHANG)
+/* Runs at dlopen, before the loader sees the descriptor. */
+__attribute__((constructor)) static void broken_constructor(void)
+{
+#if defined(FIXTURE_CTOREXIT)
+	exit(7);
+#elif defined(FIXTURE_CTORCRASH)
+	raise(SIGSEGV);
+#else
+	for (;;)
+		pause();
+#endif
+}
+#endif
+
 #ifndef FIXTURE_NOINIT
 /* Init; the failing variant reports why through the host's error. */
 static int broken_init(const struct persist_host *host, void **plugin_r,
@@ -81,6 +109,13 @@ static int broken_init(const struct persist_host *host, void **plugin_r,
 	return host->error(err, PERSIST_EUNAVAIL, 0,
 			   "fixture_initfail refuses to start\n"
 			   "This fixture always fails its init.");
+#elif defined(FIXTURE_INITEXIT)
+	*plugin_r = NULL;
+	exit(7);
+#elif defined(FIXTURE_INITCRASH)
+	*plugin_r = NULL;
+	raise(SIGSEGV);
+	return PERSIST_EIO;
 #elif defined(FIXTURE_UNRESOLVED)
 	*plugin_r = NULL;
 	return fixture_missing_function();
