@@ -56,6 +56,15 @@ typedef void persist_log_cb(void *ctx, enum persist_log_level level,
 /* Flags of struct persist_options. */
 #define PERSIST_OPEN_ALLOW_INSECURE_PLUGINS (1u << 0) /* development only: skip owner/mode checks */
 #define PERSIST_OPEN_NO_ENV_PLUGIN_PATH     (1u << 1) /* ignore PERSIST_PLUGIN_PATH */
+/* Fail fast: once every opened store is open, run each one's health check
+   and fail the open with the first failure (for example PERSIST_EUNAVAIL
+   when a server is unreachable).  Without it (the default) an open is
+   lazy: it succeeds as long as each store could be set up, and a backend
+   that is down answers on the first call that needs it. */
+#define PERSIST_OPEN_CHECK_HEALTH           (1u << 2)
+
+/* Bit of struct persist_options.kinds for a kind. */
+#define PERSIST_KIND_BIT(kind) (1u << (kind))
 
 struct persist_options {
 	uint32_t size;                  /* sizeof(struct persist_options) */
@@ -66,6 +75,14 @@ struct persist_options {
 	enum persist_log_level log_level; /* least level passed to log */
 	uint32_t flags;                 /* PERSIST_OPEN_* */
 	const char *instance_id;        /* NULL: generated (host:pid:random) */
+	/* Fields below were added after 1.0: a caller whose size does not
+	   cover them gets their defaults. */
+	/* The kinds to open, PERSIST_KIND_BIT(PERSIST_KIND_STATE) | ...; 0:
+	   all.  Only these kinds' plugins are loaded and stores opened, so a
+	   broken or unreachable store of another kind does not stop the open;
+	   a call on a kind that was not opened answers PERSIST_ENOTSUP naming
+	   the kind. */
+	uint32_t kinds;
 };
 
 /* A listing element returned to the host; arrays are freed with

@@ -20,6 +20,7 @@
  *   FIXTURE_CTOREXIT    a constructor calls exit(7) as the file is loaded
  *   FIXTURE_CTORCRASH   a constructor dies of SIGSEGV as the file is loaded
  *   FIXTURE_CTORHANG    a constructor never returns
+ *   FIXTURE_SICK        loads and opens, but its health check fails
  *
  * The last five take the process that loads them down: listing plugins
  * must survive them (the init ones are never initialised by a listing,
@@ -83,6 +84,7 @@ extern int fixture_missing_function(void);
 #endif
 
 static int store_token;
+static const struct persist_host *broken_host; /* from init */
 
 #if defined(FIXTURE_CTOREXIT) || defined(FIXTURE_CTORCRASH) || defined(FIXTURE_CTORHANG)
 /* Runs at dlopen, before the loader sees the descriptor. */
@@ -120,6 +122,7 @@ static int broken_init(const struct persist_host *host, void **plugin_r,
 	*plugin_r = NULL;
 	return fixture_missing_function();
 #else
+	broken_host = host;
 	*plugin_r = NULL;
 	return PERSIST_OK;
 #endif
@@ -146,12 +149,18 @@ static void broken_close(void *store)
 	(void)store;
 }
 
-/* Always healthy. */
+/* Always healthy, but for the sick one. */
 static int broken_health(void *store, int64_t *latency_us_r,
 			 struct persist_error *err)
 {
 	*latency_us_r = 0;
+#ifdef FIXTURE_SICK
+	return broken_host->error(err, PERSIST_EUNAVAIL, 0,
+				  "fixture_sick backend is unreachable");
+#else
+	(void)broken_host;
 	return PERSIST_OK;
+#endif
 }
 
 static const struct persist_state_ops broken_state = {

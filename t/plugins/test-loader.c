@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1094,6 +1095,82 @@ static void test_probe_notes(void)
 	}
 }
 
+/* persist_options.kinds: only the kinds asked for are loaded and opened;
+   the others answer PERSIST_ENOTSUP naming the kind; an options struct of
+   the 1.0 size opens every kind. */
+static void test_open_kinds(void)
+{
+	struct persist_options opts;
+	struct persist_error err;
+	const char *dirs[1];
+	char json[1024], *value = NULL;
+	size_t len = 0;
+	uint64_t id;
+	persist *p = NULL;
+
+	dirs[0] = fx_dir_with("fixture_ok");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dirs[0]);
+	/* configuration and sessions name providers that do not exist */
+	config_json(json, sizeof(json), "nosuch_config", "fixture_ok",
+		    "nosuch_session", NULL);
+	memset(&opts, 0, sizeof(opts));
+	opts.size = sizeof(opts);
+	opts.plugin_dirs = dirs;
+	opts.n_plugin_dirs = 1;
+	opts.kinds = PERSIST_KIND_BIT(PERSIST_KIND_STATE);
+	CU_ASSERT_EQUAL_FATAL(persist_open_json(json, &opts, &p, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_state_set(p, "c", "k", "1", 1, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_state_get(p, "c", "k", &value, &len, &err), PERSIST_OK);
+	persist_free(value);
+	CU_ASSERT_EQUAL(persist_config_get(p, "k", NULL, NULL, NULL, &err), PERSIST_ENOTSUP);
+	CHECK_MSG(err.msg, "the configuration kind was not opened");
+	CU_ASSERT_EQUAL(persist_config_subscribe(p, NULL, NULL, NULL, &id, &err), PERSIST_ENOTSUP);
+	CU_ASSERT_EQUAL(persist_session_drop(p, "s", &err), PERSIST_ENOTSUP);
+	CHECK_MSG(err.msg, "the session kind was not opened");
+	CU_ASSERT_EQUAL(persist_health(p, PERSIST_KIND_SESSION, NULL, &err), PERSIST_ENOTSUP);
+	CU_ASSERT_EQUAL(persist_caps(p, PERSIST_KIND_CONFIG), 0);
+	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
+
+	/* unknown bits */
+	opts.kinds = 1u << 7;
+	p = NULL;
+	CU_ASSERT_EQUAL(persist_open_json(json, &opts, &p, &err), PERSIST_EINVAL);
+	CHECK_MSG(err.msg, "persist_options.kinds 0x80");
+	CU_ASSERT_PTR_NULL(p);
+
+	/* a caller built before kinds existed: every kind, so the missing
+	   configuration provider fails the open */
+	opts.kinds = PERSIST_KIND_BIT(PERSIST_KIND_STATE); /* beyond size: ignored */
+	opts.size = (uint32_t)offsetof(struct persist_options, kinds);
+	CU_ASSERT_EQUAL(persist_open_json(json, &opts, &p, &err), PERSIST_ENOPLUGIN);
+	CHECK_MSG(err.msg, "nosuch_");
+}
+
+/* PERSIST_OPEN_CHECK_HEALTH fails the open when a store is unhealthy; the
+   default open is lazy and succeeds. */
+static void test_open_check_health(void)
+{
+	struct persist_error err;
+	const char *dir = fx_dir_with("fixture_sick");
+	persist *p = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	CU_ASSERT_EQUAL(open_state("fixture_sick", dir, 0, &p, &err), PERSIST_OK);
+	CU_ASSERT_PTR_NOT_NULL(p);
+	CU_ASSERT_EQUAL(persist_health(p, PERSIST_KIND_STATE, NULL, &err), PERSIST_EUNAVAIL);
+	persist_close(p, NULL);
+	p = NULL;
+	CU_ASSERT_EQUAL(open_state("fixture_sick", dir, PERSIST_OPEN_CHECK_HEALTH, &p, &err),
+			PERSIST_EUNAVAIL);
+	CU_ASSERT_PTR_NULL(p);
+	CHECK_MSG(err.msg, "fixture_sick backend is unreachable");
+	/* healthy stores pass the check */
+	dir = fx_dir_with("fixture_ok");
+	CU_ASSERT_EQUAL(open_state("fixture_ok", dir, PERSIST_OPEN_CHECK_HEALTH, &p, &err),
+			PERSIST_OK);
+	persist_close(p, NULL);
+}
+
 int main(void)
 {
 	static const struct t_case tests[] = {
@@ -1130,6 +1207,8 @@ int main(void)
 		{ "open logs the plugin before init (exit)", test_open_init_exits },
 		{ "open logs the plugin before init (crash)", test_open_init_crashes },
 		{ "probe notes ignored directories", test_probe_notes },
+		{ "open only some kinds", test_open_kinds },
+		{ "open with a health check", test_open_check_health },
 		{ NULL, NULL }
 	};
 	int ret;
