@@ -147,12 +147,13 @@ int ctl_exit_code(int status)
 	}
 }
 
-/* Print a message as "persistctl: PRIMARY" plus indented detail lines. */
-static void print_message(const char *msg)
+/* Print a message as "persistctl: LABELPRIMARY" plus indented detail
+   lines (label "" or e.g. "warning: "). */
+static void print_labelled(const char *label, const char *msg)
 {
 	const char *nl = strchr(msg, '\n');
 
-	fprintf(stderr, "persistctl: %.*s\n",
+	fprintf(stderr, "persistctl: %s%.*s\n", label,
 		(int)(nl != NULL ? (size_t)(nl - msg) : strlen(msg)), msg);
 	while (nl != NULL) {
 		const char *line = nl + 1;
@@ -161,6 +162,12 @@ static void print_message(const char *msg)
 		if (len > 0)
 			fprintf(stderr, "  %.*s\n", (int)len, line);
 	}
+}
+
+/* Print a message as "persistctl: PRIMARY" plus indented detail lines. */
+static void print_message(const char *msg)
+{
+	print_labelled("", msg);
 }
 
 /* Report a library error; return its exit code. */
@@ -649,6 +656,20 @@ static const struct ctl_command *find_command(const char *group, const char *nam
 	return NULL;
 }
 
+/* The kinds a command opens: a group's commands only their own kind, so
+   that a problem with another kind's store (unreachable, unreadable) does
+   not stop them; the others (check, demo) every kind. */
+static uint32_t command_kinds(const struct ctl_command *c)
+{
+	if (c->group == NULL)
+		return 0;
+	if (strcmp(c->group, "config") == 0)
+		return PERSIST_KIND_BIT(PERSIST_KIND_CONFIG);
+	if (strcmp(c->group, "state") == 0)
+		return PERSIST_KIND_BIT(PERSIST_KIND_STATE);
+	return PERSIST_KIND_BIT(PERSIST_KIND_SESSION);
+}
+
 /* Is name a command group? */
 static int is_group(const char *name)
 {
@@ -784,6 +805,7 @@ static int run(struct ctl *ctl, int argc, char **argv)
 		return CTL_EXIT_OK; /* --help */
 	if (ret != 0)
 		return ret;
+	ctl->opts.kinds = command_kinds(c);
 	return c->run(ctl, &args);
 }
 
@@ -791,8 +813,8 @@ static int run(struct ctl *ctl, int argc, char **argv)
 static void log_stderr(void *ctx, enum persist_log_level level,
 		       const char *message)
 {
-	fprintf(stderr, "persistctl: %s: %s\n",
-		level >= PERSIST_LOG_ERROR ? "error" : "warning", message);
+	(void)ctx;
+	print_labelled(level >= PERSIST_LOG_ERROR ? "error: " : "warning: ", message);
 }
 
 /* Entry point. */

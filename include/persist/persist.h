@@ -159,7 +159,9 @@ int persist_config_list(persist *p, struct persist_entry **keys_r, size_t *n_r,
    track (reconnect) and everything should be re-read. */
 typedef void persist_config_cb(void *ctx, const char *key, const char *etag);
 /* Subscribe to one key (NULL: every key).  id_r identifies the
-   subscription for unsubscribe. */
+   subscription for unsubscribe.  The provider is asked about the key once
+   (an uncached read): a key it refuses answers its PERSIST_EINVAL; an
+   absent key is fine. */
 int persist_config_subscribe(persist *p, const char *key, persist_config_cb *cb,
 			     void *ctx, uint64_t *id_r, struct persist_error *err);
 /* Once it returns, the callback is not running and will not run again. */

@@ -224,6 +224,10 @@ static int ok_config_get(void *store, const char *key,
 {
 	struct entry *e = find(store, "", key, NULL);
 
+	/* a key rule of the provider's own, as a path provider has */
+	if (strncmp(key, "refused/", 8) == 0)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "fixture_ok: key \"%s\" is refused", key);
 	if (e == NULL)
 		return host->error(err, PERSIST_ENOTFOUND, 0,
 				   "fixture_ok: no document \"%s\"", key);

@@ -1171,6 +1171,38 @@ static void test_open_check_health(void)
 	persist_close(p, NULL);
 }
 
+static void watch_cb(void *ctx, const char *key, const char *etag)
+{
+	(void)ctx; (void)key; (void)etag;
+}
+
+/* Subscribing to a key the provider refuses answers its PERSIST_EINVAL
+   (instead of waiting for a change that can never come); an absent key
+   is fine. */
+static void test_subscribe_checks_key(void)
+{
+	struct persist_error err;
+	char json[1024];
+	const char *dir = fx_dir_with("fixture_ok");
+	uint64_t id = 0;
+	persist *p = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	config_json(json, sizeof(json), "fixture_ok", "memory", NULL, NULL);
+	CU_ASSERT_EQUAL_FATAL(open_with(json, dir, 0, &p, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_config_subscribe(p, "refused/x", watch_cb, NULL, &id, &err),
+			PERSIST_EINVAL);
+	CHECK_MSG(err.msg, "key \"refused/x\" is refused");
+	CU_ASSERT_EQUAL(persist_config_subscribe(p, "absent", watch_cb, NULL, &id, &err),
+			PERSIST_OK);
+	CU_ASSERT_EQUAL(err.code, PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_config_unsubscribe(p, id, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_config_subscribe(p, NULL, watch_cb, NULL, &id, &err),
+			PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_config_unsubscribe(p, id, &err), PERSIST_OK);
+	persist_close(p, NULL);
+}
+
 int main(void)
 {
 	static const struct t_case tests[] = {
@@ -1209,6 +1241,7 @@ int main(void)
 		{ "probe notes ignored directories", test_probe_notes },
 		{ "open only some kinds", test_open_kinds },
 		{ "open with a health check", test_open_check_health },
+		{ "subscribe checks the key with the provider", test_subscribe_checks_key },
 		{ NULL, NULL }
 	};
 	int ret;
