@@ -114,8 +114,11 @@ static const struct ctl_command commands[] = {
 	  cmd_session_send },
 	{ "session", "listen", "", 0, 0, 0,
 	  "print \"EVENT<TAB>JSON\" per event until SIGINT/SIGTERM",
-	  "Each line is flushed at once.  Needs a sessions provider with the\n"
-	  "broadcast capability (events of other processes).",
+	  "Each line is flushed at once; JSON is the event's data byte for byte.\n"
+	  "Data holding a line break is printed as \"EVENT<TAB>=\" and the data as\n"
+	  "one JSON string literal, whose decoded value is the exact bytes.\n"
+	  "Needs a sessions provider with the broadcast capability (events of\n"
+	  "other processes).",
 	  cmd_session_listen },
 	{ NULL, "demo", "", 0, 0, 0,
 	  "play a small platform's day on the configured providers",
@@ -507,15 +510,18 @@ int ctl_write_oneline(const void *data, size_t len)
 	return 0;
 }
 
-/* Read a whole file or stdin (see persistctl.h). */
+/* Read a whole file or stdin (see persistctl.h).  Reading stops one byte
+   past the limit: a larger input is refused without being read whole. */
 int ctl_read_input(const char *path, char **data_r, size_t *len_r)
 {
 	const char *name = path == NULL || strcmp(path, "-") == 0 ?
 		"standard input" : path;
+	const size_t limit = PERSIST_VALUE_MAX;
 	FILE *f = stdin;
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	struct stat st;
+	int code = CTL_EXIT_OK;
 
 	if (path != NULL && strcmp(path, "-") != 0) {
 		f = fopen(path, "rb");
@@ -524,51 +530,53 @@ int ctl_read_input(const char *path, char **data_r, size_t *len_r)
 					 path, strerror(errno));
 	}
 	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		if (f != stdin)
-			fclose(f);
-		return ctl_error(CTL_EXIT_USAGE, "cannot read \"%s\": %s", name,
+		code = ctl_error(CTL_EXIT_USAGE, "cannot read \"%s\": %s", name,
 				 strerror(EISDIR));
+		goto out;
 	}
 	for (;;) {
-		if (cap - len < 65536) {
-			if (cap > (size_t)PERSIST_VALUE_MAX + 65536) {
-				free(buf);
-				if (f != stdin)
-					fclose(f);
-				return ctl_error(CTL_EXIT_USAGE,
-						 "%s is too large\nA document holds at most %u bytes.",
-						 name, (unsigned)PERSIST_VALUE_MAX);
-			}
+		size_t n;
+
+		if (cap - len < 2) {
+			/* room for limit + 1 bytes and the NUL, no more */
 			size_t ncap = cap == 0 ? 65536 * 2 : cap * 2;
-			char *nbuf = realloc(buf, ncap);
+			char *nbuf;
+
+			if (ncap > limit + 2)
+				ncap = limit + 2;
+			nbuf = realloc(buf, ncap);
 			if (nbuf == NULL) {
-				free(buf);
-				if (f != stdin)
-					fclose(f);
-				return ctl_error(CTL_EXIT_FAIL, "out of memory reading %s", name);
+				code = ctl_error(CTL_EXIT_FAIL, "out of memory reading %s", name);
+				goto out;
 			}
 			buf = nbuf;
 			cap = ncap;
 		}
-		size_t n = fread(buf + len, 1, cap - len - 1, f);
+		n = fread(buf + len, 1, cap - len - 1, f);
 		len += n;
+		if (len > limit) {
+			code = ctl_error(CTL_EXIT_USAGE,
+					 "%s is too large\nA document holds at most %zu bytes.",
+					 name, limit);
+			goto out;
+		}
 		if (n == 0)
 			break;
 	}
 	if (ferror(f)) {
-		int e = errno;
-		free(buf);
-		if (f != stdin)
-			fclose(f);
-		return ctl_error(CTL_EXIT_USAGE, "cannot read %s: %s", name,
-				 strerror(e));
+		code = ctl_error(CTL_EXIT_USAGE, "cannot read %s: %s", name,
+				 strerror(errno));
+		goto out;
 	}
-	if (f != stdin)
-		fclose(f);
 	buf[len] = '\0';
 	*data_r = buf;
 	*len_r = len;
-	return CTL_EXIT_OK;
+	buf = NULL;
+out:
+	free(buf);
+	if (f != stdin)
+		fclose(f);
+	return code;
 }
 
 /* Check that text is one JSON value, strictly, valid UTF-8. */
