@@ -10,7 +10,9 @@
  *   2  usage error or invalid input: bad arguments, a value the library
  *      refuses as invalid, a missing/unreadable/malformed configuration file
  *   3  any other failure: an ETag conflict (--if-match), an unhealthy or
- *      unreachable backend, a plugin that cannot be found or loaded, I/O
+ *      unreachable backend, a plugin that cannot be found or loaded, I/O;
+ *      also a plugin that crashes or calls exit() while persistctl runs
+ *      (reported with the plugin being initialised, when that is known)
  *
  * A failed --if-match is 3, not 2: the command was well formed, the data
  * just changed under it, and retrying after re-reading is the fix; scripts
@@ -817,12 +819,92 @@ static int run(struct ctl *ctl, int argc, char **argv)
 	return c->run(ctl, &args);
 }
 
-/* The library's log: warnings and errors to stderr. */
+/* The last "initialising plugin ..." line of the library's log: a plugin
+   whose init exits or crashes takes persistctl with it, and this line then
+   says which plugin it was. */
+static char last_init[512];
+static pid_t main_pid;
+static volatile sig_atomic_t main_done; /* main is returning normally */
+
+/* The library's log: warnings and errors to stderr; of the rest, only the
+   plugin being initialised is kept (for report_death). */
 static void log_stderr(void *ctx, enum persist_log_level level,
 		       const char *message)
 {
 	(void)ctx;
+	if (level < PERSIST_LOG_WARNING) {
+		if (strncmp(message, "initialising plugin ", 20) == 0)
+			snprintf(last_init, sizeof(last_init), "%s", message);
+		return;
+	}
 	print_labelled(level >= PERSIST_LOG_ERROR ? "error: " : "warning: ", message);
+}
+
+/* Write s to stderr (async-signal-safe). */
+static void write_stderr(const char *s)
+{
+	size_t len = strlen(s);
+
+	while (len > 0) {
+		ssize_t w = write(STDERR_FILENO, s, len);
+		if (w <= 0)
+			return;
+		s += w;
+		len -= (size_t)w;
+	}
+}
+
+/* Say why persistctl is dying and what it was doing (async-signal-safe). */
+static void report_death(const char *what)
+{
+	write_stderr("persistctl: ");
+	write_stderr(what);
+	write_stderr("\n");
+	if (last_init[0] != '\0') {
+		write_stderr("  This happened after the library logged: ");
+		write_stderr(last_init);
+		write_stderr("\n");
+	}
+}
+
+/* A fatal signal (a plugin crashed, most likely in its init): report it
+   and exit with 3, keeping the exit code in its documented range. */
+static void on_fatal_signal(int sig)
+{
+	char msg[] = "crashed (signal 00)";
+	char *d = strchr(msg, '0');
+
+	d[0] = (char)('0' + (sig / 10) % 10);
+	d[1] = (char)('0' + sig % 10);
+	report_death(msg);
+	_exit(CTL_EXIT_FAIL);
+}
+
+/* exit() called by code other than main's return (a plugin): report it
+   and exit with 3 instead of the plugin's status.  Does nothing in a
+   child process (the plugin probe's children report their own status). */
+static void on_foreign_exit(void)
+{
+	if (main_done || getpid() != main_pid)
+		return;
+	report_death("a plugin or library ended the process (exit called)");
+	_exit(CTL_EXIT_FAIL);
+}
+
+/* Keep every way of dying within the documented exit codes. */
+static void install_death_reports(void)
+{
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	struct sigaction sa;
+
+	main_pid = getpid();
+	atexit(on_foreign_exit);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_fatal_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		sigaction(fatal[i], &sa, NULL);
 }
 
 /* Entry point. */
@@ -831,13 +913,16 @@ int main(int argc, char **argv)
 	struct ctl ctl;
 	int ret;
 
+	install_death_reports();
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.opts.size = sizeof(ctl.opts);
 	ctl.opts.log = log_stderr;
-	ctl.opts.log_level = PERSIST_LOG_WARNING;
+	ctl.opts.log_level = PERSIST_LOG_INFO;
 	ret = run(&ctl, argc, argv);
 	for (size_t i = 0; i < ctl.n_plugin_dirs; i++)
 		free(ctl.plugin_dirs[i]);
 	free(ctl.plugin_dirs);
-	return finish_output(ret);
+	ret = finish_output(ret);
+	main_done = 1;
+	return ret;
 }

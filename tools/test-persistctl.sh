@@ -256,6 +256,24 @@ fixture_initcrash 0.1 1.0 state state=-
 fixture_initexit 0.1 1.0 state state=-
 fixture_ok 0.1 1.0 configuration,state configuration=-;state=-
 ' -P "$T/deadly-plugins" plugins
+# opening a plugin whose init exits or crashes cannot be saved, but the
+# exit code stays 3 and stderr names the plugin being initialised
+for f in initexit initcrash; do
+	printf '{"persistence": {"state": {"provider": "fixture_%s"}, "configuration": {"provider": "memory"}, "sessions": {"provider": "memory"}}}' \
+		$f >"$T/$f.json"
+done
+ERR="initialising plugin fixture_initexit ($T/deadly-plugins/fixture_initexit.so)" \
+	check "init calling exit: exit 3, plugin named" 3 '' -P "$T/deadly-plugins" -c "$T/initexit.json" state get c k
+if grep -qF 'ended the process (exit called)' "$T/err"; then ok; else
+	not_ok "init calling exit: says exit was called"; cat "$T/err"
+fi
+if [ -z "${PERSIST_TEST_WRAPPER:-}" ]; then # valgrind reports the crash itself
+	ERR="initialising plugin fixture_initcrash ($T/deadly-plugins/fixture_initcrash.so)" \
+		check "init crashing: exit 3, plugin named" 3 '' -P "$T/deadly-plugins" -c "$T/initcrash.json" state get c k
+	if grep -qF 'crashed (signal 11)' "$T/err"; then ok; else
+		not_ok "init crashing: says it crashed"; cat "$T/err"
+	fi
+fi
 # ignored PERSIST_PLUGIN_PATH entries are named with the reason
 saved_path=$PERSIST_PLUGIN_PATH
 PERSIST_PLUGIN_PATH="relative/dir:$T/no-such-dir:$saved_path"
