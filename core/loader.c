@@ -645,7 +645,12 @@ static int check_descriptor(const struct persist_plugin *desc,
 			"plugin %s: descriptor is %u bytes, ABI %u.%u needs at least %zu",
 			path, (unsigned)desc->size, (unsigned)desc->abi_major,
 			(unsigned)desc->abi_minor, (size_t)DESCRIPTOR_SIZE_1_0);
-	if (desc->name == NULL || strcmp(desc->name, name) != 0)
+	if (desc->name == NULL)
+		return persist_error_set(err, PERSIST_ENAME, 0,
+			"plugin %s: declares no name, expected \"%s\"\n"
+			"A plugin's file name must be its declared name plus .so.",
+			path, name);
+	if (strcmp(desc->name, name) != 0)
 		return persist_error_set(err, PERSIST_ENAME, 0,
 			"plugin %s: declares name \"%s\", expected \"%s\"\n"
 			"A plugin's file name must be its declared name plus .so.",

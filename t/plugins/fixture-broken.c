@@ -11,6 +11,7 @@
  *   FIXTURE_NEWMINOR    built for ABI 1.(core minor + 1)
  *   FIXTURE_SHORT       descriptor size ends before init
  *   FIXTURE_WRONGNAME   declares the name "other"
+ *   FIXTURE_NONAME      declares no name (NULL)
  *   FIXTURE_NOINIT      init is NULL
  *   FIXTURE_INITFAIL    init fails with its own message
  *   FIXTURE_UNRESOLVED  calls a function no library defines
@@ -65,8 +66,10 @@
 #define F_SIZE sizeof(struct persist_plugin)
 #endif
 
-#ifdef FIXTURE_WRONGNAME
+#if defined(FIXTURE_WRONGNAME)
 #define F_DECLARED_NAME "other"
+#elif defined(FIXTURE_NONAME)
+#define F_DECLARED_NAME NULL
 #else
 #define F_DECLARED_NAME FIXTURE_NAME
 #endif

@@ -220,6 +220,20 @@ static void test_wrongname(void)
 }
 
 /* No init function. */
+/* A descriptor without a name: the message says so (never "(null)"). */
+static void test_noname(void)
+{
+	struct persist_error err;
+	const char *dir = fx_dir_with("fixture_noname");
+	persist *p = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	CU_ASSERT_EQUAL(open_state("fixture_noname", dir, 0, &p, &err), PERSIST_ENAME);
+	CHECK_MSG(err.msg, "declares no name, expected \"fixture_noname\"");
+	CU_ASSERT_PTR_NULL(strstr(err.msg, "(null)"));
+	CU_ASSERT_PTR_NULL(p);
+}
+
 static void test_noinit(void)
 {
 	const char *n[] = { "init", NULL };
@@ -765,6 +779,7 @@ static void test_probe(void)
 		{ "fixture_newminor", PERSIST_EABINEWER },
 		{ "fixture_short", PERSIST_EDESCRIPTOR },
 		{ "fixture_wrongname", PERSIST_ENAME },
+		{ "fixture_noname", PERSIST_ENAME },
 		{ "fixture_noinit", PERSIST_EINIT },
 		/* listing never runs init: its failure is not the probe's */
 		{ "fixture_initfail", PERSIST_OK },
@@ -1214,6 +1229,7 @@ int main(void)
 		{ "newer ABI minor", test_newminor },
 		{ "short descriptor", test_short },
 		{ "declared name differs", test_wrongname },
+		{ "no name", test_noname },
 		{ "no init", test_noinit },
 		{ "init fails with a message", test_initfail },
 		{ "unresolved symbol", test_unresolved },
