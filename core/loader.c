@@ -1,7 +1,7 @@
 /*
- * core/loader.c - finding, checking and loading provider plugins
- * (ARCHITECTURE.md section 4), the process-wide registry of loaded plugins,
- * and the plugin probe behind persist_plugins_probe().
+ * core/loader.c - finding, checking and loading provider plugins, the
+ * process-wide registry of loaded plugins, and the plugin probe behind
+ * persist_plugins_probe().
  *
  * A provider name becomes a file <dir>/<name>.so found in the search
  * directories (API dirs, $PERSIST_PLUGIN_PATH, the configuration's
@@ -269,7 +269,7 @@ static int add_dir(struct strv *dirs, struct strv *ignored, const char *dir,
 	return ret;
 }
 
-/* Build the search path of section 4: API dirs, $PERSIST_PLUGIN_PATH
+/* Build the search path: API dirs, $PERSIST_PLUGIN_PATH
    (colon-separated, read with secure_getenv so a set-id program ignores
    it), the configuration's pluginPath, the compiled-in directory. */
 static int search_dirs(const struct persist_search *search, struct strv *dirs,
@@ -504,7 +504,7 @@ struct checked {
 };
 
 /* Resolve and check the file at `path` before anything is loaded from it
-   (section 4 step 2).
+   (the second step of loading, after finding it).
  *
  * What this guards against: loading code that someone other than root or
  * the effective user could have written.  The file is opened with
@@ -610,7 +610,7 @@ static const char *dl_message(const char *path)
 	return msg;
 }
 
-/* Check a descriptor against this core (section 4 step 4), in order:
+/* Check a descriptor against this core (after dlopen and dlsym), in order:
    NULL, magic, ABI major, ABI minor, size, name, init. */
 static int check_descriptor(const struct persist_plugin *desc,
 			    const char *path, const char *name,

@@ -1,8 +1,8 @@
 /*
  * t/plugins/fixture-broken.c - the broken test plugins, one per loading
- * failure of ARCHITECTURE.md section 4.  Each is this file built with one
- * FIXTURE_* macro (see t/plugins/Makefile.inc) and FIXTURE_NAME, the name
- * its file carries:
+ * failure of the loader (and a few that take their process down).  Each is
+ * this file built with one FIXTURE_* macro (see t/plugins/Makefile.inc) and
+ * FIXTURE_NAME, the name its file carries:
  *
  *   FIXTURE_NOENTRY     no persist_plugin_entry_v1 symbol at all
  *   FIXTURE_NULLENTRY   the entry function returns NULL

@@ -6,7 +6,9 @@
  * loader ran its init and open: state keys "init_count" and "open_count"
  * of collection "fixture" read as the decimal counters.  The
  * counters live in this .so's static storage, so they start again at 0
- * whenever the loader really unloads and reloads the file.
+ * whenever the loader really unloads and reloads the file.  Like a path
+ * provider it has a key rule of its own: configuration keys starting with
+ * "refused/" answer PERSIST_EINVAL.
  */
 #include <stdio.h>
 #include <string.h>
