@@ -1122,6 +1122,30 @@ static char *dup_len(const char *s, size_t len)
 	return copy;
 }
 
+/* Describe the plugin in *info from a probe child's whole report (texts:
+   the version, description and error that follow the header); -1 when
+   out of memory. */
+static int probe_take_report(const struct probe_report *r, const char *texts,
+			     struct persist_plugin_info *info)
+{
+	info->status = (persist_status)r->status;
+	if (r->status < 0 || r->status >= PERSIST_STATUS_COUNT_)
+		info->status = PERSIST_ELOAD;
+	if (info->status != PERSIST_OK) {
+		info->error = dup_len(texts + r->len[0] + r->len[1], r->len[2]);
+		return info->error == NULL ? -1 : 0;
+	}
+	info->abi_major = r->abi_major;
+	info->abi_minor = r->abi_minor;
+	for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
+		info->has_kind[k] = r->has_kind[k] != 0;
+		info->caps[k] = r->caps[k];
+	}
+	info->version = dup_len(texts, r->len[0]);
+	info->description = dup_len(texts + r->len[0], r->len[1]);
+	return info->version == NULL || info->description == NULL ? -1 : 0;
+}
+
 /* Probe one plugin in a child process and describe it in *info (name and
    path set): its descriptor, or why it cannot be loaded, including a
    child that exited, crashed or hung while loading it.  -1 when out of
@@ -1165,55 +1189,35 @@ static int probe_one(const struct persist_search *search,
 	while ((waited = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
 
-	if (timed_out) {
+	/* a whole report is the answer, whatever the child's status after
+	   it (a checking tool such as valgrind may change that status) */
+	memset(&r, 0, sizeof(r));
+	if (len >= sizeof(r))
+		memcpy(&r, buf, sizeof(r));
+	if (len >= sizeof(r) && r.len[0] <= PROBE_TEXT_MAX &&
+	    r.len[1] <= PROBE_TEXT_MAX && r.len[2] <= PROBE_TEXT_MAX &&
+	    len == sizeof(r) + (size_t)r.len[0] + r.len[1] + r.len[2])
+		return probe_take_report(&r, buf + sizeof(r), info);
+	if (timed_out)
 		info->status = persist_error_set(&e, PERSIST_ELOAD, 0,
 			"plugin %s: did not finish loading within %d seconds\n"
 			"It was probed in a separate process, which was killed.",
 			info->path, PROBE_TIMEOUT_MS / 1000);
-		goto error;
-	}
-	if (waited == pid && WIFSIGNALED(status)) {
+	else if (waited == pid && WIFSIGNALED(status))
 		info->status = persist_error_set(&e, PERSIST_ELOAD, 0,
 			"plugin %s: crashed while loading (signal %d)\n"
 			"It was probed in a separate process; this one is unaffected.",
 			info->path, WTERMSIG(status));
-		goto error;
-	}
-	memset(&r, 0, sizeof(r));
-	if (len >= sizeof(r))
-		memcpy(&r, buf, sizeof(r));
-	if (len < sizeof(r) || r.len[0] > PROBE_TEXT_MAX ||
-	    r.len[1] > PROBE_TEXT_MAX || r.len[2] > PROBE_TEXT_MAX ||
-	    len != sizeof(r) + (size_t)r.len[0] + r.len[1] + r.len[2] ||
-	    (waited == pid && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))) {
-		/* a constructor (or a destructor) ended the child early */
-		if (waited == pid && WIFEXITED(status))
-			info->status = persist_error_set(&e, PERSIST_ELOAD, 0,
-				"plugin %s: exited with status %d while loading\n"
-				"It was probed in a separate process; this one is unaffected.",
-				info->path, WEXITSTATUS(status));
-		else
-			info->status = persist_error_set(&e, PERSIST_ELOAD, 0,
-				"plugin %s: ended without a report while loading",
-				info->path);
-		goto error;
-	}
-	info->status = (persist_status)r.status;
-	if (r.status < 0 || r.status >= PERSIST_STATUS_COUNT_)
-		info->status = PERSIST_ELOAD;
-	if (info->status != PERSIST_OK) {
-		info->error = dup_len(buf + sizeof(r) + r.len[0] + r.len[1], r.len[2]);
-		return info->error == NULL ? -1 : 0;
-	}
-	info->abi_major = r.abi_major;
-	info->abi_minor = r.abi_minor;
-	for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
-		info->has_kind[k] = r.has_kind[k] != 0;
-		info->caps[k] = r.caps[k];
-	}
-	info->version = dup_len(buf + sizeof(r), r.len[0]);
-	info->description = dup_len(buf + sizeof(r) + r.len[0], r.len[1]);
-	return info->version == NULL || info->description == NULL ? -1 : 0;
+	else if (waited == pid && WIFEXITED(status))
+		/* a constructor called exit */
+		info->status = persist_error_set(&e, PERSIST_ELOAD, 0,
+			"plugin %s: exited with status %d while loading\n"
+			"It was probed in a separate process; this one is unaffected.",
+			info->path, WEXITSTATUS(status));
+	else
+		info->status = persist_error_set(&e, PERSIST_ELOAD, 0,
+			"plugin %s: ended without a report while loading",
+			info->path);
 error:
 	info->error = persist_strdup(e.msg);
 	return info->error == NULL ? -1 : 0;
