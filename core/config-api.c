@@ -335,6 +335,21 @@ int persist_config_subscribe(persist *p, const char *key, persist_config_cb *cb,
 		return persist_error_set(err, PERSIST_EINVAL, 0, "subscription callback is NULL");
 	if (key != NULL && (ret = persist_valid_key("configuration key", key, err)) != PERSIST_OK)
 		return ret;
+	if (key != NULL) {
+		/* the provider has rules of its own for keys (a path provider
+		   refuses "../x"): ask it once, uncached, so that a key it
+		   would refuse is refused here instead of never changing.
+		   Only its verdict on the key counts: absent is fine, and a
+		   backend that is down now may be back before the change. */
+		struct persist_value value;
+
+		ret = provider_get(sink, key, &value, err);
+		if (ret == PERSIST_OK)
+			free(value.data);
+		if (ret == PERSIST_EINVAL)
+			return ret;
+		persist_error_clear(err);
+	}
 	if ((sink->caps & PERSIST_CAP_NOTIFY) == 0)
 		persist_log(p, PERSIST_LOG_WARNING,
 			"provider \"%s\" sends no change notifications: subscribers "

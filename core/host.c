@@ -48,21 +48,23 @@ int64_t persist_monotonic_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Format and hand one message to the handle's log callback. */
-static void log_v(struct persist *p, enum persist_log_level level,
-		  const char *prefix, const char *fmt, va_list args)
+/* Format and hand one message to a log callback (dropped when there is
+   none or the level is below min). */
+static void log_v(persist_log_cb *cb, void *ctx, enum persist_log_level min,
+		  enum persist_log_level level, const char *prefix,
+		  const char *fmt, va_list args)
 {
 	char msg[1024];
 	int n = 0;
 
-	if (p == NULL || p->log == NULL || level < p->log_level)
+	if (cb == NULL || level < min)
 		return;
 	if (prefix != NULL)
 		n = snprintf(msg, sizeof(msg), "%s: ", prefix);
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		n = 0;
 	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, args);
-	p->log(p->log_ctx, level, msg);
+	cb(ctx, level, msg);
 }
 
 /* Log from the core. */
@@ -71,8 +73,23 @@ void persist_log(struct persist *p, enum persist_log_level level,
 {
 	va_list args;
 
+	if (p == NULL)
+		return;
 	va_start(args, fmt);
-	log_v(p, level, NULL, fmt, args);
+	log_v(p->log, p->log_ctx, p->log_level, level, NULL, fmt, args);
+	va_end(args);
+}
+
+/* Log from the loader, which has no handle (loader.h). */
+void persist_logger_log(const struct persist_logger *lg,
+			enum persist_log_level level, const char *fmt, ...)
+{
+	va_list args;
+
+	if (lg == NULL)
+		return;
+	va_start(args, fmt);
+	log_v(lg->log, lg->ctx, lg->level, level, NULL, fmt, args);
 	va_end(args);
 }
 
@@ -82,10 +99,11 @@ static void host_log(struct persist_sink *sink, enum persist_log_level level,
 {
 	va_list args;
 
-	if (sink == NULL)
+	if (sink == NULL || sink->handle == NULL)
 		return;
 	va_start(args, fmt);
-	log_v(sink->handle, level, sink->provider, fmt, args);
+	log_v(sink->handle->log, sink->handle->log_ctx, sink->handle->log_level,
+	      level, sink->provider, fmt, args);
 	va_end(args);
 }
 

@@ -1,7 +1,7 @@
 /*
- * core/loader.c - finding, checking and loading provider plugins
- * (ARCHITECTURE.md section 4), the process-wide registry of loaded plugins,
- * and the plugin probe behind persist_plugins_probe().
+ * core/loader.c - finding, checking and loading provider plugins, the
+ * process-wide registry of loaded plugins, and the plugin probe behind
+ * persist_plugins_probe().
  *
  * A provider name becomes a file <dir>/<name>.so found in the search
  * directories (API dirs, $PERSIST_PLUGIN_PATH, the configuration's
@@ -11,6 +11,10 @@
  * or others.  After dlopen(RTLD_NOW | RTLD_LOCAL) the entry symbol's
  * descriptor is checked field by field, each failure with its own status
  * code and a message that names the file, then init runs.
+ *
+ * The probe (persist_plugins_probe) never calls init and loads each
+ * plugin in a forked child that reports its descriptor through a pipe, so
+ * a constructor that exits, crashes or hangs costs only that child.
  *
  * Every plugin is loaded once per process: the registry, keyed by the
  * resolved path (and the file's device/inode, so a hard link is the same
@@ -27,11 +31,14 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core-private.h"
@@ -186,20 +193,51 @@ int persist_loader_valid_name(const char *name, struct persist_error *err)
 	return PERSIST_OK;
 }
 
+/* Why a file or directory with this stat is unsafe to load code from, or
+   NULL when it is safe: it must belong to root or the effective user (who
+   can run code as us anyway) and be writable by nobody else. */
+static const char *unsafe_reason(const struct stat *st, char *buf, size_t size)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(buf, size,
+			 "is owned by uid %lu, not by root or the effective user (uid %lu)",
+			 (unsigned long)st->st_uid, (unsigned long)geteuid());
+		return buf;
+	}
+	if ((st->st_mode & S_IWGRP) && (st->st_mode & S_IWOTH))
+		return "is writable by group and others";
+	if (st->st_mode & S_IWOTH)
+		return "is writable by others";
+	if (st->st_mode & S_IWGRP)
+		return "is writable by group";
+	return NULL;
+}
+
 /* Add one search directory of `len` bytes: absolute ones go to dirs
    (without trailing slashes, each once), relative ones to ignored (they
    are never searched, only mentioned in a not-found message), empty ones
-   (as in "a::b") are dropped. */
+   (as in "a::b") are dropped.  With notes (the probe), an entry that is
+   ignored or cannot serve (relative, empty, missing, not a directory,
+   unsafe) is logged as a warning naming its source. */
 static int add_dir(struct strv *dirs, struct strv *ignored, const char *dir,
-		   size_t len)
+		   size_t len, const char *source,
+		   const struct persist_search *notes)
 {
-	char *tmp;
+	char *tmp, buf[128], show[256];
+	const char *why = NULL, *it = "it ";
+	struct stat st;
 	int ret = 0;
 
 	while (len > 1 && dir[len - 1] == '/')
 		len--;
-	if (len == 0)
+	if (len == 0) {
+		if (notes != NULL)
+			persist_logger_log(notes->logger, PERSIST_LOG_WARNING,
+				"empty %s entry is ignored\n"
+				"Give absolute directory names separated by ':'.",
+				source);
 		return 0;
+	}
 	tmp = malloc(len + 1);
 	if (tmp == NULL)
 		return -1;
@@ -208,19 +246,36 @@ static int add_dir(struct strv *dirs, struct strv *ignored, const char *dir,
 	if (tmp[0] != '/') {
 		if (!strv_has(ignored, tmp))
 			ret = strv_add(ignored, tmp, len);
+		why = "is not an absolute path";
 	} else if (!strv_has(dirs, tmp)) {
 		ret = strv_add(dirs, tmp, len);
+		if (notes == NULL) {
+			/* no notes: nothing to check */
+		} else if (stat(tmp, &st) < 0) {
+			why = strerror(errno);
+			it = "";
+		} else if (!S_ISDIR(st.st_mode)) {
+			why = "is not a directory";
+		} else if (!notes->allow_insecure) {
+			why = unsafe_reason(&st, buf, sizeof(buf));
+		}
 	}
+	if (why != NULL && notes != NULL)
+		persist_logger_log(notes->logger, PERSIST_LOG_WARNING,
+			"%s entry \"%s\" is ignored: %s%s\n"
+			"No plugin is loaded from it.", source,
+			printable(tmp, show, sizeof(show)), it, why);
 	free(tmp);
 	return ret;
 }
 
-/* Build the search path of section 4: API dirs, $PERSIST_PLUGIN_PATH
+/* Build the search path: API dirs, $PERSIST_PLUGIN_PATH
    (colon-separated, read with secure_getenv so a set-id program ignores
    it), the configuration's pluginPath, the compiled-in directory. */
 static int search_dirs(const struct persist_search *search, struct strv *dirs,
-		       struct strv *ignored, struct persist_error *err)
+		       struct strv *ignored, int notes, struct persist_error *err)
 {
+	const struct persist_search *ns = notes ? search : NULL;
 	const char *env;
 
 	if (search == NULL)
@@ -243,24 +298,25 @@ static int search_dirs(const struct persist_search *search, struct strv *dirs,
 
 	for (size_t i = 0; i < search->n_api_dirs; i++) {
 		if (add_dir(dirs, ignored, search->api_dirs[i],
-			    strlen(search->api_dirs[i])) < 0)
+			    strlen(search->api_dirs[i]), "plugin directory", ns) < 0)
 			goto nomem;
 	}
 	env = search->no_env ? NULL : secure_getenv("PERSIST_PLUGIN_PATH");
 	while (env != NULL && *env != '\0') {
 		const char *colon = strchr(env, ':');
 		size_t len = colon ? (size_t)(colon - env) : strlen(env);
-		if (add_dir(dirs, ignored, env, len) < 0)
+		if (add_dir(dirs, ignored, env, len, "PERSIST_PLUGIN_PATH", ns) < 0)
 			goto nomem;
 		env = colon ? colon + 1 : NULL;
 	}
 	for (size_t i = 0; i < search->n_file_dirs; i++) {
 		if (add_dir(dirs, ignored, search->file_dirs[i],
-			    strlen(search->file_dirs[i])) < 0)
+			    strlen(search->file_dirs[i]), "pluginPath", ns) < 0)
 			goto nomem;
 	}
+	/* the built-in directory is often absent in a development tree */
 	if (add_dir(dirs, ignored, PERSIST_PLUGIN_DIR,
-		    strlen(PERSIST_PLUGIN_DIR)) < 0)
+		    strlen(PERSIST_PLUGIN_DIR), "built-in plugin directory", NULL) < 0)
 		goto nomem;
 	return PERSIST_OK;
 nomem:
@@ -371,7 +427,7 @@ static int find_plugin(const struct persist_search *search, const char *name,
 	struct stat st;
 	int ret;
 
-	ret = search_dirs(search, &dirs, &ignored, err);
+	ret = search_dirs(search, &dirs, &ignored, 0, err);
 	for (size_t i = 0; ret == PERSIST_OK && i < dirs.n; i++) {
 		char *path = plugin_file(dirs.v[i], name);
 		if (path == NULL) {
@@ -398,26 +454,6 @@ out:
 	strv_free(&dirs);
 	strv_free(&ignored);
 	return ret;
-}
-
-/* Why a file or directory with this stat is unsafe to load code from, or
-   NULL when it is safe: it must belong to root or the effective user (who
-   can run code as us anyway) and be writable by nobody else. */
-static const char *unsafe_reason(const struct stat *st, char *buf, size_t size)
-{
-	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		snprintf(buf, size,
-			 "is owned by uid %lu, not by root or the effective user (uid %lu)",
-			 (unsigned long)st->st_uid, (unsigned long)geteuid());
-		return buf;
-	}
-	if ((st->st_mode & S_IWGRP) && (st->st_mode & S_IWOTH))
-		return "is writable by group and others";
-	if (st->st_mode & S_IWOTH)
-		return "is writable by others";
-	if (st->st_mode & S_IWGRP)
-		return "is writable by group";
-	return NULL;
 }
 
 /* Check the directory `dir` (stat follows links: the directory that
@@ -468,7 +504,7 @@ struct checked {
 };
 
 /* Resolve and check the file at `path` before anything is loaded from it
-   (section 4 step 2).
+   (the second step of loading, after finding it).
  *
  * What this guards against: loading code that someone other than root or
  * the effective user could have written.  The file is opened with
@@ -574,7 +610,7 @@ static const char *dl_message(const char *path)
 	return msg;
 }
 
-/* Check a descriptor against this core (section 4 step 4), in order:
+/* Check a descriptor against this core (after dlopen and dlsym), in order:
    NULL, magic, ABI major, ABI minor, size, name, init. */
 static int check_descriptor(const struct persist_plugin *desc,
 			    const char *path, const char *name,
@@ -609,7 +645,12 @@ static int check_descriptor(const struct persist_plugin *desc,
 			"plugin %s: descriptor is %u bytes, ABI %u.%u needs at least %zu",
 			path, (unsigned)desc->size, (unsigned)desc->abi_major,
 			(unsigned)desc->abi_minor, (size_t)DESCRIPTOR_SIZE_1_0);
-	if (desc->name == NULL || strcmp(desc->name, name) != 0)
+	if (desc->name == NULL)
+		return persist_error_set(err, PERSIST_ENAME, 0,
+			"plugin %s: declares no name, expected \"%s\"\n"
+			"A plugin's file name must be its declared name plus .so.",
+			path, name);
+	if (strcmp(desc->name, name) != 0)
 		return persist_error_set(err, PERSIST_ENAME, 0,
 			"plugin %s: declares name \"%s\", expected \"%s\"\n"
 			"A plugin's file name must be its declared name plus .so.",
@@ -633,18 +674,17 @@ static struct persist_loaded_plugin *registry_find(const struct checked *c)
 	return NULL;
 }
 
-/* dlopen, check, init the checked file as provider `name`.  Registry lock
-   held. */
-static int load_plugin(struct checked *c, const char *name,
-		       struct persist_loaded_plugin **plugin_r,
-		       struct persist_error *err)
+/* dlopen the checked file and check its descriptor as provider `name`
+   (no init): the handle and descriptor to *dl_r and *desc_r.  Runs the
+   plugin's constructors.  Registry lock held, or in a probe child. */
+static int open_descriptor(const struct checked *c, const char *name,
+			   void **dl_r, const struct persist_plugin **desc_r,
+			   struct persist_error *err)
 {
-	struct persist_loaded_plugin *lp;
 	const struct persist_plugin *desc;
 	persist_plugin_entry_fn *entry;
-	struct persist_error ierr;
 	struct stat now;
-	void *dl, *sym, *pd = NULL;
+	void *dl, *sym;
 	int ret;
 
 	(void)dlerror();
@@ -675,6 +715,30 @@ static int load_plugin(struct checked *c, const char *name,
 	ret = check_descriptor(desc, c->real, name, err);
 	if (ret != PERSIST_OK)
 		goto fail;
+	*dl_r = dl;
+	*desc_r = desc;
+	return PERSIST_OK;
+fail:
+	dlclose(dl);
+	return ret;
+}
+
+/* dlopen, check, init the checked file as provider `name`.  Registry lock
+   held. */
+static int load_plugin(struct checked *c, const char *name,
+		       const struct persist_logger *logger,
+		       struct persist_loaded_plugin **plugin_r,
+		       struct persist_error *err)
+{
+	struct persist_loaded_plugin *lp;
+	const struct persist_plugin *desc;
+	struct persist_error ierr;
+	void *dl, *pd = NULL;
+	int ret;
+
+	ret = open_descriptor(c, name, &dl, &desc, err);
+	if (ret != PERSIST_OK)
+		return ret;
 
 	lp = calloc(1, sizeof(*lp));
 	if (lp == NULL || (lp->name = persist_strdup(name)) == NULL) {
@@ -683,6 +747,10 @@ static int load_plugin(struct checked *c, const char *name,
 		goto fail;
 	}
 
+	/* said before init runs: an init that crashes or exits takes the
+	   process with it, and this line is then the last word on why */
+	persist_logger_log(logger, PERSIST_LOG_INFO,
+			   "initialising plugin %s (%s)", name, c->real);
 	memset(&ierr, 0, sizeof(ierr));
 	ret = desc->init(persist_host_table(), &pd, &ierr);
 	if (ret != PERSIST_OK) {
@@ -770,7 +838,7 @@ int persist_loader_acquire(const struct persist_search *search,
 			*plugin_r = lp;
 		}
 	} else {
-		ret = load_plugin(&c, name, plugin_r, err);
+		ret = load_plugin(&c, name, search->logger, plugin_r, err);
 	}
 	pthread_mutex_unlock(&registry_lock);
 	close(c.fd);
@@ -888,64 +956,268 @@ static int cmp_info(const void *a, const void *b)
 		      ((const struct persist_plugin_info *)b)->name);
 }
 
-/* Load one probed plugin and describe it in *info (name and path set). */
+/* How long a probe child may take to load one plugin before it is
+   killed, and the most it may report. */
+#define PROBE_TIMEOUT_MS 5000
+#define PROBE_TEXT_MAX 2048
+
+/* What a probe child writes to its pipe: this header, then the version,
+   description and error texts (len[] bytes each, no NUL). */
+struct probe_report {
+	int32_t status;
+	uint32_t abi_major, abi_minor;
+	uint32_t has_kind[PERSIST_KIND_COUNT_];
+	uint64_t caps[PERSIST_KIND_COUNT_];
+	uint32_t len[3];
+};
+
+/* Write all of buf to fd; -1 on failure. */
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* In the probe child: check and dlopen the plugin at info->path, check its
+   descriptor and tables (never init), write the report to fd, and leave
+   with _exit (no atexit handler or stdio flush of the parent's state). */
+static void probe_child(const struct persist_search *search,
+			const struct persist_plugin_info *info, int fd)
+{
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	struct checked c = { .real = NULL, .fd = -1 };
+	const struct persist_plugin *desc = NULL;
+	struct probe_report r;
+	struct persist_error e;
+	const char *text[3] = { "", "", "" };
+	void *dl = NULL;
+	int null, kinds = 0;
+
+	/* a crash must end the child with its signal, whatever handler the
+	   host installed; what a constructor prints must not reach the
+	   host's output */
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		signal(fatal[i], SIG_DFL);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+	}
+	memset(&r, 0, sizeof(r));
+	memset(&e, 0, sizeof(e));
+	r.status = persist_loader_valid_name(info->name, &e);
+	if (r.status == PERSIST_OK)
+		r.status = check_file(info->path, search->allow_insecure, &c, &e);
+	if (r.status == PERSIST_OK)
+		r.status = open_descriptor(&c, info->name, &dl, &desc, &e);
+	if (r.status == PERSIST_OK) {
+		struct persist_loaded_plugin lp;
+
+		memset(&lp, 0, sizeof(lp));
+		lp.name = info->name;
+		lp.path = c.real;
+		lp.desc = desc;
+		r.abi_major = desc->abi_major;
+		r.abi_minor = desc->abi_minor;
+		text[0] = desc->version != NULL ? desc->version : "";
+		text[1] = desc->description != NULL ? desc->description : "";
+		for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
+			const void *table = k == PERSIST_KIND_CONFIG ? (const void *)desc->config :
+					    k == PERSIST_KIND_STATE ? (const void *)desc->state :
+					    (const void *)desc->session;
+			struct persist_error ke;
+			int ret;
+
+			if (table == NULL)
+				continue;
+			ret = persist_loader_check_kind(&lp, (enum persist_kind)k, &ke);
+			if (ret != PERSIST_OK) {
+				/* the first broken table is the plugin's error */
+				if (r.status == PERSIST_OK) {
+					r.status = ret;
+					e = ke;
+				}
+				continue;
+			}
+			r.has_kind[k] = 1;
+			r.caps[k] = k == PERSIST_KIND_CONFIG ? desc->config->caps :
+				    k == PERSIST_KIND_STATE ? desc->state->caps :
+				    desc->session->caps;
+			kinds++;
+		}
+		if (r.status == PERSIST_OK && kinds == 0)
+			r.status = persist_error_set(&e, PERSIST_ENOIFACE, 0,
+				"plugin \"%s\" (%s) offers no interface",
+				info->name, c.real);
+	}
+	if (r.status != PERSIST_OK)
+		text[2] = e.msg;
+	for (int i = 0; i < 3; i++)
+		r.len[i] = (uint32_t)strnlen(text[i], PROBE_TEXT_MAX);
+	if (write_all(fd, &r, sizeof(r)) < 0)
+		_exit(1);
+	for (int i = 0; i < 3; i++)
+		if (write_all(fd, text[i], r.len[i]) < 0)
+			_exit(1);
+	_exit(0);
+}
+
+/* Read what the child writes to fd until it closes it, for at most
+   timeout_ms; the bytes read to *len_r; 1 when the time ran out. */
+static int read_report(int fd, char *buf, size_t size, size_t *len_r,
+		       int timeout_ms)
+{
+	int64_t deadline = persist_monotonic_us() + (int64_t)timeout_ms * 1000;
+	size_t len = 0;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int64_t left = deadline - persist_monotonic_us();
+		ssize_t n;
+		int pr;
+
+		if (left <= 0) {
+			*len_r = len;
+			return 1;
+		}
+		pr = poll(&pfd, 1, (int)((left + 999) / 1000));
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0)
+			break;
+		if (pr == 0)
+			continue;
+		n = read(fd, buf + len, size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == size)
+			break;
+	}
+	*len_r = len;
+	return 0;
+}
+
+/* A copy of the first len bytes of s, or NULL. */
+static char *dup_len(const char *s, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	if (copy != NULL) {
+		memcpy(copy, s, len);
+		copy[len] = '\0';
+	}
+	return copy;
+}
+
+/* Describe the plugin in *info from a probe child's whole report (texts:
+   the version, description and error that follow the header); -1 when
+   out of memory. */
+static int probe_take_report(const struct probe_report *r, const char *texts,
+			     struct persist_plugin_info *info)
+{
+	info->status = (persist_status)r->status;
+	if (r->status < 0 || r->status >= PERSIST_STATUS_COUNT_)
+		info->status = PERSIST_ELOAD;
+	if (info->status != PERSIST_OK) {
+		info->error = dup_len(texts + r->len[0] + r->len[1], r->len[2]);
+		return info->error == NULL ? -1 : 0;
+	}
+	info->abi_major = r->abi_major;
+	info->abi_minor = r->abi_minor;
+	for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
+		info->has_kind[k] = r->has_kind[k] != 0;
+		info->caps[k] = r->caps[k];
+	}
+	info->version = dup_len(texts, r->len[0]);
+	info->description = dup_len(texts + r->len[0], r->len[1]);
+	return info->version == NULL || info->description == NULL ? -1 : 0;
+}
+
+/* Probe one plugin in a child process and describe it in *info (name and
+   path set): its descriptor, or why it cannot be loaded, including a
+   child that exited, crashed or hung while loading it.  -1 when out of
+   memory. */
 static int probe_one(const struct persist_search *search,
 		     struct persist_plugin_info *info)
 {
-	struct persist_loaded_plugin *lp;
+	char buf[sizeof(struct probe_report) + 3 * PROBE_TEXT_MAX];
+	struct probe_report r;
 	struct persist_error e;
-	int kinds = 0;
+	size_t len = 0;
+	int fds[2], status = 0, timed_out, waited;
+	pid_t pid;
 
 	memset(&e, 0, sizeof(e));
-	info->status = persist_loader_valid_name(info->name, &e);
-	if (info->status == PERSIST_OK)
-		info->status = persist_loader_acquire(search, info->name,
-						      info->path, &lp, &e);
-	if (info->status != PERSIST_OK)
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		info->status = persist_error_set(&e, PERSIST_ELOAD, errno,
+			"plugin %s: cannot probe: pipe: %s", info->path,
+			strerror(errno));
 		goto error;
+	}
+	pid = fork();
+	if (pid < 0) {
+		info->status = persist_error_set(&e, PERSIST_ELOAD, errno,
+			"plugin %s: cannot probe: fork: %s", info->path,
+			strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		goto error;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		probe_child(search, info, fds[1]);
+		_exit(1); /* not reached */
+	}
+	close(fds[1]);
+	timed_out = read_report(fds[0], buf, sizeof(buf), &len, PROBE_TIMEOUT_MS);
+	close(fds[0]);
+	if (timed_out)
+		kill(pid, SIGKILL);
+	while ((waited = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
 
-	info->abi_major = lp->desc->abi_major;
-	info->abi_minor = lp->desc->abi_minor;
-	info->version = persist_strdup(lp->desc->version ? lp->desc->version : "");
-	info->description = persist_strdup(lp->desc->description ?
-					   lp->desc->description : "");
-	if (info->version == NULL || info->description == NULL) {
-		persist_loader_release(lp);
-		return -1;
-	}
-	for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
-		const struct persist_config_ops *cfg = lp->desc->config;
-		const struct persist_state_ops *st = lp->desc->state;
-		const struct persist_session_ops *ss = lp->desc->session;
-		const void *table = k == PERSIST_KIND_CONFIG ? (const void *)cfg :
-				    k == PERSIST_KIND_STATE ? (const void *)st :
-				    (const void *)ss;
-		struct persist_error ke;
-		int r;
-
-		if (table == NULL)
-			continue;
-		r = persist_loader_check_kind(lp, (enum persist_kind)k, &ke);
-		if (r != PERSIST_OK) {
-			/* report the first broken table as the plugin's error */
-			if (info->status == PERSIST_OK) {
-				info->status = r;
-				e = ke;
-			}
-			continue;
-		}
-		info->has_kind[k] = 1;
-		info->caps[k] = k == PERSIST_KIND_CONFIG ? cfg->caps :
-				k == PERSIST_KIND_STATE ? st->caps : ss->caps;
-		kinds++;
-	}
-	if (info->status == PERSIST_OK && kinds == 0) {
-		info->status = persist_error_set(&e, PERSIST_ENOIFACE, 0,
-			"plugin \"%s\" (%s) offers no interface", lp->name, lp->path);
-	}
-	persist_loader_release(lp);
-	if (info->status == PERSIST_OK)
-		return 0;
+	/* a whole report is the answer, whatever the child's status after
+	   it (a checking tool such as valgrind may change that status) */
+	memset(&r, 0, sizeof(r));
+	if (len >= sizeof(r))
+		memcpy(&r, buf, sizeof(r));
+	if (len >= sizeof(r) && r.len[0] <= PROBE_TEXT_MAX &&
+	    r.len[1] <= PROBE_TEXT_MAX && r.len[2] <= PROBE_TEXT_MAX &&
+	    len == sizeof(r) + (size_t)r.len[0] + r.len[1] + r.len[2])
+		return probe_take_report(&r, buf + sizeof(r), info);
+	if (timed_out)
+		info->status = persist_error_set(&e, PERSIST_ELOAD, 0,
+			"plugin %s: did not finish loading within %d seconds\n"
+			"It was probed in a separate process, which was killed.",
+			info->path, PROBE_TIMEOUT_MS / 1000);
+	else if (waited == pid && WIFSIGNALED(status))
+		info->status = persist_error_set(&e, PERSIST_ELOAD, 0,
+			"plugin %s: crashed while loading (signal %d)\n"
+			"It was probed in a separate process; this one is unaffected.",
+			info->path, WTERMSIG(status));
+	else if (waited == pid && WIFEXITED(status))
+		/* a constructor called exit */
+		info->status = persist_error_set(&e, PERSIST_ELOAD, 0,
+			"plugin %s: exited with status %d while loading\n"
+			"It was probed in a separate process; this one is unaffected.",
+			info->path, WEXITSTATUS(status));
+	else
+		info->status = persist_error_set(&e, PERSIST_ELOAD, 0,
+			"plugin %s: ended without a report while loading",
+			info->path);
 error:
 	info->error = persist_strdup(e.msg);
 	return info->error == NULL ? -1 : 0;
@@ -964,9 +1236,12 @@ int persist_loader_probe(const struct persist_search *search,
 	if (infos_r == NULL || n_r == NULL)
 		return persist_error_set(err, PERSIST_EINVAL, 0,
 					 "nowhere to return the plugin list");
-	ret = search_dirs(search, &dirs, &ignored, err);
+	ret = search_dirs(search, &dirs, &ignored, 1, err);
 	if (ret != PERSIST_OK)
 		goto out;
+	/* a child that exits through exit() flushes the stdio buffers it
+	   inherited: empty them first so nothing is written twice */
+	fflush(NULL);
 
 	for (size_t i = 0; i < dirs.n; i++) {
 		struct strv here = { 0 };
@@ -1045,6 +1320,7 @@ int persist_plugins_probe(const struct persist_options *opts,
 			  struct persist_error *err)
 {
 	struct persist_search search;
+	struct persist_logger logger = { NULL, NULL, PERSIST_LOG_INFO };
 	char **file_dirs = NULL;
 	size_t n_file_dirs = 0;
 	int ret;
@@ -1068,6 +1344,10 @@ int persist_plugins_probe(const struct persist_options *opts,
 		search.no_env = (opts->flags & PERSIST_OPEN_NO_ENV_PLUGIN_PATH) != 0;
 		search.allow_insecure =
 			(opts->flags & PERSIST_OPEN_ALLOW_INSECURE_PLUGINS) != 0;
+		logger.log = opts->log;
+		logger.ctx = opts->log_ctx;
+		logger.level = opts->log_level;
+		search.logger = &logger;
 	}
 	if (config_path != NULL) {
 		/* pluginPath of the configuration file, from core/settings.c */

@@ -25,6 +25,20 @@ struct persist_loaded_plugin {
 	struct persist_loaded_plugin *next; /* registry list (registry lock) */
 };
 
+/* Where the loader logs: the host's callback and least level from struct
+   persist_options (log NULL: nothing is logged). */
+struct persist_logger {
+	persist_log_cb *log;
+	void *ctx;
+	enum persist_log_level level;
+};
+
+/* Provided by core/host.c: format one message and pass it to the logger's
+   callback (lg NULL, no callback or level below lg->level: dropped). */
+void persist_logger_log(const struct persist_logger *lg,
+			enum persist_log_level level, const char *fmt, ...)
+	PERSIST_PRINTF(3, 4);
+
 /* Where to look, in order: api_dirs, $PERSIST_PLUGIN_PATH (unless
    no_env), file_dirs (pluginPath of the configuration), the compiled-in
    PERSIST_PLUGIN_DIR.  Relative directories are ignored. */
@@ -35,12 +49,15 @@ struct persist_search {
 	size_t n_file_dirs;
 	int no_env;          /* ignore PERSIST_PLUGIN_PATH */
 	int allow_insecure;  /* development switch: skip owner/mode checks */
+	const struct persist_logger *logger; /* NULL: no log */
 };
 
 /* Load provider `name` (must match ^[a-z0-9_]{1,32}$, checked before any
    file is touched), or the module at absolute path `module` when not NULL
    (its descriptor name must still equal `name`).  Runs every check of
-   ARCHITECTURE.md section 4 in order and init.  On success *plugin_r holds
+   the loading sequence in order, then logs "initialising plugin NAME
+   (PATH)" at PERSIST_LOG_INFO (so that a crash in init can be told apart)
+   and calls init.  On success *plugin_r holds
    a reference to release with persist_loader_release. */
 int persist_loader_acquire(const struct persist_search *search,
 			   const char *name, const char *module,
@@ -58,7 +75,11 @@ void persist_loader_release(struct persist_loaded_plugin *plugin);
 
 /* Implementation of persist_plugins_probe(): every *.so in every search
    directory (first match of a name wins, later ones are shadowed and not
-   listed), loaded, checked and described, or its error. */
+   listed), checked and described, or its error.  Each plugin is loaded
+   in a child process of its own (fork) and never initialised: a plugin
+   whose constructor exits, crashes or hangs is reported as PERSIST_ELOAD
+   and the listing goes on.  Search directories that are ignored
+   (relative, empty, missing) or unsafe are logged as warnings. */
 int persist_loader_probe(const struct persist_search *search,
 			 struct persist_plugin_info **infos_r, size_t *n_r,
 			 struct persist_error *err);

@@ -35,6 +35,7 @@ struct persist_sink {
 struct persist {
 	struct persist_settings *settings;
 	struct persist_sink sinks[PERSIST_KIND_COUNT_];
+	uint32_t kinds;                     /* PERSIST_KIND_BIT of each opened kind */
 	char *instance_id;
 	persist_log_cb *log;
 	void *log_ctx;

@@ -116,8 +116,10 @@ static int open_settings(struct persist_settings *settings,
 			 struct persist_error *err)
 {
 	struct persist_search search;
+	struct persist_logger logger;
 	persist *p;
 	int64_t cache_ttl;
+	uint32_t flags = 0, all = (1u << PERSIST_KIND_COUNT_) - 1;
 	int ret;
 
 	p = calloc(1, sizeof(*p));
@@ -136,7 +138,17 @@ static int open_settings(struct persist_settings *settings,
 			search.api_dirs = opts->plugin_dirs;
 			search.n_api_dirs = opts->plugin_dirs != NULL ? opts->n_plugin_dirs : 0;
 		}
+		if (PERSIST_HAS(opts, kinds) && (opts->kinds & ~all) != 0) {
+			persist_close(p, NULL);
+			return persist_error_set(err, PERSIST_EINVAL, 0,
+				"persist_options.kinds 0x%x has unknown bits\n"
+				"Combine PERSIST_KIND_BIT() of the kinds to open, or give 0 for all.",
+				(unsigned)opts->kinds);
+		}
+		if (PERSIST_HAS(opts, kinds))
+			p->kinds = opts->kinds;
 		if (PERSIST_HAS(opts, flags)) {
+			flags = opts->flags;
 			search.allow_insecure = (opts->flags & PERSIST_OPEN_ALLOW_INSECURE_PLUGINS) != 0;
 			search.no_env = (opts->flags & PERSIST_OPEN_NO_ENV_PLUGIN_PATH) != 0;
 		}
@@ -148,6 +160,12 @@ static int open_settings(struct persist_settings *settings,
 		if (PERSIST_HAS(opts, instance_id) && opts->instance_id != NULL)
 			p->instance_id = strdup(opts->instance_id);
 	}
+	logger.log = p->log;
+	logger.ctx = p->log_ctx;
+	logger.level = p->log_level;
+	search.logger = &logger;
+	if (p->kinds == 0)
+		p->kinds = all;
 	search.file_dirs = (const char *const *)settings->plugin_path;
 	search.n_file_dirs = settings->n_plugin_path;
 	if (p->instance_id == NULL)
@@ -160,6 +178,8 @@ static int open_settings(struct persist_settings *settings,
 	cache_ttl = settings->kinds[PERSIST_KIND_CONFIG].cache_ttl_ms;
 	if (cache_ttl < 0)
 		cache_ttl = DEFAULT_CACHE_TTL_MS;
+	if ((p->kinds & PERSIST_KIND_BIT(PERSIST_KIND_CONFIG)) == 0)
+		cache_ttl = 0;
 	if (cache_ttl > 0 && (p->cache = persist_cache_create(cache_ttl)) == NULL) {
 		persist_close(p, NULL);
 		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
@@ -169,7 +189,19 @@ static int open_settings(struct persist_settings *settings,
 		return ret;
 	}
 	for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
+		if ((p->kinds & PERSIST_KIND_BIT(k)) == 0)
+			continue;
 		ret = open_sink(p, (enum persist_kind)k, &search, err);
+		if (ret != PERSIST_OK) {
+			persist_close(p, NULL);
+			return ret;
+		}
+	}
+	/* fail fast when asked: every opened store must answer its health */
+	for (int k = 0; (flags & PERSIST_OPEN_CHECK_HEALTH) && k < PERSIST_KIND_COUNT_; k++) {
+		if ((p->kinds & PERSIST_KIND_BIT(k)) == 0)
+			continue;
+		ret = persist_health(p, (enum persist_kind)k, NULL, err);
 		if (ret != PERSIST_OK) {
 			persist_close(p, NULL);
 			return ret;
@@ -253,6 +285,11 @@ int persist_sink_missing(persist *p, enum persist_kind kind,
 		return persist_error_set(err, PERSIST_EINVAL, 0, "persist handle is NULL");
 	if ((unsigned)kind >= PERSIST_KIND_COUNT_)
 		return persist_error_set(err, PERSIST_EINVAL, 0, "unknown kind %d", (int)kind);
+	if ((p->kinds & PERSIST_KIND_BIT(kind)) == 0)
+		return persist_error_set(err, PERSIST_ENOTSUP, 0,
+			"the %s kind was not opened\n"
+			"This handle was opened without it in persist_options.kinds.",
+			ops_names[kind]);
 	return persist_error_set(err, PERSIST_ECLOSED, 0,
 		"no %s store is open", persist_kind_name(kind));
 }

@@ -6,13 +6,20 @@
  * to the events that reach this process.
  *
  * `session listen` prints one flushed line per event from the library's
- * notification thread until SIGINT/SIGTERM.  Each persistctl run is its own
+ * notification thread until SIGINT/SIGTERM: "EVENT<TAB>DATA", DATA being
+ * the event's bytes exactly as sent.  Data is JSON, where a raw line break
+ * can only be white space between tokens; an event whose data holds one
+ * (CR or LF) is printed as "EVENT<TAB>=" and the data as one JSON string
+ * literal ("=" never starts a JSON value, so the two forms cannot be
+ * confused, and decoding the literal gives the exact bytes back).  Each persistctl run is its own
  * instance, so listen only makes sense with a provider whose events cross
  * processes (the broadcast capability); with another it says so and exits.
  */
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <json-c/json.h>
 
 #include "persistctl.h"
 
@@ -112,6 +119,29 @@ struct listen {
 	atomic_int failed; /* stdout could not be written */
 };
 
+/* Print an event's data on the current line without changing a byte:
+   as it is, or "=" and a JSON string literal when it holds a line break
+   (see the top of this file); -1 on error. */
+static int write_event_data(const char *data, size_t len)
+{
+	struct json_object *str;
+	const char *lit;
+	int ret;
+
+	if (memchr(data, '\n', len) == NULL && memchr(data, '\r', len) == NULL)
+		return ctl_write(data, len);
+	if (len > INT_MAX)
+		return -1;
+	str = json_object_new_string_len(data, (int)len);
+	if (str == NULL)
+		return -1;
+	lit = json_object_to_json_string_ext(str, JSON_C_TO_STRING_PLAIN |
+					     JSON_C_TO_STRING_NOSLASHESCAPE);
+	ret = lit == NULL || putchar('=') == EOF ? -1 : ctl_write(lit, strlen(lit));
+	json_object_put(str);
+	return ret;
+}
+
 /* An event: print "EVENT<TAB>DATA" and flush. */
 static void listen_event(void *ctx, const char *origin, const char *session_id,
 			 const char *event, const void *data, size_t len)
@@ -121,7 +151,7 @@ static void listen_event(void *ctx, const char *origin, const char *session_id,
 
 	flockfile(stdout);
 	bad = printf("%s\t", event) < 0 ||
-		ctl_write_oneline(data, data != NULL ? len : 0) < 0 ||
+		write_event_data(data != NULL ? data : "", data != NULL ? len : 0) < 0 ||
 		putchar('\n') == EOF || fflush(stdout) != 0;
 	if (bad && atomic_exchange(&l->failed, 1) == 0)
 		ctl_wake();

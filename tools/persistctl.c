@@ -10,7 +10,9 @@
  *   2  usage error or invalid input: bad arguments, a value the library
  *      refuses as invalid, a missing/unreadable/malformed configuration file
  *   3  any other failure: an ETag conflict (--if-match), an unhealthy or
- *      unreachable backend, a plugin that cannot be found or loaded, I/O
+ *      unreachable backend, a plugin that cannot be found or loaded, I/O;
+ *      also a plugin that crashes or calls exit() while persistctl runs
+ *      (reported with the plugin being initialised, when that is known)
  *
  * A failed --if-match is 3, not 2: the command was well formed, the data
  * just changed under it, and retrying after re-reading is the fix; scripts
@@ -114,8 +116,11 @@ static const struct ctl_command commands[] = {
 	  cmd_session_send },
 	{ "session", "listen", "", 0, 0, 0,
 	  "print \"EVENT<TAB>JSON\" per event until SIGINT/SIGTERM",
-	  "Each line is flushed at once.  Needs a sessions provider with the\n"
-	  "broadcast capability (events of other processes).",
+	  "Each line is flushed at once; JSON is the event's data byte for byte.\n"
+	  "Data holding a line break is printed as \"EVENT<TAB>=\" and the data as\n"
+	  "one JSON string literal, whose decoded value is the exact bytes.\n"
+	  "Needs a sessions provider with the broadcast capability (events of\n"
+	  "other processes).",
 	  cmd_session_listen },
 	{ NULL, "demo", "", 0, 0, 0,
 	  "play a small platform's day on the configured providers",
@@ -147,12 +152,13 @@ int ctl_exit_code(int status)
 	}
 }
 
-/* Print a message as "persistctl: PRIMARY" plus indented detail lines. */
-static void print_message(const char *msg)
+/* Print a message as "persistctl: LABELPRIMARY" plus indented detail
+   lines (label "" or e.g. "warning: "). */
+static void print_labelled(const char *label, const char *msg)
 {
 	const char *nl = strchr(msg, '\n');
 
-	fprintf(stderr, "persistctl: %.*s\n",
+	fprintf(stderr, "persistctl: %s%.*s\n", label,
 		(int)(nl != NULL ? (size_t)(nl - msg) : strlen(msg)), msg);
 	while (nl != NULL) {
 		const char *line = nl + 1;
@@ -161,6 +167,12 @@ static void print_message(const char *msg)
 		if (len > 0)
 			fprintf(stderr, "  %.*s\n", (int)len, line);
 	}
+}
+
+/* Print a message as "persistctl: PRIMARY" plus indented detail lines. */
+static void print_message(const char *msg)
+{
+	print_labelled("", msg);
 }
 
 /* Report a library error; return its exit code. */
@@ -500,15 +512,18 @@ int ctl_write_oneline(const void *data, size_t len)
 	return 0;
 }
 
-/* Read a whole file or stdin (see persistctl.h). */
+/* Read a whole file or stdin (see persistctl.h).  Reading stops one byte
+   past the limit: a larger input is refused without being read whole. */
 int ctl_read_input(const char *path, char **data_r, size_t *len_r)
 {
 	const char *name = path == NULL || strcmp(path, "-") == 0 ?
 		"standard input" : path;
+	const size_t limit = PERSIST_VALUE_MAX;
 	FILE *f = stdin;
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	struct stat st;
+	int code = CTL_EXIT_OK;
 
 	if (path != NULL && strcmp(path, "-") != 0) {
 		f = fopen(path, "rb");
@@ -517,51 +532,53 @@ int ctl_read_input(const char *path, char **data_r, size_t *len_r)
 					 path, strerror(errno));
 	}
 	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		if (f != stdin)
-			fclose(f);
-		return ctl_error(CTL_EXIT_USAGE, "cannot read \"%s\": %s", name,
+		code = ctl_error(CTL_EXIT_USAGE, "cannot read \"%s\": %s", name,
 				 strerror(EISDIR));
+		goto out;
 	}
 	for (;;) {
-		if (cap - len < 65536) {
-			if (cap > (size_t)PERSIST_VALUE_MAX + 65536) {
-				free(buf);
-				if (f != stdin)
-					fclose(f);
-				return ctl_error(CTL_EXIT_USAGE,
-						 "%s is too large\nA document holds at most %u bytes.",
-						 name, (unsigned)PERSIST_VALUE_MAX);
-			}
+		size_t n;
+
+		if (cap - len < 2) {
+			/* room for limit + 1 bytes and the NUL, no more */
 			size_t ncap = cap == 0 ? 65536 * 2 : cap * 2;
-			char *nbuf = realloc(buf, ncap);
+			char *nbuf;
+
+			if (ncap > limit + 2)
+				ncap = limit + 2;
+			nbuf = realloc(buf, ncap);
 			if (nbuf == NULL) {
-				free(buf);
-				if (f != stdin)
-					fclose(f);
-				return ctl_error(CTL_EXIT_FAIL, "out of memory reading %s", name);
+				code = ctl_error(CTL_EXIT_FAIL, "out of memory reading %s", name);
+				goto out;
 			}
 			buf = nbuf;
 			cap = ncap;
 		}
-		size_t n = fread(buf + len, 1, cap - len - 1, f);
+		n = fread(buf + len, 1, cap - len - 1, f);
 		len += n;
+		if (len > limit) {
+			code = ctl_error(CTL_EXIT_USAGE,
+					 "%s is too large\nA document holds at most %zu bytes.",
+					 name, limit);
+			goto out;
+		}
 		if (n == 0)
 			break;
 	}
 	if (ferror(f)) {
-		int e = errno;
-		free(buf);
-		if (f != stdin)
-			fclose(f);
-		return ctl_error(CTL_EXIT_USAGE, "cannot read %s: %s", name,
-				 strerror(e));
+		code = ctl_error(CTL_EXIT_USAGE, "cannot read %s: %s", name,
+				 strerror(errno));
+		goto out;
 	}
-	if (f != stdin)
-		fclose(f);
 	buf[len] = '\0';
 	*data_r = buf;
 	*len_r = len;
-	return CTL_EXIT_OK;
+	buf = NULL;
+out:
+	free(buf);
+	if (f != stdin)
+		fclose(f);
+	return code;
 }
 
 /* Check that text is one JSON value, strictly, valid UTF-8. */
@@ -647,6 +664,20 @@ static const struct ctl_command *find_command(const char *group, const char *nam
 			return c;
 	}
 	return NULL;
+}
+
+/* The kinds a command opens: a group's commands only their own kind, so
+   that a problem with another kind's store (unreachable, unreadable) does
+   not stop them; the others (check, demo) every kind. */
+static uint32_t command_kinds(const struct ctl_command *c)
+{
+	if (c->group == NULL)
+		return 0;
+	if (strcmp(c->group, "config") == 0)
+		return PERSIST_KIND_BIT(PERSIST_KIND_CONFIG);
+	if (strcmp(c->group, "state") == 0)
+		return PERSIST_KIND_BIT(PERSIST_KIND_STATE);
+	return PERSIST_KIND_BIT(PERSIST_KIND_SESSION);
 }
 
 /* Is name a command group? */
@@ -784,15 +815,96 @@ static int run(struct ctl *ctl, int argc, char **argv)
 		return CTL_EXIT_OK; /* --help */
 	if (ret != 0)
 		return ret;
+	ctl->opts.kinds = command_kinds(c);
 	return c->run(ctl, &args);
 }
 
-/* The library's log: warnings and errors to stderr. */
+/* The last "initialising plugin ..." line of the library's log: a plugin
+   whose init exits or crashes takes persistctl with it, and this line then
+   says which plugin it was. */
+static char last_init[512];
+static pid_t main_pid;
+static volatile sig_atomic_t main_done; /* main is returning normally */
+
+/* The library's log: warnings and errors to stderr; of the rest, only the
+   plugin being initialised is kept (for report_death). */
 static void log_stderr(void *ctx, enum persist_log_level level,
 		       const char *message)
 {
-	fprintf(stderr, "persistctl: %s: %s\n",
-		level >= PERSIST_LOG_ERROR ? "error" : "warning", message);
+	(void)ctx;
+	if (level < PERSIST_LOG_WARNING) {
+		if (strncmp(message, "initialising plugin ", 20) == 0)
+			snprintf(last_init, sizeof(last_init), "%s", message);
+		return;
+	}
+	print_labelled(level >= PERSIST_LOG_ERROR ? "error: " : "warning: ", message);
+}
+
+/* Write s to stderr (async-signal-safe). */
+static void write_stderr(const char *s)
+{
+	size_t len = strlen(s);
+
+	while (len > 0) {
+		ssize_t w = write(STDERR_FILENO, s, len);
+		if (w <= 0)
+			return;
+		s += w;
+		len -= (size_t)w;
+	}
+}
+
+/* Say why persistctl is dying and what it was doing (async-signal-safe). */
+static void report_death(const char *what)
+{
+	write_stderr("persistctl: ");
+	write_stderr(what);
+	write_stderr("\n");
+	if (last_init[0] != '\0') {
+		write_stderr("  This happened after the library logged: ");
+		write_stderr(last_init);
+		write_stderr("\n");
+	}
+}
+
+/* A fatal signal (a plugin crashed, most likely in its init): report it
+   and exit with 3, keeping the exit code in its documented range. */
+static void on_fatal_signal(int sig)
+{
+	char msg[] = "crashed (signal 00)";
+	char *d = strchr(msg, '0');
+
+	d[0] = (char)('0' + (sig / 10) % 10);
+	d[1] = (char)('0' + sig % 10);
+	report_death(msg);
+	_exit(CTL_EXIT_FAIL);
+}
+
+/* exit() called by code other than main's return (a plugin): report it
+   and exit with 3 instead of the plugin's status.  Does nothing in a
+   child process (the plugin probe's children report their own status). */
+static void on_foreign_exit(void)
+{
+	if (main_done || getpid() != main_pid)
+		return;
+	report_death("a plugin or library ended the process (exit called)");
+	_exit(CTL_EXIT_FAIL);
+}
+
+/* Keep every way of dying within the documented exit codes. */
+static void install_death_reports(void)
+{
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	struct sigaction sa;
+
+	main_pid = getpid();
+	atexit(on_foreign_exit);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_fatal_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		sigaction(fatal[i], &sa, NULL);
 }
 
 /* Entry point. */
@@ -801,13 +913,16 @@ int main(int argc, char **argv)
 	struct ctl ctl;
 	int ret;
 
+	install_death_reports();
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.opts.size = sizeof(ctl.opts);
 	ctl.opts.log = log_stderr;
-	ctl.opts.log_level = PERSIST_LOG_WARNING;
+	ctl.opts.log_level = PERSIST_LOG_INFO;
 	ret = run(&ctl, argc, argv);
 	for (size_t i = 0; i < ctl.n_plugin_dirs; i++)
 		free(ctl.plugin_dirs[i]);
 	free(ctl.plugin_dirs);
-	return finish_output(ret);
+	ret = finish_output(ret);
+	main_done = 1;
+	return ret;
 }

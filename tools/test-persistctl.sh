@@ -61,11 +61,18 @@ not_ok() {
 # check NAME CODE FORMAT ARGS...: run persistctl ARGS (stdin from $IN, or
 # /dev/null), expect exit CODE and stdout equal to printf FORMAT (after
 # $FILTER, a sed script, when set); for CODE != 0 stderr must hold $ERR
-# (when set).  IN, FILTER and ERR apply to one check and are then reset.
+# (when set); with $LIMIT, persistctl is killed after LIMIT seconds (for
+# commands that must answer, not wait).  IN, FILTER, ERR and LIMIT apply
+# to one check and are then reset.
 check() {
 	name=$1 code=$2 fmt=$3
 	shift 3
-	ctl "$@" <"${IN:-/dev/null}" >"$T/out.raw" 2>"$T/err"
+	if [ -n "${LIMIT:-}" ]; then
+		# a command that must not wait: killed (exit 124) after LIMIT s
+		timeout "$LIMIT" "$CTL" "$@" <"${IN:-/dev/null}" >"$T/out.raw" 2>"$T/err"
+	else
+		ctl "$@" <"${IN:-/dev/null}" >"$T/out.raw" 2>"$T/err"
+	fi
 	rc=$?
 	if [ -n "${FILTER:-}" ]; then
 		sed -e "$FILTER" "$T/out.raw" >"$T/out"
@@ -91,7 +98,7 @@ check() {
 	else
 		ok
 	fi
-	IN= FILTER= ERR=
+	IN= FILTER= ERR= LIMIT=
 }
 
 # ETag of a file's bytes: the first 128 bits of its SHA-256, in hex.
@@ -233,6 +240,54 @@ fi
 PERSIST_PLUGIN_PATH=$saved_path
 ERR='cannot open configuration file /nonexistent.json' check "plugins: missing -c file" 2 '' \
 	-c /nonexistent.json plugins
+# plugins that exit or crash when loaded or initialised: each is listed
+# (listing never initialises; loading is tried in a child process) and the
+# exit code stays 3
+FIX=$abs_top_builddir/t/plugins/.libs
+mkdir -m 0755 "$T/deadly-plugins"
+for f in fixture_ok fixture_initexit fixture_initcrash fixture_ctorexit fixture_ctorcrash; do
+	cp "$FIX/$f.so" "$T/deadly-plugins/" && chmod 0644 "$T/deadly-plugins/$f.so"
+done
+FILTER='/^fixture_/!d; s/  */ /g; s/ \/[^ ]*$//; s/ - - - - error: plugin [^ ]*: / - - - - /; s/ - It was probed.*//' \
+ERR='2 of ' check "plugins: exit and crash while loading are listed, exit 3" 3 \
+'fixture_ctorcrash - - - - crashed while loading (signal 11)
+fixture_ctorexit - - - - exited with status 7 while loading
+fixture_initcrash 0.1 1.0 state state=-
+fixture_initexit 0.1 1.0 state state=-
+fixture_ok 0.1 1.0 configuration,state configuration=-;state=-
+' -P "$T/deadly-plugins" plugins
+# opening a plugin whose init exits or crashes cannot be saved, but the
+# exit code stays 3 and stderr names the plugin being initialised
+for f in initexit initcrash; do
+	printf '{"persistence": {"state": {"provider": "fixture_%s"}, "configuration": {"provider": "memory"}, "sessions": {"provider": "memory"}}}' \
+		$f >"$T/$f.json"
+done
+ERR="initialising plugin fixture_initexit ($T/deadly-plugins/fixture_initexit.so)" \
+	check "init calling exit: exit 3, plugin named" 3 '' -P "$T/deadly-plugins" -c "$T/initexit.json" state get c k
+if grep -qF 'ended the process (exit called)' "$T/err"; then ok; else
+	not_ok "init calling exit: says exit was called"; cat "$T/err"
+fi
+if [ -z "${PERSIST_TEST_WRAPPER:-}" ]; then # valgrind reports the crash itself
+	ERR="initialising plugin fixture_initcrash ($T/deadly-plugins/fixture_initcrash.so)" \
+		check "init crashing: exit 3, plugin named" 3 '' -P "$T/deadly-plugins" -c "$T/initcrash.json" state get c k
+	if grep -qF 'crashed (signal 11)' "$T/err"; then ok; else
+		not_ok "init crashing: says it crashed"; cat "$T/err"
+	fi
+fi
+# ignored PERSIST_PLUGIN_PATH entries are named with the reason
+saved_path=$PERSIST_PLUGIN_PATH
+PERSIST_PLUGIN_PATH="relative/dir:$T/no-such-dir:$saved_path"
+FILTER='s/ .*//' ERR='PERSIST_PLUGIN_PATH entry "relative/dir" is ignored: it is not an absolute path' \
+	check "plugins: a relative PERSIST_PLUGIN_PATH entry is reported" 0 "$(cut -d' ' -f1 "$T/plugins.want")\n" plugins
+if grep -qF "PERSIST_PLUGIN_PATH entry \"$T/no-such-dir\" is ignored: No such file or directory" "$T/err"; then ok; else
+	not_ok "plugins: a missing PERSIST_PLUGIN_PATH entry is reported"; cat "$T/err"
+fi
+mkdir -m 0777 "$T/open-plugins" && chmod 0777 "$T/open-plugins"
+PERSIST_PLUGIN_PATH="$T/open-plugins:$saved_path"
+ERR="PERSIST_PLUGIN_PATH entry \"$T/open-plugins\" is ignored: it is writable by group and others" \
+	FILTER='s/ .*//' check "plugins: an insecure PERSIST_PLUGIN_PATH entry is reported" 0 \
+	"$(cut -d' ' -f1 "$T/plugins.want")\n" plugins
+PERSIST_PLUGIN_PATH=$saved_path
 # relative -P: made absolute (the broken plugin is listed)
 FILTER='/^broken /!d; s/ .*//' ERR='cannot be loaded' check "plugins: relative -P" 3 'broken\n' \
 	-P broken-plugins plugins
@@ -271,6 +326,14 @@ ERR='cannot open "/nonexistent.json"' check "memory: config set missing FILE" 2 
 	-c "$MEM" config set k /nonexistent.json
 ERR='Is a directory' check "memory: config set FILE is a directory" 2 '' -c "$MEM" config set k "$T"
 ERR='is empty' check "memory: config set empty document" 2 '' -c "$MEM" config set k /dev/null
+# an endless input is refused once it passes the limit, not read whole:
+# the producer finds what persistctl left unread
+left=$( { yes | head -c 400000000 | { ctl -c "$MEM" config set k >/dev/null 2>"$T/err"; echo "rc=$?" >"$T/rc"; wc -c; }; } 2>/dev/null)
+if [ "$(cat "$T/rc")" = rc=2 ] && grep -qF 'standard input is too large' "$T/err" &&
+   grep -qF 'at most 268435456 bytes' "$T/err" && [ "${left:-0}" -gt 100000000 ]; then ok; else
+	not_ok "memory: config set stops reading at the limit ($(cat "$T/rc"), $left bytes left unread)"
+	cat "$T/err"
+fi
 ERR='key is empty' check "memory: empty key" 2 '' -c "$MEM" config get ''
 ERR='not valid UTF-8' check "memory: non-UTF-8 key" 2 '' -c "$MEM" config get "$(printf 'a\377b')"
 LONG=$(printf '%0600d' 0)
@@ -387,6 +450,37 @@ if [ -n "$m1" ] && [ "$m2" = $((m1 * 2 - 40)) ]; then ok; else
 fi
 check "default: demo documents readable" 0 'apps\ngroups\nmodels\nplatform\nui\n' config list
 
+# a key config get refuses is refused by config watch too, at once
+LIMIT=20 ERR='invalid configuration key "../x"' check "default: config watch ../x is 2, no wait" 2 '' \
+	config watch ../x
+LIMIT=20 ERR='invalid configuration key "/dev/null"' check "default: config watch /dev/null is 2, no wait" 2 '' \
+	config watch /dev/null
+# on a terminal get ends with a newline (piped, the bytes stay exact: above)
+if [ -z "${PERSIST_TEST_WRAPPER:-}" ] && command -v script >/dev/null 2>&1; then
+	for cmd in "state get usage messages.user.alice" "config get platform"; do
+		script -qec "$CTL $cmd" /dev/null </dev/null >"$T/tty.out" 2>&1
+		if [ "$(tail -c 2 "$T/tty.out" | od -An -c | tr -d ' ')" = '\r\n' ] &&
+		   [ "$(grep -c . "$T/tty.out")" = 1 ]; then ok; else
+			not_ok "default: $cmd on a terminal ends with a newline"
+			od -c "$T/tty.out" | head -5
+		fi
+	done
+fi
+
+# commands open only the kinds they use: a configuration store that
+# cannot be opened (its root is a file) does not stop state commands
+: >"$T/not-a-dir"
+printf '{"persistence": {"configuration": {"provider": "filesystem", "config": {"root": "%s"}}, "state": {"provider": "filesystem", "config": {"root": "%s"}}, "sessions": {"provider": "memory"}}}' \
+	"$T/not-a-dir/config" "$T/default/persist-data/state" >"$T/broken-config.json"
+check "default: state incr with a broken configuration store" 0 '5\n' \
+	-c "$T/broken-config.json" state incr kinds k 5
+check "default: state get with a broken configuration store" 0 '5' \
+	-c "$T/broken-config.json" state get kinds k
+check "default: session list with a broken configuration store" 0 '' \
+	-c "$T/broken-config.json" session list
+ERR='not-a-dir' check "default: config get with a broken configuration store fails" 2 '' \
+	-c "$T/broken-config.json" config get platform
+
 # config watch: a change made by another process shows as one line
 ctl_bg config watch >"$T/watch.out" 2>"$T/watch.err" &
 pid=$!
@@ -472,10 +566,15 @@ else
 			sleep 0.2
 			i=$((i + 1))
 		done
+		ctl $R session broadcast exact '{"a": [1,  2] ,"b":"x\ty"}' >/dev/null 2>&1
+		if wait_line "$T/listen.out" "$(printf 'exact\t{"a": [1,  2] ,"b":"x\\ty"}')"; then ok; else
+			not_ok "redis: session listen prints the data byte for byte"
+			cat "$T/listen.out" "$T/listen.err"
+		fi
 		ctl $R session broadcast config-updated '{"key":"apps",
 "final":true}' >/dev/null 2>&1
-		if wait_line "$T/listen.out" "$(printf 'config-updated\t{"key":"apps", "final":true}')"; then ok; else
-			not_ok "redis: session listen shows the broadcast as EVENT<TAB>JSON on one line"
+		if wait_line "$T/listen.out" "$(printf 'config-updated\t="{\\"key\\":\\"apps\\",\\n\\"final\\":true}"')"; then ok; else
+			not_ok "redis: session listen prints data with a line break as =\"JSON string\" on one line"
 			cat "$T/listen.out" "$T/listen.err"
 		fi
 		kill -INT $pid

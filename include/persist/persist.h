@@ -64,6 +64,15 @@ typedef void persist_log_cb(void *ctx, enum persist_log_level level,
 /* Flags of struct persist_options. */
 #define PERSIST_OPEN_ALLOW_INSECURE_PLUGINS (1u << 0) /* development only: skip owner/mode checks */
 #define PERSIST_OPEN_NO_ENV_PLUGIN_PATH     (1u << 1) /* ignore PERSIST_PLUGIN_PATH */
+/* Fail fast: once every opened store is open, run each one's health check
+   and fail the open with the first failure (for example PERSIST_EUNAVAIL
+   when a server is unreachable).  Without it (the default) an open is
+   lazy: it succeeds as long as each store could be set up, and a backend
+   that is down answers on the first call that needs it. */
+#define PERSIST_OPEN_CHECK_HEALTH           (1u << 2)
+
+/* Bit of struct persist_options.kinds for a kind. */
+#define PERSIST_KIND_BIT(kind) (1u << (kind))
 
 struct persist_options {
 	uint32_t size;                  /* sizeof(struct persist_options) */
@@ -74,6 +83,14 @@ struct persist_options {
 	enum persist_log_level log_level; /* least level passed to log */
 	uint32_t flags;                 /* PERSIST_OPEN_* */
 	const char *instance_id;        /* NULL: generated (host:pid:random) */
+	/* Fields below were added after 1.0: a caller whose size does not
+	   cover them gets their defaults. */
+	/* The kinds to open, PERSIST_KIND_BIT(PERSIST_KIND_STATE) | ...; 0:
+	   all.  Only these kinds' plugins are loaded and stores opened, so a
+	   broken or unreachable store of another kind does not stop the open;
+	   a call on a kind that was not opened answers PERSIST_ENOTSUP naming
+	   the kind. */
+	uint32_t kinds;
 };
 
 /* A listing element returned to the host; arrays are freed with
@@ -159,7 +176,9 @@ int persist_config_list(persist *p, struct persist_entry **keys_r, size_t *n_r,
    track (reconnect) and everything should be re-read. */
 typedef void persist_config_cb(void *ctx, const char *key, const char *etag);
 /* Subscribe to one key (NULL: every key).  id_r identifies the
-   subscription for unsubscribe. */
+   subscription for unsubscribe.  The provider is asked about the key once
+   (an uncached read): a key it refuses answers its PERSIST_EINVAL; an
+   absent key is fine. */
 int persist_config_subscribe(persist *p, const char *key, persist_config_cb *cb,
 			     void *ctx, uint64_t *id_r, struct persist_error *err);
 /* Once it returns, the callback is not running and will not run again. */
@@ -248,7 +267,17 @@ struct persist_plugin_info {
 	char *error;           /* message when status != PERSIST_OK */
 };
 /* Probe every plugin on the search path (opts dirs, PERSIST_PLUGIN_PATH,
-   config_path's pluginPath if not NULL, built-in dir); sorted by name. */
+   config_path's pluginPath if not NULL, built-in dir); sorted by name.
+   Listing needs only each plugin's descriptor: init is never called.
+   Each plugin is loaded in a child process of its own (fork), which sends
+   its description back through a pipe, so a plugin whose constructor
+   exits, crashes or hangs (killed after a few seconds) is listed with
+   status PERSIST_ELOAD and a message saying what happened, and the
+   listing goes on.  Call it from a process where fork is safe (no other
+   thread holding a lock the child needs); stdio buffers are flushed
+   first so a child's exit cannot write them twice.  Search directories
+   that are ignored (relative, empty, missing) or unsafe are reported as
+   warnings through opts->log. */
 int persist_plugins_probe(const struct persist_options *opts,
 			  const char *config_path,
 			  struct persist_plugin_info **infos_r, size_t *n_r,

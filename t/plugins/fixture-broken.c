@@ -1,8 +1,8 @@
 /*
  * t/plugins/fixture-broken.c - the broken test plugins, one per loading
- * failure of ARCHITECTURE.md section 4.  Each is this file built with one
- * FIXTURE_* macro (see t/plugins/Makefile.inc) and FIXTURE_NAME, the name
- * its file carries:
+ * failure of the loader (and a few that take their process down).  Each is
+ * this file built with one FIXTURE_* macro (see t/plugins/Makefile.inc) and
+ * FIXTURE_NAME, the name its file carries:
  *
  *   FIXTURE_NOENTRY     no persist_plugin_entry_v1 symbol at all
  *   FIXTURE_NULLENTRY   the entry function returns NULL
@@ -11,16 +11,31 @@
  *   FIXTURE_NEWMINOR    built for ABI 1.(core minor + 1)
  *   FIXTURE_SHORT       descriptor size ends before init
  *   FIXTURE_WRONGNAME   declares the name "other"
+ *   FIXTURE_NONAME      declares no name (NULL)
  *   FIXTURE_NOINIT      init is NULL
  *   FIXTURE_INITFAIL    init fails with its own message
  *   FIXTURE_UNRESOLVED  calls a function no library defines
  *   FIXTURE_SHORTOPS    state table shorter than its 1.0 layout
+ *   FIXTURE_INITEXIT    init calls exit(7)
+ *   FIXTURE_INITCRASH   init dies of SIGSEGV
+ *   FIXTURE_CTOREXIT    a constructor calls exit(7) as the file is loaded
+ *   FIXTURE_CTORCRASH   a constructor dies of SIGSEGV as the file is loaded
+ *   FIXTURE_CTORHANG    a constructor never returns
+ *   FIXTURE_SICK        loads and opens, but its health check fails
+ *
+ * The last five take the process that loads them down: listing plugins
+ * must survive them (the init ones are never initialised by a listing,
+ * the constructor ones kill only the probe's child), and only a test
+ * child process ever opens them.
  *
  * Apart from its one defect each is a valid plugin with a state table, so
  * a loader that missed the defect would load it and the test would see
  * success instead of the expected status.
  */
+#include <signal.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <persist/plugin.h>
 
 #ifndef FIXTURE_NAME
@@ -51,8 +66,10 @@
 #define F_SIZE sizeof(struct persist_plugin)
 #endif
 
-#ifdef FIXTURE_WRONGNAME
+#if defined(FIXTURE_WRONGNAME)
 #define F_DECLARED_NAME "other"
+#elif defined(FIXTURE_NONAME)
+#define F_DECLARED_NAME NULL
 #else
 #define F_DECLARED_NAME FIXTURE_NAME
 #endif
@@ -70,6 +87,22 @@ extern int fixture_missing_function(void);
 #endif
 
 static int store_token;
+static const struct persist_host *broken_host; /* from init */
+
+#if defined(FIXTURE_CTOREXIT) || defined(FIXTURE_CTORCRASH) || defined(FIXTURE_CTORHANG)
+/* Runs at dlopen, before the loader sees the descriptor. */
+__attribute__((constructor)) static void broken_constructor(void)
+{
+#if defined(FIXTURE_CTOREXIT)
+	exit(7);
+#elif defined(FIXTURE_CTORCRASH)
+	raise(SIGSEGV);
+#else
+	for (;;)
+		pause();
+#endif
+}
+#endif
 
 #ifndef FIXTURE_NOINIT
 /* Init; the failing variant reports why through the host's error. */
@@ -81,10 +114,18 @@ static int broken_init(const struct persist_host *host, void **plugin_r,
 	return host->error(err, PERSIST_EUNAVAIL, 0,
 			   "fixture_initfail refuses to start\n"
 			   "This fixture always fails its init.");
+#elif defined(FIXTURE_INITEXIT)
+	*plugin_r = NULL;
+	exit(7);
+#elif defined(FIXTURE_INITCRASH)
+	*plugin_r = NULL;
+	raise(SIGSEGV);
+	return PERSIST_EIO;
 #elif defined(FIXTURE_UNRESOLVED)
 	*plugin_r = NULL;
 	return fixture_missing_function();
 #else
+	broken_host = host;
 	*plugin_r = NULL;
 	return PERSIST_OK;
 #endif
@@ -111,12 +152,18 @@ static void broken_close(void *store)
 	(void)store;
 }
 
-/* Always healthy. */
+/* Always healthy, but for the sick one. */
 static int broken_health(void *store, int64_t *latency_us_r,
 			 struct persist_error *err)
 {
 	*latency_us_r = 0;
+#ifdef FIXTURE_SICK
+	return broken_host->error(err, PERSIST_EUNAVAIL, 0,
+				  "fixture_sick backend is unreachable");
+#else
+	(void)broken_host;
 	return PERSIST_OK;
+#endif
 }
 
 static const struct persist_state_ops broken_state = {

@@ -6,7 +6,9 @@
  * loader ran its init and open: state keys "init_count" and "open_count"
  * of collection "fixture" read as the decimal counters.  The
  * counters live in this .so's static storage, so they start again at 0
- * whenever the loader really unloads and reloads the file.
+ * whenever the loader really unloads and reloads the file.  Like a path
+ * provider it has a key rule of its own: configuration keys starting with
+ * "refused/" answer PERSIST_EINVAL.
  */
 #include <stdio.h>
 #include <string.h>
@@ -224,6 +226,10 @@ static int ok_config_get(void *store, const char *key,
 {
 	struct entry *e = find(store, "", key, NULL);
 
+	/* a key rule of the provider's own, as a path provider has */
+	if (strncmp(key, "refused/", 8) == 0)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "fixture_ok: key \"%s\" is refused", key);
 	if (e == NULL)
 		return host->error(err, PERSIST_ENOTFOUND, 0,
 				   "fixture_ok: no document \"%s\"", key);

@@ -17,11 +17,14 @@
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -217,6 +220,20 @@ static void test_wrongname(void)
 }
 
 /* No init function. */
+/* A descriptor without a name: the message says so (never "(null)"). */
+static void test_noname(void)
+{
+	struct persist_error err;
+	const char *dir = fx_dir_with("fixture_noname");
+	persist *p = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	CU_ASSERT_EQUAL(open_state("fixture_noname", dir, 0, &p, &err), PERSIST_ENAME);
+	CHECK_MSG(err.msg, "declares no name, expected \"fixture_noname\"");
+	CU_ASSERT_PTR_NULL(strstr(err.msg, "(null)"));
+	CU_ASSERT_PTR_NULL(p);
+}
+
 static void test_noinit(void)
 {
 	const char *n[] = { "init", NULL };
@@ -762,8 +779,10 @@ static void test_probe(void)
 		{ "fixture_newminor", PERSIST_EABINEWER },
 		{ "fixture_short", PERSIST_EDESCRIPTOR },
 		{ "fixture_wrongname", PERSIST_ENAME },
+		{ "fixture_noname", PERSIST_ENAME },
 		{ "fixture_noinit", PERSIST_EINIT },
-		{ "fixture_initfail", PERSIST_EINIT },
+		/* listing never runs init: its failure is not the probe's */
+		{ "fixture_initfail", PERSIST_OK },
 		{ "fixture_unresolved", PERSIST_ELOAD },
 		{ "fixture_shortops", PERSIST_EDESCRIPTOR },
 		{ "Bad-Name", PERSIST_EINVAL },
@@ -886,6 +905,319 @@ static void test_probe_config_path(void)
 	CHECK_MSG(err.msg, cfg);
 }
 
+/* Log callback of the cases below: each message and a newline appended to
+   the buffer ctx (a struct logbuf). */
+struct logbuf {
+	char text[8192];
+	size_t len;
+	int fd; /* >= 0: write there instead (a child's pipe) */
+};
+static void log_collect(void *ctx, enum persist_log_level level,
+			const char *message)
+{
+	struct logbuf *lb = ctx;
+	size_t n = strlen(message);
+
+	(void)level;
+	if (lb->fd >= 0) {
+		if (write(lb->fd, message, n) < 0 || write(lb->fd, "\n", 1) < 0)
+			_exit(98);
+		return;
+	}
+	if (lb->len + n + 2 > sizeof(lb->text))
+		return;
+	memcpy(lb->text + lb->len, message, n);
+	lb->text[lb->len + n] = '\n';
+	lb->len += n + 1;
+	lb->text[lb->len] = '\0';
+}
+
+/* Probing plugins that exit, crash or hang while they are loaded: each is
+   reported as PERSIST_ELOAD with what happened, the others are listed,
+   and this process lives on.  Plugins whose init exits or crashes list
+   fine: a listing never initialises. */
+static void test_probe_survives(void)
+{
+	static const struct { const char *name; int status; const char *msg; } want[] = {
+		{ "fixture_ok", PERSIST_OK, NULL },
+		{ "fixture_initexit", PERSIST_OK, NULL },
+		{ "fixture_initcrash", PERSIST_OK, NULL },
+		{ "fixture_ctorexit", PERSIST_ELOAD, "exited with status 7 while loading" },
+		{ "fixture_ctorcrash", PERSIST_ELOAD, "crashed while loading (signal 11)" },
+		{ "fixture_ctorhang", PERSIST_ELOAD, "did not finish loading within" },
+	};
+	const char *list[sizeof(want) / sizeof(*want) + 1];
+	struct persist_plugin_info *infos = NULL;
+	struct persist_options opts;
+	struct persist_error err;
+	const char *dirs[1];
+	char path[PATH_MAX];
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++)
+		list[i] = want[i].name;
+	list[sizeof(want) / sizeof(*want)] = NULL;
+	dirs[0] = fx_make_dir(list, 0755, 0644);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dirs[0]);
+	memset(&opts, 0, sizeof(opts));
+	opts.size = sizeof(opts);
+	opts.plugin_dirs = dirs;
+	opts.n_plugin_dirs = 1;
+	opts.flags = PERSIST_OPEN_NO_ENV_PLUGIN_PATH;
+	CU_ASSERT_EQUAL_FATAL(persist_plugins_probe(&opts, NULL, &infos, &n, &err),
+			      PERSIST_OK);
+	for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++) {
+		const struct persist_plugin_info *in = info_of(infos, n, want[i].name);
+		CU_ASSERT_PTR_NOT_NULL(in);
+		if (in == NULL) {
+			fprintf(stderr, "\n  probe lacks %s\n", want[i].name);
+			continue;
+		}
+		if ((int)in->status != want[i].status)
+			fprintf(stderr, "\n  probe %s: %s (%s)\n", want[i].name,
+				persist_strerror(in->status), in->error);
+		CU_ASSERT_EQUAL(in->status, want[i].status);
+		if (want[i].msg == NULL) {
+			CU_ASSERT_PTR_NULL(in->error);
+			CU_ASSERT(in->has_kind[PERSIST_KIND_STATE]);
+			continue;
+		}
+		CU_ASSERT_PTR_NOT_NULL(in->error);
+		if (in->error == NULL)
+			continue;
+		fx_fmt(path, sizeof(path), "plugin %s/%s.so: ", dirs[0], want[i].name);
+		CHECK_MSG(in->error, path);
+		CHECK_MSG(in->error, want[i].msg);
+	}
+	/* nothing the children loaded is mapped here */
+	fx_fmt(path, sizeof(path), "%s/fixture_initexit.so", dirs[0]);
+	CU_ASSERT(!fx_mapped(path));
+	persist_plugins_free(infos, n);
+}
+
+/* Opening a plugin whose init exits or crashes takes the process down
+   (it cannot be saved in-process), but the log's last line names the
+   plugin being initialised.  Run in a child; the log comes back through a
+   pipe. */
+static void open_dies(const char *fixture, int want_exit, int want_signal)
+{
+	const char *dir = fx_dir_with(fixture);
+	struct logbuf lb;
+	char need[PATH_MAX + 64], got[4096];
+	size_t len = 0;
+	int fds[2], status = 0;
+	pid_t pid;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		struct persist_options opts;
+		struct persist_error err;
+		const char *dirs[] = { dir };
+		char json[1024];
+		persist *p = NULL;
+
+		close(fds[0]);
+		signal(SIGSEGV, SIG_DFL);
+		lb.fd = fds[1];
+		config_json(json, sizeof(json), NULL, fixture, NULL, NULL);
+		memset(&opts, 0, sizeof(opts));
+		opts.size = sizeof(opts);
+		opts.plugin_dirs = dirs;
+		opts.n_plugin_dirs = 1;
+		opts.log = log_collect;
+		opts.log_ctx = &lb;
+		opts.log_level = PERSIST_LOG_INFO;
+		persist_open_json(json, &opts, &p, &err);
+		_exit(0); /* the fixture should not let us get here */
+	}
+	close(fds[1]);
+	for (;;) {
+		ssize_t r = read(fds[0], got + len, sizeof(got) - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	got[len] = '\0';
+	close(fds[0]);
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	if (want_exit >= 0) {
+		CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == want_exit);
+	} else {
+		CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == want_signal);
+	}
+	fx_fmt(need, sizeof(need), "initialising plugin %s (%s/%s.so)\n", fixture,
+	       dir, fixture);
+	CHECK_MSG(got, need);
+	/* and it is the last thing said */
+	if (len >= strlen(need))
+		CU_ASSERT_STRING_EQUAL(got + len - strlen(need), need);
+}
+
+static void test_open_init_exits(void)
+{
+	open_dies("fixture_initexit", 7, 0);
+}
+
+static void test_open_init_crashes(void)
+{
+	open_dies("fixture_initcrash", -1, SIGSEGV);
+}
+
+/* The probe says which search directories it ignores and why. */
+static void test_probe_notes(void)
+{
+	struct persist_plugin_info *infos = NULL;
+	struct persist_options opts;
+	struct persist_error err;
+	struct logbuf lb;
+	char env[PATH_MAX * 2], need[PATH_MAX + 128];
+	const char *unsafe = fx_make_dir(NULL, 0777, 0644);
+	size_t n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(unsafe);
+	chmod(unsafe, 0777); /* whatever the umask */
+	memset(&lb, 0, sizeof(lb));
+	lb.fd = -1;
+	fx_fmt(env, sizeof(env), "relative/dir::%s/missing:%s:%s", fx_scratch(),
+	       unsafe, env_path != NULL ? env_path : "/nonexistent");
+	setenv("PERSIST_PLUGIN_PATH", env, 1);
+	memset(&opts, 0, sizeof(opts));
+	opts.size = sizeof(opts);
+	opts.log = log_collect;
+	opts.log_ctx = &lb;
+	opts.log_level = PERSIST_LOG_WARNING;
+	CU_ASSERT_EQUAL(persist_plugins_probe(&opts, NULL, &infos, &n, &err), PERSIST_OK);
+	persist_plugins_free(infos, n);
+	env_restore();
+	CHECK_MSG(lb.text, "PERSIST_PLUGIN_PATH entry \"relative/dir\" is ignored: it is not an absolute path");
+	CHECK_MSG(lb.text, "empty PERSIST_PLUGIN_PATH entry is ignored");
+	fx_fmt(need, sizeof(need), "PERSIST_PLUGIN_PATH entry \"%s/missing\" is ignored: %s",
+	       fx_scratch(), strerror(ENOENT));
+	CHECK_MSG(lb.text, need);
+	fx_fmt(need, sizeof(need), "PERSIST_PLUGIN_PATH entry \"%s\" is ignored: it is writable by group and others",
+	       unsafe);
+	CHECK_MSG(lb.text, need);
+	/* the directory of this build's plugins is fine: not mentioned */
+	if (env_path != NULL) {
+		fx_fmt(need, sizeof(need), "\"%s\"", env_path);
+		CU_ASSERT_PTR_NULL(strstr(lb.text, need));
+	}
+}
+
+/* persist_options.kinds: only the kinds asked for are loaded and opened;
+   the others answer PERSIST_ENOTSUP naming the kind; an options struct of
+   the 1.0 size opens every kind. */
+static void test_open_kinds(void)
+{
+	struct persist_options opts;
+	struct persist_error err;
+	const char *dirs[1];
+	char json[1024], *value = NULL;
+	size_t len = 0;
+	uint64_t id;
+	persist *p = NULL;
+
+	dirs[0] = fx_dir_with("fixture_ok");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dirs[0]);
+	/* configuration and sessions name providers that do not exist */
+	config_json(json, sizeof(json), "nosuch_config", "fixture_ok",
+		    "nosuch_session", NULL);
+	memset(&opts, 0, sizeof(opts));
+	opts.size = sizeof(opts);
+	opts.plugin_dirs = dirs;
+	opts.n_plugin_dirs = 1;
+	opts.kinds = PERSIST_KIND_BIT(PERSIST_KIND_STATE);
+	CU_ASSERT_EQUAL_FATAL(persist_open_json(json, &opts, &p, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_state_set(p, "c", "k", "1", 1, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_state_get(p, "c", "k", &value, &len, &err), PERSIST_OK);
+	persist_free(value);
+	CU_ASSERT_EQUAL(persist_config_get(p, "k", NULL, NULL, NULL, &err), PERSIST_ENOTSUP);
+	CHECK_MSG(err.msg, "the configuration kind was not opened");
+	CU_ASSERT_EQUAL(persist_config_subscribe(p, NULL, NULL, NULL, &id, &err), PERSIST_ENOTSUP);
+	CU_ASSERT_EQUAL(persist_session_drop(p, "s", &err), PERSIST_ENOTSUP);
+	CHECK_MSG(err.msg, "the session kind was not opened");
+	CU_ASSERT_EQUAL(persist_health(p, PERSIST_KIND_SESSION, NULL, &err), PERSIST_ENOTSUP);
+	CU_ASSERT_EQUAL(persist_caps(p, PERSIST_KIND_CONFIG), 0);
+	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
+
+	/* unknown bits */
+	opts.kinds = 1u << 7;
+	p = NULL;
+	CU_ASSERT_EQUAL(persist_open_json(json, &opts, &p, &err), PERSIST_EINVAL);
+	CHECK_MSG(err.msg, "persist_options.kinds 0x80");
+	CU_ASSERT_PTR_NULL(p);
+
+	/* a caller built before kinds existed: every kind, so the missing
+	   configuration provider fails the open */
+	opts.kinds = PERSIST_KIND_BIT(PERSIST_KIND_STATE); /* beyond size: ignored */
+	opts.size = (uint32_t)offsetof(struct persist_options, kinds);
+	CU_ASSERT_EQUAL(persist_open_json(json, &opts, &p, &err), PERSIST_ENOPLUGIN);
+	CHECK_MSG(err.msg, "nosuch_");
+}
+
+/* PERSIST_OPEN_CHECK_HEALTH fails the open when a store is unhealthy; the
+   default open is lazy and succeeds. */
+static void test_open_check_health(void)
+{
+	struct persist_error err;
+	const char *dir = fx_dir_with("fixture_sick");
+	persist *p = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	CU_ASSERT_EQUAL(open_state("fixture_sick", dir, 0, &p, &err), PERSIST_OK);
+	CU_ASSERT_PTR_NOT_NULL(p);
+	CU_ASSERT_EQUAL(persist_health(p, PERSIST_KIND_STATE, NULL, &err), PERSIST_EUNAVAIL);
+	persist_close(p, NULL);
+	p = NULL;
+	CU_ASSERT_EQUAL(open_state("fixture_sick", dir, PERSIST_OPEN_CHECK_HEALTH, &p, &err),
+			PERSIST_EUNAVAIL);
+	CU_ASSERT_PTR_NULL(p);
+	CHECK_MSG(err.msg, "fixture_sick backend is unreachable");
+	/* healthy stores pass the check */
+	dir = fx_dir_with("fixture_ok");
+	CU_ASSERT_EQUAL(open_state("fixture_ok", dir, PERSIST_OPEN_CHECK_HEALTH, &p, &err),
+			PERSIST_OK);
+	persist_close(p, NULL);
+}
+
+static void watch_cb(void *ctx, const char *key, const char *etag)
+{
+	(void)ctx; (void)key; (void)etag;
+}
+
+/* Subscribing to a key the provider refuses answers its PERSIST_EINVAL
+   (instead of waiting for a change that can never come); an absent key
+   is fine. */
+static void test_subscribe_checks_key(void)
+{
+	struct persist_error err;
+	char json[1024];
+	const char *dir = fx_dir_with("fixture_ok");
+	uint64_t id = 0;
+	persist *p = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	config_json(json, sizeof(json), "fixture_ok", "memory", NULL, NULL);
+	CU_ASSERT_EQUAL_FATAL(open_with(json, dir, 0, &p, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_config_subscribe(p, "refused/x", watch_cb, NULL, &id, &err),
+			PERSIST_EINVAL);
+	CHECK_MSG(err.msg, "key \"refused/x\" is refused");
+	CU_ASSERT_EQUAL(persist_config_subscribe(p, "absent", watch_cb, NULL, &id, &err),
+			PERSIST_OK);
+	CU_ASSERT_EQUAL(err.code, PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_config_unsubscribe(p, id, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_config_subscribe(p, NULL, watch_cb, NULL, &id, &err),
+			PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_config_unsubscribe(p, id, &err), PERSIST_OK);
+	persist_close(p, NULL);
+}
+
 int main(void)
 {
 	static const struct t_case tests[] = {
@@ -897,6 +1229,7 @@ int main(void)
 		{ "newer ABI minor", test_newminor },
 		{ "short descriptor", test_short },
 		{ "declared name differs", test_wrongname },
+		{ "no name", test_noname },
 		{ "no init", test_noinit },
 		{ "init fails with a message", test_initfail },
 		{ "unresolved symbol", test_unresolved },
@@ -918,6 +1251,13 @@ int main(void)
 		{ "frozen 1.0 plugin", test_frozen10 },
 		{ "probe", test_probe },
 		{ "probe with pluginPath", test_probe_config_path },
+		{ "probe survives exit, crash, hang", test_probe_survives },
+		{ "open logs the plugin before init (exit)", test_open_init_exits },
+		{ "open logs the plugin before init (crash)", test_open_init_crashes },
+		{ "probe notes ignored directories", test_probe_notes },
+		{ "open only some kinds", test_open_kinds },
+		{ "open with a health check", test_open_check_health },
+		{ "subscribe checks the key with the provider", test_subscribe_checks_key },
 		{ NULL, NULL }
 	};
 	int ret;
