@@ -127,8 +127,8 @@ int fs_state_open(void *plugin, const struct persist_store_args *args,
 	st->root_fd = st->kv_dir_fd = st->log_dir_fd = st->lock_dir_fd = -1;
 	st->compact_min = FS_COMPACT_MIN;
 	pthread_mutex_init(&st->mu, NULL);
-	st->kvs = fs_table_new(fs_kv_free);
-	st->logs = fs_table_new(fs_log_free);
+	st->kvs = pc_map_new(fs_kv_free);
+	st->logs = pc_map_new(fs_log_free);
 	if (st->kvs == NULL || st->logs == NULL) {
 		fs_state_close(st);
 		return host->error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
@@ -167,8 +167,8 @@ void fs_state_close(void *store)
 		st->host->log(st->sink, PERSIST_LOG_ERROR,
 			      "filesystem: closing state store \"%s\": %s",
 			      st->opts.root, err.msg);
-	fs_table_free(st->kvs);
-	fs_table_free(st->logs);
+	pc_map_free(st->kvs);
+	pc_map_free(st->logs);
 	if (st->kv_dir_fd >= 0)
 		close(st->kv_dir_fd);
 	if (st->log_dir_fd >= 0)
@@ -212,7 +212,7 @@ typedef void *fs_handle_new_fn(const char *collection, int **lock_fd_r);
 
 /* Find the handle of collection in table, or make one, open its lock file
    ROOT/.locks/<prefix>.<collection> and add it to table. */
-static int fs_state_handle(struct fs_state *st, struct fs_table *table,
+static int fs_state_handle(struct fs_state *st, struct pc_map *table,
 			   const char *prefix, const char *collection,
 			   fs_handle_new_fn *make, void (*destroy)(void *),
 			   void **handle_r, struct persist_error *err)
@@ -223,7 +223,7 @@ static int fs_state_handle(struct fs_state *st, struct fs_table *table,
 	int e;
 
 	pthread_mutex_lock(&st->mu);
-	h = fs_table_get(table, collection);
+	h = pc_map_get(table, collection);
 	if (h != NULL) {
 		pthread_mutex_unlock(&st->mu);
 		*handle_r = h;
@@ -242,7 +242,7 @@ static int fs_state_handle(struct fs_state *st, struct fs_table *table,
 				       st->opts.root, FS_LOCK_DIR, lock_name,
 				       strerror(e));
 	}
-	if (fs_table_put(table, collection, h) < 0) {
+	if (pc_map_put(table, collection, h) < 0) {
 		destroy(h);
 		goto nomem;
 	}
@@ -264,7 +264,7 @@ static void *fs_kv_new(const char *collection, int **lock_fd_r)
 	kv->fd = kv->lock_fd = -1;
 	pthread_mutex_init(&kv->mu, NULL);
 	kv->name = strdup(collection);
-	kv->table = fs_table_new(fs_entry_free);
+	kv->table = pc_map_new(fs_entry_free);
 	if (kv->name == NULL || kv->table == NULL) {
 		fs_kv_free(kv);
 		return NULL;
@@ -372,7 +372,7 @@ int fs_state_get(void *store, const char *collection, const char *key,
 	pthread_mutex_lock(&kv->mu);
 	ret = fs_kv_lock(st, kv, 0, err);
 	if (ret == PERSIST_OK) {
-		e = fs_table_get(kv->table, key);
+		e = pc_map_get(kv->table, key);
 		if (!fs_entry_live(st, e)) {
 			ret = st->host->error(err, PERSIST_ENOTFOUND, 0,
 					      "no key \"%s\" in collection \"%s\"",
@@ -496,7 +496,7 @@ int fs_state_del(void *store, const char *collection, const char *key,
 	pthread_mutex_lock(&kv->mu);
 	ret = fs_kv_lock(st, kv, 1, err);
 	if (ret == PERSIST_OK) {
-		if (!fs_entry_live(st, fs_table_get(kv->table, key)))
+		if (!fs_entry_live(st, pc_map_get(kv->table, key)))
 			ret = st->host->error(err, PERSIST_ENOTFOUND, 0,
 					      "no key \"%s\" in collection \"%s\"",
 					      key, collection);
@@ -568,7 +568,7 @@ int fs_state_scan(void *store, const char *collection, const char *prefix,
 	pthread_mutex_lock(&kv->mu);
 	ret = fs_kv_lock(st, kv, 0, err);
 	if (ret == PERSIST_OK) {
-		(void)fs_table_each(kv->table, fs_scan_one, &sc);
+		(void)pc_map_each(kv->table, fs_scan_one, &sc);
 		fs_kv_unlock(kv);
 	}
 	pthread_mutex_unlock(&kv->mu);
