@@ -11,7 +11,8 @@
  * It is a static convenience library compiled with hidden visibility and
  * linked into each plugin, so nothing of it reaches a plugin's exported
  * symbols (still only persist_plugin_entry_v1).  Plugins never link
- * libpersist; the core compiles pc-table.c and pc-utf8.c itself.
+ * libpersist; the core compiles pc-table.c, pc-utf8.c and pc-string.c
+ * itself.
  */
 #ifndef PERSIST_PC_COMMON_H
 #define PERSIST_PC_COMMON_H

@@ -90,6 +90,14 @@ static void test_insert_find_remove(void)
 	table_free_all(&t);
 }
 
+/* Insert items k0 .. k<n-1> into an empty table. */
+static void table_fill(struct pc_table *t, int n)
+{
+	for (int i = 0; i < n; i++)
+		CU_ASSERT_FATAL(pc_table_insert(t, &item_new(i)->entry) == 0);
+	CU_ASSERT_EQUAL(pc_table_count(t), (size_t)n);
+}
+
 /* 100000 keys: the table grows, every key is still found once. */
 static void test_many_keys_grow(void)
 {
@@ -99,9 +107,7 @@ static void test_many_keys_grow(void)
 	struct pc_table_entry *e;
 	size_t visited = 0;
 
-	for (int i = 0; i < N; i++)
-		CU_ASSERT_FATAL(pc_table_insert(&t, &item_new(i)->entry) == 0);
-	CU_ASSERT_EQUAL(pc_table_count(&t), N);
+	table_fill(&t, N);
 	CU_ASSERT(t.n_buckets >= N);
 	CU_ASSERT_EQUAL(t.n_buckets & (t.n_buckets - 1), 0);
 	for (int i = 0; i < N; i += 7) {
@@ -133,8 +139,7 @@ static void test_remove_while_iterating(void)
 	struct pc_table_entry *e;
 	size_t visited = 0;
 
-	for (int i = 0; i < N; i++)
-		CU_ASSERT_FATAL(pc_table_insert(&t, &item_new(i)->entry) == 0);
+	table_fill(&t, N);
 	pc_table_iter_init(&iter, &t);
 	while ((e = pc_table_iter_next(&iter)) != NULL) {
 		struct item *it = (struct item *)e;
