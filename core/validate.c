@@ -27,9 +27,9 @@ int persist_valid_utf8(const void *data, size_t len)
 int persist_valid_key(const char *what, const char *key,
 		      struct persist_error *err)
 {
-	size_t len = 0, at = 0;
+	size_t at = 0;
 
-	switch (pc_key_check(key, PERSIST_KEY_MAX, &len, &at)) {
+	switch (pc_key_check(key, PERSIST_KEY_MAX, NULL, &at)) {
 	case PC_KEY_OK:
 		return PERSIST_OK;
 	case PC_KEY_NULL:

@@ -1,8 +1,8 @@
 /*
  * plugins/common/pc-utf8.c - UTF-8 validation and the key rule every kind
  * shares (see pc-utf8.h).  The key check runs on every call of the host
- * API: printable ASCII is scanned in a tight loop, and only a key with
- * other bytes takes the careful path.
+ * API: printable ASCII is scanned in a tight loop (inline, in the
+ * header), and only a key with other bytes takes the careful path here.
  */
 #include <stdint.h>
 #include "pc-utf8.h"
@@ -46,9 +46,10 @@ int pc_utf8_valid(const void *data, size_t len)
 	return 1;
 }
 
-/* Check a key against the rule shared by every kind. */
-enum pc_key_problem pc_key_check(const char *key, size_t max,
-				 size_t *len_r, size_t *at_r)
+/* Check a key against the rule shared by every kind (the careful path
+   behind the inline pc_key_check). */
+enum pc_key_problem pc_key_check_full(const char *key, size_t max,
+				      size_t *len_r, size_t *at_r)
 {
 	const unsigned char *s = (const unsigned char *)key;
 	size_t len;

@@ -25,11 +25,32 @@ enum pc_key_problem {
 	PC_KEY_NOT_UTF8,
 };
 
+/* The whole check, for keys the inline fast path below does not settle. */
+enum pc_key_problem pc_key_check_full(const char *key, size_t max,
+				      size_t *len_r, size_t *at_r);
+
 /* Check a key: not NULL, 1 to max bytes, UTF-8, no control characters.
    *len_r (may be NULL) gets the key's length when it is not NULL;
-   *at_r (may be NULL) the offset of the control character. */
-enum pc_key_problem pc_key_check(const char *key, size_t max,
-				 size_t *len_r, size_t *at_r);
+   *at_r (may be NULL) the offset of the control character.  Inline: it
+   runs on every call of the host API, and a key of printable ASCII within
+   the limit is settled by one tight loop. */
+static inline enum pc_key_problem pc_key_check(const char *key, size_t max,
+					       size_t *len_r, size_t *at_r)
+{
+	const unsigned char *s = (const unsigned char *)key;
+	size_t len;
+
+	if (key == NULL)
+		return PC_KEY_NULL;
+	while (*s >= 0x20 && *s < 0x7f)
+		s++;
+	len = (size_t)(s - (const unsigned char *)key);
+	if (*s != '\0' || len == 0 || len > max)
+		return pc_key_check_full(key, max, len_r, at_r);
+	if (len_r != NULL)
+		*len_r = len;
+	return PC_KEY_OK;
+}
 /* A detail sentence for a problem ("A key must be valid UTF-8."). */
 const char *pc_key_problem_text(enum pc_key_problem problem);
 
