@@ -12,14 +12,6 @@
 
 #define PC_TABLE_MIN_BUCKETS 16
 
-#if SIZE_MAX > 0xffffffffu
-#define PC_FNV_BASIS ((size_t)0xcbf29ce484222325ull)
-#define PC_FNV_PRIME ((size_t)0x100000001b3ull)
-#else
-#define PC_FNV_BASIS ((size_t)2166136261u)
-#define PC_FNV_PRIME ((size_t)16777619u)
-#endif
-
 /* FNV-1a of len bytes. */
 size_t pc_hash(const void *data, size_t len)
 {
@@ -31,48 +23,6 @@ size_t pc_hash(const void *data, size_t len)
 		h *= PC_FNV_PRIME;
 	}
 	return h;
-}
-
-/* FNV-1a of a NUL-terminated key and its length, in one pass. */
-static inline size_t pc_hash_str(const char *key, size_t *len_r)
-{
-	const unsigned char *p = (const unsigned char *)key;
-	size_t h = PC_FNV_BASIS;
-
-	for (; *p != '\0'; p++) {
-		h ^= *p;
-		h *= PC_FNV_PRIME;
-	}
-	*len_r = (size_t)(p - (const unsigned char *)key);
-	return h;
-}
-
-/* The element with this hash and key, or NULL.  Inlined in both finds:
-   the configuration cache calls it on every cached read. */
-static inline __attribute__((always_inline))
-struct pc_table_entry *pc_table_lookup(const struct pc_table *table,
-					      const void *key, size_t len,
-					      size_t hash)
-{
-	struct pc_table_entry *e;
-
-	if (table->n_buckets == 0)
-		return NULL;
-	for (e = table->buckets[hash & (table->n_buckets - 1)]; e != NULL; e = e->next) {
-		if (e->hash == hash && e->key_len == len &&
-		    memcmp(e->key, key, len) == 0)
-			return e;
-	}
-	return NULL;
-}
-
-/* The element whose key is the NUL-terminated key, or NULL. */
-struct pc_table_entry *pc_table_find(const struct pc_table *table,
-				     const char *key)
-{
-	size_t len, hash = pc_hash_str(key, &len);
-
-	return pc_table_lookup(table, key, len, hash);
 }
 
 /* The element whose key is key[0..len), or NULL. */
