@@ -19,7 +19,7 @@
 
 #include "cache.h"
 #include "core-private.h"
-#include "pc-table.h"
+#include "pc-common.h"
 
 /* Above this many entries the table is emptied rather than grown without
    bound (configuration sets are small; this only guards against a host
@@ -98,7 +98,7 @@ int persist_cache_lookup(struct persist_cache *cache, const char *key,
 		ret = 1;
 		if (e->data != NULL) {
 			if (data_r != NULL) {
-				*data_r = persist_memdup0(e->data, e->len);
+				*data_r = pc_memdup0(e->data, e->len);
 				if (*data_r == NULL)
 					ret = -1;
 			}
@@ -129,7 +129,7 @@ void persist_cache_store(struct persist_cache *cache, uint64_t gen,
 	struct cache_entry *e;
 	char *copy = NULL;
 
-	if (data != NULL && (copy = persist_memdup0(data, len)) == NULL)
+	if (data != NULL && (copy = pc_memdup0(data, len)) == NULL)
 		return;   /* not caching is always correct */
 	pthread_mutex_lock(&cache->lock);
 	if (gen != cache->generation) {
