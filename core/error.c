@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core-private.h"
+#include "pc-common.h"
 
 static const char *const status_names[PERSIST_STATUS_COUNT_] = {
 	[PERSIST_OK] = "PERSIST_OK",
@@ -111,17 +112,11 @@ char *persist_strdup(const char *s)
 	return s == NULL ? NULL : strdup(s);
 }
 
-/* Copy len bytes into a new buffer with a NUL after them. */
+/* Copy len bytes into a new buffer with a NUL after them (the plugin
+   support library's copy, which the core compiles too). */
 char *persist_memdup0(const void *data, size_t len)
 {
-	char *copy = malloc(len + 1);
-
-	if (copy == NULL)
-		return NULL;
-	if (len > 0)
-		memcpy(copy, data, len);
-	copy[len] = '\0';
-	return copy;
+	return pc_memdup0(data, len);
 }
 
 /* Free a buffer returned by the host API. */

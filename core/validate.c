@@ -19,45 +19,13 @@
 #include <string.h>
 
 #include "core-private.h"
+#include "pc-utf8.h"
 
-/* True when data[0..len) is well-formed UTF-8 (no overlongs, no
-   surrogates, nothing above U+10FFFF). */
+/* True when data[0..len) is well-formed UTF-8 (the rule is the plugin
+   support library's, shared with every provider). */
 int persist_valid_utf8(const void *data, size_t len)
 {
-	const unsigned char *s = data;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			n = 1; cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2; cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3; cp = c & 0x07;
-		} else {
-			return 0;
-		}
-		if (i + n >= len)
-			return 0;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
+	return pc_utf8_valid(data, len);
 }
 
 /* Check a key, session id or event name: non-NULL, non-empty, at most
@@ -66,37 +34,29 @@ int persist_valid_utf8(const void *data, size_t len)
 int persist_valid_key(const char *what, const char *key,
 		      struct persist_error *err)
 {
-	const unsigned char *s = (const unsigned char *)key;
-	size_t len;
+	size_t at = 0;
 
-	if (key == NULL)
+	switch (pc_key_check(key, PERSIST_KEY_MAX, NULL, &at)) {
+	case PC_KEY_OK:
+		return PERSIST_OK;
+	case PC_KEY_NULL:
 		return persist_error_set(err, PERSIST_EINVAL, 0, "%s is NULL", what);
-	/* fast path: printable ASCII up to the NUL */
-	while (*s >= 0x20 && *s < 0x7f)
-		s++;
-	if (*s != '\0') {
-		/* something else: control characters are refused, UTF-8 is
-		   checked once the end is found */
-		for (; *s != '\0'; s++) {
-			if (*s < 0x20 || *s == 0x7f) {
-				len = (size_t)(s - (const unsigned char *)key);
-				return persist_error_set(err, PERSIST_EINVAL, 0,
-					"%s \"%.*s\" contains control character 0x%02x at byte %zu",
-					what, (int)(len < 60 ? len : 60), key, *s, len);
-			}
-		}
-		if (!persist_valid_utf8(key, (size_t)(s - (const unsigned char *)key)))
-			return persist_error_set(err, PERSIST_EINVAL, 0,
-				"%s is not valid UTF-8", what);
-	}
-	len = (size_t)(s - (const unsigned char *)key);
-	if (len == 0)
-		return persist_error_set(err, PERSIST_EINVAL, 0, "%s is empty", what);
-	if (len > PERSIST_KEY_MAX)
+	case PC_KEY_CONTROL:
 		return persist_error_set(err, PERSIST_EINVAL, 0,
-			"%s \"%.40s...\" is too long\nThe limit is %d bytes.",
-			what, key, PERSIST_KEY_MAX);
-	return PERSIST_OK;
+			"%s \"%.*s\" contains control character 0x%02x at byte %zu",
+			what, (int)(at < 60 ? at : 60), key,
+			(unsigned char)key[at], at);
+	case PC_KEY_NOT_UTF8:
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"%s is not valid UTF-8", what);
+	case PC_KEY_EMPTY:
+		return persist_error_set(err, PERSIST_EINVAL, 0, "%s is empty", what);
+	case PC_KEY_TOO_LONG:
+		break;
+	}
+	return persist_error_set(err, PERSIST_EINVAL, 0,
+		"%s \"%.40s...\" is too long\nThe limit is %d bytes.",
+		what, key, PERSIST_KEY_MAX);
 }
 
 /* The bytes a collection name may hold: A-Z a-z 0-9 _ . : - */

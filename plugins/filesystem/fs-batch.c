@@ -108,7 +108,7 @@ static int fs_batch_kv_op(struct fs_state *st, struct fs_batch_kv *bk,
 			  const struct persist_op *op, size_t i,
 			  struct persist_error *err)
 {
-	struct fs_entry *cur = fs_table_get(bk->kv->table, op->key);
+	struct fs_entry *cur = pc_map_get(bk->kv->table, op->key);
 	struct fs_entry *e = NULL;
 	int ret;
 
@@ -388,8 +388,8 @@ int fs_state_flush(void *store, struct persist_error *err)
 	memset(&kvs, 0, sizeof(kvs));
 	memset(&logs, 0, sizeof(logs));
 	pthread_mutex_lock(&st->mu);
-	failed = fs_table_each(st->kvs, fs_flush_collect, &kvs) != 0 ||
-		 fs_table_each(st->logs, fs_flush_collect, &logs) != 0;
+	failed = pc_map_each(st->kvs, fs_flush_collect, &kvs) != 0 ||
+		 pc_map_each(st->logs, fs_flush_collect, &logs) != 0;
 	pthread_mutex_unlock(&st->mu);
 	if (failed) {
 		free(kvs.items);

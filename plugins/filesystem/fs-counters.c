@@ -63,7 +63,7 @@ int fs_state_incr(void *store, const char *collection, const char *key,
 	ret = fs_kv_lock(st, kv, 1, err);
 	if (ret != PERSIST_OK)
 		goto out;
-	cur = fs_table_get(kv->table, key);
+	cur = pc_map_get(kv->table, key);
 	ret = fs_counter_add(st, collection, key, cur, delta, &value, err);
 	if (ret != PERSIST_OK)
 		goto unlock;

@@ -41,7 +41,7 @@ void fs_kv_free(void *p)
 		close(kv->fd);
 	if (kv->lock_fd >= 0)
 		close(kv->lock_fd);
-	fs_table_free(kv->table);
+	pc_map_free(kv->table);
 	pthread_mutex_destroy(&kv->mu);
 	free(kv->rdbuf);
 	free(kv->name);
@@ -58,7 +58,7 @@ void fs_kv_reset(struct fs_kv *kv)
 	kv->offset = 0;
 	kv->live_bytes = 0;
 	kv->dirty = 0;
-	fs_table_clear(kv->table);
+	pc_map_clear(kv->table);
 }
 
 /* Rough size of an entry as a journal line. */
@@ -70,19 +70,19 @@ static uint64_t fs_entry_size(const char *key, const struct fs_entry *e)
 /* Put entry (NULL: delete) for key in the replica; owns entry. */
 int fs_kv_apply(struct fs_kv *kv, const char *key, struct fs_entry *entry)
 {
-	struct fs_entry *old = fs_table_get(kv->table, key);
+	struct fs_entry *old = pc_map_get(kv->table, key);
 
 	if (old != NULL) {
 		uint64_t sz = fs_entry_size(key, old);
 		kv->live_bytes = kv->live_bytes > sz ? kv->live_bytes - sz : 0;
 	}
 	if (entry == NULL) {
-		(void)fs_table_del(kv->table, key);
+		(void)pc_map_del(kv->table, key);
 		return 0;
 	}
-	if (fs_table_put(kv->table, key, entry) < 0) {
+	if (pc_map_put(kv->table, key, entry) < 0) {
 		fs_entry_free(entry);
-		(void)fs_table_del(kv->table, key);
+		(void)pc_map_del(kv->table, key);
 		return -1;
 	}
 	kv->live_bytes += fs_entry_size(key, entry);
@@ -457,7 +457,7 @@ void fs_kv_maybe_compact(struct fs_state *st, struct fs_kv *kv)
 	cc.st = st;
 	cc.now = st->host->now_ms();
 	fs_buf_init(&cc.buf);
-	(void)fs_table_each(kv->table, fs_compact_one, &cc);
+	(void)pc_map_each(kv->table, fs_compact_one, &cc);
 	if (cc.buf.failed) {
 		fs_buf_free(&cc.buf);
 		return;

@@ -12,7 +12,7 @@
  *   fs-walk.c      the walk over the configuration tree (list, watcher)
  *   fs-buf.c       growable byte buffer
  *   fs-codec.c     JSON string escaping, base64, UTF-8 and integer checks
- *   fs-table.c     string-keyed hash table
+ *   (plugins/common: the hash table, struct pc_map)
  *   fs-lock.c      flock helpers
  *   fs-fsync.c     full writes, fdatasync by mode, atomic file replacement
  *   fs-config.c    configuration store: get/set/delete/list, CAS
@@ -33,6 +33,7 @@
 #include <sys/types.h>
 #include <persist/plugin.h>
 #include <persist/persist.h> /* PERSIST_KEY_MAX and the other limits */
+#include "pc-common.h"       /* the hash table (struct pc_map) */
 
 /* ---- the plugin -------------------------------------------------------- */
 
@@ -128,25 +129,6 @@ int fs_json_parse_tok(struct json_tokener *tok, const void *data, size_t len,
 		      int strict, struct json_object **obj_r, char *why,
 		      size_t why_size);
 struct json_tokener *fs_json_tokener(void);
-
-/* ---- fs-table.c -------------------------------------------------------- */
-
-struct fs_table;
-typedef void fs_table_free_fn(void *value);
-
-struct fs_table *fs_table_new(fs_table_free_fn *free_value);
-void fs_table_free(struct fs_table *table);
-void *fs_table_get(const struct fs_table *table, const char *key);
-/* Insert or replace (the old value is freed); -1 on allocation failure. */
-int fs_table_put(struct fs_table *table, const char *key, void *value);
-/* Remove and free; 0 when present. */
-int fs_table_del(struct fs_table *table, const char *key);
-void fs_table_clear(struct fs_table *table);
-size_t fs_table_count(const struct fs_table *table);
-/* Visit every entry; stop when fn returns non-zero (returned). */
-typedef int fs_table_visit_fn(void *ctx, const char *key, void *value);
-int fs_table_each(const struct fs_table *table, fs_table_visit_fn *fn,
-		  void *ctx);
 
 /* ---- fs-lock.c --------------------------------------------------------- */
 
@@ -314,7 +296,7 @@ struct fs_kv {
 	dev_t dev;
 	ino_t ino;
 	off_t offset;         /* journal bytes replayed (whole lines) */
-	struct fs_table *table;
+	struct pc_map *table;
 	uint64_t live_bytes;  /* rough size of the live entries as lines */
 	int dirty;            /* written since the last fdatasync */
 	char *rdbuf;          /* replay buffer */
@@ -354,8 +336,8 @@ struct fs_state {
 	int dir_fd[FS_DIR_COUNT_]; /* opened on first use (fs_state_dir); -1 before */
 	pthread_mutex_t mu;       /* guards the two tables (not their values)
 				     and the opening of dir_fd */
-	struct fs_table *kvs;     /* name -> struct fs_kv */
-	struct fs_table *logs;    /* name -> struct fs_log */
+	struct pc_map *kvs;     /* name -> struct fs_kv */
+	struct pc_map *logs;    /* name -> struct fs_log */
 	uint64_t compact_min;     /* journal size that may trigger compaction */
 };
 

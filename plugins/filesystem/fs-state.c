@@ -271,8 +271,8 @@ int fs_state_open(void *plugin, const struct persist_store_args *args,
 		st->dir_fd[i] = -1;
 	st->compact_min = FS_COMPACT_MIN;
 	pthread_mutex_init(&st->mu, NULL);
-	st->kvs = fs_table_new(fs_kv_free);
-	st->logs = fs_table_new(fs_log_free);
+	st->kvs = pc_map_new(fs_kv_free);
+	st->logs = pc_map_new(fs_log_free);
 	if (st->kvs == NULL || st->logs == NULL) {
 		fs_state_close(st);
 		return host->error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
@@ -305,8 +305,8 @@ void fs_state_close(void *store)
 		st->host->log(st->sink, PERSIST_LOG_ERROR,
 			      "filesystem: closing state store \"%s\": %s",
 			      st->opts.root, err.msg);
-	fs_table_free(st->kvs);
-	fs_table_free(st->logs);
+	pc_map_free(st->kvs);
+	pc_map_free(st->logs);
 	for (int i = 0; i < FS_DIR_COUNT_; i++)
 		if (st->dir_fd[i] >= 0)
 			close(st->dir_fd[i]);
@@ -352,7 +352,7 @@ int fs_state_health(void *store, int64_t *latency_us_r,
 typedef void *fs_handle_new_fn(const char *collection);
 
 /* Find the handle of collection in table, or make one and add it. */
-static int fs_state_handle(struct fs_state *st, struct fs_table *table,
+static int fs_state_handle(struct fs_state *st, struct pc_map *table,
 			   const char *collection, fs_handle_new_fn *make,
 			   void (*destroy)(void *), void **handle_r,
 			   struct persist_error *err)
@@ -360,10 +360,10 @@ static int fs_state_handle(struct fs_state *st, struct fs_table *table,
 	void *h;
 
 	pthread_mutex_lock(&st->mu);
-	h = fs_table_get(table, collection);
+	h = pc_map_get(table, collection);
 	if (h == NULL) {
 		h = make(collection);
-		if (h != NULL && fs_table_put(table, collection, h) < 0) {
+		if (h != NULL && pc_map_put(table, collection, h) < 0) {
 			destroy(h);
 			h = NULL;
 		}
@@ -385,7 +385,7 @@ static void *fs_kv_new(const char *collection)
 	kv->fd = kv->lock_fd = -1;
 	pthread_mutex_init(&kv->mu, NULL);
 	kv->name = strdup(collection);
-	kv->table = fs_table_new(fs_entry_free);
+	kv->table = pc_map_new(fs_entry_free);
 	if (kv->name == NULL || kv->table == NULL) {
 		fs_kv_free(kv);
 		return NULL;
@@ -491,7 +491,7 @@ int fs_state_get(void *store, const char *collection, const char *key,
 	pthread_mutex_lock(&kv->mu);
 	ret = fs_kv_lock(st, kv, 0, err);
 	if (ret == PERSIST_OK) {
-		e = fs_table_get(kv->table, key);
+		e = pc_map_get(kv->table, key);
 		if (!fs_entry_live(st, e)) {
 			ret = st->host->error(err, PERSIST_ENOTFOUND, 0,
 					      "no key \"%s\" in collection \"%s\"",
@@ -615,7 +615,7 @@ int fs_state_del(void *store, const char *collection, const char *key,
 	pthread_mutex_lock(&kv->mu);
 	ret = fs_kv_lock(st, kv, 1, err);
 	if (ret == PERSIST_OK) {
-		if (!fs_entry_live(st, fs_table_get(kv->table, key)))
+		if (!fs_entry_live(st, pc_map_get(kv->table, key)))
 			ret = st->host->error(err, PERSIST_ENOTFOUND, 0,
 					      "no key \"%s\" in collection \"%s\"",
 					      key, collection);
@@ -687,7 +687,7 @@ int fs_state_scan(void *store, const char *collection, const char *prefix,
 	pthread_mutex_lock(&kv->mu);
 	ret = fs_kv_lock(st, kv, 0, err);
 	if (ret == PERSIST_OK) {
-		(void)fs_table_each(kv->table, fs_scan_one, &sc);
+		(void)pc_map_each(kv->table, fs_scan_one, &sc);
 		fs_kv_unlock(kv);
 	}
 	pthread_mutex_unlock(&kv->mu);

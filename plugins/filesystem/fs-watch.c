@@ -127,10 +127,10 @@ struct fs_watch {
 	char **wd_dirs;        /* wd -> directory relative to root ("" root) */
 	size_t n_wd;
 	uint64_t seq;          /* events handled so far */
-	struct fs_table *known;   /* key -> strdup'ed ETag last announced */
-	struct fs_table *pending; /* key -> struct fs_pending */
-	struct fs_table *opens;   /* key -> int*: opens minus closes seen */
-	struct fs_table *expiry;  /* key -> int64_t* wall-clock expiry */
+	struct pc_map *known;   /* key -> strdup'ed ETag last announced */
+	struct pc_map *pending; /* key -> struct fs_pending */
+	struct pc_map *opens;   /* key -> int*: opens minus closes seen */
+	struct pc_map *expiry;  /* key -> int64_t* wall-clock expiry */
 	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
 };
 
@@ -151,9 +151,9 @@ static void fs_watch_notify(struct fs_watch *w, const char *key,
 }
 
 /* Remember an int64 for key in table t. */
-static void fs_watch_put_time(struct fs_table *t, const char *key, int64_t v)
+static void fs_watch_put_time(struct pc_map *t, const char *key, int64_t v)
 {
-	int64_t *p = fs_table_get(t, key);
+	int64_t *p = pc_map_get(t, key);
 
 	if (p != NULL) {
 		*p = v;
@@ -163,7 +163,7 @@ static void fs_watch_put_time(struct fs_table *t, const char *key, int64_t v)
 	if (p == NULL)
 		return;
 	*p = v;
-	if (fs_table_put(t, key, p) < 0)
+	if (pc_map_put(t, key, p) < 0)
 		free(p);
 }
 
@@ -172,7 +172,7 @@ static void fs_watch_put_time(struct fs_table *t, const char *key, int64_t v)
 static struct fs_pending *fs_watch_pending(struct fs_watch *w, const char *key,
 					   int64_t now, int *created_r)
 {
-	struct fs_pending *p = fs_table_get(w->pending, key);
+	struct fs_pending *p = pc_map_get(w->pending, key);
 
 	*created_r = 0;
 	if (p != NULL)
@@ -183,7 +183,7 @@ static struct fs_pending *fs_watch_pending(struct fs_watch *w, const char *key,
 	p->due = now;
 	p->first = now;
 	p->complete = 1;
-	if (fs_table_put(w->pending, key, p) < 0) {
+	if (pc_map_put(w->pending, key, p) < 0) {
 		free(p);
 		return NULL;
 	}
@@ -316,14 +316,14 @@ static void fs_watch_read(struct fs_watch *w, const char *key,
 /* Forget key's pending look (settled). */
 static void fs_watch_settled(struct fs_watch *w, const char *key)
 {
-	(void)fs_table_del(w->pending, key);
+	(void)pc_map_del(w->pending, key);
 }
 
 /* Announce that key is gone (it was known). */
 static void fs_watch_gone(struct fs_watch *w, const char *key)
 {
-	(void)fs_table_del(w->known, key);
-	(void)fs_table_del(w->expiry, key);
+	(void)pc_map_del(w->known, key);
+	(void)pc_map_del(w->expiry, key);
 	fs_watch_settled(w, key);
 	fs_watch_notify(w, key, NULL);
 }
@@ -345,7 +345,7 @@ static void fs_watch_learn(struct fs_watch *w, const char *key)
 	if (doc.expires_ms != 0)
 		fs_watch_put_time(w->expiry, key, doc.expires_ms);
 	copy = strdup(doc.etag);
-	if (copy != NULL && fs_table_put(w->known, key, copy) < 0)
+	if (copy != NULL && pc_map_put(w->known, key, copy) < 0)
 		free(copy);
 }
 
@@ -365,15 +365,15 @@ static void fs_watch_check(struct fs_watch *w, const char *key)
 	/* Handle every event queued meanwhile: one for this key means the
 	   read may have raced a change; look again once it settles. */
 	fs_watch_drain(w);
-	p = fs_table_get(w->pending, key);
+	p = pc_map_get(w->pending, key);
 	if (p != NULL && p->seq > seq0)
 		return;
 	now = w->host->monotonic_us();
 	quiet = p == NULL || p->last == 0 ? INT64_MAX : now - p->last;
 	since_first = p == NULL ? INT64_MAX : now - p->first;
 	complete = p == NULL || p->complete;
-	open = fs_table_get(w->opens, key) != NULL;
-	old = fs_table_get(w->known, key);
+	open = pc_map_get(w->opens, key) != NULL;
+	old = pc_map_get(w->known, key);
 
 	switch (look.state) {
 	case FS_LOOK_TORN:
@@ -381,7 +381,7 @@ static void fs_watch_check(struct fs_watch *w, const char *key)
 		return;
 	case FS_LOOK_GONE:
 		if (old == NULL) {
-			(void)fs_table_del(w->expiry, key);
+			(void)pc_map_del(w->expiry, key);
 			fs_watch_settled(w, key);
 		} else if (quiet >= FS_WATCH_GONE_US) {
 			fs_watch_gone(w, key);
@@ -394,7 +394,7 @@ static void fs_watch_check(struct fs_watch *w, const char *key)
 		   outside the root, I/O error): gone for the subscribers,
 		   once settled */
 		if (old == NULL) {
-			(void)fs_table_del(w->expiry, key);
+			(void)pc_map_del(w->expiry, key);
 			fs_watch_settled(w, key);
 		} else if ((quiet >= FS_WATCH_SETTLE_US && !open) ||
 			   quiet >= FS_WATCH_OPEN_MAX_US) {
@@ -412,7 +412,7 @@ static void fs_watch_check(struct fs_watch *w, const char *key)
 		if (old != NULL)
 			fs_watch_gone(w, key);
 		else {
-			(void)fs_table_del(w->expiry, key);
+			(void)pc_map_del(w->expiry, key);
 			fs_watch_settled(w, key);
 		}
 		fs_config_reclaim(w->cfg, key);
@@ -421,7 +421,7 @@ static void fs_watch_check(struct fs_watch *w, const char *key)
 	if (look.doc.expires_ms != 0)
 		fs_watch_put_time(w->expiry, key, look.doc.expires_ms);
 	else
-		(void)fs_table_del(w->expiry, key);
+		(void)pc_map_del(w->expiry, key);
 	if (old != NULL && strcmp(old, look.doc.etag) == 0) {
 		fs_watch_settled(w, key);
 		return;
@@ -442,7 +442,7 @@ static void fs_watch_check(struct fs_watch *w, const char *key)
 	}
 	{
 		char *copy = strdup(look.doc.etag);
-		if (copy == NULL || fs_table_put(w->known, key, copy) < 0) {
+		if (copy == NULL || pc_map_put(w->known, key, copy) < 0) {
 			free(copy);
 			fs_watch_retry(w, key, now + FS_WATCH_SETTLE_US);
 			return;
@@ -593,7 +593,7 @@ static void fs_watch_drop_dir(struct fs_watch *w, const char *rel)
 	memset(&pc, 0, sizeof(pc));
 	pc.prefix = prefix;
 	pc.len = strlen(prefix);
-	(void)fs_table_each(w->known, fs_watch_collect, &pc);
+	(void)pc_map_each(w->known, fs_watch_collect, &pc);
 	for (size_t i = 0; i < pc.n; i++) {
 		fs_watch_touch(w, pc.keys[i], FS_TOUCH_GONE);
 		free(pc.keys[i]);
@@ -612,7 +612,7 @@ static void fs_watch_rescan(struct fs_watch *w)
 		     w->root_path);
 	memset(&pc, 0, sizeof(pc));
 	pc.prefix = "";
-	(void)fs_table_each(w->known, fs_watch_collect, &pc);
+	(void)pc_map_each(w->known, fs_watch_collect, &pc);
 	for (size_t i = 0; i < pc.n; i++) {
 		fs_watch_touch(w, pc.keys[i], FS_TOUCH_RESCAN);
 		free(pc.keys[i]);
@@ -652,20 +652,20 @@ static int fs_watch_key(struct fs_watch *w, const char *rel, const char *name,
 /* Count an open (+1) or a close (-1) of key's document. */
 static void fs_watch_count_open(struct fs_watch *w, const char *key, int d)
 {
-	int *n = fs_table_get(w->opens, key);
+	int *n = pc_map_get(w->opens, key);
 
 	if (n == NULL) {
 		if (d < 0 || (n = malloc(sizeof(*n))) == NULL)
 			return;
 		*n = 0;
-		if (fs_table_put(w->opens, key, n) < 0) {
+		if (pc_map_put(w->opens, key, n) < 0) {
 			free(n);
 			return;
 		}
 	}
 	*n += d;
 	if (*n <= 0)
-		(void)fs_table_del(w->opens, key);
+		(void)pc_map_del(w->opens, key);
 }
 
 /* Handle one inotify event: note what it says; documents are looked at
@@ -676,7 +676,7 @@ static void fs_watch_event(struct fs_watch *w, const struct inotify_event *ev)
 	const char *rel;
 
 	if (ev->mask & IN_Q_OVERFLOW) {
-		fs_table_clear(w->opens); /* counts are lost with the events */
+		pc_map_clear(w->opens); /* counts are lost with the events */
 		fs_watch_rescan(w);
 		return;
 	}
@@ -749,7 +749,7 @@ static int fs_watch_due_pending(void *ctx, const char *key, void *value)
 	int64_t t = p->due;
 
 	if (t <= dc->now_us && !p->complete &&
-	    fs_table_get(dc->w->opens, key) != NULL &&
+	    pc_map_get(dc->w->opens, key) != NULL &&
 	    dc->now_us - p->first < FS_WATCH_OPEN_MAX_US) {
 		p->due = t = dc->now_us + FS_WATCH_SETTLE_US;
 	}
@@ -790,8 +790,8 @@ static int fs_watch_timers(struct fs_watch *w)
 	dc.now_us = w->host->monotonic_us();
 	dc.now_ms = w->host->now_ms();
 	dc.due.prefix = "";
-	(void)fs_table_each(w->pending, fs_watch_due_pending, &dc);
-	(void)fs_table_each(w->expiry, fs_watch_due_expiry, &dc);
+	(void)pc_map_each(w->pending, fs_watch_due_pending, &dc);
+	(void)pc_map_each(w->expiry, fs_watch_due_expiry, &dc);
 	for (size_t i = 0; i < dc.due.n; i++) {
 		fs_watch_check(w, dc.due.keys[i]);
 		free(dc.due.keys[i]);
@@ -867,10 +867,10 @@ static void fs_watch_free(struct fs_watch *w)
 	for (size_t i = 0; i < w->n_wd; i++)
 		free(w->wd_dirs[i]);
 	free(w->wd_dirs);
-	fs_table_free(w->known);
-	fs_table_free(w->pending);
-	fs_table_free(w->opens);
-	fs_table_free(w->expiry);
+	pc_map_free(w->known);
+	pc_map_free(w->pending);
+	pc_map_free(w->opens);
+	pc_map_free(w->expiry);
 	free(w->root_path);
 	free(w);
 }
@@ -889,10 +889,10 @@ int fs_watch_start(struct fs_config *cfg, struct fs_watch **watch_r,
 	w->cfg = cfg;
 	w->host = host;
 	w->ifd = w->stop_fd = -1;
-	w->known = fs_table_new(free);
-	w->pending = fs_table_new(free);
-	w->opens = fs_table_new(free);
-	w->expiry = fs_table_new(free);
+	w->known = pc_map_new(free);
+	w->pending = pc_map_new(free);
+	w->opens = pc_map_new(free);
+	w->expiry = pc_map_new(free);
 	w->root_path = realpath(cfg->opts.root, NULL);
 	if (w->known == NULL || w->pending == NULL || w->expiry == NULL ||
 	    w->opens == NULL ||

@@ -40,7 +40,7 @@ void memory_doc_free(struct memory_doc *doc)
 static struct memory_doc *memory_doc_live(struct memory_namespace *ns,
 					  const char *key, int64_t now_ms)
 {
-	struct memory_doc *doc = (struct memory_doc *)memory_table_find(&ns->docs, key);
+	struct memory_doc *doc = (struct memory_doc *)pc_table_find(&ns->docs, key);
 
 	if (doc == NULL || memory_expired(doc->expires_ms, now_ms))
 		return NULL;
@@ -112,14 +112,14 @@ void *memory_config_reaper(void *arg)
 
 	pthread_mutex_lock(&ns->lock);
 	while (!ns->reaper_stop) {
-		struct memory_table_iter iter;
-		struct memory_entry *e;
+		struct pc_table_iter iter;
+		struct pc_table_entry *e;
 		int64_t now = host->now_ms(), next = 0, wait_ms;
 		struct timespec deadline;
 		int queued = 0;
 
-		memory_table_iter_init(&iter, &ns->docs);
-		while ((e = memory_table_iter_next(&iter)) != NULL) {
+		pc_table_iter_init(&iter, &ns->docs);
+		while ((e = pc_table_iter_next(&iter)) != NULL) {
 			struct memory_doc *doc = (struct memory_doc *)e;
 			struct memory_change *change;
 
@@ -136,7 +136,7 @@ void *memory_config_reaper(void *arg)
 				next = now + MEMORY_REAPER_RETRY_MS;
 				continue;
 			}
-			memory_table_remove(&ns->docs, e);
+			pc_table_remove(&ns->docs, e);
 			memory_doc_free(doc);
 			*ns->changes_tail = change;
 			ns->changes_tail = &change->next;
@@ -219,7 +219,7 @@ static int memory_config_get(void *s, const char *key,
 	if (doc == NULL) {
 		ret = host->error(err, PERSIST_ENOTFOUND, 0,
 				  "configuration document \"%s\" not found", key);
-	} else if ((value_r->data = memory_host_dup0(host, doc->data, doc->len)) == NULL) {
+	} else if ((value_r->data = pc_host_dup0(host, doc->data, doc->len)) == NULL) {
 		ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
 				  "out of memory reading configuration document \"%s\"", key);
 	} else {
@@ -260,7 +260,7 @@ static int memory_config_set(void *s, const char *key, const void *data,
 				   "negative TTL for configuration document \"%s\"", key);
 	/* The expensive parts happen before taking the lock. */
 	host->etag(data, len, etag);
-	copy = memory_memdup0(data, len);
+	copy = pc_memdup0(data, len);
 	change = memory_change_new(key, etag);
 	if (copy == NULL || change == NULL) {
 		ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
@@ -270,7 +270,7 @@ static int memory_config_set(void *s, const char *key, const void *data,
 
 	pthread_mutex_lock(&ns->lock);
 	now = host->now_ms();
-	doc = (struct memory_doc *)memory_table_find(&ns->docs, key);
+	doc = (struct memory_doc *)pc_table_find(&ns->docs, key);
 	if (if_match != NULL &&
 	    (doc == NULL || memory_expired(doc->expires_ms, now) ||
 	     strcmp(doc->etag, if_match) != 0)) {
@@ -283,8 +283,8 @@ static int memory_config_set(void *s, const char *key, const void *data,
 		goto out_unlock;
 	if (doc == NULL) {
 		doc = calloc(1, sizeof(*doc));
-		if (doc == NULL || (doc->entry.key = memory_strdup(key)) == NULL ||
-		    memory_table_insert(&ns->docs, &doc->entry) != 0) {
+		if (doc == NULL || (doc->entry.key = pc_strdup(key)) == NULL ||
+		    pc_table_insert(&ns->docs, &doc->entry) != 0) {
 			memory_doc_free(doc);
 			ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
 					  "out of memory storing configuration document \"%s\"", key);
@@ -345,7 +345,7 @@ static int memory_config_del(void *s, const char *key, const char *if_match,
 				  "configuration document \"%s\" does not match ETag %s",
 				  key, if_match);
 	} else {
-		memory_table_remove(&ns->docs, &doc->entry);
+		pc_table_remove(&ns->docs, &doc->entry);
 		memory_doc_free(doc);
 		memory_config_changed(ns, change);
 		change = NULL;
@@ -361,8 +361,8 @@ static int memory_config_list(void *s, persist_emit_fn *emit, void *ctx,
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
-	struct memory_table_iter iter;
-	struct memory_entry *e;
+	struct pc_table_iter iter;
+	struct pc_table_entry *e;
 	int64_t now;
 
 	if (emit == NULL)
@@ -370,8 +370,8 @@ static int memory_config_list(void *s, persist_emit_fn *emit, void *ctx,
 				   "memory provider: config list without a callback");
 	pthread_mutex_lock(&store->ns->lock);
 	now = host->now_ms();
-	memory_table_iter_init(&iter, &store->ns->docs);
-	while ((e = memory_table_iter_next(&iter)) != NULL) {
+	pc_table_iter_init(&iter, &store->ns->docs);
+	while ((e = pc_table_iter_next(&iter)) != NULL) {
 		const struct memory_doc *doc = (const struct memory_doc *)e;
 		struct persist_item item = {
 			.size = sizeof(item),

@@ -15,58 +15,14 @@
  * in those callbacks in any order, and a closed store is never called.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <json-c/json.h>
 #include "memory-private.h"
 
 #define MEMORY_DEFAULT_NAMESPACE "default"
 #define MEMORY_NAMESPACE_MAX 256
-
-/* strdup() that callers check for NULL. */
-char *memory_strdup(const char *s)
-{
-	size_t len = strlen(s);
-	char *copy = malloc(len + 1);
-
-	if (copy != NULL)
-		memcpy(copy, s, len + 1);
-	return copy;
-}
-
-/* Copy of len bytes followed by a NUL, in malloc()ed memory. */
-void *memory_memdup0(const void *data, size_t len)
-{
-	char *copy;
-
-	if (len == SIZE_MAX)
-		return NULL;
-	copy = malloc(len + 1);
-	if (copy == NULL)
-		return NULL;
-	if (len > 0)
-		memcpy(copy, data, len);
-	copy[len] = '\0';
-	return copy;
-}
-
-/* Copy of len bytes followed by a NUL, in memory the core frees. */
-void *memory_host_dup0(const struct persist_host *host, const void *data,
-		       size_t len)
-{
-	char *copy;
-
-	if (len == SIZE_MAX)
-		return NULL;
-	copy = host->alloc(len + 1);
-	if (copy == NULL)
-		return NULL;
-	if (len > 0)
-		memcpy(copy, data, len);
-	copy[len] = '\0';
-	return copy;
-}
 
 /* Wall-clock expiry time of a TTL in ms (0: no expiry). */
 int64_t memory_expiry(const struct persist_host *host, int64_t ttl_ms)
@@ -80,61 +36,32 @@ int64_t memory_expiry(const struct persist_host *host, int64_t ttl_ms)
 	return now + ttl_ms;
 }
 
-/* Read the provider's config JSON: only "namespace" (a string) is known. */
+/* The settings a store's config may give. */
+struct memory_settings {
+	char *namespace;
+};
+
+static const struct pc_setting memory_settings_table[] = {
+	{ .name = "namespace", .type = PC_SETTING_STRING,
+	  .offset = offsetof(struct memory_settings, namespace),
+	  .min = 1, .max = MEMORY_NAMESPACE_MAX,
+	  .def_str = MEMORY_DEFAULT_NAMESPACE },
+	{ .name = NULL }
+};
+
+/* Read the provider's config JSON: the namespace name (malloc()ed). */
 static int memory_parse_config(const struct persist_host *host, const char *json,
 			       char **namespace_r, struct persist_error *err)
 {
-	struct json_object *obj, *value;
-	enum json_tokener_error jerr;
-	const char *name = MEMORY_DEFAULT_NAMESPACE;
-	size_t len;
-	int ret = PERSIST_OK;
+	struct memory_settings settings;
+	int ret;
 
-	if (json == NULL || json[0] == '\0')
-		json = "{}";
-	obj = json_tokener_parse_verbose(json, &jerr);
-	if (obj == NULL)
-		return host->error(err, PERSIST_ECONFIG, 0,
-				   "memory provider: config is not valid JSON\n%s.",
-				   json_tokener_error_desc(jerr));
-	if (!json_object_is_type(obj, json_type_object)) {
-		json_object_put(obj);
-		return host->error(err, PERSIST_ECONFIG, 0,
-				   "memory provider: config is not a JSON object");
-	}
-	json_object_object_foreach(obj, key, val) {
-		if (strcmp(key, "namespace") != 0) {
-			ret = host->error(err, PERSIST_ECONFIG, 0,
-					  "memory provider: unknown config key \"%s\"\n"
-					  "The only key the memory provider knows is \"namespace\".",
-					  key);
-			goto out;
-		}
-	}
-	if (json_object_object_get_ex(obj, "namespace", &value)) {
-		if (!json_object_is_type(value, json_type_string)) {
-			ret = host->error(err, PERSIST_ECONFIG, 0,
-					  "memory provider: config key \"namespace\" must be a string");
-			goto out;
-		}
-		name = json_object_get_string(value);
-		len = strlen(name);
-		if (len == 0 || len > MEMORY_NAMESPACE_MAX ||
-		    (size_t)json_object_get_string_len(value) != len) {
-			ret = host->error(err, PERSIST_ECONFIG, 0,
-					  "memory provider: config key \"namespace\" is not a valid name\n"
-					  "A namespace is 1 to %d bytes without NUL.",
-					  MEMORY_NAMESPACE_MAX);
-			goto out;
-		}
-	}
-	*namespace_r = memory_strdup(name);
-	if (*namespace_r == NULL)
-		ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
-				  "memory provider: out of memory");
-out:
-	json_object_put(obj);
-	return ret;
+	ret = pc_config_read(host, "memory", json, memory_settings_table,
+			     &settings, err);
+	if (ret != PERSIST_OK)
+		return ret;
+	*namespace_r = settings.namespace;
+	return PERSIST_OK;
 }
 
 /* A new, empty namespace (not linked anywhere). */
@@ -175,8 +102,8 @@ fail_ns:
    store may use it any more. */
 static void memory_ns_free(struct memory_namespace *ns)
 {
-	struct memory_table_iter iter;
-	struct memory_entry *e;
+	struct pc_table_iter iter;
+	struct pc_table_entry *e;
 	struct memory_change *change;
 
 	pthread_mutex_lock(&ns->lock);
@@ -190,19 +117,19 @@ static void memory_ns_free(struct memory_namespace *ns)
 		ns->changes = change->next;
 		free(change);
 	}
-	memory_table_iter_init(&iter, &ns->docs);
-	while ((e = memory_table_iter_next(&iter)) != NULL)
+	pc_table_iter_init(&iter, &ns->docs);
+	while ((e = pc_table_iter_next(&iter)) != NULL)
 		memory_doc_free((struct memory_doc *)e);
-	memory_table_deinit(&ns->docs);
+	pc_table_deinit(&ns->docs);
 	ns->last_collection = NULL;
-	memory_table_iter_init(&iter, &ns->collections);
-	while ((e = memory_table_iter_next(&iter)) != NULL)
+	pc_table_iter_init(&iter, &ns->collections);
+	while ((e = pc_table_iter_next(&iter)) != NULL)
 		memory_collection_free((struct memory_collection *)e);
-	memory_table_deinit(&ns->collections);
-	memory_table_iter_init(&iter, &ns->sessions);
-	while ((e = memory_table_iter_next(&iter)) != NULL)
+	pc_table_deinit(&ns->collections);
+	pc_table_iter_init(&iter, &ns->sessions);
+	while ((e = pc_table_iter_next(&iter)) != NULL)
 		memory_session_free((struct memory_session *)e);
-	memory_table_deinit(&ns->sessions);
+	pc_table_deinit(&ns->sessions);
 
 	pthread_cond_destroy(&ns->reaper_wake);
 	pthread_cond_destroy(&ns->idle);
@@ -276,7 +203,7 @@ int memory_store_open(struct memory_plugin *plugin,
 	if (ret != PERSIST_OK)
 		return ret;
 	store = calloc(1, sizeof(*store));
-	if (store == NULL || (store->instance_id = memory_strdup(args->instance_id)) == NULL) {
+	if (store == NULL || (store->instance_id = pc_strdup(args->instance_id)) == NULL) {
 		free(store);
 		free(name);
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,

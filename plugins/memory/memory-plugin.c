@@ -15,7 +15,9 @@
  *   memory-config.c     configuration documents (ETag, CAS, TTL, notify)
  *   memory-state.c      collections: values, counters, logs, batches
  *   memory-session.c    sessions and events
- *   memory-table.c      the hash table underneath all of them
+ *
+ * The hash table, string copies and the config reader come from the
+ * plugin support library (plugins/common).
  *
  * Its config object has one optional key, "namespace" (a string, default
  * "default").

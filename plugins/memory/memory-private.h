@@ -1,7 +1,9 @@
 /*
  * plugins/memory/memory-private.h - what the files of the memory provider
- * share: the plugin object, namespaces, stores, and the small hash table
- * every key space is built on.
+ * share: the plugin object, namespaces, stores, and the elements of the
+ * key spaces (each an intrusive hash table of the plugin support library,
+ * struct pc_table: an element embeds a struct pc_table_entry and owns its
+ * key).
  *
  * Layout of the data:
  *
@@ -28,44 +30,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <persist/plugin.h>
-
-/* ----------------------------------------------------------------------
- * memory-table.c: an intrusive hash table of NUL-terminated string keys.
- * An element embeds a struct memory_entry as its first member; the table
- * never allocates or frees elements, only its bucket array.
- */
-struct memory_entry {
-	struct memory_entry *next; /* hash chain */
-	uint32_t hash;
-	char *key;                 /* owned by the element */
-};
-
-struct memory_table {
-	struct memory_entry **buckets;
-	size_t n_buckets;          /* power of two, 0 before the first insert */
-	size_t count;
-};
-
-/* Position of an iteration; the current entry may be removed. */
-struct memory_table_iter {
-	const struct memory_table *table;
-	size_t bucket;
-	struct memory_entry *next;
-};
-
-uint32_t memory_table_hash(const char *key);
-struct memory_entry *memory_table_find(const struct memory_table *table,
-				       const char *key);
-/* Link entry (its key must not be present).  Fails (-1) only when the
-   table has no buckets yet and they cannot be allocated; re-inserting an
-   entry that was removed from the same table never fails. */
-int memory_table_insert(struct memory_table *table, struct memory_entry *entry);
-void memory_table_remove(struct memory_table *table, struct memory_entry *entry);
-void memory_table_iter_init(struct memory_table_iter *iter,
-			    const struct memory_table *table);
-struct memory_entry *memory_table_iter_next(struct memory_table_iter *iter);
-/* Free the bucket array (the elements must have been freed). */
-void memory_table_deinit(struct memory_table *table);
+#include "pc-common.h"
 
 /* ----------------------------------------------------------------------
  * Elements of the key spaces.
@@ -73,7 +38,7 @@ void memory_table_deinit(struct memory_table *table);
 
 /* A configuration document. */
 struct memory_doc {
-	struct memory_entry entry; /* key */
+	struct pc_table_entry entry; /* key */
 	void *data;                /* len bytes + NUL */
 	size_t len;
 	int64_t expires_ms;        /* wall clock, 0 = never */
@@ -89,7 +54,7 @@ struct memory_change {
 
 /* A state value: bytes, or a counter kept as a number (data == NULL). */
 struct memory_value {
-	struct memory_entry entry; /* key */
+	struct pc_table_entry entry; /* key */
 	void *data;                /* len bytes + NUL; NULL for a counter */
 	size_t len;
 	int64_t counter;           /* the value when data == NULL */
@@ -104,8 +69,8 @@ struct memory_record {
 
 /* A state collection: its key space and its log. */
 struct memory_collection {
-	struct memory_entry entry; /* collection name */
-	struct memory_table keys;  /* of struct memory_value */
+	struct pc_table_entry entry; /* collection name */
+	struct pc_table keys;  /* of struct memory_value */
 	size_t sweep_at;           /* sweep expired keys when count reaches it */
 	struct memory_record *log;
 	size_t log_count, log_alloc;
@@ -113,7 +78,7 @@ struct memory_collection {
 
 /* A registered session. */
 struct memory_session {
-	struct memory_entry entry; /* session id */
+	struct pc_table_entry entry; /* session id */
 	char *instance;            /* instance_id of the store that put it */
 	void *data;                /* len bytes + NUL */
 	size_t len;
@@ -147,12 +112,12 @@ struct memory_namespace {
 	pthread_mutex_t lock;          /* guards everything below */
 	pthread_cond_t idle;           /* a store's busy count dropped to 0 */
 	struct memory_store *stores[PERSIST_KIND_COUNT_];
-	struct memory_table docs;        /* of struct memory_doc */
-	struct memory_table collections; /* of struct memory_collection */
+	struct pc_table docs;        /* of struct memory_doc */
+	struct pc_table collections; /* of struct memory_collection */
 	struct memory_collection *last_collection; /* the one used last, or NULL:
 						      saves a hash lookup when a
 						      caller works one collection */
-	struct memory_table sessions;    /* of struct memory_session */
+	struct pc_table sessions;    /* of struct memory_session */
 	size_t sessions_sweep_at;
 
 	/* Configuration changes waiting to be notified, in the order they
@@ -217,12 +182,6 @@ void memory_sessions_drop_instance(struct memory_namespace *ns,
 void memory_session_free(struct memory_session *session);
 
 /* Shared helpers (memory-namespace.c). */
-char *memory_strdup(const char *s);
-/* len bytes + NUL in malloc()ed memory; NULL when out of memory. */
-void *memory_memdup0(const void *data, size_t len);
-/* Same, in host->alloc() memory (what values returned to the core use). */
-void *memory_host_dup0(const struct persist_host *host, const void *data,
-		       size_t len);
 /* True when expires_ms is set and not later than now_ms. */
 static inline int memory_expired(int64_t expires_ms, int64_t now_ms)
 {

@@ -36,10 +36,10 @@ static struct memory_session *memory_session_live(struct memory_namespace *ns,
 						  const char *id, int64_t now_ms)
 {
 	struct memory_session *session =
-		(struct memory_session *)memory_table_find(&ns->sessions, id);
+		(struct memory_session *)pc_table_find(&ns->sessions, id);
 
 	if (session != NULL && memory_expired(session->expires_ms, now_ms)) {
-		memory_table_remove(&ns->sessions, &session->entry);
+		pc_table_remove(&ns->sessions, &session->entry);
 		memory_session_free(session);
 		session = NULL;
 	}
@@ -50,16 +50,16 @@ static struct memory_session *memory_session_live(struct memory_namespace *ns,
 static void memory_sessions_remove(struct memory_namespace *ns,
 				   const char *instance, int64_t now_ms)
 {
-	struct memory_table_iter iter;
-	struct memory_entry *e;
+	struct pc_table_iter iter;
+	struct pc_table_entry *e;
 
-	memory_table_iter_init(&iter, &ns->sessions);
-	while ((e = memory_table_iter_next(&iter)) != NULL) {
+	pc_table_iter_init(&iter, &ns->sessions);
+	while ((e = pc_table_iter_next(&iter)) != NULL) {
 		struct memory_session *session = (struct memory_session *)e;
 
 		if (instance != NULL ? strcmp(session->instance, instance) == 0 :
 		    memory_expired(session->expires_ms, now_ms)) {
-			memory_table_remove(&ns->sessions, e);
+			pc_table_remove(&ns->sessions, e);
 			memory_session_free(session);
 		}
 	}
@@ -104,13 +104,13 @@ static int memory_session_put(void *s, const char *id, const void *data,
 	if (ttl_ms < 0)
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "negative TTL for session \"%s\"", id);
-	copy = memory_memdup0(data, len);
-	instance = memory_strdup(store->instance_id);
+	copy = pc_memdup0(data, len);
+	instance = pc_strdup(store->instance_id);
 	if (copy == NULL || instance == NULL)
 		goto nomem;
 	pthread_mutex_lock(&ns->lock);
 	now = host->now_ms();
-	session = (struct memory_session *)memory_table_find(&ns->sessions, id);
+	session = (struct memory_session *)pc_table_find(&ns->sessions, id);
 	if (session == NULL) {
 		if (ns->sessions.count >= ns->sessions_sweep_at) {
 			memory_sessions_remove(ns, NULL, now);
@@ -118,8 +118,8 @@ static int memory_session_put(void *s, const char *id, const void *data,
 				ns->sessions.count * 2 : MEMORY_SWEEP_MIN;
 		}
 		session = calloc(1, sizeof(*session));
-		if (session == NULL || (session->entry.key = memory_strdup(id)) == NULL ||
-		    memory_table_insert(&ns->sessions, &session->entry) != 0) {
+		if (session == NULL || (session->entry.key = pc_strdup(id)) == NULL ||
+		    pc_table_insert(&ns->sessions, &session->entry) != 0) {
 			memory_session_free(session);
 			pthread_mutex_unlock(&ns->lock);
 			goto nomem;
@@ -157,7 +157,7 @@ static int memory_session_drop(void *s, const char *id, struct persist_error *er
 		ret = host->error(err, PERSIST_ENOTFOUND, 0,
 				  "session \"%s\" not found", id);
 	} else {
-		memory_table_remove(&store->ns->sessions, &session->entry);
+		pc_table_remove(&store->ns->sessions, &session->entry);
 		memory_session_free(session);
 	}
 	pthread_mutex_unlock(&store->ns->lock);
@@ -170,8 +170,8 @@ static int memory_session_list(void *s, persist_emit_fn *emit, void *ctx,
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
-	struct memory_table_iter iter;
-	struct memory_entry *e;
+	struct pc_table_iter iter;
+	struct pc_table_entry *e;
 	int64_t now;
 
 	if (emit == NULL)
@@ -179,8 +179,8 @@ static int memory_session_list(void *s, persist_emit_fn *emit, void *ctx,
 				   "memory provider: session list without a callback");
 	pthread_mutex_lock(&store->ns->lock);
 	now = host->now_ms();
-	memory_table_iter_init(&iter, &store->ns->sessions);
-	while ((e = memory_table_iter_next(&iter)) != NULL) {
+	pc_table_iter_init(&iter, &store->ns->sessions);
+	while ((e = pc_table_iter_next(&iter)) != NULL) {
 		struct memory_session *session = (struct memory_session *)e;
 		struct persist_item item = {
 			.size = sizeof(item),
@@ -192,7 +192,7 @@ static int memory_session_list(void *s, persist_emit_fn *emit, void *ctx,
 		};
 
 		if (memory_expired(session->expires_ms, now)) {
-			memory_table_remove(&store->ns->sessions, e);
+			pc_table_remove(&store->ns->sessions, e);
 			memory_session_free(session);
 			continue;
 		}
@@ -264,7 +264,7 @@ static int memory_session_send(void *s, const char *id, const char *event,
 				   "session \"%s\" not found", id);
 	}
 	/* the session may go while the lock is dropped for delivery */
-	instance = memory_strdup(session->instance);
+	instance = pc_strdup(session->instance);
 	if (instance == NULL) {
 		ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
 				  "out of memory sending to session \"%s\"", id);

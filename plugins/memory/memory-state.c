@@ -47,7 +47,7 @@ static struct memory_value *memory_value_new(const char *key, void *data,
 
 	if (v == NULL)
 		return NULL;
-	v->entry.key = memory_strdup(key);
+	v->entry.key = pc_strdup(key);
 	if (v->entry.key == NULL) {
 		free(v);
 		return NULL;
@@ -62,15 +62,15 @@ static struct memory_value *memory_value_new(const char *key, void *data,
 /* Free a collection, its values and its log. */
 void memory_collection_free(struct memory_collection *coll)
 {
-	struct memory_table_iter iter;
-	struct memory_entry *e;
+	struct pc_table_iter iter;
+	struct pc_table_entry *e;
 
 	if (coll == NULL)
 		return;
-	memory_table_iter_init(&iter, &coll->keys);
-	while ((e = memory_table_iter_next(&iter)) != NULL)
+	pc_table_iter_init(&iter, &coll->keys);
+	while ((e = pc_table_iter_next(&iter)) != NULL)
 		memory_value_free((struct memory_value *)e);
-	memory_table_deinit(&coll->keys);
+	pc_table_deinit(&coll->keys);
 	for (size_t i = 0; i < coll->log_count; i++)
 		free(coll->log[i].data);
 	free(coll->log);
@@ -86,7 +86,7 @@ static struct memory_collection *memory_collection_get(struct memory_namespace *
 	struct memory_collection *coll = ns->last_collection;
 
 	if (coll == NULL || strcmp(coll->entry.key, name) != 0)
-		coll = (struct memory_collection *)memory_table_find(&ns->collections, name);
+		coll = (struct memory_collection *)pc_table_find(&ns->collections, name);
 	if (coll != NULL) {
 		ns->last_collection = coll;
 		return coll;
@@ -97,9 +97,9 @@ static struct memory_collection *memory_collection_get(struct memory_namespace *
 	if (coll == NULL)
 		return NULL;
 	coll->sweep_at = MEMORY_SWEEP_MIN;
-	coll->entry.key = memory_strdup(name);
+	coll->entry.key = pc_strdup(name);
 	if (coll->entry.key == NULL ||
-	    memory_table_insert(&ns->collections, &coll->entry) != 0) {
+	    pc_table_insert(&ns->collections, &coll->entry) != 0) {
 		free(coll->entry.key);
 		free(coll);
 		return NULL;
@@ -114,7 +114,7 @@ static void memory_collection_gc(struct memory_namespace *ns,
 	if (coll != NULL && coll->keys.count == 0 && coll->log_count == 0) {
 		if (ns->last_collection == coll)
 			ns->last_collection = NULL;
-		memory_table_remove(&ns->collections, &coll->entry);
+		pc_table_remove(&ns->collections, &coll->entry);
 		memory_collection_free(coll);
 	}
 }
@@ -127,9 +127,9 @@ static struct memory_value *memory_value_live(struct memory_collection *coll,
 
 	if (coll == NULL)
 		return NULL;
-	v = (struct memory_value *)memory_table_find(&coll->keys, key);
+	v = (struct memory_value *)pc_table_find(&coll->keys, key);
 	if (v != NULL && memory_expired(v->expires_ms, now_ms)) {
-		memory_table_remove(&coll->keys, &v->entry);
+		pc_table_remove(&coll->keys, &v->entry);
 		memory_value_free(v);
 		v = NULL;
 	}
@@ -140,17 +140,17 @@ static struct memory_value *memory_value_live(struct memory_collection *coll,
    since the last sweep, so that keys nobody reads again do not pile up. */
 static void memory_collection_sweep(struct memory_collection *coll, int64_t now_ms)
 {
-	struct memory_table_iter iter;
-	struct memory_entry *e;
+	struct pc_table_iter iter;
+	struct pc_table_entry *e;
 
 	if (coll->keys.count < coll->sweep_at)
 		return;
-	memory_table_iter_init(&iter, &coll->keys);
-	while ((e = memory_table_iter_next(&iter)) != NULL) {
+	pc_table_iter_init(&iter, &coll->keys);
+	while ((e = pc_table_iter_next(&iter)) != NULL) {
 		struct memory_value *v = (struct memory_value *)e;
 
 		if (memory_expired(v->expires_ms, now_ms)) {
-			memory_table_remove(&coll->keys, e);
+			pc_table_remove(&coll->keys, e);
 			memory_value_free(v);
 		}
 	}
@@ -288,7 +288,7 @@ static int memory_state_get(void *s, const char *collection, const char *key,
 		goto out;
 	}
 	bytes = memory_value_bytes(v, buf, &len);
-	value_r->data = memory_host_dup0(host, bytes, len);
+	value_r->data = pc_host_dup0(host, bytes, len);
 	if (value_r->data == NULL) {
 		ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
 				  "out of memory reading key \"%s\" in collection \"%s\"",
@@ -323,7 +323,7 @@ static int memory_state_set(void *s, const char *collection, const char *key,
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "negative TTL for key \"%s\" in collection \"%s\"",
 				   key, collection);
-	copy = memory_memdup0(data, len);
+	copy = pc_memdup0(data, len);
 	if (copy == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
 				   "out of memory storing key \"%s\" in collection \"%s\"",
@@ -333,11 +333,11 @@ static int memory_state_set(void *s, const char *collection, const char *key,
 	coll = memory_collection_get(store->ns, collection, 1);
 	if (coll == NULL)
 		goto nomem;
-	v = (struct memory_value *)memory_table_find(&coll->keys, key);
+	v = (struct memory_value *)pc_table_find(&coll->keys, key);
 	if (v == NULL) {
 		memory_collection_sweep(coll, now);
 		v = memory_value_new(key, NULL, 0, 0, 0);
-		if (v == NULL || memory_table_insert(&coll->keys, &v->entry) != 0) {
+		if (v == NULL || pc_table_insert(&coll->keys, &v->entry) != 0) {
 			memory_value_free(v);
 			memory_collection_gc(store->ns, coll);
 			goto nomem;
@@ -379,7 +379,7 @@ static int memory_state_del(void *s, const char *collection, const char *key,
 		ret = host->error(err, PERSIST_ENOTFOUND, 0,
 				  "key \"%s\" not found in collection \"%s\"", key, collection);
 	} else {
-		memory_table_remove(&coll->keys, &v->entry);
+		pc_table_remove(&coll->keys, &v->entry);
 		memory_value_free(v);
 	}
 	memory_collection_gc(store->ns, coll);
@@ -395,8 +395,8 @@ static int memory_state_scan(void *s, const char *collection, const char *prefix
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
 	struct memory_collection *coll;
-	struct memory_table_iter iter;
-	struct memory_entry *e;
+	struct pc_table_iter iter;
+	struct pc_table_entry *e;
 	size_t prefix_len;
 	int64_t now;
 
@@ -411,8 +411,8 @@ static int memory_state_scan(void *s, const char *collection, const char *prefix
 	coll = memory_collection_get(store->ns, collection, 0);
 	if (coll == NULL)
 		goto out;
-	memory_table_iter_init(&iter, &coll->keys);
-	while ((e = memory_table_iter_next(&iter)) != NULL) {
+	pc_table_iter_init(&iter, &coll->keys);
+	while ((e = pc_table_iter_next(&iter)) != NULL) {
 		struct memory_value *v = (struct memory_value *)e;
 		char buf[MEMORY_INT64_TEXT];
 		struct persist_item item = {
@@ -422,7 +422,7 @@ static int memory_state_scan(void *s, const char *collection, const char *prefix
 		};
 
 		if (memory_expired(v->expires_ms, now)) {
-			memory_table_remove(&coll->keys, e);
+			pc_table_remove(&coll->keys, e);
 			memory_value_free(v);
 			continue;
 		}
@@ -462,7 +462,7 @@ static int memory_state_incr(void *s, const char *collection, const char *key,
 		goto out;
 	}
 	/* counters rarely carry a TTL: read the clock only when this one does */
-	v = (struct memory_value *)memory_table_find(&coll->keys, key);
+	v = (struct memory_value *)pc_table_find(&coll->keys, key);
 	if (v != NULL && v->expires_ms != 0)
 		v = memory_value_live(coll, key, host->now_ms());
 	ret = memory_value_add(host, v, collection, key, delta, &result, err);
@@ -471,7 +471,7 @@ static int memory_state_incr(void *s, const char *collection, const char *key,
 	if (v == NULL) {
 		memory_collection_sweep(coll, host->now_ms());
 		v = memory_value_new(key, NULL, 0, 0, 0);
-		if (v == NULL || memory_table_insert(&coll->keys, &v->entry) != 0) {
+		if (v == NULL || pc_table_insert(&coll->keys, &v->entry) != 0) {
 			memory_value_free(v);
 			memory_collection_gc(store->ns, coll);
 			ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
@@ -504,7 +504,7 @@ static int memory_state_append(void *s, const char *collection, const void *data
 	if (collection == NULL || (data == NULL && len > 0))
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "memory provider: state append without a collection or data");
-	copy = memory_memdup0(data, len);
+	copy = pc_memdup0(data, len);
 	if (copy == NULL)
 		goto nomem;
 	pthread_mutex_lock(&store->ns->lock);
@@ -611,7 +611,7 @@ static int memory_batch_apply(struct memory_namespace *ns,
 		goto nomem;
 	undo->coll = coll;
 	if (op->type == PERSIST_OP_APPEND) {
-		copy = memory_memdup0(op->value, op->len);
+		copy = pc_memdup0(op->value, op->len);
 		undo->log_count = coll->log_count;
 		if (copy == NULL || memory_log_push(coll, copy, op->len) != 0)
 			goto nomem;
@@ -619,16 +619,16 @@ static int memory_batch_apply(struct memory_namespace *ns,
 		return PERSIST_OK;
 	}
 	old = coll == NULL ? NULL :
-		(struct memory_value *)memory_table_find(&coll->keys, op->key);
+		(struct memory_value *)pc_table_find(&coll->keys, op->key);
 	if (old != NULL) {
-		memory_table_remove(&coll->keys, &old->entry);
+		pc_table_remove(&coll->keys, &old->entry);
 		undo->old = old;
 		if (memory_expired(old->expires_ms, now))
 			old = NULL; /* as if absent */
 	}
 	switch (op->type) {
 	case PERSIST_OP_SET:
-		copy = memory_memdup0(op->value, op->len);
+		copy = pc_memdup0(op->value, op->len);
 		if (copy == NULL)
 			goto nomem;
 		undo->inserted = memory_value_new(op->key, copy, op->len, 0,
@@ -651,7 +651,7 @@ static int memory_batch_apply(struct memory_namespace *ns,
 	}
 	/* fails only for a brand-new collection whose buckets cannot be
 	   allocated */
-	if (memory_table_insert(&coll->keys, &undo->inserted->entry) != 0) {
+	if (pc_table_insert(&coll->keys, &undo->inserted->entry) != 0) {
 		memory_value_free(undo->inserted);
 		undo->inserted = NULL;
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
@@ -673,11 +673,11 @@ static void memory_batch_rollback(struct memory_undo *undo, size_t n)
 		struct memory_undo *u = &undo[n];
 
 		if (u->inserted != NULL) {
-			memory_table_remove(&u->coll->keys, &u->inserted->entry);
+			pc_table_remove(&u->coll->keys, &u->inserted->entry);
 			memory_value_free(u->inserted);
 		}
 		if (u->old != NULL)
-			(void)memory_table_insert(&u->coll->keys, &u->old->entry);
+			(void)pc_table_insert(&u->coll->keys, &u->old->entry);
 		if (u->appended) {
 			while (u->coll->log_count > u->log_count)
 				free(u->coll->log[--u->coll->log_count].data);

@@ -425,7 +425,7 @@ int redis_config_list(void *store, persist_emit_fn *emit, void *ctx,
 	struct redis_store *st = store;
 	const struct persist_host *host = st->host;
 	size_t plen = strlen(st->cfg_key_prefix);
-	struct redis_keyset seen = { 0 };
+	struct pc_map seen = { 0 };
 	char cursor[32] = "0";
 	char *pattern;
 	bool stop = false;
@@ -460,7 +460,7 @@ int redis_config_list(void *store, persist_emit_fn *emit, void *ctx,
 
 			if (k->type != REDIS_REPLY_STRING || k->len <= plen)
 				continue;
-			added = redis_keyset_add(&seen, k->str, k->len);
+			added = pc_map_add(&seen, k->str, k->len, NULL);
 			if (added < 0) {
 				ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
 						  "%s: out of memory", req.what);
@@ -475,6 +475,6 @@ int redis_config_list(void *store, persist_emit_fn *emit, void *ctx,
 		redis_req_free(&req);
 	} while (ret == PERSIST_OK && !stop && strcmp(cursor, "0") != 0);
 	free(pattern);
-	redis_keyset_free(&seen);
+	pc_map_deinit(&seen);
 	return ret;
 }

@@ -12,12 +12,12 @@
  *   redis-req.c      building pipelined requests (argv arrays)
  *   redis-script.c   the Lua scripts and their SHA1 digests
  *   redis-msg.c      framing of pub/sub messages (binary safe)
- *   redis-keyset.c   a set of strings (de-duplicating SCAN/HSCAN results)
  *   redis-store.c    open/close/health shared by the three kinds
  *   redis-pubsub.c   the subscriber thread (dedicated connection)
  *   redis-state.c    state: counters, values with TTL, logs, batches
  *   redis-config.c   configuration documents, ETags, CAS, notification
  *   redis-session.c  session registry, broadcast, targeted send
+ *   (plugins/common: the set that drops SCAN duplicates, struct pc_map)
  */
 #ifndef PERSIST_REDIS_PRIVATE_H
 #define PERSIST_REDIS_PRIVATE_H
@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <hiredis/hiredis.h>
 #include <persist/plugin.h>
+#include "pc-common.h"      /* the plugin support library (hash table) */
 
 #define REDIS_PLUGIN_VERSION "1.0.0"
 
@@ -269,17 +270,6 @@ char *redis_msg_encode(size_t n, const void *const *fields,
    success, -1 when malformed. */
 int redis_msg_decode(const char *msg, size_t len, size_t n,
 		     const char **fields_r, size_t *lens_r);
-
-/* --- string set (redis-keyset.c) -------------------------------------- */
-
-struct redis_keyset {
-	char **slots;
-	size_t *lens;
-	size_t cap, count;
-};
-/* 1: added, 0: already present, -1: out of memory. */
-int redis_keyset_add(struct redis_keyset *set, const char *key, size_t len);
-void redis_keyset_free(struct redis_keyset *set);
 
 /* --- subscriber (redis-pubsub.c) -------------------------------------- */
 

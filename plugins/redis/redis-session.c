@@ -212,7 +212,7 @@ int redis_session_list(void *store, persist_emit_fn *emit, void *ctx,
 {
 	struct redis_store *st = store;
 	const struct persist_host *host = st->host;
-	struct redis_keyset seen = { 0 };
+	struct pc_map seen = { 0 };
 	char cursor[32] = "0";
 	const char **ids = NULL;
 	bool stop = false;
@@ -251,7 +251,7 @@ int redis_session_list(void *store, persist_emit_fn *emit, void *ctx,
 
 			if (m->type != REDIS_REPLY_STRING)
 				continue;
-			added = redis_keyset_add(&seen, m->str, m->len);
+			added = pc_map_add(&seen, m->str, m->len, NULL);
 			if (added < 0) {
 				ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
 						  "%s: out of memory", req.what);
@@ -266,7 +266,7 @@ int redis_session_list(void *store, persist_emit_fn *emit, void *ctx,
 		redis_req_free(&req);
 	} while (ret == PERSIST_OK && !stop && strcmp(cursor, "0") != 0);
 	free(ids);
-	redis_keyset_free(&seen);
+	pc_map_deinit(&seen);
 	return ret;
 }
 

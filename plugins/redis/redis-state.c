@@ -464,7 +464,7 @@ int redis_state_scan(void *store, const char *collection, const char *prefix,
 {
 	struct redis_store *st = store;
 	const struct persist_host *host = st->host;
-	struct redis_keyset seen = { 0 };
+	struct pc_map seen = { 0 };
 	char cursor[32] = "0";
 	char *pattern = NULL;
 	const char **marked = NULL;
@@ -520,7 +520,7 @@ int redis_state_scan(void *store, const char *collection, const char *prefix,
 
 			if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
 				continue;
-			added = redis_keyset_add(&seen, k->str, k->len);
+			added = pc_map_add(&seen, k->str, k->len, NULL);
 			if (added < 0) {
 				ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
 						  "%s: out of memory", req.what);
@@ -549,7 +549,7 @@ int redis_state_scan(void *store, const char *collection, const char *prefix,
 	} while (ret == PERSIST_OK && !stop && strcmp(cursor, "0") != 0);
 	free(marked);
 	free(pattern);
-	redis_keyset_free(&seen);
+	pc_map_deinit(&seen);
 	return ret;
 }
 
@@ -612,7 +612,7 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 	size_t *incr_at = NULL;  /* EXEC result index of each op's HINCRBY */
 	size_t ncmd = 0;         /* commands queued so far inside MULTI */
 	unsigned char *is_incr = NULL; /* per EXEC result: an op's HINCRBY */
-	struct redis_keyset ttl_colls = { 0 };
+	struct pc_map ttl_colls = { 0 };
 	struct coll_names cn = { 0 };
 	int ret = PERSIST_OK;
 
@@ -696,8 +696,8 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 
 		if (op->type != PERSIST_OP_SET || op->ttl_ms <= 0)
 			continue;
-		added = redis_keyset_add(&ttl_colls, op->collection,
-					 strlen(op->collection));
+		added = pc_map_add(&ttl_colls, op->collection,
+				   strlen(op->collection), NULL);
 		if (added < 0)
 			req.oom = true;
 		if (added <= 0)
@@ -711,7 +711,7 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 		ncmd++;
 	}
 	redis_req_cmd(&req, "EXEC");
-	redis_keyset_free(&ttl_colls);
+	pc_map_deinit(&ttl_colls);
 	is_incr = calloc(ncmd + 1, 1);
 	if (is_incr == NULL)
 		req.oom = true;

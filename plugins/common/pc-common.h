@@ -1,0 +1,107 @@
+/*
+ * plugins/common/pc-common.h - the plugin support library: what every
+ * provider plugin needs and would otherwise write again.
+ *
+ *   pc-table.c   the hash table and the key -> value map (pc-table.h)
+ *   pc-utf8.c    UTF-8 and key checks (pc-utf8.h)
+ *   pc-string.c  copies of strings and byte buffers
+ *   pc-config.c  the reader of a provider's JSON "config" object
+ *   (here)       stepping through a batch of operations
+ *
+ * It is a static convenience library compiled with hidden visibility and
+ * linked into each plugin, so nothing of it reaches a plugin's exported
+ * symbols (still only persist_plugin_entry_v1).  Plugins never link
+ * libpersist; the core compiles pc-table.c, pc-utf8.c and pc-string.c
+ * itself.
+ */
+#ifndef PERSIST_PC_COMMON_H
+#define PERSIST_PC_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <persist/plugin.h>
+#include "pc-table.h"
+#include "pc-utf8.h"
+
+/* ----------------------------------------------------------------------
+ * Strings (pc-string.c).  Each returns NULL when out of memory.
+ */
+
+/* A malloc()ed copy of s. */
+char *pc_strdup(const char *s);
+/* len bytes followed by a NUL, in malloc()ed memory. */
+void *pc_memdup0(const void *data, size_t len);
+/* Same, in host->alloc() memory (what a plugin hands back to the core). */
+void *pc_host_dup0(const struct persist_host *host, const void *data,
+		   size_t len);
+
+/* ----------------------------------------------------------------------
+ * Batches.  The core passes op_size = its sizeof(struct persist_op): a
+ * newer core's ops are larger, so a plugin steps by op_size, never by
+ * its own sizeof, and reads only the fields it knows.
+ */
+
+/* True when op_size can hold the struct persist_op this plugin knows. */
+static inline bool pc_batch_op_size_ok(size_t op_size)
+{
+	return op_size >= sizeof(struct persist_op);
+}
+
+/* Operation i of a batch whose elements are op_size bytes apart. */
+static inline const struct persist_op *pc_batch_op(const struct persist_op *ops,
+						   size_t i, size_t op_size)
+{
+	return (const struct persist_op *)(const void *)
+		((const char *)ops + i * op_size);
+}
+
+/* ----------------------------------------------------------------------
+ * The config reader (pc-config.c).  A provider describes its settings in
+ * a table; pc_config_read() parses the JSON text the core hands to open(),
+ * refuses an unknown key, a value of the wrong type, a number out of
+ * range (or one json-c would silently saturate), a string with a NUL
+ * byte or outside its length range, and fills the provider's struct.
+ * Every message names the provider and the setting:
+ *
+ *   memory provider: setting "poolSize" must be an integer from 1 to 64
+ *   The config gives 100.
+ *
+ * A setting marked PC_SETTING_SECRET never has its value quoted.
+ */
+enum pc_setting_type {
+	PC_SETTING_STRING,     /* char *, malloc()ed; length from min to max
+				  (max 0: no upper limit) */
+	PC_SETTING_INT64,      /* int64_t, from min to max */
+	PC_SETTING_BOOL,       /* bool */
+	PC_SETTING_ENUM,       /* int: index of the string in choices */
+	PC_SETTING_STRINGS,    /* char **, NULL-terminated, malloc()ed (NULL
+				  when absent); each string's length as for
+				  PC_SETTING_STRING */
+};
+
+#define PC_SETTING_SECRET   0x1u  /* never quote the value */
+#define PC_SETTING_REQUIRED 0x2u  /* absence is an error */
+
+struct pc_setting {
+	const char *name;           /* JSON key; NULL ends a table */
+	enum pc_setting_type type;
+	size_t offset;              /* of the field in the struct filled */
+	unsigned flags;
+	int64_t min, max;           /* INT64 range; STRING(S) length range */
+	const char *const *choices; /* ENUM: NULL-terminated */
+	int64_t def_int;            /* default of INT64, BOOL (0/1), ENUM (index) */
+	const char *def_str;        /* default of STRING (NULL: none) */
+};
+
+/* Read json (NULL or "" is {}) into out according to settings.  Every
+   field of out is set (defaults for absent keys).  PERSIST_OK, or
+   PERSIST_ECONFIG / PERSIST_ENOMEM through host->error with nothing left
+   allocated.  provider names the plugin in messages ("memory"). */
+int pc_config_read(const struct persist_host *host, const char *provider,
+		   const char *json, const struct pc_setting *settings,
+		   void *out, struct persist_error *err);
+/* Free what pc_config_read allocated in out (strings and lists). */
+void pc_config_free(const struct pc_setting *settings, void *out);
+
+#endif
