@@ -252,9 +252,9 @@ FILTER='/^fixture_/!d; s/  */ /g; s/ \/[^ ]*$//; s/ - - - - error: plugin [^ ]*:
 ERR='2 of ' check "plugins: exit and crash while loading are listed, exit 3" 3 \
 'fixture_ctorcrash - - - - crashed while loading (signal 11)
 fixture_ctorexit - - - - exited with status 7 while loading
-fixture_initcrash 0.1 1.0 state state=-
-fixture_initexit 0.1 1.0 state state=-
-fixture_ok 0.1 1.0 configuration,state configuration=-;state=-
+fixture_initcrash 0.1 1.1 state state=-
+fixture_initexit 0.1 1.1 state state=-
+fixture_ok 0.1 1.1 configuration,state configuration=-;state=-
 ' -P "$T/deadly-plugins" plugins
 # opening a plugin whose init exits or crashes cannot be saved, but the
 # exit code stays 3 and stderr names the plugin being initialised
