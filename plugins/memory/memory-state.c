@@ -4,8 +4,8 @@
  * log, with TTLs and native all-or-nothing batches.
  *
  * A counter is kept as a number (struct memory_value.data == NULL) and read
- * back as its decimal text.  incr of a value that is not a decimal integer
- * (optional '-', then digits, nothing else) answers PERSIST_EINVAL, and so
+ * back as its decimal text.  incr of a value that is not canonical decimal
+ * text (-?(0|[1-9][0-9]*)) answers PERSIST_EINVAL, and so
  * does a result outside int64.  Expired keys are invisible at once; they
  * are freed when next touched, and whenever a key space has doubled since
  * its last sweep.  A collection without keys and log records is freed.
@@ -157,7 +157,8 @@ static void memory_collection_sweep(struct memory_collection *coll, int64_t now_
 		coll->keys.count * 2 : MEMORY_SWEEP_MIN;
 }
 
-/* Parse a decimal int64: optional '-', one or more digits, nothing else. */
+/* Parse canonical decimal int64 text, -?(0|[1-9][0-9]*): no leading
+   zeros, no "-0", nothing else. */
 static int memory_parse_int64(const char *s, size_t len, int64_t *value_r)
 {
 	uint64_t acc = 0, limit = INT64_MAX;
@@ -171,7 +172,7 @@ static int memory_parse_int64(const char *s, size_t len, int64_t *value_r)
 		limit = (uint64_t)INT64_MAX + 1;
 		i = 1;
 	}
-	if (i == len)
+	if (i == len || (s[i] == '0' && (neg || len - i > 1)))
 		return -1;
 	for (; i < len; i++) {
 		unsigned d;
