@@ -867,6 +867,8 @@ static void test_etag_everywhere(void)
    on a conflict; the total must be exact. */
 #define CAS_COUNT_THREADS 8
 #define CAS_COUNT_EACH 200
+/* Conflicts in a row that mean the ETag of get never matches. */
+#define CAS_NO_PROGRESS 5000
 
 struct cas_counter {
 	struct ct_worker report;
@@ -881,6 +883,7 @@ static void *cas_counter(void *arg)
 {
 	struct cas_counter *w = arg;
 	struct persist_error err;
+	long in_a_row = 0;
 
 	for (int done = 0; done < CAS_COUNT_EACH && w->report.failures < 5;) {
 		char etag[PERSIST_ETAG_MAX] = "", doc[64], *data = NULL;
@@ -896,11 +899,18 @@ static void *cas_counter(void *arg)
 		persist_free(data);
 		len = snprintf(doc, sizeof(doc), "{\"n\":%ld}", n + 1);
 		ret = persist_config_set(w->p, w->key, doc, (size_t)len, etag, 0, NULL, &err);
-		if (ret == PERSIST_OK)
+		if (ret == PERSIST_OK) {
 			done++;
-		else if (ret == PERSIST_ECONFLICT)
+			in_a_row = 0;
+		} else if (ret == PERSIST_ECONFLICT) {
 			w->conflicts++;
-		else
+			if (++in_a_row == CAS_NO_PROGRESS) {
+				ct_worker_fail(&w->report, "%d conflicts in a row with the ETag "
+					       "get had just returned (\"%s\"): no progress",
+					       CAS_NO_PROGRESS, etag);
+				break;
+			}
+		} else
 			ct_worker_fail(&w->report, "set with if-match: %s: %s",
 				       persist_strerror(ret), err.msg);
 	}

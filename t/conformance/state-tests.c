@@ -852,46 +852,53 @@ static void test_incr_text(void)
 }
 
 /* TTL: an expired key is absent for scan, incr and delete even when no get
-   touched it first; incr keeps the TTL of the key it increments, and a
-   counter incr creates has none. */
+   touched it first (each probed in its own collection, so that no other
+   call clears it on the way); incr keeps the TTL of the key it
+   increments, and a counter incr creates has none. */
 static void test_ttl_untouched(void)
 {
-	char *c = ct_name_dup("st-ttl-untouched");
+	char *cs = ct_name_dup("st-ttl-scan"), *ci = ct_name_dup("st-ttl-incr");
+	char *cd = ct_name_dup("st-ttl-del"), *cc = ct_name_dup("st-ttl-counter");
 	struct persist_entry *e = NULL;
 	struct persist_error err;
 	int64_t v = 0;
 	size_t n = 0;
 
-	CT_OK(ct_sset(ct.a, c, "scan", "s", 200, &err), &err);
-	CT_OK(ct_sset(ct.a, c, "incr", "41", 200, &err), &err);
-	CT_OK(ct_sset(ct.a, c, "del", "d", 200, &err), &err);
-	CT_OK(ct_sset(ct.a, c, "counter", "5", 400, &err), &err);
-	CT_OK(persist_state_incr(ct.a, c, "counter", 1, &v, &err), &err);
+	CT_OK(ct_sset(ct.a, cs, "scan", "s", 200, &err), &err);
+	CT_OK(ct_sset(ct.a, cs, "stays", "t", 0, &err), &err);
+	CT_OK(ct_sset(ct.a, ci, "incr", "41", 200, &err), &err);
+	CT_OK(ct_sset(ct.a, cd, "del", "d", 200, &err), &err);
+	CT_OK(ct_sset(ct.a, cc, "counter", "5", 400, &err), &err);
+	CT_OK(persist_state_incr(ct.a, cc, "counter", 1, &v, &err), &err);
 	CT_EQ(v, 6);
-	CT_OK(persist_state_incr(ct.a, c, "fresh", 1, &v, &err), &err);
+	CT_OK(persist_state_incr(ct.a, cc, "fresh", 1, &v, &err), &err);
 	ct_sleep_ms(700);
-	/* scan first: nothing has read these keys since they expired */
-	CT_OK(persist_state_scan(ct.a, c, "", &e, &n, &err), &err);
-	CT_CHECK(n == 1 && e != NULL && strcmp(e[0].key, "fresh") == 0,
-		 "scan after keys expired (no get before): expected only \"fresh\" (no TTL), "
+	/* nothing has read these keys since they expired */
+	CT_OK(persist_state_scan(ct.b, cs, "", &e, &n, &err), &err);
+	CT_CHECK(n == 1 && e != NULL && strcmp(e[0].key, "stays") == 0,
+		 "scan after a key expired (no get before): expected only \"stays\" (no TTL), "
 		 "got %zu keys, the first \"%s\"", n, n > 0 && e != NULL ? e[0].key : "");
 	persist_items_free(e, n);
-	e = NULL;
-	CT_OK(persist_state_scan(ct.b, c, "del", &e, &n, &err), &err);
-	CT_CHECK(n == 0, "scan of prefix \"del\" through handle B after the key expired: "
-		 "expected no key, got %zu", n);
-	persist_items_free(e, n);
-	/* incr of an expired value starts again at 0 */
-	CT_OK(persist_state_incr(ct.a, c, "incr", 1, &v, &err), &err);
-	CT_CHECK(v == 1, "incr of an expired key holding \"41\": expected 1 (it starts "
-		 "again at 0), got %" PRId64, v);
-	CT_EXPECT(persist_state_delete(ct.a, c, "del", &err), PERSIST_ENOTFOUND, &err);
+	CT_OK(persist_state_incr(ct.a, ci, "incr", 1, &v, &err), &err);
+	CT_CHECK(v == 1, "incr of an expired key that held \"41\" (no get before): expected 1 "
+		 "(it starts again at 0), got %" PRId64, v);
+	CT_EXPECT(persist_state_delete(ct.a, cd, "del", &err), PERSIST_ENOTFOUND, &err);
 	/* the counter kept the TTL of the value it was incremented from */
-	EXPECT_NO_VALUE(ct.a, c, "counter");
-	EXPECT_VALUE(ct.a, c, "fresh", "1");
-	ct_sdel(ct.a, c, "incr");
-	ct_sdel(ct.a, c, "fresh");
-	free(c);
+	CT_OK(persist_state_scan(ct.a, cc, "", &e, &n, &err), &err);
+	CT_CHECK(n == 1 && e != NULL && strcmp(e[0].key, "fresh") == 0,
+		 "counter incremented from a value with a TTL: expected it expired with that "
+		 "TTL (only \"fresh\" left), got %zu keys, the first \"%s\"", n,
+		 n > 0 && e != NULL ? e[0].key : "");
+	persist_items_free(e, n);
+	EXPECT_NO_VALUE(ct.a, cc, "counter");
+	EXPECT_VALUE(ct.a, cc, "fresh", "1");
+	ct_sdel(ct.a, cs, "stays");
+	ct_sdel(ct.a, ci, "incr");
+	ct_sdel(ct.a, cc, "fresh");
+	free(cs);
+	free(ci);
+	free(cd);
+	free(cc);
 }
 
 /* TTL: a batch SET with a TTL expires; a batch INCR keeps the TTL. */
