@@ -519,6 +519,7 @@ int main(int argc, char **argv)
 	    ct_register_cleanup() != 0) {
 		fprintf(stderr, "persist-conformance: %s\n", CU_get_error_msg());
 		CU_cleanup_registry();
+		ct_forget_tests();
 		status = 2;
 		goto out;
 	}
@@ -532,6 +533,7 @@ int main(int argc, char **argv)
 	tests_run = CU_get_number_of_tests_run();
 	suites_failed = CU_get_number_of_suites_failed();
 	CU_cleanup_registry();
+	ct_forget_tests();
 
 	status = failures == 0 && suites_failed == 0 && tests_run > 0 ? 0 : 1;
 	if (persist_close(ct.direct, &err) != PERSIST_OK) {

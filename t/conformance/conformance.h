@@ -196,6 +196,8 @@ struct ct_test {
 /* Add test t to suite s, remembering its rule for the failure messages;
    0, or -1 when CUnit fails. */
 int ct_add_test(CU_pSuite s, const struct ct_test *t);
+/* Forget them all (once CUnit's registry is gone). */
+void ct_forget_tests(void);
 
 /* Add the suites of kind k, named `kind`: the tests with cap 0 as suite
    "<kind>"; the others, when the provider claims their capability, as

@@ -43,6 +43,14 @@ int ct_add_test(CU_pSuite s, const struct ct_test *t)
 	return 0;
 }
 
+/* Forget the tests added (after CU_cleanup_registry). */
+void ct_forget_tests(void)
+{
+	free(ct_added);
+	ct_added = NULL;
+	ct_n_added = 0;
+}
+
 /* The rule of the running test, or NULL. */
 static const struct ct_test *ct_current_rule(void)
 {
