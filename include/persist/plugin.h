@@ -376,6 +376,170 @@ struct persist_session_ops {
 		    const void *data, size_t len, struct persist_error *err);
 };
 
+/*
+ * ------------------------------------------------------------------------
+ * Provider contract
+ * ------------------------------------------------------------------------
+ * What every provider must do beyond the signatures above.  Each rule names
+ * the persist-conformance test that checks it, as [rule-id]; a failure of
+ * the suite quotes the id and the section title below.  Where a rule was a
+ * choice, the memory plugin is the reference and the suite agrees with it.
+ *
+ * Stores
+ *   - open returns a store for one kind; health is cheap and answers OK
+ *     with the round-trip latency in microseconds [store.health].
+ *   - A provider claims in caps only what it really does; the suite runs
+ *     the tests of every bit claimed and lists the bits it could not test.
+ *
+ * Arguments and errors
+ *   - The core validates every argument before calling (non-NULL, keys and
+ *     collection names within the limits of persist.h, valid UTF-8, no
+ *     control characters, JSON for documents) [config.args, config.keys.bad,
+ *     config.json, state.args, sessions.args].  A provider with stricter
+ *     rules answers PERSIST_EINVAL naming the key [config.keys.longest].
+ *   - Every failure returns a status and fills err through host->error with
+ *     a message naming the key, collection or session.  PERSIST_ENOTFOUND
+ *     means absent (or expired); on any failure outputs are left untouched
+ *     [config.get.absent].
+ *
+ * Configuration documents
+ *   - set stores the bytes; get returns them unchanged, NUL-terminated,
+ *     through every handle and store on the same backend [config.set.get,
+ *     config.big, config.keys.odd]; delete removes, a second delete answers
+ *     PERSIST_ENOTFOUND [config.delete]; list emits every key once
+ *     [config.list, config.get-many].
+ *
+ * ETags
+ *   - The ETag of a document is host->etag() of its exact bytes, whichever
+ *     provider stores it: equal bytes, equal ETag [config.etag.content].
+ *   - The core trusts a non-empty ETag a provider returns (from get, set
+ *     and list) and does not recompute it; it is what if_match is compared
+ *     with.  An empty ETag ("" from get or set, NULL in a list item) means
+ *     "not known": the core then computes host->etag() of the bytes
+ *     itself.  So a provider either returns host->etag() of the stored
+ *     bytes or nothing, never another value [config.etag.paths].
+ *
+ * Compare-and-swap
+ *   - set/del with if_match apply only when the stored document's ETag
+ *     equals it; an absent document never matches (PERSIST_ECONFLICT for
+ *     set, PERSIST_ENOTFOUND for del) [config.if-match].  With
+ *     PERSIST_CAP_CAS this is atomic against every writer of the backend:
+ *     one winner among racers [config.cas.one-winner], no lost update in
+ *     read-modify-write loops under contention [config.cas.counter].
+ *
+ * Change notification (PERSIST_CAP_NOTIFY)
+ *   - Every set, delete and expiry, by this process or another, calls
+ *     host->config_changed(sink, key, new ETag or NULL) on every store of
+ *     the backend [config.notify.subscribers, config.notify.other-handle,
+ *     config.ttl].  key NULL means "re-read everything" (after a reconnect).
+ *   - Rewriting a document with identical bytes is not a change and does
+ *     not notify [config.notify.identical].
+ *   - Without the capability the core notifies its own handle's writes.
+ *
+ * Values and keys (state)
+ *   - Values are bytes: any byte including NUL, empty, megabytes; they read
+ *     back unchanged and NUL-terminated [state.kv.basic, state.kv.bytes].
+ *   - An unknown collection is empty, not an error.  scan emits exactly the
+ *     live keys starting with the prefix, with their values [state.scan.prefix].
+ *   - A delete removes a key from get, scan and incr at once; what a run
+ *     wrote can be deleted and is gone from every listing [cleanup.delete].
+ *
+ * Counters
+ *   - incr treats an absent (or expired) key as 0, stores the sum and
+ *     returns it; get and scan return a counter as its decimal text; set
+ *     replaces a counter [state.incr.basic].
+ *   - Counter text is canonical decimal int64, -?(0|[1-9][0-9]*): no
+ *     leading zeros, no "-0", no sign or blanks around it.  incr of a key
+ *     holding anything else, and an increment whose result leaves int64,
+ *     answer PERSIST_EINVAL naming the key and change nothing
+ *     [state.incr.basic, state.incr.text].
+ *   - incr keeps the TTL of the key it increments (the counter expires
+ *     when the value it replaced would have); a counter incr creates has
+ *     no TTL; a later set decides the TTL anew [state.ttl.untouched].
+ *   - With PERSIST_CAP_ATOMIC_INCR increments from any number of threads,
+ *     handles and processes add up exactly, each returning its own new
+ *     value [state.incr.atomic, state.incr.atomic-handles].
+ *
+ * Expiry (TTL)
+ *   - ttl_ms is 0 (no expiry) or 1..PERSIST_TTL_MAX_MS (100 years); the
+ *     core refuses anything else and never passes it.  Expiry is measured
+ *     on host->now_ms(), the wall clock every process agrees on.
+ *   - An expired document, key or session is absent at once for every
+ *     method - get, list, scan, incr, delete, send - whether or not
+ *     anything read it since it expired [config.ttl, state.ttl.expiry,
+ *     state.ttl.untouched, sessions.ttl]; a set without TTL clears one; a
+ *     TTL given in a batch works as in a single set [state.ttl.batch].
+ *
+ * Append logs (PERSIST_CAP_APPEND_LOG)
+ *   - Records of a collection are numbered 0, 1, 2, ... in append order and
+ *     keep their numbers; read_log(from, max) emits exactly from ..
+ *     from + max - 1 that exist, in order; the log is not a key space
+ *     [state.log.read]; concurrent appends each land exactly once, every
+ *     writer's records in its order [state.log.concurrent].
+ *
+ * Batches
+ *   - A batch DELETE of an absent key is no error: the batch goes on and
+ *     applies (a single del still answers PERSIST_ENOTFOUND)
+ *     [state.batch.delete-absent].
+ *   - With PERSIST_CAP_BATCH a batch is applied whole [state.batch.set,
+ *     state.batch.mixed] or not at all; when some operations may have been
+ *     applied before a failure it answers PERSIST_EUNCERTAIN
+ *     [state.batch.atomic].  Without it the core loops over single calls.
+ *
+ * Sessions and session events
+ *   - put registers or refreshes a session held by the store's instance;
+ *     every instance lists it with its holder; drop removes it
+ *     [sessions.registry].  A put of the same id by another instance moves
+ *     the session to that instance: the list names the new holder and
+ *     sends reach only it [sessions.reregister].
+ *   - broadcast reaches every instance once, the sender too; send reaches
+ *     only the holder's instance, PERSIST_ENOTFOUND for an unknown or
+ *     expired session; each event carries the sender's instance id as
+ *     origin [sessions.broadcast, sessions.send, sessions.unsubscribe].
+ *
+ * Processes (PERSIST_CAP_SHARED, _DURABLE, _BROADCAST)
+ *   - SHARED: what another process wrote is visible [process.shared,
+ *     process.sessions]; DURABLE: an acknowledged write survives the
+ *     process being killed [process.durable]; BROADCAST: events cross
+ *     processes [process.broadcast].
+ *
+ * Threads
+ *   - Without PERSIST_CAP_THREADSAFE the core serialises the calls on each
+ *     store; with it, methods of one store run concurrently and each
+ *     thread sees its own writes [config.threads.mixed, state.threads.mixed,
+ *     sessions.threads], and readers of a key being rewritten see only
+ *     whole values that were written, never an older one after a newer
+ *     one [state.threads.one-key].
+ *   - host->error, alloc, free, now_ms, monotonic_us, etag and strerror
+ *     may be called from any thread at any time between init and fini.
+ *   - host->log, config_changed and session_event take a store's sink and
+ *     may be called from any thread, plugin-owned ones included, from the
+ *     moment open has stored the sink until close returns.  config_changed
+ *     only with a configuration store's sink, session_event only with a
+ *     session store's.  They return quickly (they queue), never call back
+ *     into the plugin, and may be called with the plugin's locks held.
+ *   - A persist_emit_fn is called only on the thread that called the
+ *     listing method, before the method returns.
+ *
+ * Lifetime of a sink and close
+ *   - The sink is valid from open until close returns, and not a moment
+ *     longer: the core frees it after close.  close must therefore stop
+ *     (and join) every plugin thread that may use the sink and wait for
+ *     callbacks already in flight to return before it returns.  Writes a
+ *     store acknowledged must not be lost by close.
+ *
+ * Memory ownership
+ *   - Everything the core passes (keys, values, args and its strings,
+ *     write options, batch operations) is valid only during the call:
+ *     copy what you keep.
+ *   - Everything a provider hands back to keep (persist_value.data) is
+ *     allocated with host->alloc(len + 1), NUL after the last byte, and
+ *     freed by the core with host->free; on a failure set nothing (the
+ *     core frees what was set).
+ *   - What a provider hands to a persist_emit_fn or a host callback stays
+ *     the provider's: valid during the call, copied by the core.
+ */
+
 /* The descriptor a plugin's entry function returns (static storage). */
 struct persist_plugin {
 	uint32_t magic;                 /* PERSIST_PLUGIN_MAGIC */

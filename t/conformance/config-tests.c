@@ -20,41 +20,62 @@ static int ct_set(persist *p, const char *key, const char *doc,
 	return persist_config_set(p, key, doc, strlen(doc), NULL, 0, etag_r, err);
 }
 
-/* Assert that key holds doc with ETag etag (NULL: don't check) on p. */
-static void ct_expect_doc(persist *p, const char *key, const char *doc,
-			  const char *etag, int line)
+/* Assert that key holds doc with ETag etag (NULL: don't check) on p, and
+   that the ETag is host->etag of the bytes. */
+static void ct_expect_doc1(persist *p, const char *key, const char *doc,
+			   const char *etag, const char *via, int line)
 {
 	struct persist_error err;
 	char *data = NULL;
 	size_t len = 0;
-	char got_etag[PERSIST_ETAG_MAX] = "";
+	char got_etag[PERSIST_ETAG_MAX] = "", want[PERSIST_ETAG_MAX];
 	int ret = persist_config_get(p, key, &data, &len, got_etag, &err);
 
-	ct_expect_status(ret, PERSIST_OK, &err, "persist_config_get", __FILE__, line);
-	if (ret != PERSIST_OK)
+	if (!ct_check(ret == PERSIST_OK, __FILE__, line,
+		      "get of \"%s\" %s: expected OK, got %s: %s", key, via,
+		      persist_strerror(ret), ret != PERSIST_OK ? err.msg : ""))
 		return;
-	ct_expect_bytes(data, len, doc, strlen(doc), "document", __FILE__, line);
-	CU_assertImplementation(data != NULL && data[len] == '\0', (unsigned)line,
-				"data is NUL-terminated", __FILE__, "", CU_FALSE);
-	if (etag != NULL) {
-		if (strcmp(etag, got_etag) != 0)
-			printf("\n    ETag %s, expected %s\n", got_etag, etag);
-		CU_assertImplementation(strcmp(etag, got_etag) == 0, (unsigned)line,
-					"ETag of get", __FILE__, "", CU_FALSE);
-	}
+	ct_expect_bytes(data, len, doc, strlen(doc), "document read back", __FILE__, line);
+	ct_check(data != NULL && data[len] == '\0', __FILE__, line,
+		 "document of \"%s\" %s: expected a NUL after the last byte", key, via);
+	persist_etag(doc, strlen(doc), want);
+	ct_check(strcmp(want, got_etag) == 0, __FILE__, line,
+		 "ETag of \"%s\" %s: expected host->etag of the stored bytes \"%s\", got \"%s\"",
+		 key, via, want, got_etag);
+	if (etag != NULL)
+		ct_check(strcmp(etag, got_etag) == 0, __FILE__, line,
+			 "ETag of \"%s\" %s: expected \"%s\" (the ETag set returned), got \"%s\"",
+			 key, via, etag, got_etag);
 	persist_free(data);
 }
 
-/* Assert that key is absent on p. */
+/* ct_expect_doc1 on p, and on the cacheless handle so that the provider
+   itself answers. */
+static void ct_expect_doc(persist *p, const char *key, const char *doc,
+			  const char *etag, int line)
+{
+	ct_expect_doc1(p, key, doc, etag, p == ct.b ? "through handle B" :
+		       "through handle A", line);
+	ct_expect_doc1(ct.direct, key, doc, etag, "from the provider (cache off)", line);
+}
+
+/* Assert that key is absent on p and on the cacheless handle. */
 static void ct_expect_absent(persist *p, const char *key, int line)
 {
+	persist *handles[2] = { p, ct.direct };
 	struct persist_error err;
-	char *data = NULL;
 
-	ct_expect_status(persist_config_get(p, key, &data, NULL, NULL, &err),
-			 PERSIST_ENOTFOUND, &err, "persist_config_get (absent)",
-			 __FILE__, line);
-	persist_free(data);
+	for (int i = 0; i < 2; i++) {
+		char *data = NULL;
+		int ret = persist_config_get(handles[i], key, &data, NULL, NULL, &err);
+
+		ct_check(ret == PERSIST_ENOTFOUND, __FILE__, line,
+			 "get of \"%s\" %s: expected NOTFOUND (absent), got %s%s%s", key,
+			 i == 1 ? "from the provider (cache off)" : "through the handle",
+			 persist_strerror(ret), ret != PERSIST_OK ? ": " : "",
+			 ret != PERSIST_OK ? err.msg : "");
+		persist_free(data);
+	}
 }
 
 /* Delete key if present (cleanup; a failure other than not-found counts). */
@@ -76,10 +97,10 @@ static void test_get_absent(void)
 
 	CT_EXPECT(persist_config_get(ct.a, ct_name("cfg-absent"), &data, &len, NULL, &err),
 		  PERSIST_ENOTFOUND, &err);
-	CU_ASSERT_PTR_EQUAL(data, &sentinel);
-	CU_ASSERT_EQUAL(len, 12345);
-	CU_ASSERT_EQUAL(err.code, PERSIST_ENOTFOUND);
-	CU_ASSERT(strlen(err.msg) > 0);
+	CT_TRUE(data == &sentinel);
+	CT_EQ(len, 12345);
+	CT_EQ(err.code, PERSIST_ENOTFOUND);
+	CT_TRUE(strlen(err.msg) > 0);
 }
 
 /* set then get: same bytes, ETag of the bytes. */
@@ -92,13 +113,13 @@ static void test_set_get(void)
 	struct persist_error err;
 
 	persist_etag(doc, strlen(doc), want);
-	CU_ASSERT(strlen(want) > 0 && strlen(want) < PERSIST_ETAG_MAX);
+	CT_TRUE(strlen(want) > 0 && strlen(want) < PERSIST_ETAG_MAX);
 	CT_OK(ct_set(ct.a, key, doc, etag, &err), &err);
-	CU_ASSERT_STRING_EQUAL(etag, want);
+	CT_STREQ(etag, want);
 	ct_expect_doc(ct.a, key, doc, want, __LINE__);
 	/* data_r may be NULL: only the ETag */
 	CT_OK(persist_config_get(ct.a, key, NULL, NULL, got_etag, &err), &err);
-	CU_ASSERT_STRING_EQUAL(got_etag, want);
+	CT_STREQ(got_etag, want);
 	/* the other handle sees it too */
 	ct_expect_doc(ct.b, key, doc, want, __LINE__);
 	ct_cleanup(ct.a, key);
@@ -116,21 +137,21 @@ static void test_etag_changes(void)
 
 	CT_OK(ct_set(ct.a, key, d1, e1, &err), &err);
 	CT_OK(ct_set(ct.a, key, d1, e1b, &err), &err);
-	CU_ASSERT_STRING_EQUAL(e1, e1b);
+	CT_STREQ(e1, e1b);
 	CT_OK(ct_set(ct.a, key, d2, e2, &err), &err);
-	CU_ASSERT_STRING_NOT_EQUAL(e1, e2);
+	CT_STRNE(e1, e2);
 	CT_OK(ct_set(ct.a, key, d3, e3, &err), &err);
-	CU_ASSERT_STRING_NOT_EQUAL(e2, e3);
-	CU_ASSERT_STRING_NOT_EQUAL(e1, e3);
+	CT_STRNE(e2, e3);
+	CT_STRNE(e1, e3);
 	persist_etag(d3, strlen(d3), want);
-	CU_ASSERT_STRING_EQUAL(e3, want);
+	CT_STREQ(e3, want);
 	ct_expect_doc(ct.a, key, d3, e3, __LINE__);
 	/* back to the first content: back to the first ETag */
 	CT_OK(ct_set(ct.a, key, d1, e1b, &err), &err);
-	CU_ASSERT_STRING_EQUAL(e1, e1b);
+	CT_STREQ(e1, e1b);
 	ct_expect_doc(ct.a, key, d1, e1, __LINE__);
 	for (const char *c = e1; *c != '\0'; c++)
-		CU_ASSERT(*c > ' ' && *c < 0x7f);
+		CT_TRUE(*c > ' ' && *c < 0x7f);
 	ct_cleanup(ct.a, key);
 }
 
@@ -153,11 +174,11 @@ static void test_if_match(void)
 
 	CT_OK(ct_set(ct.a, key, d1, e1, &err), &err);
 	CT_OK(persist_config_set(ct.a, key, d2, strlen(d2), e1, 0, e2, &err), &err);
-	CU_ASSERT_STRING_NOT_EQUAL(e1, e2);
+	CT_STRNE(e1, e2);
 	/* e1 is stale now */
 	CT_EXPECT(persist_config_set(ct.a, key, d3, strlen(d3), e1, 0, NULL, &err),
 		  PERSIST_ECONFLICT, &err);
-	CU_ASSERT_EQUAL(err.code, PERSIST_ECONFLICT);
+	CT_EQ(err.code, PERSIST_ECONFLICT);
 	ct_expect_doc(ct.a, key, d2, e2, __LINE__);
 	CT_EXPECT(persist_config_delete(ct.a, key, e1, &err), PERSIST_ECONFLICT, &err);
 	ct_expect_doc(ct.a, key, d2, e2, __LINE__);
@@ -192,7 +213,7 @@ static size_t ct_list_prefix(persist *p, const char *prefix, char **keys, size_t
 	*sorted_r = 1;
 	CT_OK(persist_config_list(p, &entries, &n, &err), &err);
 	for (size_t i = 0; i < n; i++) {
-		CU_ASSERT_PTR_NOT_NULL(entries[i].key);
+		CT_TRUE((entries[i].key) != NULL);
 		if (entries[i].key == NULL)
 			continue;
 		if (i > 0 && entries[i - 1].key != NULL &&
@@ -222,22 +243,22 @@ static void test_list(void)
 		CT_OK(ct_set(ct.a, k[i], "{\"listed\":true}", NULL, &err), &err);
 	}
 	n = ct_list_prefix(ct.a, prefix, got, 8, &sorted);
-	CU_ASSERT(sorted);
-	CU_ASSERT_EQUAL(n, 3);
+	CT_TRUE(sorted);
+	CT_EQ(n, 3);
 	if (n == 3) {
 		/* k[] was set in the order b, c, a */
-		CU_ASSERT_STRING_EQUAL(got[0], k[2]);
-		CU_ASSERT_STRING_EQUAL(got[1], k[0]);
-		CU_ASSERT_STRING_EQUAL(got[2], k[1]);
+		CT_STREQ(got[0], k[2]);
+		CT_STREQ(got[1], k[0]);
+		CT_STREQ(got[2], k[1]);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(got[i]);
 	CT_OK(persist_config_delete(ct.a, k[1], NULL, &err), &err);
 	n = ct_list_prefix(ct.a, prefix, got, 8, &sorted);
-	CU_ASSERT_EQUAL(n, 2);
+	CT_EQ(n, 2);
 	if (n == 2) {
-		CU_ASSERT_STRING_EQUAL(got[0], k[2]);
-		CU_ASSERT_STRING_EQUAL(got[1], k[0]);
+		CT_STREQ(got[0], k[2]);
+		CT_STREQ(got[1], k[0]);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(got[i]);
@@ -246,7 +267,7 @@ static void test_list(void)
 		free(k[i]);
 	}
 	n = ct_list_prefix(ct.a, prefix, got, 8, &sorted);
-	CU_ASSERT_EQUAL(n, 0);
+	CT_EQ(n, 0);
 	for (size_t i = 0; i < n; i++)
 		free(got[i]);
 	free(prefix);
@@ -268,16 +289,16 @@ static void test_get_many(void)
 	CT_OK(ct_set(ct.a, k3, d3, e3, &err), &err);
 	CT_OK(persist_config_get_many(ct.a, keys, 3, &entries, &err), &err);
 	if (entries != NULL) {
-		CU_ASSERT_EQUAL(entries[0].status, PERSIST_OK);
+		CT_EQ(entries[0].status, PERSIST_OK);
 		CT_EXPECT_BYTES(entries[0].value, entries[0].len, d1, strlen(d1));
-		CU_ASSERT_STRING_EQUAL(entries[0].etag, e1);
-		CU_ASSERT_EQUAL(entries[1].status, PERSIST_ENOTFOUND);
-		CU_ASSERT_PTR_NULL(entries[1].value);
-		CU_ASSERT_EQUAL(entries[2].status, PERSIST_OK);
+		CT_STREQ(entries[0].etag, e1);
+		CT_EQ(entries[1].status, PERSIST_ENOTFOUND);
+		CT_TRUE((entries[1].value) == NULL);
+		CT_EQ(entries[2].status, PERSIST_OK);
 		CT_EXPECT_BYTES(entries[2].value, entries[2].len, d3, strlen(d3));
-		CU_ASSERT_STRING_EQUAL(entries[2].etag, e3);
+		CT_STREQ(entries[2].etag, e3);
 		for (int i = 0; i < 3; i++) {
-			CU_ASSERT(entries[i].key != NULL &&
+			CT_TRUE(entries[i].key != NULL &&
 				  strcmp(entries[i].key, keys[i]) == 0);
 		}
 		persist_items_free(entries, 3);
@@ -286,7 +307,7 @@ static void test_get_many(void)
 	entries = NULL;
 	CT_EXPECT(persist_config_get_many(ct.a, bad, 2, &entries, &err),
 		  PERSIST_EINVAL, &err);
-	CU_ASSERT_PTR_NULL(entries);
+	CT_TRUE((entries) == NULL);
 	ct_cleanup(ct.a, k1);
 	ct_cleanup(ct.a, k3);
 	free(k1);
@@ -354,7 +375,7 @@ static void test_bad_keys(void)
 			persist_config_unsubscribe(ct.a, id, &err);
 	}
 	ct_recorder_free(&rec);
-	CU_ASSERT_PTR_NULL(data);
+	CT_TRUE((data) == NULL);
 }
 
 /* A key of exactly PERSIST_KEY_MAX bytes is valid for the core; a provider
@@ -410,9 +431,9 @@ static void test_null_args(void)
 		  PERSIST_EINVAL, &err);
 	CT_EXPECT(persist_config_unsubscribe(NULL, 1, &err), PERSIST_EINVAL, &err);
 	/* err itself may be NULL */
-	CU_ASSERT_EQUAL(persist_config_get(ct.a, NULL, &data, NULL, NULL, NULL), PERSIST_EINVAL);
-	CU_ASSERT_PTR_NULL(data);
-	CU_ASSERT_PTR_NULL(entries);
+	CT_EQ(persist_config_get(ct.a, NULL, &data, NULL, NULL, NULL), PERSIST_EINVAL);
+	CT_TRUE((data) == NULL);
+	CT_TRUE((entries) == NULL);
 	ct_expect_absent(ct.a, key, __LINE__);
 }
 
@@ -436,7 +457,7 @@ static void test_huge(void)
 	doc[len] = '\0';
 	persist_etag(doc, len, want);
 	CT_OK(persist_config_set(ct.a, key, doc, len, NULL, 0, etag, &err), &err);
-	CU_ASSERT_STRING_EQUAL(etag, want);
+	CT_STREQ(etag, want);
 	ct_expect_doc(ct.a, key, doc, want, __LINE__);
 	ct_cleanup(ct.a, key);
 	free(doc);
@@ -480,7 +501,7 @@ static void test_odd_keys(void)
 			}
 			free(got[i]);
 		}
-		CU_ASSERT_EQUAL(ours, N);
+		CT_EQ(ours, N);
 	}
 	for (size_t i = 0; i < N; i++) {
 		CT_OK(persist_config_delete(ct.a, keys[i], NULL, &err), &err);
@@ -504,29 +525,29 @@ static void test_notify_subscribers(void)
 	ct_recorder_init(&rec_all);
 	CT_OK(persist_config_subscribe(ct.a, k, ct_config_cb, &rec_key, &id_key, &err), &err);
 	CT_OK(persist_config_subscribe(ct.a, NULL, ct_config_cb, &rec_all, &id_all, &err), &err);
-	CU_ASSERT_NOT_EQUAL(id_key, id_all);
+	CT_NE(id_key, id_all);
 
 	CT_OK(ct_set(ct.a, o, "{\"other\":1}", NULL, &err), &err);
 	CT_OK(ct_set(ct.a, k, "{\"n\":1}", e1, &err), &err);
-	CU_ASSERT(ct_wait_config(&rec_key, 0, k, e1, 0, CT_WAIT_MS) >= 0);
-	CU_ASSERT(ct_wait_config(&rec_all, 0, k, e1, 0, CT_WAIT_MS) >= 0);
-	CU_ASSERT(ct_wait_config(&rec_all, 0, o, NULL, 0, CT_WAIT_MS) >= 0);
+	CT_TRUE(ct_wait_config(&rec_key, 0, k, e1, 0, CT_WAIT_MS) >= 0);
+	CT_TRUE(ct_wait_config(&rec_all, 0, k, e1, 0, CT_WAIT_MS) >= 0);
+	CT_TRUE(ct_wait_config(&rec_all, 0, o, NULL, 0, CT_WAIT_MS) >= 0);
 
 	CT_OK(persist_config_delete(ct.a, k, NULL, &err), &err);
-	CU_ASSERT(ct_wait_config(&rec_key, 0, k, NULL, 1, CT_WAIT_MS) >= 0);
-	CU_ASSERT(ct_wait_config(&rec_all, 0, k, NULL, 1, CT_WAIT_MS) >= 0);
+	CT_TRUE(ct_wait_config(&rec_key, 0, k, NULL, 1, CT_WAIT_MS) >= 0);
+	CT_TRUE(ct_wait_config(&rec_all, 0, k, NULL, 1, CT_WAIT_MS) >= 0);
 
 	CT_OK(persist_config_unsubscribe(ct.a, id_key, &err), &err);
 	mark = ct_recorder_count(&rec_key);
 	CT_OK(ct_set(ct.a, k, "{\"n\":2}", e2, &err), &err);
-	CU_ASSERT(ct_wait_config(&rec_all, 0, k, e2, 0, CT_WAIT_MS) >= 0);
+	CT_TRUE(ct_wait_config(&rec_all, 0, k, e2, 0, CT_WAIT_MS) >= 0);
 	ct_sleep_ms(CT_GRACE_MS);
-	CU_ASSERT_EQUAL(ct_recorder_count(&rec_key), mark);
-	CU_ASSERT_EQUAL(ct_count_config(&rec_key, 0, o), 0);
+	CT_EQ(ct_recorder_count(&rec_key), mark);
+	CT_EQ(ct_count_config(&rec_key, 0, o), 0);
 	/* unsubscribing twice: the id is unknown now */
-	CU_ASSERT_NOT_EQUAL(persist_config_unsubscribe(ct.a, id_key, &err), PERSIST_OK);
+	CT_NE(persist_config_unsubscribe(ct.a, id_key, &err), PERSIST_OK);
 	CT_OK(persist_config_unsubscribe(ct.a, id_all, &err), &err);
-	CU_ASSERT_EQUAL(rec_all.oom + rec_key.oom, 0);
+	CT_EQ(rec_all.oom + rec_key.oom, 0);
 
 	ct_cleanup(ct.a, k);
 	ct_cleanup(ct.a, o);
@@ -550,15 +571,15 @@ static void test_notify_identical(void)
 	CT_OK(persist_config_subscribe(ct.a, k, ct_config_cb, &rec, &id, &err), &err);
 	CT_OK(ct_set(ct.a, k, "{\"same\":true}", e1, &err), &err);
 	i1 = ct_wait_config(&rec, 0, k, e1, 0, CT_WAIT_MS);
-	CU_ASSERT(i1 >= 0);
+	CT_TRUE(i1 >= 0);
 	CT_OK(ct_set(ct.a, k, "{\"same\":true}", NULL, &err), &err);
 	CT_OK(ct_set(ct.a, k, "{\"same\":false}", e2, &err), &err);
 	i2 = ct_wait_config(&rec, (size_t)(i1 + 1), k, e2, 0, CT_WAIT_MS);
-	CU_ASSERT(i2 >= 0);
+	CT_TRUE(i2 >= 0);
 	ct_sleep_ms(CT_GRACE_MS);
 	/* exactly one notification after the first: the real change */
 	if (i1 >= 0)
-		CU_ASSERT_EQUAL(ct_count_config(&rec, (size_t)i1 + 1, k), 1);
+		CT_EQ(ct_count_config(&rec, (size_t)i1 + 1, k), 1);
 	CT_OK(persist_config_unsubscribe(ct.a, id, &err), &err);
 	ct_cleanup(ct.a, k);
 	ct_recorder_free(&rec);
@@ -578,15 +599,15 @@ static void test_notify_second_handle(void)
 	ct_recorder_init(&rec);
 	CT_OK(persist_config_subscribe(ct.a, k, ct_config_cb, &rec, &id, &err), &err);
 	CT_OK(ct_set(ct.a, k, "{\"by\":\"a\"}", e1, &err), &err);
-	CU_ASSERT(ct_wait_config(&rec, 0, k, e1, 0, CT_WAIT_MS) >= 0);
+	CT_TRUE(ct_wait_config(&rec, 0, k, e1, 0, CT_WAIT_MS) >= 0);
 	ct_expect_doc(ct.a, k, "{\"by\":\"a\"}", e1, __LINE__); /* now cached */
 
 	CT_OK(ct_set(ct.b, k, "{\"by\":\"b\"}", e2, &err), &err);
-	CU_ASSERT(ct_wait_config(&rec, 0, k, e2, 0, CT_WAIT_MS) >= 0);
+	CT_TRUE(ct_wait_config(&rec, 0, k, e2, 0, CT_WAIT_MS) >= 0);
 	ct_expect_doc(ct.a, k, "{\"by\":\"b\"}", e2, __LINE__);
 
 	CT_OK(persist_config_delete(ct.b, k, NULL, &err), &err);
-	CU_ASSERT(ct_wait_config(&rec, 0, k, NULL, 1, CT_WAIT_MS) >= 0);
+	CT_TRUE(ct_wait_config(&rec, 0, k, NULL, 1, CT_WAIT_MS) >= 0);
 	ct_expect_absent(ct.a, k, __LINE__);
 	CT_OK(persist_config_unsubscribe(ct.a, id, &err), &err);
 	ct_recorder_free(&rec);
@@ -639,15 +660,15 @@ static void test_ttl(void)
 	CT_OK(persist_config_set(ct.a, reset, "{\"r\":2}", 7, NULL, 0, NULL, &err), &err);
 	if (ct_now_ms() - start < 200)
 		ct_expect_doc(ct.a, k, "{\"ttl\":300}", NULL, __LINE__);
-	CU_ASSERT(ct_wait_gone(ct.a, k, CT_WAIT_MS));
-	CU_ASSERT(ct_now_ms() - start >= 250);
+	CT_TRUE(ct_wait_gone(ct.a, k, CT_WAIT_MS));
+	CT_TRUE(ct_now_ms() - start >= 250);
 	n = ct_list_prefix(ct.a, k, got, 4, &sorted);
 	for (size_t i = 0; i < n; i++) {
-		CU_ASSERT_STRING_NOT_EQUAL(got[i], k);
+		CT_STRNE(got[i], k);
 		free(got[i]);
 	}
 	if (notify) {
-		CU_ASSERT(ct_wait_config(&rec, 0, k, NULL, 1, CT_WAIT_MS) >= 0);
+		CT_TRUE(ct_wait_config(&rec, 0, k, NULL, 1, CT_WAIT_MS) >= 0);
 		CT_OK(persist_config_unsubscribe(ct.a, id, &err), &err);
 	}
 	ct_sleep_ms(400);
@@ -741,8 +762,8 @@ static void test_cas_race(void)
 		}
 	}
 	pthread_barrier_destroy(&barrier);
-	CU_ASSERT_EQUAL(bad_rounds, 0);
-	CU_ASSERT_EQUAL(other_errors, 0);
+	CT_EQ(bad_rounds, 0);
+	CT_EQ(other_errors, 0);
 	ct_cleanup(ct.a, k);
 	free(k);
 }
@@ -798,33 +819,204 @@ static void test_threads_mixed(void)
 		snprintf(w[i].key, sizeof(w[i].key), "%s", ct_name(what));
 	}
 	failures = ct_run_workers(mix_worker, w, sizeof(w[0]), MIX_THREADS, "worker", 1);
-	CU_ASSERT_EQUAL(failures, 0);
+	CT_WORKERS_OK(failures);
+}
+
+/* ETags from every path (get through the provider, list, get_many) are
+   host->etag of the stored bytes; list may leave an ETag out. */
+static void test_etag_everywhere(void)
+{
+	char *k = ct_name_dup("cfg-etag-all");
+	const char *doc = "{\"etag\":\"everywhere\",\"n\":[1,2]}";
+	const char *keys[1] = { k };
+	char want[PERSIST_ETAG_MAX], got[PERSIST_ETAG_MAX] = "";
+	struct persist_entry *e = NULL;
+	struct persist_error err;
+	size_t n = 0;
+	int listed = 0;
+
+	persist_etag(doc, strlen(doc), want);
+	CT_OK(ct_set(ct.b, k, doc, got, &err), &err);
+	CT_CHECK(strcmp(got, want) == 0, "ETag returned by set: expected host->etag of the "
+		 "bytes \"%s\", got \"%s\"", want, got);
+	ct_expect_doc(ct.a, k, doc, want, __LINE__);
+	CT_OK(persist_config_list(ct.direct, &e, &n, &err), &err);
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].key == NULL || strcmp(e[i].key, k) != 0)
+			continue;
+		listed = 1;
+		CT_CHECK(e[i].etag[0] == '\0' || strcmp(e[i].etag, want) == 0,
+			 "ETag of \"%s\" in list: expected none or \"%s\", got \"%s\"", k, want,
+			 e[i].etag);
+	}
+	persist_items_free(e, n);
+	CT_CHECK(listed, "list: expected \"%s\" among the %zu keys listed, it is not", k, n);
+	e = NULL;
+	CT_OK(persist_config_get_many(ct.direct, keys, 1, &e, &err), &err);
+	if (e != NULL) {
+		CT_STREQ(e[0].etag, want);
+		CT_EXPECT_BYTES(e[0].value, e[0].len, doc, strlen(doc));
+		persist_items_free(e, 1);
+	}
+	ct_cleanup(ct.a, k);
+	free(k);
+}
+
+/* CAS counter: threads (on both handles) each add 1 to a number in a
+   document CAS_COUNT_EACH times by read, then set with if-match, retrying
+   on a conflict; the total must be exact. */
+#define CAS_COUNT_THREADS 8
+#define CAS_COUNT_EACH 200
+/* Conflicts in a row that mean the ETag of get never matches. */
+#define CAS_NO_PROGRESS 5000
+
+struct cas_counter {
+	struct ct_worker report;
+	persist *p;
+	const char *key;
+	long conflicts;
+};
+
+/* Read the number through the cacheless handle (the provider's current
+   document), write n + 1 if unchanged. */
+static void *cas_counter(void *arg)
+{
+	struct cas_counter *w = arg;
+	struct persist_error err;
+	long in_a_row = 0;
+
+	for (int done = 0; done < CAS_COUNT_EACH && w->report.failures < 5;) {
+		char etag[PERSIST_ETAG_MAX] = "", doc[64], *data = NULL;
+		long n = -1;
+		int len, ret = persist_config_get(ct.direct, w->key, &data, NULL, etag, &err);
+
+		if (ret != PERSIST_OK || sscanf(data, "{\"n\":%ld}", &n) != 1) {
+			ct_worker_fail(&w->report, "get: %s: %s", persist_strerror(ret),
+				       ret != PERSIST_OK ? err.msg : "not the document written");
+			persist_free(data);
+			continue;
+		}
+		persist_free(data);
+		len = snprintf(doc, sizeof(doc), "{\"n\":%ld}", n + 1);
+		ret = persist_config_set(w->p, w->key, doc, (size_t)len, etag, 0, NULL, &err);
+		if (ret == PERSIST_OK) {
+			done++;
+			in_a_row = 0;
+		} else if (ret == PERSIST_ECONFLICT) {
+			w->conflicts++;
+			if (++in_a_row == CAS_NO_PROGRESS) {
+				ct_worker_fail(&w->report, "%d conflicts in a row with the ETag "
+					       "get had just returned (\"%s\"): no progress",
+					       CAS_NO_PROGRESS, etag);
+				break;
+			}
+		} else
+			ct_worker_fail(&w->report, "set with if-match: %s: %s",
+				       persist_strerror(ret), err.msg);
+	}
+	return NULL;
+}
+
+/* CAS: CAS_COUNT_THREADS x CAS_COUNT_EACH read-modify-writes, none lost. */
+static void test_cas_counter(void)
+{
+	char *k = ct_name_dup("cfg-cas-counter");
+	struct cas_counter w[CAS_COUNT_THREADS];
+	struct persist_error err;
+	char want[64];
+	long conflicts = 0;
+	int failures;
+
+	CT_OK(ct_set(ct.a, k, "{\"n\":0}", NULL, &err), &err);
+	for (int i = 0; i < CAS_COUNT_THREADS; i++)
+		w[i] = (struct cas_counter){ .p = i % 2 ? ct.b : ct.a, .key = k };
+	failures = ct_run_workers(cas_counter, w, sizeof(w[0]), CAS_COUNT_THREADS, "thread", 1);
+	CT_WORKERS_OK(failures);
+	for (int i = 0; i < CAS_COUNT_THREADS; i++)
+		conflicts += w[i].conflicts;
+	snprintf(want, sizeof(want), "{\"n\":%d}", CAS_COUNT_THREADS * CAS_COUNT_EACH);
+	{
+		char *data = NULL;
+
+		if (persist_config_get(ct.direct, k, &data, NULL, NULL, &err) == PERSIST_OK)
+			CT_CHECK(strcmp(data, want) == 0, "after %d successful compare-and-swaps "
+				 "(and %ld conflicts): expected %s, got %s (an update was lost)",
+				 CAS_COUNT_THREADS * CAS_COUNT_EACH, conflicts, want, data);
+		else
+			CT_CHECK(0, "get of the counter document: %s", err.msg);
+		persist_free(data);
+	}
+	ct_cleanup(ct.a, k);
+	free(k);
 }
 
 /* Register the configuration suites for what the provider claims. */
 int ct_register_config(char *tested, size_t size)
 {
+#define C_DOCS "Configuration documents"
+#define C_ETAG "ETags"
+#define C_CAS "Compare-and-swap"
+#define C_NOTIFY "Change notification"
+#define C_TTL "Expiry (TTL)"
+#define C_THREADS "Threads"
+#define C_ARGS "Arguments and errors"
 	static const struct ct_test tests[] = {
-		{ 0, "get of an absent key", test_get_absent },
-		{ 0, "set then get", test_set_get },
-		{ 0, "ETag changes exactly with content", test_etag_changes },
-		{ 0, "if-match", test_if_match },
-		{ 0, "delete", test_delete },
-		{ 0, "list", test_list },
-		{ 0, "get_many", test_get_many },
-		{ 0, "invalid JSON", test_invalid_json },
-		{ 0, "bad keys", test_bad_keys },
-		{ 0, "longest key", test_longest_key },
-		{ 0, "NULL arguments", test_null_args },
-		{ 0, "4 MiB document", test_huge },
-		{ 0, "keys with spaces, wildcards, UTF-8", test_odd_keys },
-		{ PERSIST_CAP_NOTIFY, "key and all-keys subscribers", test_notify_subscribers },
-		{ PERSIST_CAP_NOTIFY, "identical rewrite is silent", test_notify_identical },
-		{ PERSIST_CAP_NOTIFY, "change through a second handle", test_notify_second_handle },
-		{ PERSIST_CAP_TTL, "expiry", test_ttl },
-		{ PERSIST_CAP_CAS, "one winner per round", test_cas_race },
-		{ PERSIST_CAP_THREADSAFE, "concurrent use of one handle", test_threads_mixed },
-		{ 0, NULL, NULL }
+		{ 0, "get of an absent key", test_get_absent, "config.get.absent", C_DOCS,
+		  "get of an absent key answers NOTFOUND with a message and leaves the "
+		  "outputs untouched" },
+		{ 0, "set then get", test_set_get, "config.set.get", C_DOCS,
+		  "a document set is read back byte for byte, with the ETag set returned, "
+		  "through both handles and from the provider" },
+		{ 0, "ETag changes exactly with content", test_etag_changes, "config.etag.content",
+		  C_ETAG, "the ETag is host->etag of the bytes: equal bytes, equal ETag; "
+		  "other bytes, another ETag" },
+		{ 0, "ETags of get, list and get_many", test_etag_everywhere, "config.etag.paths",
+		  C_ETAG, "get, list and get_many give host->etag of the stored bytes (list may "
+		  "give none)" },
+		{ 0, "if-match", test_if_match, "config.if-match", C_CAS,
+		  "set and delete with if-match apply only when the current ETag is that one; "
+		  "an absent document never matches" },
+		{ 0, "delete", test_delete, "config.delete", C_DOCS,
+		  "delete removes a document for every handle; deleting it again answers "
+		  "NOTFOUND" },
+		{ 0, "list", test_list, "config.list", C_DOCS,
+		  "list gives exactly the keys stored" },
+		{ 0, "get_many", test_get_many, "config.get-many", C_DOCS,
+		  "get_many gives one entry per key, in order, with its own status" },
+		{ 0, "invalid JSON", test_invalid_json, "config.json", C_ARGS,
+		  "a document that is not JSON is refused with EINVAL and nothing is stored" },
+		{ 0, "bad keys", test_bad_keys, "config.keys.bad", C_ARGS,
+		  "empty, too long, non-UTF-8 keys and keys with control characters answer "
+		  "EINVAL" },
+		{ 0, "longest key", test_longest_key, "config.keys.longest", C_DOCS,
+		  "a key of PERSIST_KEY_MAX bytes round-trips, or is refused with EINVAL" },
+		{ 0, "NULL arguments", test_null_args, "config.args", C_ARGS,
+		  "NULL arguments answer EINVAL, never a crash" },
+		{ 0, "4 MiB document", test_huge, "config.big", C_DOCS,
+		  "a 4 MiB document round-trips" },
+		{ 0, "keys with spaces, wildcards, UTF-8", test_odd_keys, "config.keys.odd", C_DOCS,
+		  "keys with spaces, glob characters and UTF-8 round-trip and are listed" },
+		{ PERSIST_CAP_NOTIFY, "key and all-keys subscribers", test_notify_subscribers,
+		  "config.notify.subscribers", C_NOTIFY,
+		  "set and delete notify key and all-keys subscribers with the new ETag" },
+		{ PERSIST_CAP_NOTIFY, "identical rewrite is silent", test_notify_identical,
+		  "config.notify.identical", C_NOTIFY,
+		  "rewriting identical bytes is not a change and does not notify" },
+		{ PERSIST_CAP_NOTIFY, "change through a second handle", test_notify_second_handle,
+		  "config.notify.other-handle", C_NOTIFY,
+		  "a change through another handle (instance) is notified and read afterwards" },
+		{ PERSIST_CAP_TTL, "expiry", test_ttl, "config.ttl", C_TTL,
+		  "a document with a TTL disappears after it (notified as a deletion); one "
+		  "without stays; a set without TTL clears one" },
+		{ PERSIST_CAP_CAS, "one winner per round", test_cas_race, "config.cas.one-winner",
+		  C_CAS, "of racers replacing the same version with if-match exactly one wins" },
+		{ PERSIST_CAP_CAS, "8 threads x 200 read-modify-writes", test_cas_counter,
+		  "config.cas.counter", C_CAS,
+		  "read-modify-write cycles with if-match under contention lose no update" },
+		{ PERSIST_CAP_THREADSAFE, "concurrent use of one handle", test_threads_mixed,
+		  "config.threads.mixed", C_THREADS,
+		  "threads using one handle on their own documents each see their own writes" },
+		{ 0, NULL, NULL, NULL, NULL, NULL }
 	};
 
 	return ct_add_kind_suites(tested, size, PERSIST_KIND_CONFIG, "config", tests);

@@ -2,7 +2,7 @@
  * t/conformance/conformance.c - persist-conformance, the conformance suite
  * every provider runs, unchanged:
  *
- *     persist-conformance [-v] [-P DIR]... [-c KIND=JSON]... PLUGIN [CONFIG_JSON]
+ *     persist-conformance [-hv] [-P DIR]... [-c KIND=JSON]... PLUGIN [CONFIG_JSON]
  *
  * PLUGIN is a provider name, searched like persist_open does (-P
  * directories, PERSIST_PLUGIN_PATH, the built-in directory), or the
@@ -13,9 +13,14 @@
  * plugin serves, opens two handles on a configuration that routes those
  * kinds to it (and the others to "memory"), and runs the CUnit suites of
  * those kinds: the base cases always, and the tests of every capability the
- * provider claims.  It prints which capabilities it tested, and exits 0
- * only when every test passed and at least one ran (1: a test failed,
- * 2: usage or set-up error).
+ * provider claims.  A third handle with the configuration cache off
+ * (cacheTTL 0) reads what the tests wrote back from the provider itself.
+ * The last suite deletes everything the run wrote.  Each failure names the
+ * rule that was broken, what was expected and what came back, and the
+ * section of the provider contract (persist/plugin.h) that states the rule.
+ * The summary lists the capabilities tested and any claimed capability no
+ * test covers.  Exit 0 only when every test passed and at least one ran
+ * (1: a test failed, 2: usage or set-up error).
  */
 #include <errno.h>
 #include <limits.h>
@@ -33,17 +38,33 @@ static const char *const ct_kind_keys[PERSIST_KIND_COUNT_] = {
 	"configuration", "state", "sessions",
 };
 
-/* Print usage and return the usage exit status. */
+/* The text of --help. */
+static const char ct_usage_text[] =
+	"usage: persist-conformance [-hv] [-P DIR]... [-c KIND=JSON]... PLUGIN [CONFIG_JSON]\n"
+	"Run the conformance suite of persist providers against PLUGIN: every rule of\n"
+	"the provider contract (the \"Provider contract\" section of persist/plugin.h)\n"
+	"for the kinds of data it serves and the capabilities it claims.\n"
+	"\n"
+	"  PLUGIN       provider name, searched like persist_open does, or the absolute\n"
+	"               path of a <name>.so\n"
+	"  CONFIG_JSON  the provider's \"config\" object for every kind (default {})\n"
+	"  -c KIND=JSON the \"config\" object for one kind: configuration, state\n"
+	"               or sessions (repeatable; overrides CONFIG_JSON)\n"
+	"  -P DIR       search DIR for plugins first (repeatable)\n"
+	"  -v           show the library's log on stderr\n"
+	"  -h, --help   show this text\n"
+	"\n"
+	"Kinds the plugin does not serve are given to the memory provider.  A failure\n"
+	"reads [rule] what the rule says: expected ..., got ... (contract: \"section\"\n"
+	"in persist/plugin.h).  Every name the run uses starts with a prefix unique to\n"
+	"the run; the last suite deletes what the run wrote (append logs cannot be\n"
+	"deleted and stay).  Exit status: 0 every test passed, 1 a test failed,\n"
+	"2 usage or set-up error.\n";
+
+/* Print usage to stderr and return the usage exit status. */
 static int ct_usage(void)
 {
-	fprintf(stderr,
-		"usage: persist-conformance [-v] [-P DIR]... [-c KIND=JSON]... PLUGIN [CONFIG_JSON]\n"
-		"  PLUGIN       provider name, or absolute path of a <name>.so\n"
-		"  CONFIG_JSON  the provider's \"config\" object for every kind (default {})\n"
-		"  -c KIND=JSON the \"config\" object for one kind: configuration, state\n"
-		"               or sessions (repeatable; overrides CONFIG_JSON)\n"
-		"  -P DIR       search DIR for plugins first (repeatable)\n"
-		"  -v           show the library's log on stderr\n");
+	fputs(ct_usage_text, stderr);
 	return 2;
 }
 
@@ -75,8 +96,11 @@ static void ct_options(struct persist_options *opts)
 	}
 }
 
-/* Open a handle on the run's configuration. */
-persist *ct_open_handle(void)
+/* The configuration text of the cacheless handle. */
+static char *ct_direct_json;
+
+/* Open a handle on the run's configuration (direct: the cacheless one). */
+persist *ct_open_handle(int direct)
 {
 	struct persist_options opts;
 	struct persist_error err;
@@ -84,7 +108,7 @@ persist *ct_open_handle(void)
 	int ret;
 
 	ct_options(&opts);
-	ret = persist_open_json(ct.open_json, &opts, &p, &err);
+	ret = persist_open_json(direct ? ct_direct_json : ct.open_json, &opts, &p, &err);
 	if (ret != PERSIST_OK) {
 		fprintf(stderr, "persist-conformance: cannot open the configuration: %s: %s\n",
 			persist_strerror(ret), err.msg);
@@ -145,9 +169,27 @@ static void ct_buf_json_string(struct ct_buf *b, const char *s)
 	ct_buf_str(b, "\"");
 }
 
+/* Append a provider config object, with "cacheTTL":0 added at its end
+   when no_cache (a later duplicate key wins). */
+static void ct_buf_config(struct ct_buf *b, const char *json, int no_cache)
+{
+	const char *end = strrchr(json, '}');
+	const char *p = json;
+
+	if (!no_cache || end == NULL) {
+		ct_buf_str(b, json);
+		return;
+	}
+	ct_buf_add(b, json, (size_t)(end - json));
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '{')
+		p++;
+	ct_buf_str(b, p == end ? "\"cacheTTL\":0" : ",\"cacheTTL\":0");
+	ct_buf_str(b, end);
+}
+
 /* The configuration text: the plugin for the kinds it serves, memory for
-   the others. */
-static char *ct_make_config(void)
+   the others; no_cache: with the configuration cache off. */
+static char *ct_make_config(int no_cache)
 {
 	struct ct_buf b = { 0 };
 
@@ -164,10 +206,11 @@ static char *ct_make_config(void)
 				ct_buf_json_string(&b, ct.module);
 			}
 			ct_buf_str(&b, ",\"config\":");
-			ct_buf_str(&b, ct.kind_config[k] != NULL ? ct.kind_config[k] :
-				   ct.config_json);
+			ct_buf_config(&b, ct.kind_config[k] != NULL ? ct.kind_config[k] :
+				      ct.config_json, no_cache && k == PERSIST_KIND_CONFIG);
 		} else {
-			ct_buf_str(&b, "\"memory\",\"config\":{}");
+			ct_buf_str(&b, "\"memory\",\"config\":");
+			ct_buf_config(&b, "{}", no_cache && k == PERSIST_KIND_CONFIG);
 		}
 		ct_buf_str(&b, "}");
 	}
@@ -262,12 +305,13 @@ static void test_health(void)
 		const char *provider = persist_provider(ct.a, (enum persist_kind)k);
 
 		CT_OK(persist_health(ct.a, (enum persist_kind)k, &latency, &err), &err);
-		CU_ASSERT(latency >= 0);
+		CT_CHECK(latency >= 0, "latency of %s: expected >= 0, got %lld",
+			 persist_kind_name((enum persist_kind)k), (long long)latency);
 		latency = -1;
 		CT_OK(persist_health(ct.b, (enum persist_kind)k, &latency, &err), &err);
-		CU_ASSERT(latency >= 0);
-		CU_ASSERT(provider != NULL &&
-			  strcmp(provider, ct.has_kind[k] ? ct.plugin : "memory") == 0);
+		CT_CHECK(latency >= 0, "latency of %s: expected >= 0, got %lld",
+			 persist_kind_name((enum persist_kind)k), (long long)latency);
+		CT_STREQ(provider, ct.has_kind[k] ? ct.plugin : "memory");
 	}
 	CT_EXPECT(persist_health(NULL, PERSIST_KIND_STATE, NULL, &err), PERSIST_EINVAL, &err);
 	CT_EXPECT(persist_health(ct.a, PERSIST_KIND_COUNT_, NULL, &err), PERSIST_EINVAL, &err);
@@ -276,13 +320,15 @@ static void test_health(void)
 /* Register the health suite. */
 int ct_register_health(char *tested, size_t size)
 {
+	static const struct ct_test t = {
+		0, "every kind, both handles", test_health, "store.health", "Stores",
+		"health answers OK with a latency on every open store",
+	};
 	CU_pSuite s = CU_add_suite("health", NULL, NULL);
 
 	(void)tested;
 	(void)size;
-	if (s == NULL || !CU_add_test(s, "every kind, both handles", test_health))
-		return -1;
-	return 0;
+	return s != NULL ? ct_add_test(s, &t) : -1;
 }
 
 /* -c KIND=JSON: a kind's own config object; 0, or -1 when malformed. */
@@ -316,17 +362,53 @@ static void ct_make_run(void)
 		 (long long)ts.tv_sec, r & 0xffff);
 }
 
+/* The capabilities the plugin claims for the kinds it serves that no test
+   covers (not in `tested`), as "kind:cap" words into untested. */
+static void ct_untested(const char *tested, char *untested, size_t size)
+{
+	static const char *const kinds[PERSIST_KIND_COUNT_] = { "config", "state", "sessions" };
+
+	untested[0] = '\0';
+	for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
+		if (!ct.has_kind[k])
+			continue;
+		for (int bit = 0; bit < 64; bit++) {
+			char cap[32], word[64];
+			const char *at;
+			size_t len, used = strlen(untested);
+
+			if ((ct.caps[k] & (1ull << bit)) == 0)
+				continue;
+			persist_caps_string(1ull << bit, cap, sizeof(cap));
+			len = (size_t)snprintf(word, sizeof(word), "%s:%s", kinds[k], cap);
+			for (at = strstr(tested, word); at != NULL; at = strstr(at + 1, word)) {
+				if ((at == tested || at[-1] == ' ') &&
+				    (at[len] == ' ' || at[len] == '\0'))
+					break;
+			}
+			if (at == NULL)
+				snprintf(untested + used, size - used, "%s%s", used ? " " : "", word);
+		}
+	}
+}
+
 /* Parse the arguments, probe, open, register, run, report. */
 int main(int argc, char **argv)
 {
 	const char **dirs = NULL;
 	const char *role = NULL, *run = NULL;
-	char tested[1024] = "", claimed[256];
+	char tested[1024] = "", untested[512] = "", claimed[256];
 	unsigned failures, tests_run, suites_failed;
 	struct persist_error err;
 	int opt, status;
 
 	ct.self = argv[0];
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--help") == 0) {
+			fputs(ct_usage_text, stdout);
+			return 0;
+		}
+	}
 	dirs = calloc((size_t)argc, sizeof(*dirs));
 	if (dirs == NULL)
 		return 2;
@@ -349,6 +431,10 @@ int main(int argc, char **argv)
 			}
 			dirs[ct.n_dirs++] = optarg;
 			break;
+		case 'h':
+			fputs(ct_usage_text, stdout);
+			free(dirs);
+			return 0;
 		case 'v':
 			ct_verbose = 1;
 			break;
@@ -398,14 +484,16 @@ int main(int argc, char **argv)
 	status = ct_probe();
 	if (status != 0)
 		goto out;
-	ct.open_json = ct_make_config();
+	ct.open_json = ct_make_config(0);
+	ct_direct_json = ct_make_config(1);
 	if (role != NULL) {
 		status = ct_child_main(role, ct.run);
 		goto out;
 	}
-	ct.a = ct_open_handle();
-	ct.b = ct.a != NULL ? ct_open_handle() : NULL;
-	if (ct.a == NULL || ct.b == NULL) {
+	ct.a = ct_open_handle(0);
+	ct.b = ct.a != NULL ? ct_open_handle(0) : NULL;
+	ct.direct = ct.b != NULL ? ct_open_handle(1) : NULL;
+	if (ct.a == NULL || ct.b == NULL || ct.direct == NULL) {
 		fprintf(stderr, "persist-conformance: configuration was: %s\n", ct.open_json);
 		status = 2;
 		goto out;
@@ -427,21 +515,32 @@ int main(int argc, char **argv)
 	    (ct.has_kind[PERSIST_KIND_STATE] && ct_register_state(tested, sizeof(tested)) != 0) ||
 	    (ct.has_kind[PERSIST_KIND_SESSION] && ct_register_session(tested, sizeof(tested)) != 0) ||
 	    ct_register_health(tested, sizeof(tested)) != 0 ||
-	    ct_register_process(tested, sizeof(tested)) != 0) {
+	    ct_register_process(tested, sizeof(tested)) != 0 ||
+	    ct_register_cleanup() != 0) {
 		fprintf(stderr, "persist-conformance: %s\n", CU_get_error_msg());
 		CU_cleanup_registry();
+		ct_forget_tests();
 		status = 2;
 		goto out;
 	}
+	ct_untested(tested, untested, sizeof(untested));
 	printf("persist-conformance: capabilities tested: %s\n", tested[0] ? tested : "(none)");
+	if (untested[0] != '\0')
+		printf("persist-conformance: claimed but not tested: %s\n", untested);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failures = CU_get_number_of_failures();
 	tests_run = CU_get_number_of_tests_run();
 	suites_failed = CU_get_number_of_suites_failed();
 	CU_cleanup_registry();
+	ct_forget_tests();
 
 	status = failures == 0 && suites_failed == 0 && tests_run > 0 ? 0 : 1;
+	if (persist_close(ct.direct, &err) != PERSIST_OK) {
+		fprintf(stderr, "persist-conformance: close: %s\n", err.msg);
+		status = 1;
+	}
+	ct.direct = NULL;
 	if (persist_close(ct.b, &err) != PERSIST_OK) {
 		fprintf(stderr, "persist-conformance: close: %s\n", err.msg);
 		status = 1;
@@ -453,15 +552,19 @@ int main(int argc, char **argv)
 	}
 	ct.a = NULL;
 	printf("\npersist-conformance: %s: %u tests run, %u failed assertions; "
-	       "capabilities tested: %s\n", ct.plugin, tests_run, failures,
-	       tested[0] ? tested : "(none)");
+	       "capabilities tested: %s%s%s\n", ct.plugin, tests_run, failures,
+	       tested[0] ? tested : "(none)",
+	       untested[0] ? "; claimed but not tested: " : "", untested);
 	printf("persist-conformance: %s\n", status == 0 ? "PASS" : "FAIL");
 out:
+	if (ct.direct != NULL)
+		persist_close(ct.direct, NULL);
 	if (ct.b != NULL)
 		persist_close(ct.b, NULL);
 	if (ct.a != NULL)
 		persist_close(ct.a, NULL);
 	free(ct.open_json);
+	free(ct_direct_json);
 	if (ct.module != NULL)
 		free((char *)ct.plugin);
 	free(dirs);

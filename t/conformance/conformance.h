@@ -38,6 +38,8 @@ struct ct_context {
 	int has_kind[PERSIST_KIND_COUNT_]; /* the plugin serves this kind */
 	uint64_t caps[PERSIST_KIND_COUNT_];
 	persist *a, *b;            /* two handles on the same configuration */
+	persist *direct;           /* a third, with the configuration cache off
+				      (cacheTTL 0): its reads reach the provider */
 	char run[64];              /* unique prefix of every name of this run */
 	const char *self;          /* argv[0], for child processes */
 };
@@ -45,14 +47,47 @@ extern struct ct_context ct;
 
 /* --- assertions ----------------------------------------------------------- */
 
-/* Assert that a call returned `want`; on failure print what it returned
-   and its error message. */
+/*
+ * Every failure is reported in words, for a plugin author who does not have
+ * these sources: the rule of the running test (its id, one sentence, and
+ * the section of the "Provider contract" in persist/plugin.h that states
+ * it), then what was expected and what came back, e.g.
+ *
+ *   [state.incr.atomic] increments from many threads add up exactly:
+ *   counter: expected "80000", got "79998" (contract: "Counters" in persist/plugin.h)
+ *
+ * The message is CUnit's failure text, so it also appears in CUnit's
+ * summary of failures at the end of the run.
+ */
+
+/* Record one assertion: nothing more when ok, else the message above with
+   the detail fmt.  Returns ok. */
+int ct_check(int ok, const char *file, int line, const char *fmt, ...)
+	PERSIST_PRINTF(4, 5);
+#define CT_CHECK(cond, ...) ct_check(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
+/* Integers: "<what>: expected <want>, got <got>". */
+int ct_check_int(long long got, long long want, int equal, const char *what,
+		 const char *file, int line);
+#define CT_EQ(got, want) \
+	ct_check_int((long long)(got), (long long)(want), 1, #got, __FILE__, __LINE__)
+#define CT_NE(got, other) \
+	ct_check_int((long long)(got), (long long)(other), 0, #got, __FILE__, __LINE__)
+/* Strings (NULL allowed): the same with both texts quoted. */
+int ct_check_str(const char *got, const char *want, int equal, const char *what,
+		 const char *file, int line);
+#define CT_STREQ(got, want) ct_check_str((got), (want), 1, #got, __FILE__, __LINE__)
+#define CT_STRNE(got, other) ct_check_str((got), (other), 0, #got, __FILE__, __LINE__)
+/* A condition without a better description: "check failed: <expr>". */
+#define CT_TRUE(cond) CT_CHECK(cond, "check failed: %s", #cond)
+
+/* Assert that a call returned `want`; on failure say what it returned and
+   its error message. */
 void ct_expect_status(int got, int want, const struct persist_error *err,
 		      const char *expr, const char *file, int line);
 #define CT_EXPECT(expr, want, errp) \
 	ct_expect_status((expr), (want), (errp), #expr, __FILE__, __LINE__)
 #define CT_OK(expr, errp) CT_EXPECT(expr, PERSIST_OK, errp)
-/* Assert bytes equality, printing lengths on failure. */
+/* Assert bytes equality, saying how they differ. */
 void ct_expect_bytes(const void *got, size_t got_len, const void *want,
 		     size_t want_len, const char *what, const char *file, int line);
 #define CT_EXPECT_BYTES(got, got_len, want, want_len) \
@@ -130,22 +165,39 @@ void ct_worker_fail(struct ct_worker *w, const char *fmt, ...)
 /* Run fn on n threads at once, thread i on the worker struct at
    (char *)workers + i * stride (which begins with a struct ct_worker), and
    join them all.  Print the message of the first worker that failed, as
-   "<label> <i>: <message>" when numbered, else "<label>: <message>"; return
-   the number of failures of all workers. */
+   "<label> <i>: <message>" when numbered, else "<label>: <message>", in
+   ct_workers_first (for the assertion); return the number of failures of
+   all workers. */
 int ct_run_workers(void *(*fn)(void *), void *workers, size_t stride, int n,
 		   const char *label, int numbered);
+extern char ct_workers_first[PERSIST_ERROR_MSG_MAX + 128];
+/* Assert that a ct_run_workers() run had no failure, quoting the first. */
+#define CT_WORKERS_OK(failures) \
+	CT_CHECK((failures) == 0, "%d calls of the worker threads failed; the first: %s", \
+		 (failures), ct_workers_first)
 
 /* --- suites --------------------------------------------------------------- */
 
-/* A test of a kind: run always (cap 0), or when the provider claims the
-   capability bit cap; its name and function.  A kind's tests are listed
-   suite by suite (the tests of one cap together) and end with
-   { 0, NULL, NULL }. */
+/* A test: run always (cap 0), or when the provider claims the capability
+   bit cap; its name and function; the rule it checks: an id such as
+   "state.incr.atomic", the section of the provider contract in
+   persist/plugin.h that states it, and the rule in one sentence (the
+   words of every failure message).  A kind's tests are listed suite by
+   suite (the tests of one cap together) and end with { 0, NULL, NULL }. */
 struct ct_test {
 	uint64_t cap;
 	const char *name;
 	CU_TestFunc fn;
+	const char *rule;
+	const char *section;
+	const char *text;
 };
+
+/* Add test t to suite s, remembering its rule for the failure messages;
+   0, or -1 when CUnit fails. */
+int ct_add_test(CU_pSuite s, const struct ct_test *t);
+/* Forget them all (once CUnit's registry is gone). */
+void ct_forget_tests(void);
 
 /* Add the suites of kind k, named `kind`: the tests with cap 0 as suite
    "<kind>"; the others, when the provider claims their capability, as
@@ -164,9 +216,17 @@ int ct_register_process(char *tested, size_t size);
 /* Note "kind:capability" as tested. */
 void ct_tested(char *tested, size_t size, const char *kind, const char *cap);
 
+/* Register the last suite: everything the run wrote is deleted again
+   (every document, key and session whose name starts with the run's
+   prefix); it fails when something could not be deleted. */
+int ct_register_cleanup(void);
+/* Remember a name the run uses for a collection (its keys are deleted at
+   the end); ct_name() does so for every name it makes. */
+void ct_remember(const char *name);
+
 /* Open one more handle on the run's configuration (NULL on failure, with
-   the error printed). */
-persist *ct_open_handle(void);
+   the error printed); direct: with the configuration cache off. */
+persist *ct_open_handle(int direct);
 
 /* The child side of the cross-process tests (persist-conformance -X ...):
    returns the process exit status. */

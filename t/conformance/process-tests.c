@@ -199,7 +199,7 @@ static void ct_check_child_writes(persist *p, uint64_t cap, const char *role)
 
 			CT_OK(persist_state_read_log(p, xp_name(role, XP_COLL), 0, 0, &e, &n, NULL, &err),
 			      &err);
-			CU_ASSERT_EQUAL(n, 1);
+			CT_EQ(n, 1);
 			if (n == 1)
 				CT_EXPECT_BYTES(e[0].value, e[0].len, "{\"child\":1}", 11);
 			persist_items_free(e, n);
@@ -217,7 +217,7 @@ static void test_shared(void)
 
 	CU_ASSERT_FATAL(pid > 0);
 	status = ct_reap(pid, CT_CHILD_MS);
-	CU_ASSERT(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ct_check_child_writes(ct.a, PERSIST_CAP_SHARED, "write");
 }
 
@@ -230,8 +230,8 @@ static void test_durable(void)
 
 	CU_ASSERT_FATAL(pid > 0);
 	status = ct_reap(pid, CT_CHILD_MS);
-	CU_ASSERT(status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	p = ct_open_handle();
+	CT_TRUE(status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	p = ct_open_handle(0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	ct_check_child_writes(p, PERSIST_CAP_DURABLE, "crash");
 	CT_OK(persist_close(p, NULL), NULL);
@@ -260,7 +260,7 @@ static void ct_session_process(int events)
 	CU_ASSERT_FATAL(pid > 0);
 	ready = ct_read_line(fd, line, sizeof(line), CT_CHILD_MS) == 0 &&
 		strcmp(line, "ready") == 0;
-	CU_ASSERT(ready);
+	CT_TRUE(ready);
 	if (ready) {
 		/* the child's session is listed, held by another instance */
 		CT_OK(persist_session_list(ct.a, &e, &n, &err), &err);
@@ -272,28 +272,28 @@ static void ct_session_process(int events)
 				seen = 1;
 		}
 		persist_items_free(e, n);
-		CU_ASSERT(seen);
+		CT_TRUE(seen);
 	}
 	if (ready && events) {
 		CT_OK(persist_session_broadcast(ct.a, bcast, "{\"p\":1}", 7, &err), &err);
 		CT_OK(persist_session_send(ct.a, session, send, "{\"p\":2}", 7, &err), &err);
-		CU_ASSERT(ct_read_line(fd, line, sizeof(line), CT_CHILD_MS) == 0 &&
+		CT_TRUE(ct_read_line(fd, line, sizeof(line), CT_CHILD_MS) == 0 &&
 			  strcmp(line, "got broadcast") == 0);
-		CU_ASSERT(ct_read_line(fd, line, sizeof(line), CT_CHILD_MS) == 0 &&
+		CT_TRUE(ct_read_line(fd, line, sizeof(line), CT_CHILD_MS) == 0 &&
 			  strcmp(line, "got send") == 0);
 		i = ct_wait_event(&rec, 0, reply, NULL, CT_CHILD_MS);
-		CU_ASSERT(i >= 0);
+		CT_TRUE(i >= 0);
 		if (i >= 0) {
 			const struct ct_event *ev = ct_recorder_get(&rec, (size_t)i);
 
-			CU_ASSERT(ev->origin != NULL &&
+			CT_TRUE(ev->origin != NULL &&
 				  strcmp(ev->origin, persist_instance_id(ct.a)) != 0);
 			CT_EXPECT_BYTES(ev->data, ev->len, "{\"child\":1}", 11);
 		}
 	}
 	close(in); /* EOF: a holding child drops its session and ends */
 	status = ct_reap(pid, CT_CHILD_MS);
-	CU_ASSERT(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	close(fd);
 	CT_OK(persist_session_unsubscribe(ct.a, id, &err), &err);
 	ct_recorder_free(&rec);
@@ -353,6 +353,25 @@ static void test_broadcast_processes(void)
 int ct_register_process(char *tested, size_t size)
 {
 	static const char *const kinds[] = { "config", "state", "sessions" };
+	static const struct ct_test t_shared = {
+		PERSIST_CAP_SHARED, "another process's writes", test_shared, "process.shared",
+		"Processes", "what another process wrote and closed is visible here",
+	}, t_durable = {
+		PERSIST_CAP_DURABLE, "writes survive a killed process", test_durable,
+		"process.durable", "Processes",
+		"what another process wrote survives its being killed without closing",
+	}, t_broadcast = {
+		PERSIST_CAP_BROADCAST, "events between processes", test_broadcast_processes,
+		"process.broadcast", "Processes",
+		"session events and the registry reach other processes",
+	}, t_send_killed = {
+		PERSIST_CAP_BROADCAST, "send to a killed holder", test_send_killed_holder,
+		"process.send-killed", "Sessions",
+		"a send to a session whose holder process was killed answers not found",
+	}, t_sessions_shared = {
+		PERSIST_CAP_SHARED, "another process's session", test_sessions_shared,
+		"process.sessions", "Processes", "another process's session is listed here",
+	};
 	int shared = 0, durable = 0;
 	CU_pSuite s;
 
@@ -370,22 +389,20 @@ int ct_register_process(char *tested, size_t size)
 	}
 	if (shared) {
 		s = CU_add_suite("process:shared", NULL, NULL);
-		if (s == NULL || !CU_add_test(s, "another process's writes", test_shared))
+		if (s == NULL || ct_add_test(s, &t_shared) != 0)
 			return -1;
 	}
 	if (durable) {
 		s = CU_add_suite("process:durable", NULL, NULL);
-		if (s == NULL || !CU_add_test(s, "writes survive a killed process", test_durable))
+		if (s == NULL || ct_add_test(s, &t_durable) != 0)
 			return -1;
 	}
 	if (ct.has_kind[PERSIST_KIND_SESSION] &&
 	    (ct.caps[PERSIST_KIND_SESSION] & PERSIST_CAP_BROADCAST)) {
 		/* also shows the registry shared */
 		s = CU_add_suite("process:broadcast", NULL, NULL);
-		if (s == NULL || !CU_add_test(s, "events between processes",
-					      test_broadcast_processes) ||
-		    !CU_add_test(s, "send to a killed holder",
-				 test_send_killed_holder))
+		if (s == NULL || ct_add_test(s, &t_broadcast) != 0 ||
+		    ct_add_test(s, &t_send_killed) != 0)
 			return -1;
 		if (ct.caps[PERSIST_KIND_SESSION] & PERSIST_CAP_SHARED)
 			ct_tested(tested, size, "sessions", "shared");
@@ -393,8 +410,7 @@ int ct_register_process(char *tested, size_t size)
 	} else if (ct.has_kind[PERSIST_KIND_SESSION] &&
 		   (ct.caps[PERSIST_KIND_SESSION] & PERSIST_CAP_SHARED)) {
 		s = CU_add_suite("process:shared-sessions", NULL, NULL);
-		if (s == NULL || !CU_add_test(s, "another process's session",
-					      test_sessions_shared))
+		if (s == NULL || ct_add_test(s, &t_sessions_shared) != 0)
 			return -1;
 		ct_tested(tested, size, "sessions", "shared");
 	}
@@ -413,7 +429,7 @@ static int ct_child_fail(const char *step, int ret, const struct persist_error *
 static int ct_child_write(const char *role, int crash)
 {
 	struct persist_error err;
-	persist *p = ct_open_handle();
+	persist *p = ct_open_handle(0);
 	int ret;
 
 	if (p == NULL)
@@ -468,7 +484,7 @@ static int ct_child_listen(void)
 	struct ct_recorder rec;
 	struct persist_error err;
 	uint64_t id = 0;
-	persist *p = ct_open_handle();
+	persist *p = ct_open_handle(0);
 	int ret, status = 1;
 
 	ct_recorder_init(&rec);
@@ -514,7 +530,7 @@ static int ct_child_hold(void)
 {
 	char *session = ct_name_dup(XP_SESSION);
 	struct persist_error err;
-	persist *p = ct_open_handle();
+	persist *p = ct_open_handle(0);
 	char buf[64];
 	int status = 1;
 

@@ -53,40 +53,40 @@ static void test_registry(void)
 	struct persist_error err;
 	int sorted = 0;
 
-	CU_ASSERT_STRING_NOT_EQUAL(persist_instance_id(ct.a), persist_instance_id(ct.b));
-	CU_ASSERT(!ct_find_session(ct.a, s, NULL, NULL, NULL));
+	CT_STRNE(persist_instance_id(ct.a), persist_instance_id(ct.b));
+	CT_TRUE(!ct_find_session(ct.a, s, NULL, NULL, NULL));
 	CT_OK(persist_session_put(ct.a, s, "{\"user\":\"u1\"}", 13, 0, &err), &err);
-	CU_ASSERT(ct_find_session(ct.a, s, &instance, &value, &sorted));
-	CU_ASSERT(sorted);
-	CU_ASSERT(instance != NULL && strcmp(instance, persist_instance_id(ct.a)) == 0);
-	CU_ASSERT(value != NULL && strcmp(value, "{\"user\":\"u1\"}") == 0);
+	CT_TRUE(ct_find_session(ct.a, s, &instance, &value, &sorted));
+	CT_TRUE(sorted);
+	CT_TRUE(instance != NULL && strcmp(instance, persist_instance_id(ct.a)) == 0);
+	CT_TRUE(value != NULL && strcmp(value, "{\"user\":\"u1\"}") == 0);
 	free(instance);
 	free(value);
 	instance = value = NULL;
 	/* the other instance sees it */
-	CU_ASSERT(ct_find_session(ct.b, s, &instance, NULL, NULL));
-	CU_ASSERT(instance != NULL && strcmp(instance, persist_instance_id(ct.a)) == 0);
+	CT_TRUE(ct_find_session(ct.b, s, &instance, NULL, NULL));
+	CT_TRUE(instance != NULL && strcmp(instance, persist_instance_id(ct.a)) == 0);
 	free(instance);
 	instance = NULL;
 	/* refresh with new data */
 	CT_OK(persist_session_put(ct.a, s, "{\"user\":\"u2\"}", 13, 0, &err), &err);
-	CU_ASSERT(ct_find_session(ct.a, s, NULL, &value, NULL));
-	CU_ASSERT(value != NULL && strcmp(value, "{\"user\":\"u2\"}") == 0);
+	CT_TRUE(ct_find_session(ct.a, s, NULL, &value, NULL));
+	CT_TRUE(value != NULL && strcmp(value, "{\"user\":\"u2\"}") == 0);
 	free(value);
 	value = NULL;
 	/* a session of the other instance */
 	CT_OK(persist_session_put(ct.b, sb, "{}", 2, 0, &err), &err);
-	CU_ASSERT(ct_find_session(ct.a, sb, &instance, NULL, NULL));
-	CU_ASSERT(instance != NULL && strcmp(instance, persist_instance_id(ct.b)) == 0);
+	CT_TRUE(ct_find_session(ct.a, sb, &instance, NULL, NULL));
+	CT_TRUE(instance != NULL && strcmp(instance, persist_instance_id(ct.b)) == 0);
 	free(instance);
 	/* drop */
 	CT_OK(persist_session_drop(ct.a, s, &err), &err);
-	CU_ASSERT(!ct_find_session(ct.a, s, NULL, NULL, NULL));
-	CU_ASSERT(!ct_find_session(ct.b, s, NULL, NULL, NULL));
+	CT_TRUE(!ct_find_session(ct.a, s, NULL, NULL, NULL));
+	CT_TRUE(!ct_find_session(ct.b, s, NULL, NULL, NULL));
 	CT_EXPECT(persist_session_drop(ct.a, s, &err), PERSIST_ENOTFOUND, &err);
 	CT_EXPECT(persist_session_drop(ct.a, ct_name("ses-never"), &err), PERSIST_ENOTFOUND, &err);
 	CT_OK(persist_session_drop(ct.b, sb, &err), &err);
-	CU_ASSERT(!ct_find_session(ct.a, sb, NULL, NULL, NULL));
+	CT_TRUE(!ct_find_session(ct.a, sb, NULL, NULL, NULL));
 	free(s);
 	free(sb);
 }
@@ -129,8 +129,8 @@ static void test_bad_input(void)
 	CT_EXPECT(persist_session_subscribe(ct.a, NULL, &rec, &id, &err), PERSIST_EINVAL, &err);
 	CT_EXPECT(persist_session_subscribe(NULL, ct_event_cb, &rec, &id, &err), PERSIST_EINVAL, &err);
 	CT_EXPECT(persist_session_unsubscribe(NULL, 1, &err), PERSIST_EINVAL, &err);
-	CU_ASSERT_PTR_NULL(e);
-	CU_ASSERT(!ct_find_session(ct.a, s, NULL, NULL, NULL));
+	CT_TRUE((e) == NULL);
+	CT_TRUE(!ct_find_session(ct.a, s, NULL, NULL, NULL));
 	ct_recorder_free(&rec);
 	free(s);
 	free(ev);
@@ -160,9 +160,9 @@ static void test_ttl(void)
 	CT_OK(persist_session_put(ct.a, s, "{}", 2, 300, &err), &err);
 	CT_OK(persist_session_put(ct.a, r, "{}", 2, 1000, &err), &err);
 	if (ct_now_ms() - start < 200)
-		CU_ASSERT(ct_find_session(ct.a, s, NULL, NULL, NULL));
-	CU_ASSERT(ct_wait_session_gone(s, CT_WAIT_MS));
-	CU_ASSERT(ct_now_ms() - start >= 250);
+		CT_TRUE(ct_find_session(ct.a, s, NULL, NULL, NULL));
+	CT_TRUE(ct_wait_session_gone(s, CT_WAIT_MS));
+	CT_TRUE(ct_now_ms() - start >= 250);
 	CT_EXPECT(persist_session_send(ct.a, s, ev, "{}", 2, &err), PERSIST_ENOTFOUND, &err);
 	CT_EXPECT(persist_session_drop(ct.a, s, &err), PERSIST_ENOTFOUND, &err);
 	/* refreshing extends the life of a session */
@@ -171,8 +171,8 @@ static void test_ttl(void)
 	start = ct_now_ms();
 	ct_sleep_ms(600);
 	if (ct_now_ms() - start < 900)
-		CU_ASSERT(ct_find_session(ct.a, r, NULL, NULL, NULL));
-	CU_ASSERT(ct_wait_session_gone(r, CT_WAIT_MS));
+		CT_TRUE(ct_find_session(ct.a, r, NULL, NULL, NULL));
+	CT_TRUE(ct_wait_session_gone(r, CT_WAIT_MS));
 	free(s);
 	free(r);
 	free(ev);
@@ -184,15 +184,15 @@ static void ct_check_event(struct ct_recorder *rec, long i, const char *origin,
 {
 	const struct ct_event *e;
 
-	CU_ASSERT(i >= 0);
+	CT_TRUE(i >= 0);
 	if (i < 0)
 		return;
 	e = ct_recorder_get(rec, (size_t)i);
-	CU_ASSERT(e->origin != NULL && strcmp(e->origin, origin) == 0);
+	CT_TRUE(e->origin != NULL && strcmp(e->origin, origin) == 0);
 	if (session_id == NULL) {
-		CU_ASSERT_PTR_NULL(e->session_id);
+		CT_TRUE((e->session_id) == NULL);
 	} else {
-		CU_ASSERT(e->session_id != NULL && strcmp(e->session_id, session_id) == 0);
+		CT_TRUE(e->session_id != NULL && strcmp(e->session_id, session_id) == 0);
 	}
 	CT_EXPECT_BYTES(e->data, e->len, data, strlen(data));
 }
@@ -221,10 +221,10 @@ static void test_broadcast(void)
 		       persist_instance_id(ct.b), NULL, "");
 	ct_sleep_ms(CT_GRACE_MS);
 	/* once each */
-	CU_ASSERT_EQUAL(ct_count_event(&ra, 0, ev1), 1);
-	CU_ASSERT_EQUAL(ct_count_event(&rb, 0, ev1), 1);
-	CU_ASSERT_EQUAL(ct_count_event(&ra, 0, ev2), 1);
-	CU_ASSERT_EQUAL(ct_count_event(&rb, 0, ev2), 1);
+	CT_EQ(ct_count_event(&ra, 0, ev1), 1);
+	CT_EQ(ct_count_event(&rb, 0, ev1), 1);
+	CT_EQ(ct_count_event(&ra, 0, ev2), 1);
+	CT_EQ(ct_count_event(&rb, 0, ev2), 1);
 	CT_OK(persist_session_unsubscribe(ct.a, ida, &err), &err);
 	CT_OK(persist_session_unsubscribe(ct.b, idb, &err), &err);
 	ct_recorder_free(&ra);
@@ -256,9 +256,9 @@ static void test_send(void)
 	ct_check_event(&rb, ct_wait_event(&rb, 0, ev2, sb, CT_WAIT_MS),
 		       persist_instance_id(ct.b), sb, "[]");
 	ct_sleep_ms(CT_GRACE_MS);
-	CU_ASSERT_EQUAL(ct_count_event(&ra, 0, ev), 0);
-	CU_ASSERT_EQUAL(ct_count_event(&ra, 0, ev2), 0);
-	CU_ASSERT_EQUAL(ct_count_event(&rb, 0, ev), 1);
+	CT_EQ(ct_count_event(&ra, 0, ev), 0);
+	CT_EQ(ct_count_event(&ra, 0, ev2), 0);
+	CT_EQ(ct_count_event(&rb, 0, ev), 1);
 	/* unknown and dropped sessions */
 	CT_EXPECT(persist_session_send(ct.a, ct_name("ses-never"), ev, "{}", 2, &err),
 		  PERSIST_ENOTFOUND, &err);
@@ -282,7 +282,7 @@ static void test_send_holder_gone(void)
 {
 	char *s = ct_name_dup("ses-gone"), *ev = ct_name_dup("ev-gone");
 	struct persist_error err;
-	persist *p = ct_open_handle();
+	persist *p = ct_open_handle(0);
 	int64_t deadline;
 	int ret = PERSIST_OK;
 
@@ -297,7 +297,8 @@ static void test_send_holder_gone(void)
 			ct_sleep_ms(20);
 	} while (ret == PERSIST_OK && ct_now_ms() < deadline);
 	CT_EXPECT(ret, PERSIST_ENOTFOUND, &err);
-	CU_ASSERT(ret != PERSIST_ENOTFOUND || strstr(err.msg, s) != NULL);
+	CT_CHECK(ret != PERSIST_ENOTFOUND || strstr(err.msg, s) != NULL,
+		 "the not-found error of a send names the session \"%s\": got \"%s\"", s, err.msg);
 	CT_EXPECT(persist_session_send(ct.b, s, ev, "{}", 2, &err),
 		  PERSIST_ENOTFOUND, &err);
 	CU_ASSERT(!ct_find_session(ct.a, s, NULL, NULL, NULL));
@@ -317,13 +318,13 @@ static void test_unsubscribe(void)
 	ct_recorder_init(&ra2);
 	CT_OK(persist_session_subscribe(ct.a, ct_event_cb, &ra, &ida, &err), &err);
 	CT_OK(persist_session_subscribe(ct.a, ct_event_cb, &ra2, &ida2, &err), &err);
-	CU_ASSERT_NOT_EQUAL(ida, ida2);
+	CT_NE(ida, ida2);
 	CT_OK(persist_session_unsubscribe(ct.a, ida, &err), &err);
-	CU_ASSERT_NOT_EQUAL(persist_session_unsubscribe(ct.a, ida, &err), PERSIST_OK);
+	CT_NE(persist_session_unsubscribe(ct.a, ida, &err), PERSIST_OK);
 	CT_OK(persist_session_broadcast(ct.b, ev, "{}", 2, &err), &err);
-	CU_ASSERT(ct_wait_event(&ra2, 0, ev, NULL, CT_WAIT_MS) >= 0);
+	CT_TRUE(ct_wait_event(&ra2, 0, ev, NULL, CT_WAIT_MS) >= 0);
 	ct_sleep_ms(CT_GRACE_MS);
-	CU_ASSERT_EQUAL(ct_recorder_count(&ra), 0);
+	CT_EQ(ct_recorder_count(&ra), 0);
 	CT_OK(persist_session_unsubscribe(ct.a, ida2, &err), &err);
 	ct_recorder_free(&ra);
 	ct_recorder_free(&ra2);
@@ -384,22 +385,87 @@ static void test_threads_mixed(void)
 		snprintf(w[i].id, sizeof(w[i].id), "%s", ct_name(what));
 	}
 	failures = ct_run_workers(mix_worker, w, sizeof(w[0]), MIX_THREADS, "worker", 1);
-	CU_ASSERT_EQUAL(failures, 0);
+	CT_WORKERS_OK(failures);
+}
+
+/* A session registered again by another instance moves to it: the list
+   names the new holder, and send reaches the new holder only. */
+static void test_reregister(void)
+{
+	char *s = ct_name_dup("ses-move"), *ev = ct_name_dup("ev-move");
+	char *instance = NULL, *value = NULL;
+	struct ct_recorder ra, rb;
+	uint64_t ida = 0, idb = 0;
+	struct persist_error err;
+
+	ct_recorder_init(&ra);
+	ct_recorder_init(&rb);
+	CT_OK(persist_session_subscribe(ct.a, ct_event_cb, &ra, &ida, &err), &err);
+	CT_OK(persist_session_subscribe(ct.b, ct_event_cb, &rb, &idb, &err), &err);
+	CT_OK(persist_session_put(ct.a, s, "{\"on\":\"a\"}", 10, 0, &err), &err);
+	CT_OK(persist_session_put(ct.b, s, "{\"on\":\"b\"}", 10, 0, &err), &err);
+	CT_CHECK(ct_find_session(ct.a, s, &instance, &value, NULL),
+		 "session \"%s\" registered by A then by B: expected it listed, it is not", s);
+	CT_CHECK(instance != NULL && strcmp(instance, persist_instance_id(ct.b)) == 0,
+		 "holder of a session registered again by instance B: expected \"%s\", got \"%s\"",
+		 persist_instance_id(ct.b), instance != NULL ? instance : "(none)");
+	CT_STREQ(value, "{\"on\":\"b\"}");
+	free(instance);
+	free(value);
+	instance = NULL;
+	CT_CHECK(ct_find_session(ct.b, s, &instance, NULL, NULL) && instance != NULL &&
+		 strcmp(instance, persist_instance_id(ct.b)) == 0,
+		 "holder as listed through B: expected \"%s\", got \"%s\"",
+		 persist_instance_id(ct.b), instance != NULL ? instance : "(none)");
+	free(instance);
+	CT_OK(persist_session_send(ct.a, s, ev, "{\"to\":\"b\"}", 10, &err), &err);
+	CT_CHECK(ct_wait_event(&rb, 0, ev, s, CT_WAIT_MS) >= 0,
+		 "send to a session B took over: expected the event at B within %d ms, none came",
+		 CT_WAIT_MS);
+	ct_sleep_ms(CT_GRACE_MS);
+	CT_CHECK(ct_count_event(&ra, 0, ev) == 0,
+		 "send to a session B took over: expected nothing at A (the old holder), got %zu "
+		 "events", ct_count_event(&ra, 0, ev));
+	CT_OK(persist_session_drop(ct.b, s, &err), &err);
+	CT_OK(persist_session_unsubscribe(ct.a, ida, &err), &err);
+	CT_OK(persist_session_unsubscribe(ct.b, idb, &err), &err);
+	ct_recorder_free(&ra);
+	ct_recorder_free(&rb);
+	free(s);
+	free(ev);
 }
 
 /* Register the session suites for what the provider claims. */
 int ct_register_session(char *tested, size_t size)
 {
+#define R_REG "Sessions"
+#define R_EV "Session events"
 	static const struct ct_test tests[] = {
-		{ 0, "put, list, refresh, drop", test_registry },
-		{ 0, "bad input", test_bad_input },
-		{ 0, "broadcast", test_broadcast },
-		{ 0, "send", test_send },
-		{ 0, "send to a closed holder", test_send_holder_gone },
-		{ 0, "unsubscribe", test_unsubscribe },
-		{ PERSIST_CAP_TTL, "expiry and refresh", test_ttl },
-		{ PERSIST_CAP_THREADSAFE, "concurrent use of one handle", test_threads_mixed },
-		{ 0, NULL, NULL }
+		{ 0, "put, list, refresh, drop", test_registry, "sessions.registry", R_REG,
+		  "put registers a session held by the putting instance, listed by every "
+		  "instance; put again refreshes it; drop removes it" },
+		{ 0, "another instance takes a session over", test_reregister,
+		  "sessions.reregister", R_REG,
+		  "a session put by another instance moves to it: listed with the new holder, "
+		  "sends reach only the new holder" },
+		{ 0, "bad input", test_bad_input, "sessions.args", "Arguments and errors",
+		  "bad ids, bad event names and NULL arguments answer EINVAL" },
+		{ 0, "broadcast", test_broadcast, "sessions.broadcast", R_EV,
+		  "a broadcast reaches every instance, the sender too, once, with origin and data" },
+		{ 0, "send", test_send, "sessions.send", R_EV,
+		  "send reaches only the instance holding the session; an unknown or dropped "
+		  "session answers NOTFOUND" },
+		{ 0, "send to a closed holder", test_send_holder_gone, "sessions.send-gone", R_EV,
+		  "a send to a session whose holder has closed answers NOTFOUND naming the "
+		  "session, and the stale registration is gone" },
+		{ 0, "unsubscribe", test_unsubscribe, "sessions.unsubscribe", R_EV,
+		  "unsubscribe stops delivery to that subscriber only" },
+		{ PERSIST_CAP_TTL, "expiry and refresh", test_ttl, "sessions.ttl", "Expiry (TTL)",
+		  "a session expires after its TTL unless put again, which extends it" },
+		{ PERSIST_CAP_THREADSAFE, "concurrent use of one handle", test_threads_mixed,
+		  "sessions.threads", "Threads",
+		  "threads using one handle on their own sessions each see their own" },
+		{ 0, NULL, NULL, NULL, NULL, NULL }
 	};
 
 	return ct_add_kind_suites(tested, size, PERSIST_KIND_SESSION, "sessions", tests);

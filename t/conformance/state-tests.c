@@ -23,12 +23,19 @@ static void ct_expect_value(persist *p, const char *coll, const char *key,
 	size_t got = 0;
 	int ret = persist_state_get(p, coll, key, &data, &got, &err);
 
-	ct_expect_status(ret, PERSIST_OK, &err, "persist_state_get", __FILE__, line);
-	if (ret != PERSIST_OK)
+	if (!ct_check(ret == PERSIST_OK, __FILE__, line,
+		      "get of key \"%s\": expected OK, got %s: %s", key,
+		      persist_strerror(ret), ret != PERSIST_OK ? err.msg : ""))
 		return;
-	ct_expect_bytes(data, got, value, len, "value", __FILE__, line);
-	CU_assertImplementation(data != NULL && data[got] == '\0', (unsigned)line,
-				"value is NUL-terminated", __FILE__, "", CU_FALSE);
+	if (len < 64 && memchr(value, '\0', len) == NULL && got < 64 && data != NULL &&
+	    memchr(data, '\0', got) == NULL)
+		ct_check(got == len && memcmp(data, value, len) == 0, __FILE__, line,
+			 "value of key \"%s\": expected \"%.*s\", got \"%.*s\"", key,
+			 (int)len, (const char *)value, (int)got, data);
+	else
+		ct_expect_bytes(data, got, value, len, "value read back", __FILE__, line);
+	ct_check(data != NULL && data[got] == '\0', __FILE__, line,
+		 "value of key \"%s\": expected a NUL after the last byte", key);
 	persist_free(data);
 }
 #define EXPECT_VALUE(p, c, k, v) ct_expect_value(p, c, k, v, strlen(v), __LINE__)
@@ -38,11 +45,17 @@ static void ct_expect_no_value(persist *p, const char *coll, const char *key, in
 {
 	struct persist_error err;
 	char *data = NULL;
+	size_t len = 0;
+	int ret = persist_state_get(p, coll, key, &data, &len, &err);
 
-	ct_expect_status(persist_state_get(p, coll, key, &data, NULL, &err),
-			 PERSIST_ENOTFOUND, &err, "persist_state_get (absent)", __FILE__, line);
-	CU_assertImplementation(data == NULL, (unsigned)line, "output untouched",
-				__FILE__, "", CU_FALSE);
+	ct_check(ret == PERSIST_ENOTFOUND, __FILE__, line,
+		 "get of key \"%s\": expected NOTFOUND (absent), got %s%s%.*s%s", key,
+		 persist_strerror(ret), ret == PERSIST_OK ? " with value \"" : ": ",
+		 ret == PERSIST_OK ? (int)(len < 64 ? len : 64) : (int)strlen(err.msg),
+		 ret == PERSIST_OK ? (data != NULL ? data : "") : err.msg,
+		 ret == PERSIST_OK ? "\"" : "");
+	ct_check(ret == PERSIST_OK || data == NULL, __FILE__, line,
+		 "get of an absent key: expected the output left untouched");
 	persist_free(data);
 }
 #define EXPECT_NO_VALUE(p, c, k) ct_expect_no_value(p, c, k, __LINE__)
@@ -98,47 +111,54 @@ static void test_scan(void)
 
 	for (size_t i = 0; i < 5; i++)
 		CT_OK(ct_sset(ct.a, c, keys[i], values[i], 0, &err), &err);
+	n = 0;	/* untouched when the scan fails */
 	CT_OK(persist_state_scan(ct.a, c, "a", &e, &n, &err), &err);
-	CU_ASSERT_EQUAL(n, 4);
+	CT_EQ(n, 4);
 	if (n == 4) {
-		CU_ASSERT_STRING_EQUAL(e[0].key, "a");
-		CU_ASSERT_STRING_EQUAL(e[1].key, "a1");
-		CU_ASSERT_STRING_EQUAL(e[2].key, "a2");
-		CU_ASSERT_STRING_EQUAL(e[3].key, "ab");
+		CT_STREQ(e[0].key, "a");
+		CT_STREQ(e[1].key, "a1");
+		CT_STREQ(e[2].key, "a2");
+		CT_STREQ(e[3].key, "ab");
 		CT_EXPECT_BYTES(e[1].value, e[1].len, "1", 1);
 		CT_EXPECT_BYTES(e[3].value, e[3].len, "x", 1);
 	}
 	persist_items_free(e, n);
 	e = NULL;
+	n = 0;	/* untouched when the scan fails */
 	CT_OK(persist_state_scan(ct.a, c, "", &e, &n, &err), &err);
-	CU_ASSERT_EQUAL(n, 5);
+	CT_EQ(n, 5);
 	for (size_t i = 1; i < n; i++)
-		CU_ASSERT(strcmp(e[i - 1].key, e[i].key) < 0);
+		CT_TRUE(strcmp(e[i - 1].key, e[i].key) < 0);
 	persist_items_free(e, n);
 	e = NULL;
+	n = 0;	/* untouched when the scan fails */
 	CT_OK(persist_state_scan(ct.a, c, NULL, &e, &n, &err), &err);
-	CU_ASSERT_EQUAL(n, 5);
+	CT_EQ(n, 5);
 	persist_items_free(e, n);
 	e = NULL;
+	n = 0;	/* untouched when the scan fails */
 	CT_OK(persist_state_scan(ct.a, c, "a2", &e, &n, &err), &err);
-	CU_ASSERT_EQUAL(n, 1);
+	CT_EQ(n, 1);
 	if (n == 1)
-		CU_ASSERT_STRING_EQUAL(e[0].key, "a2");
+		CT_STREQ(e[0].key, "a2");
 	persist_items_free(e, n);
 	e = NULL;
+	n = 0;	/* untouched when the scan fails */
 	CT_OK(persist_state_scan(ct.a, c, "zz", &e, &n, &err), &err);
-	CU_ASSERT_EQUAL(n, 0);
+	CT_EQ(n, 0);
 	persist_items_free(e, n);
 	e = NULL;
 	n = 99;
+	n = 0;	/* untouched when the scan fails */
 	CT_OK(persist_state_scan(ct.a, ct_name("st-never"), "", &e, &n, &err), &err);
-	CU_ASSERT_EQUAL(n, 0);
+	CT_EQ(n, 0);
 	persist_items_free(e, n);
 	for (size_t i = 0; i < 5; i++)
 		ct_sdel(ct.a, c, keys[i]);
 	e = NULL;
+	n = 0;	/* untouched when the scan fails */
 	CT_OK(persist_state_scan(ct.a, c, "", &e, &n, &err), &err);
-	CU_ASSERT_EQUAL(n, 0);
+	CT_EQ(n, 0);
 	persist_items_free(e, n);
 	free(c);
 }
@@ -161,8 +181,9 @@ static void test_values(void)
 		big[i] = (char)(i * 31 % 251);
 	CT_OK(persist_state_set(ct.a, c, "bin", bin, sizeof(bin), 0, &err), &err);
 	ct_expect_value(ct.a, c, "bin", bin, sizeof(bin), __LINE__);
+	n = 0;	/* untouched when the scan fails */
 	CT_OK(persist_state_scan(ct.a, c, "bin", &e, &n, &err), &err);
-	CU_ASSERT_EQUAL(n, 1);
+	CT_EQ(n, 1);
 	if (n == 1)
 		CT_EXPECT_BYTES(e[0].value, e[0].len, bin, sizeof(bin));
 	persist_items_free(e, n);
@@ -193,11 +214,11 @@ static void test_incr(void)
 	char text[32];
 
 	CT_OK(persist_state_incr(ct.a, c, "n", 5, &v, &err), &err);
-	CU_ASSERT_EQUAL(v, 5);
+	CT_EQ(v, 5);
 	CT_OK(persist_state_incr(ct.a, c, "n", -7, &v, &err), &err);
-	CU_ASSERT_EQUAL(v, -2);
+	CT_EQ(v, -2);
 	CT_OK(persist_state_incr(ct.a, c, "n", 0, &v, &err), &err);
-	CU_ASSERT_EQUAL(v, -2);
+	CT_EQ(v, -2);
 	EXPECT_VALUE(ct.a, c, "n", "-2");
 	CT_OK(persist_state_incr(ct.a, c, "n", 1, NULL, &err), &err);
 	EXPECT_VALUE(ct.a, c, "n", "-1");
@@ -205,8 +226,9 @@ static void test_incr(void)
 		struct persist_entry *e = NULL;
 		size_t n = 0;
 
+		n = 0;	/* untouched when the scan fails */
 		CT_OK(persist_state_scan(ct.a, c, "n", &e, &n, &err), &err);
-		CU_ASSERT_EQUAL(n, 1);
+		CT_EQ(n, 1);
 		if (n == 1)
 			CT_EXPECT_BYTES(e[0].value, e[0].len, "-1", 2);
 		persist_items_free(e, n);
@@ -214,10 +236,10 @@ static void test_incr(void)
 	/* set replaces a counter; a decimal value can be incremented */
 	CT_OK(ct_sset(ct.a, c, "n", "10", 0, &err), &err);
 	CT_OK(persist_state_incr(ct.a, c, "n", 1, &v, &err), &err);
-	CU_ASSERT_EQUAL(v, 11);
+	CT_EQ(v, 11);
 	CT_OK(ct_sset(ct.a, c, "n", "-40", 0, &err), &err);
 	CT_OK(persist_state_incr(ct.a, c, "n", 2, &v, &err), &err);
-	CU_ASSERT_EQUAL(v, -38);
+	CT_EQ(v, -38);
 	CT_OK(ct_sset(ct.a, c, "n", "hello", 0, &err), &err);
 	EXPECT_VALUE(ct.a, c, "n", "hello");
 	/* not an integer: refused, naming the key, value unchanged */
@@ -225,8 +247,8 @@ static void test_incr(void)
 		v = 12345;
 		CT_OK(ct_sset(ct.a, c, "bad", not_int[i], 0, &err), &err);
 		CT_EXPECT(persist_state_incr(ct.a, c, "bad", 1, &v, &err), PERSIST_EINVAL, &err);
-		CU_ASSERT_EQUAL(v, 12345);
-		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "bad"));
+		CT_EQ(v, 12345);
+		CT_TRUE((strstr(err.msg, "bad")) != NULL);
 		EXPECT_VALUE(ct.a, c, "bad", not_int[i]);
 	}
 	/* int64 overflow both ways */
@@ -235,13 +257,13 @@ static void test_incr(void)
 	CT_EXPECT(persist_state_incr(ct.a, c, "max", 1, &v, &err), PERSIST_EINVAL, &err);
 	EXPECT_VALUE(ct.a, c, "max", text);
 	CT_OK(persist_state_incr(ct.a, c, "max", -1, &v, &err), &err);
-	CU_ASSERT_EQUAL(v, INT64_MAX - 1);
+	CT_EQ(v, INT64_MAX - 1);
 	snprintf(text, sizeof(text), "%" PRId64, INT64_MIN);
 	CT_OK(ct_sset(ct.a, c, "min", text, 0, &err), &err);
 	CT_EXPECT(persist_state_incr(ct.a, c, "min", -1, &v, &err), PERSIST_EINVAL, &err);
 	EXPECT_VALUE(ct.a, c, "min", text);
 	CT_OK(persist_state_incr(ct.a, c, "big", INT64_MAX, &v, &err), &err);
-	CU_ASSERT_EQUAL(v, INT64_MAX);
+	CT_EQ(v, INT64_MAX);
 	CT_EXPECT(persist_state_incr(ct.a, c, "big", INT64_MAX, &v, &err), PERSIST_EINVAL, &err);
 
 	ct_sdel(ct.a, c, "n");
@@ -254,12 +276,13 @@ static void test_incr(void)
 
 /* The text of a counter (plugin.h): -?(0|[1-9][0-9]*) within int64 on
    every provider; anything else is refused naming the key and left as it
-   is, and so is a sum outside int64. */
+   is, and so is a sum outside int64.  Counters read back as canonical
+   text. */
 static void test_incr_text(void)
 {
 	static const char *const refused[] = {
-		"012", "-0", "+1", " 1", "1 ", "9223372036854775808", "00", "-012",
-		"-9223372036854775809",
+		"012", "007", "-0", "+1", " 1", "1 ", "1\n", "9223372036854775808",
+		"00", "-012", "-007", "-9223372036854775809",
 	};
 	static const struct { const char *text; int64_t delta, want; } taken[] = {
 		{ "0", 1, 1 },
@@ -271,32 +294,38 @@ static void test_incr_text(void)
 	char *c = ct_name_dup("st-incr-text");
 	struct persist_error err;
 	int64_t v;
+	int ret;
 
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		CT_OK(ct_sset(ct.a, c, "text", refused[i], 0, &err), &err);
 		v = 12345;
 		memset(&err, 0, sizeof(err));
-		CT_EXPECT(persist_state_incr(ct.a, c, "text", 1, &v, &err), PERSIST_EINVAL, &err);
-		if (err.code == PERSIST_OK || v != 12345 || strstr(err.msg, "text") == NULL)
-			printf("\n    incr of \"%s\": %s (value %" PRId64 ")\n",
-			       refused[i], err.msg, v);
-		CU_ASSERT_EQUAL(v, 12345);
-		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "text"));
+		ret = persist_state_incr(ct.a, c, "text", 1, &v, &err);
+		CT_CHECK(ret == PERSIST_EINVAL && v == 12345,
+			 "incr of a key holding \"%s\": expected EINVAL (not canonical decimal "
+			 "int64 text) and no value, got %s (value %" PRId64 ")",
+			 refused[i], persist_strerror(ret), v);
+		CT_CHECK(strstr(err.msg, "text") != NULL,
+			 "the error of incr of \"%s\" names the key \"text\": got \"%s\"",
+			 refused[i], err.msg);
 		EXPECT_VALUE(ct.a, c, "text", refused[i]);
 	}
 	for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
 		CT_OK(ct_sset(ct.a, c, "text", taken[i].text, 0, &err), &err);
 		v = 12345;
 		CT_OK(persist_state_incr(ct.a, c, "text", taken[i].delta, &v, &err), &err);
-		CU_ASSERT_EQUAL(v, taken[i].want);
+		CT_EQ(v, taken[i].want);
 	}
+	CT_OK(persist_state_incr(ct.a, c, "text", -10, &v, &err), &err);
+	EXPECT_VALUE(ct.a, c, "text", "0");
 	/* overflow at INT64_MAX, from a counter and from a value */
 	CT_OK(persist_state_incr(ct.a, c, "top", INT64_MAX, &v, &err), &err);
-	CU_ASSERT_EQUAL(v, INT64_MAX);
+	CT_EQ(v, INT64_MAX);
 	v = 12345;
 	CT_EXPECT(persist_state_incr(ct.a, c, "top", 1, &v, &err), PERSIST_EINVAL, &err);
-	CU_ASSERT_EQUAL(v, 12345);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "top"));
+	CT_EQ(v, 12345);
+	CT_CHECK(strstr(err.msg, "top") != NULL,
+		 "the error of an overflowing incr names the key \"top\": got \"%s\"", err.msg);
 	EXPECT_VALUE(ct.a, c, "top", "9223372036854775807");
 	CT_OK(ct_sset(ct.a, c, "text", "9223372036854775807", 0, &err), &err);
 	CT_EXPECT(persist_state_incr(ct.a, c, "text", 1, &v, &err), PERSIST_EINVAL, &err);
@@ -374,13 +403,14 @@ static void test_bad_input(void)
 	op.collection = c;
 	op.type = (enum persist_op_type)99;
 	CT_EXPECT(persist_state_batch(ct.a, &op, 1, &err), PERSIST_EINVAL, &err);
-	CU_ASSERT_PTR_NULL(data);
-	CU_ASSERT_PTR_NULL(e);
+	CT_TRUE((data) == NULL);
+	CT_TRUE((e) == NULL);
 	EXPECT_NO_VALUE(ct.a, c, "k");
 	/* the longest valid collection name works */
 	memcpy(max_coll, ct.run, strlen(ct.run));
 	memset(max_coll + strlen(ct.run), 'x', PERSIST_COLLECTION_MAX - strlen(ct.run));
 	max_coll[PERSIST_COLLECTION_MAX] = '\0';
+	ct_remember(max_coll);
 	CT_OK(ct_sset(ct.a, max_coll, "k", "v", 0, &err), &err);
 	EXPECT_VALUE(ct.a, max_coll, "k", "v");
 	ct_sdel(ct.a, max_coll, "k");
@@ -435,12 +465,13 @@ static void test_ttl(void)
 	CT_OK(ct_sset(ct.a, c, "reset", "r2", 0, &err), &err);
 	if (ct_now_ms() - start < 200)
 		EXPECT_VALUE(ct.a, c, "short", "s");
-	CU_ASSERT(ct_wait_value_gone(c, "short", CT_WAIT_MS));
-	CU_ASSERT(ct_now_ms() - start >= 250);
+	CT_TRUE(ct_wait_value_gone(c, "short", CT_WAIT_MS));
+	CT_TRUE(ct_now_ms() - start >= 250);
+	n = 0;	/* untouched when the scan fails */
 	CT_OK(persist_state_scan(ct.a, c, "", &e, &n, &err), &err);
-	CU_ASSERT_EQUAL(n, 3);
+	CT_EQ(n, 3);
 	for (size_t i = 0; i < n; i++)
-		CU_ASSERT_STRING_NOT_EQUAL(e[i].key, "short");
+		CT_STRNE(e[i].key, "short");
 	persist_items_free(e, n);
 	ct_sleep_ms(300);
 	EXPECT_VALUE(ct.a, c, "keep", "k");
@@ -449,7 +480,7 @@ static void test_ttl(void)
 	/* an expired key is absent for incr too: it starts again at 0 */
 	CT_EXPECT(persist_state_delete(ct.a, c, "short", &err), PERSIST_ENOTFOUND, &err);
 	CT_OK(persist_state_incr(ct.a, c, "short", 1, &v, &err), &err);
-	CU_ASSERT_EQUAL(v, 1);
+	CT_EQ(v, 1);
 	ct_sdel(ct.a, c, "short");
 	ct_sdel(ct.a, c, "keep");
 	ct_sdel(ct.a, c, "long");
@@ -516,9 +547,11 @@ static void ct_incr_race(int threads, int each, int two_handles, const char *wha
 		}
 		free(w[i].seen);
 	}
-	CU_ASSERT_EQUAL(failures, 0);
-	CU_ASSERT_EQUAL(dups, 0);
-	CU_ASSERT_EQUAL(out_of_range, 0);
+	CT_WORKERS_OK(failures);
+	CT_CHECK(dups == 0, "%d of the %" PRId64 " values incr returned were returned twice "
+		 "(each increment must return its own new value)", dups, total);
+	CT_CHECK(out_of_range == 0, "%d values incr returned were outside 1..%" PRId64,
+		 out_of_range, total);
 	snprintf(want, sizeof(want), "%" PRId64, total);
 	EXPECT_VALUE(ct.a, c, "counter", want);
 	if (two_handles)
@@ -563,51 +596,52 @@ static void test_log(void)
 	char rec[32];
 
 	n = ct_read_log(ct.a, c, 0, 0, &e, &next);
-	CU_ASSERT_EQUAL(n, 0);
+	CT_EQ(n, 0);
 	persist_items_free(e, n);
 	for (int i = 0; i < 5; i++) {
 		snprintf(rec, sizeof(rec), "{\"i\":%d}", i);
 		CT_OK(persist_state_append(i % 2 ? ct.b : ct.a, c, rec, strlen(rec), &err), &err);
 	}
 	n = ct_read_log(ct.a, c, 0, 0, &e, &next);
-	CU_ASSERT_EQUAL(n, 5);
-	CU_ASSERT_EQUAL(next, 5);
+	CT_EQ(n, 5);
+	CT_EQ(next, 5);
 	for (size_t i = 0; i < n; i++) {
 		snprintf(rec, sizeof(rec), "{\"i\":%zu}", i);
-		CU_ASSERT_EQUAL(e[i].index, i);
+		CT_EQ(e[i].index, i);
 		CT_EXPECT_BYTES(e[i].value, e[i].len, rec, strlen(rec));
 	}
 	persist_items_free(e, n);
 	n = ct_read_log(ct.a, c, 2, 2, &e, &next);
-	CU_ASSERT_EQUAL(n, 2);
-	CU_ASSERT_EQUAL(next, 4);
+	CT_EQ(n, 2);
+	CT_EQ(next, 4);
 	if (n == 2) {
-		CU_ASSERT_EQUAL(e[0].index, 2);
-		CU_ASSERT_EQUAL(e[1].index, 3);
+		CT_EQ(e[0].index, 2);
+		CT_EQ(e[1].index, 3);
 		CT_EXPECT_BYTES(e[1].value, e[1].len, "{\"i\":3}", 7);
 	}
 	persist_items_free(e, n);
 	n = ct_read_log(ct.a, c, 4, 10, &e, &next);
-	CU_ASSERT_EQUAL(n, 1);
-	CU_ASSERT_EQUAL(next, 5);
+	CT_EQ(n, 1);
+	CT_EQ(next, 5);
 	persist_items_free(e, n);
 	n = ct_read_log(ct.a, c, 5, 0, &e, NULL);
-	CU_ASSERT_EQUAL(n, 0);
+	CT_EQ(n, 0);
 	persist_items_free(e, n);
 	n = ct_read_log(ct.a, c, 1000, 0, &e, NULL);
-	CU_ASSERT_EQUAL(n, 0);
+	CT_EQ(n, 0);
 	persist_items_free(e, n);
 	n = ct_read_log(ct.b, c, 0, 0, &e, NULL);
-	CU_ASSERT_EQUAL(n, 5);
+	CT_EQ(n, 5);
 	persist_items_free(e, n);
 	/* the log is not a key space */
 	e = NULL;
+	n = 0;	/* untouched when the scan fails */
 	CT_OK(persist_state_scan(ct.a, c, "", &e, &n, &err), &err);
-	CU_ASSERT_EQUAL(n, 0);
+	CT_EQ(n, 0);
 	persist_items_free(e, n);
 	CT_OK(ct_sset(ct.a, c, "key", "v", 0, &err), &err);
 	n = ct_read_log(ct.a, c, 0, 0, &e, NULL);
-	CU_ASSERT_EQUAL(n, 5);
+	CT_EQ(n, 5);
 	persist_items_free(e, n);
 	ct_sdel(ct.a, c, "key");
 	free(c);
@@ -656,12 +690,12 @@ static void test_log_threads(void)
 		last[i] = -1;
 	}
 	failures = ct_run_workers(log_worker, w, sizeof(w[0]), LOG_THREADS, "append failed", 0);
-	CU_ASSERT_EQUAL(failures, 0);
+	CT_WORKERS_OK(failures);
 	CT_OK(persist_state_flush(ct.a, NULL), NULL);
 	CT_OK(persist_state_flush(ct.b, NULL), NULL);
 	n = ct_read_log(ct.a, c, 0, 0, &e, &next);
-	CU_ASSERT_EQUAL(n, LOG_THREADS * LOG_EACH);
-	CU_ASSERT_EQUAL(next, n);
+	CT_EQ(n, LOG_THREADS * LOG_EACH);
+	CT_EQ(next, n);
 	for (size_t i = 0; i < n; i++) {
 		int th = -1, idx = -1;
 
@@ -679,11 +713,11 @@ static void test_log_threads(void)
 			disorder++;
 		last[th] = idx;
 	}
-	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT_EQUAL(dups, 0);
-	CU_ASSERT_EQUAL(disorder, 0);
+	CT_EQ(bad, 0);
+	CT_EQ(dups, 0);
+	CT_EQ(disorder, 0);
 	for (int i = 0; i < LOG_THREADS; i++)
-		CU_ASSERT_EQUAL(last[i], LOG_EACH - 1);
+		CT_EQ(last[i], LOG_EACH - 1);
 	persist_items_free(e, n);
 	free(c);
 }
@@ -704,8 +738,9 @@ static void test_set_batch(void)
 	CT_OK(persist_state_set_batch(ct.a, c, kv, 3, &err), &err);
 	for (int i = 0; i < 3; i++)
 		ct_expect_value(ct.a, c, kv[i].key, kv[i].value, kv[i].len, __LINE__);
+	n = 0;	/* untouched when the scan fails */
 	CT_OK(persist_state_scan(ct.a, c, "", &e, &n, &err), &err);
-	CU_ASSERT_EQUAL(n, 3);
+	CT_EQ(n, 3);
 	persist_items_free(e, n);
 	CT_OK(persist_state_set_batch(ct.a, c, kv, 0, &err), &err);
 	for (int i = 0; i < 3; i++)
@@ -738,7 +773,7 @@ static void test_batch_mixed(void)
 	EXPECT_VALUE(ct.a, c2, "x", "X");
 	if (log) {
 		n = ct_read_log(ct.a, c, 0, 0, &e, NULL);
-		CU_ASSERT_EQUAL(n, 1);
+		CT_EQ(n, 1);
 		if (n == 1)
 			CT_EXPECT_BYTES(e[0].value, e[0].len, "{\"b\":1}", 7);
 		persist_items_free(e, n);
@@ -771,7 +806,7 @@ static void test_batch_all_or_nothing(void)
 	CT_OK(ct_sset(ct.a, c, "bad", "not a number", 0, &err), &err);
 	CT_OK(ct_sset(ct.a, c, "keep", "kept", 0, &err), &err);
 	ret = persist_state_batch(ct.a, ops, 4, &err);
-	CU_ASSERT_NOT_EQUAL(ret, PERSIST_OK);
+	CT_NE(ret, PERSIST_OK);
 	if (ret != PERSIST_EUNCERTAIN) {
 		CT_EXPECT(ret, PERSIST_EINVAL, &err);
 		EXPECT_NO_VALUE(ct.a, c, "x");
@@ -854,31 +889,272 @@ static void test_threads_mixed(void)
 	for (int i = 0; i < MIX_THREADS; i++)
 		w[i] = (struct mix_worker){ .coll = c, .id = i };
 	failures = ct_run_workers(mix_worker, w, sizeof(w[0]), MIX_THREADS, "worker", 1);
-	CU_ASSERT_EQUAL(failures, 0);
+	CT_WORKERS_OK(failures);
+	free(c);
+}
+
+/* TTL: an expired key is absent for scan, incr and delete even when no get
+   touched it first (each probed in its own collection, so that no other
+   call clears it on the way); incr keeps the TTL of the key it
+   increments, and a counter incr creates has none. */
+static void test_ttl_untouched(void)
+{
+	char *cs = ct_name_dup("st-ttl-scan"), *ci = ct_name_dup("st-ttl-incr");
+	char *cd = ct_name_dup("st-ttl-del"), *cc = ct_name_dup("st-ttl-counter");
+	struct persist_entry *e = NULL;
+	struct persist_error err;
+	int64_t v = 0;
+	size_t n = 0;
+
+	CT_OK(ct_sset(ct.a, cs, "scan", "s", 200, &err), &err);
+	CT_OK(ct_sset(ct.a, cs, "stays", "t", 0, &err), &err);
+	CT_OK(ct_sset(ct.a, ci, "incr", "41", 200, &err), &err);
+	CT_OK(ct_sset(ct.a, cd, "del", "d", 200, &err), &err);
+	CT_OK(ct_sset(ct.a, cc, "counter", "5", 400, &err), &err);
+	CT_OK(persist_state_incr(ct.a, cc, "counter", 1, &v, &err), &err);
+	CT_EQ(v, 6);
+	CT_OK(persist_state_incr(ct.a, cc, "fresh", 1, &v, &err), &err);
+	ct_sleep_ms(700);
+	/* nothing has read these keys since they expired */
+	n = 0;	/* untouched when the scan fails */
+	CT_OK(persist_state_scan(ct.b, cs, "", &e, &n, &err), &err);
+	CT_CHECK(n == 1 && e != NULL && strcmp(e[0].key, "stays") == 0,
+		 "scan after a key expired (no get before): expected only \"stays\" (no TTL), "
+		 "got %zu keys, the first \"%s\"", n, n > 0 && e != NULL ? e[0].key : "");
+	persist_items_free(e, n);
+	CT_OK(persist_state_incr(ct.a, ci, "incr", 1, &v, &err), &err);
+	CT_CHECK(v == 1, "incr of an expired key that held \"41\" (no get before): expected 1 "
+		 "(it starts again at 0), got %" PRId64, v);
+	CT_EXPECT(persist_state_delete(ct.a, cd, "del", &err), PERSIST_ENOTFOUND, &err);
+	/* the counter kept the TTL of the value it was incremented from */
+	n = 0;	/* untouched when the scan fails */
+	CT_OK(persist_state_scan(ct.a, cc, "", &e, &n, &err), &err);
+	CT_CHECK(n == 1 && e != NULL && strcmp(e[0].key, "fresh") == 0,
+		 "counter incremented from a value with a TTL: expected it expired with that "
+		 "TTL (only \"fresh\" left), got %zu keys, the first \"%s\"", n,
+		 n > 0 && e != NULL ? e[0].key : "");
+	persist_items_free(e, n);
+	EXPECT_NO_VALUE(ct.a, cc, "counter");
+	EXPECT_VALUE(ct.a, cc, "fresh", "1");
+	ct_sdel(ct.a, cs, "stays");
+	ct_sdel(ct.a, ci, "incr");
+	ct_sdel(ct.a, cc, "fresh");
+	free(cs);
+	free(ci);
+	free(cd);
+	free(cc);
+}
+
+/* TTL: a batch SET with a TTL expires; a batch INCR keeps the TTL. */
+static void test_ttl_batch(void)
+{
+	char *c = ct_name_dup("st-ttl-batch");
+	struct persist_op ops[] = {
+		{ .type = PERSIST_OP_SET, .collection = c, .key = "t", .value = "1", .len = 1,
+		  .ttl_ms = 200 },
+		{ .type = PERSIST_OP_SET, .collection = c, .key = "keep", .value = "k", .len = 1 },
+	};
+	struct persist_error err;
+
+	CT_OK(persist_state_batch(ct.a, ops, 2, &err), &err);
+	EXPECT_VALUE(ct.a, c, "keep", "k");
+	ct_sleep_ms(500);
+	EXPECT_NO_VALUE(ct.a, c, "t");
+	EXPECT_VALUE(ct.a, c, "keep", "k");
+	ct_sdel(ct.a, c, "keep");
+	free(c);
+}
+
+/* Batch: deleting an absent key is not an error; the batch applies. */
+static void test_batch_delete_absent(void)
+{
+	char *c = ct_name_dup("st-batch-del");
+	struct persist_op ops[] = {
+		{ .type = PERSIST_OP_DELETE, .collection = c, .key = "never" },
+		{ .type = PERSIST_OP_SET, .collection = c, .key = "k", .value = "v", .len = 1 },
+		{ .type = PERSIST_OP_DELETE, .collection = c, .key = "gone" },
+		{ .type = PERSIST_OP_DELETE, .collection = ct_name("st-batch-del-never"),
+		  .key = "x" },
+	};
+	struct persist_error err;
+	int ret;
+
+	CT_OK(ct_sset(ct.a, c, "gone", "g", 0, &err), &err);
+	ret = persist_state_batch(ct.a, ops, 4, &err);
+	CT_CHECK(ret == PERSIST_OK, "batch deleting absent keys: expected OK (a batch delete "
+		 "of an absent key is no error), got %s: %s", persist_strerror(ret),
+		 ret != PERSIST_OK ? err.msg : "");
+	EXPECT_VALUE(ct.a, c, "k", "v");
+	EXPECT_NO_VALUE(ct.a, c, "gone");
+	EXPECT_NO_VALUE(ct.a, c, "never");
+	ct_sdel(ct.a, c, "k");
+	free(c);
+}
+
+/* Readers racing one writer on ONE key. */
+#define RACE_READERS 4
+#define RACE_WRITES 2000
+
+struct race_reader {
+	struct ct_worker report;
+	persist *p;
+	const char *coll;
+	volatile int *done;
+	long reads;
+};
+
+/* The value of write i: "i:" then i % 97 + 1 copies of the letter of i. */
+static size_t race_value(int i, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%d:", i);
+
+	for (int j = 0; j < i % 97 + 1 && (size_t)n + 1 < size; j++)
+		buf[n++] = (char)('a' + i % 26);
+	buf[n] = '\0';
+	return (size_t)n;
+}
+
+/* Read the key until the writer is done: every value read must be one
+   the writer wrote, whole, and never older than one read before. */
+static void *race_reader(void *arg)
+{
+	struct race_reader *r = arg;
+	struct persist_error err;
+	int last = -1;
+
+	while (!__atomic_load_n(r->done, __ATOMIC_ACQUIRE)) {
+		char *data = NULL, want[160];
+		size_t len = 0;
+		int i = -1, ret = persist_state_get(r->p, r->coll, "one", &data, &len, &err);
+
+		r->reads++;
+		if (ret != PERSIST_OK) {
+			ct_worker_fail(&r->report, "get while a writer rewrites the key: %s: %s",
+				       persist_strerror(ret), err.msg);
+			continue;
+		}
+		if (data == NULL || sscanf(data, "%d:", &i) != 1 || i < 0 || i >= RACE_WRITES ||
+		    race_value(i, want, sizeof(want)) != len || memcmp(want, data, len) != 0)
+			ct_worker_fail(&r->report, "read \"%.40s\" (%zu bytes): not a value the "
+				       "writer wrote (a torn or mixed value)", data ? data : "", len);
+		else if (i < last)
+			ct_worker_fail(&r->report, "read write %d after write %d: a reader saw "
+				       "an older value after a newer one", i, last);
+		else
+			last = i;
+		persist_free(data);
+	}
+	return NULL;
+}
+
+/* THREADSAFE: RACE_READERS readers (both handles) while one writer
+   rewrites the same key RACE_WRITES times with values of varying length. */
+static void test_race_one_key(void)
+{
+	char *c = ct_name_dup("st-race");
+	struct race_reader r[RACE_READERS];
+	pthread_t t[RACE_READERS];
+	volatile int done = 0;
+	struct persist_error err;
+	int failures = 0, write_failures = 0;
+	char value[160];
+
+	CT_OK(persist_state_set(ct.a, c, "one", value, race_value(0, value, sizeof(value)),
+				0, &err), &err);
+	for (int i = 0; i < RACE_READERS; i++) {
+		r[i] = (struct race_reader){ .p = i % 2 ? ct.b : ct.a, .coll = c, .done = &done };
+		pthread_create(&t[i], NULL, race_reader, &r[i]);
+	}
+	for (int i = 1; i < RACE_WRITES; i++) {
+		size_t len = race_value(i, value, sizeof(value));
+
+		if (persist_state_set(ct.a, c, "one", value, len, 0, &err) != PERSIST_OK &&
+		    write_failures++ == 0)
+			CT_CHECK(0, "set %d while readers read the key: %s", i, err.msg);
+	}
+	__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < RACE_READERS; i++) {
+		pthread_join(t[i], NULL);
+		if (r[i].report.failures > 0 && failures == 0)
+			CT_CHECK(0, "reader %d: %d bad reads of %ld; the first: %s", i,
+				 r[i].report.failures, r[i].reads, r[i].report.err);
+		failures += r[i].report.failures;
+	}
+	race_value(RACE_WRITES - 1, value, sizeof(value));
+	EXPECT_VALUE(ct.b, c, "one", value);
+	ct_sdel(ct.a, c, "one");
 	free(c);
 }
 
 /* Register the state suites for what the provider claims. */
 int ct_register_state(char *tested, size_t size)
 {
+#define S_KEYS "Values and keys"
+#define S_COUNT "Counters"
+#define S_TTL "Expiry (TTL)"
+#define S_LOG "Append logs"
+#define S_BATCH "Batches"
+#define S_THREADS "Threads"
+#define S_ARGS "Arguments and errors"
 	static const struct ct_test tests[] = {
-		{ 0, "get, set, delete", test_basic },
-		{ 0, "scan with prefix", test_scan },
-		{ 0, "binary, empty and 2 MiB values", test_values },
-		{ 0, "incr", test_incr },
-		{ 0, "incr: what a counter's text may be", test_incr_text },
-		{ 0, "bad names, keys and arguments", test_bad_input },
-		{ 0, "flush", test_flush },
-		{ PERSIST_CAP_TTL, "expiry", test_ttl },
-		{ PERSIST_CAP_ATOMIC_INCR, "8 threads x 10000", test_incr_threads },
-		{ PERSIST_CAP_ATOMIC_INCR, "two handles", test_incr_two_handles },
-		{ PERSIST_CAP_APPEND_LOG, "order, offsets, limits", test_log },
-		{ PERSIST_CAP_APPEND_LOG, "concurrent appends", test_log_threads },
-		{ PERSIST_CAP_BATCH, "set_batch", test_set_batch },
-		{ PERSIST_CAP_BATCH, "mixed operations", test_batch_mixed },
-		{ PERSIST_CAP_BATCH, "all or nothing", test_batch_all_or_nothing },
-		{ PERSIST_CAP_THREADSAFE, "concurrent use of one handle", test_threads_mixed },
-		{ 0, NULL, NULL }
+		{ 0, "get, set, delete", test_basic, "state.kv.basic", S_KEYS,
+		  "a value set is read back byte for byte on both handles; delete removes it; "
+		  "get and delete of an absent key answer NOTFOUND" },
+		{ 0, "scan with prefix", test_scan, "state.scan.prefix", S_KEYS,
+		  "scan returns exactly the live keys starting with the prefix, with their values" },
+		{ 0, "binary, empty and 2 MiB values", test_values, "state.kv.bytes", S_KEYS,
+		  "values are bytes: every byte value, empty and 2 MiB values round-trip "
+		  "unchanged and NUL-terminated" },
+		{ 0, "incr", test_incr, "state.incr.basic", S_COUNT,
+		  "incr creates a counter at 0, returns the new value, reads back as decimal "
+		  "text, and refuses non-integers and int64 overflow with EINVAL naming the key" },
+		{ 0, "counter text", test_incr_text, "state.incr.text", S_COUNT,
+		  "only canonical decimal text -?(0|[1-9][0-9]*) can be incremented (no "
+		  "leading zeros, no \"-0\", no sign or spaces around it)" },
+		{ 0, "bad names, keys and arguments", test_bad_input, "state.args", S_ARGS,
+		  "bad collection names, bad keys and NULL arguments answer EINVAL and change "
+		  "nothing" },
+		{ 0, "flush", test_flush, "state.flush", S_KEYS, "flush answers OK" },
+		{ 0, "batch delete of an absent key", test_batch_delete_absent,
+		  "state.batch.delete-absent", S_BATCH,
+		  "deleting an absent key inside a batch is no error: the batch applies" },
+		{ PERSIST_CAP_TTL, "expiry", test_ttl, "state.ttl.expiry", S_TTL,
+		  "a key with a TTL vanishes from get and scan after it; keys without stay; "
+		  "a set without TTL clears one" },
+		{ PERSIST_CAP_TTL, "expired keys not read first", test_ttl_untouched,
+		  "state.ttl.untouched", S_TTL,
+		  "an expired key is absent for scan, incr and delete even when no get touched "
+		  "it; incr keeps the TTL of the key it increments" },
+		{ PERSIST_CAP_TTL, "TTL in a batch", test_ttl_batch, "state.ttl.batch", S_TTL,
+		  "a SET with a TTL inside a batch expires like a single set" },
+		{ PERSIST_CAP_ATOMIC_INCR, "8 threads x 10000", test_incr_threads,
+		  "state.incr.atomic", S_COUNT,
+		  "increments from many threads add up exactly, each returning its own value" },
+		{ PERSIST_CAP_ATOMIC_INCR, "two handles", test_incr_two_handles,
+		  "state.incr.atomic-handles", S_COUNT,
+		  "increments through two handles (two instances) add up exactly" },
+		{ PERSIST_CAP_APPEND_LOG, "order, offsets, limits", test_log, "state.log.read",
+		  S_LOG, "records are numbered 0, 1, 2, ... in append order; read_log(from, max) "
+		  "returns exactly records from..from+max-1; the log is not a key space" },
+		{ PERSIST_CAP_APPEND_LOG, "concurrent appends", test_log_threads,
+		  "state.log.concurrent", S_LOG,
+		  "concurrent appends each land exactly once, in each writer's order" },
+		{ PERSIST_CAP_BATCH, "set_batch", test_set_batch, "state.batch.set", S_BATCH,
+		  "set_batch sets every key" },
+		{ PERSIST_CAP_BATCH, "mixed operations", test_batch_mixed, "state.batch.mixed",
+		  S_BATCH, "a batch of SET, INCR, DELETE and APPEND over two collections is "
+		  "applied whole" },
+		{ PERSIST_CAP_BATCH, "all or nothing", test_batch_all_or_nothing,
+		  "state.batch.atomic", S_BATCH,
+		  "a batch that fails applies nothing (or answers UNCERTAIN)" },
+		{ PERSIST_CAP_THREADSAFE, "concurrent use of one handle", test_threads_mixed,
+		  "state.threads.mixed", S_THREADS,
+		  "threads using one handle on their own keys each see their own writes" },
+		{ PERSIST_CAP_THREADSAFE, "readers racing a writer on one key", test_race_one_key,
+		  "state.threads.one-key", S_THREADS,
+		  "readers of a key being rewritten see only whole values that were written, "
+		  "never an older one after a newer one" },
+		{ 0, NULL, NULL, NULL, NULL, NULL }
 	};
 
 	return ct_add_kind_suites(tested, size, PERSIST_KIND_STATE, "state", tests);

@@ -5,6 +5,9 @@
  * tests wait on its condition variable with a deadline), the runner of
  * worker threads, and the registration of a kind's table of tests.
  *
+ * Failure messages name the rule of the running test and the section of
+ * the provider contract (persist/plugin.h) that states it.
+ *
  * CUnit is not thread-safe: only the main thread asserts.  Worker threads
  * of a test store their results and the test checks them after joining.
  */
@@ -16,38 +19,146 @@
 #include <time.h>
 #include "conformance.h"
 
-/* Assert a status, printing the call, both codes and the message. */
+/* The tests added so far, to find the rule of the running one. */
+static struct ct_added {
+	CU_pTest test;
+	const struct ct_test *def;
+} *ct_added;
+static size_t ct_n_added;
+
+/* Add a test to a suite and remember its rule. */
+int ct_add_test(CU_pSuite s, const struct ct_test *t)
+{
+	CU_pTest test = CU_add_test(s, t->name, t->fn);
+	struct ct_added *more;
+
+	if (test == NULL)
+		return -1;
+	more = realloc(ct_added, (ct_n_added + 1) * sizeof(*more));
+	if (more == NULL)
+		return -1;
+	ct_added = more;
+	ct_added[ct_n_added].test = test;
+	ct_added[ct_n_added++].def = t;
+	return 0;
+}
+
+/* Forget the tests added (after CU_cleanup_registry). */
+void ct_forget_tests(void)
+{
+	free(ct_added);
+	ct_added = NULL;
+	ct_n_added = 0;
+}
+
+/* The rule of the running test, or NULL. */
+static const struct ct_test *ct_current_rule(void)
+{
+	CU_pTest test = CU_get_current_test();
+
+	for (size_t i = 0; test != NULL && i < ct_n_added; i++) {
+		if (ct_added[i].test == test)
+			return ct_added[i].def;
+	}
+	return NULL;
+}
+
+/* Record an assertion with the detail in a va_list (see ct_check). */
+static int ct_vcheck(int ok, const char *file, int line, const char *fmt, va_list ap)
+{
+	const struct ct_test *rule;
+	char detail[PERSIST_ERROR_MSG_MAX + 256], msg[sizeof(detail) + 512];
+
+	if (ok) {
+		CU_assertImplementation(CU_TRUE, (unsigned)line, "", file, "", CU_FALSE);
+		return 1;
+	}
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	rule = ct_current_rule();
+	if (rule != NULL && rule->rule != NULL)
+		snprintf(msg, sizeof(msg), "[%s] %s: %s (contract: \"%s\" in persist/plugin.h)",
+			 rule->rule, rule->text, detail, rule->section);
+	else
+		snprintf(msg, sizeof(msg), "%s", detail);
+	printf("\n    %s\n", msg);
+	/* CUnit copies the text into its list of failures */
+	CU_assertImplementation(CU_FALSE, (unsigned)line, msg, file, "", CU_FALSE);
+	return 0;
+}
+
+/* Record one assertion (see conformance.h). */
+int ct_check(int ok, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = ct_vcheck(ok, file, line, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* Integers equal (or different when !equal). */
+int ct_check_int(long long got, long long want, int equal, const char *what,
+		 const char *file, int line)
+{
+	if (equal)
+		return ct_check(got == want, file, line, "%s: expected %lld, got %lld",
+				what, want, got);
+	return ct_check(got != want, file, line, "%s: expected anything but %lld, got it",
+			what, want);
+}
+
+/* Strings equal (or different when !equal); NULL is a value too. */
+int ct_check_str(const char *got, const char *want, int equal, const char *what,
+		 const char *file, int line)
+{
+	int same = got == NULL ? want == NULL : want != NULL && strcmp(got, want) == 0;
+
+	if (equal)
+		return ct_check(same, file, line, "%s: expected \"%s\", got %s%s%s", what,
+				want != NULL ? want : "(null)", got != NULL ? "\"" : "",
+				got != NULL ? got : "NULL", got != NULL ? "\"" : "");
+	return ct_check(!same, file, line, "%s: expected anything but \"%s\", got it",
+			what, want != NULL ? want : "(null)");
+}
+
+/* Assert a status, saying the call, both codes and the message. */
 void ct_expect_status(int got, int want, const struct persist_error *err,
 		      const char *expr, const char *file, int line)
 {
-	if (got != want) {
-		printf("\n    %s:%d: %s\n      returned %s, expected %s",
-		       file, line, expr, persist_strerror(got), persist_strerror(want));
-		if (err != NULL && got != PERSIST_OK)
-			printf(": %s", err->msg);
-		printf("\n");
-	}
-	CU_assertImplementation(got == want, (unsigned)line, expr, file, "", CU_FALSE);
+	if (got == want || got == PERSIST_OK || err == NULL)
+		ct_check(got == want, file, line, "%s: expected %s, got %s", expr,
+			 persist_strerror(want), persist_strerror(got));
+	else
+		ct_check(0, file, line, "%s: expected %s, got %s: %s", expr,
+			 persist_strerror(want), persist_strerror(got), err->msg);
 }
 
-/* Assert that two byte strings are equal. */
+/* Assert that two byte strings are equal, saying how they differ. */
 void ct_expect_bytes(const void *got, size_t got_len, const void *want,
 		     size_t want_len, const char *what, const char *file, int line)
 {
-	int same = got != NULL && got_len == want_len &&
-		(want_len == 0 || memcmp(got, want, want_len) == 0);
+	size_t i = 0;
 
-	if (!same) {
-		if (got == NULL)
-			printf("\n    %s:%d: %s is NULL\n", file, line, what);
-		else if (got_len != want_len)
-			printf("\n    %s:%d: %s has %zu bytes, expected %zu\n",
-			       file, line, what, got_len, want_len);
-		else
-			printf("\n    %s:%d: %s differs from what was stored\n",
-			       file, line, what);
+	if (got == NULL) {
+		ct_check(0, file, line, "%s: expected %zu bytes, got none (NULL)", what, want_len);
+		return;
 	}
-	CU_assertImplementation(same, (unsigned)line, what, file, "", CU_FALSE);
+	if (got_len == want_len && (want_len == 0 || memcmp(got, want, want_len) == 0)) {
+		ct_check(1, file, line, "%s", what);
+		return;
+	}
+	while (i < got_len && i < want_len &&
+	       ((const unsigned char *)got)[i] == ((const unsigned char *)want)[i])
+		i++;
+	if (got_len != want_len)
+		ct_check(0, file, line, "%s: expected %zu bytes, got %zu (the first %zu are equal)",
+			 what, want_len, got_len, i);
+	else
+		ct_check(0, file, line, "%s: expected the %zu bytes stored, got bytes that "
+			 "differ from offset %zu on (0x%02x instead of 0x%02x)", what, want_len, i,
+			 ((const unsigned char *)got)[i], ((const unsigned char *)want)[i]);
 }
 
 /* "<run>-<what>" in a ring of static buffers. */
@@ -58,6 +169,7 @@ const char *ct_name(const char *what)
 	char *buf = ring[next++ % 64];
 
 	snprintf(buf, sizeof(ring[0]), "%s-%s", ct.run, what);
+	ct_remember(buf);
 	return buf;
 }
 
@@ -353,6 +465,8 @@ void ct_worker_fail(struct ct_worker *w, const char *fmt, ...)
 	va_end(ap);
 }
 
+char ct_workers_first[PERSIST_ERROR_MSG_MAX + 128];
+
 /* Start the workers, join them, report the first failure (see
    conformance.h). */
 int ct_run_workers(void *(*fn)(void *), void *workers, size_t stride, int n,
@@ -361,6 +475,7 @@ int ct_run_workers(void *(*fn)(void *), void *workers, size_t stride, int n,
 	pthread_t *t = calloc((size_t)n, sizeof(*t));
 	int failures = 0;
 
+	snprintf(ct_workers_first, sizeof(ct_workers_first), "(none)");
 	if (t == NULL) {
 		perror("persist-conformance");
 		abort();
@@ -374,9 +489,11 @@ int ct_run_workers(void *(*fn)(void *), void *workers, size_t stride, int n,
 		pthread_join(t[i], NULL);
 		if (w->failures > 0 && failures == 0) {
 			if (numbered)
-				printf("\n    %s %d: %s\n", label, i, w->err);
+				snprintf(ct_workers_first, sizeof(ct_workers_first),
+					 "%s %d: %s", label, i, w->err);
 			else
-				printf("\n    %s: %s\n", label, w->err);
+				snprintf(ct_workers_first, sizeof(ct_workers_first),
+					 "%s: %s", label, w->err);
 		}
 		failures += w->failures;
 	}
@@ -406,7 +523,7 @@ int ct_add_kind_suites(char *tested, size_t size, enum persist_kind k,
 				return -1;
 		}
 		for (; t->name != NULL && t->cap == cap; t++) {
-			if (claimed && !CU_add_test(s, t->name, t->fn))
+			if (claimed && ct_add_test(s, t) != 0)
 				return -1;
 		}
 		if (claimed && cap != 0)
