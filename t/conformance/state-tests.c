@@ -124,39 +124,39 @@ static void test_scan(void)
 	}
 	persist_items_free(e, n);
 	e = NULL;
-	n = 0;	/* untouched when the scan fails */
+	n = 0;
 	CT_OK(persist_state_scan(ct.a, c, "", &e, &n, &err), &err);
 	CT_EQ(n, 5);
 	for (size_t i = 1; i < n; i++)
 		CT_TRUE(strcmp(e[i - 1].key, e[i].key) < 0);
 	persist_items_free(e, n);
 	e = NULL;
-	n = 0;	/* untouched when the scan fails */
+	n = 0;
 	CT_OK(persist_state_scan(ct.a, c, NULL, &e, &n, &err), &err);
 	CT_EQ(n, 5);
 	persist_items_free(e, n);
 	e = NULL;
-	n = 0;	/* untouched when the scan fails */
+	n = 0;
 	CT_OK(persist_state_scan(ct.a, c, "a2", &e, &n, &err), &err);
 	CT_EQ(n, 1);
 	if (n == 1)
 		CT_STREQ(e[0].key, "a2");
 	persist_items_free(e, n);
 	e = NULL;
-	n = 0;	/* untouched when the scan fails */
+	n = 0;
 	CT_OK(persist_state_scan(ct.a, c, "zz", &e, &n, &err), &err);
 	CT_EQ(n, 0);
 	persist_items_free(e, n);
 	e = NULL;
 	n = 99;
-	n = 0;	/* untouched when the scan fails */
+	n = 0;
 	CT_OK(persist_state_scan(ct.a, ct_name("st-never"), "", &e, &n, &err), &err);
 	CT_EQ(n, 0);
 	persist_items_free(e, n);
 	for (size_t i = 0; i < 5; i++)
 		ct_sdel(ct.a, c, keys[i]);
 	e = NULL;
-	n = 0;	/* untouched when the scan fails */
+	n = 0;
 	CT_OK(persist_state_scan(ct.a, c, "", &e, &n, &err), &err);
 	CT_EQ(n, 0);
 	persist_items_free(e, n);
@@ -181,7 +181,7 @@ static void test_values(void)
 		big[i] = (char)(i * 31 % 251);
 	CT_OK(persist_state_set(ct.a, c, "bin", bin, sizeof(bin), 0, &err), &err);
 	ct_expect_value(ct.a, c, "bin", bin, sizeof(bin), __LINE__);
-	n = 0;	/* untouched when the scan fails */
+	n = 0;
 	CT_OK(persist_state_scan(ct.a, c, "bin", &e, &n, &err), &err);
 	CT_EQ(n, 1);
 	if (n == 1)
@@ -226,7 +226,7 @@ static void test_incr(void)
 		struct persist_entry *e = NULL;
 		size_t n = 0;
 
-		n = 0;	/* untouched when the scan fails */
+		n = 0;
 		CT_OK(persist_state_scan(ct.a, c, "n", &e, &n, &err), &err);
 		CT_EQ(n, 1);
 		if (n == 1)
@@ -467,7 +467,7 @@ static void test_ttl(void)
 		EXPECT_VALUE(ct.a, c, "short", "s");
 	CT_TRUE(ct_wait_value_gone(c, "short", CT_WAIT_MS));
 	CT_TRUE(ct_now_ms() - start >= 250);
-	n = 0;	/* untouched when the scan fails */
+	n = 0;
 	CT_OK(persist_state_scan(ct.a, c, "", &e, &n, &err), &err);
 	CT_EQ(n, 3);
 	for (size_t i = 0; i < n; i++)
@@ -635,7 +635,7 @@ static void test_log(void)
 	persist_items_free(e, n);
 	/* the log is not a key space */
 	e = NULL;
-	n = 0;	/* untouched when the scan fails */
+	n = 0;
 	CT_OK(persist_state_scan(ct.a, c, "", &e, &n, &err), &err);
 	CT_EQ(n, 0);
 	persist_items_free(e, n);
@@ -738,7 +738,7 @@ static void test_set_batch(void)
 	CT_OK(persist_state_set_batch(ct.a, c, kv, 3, &err), &err);
 	for (int i = 0; i < 3; i++)
 		ct_expect_value(ct.a, c, kv[i].key, kv[i].value, kv[i].len, __LINE__);
-	n = 0;	/* untouched when the scan fails */
+	n = 0;
 	CT_OK(persist_state_scan(ct.a, c, "", &e, &n, &err), &err);
 	CT_EQ(n, 3);
 	persist_items_free(e, n);
@@ -916,7 +916,7 @@ static void test_ttl_untouched(void)
 	CT_OK(persist_state_incr(ct.a, cc, "fresh", 1, &v, &err), &err);
 	ct_sleep_ms(700);
 	/* nothing has read these keys since they expired */
-	n = 0;	/* untouched when the scan fails */
+	n = 0;
 	CT_OK(persist_state_scan(ct.b, cs, "", &e, &n, &err), &err);
 	CT_CHECK(n == 1 && e != NULL && strcmp(e[0].key, "stays") == 0,
 		 "scan after a key expired (no get before): expected only \"stays\" (no TTL), "
@@ -927,7 +927,7 @@ static void test_ttl_untouched(void)
 		 "(it starts again at 0), got %" PRId64, v);
 	CT_EXPECT(persist_state_delete(ct.a, cd, "del", &err), PERSIST_ENOTFOUND, &err);
 	/* the counter kept the TTL of the value it was incremented from */
-	n = 0;	/* untouched when the scan fails */
+	n = 0;
 	CT_OK(persist_state_scan(ct.a, cc, "", &e, &n, &err), &err);
 	CT_CHECK(n == 1 && e != NULL && strcmp(e[0].key, "fresh") == 0,
 		 "counter incremented from a value with a TTL: expected it expired with that "
