@@ -146,8 +146,14 @@ static int listener_connect(struct pg_listener *l, char *why, size_t size)
 	int ret = pg_connect(st, st->conf.conninfo, st->conf.connect_timeout_ms, &pg,
 			     why, size);
 
-	if (ret == PERSIST_OK)
-		ret = pg_schema_ensure(st, pg, why, size);
+	if (ret == PERSIST_OK) {
+		char sw[200] = "";
+
+		ret = pg_schema_ensure(st, pg, sw, sizeof(sw));
+		if (ret != PERSIST_OK)
+			snprintf(why, size, "cannot set up schema \"%s\": %s",
+				 st->conf.schema, sw);
+	}
 	if (ret == PERSIST_OK && listen_all(l, pg, why, size) != 0)
 		ret = PERSIST_EUNAVAIL;
 	if (ret != PERSIST_OK) {
