@@ -284,6 +284,14 @@ static int simple_command(PGconn *pg, const char *sql, int64_t deadline_us,
 	return ok ? 0 : -1;
 }
 
+/* Notices of the server (e.g. "relation already exists, skipping") are
+   not errors: libpq would print them on stderr. */
+static void ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 /* Connect to conninfo within timeout_ms. */
 int pg_connect(const struct pg_store *st, const char *conninfo, int timeout_ms,
 	       PGconn **pg_r, char *why, size_t why_size)
@@ -303,6 +311,7 @@ int pg_connect(const struct pg_store *st, const char *conninfo, int timeout_ms,
 		snprintf(why, why_size, "out of memory");
 		return PERSIST_ENOMEM;
 	}
+	PQsetNoticeProcessor(pg, ignore_notice, NULL);
 	if (PQstatus(pg) == CONNECTION_BAD)
 		ps = PGRES_POLLING_FAILED;
 	while (ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
