@@ -12,9 +12,9 @@
  *   sessions (id, instance, data, updated_at, expires_at)
  *   events   (id, created_at, msg)           session events too big for
  *                                            a NOTIFY payload
- *   counter_add(bytea, int8)                 a stored value plus a delta,
+ *   counter_add(bytea, int8, key)            a stored value plus a delta,
  *            refusing what is not `-?(0|[1-9][0-9]*)` (22P02) and int64
- *            overflow (22003)
+ *            overflow (22003), with the key as the error's detail
  * Keys are text COLLATE "C": byte order, which is the order of UTF-8 code
  * points, so listings are sorted like strcmp and prefix scans are ranges
  * of the primary key.
@@ -55,16 +55,21 @@ static const char ddl[] =
 	" updated_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz);"
 	"CREATE TABLE IF NOT EXISTS @.events (id bigserial PRIMARY KEY, "
 	" created_at timestamptz NOT NULL DEFAULT now(), msg bytea NOT NULL);"
-	"CREATE OR REPLACE FUNCTION @.counter_add(cur bytea, delta bigint) "
+	"CREATE OR REPLACE FUNCTION @.counter_add(cur bytea, delta bigint, k text) "
 	" RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $f$ "
-	" DECLARE t text; "
+	" DECLARE t text; s numeric; "
 	" BEGIN "
 	"  IF cur IS NULL THEN RETURN delta; END IF; "
 	"  t := encode(cur, 'escape'); "
 	"  IF length(t) > 20 OR t !~ '^-?(0|[1-9][0-9]*)$' THEN "
-	"   RAISE EXCEPTION USING ERRCODE = '22P02', MESSAGE = 'not a counter'; "
+	"   RAISE EXCEPTION USING ERRCODE = '22P02', MESSAGE = 'not a counter', DETAIL = k; "
 	"  END IF; "
-	"  RETURN (t::numeric + delta)::bigint; "
+	"  s := t::numeric + delta; "
+	"  IF s < -9223372036854775808 OR s > 9223372036854775807 THEN "
+	"   RAISE EXCEPTION USING ERRCODE = '22003', MESSAGE = 'counter out of range', "
+	"    DETAIL = k; "
+	"  END IF; "
+	"  RETURN s::bigint; "
 	" END $f$;";
 
 /* Run sql (simple protocol, no parameters) and check its status. */

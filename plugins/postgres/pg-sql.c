@@ -53,9 +53,20 @@ static const char *const templates[PS_COUNT_] = {
 	"VALUES ($1::text, $2::text, convert_to($3::int8::text, 'UTF8')) "
 	"ON CONFLICT (coll, key) DO UPDATE SET "
 	"value = convert_to(@.counter_add(CASE WHEN t.expires_at <= now() THEN NULL "
-	"ELSE t.value END, $3::int8)::text, 'UTF8'), "
+	"ELSE t.value END, $3::int8, t.key)::text, 'UTF8'), "
 	"expires_at = CASE WHEN t.expires_at <= now() THEN NULL ELSE t.expires_at END "
 	"RETURNING value",
+	/* a run of increments of a batch in one statement: arrays of
+	   collections, keys and deltas, summed per key first (one statement
+	   may not change a row twice) */
+	[PS_STATE_INCR_MANY] =
+	"INSERT INTO @.kv AS t (coll, key, value) "
+	"SELECT c, k, convert_to(d::text, 'UTF8') FROM (SELECT c, k, sum(d)::int8 AS d "
+	"FROM unnest($1::text[], $2::text[], $3::int8[]) AS u(c, k, d) GROUP BY c, k) s "
+	"ON CONFLICT (coll, key) DO UPDATE SET "
+	"value = convert_to(@.counter_add(CASE WHEN t.expires_at <= now() THEN NULL "
+	"ELSE t.value END, convert_from(EXCLUDED.value, 'UTF8')::int8, t.key)::text, 'UTF8'), "
+	"expires_at = CASE WHEN t.expires_at <= now() THEN NULL ELSE t.expires_at END",
 	/* the head row numbers the records; its row lock, held until commit,
 	   keeps the numbers gap-free and in commit order */
 	[PS_STATE_APPEND] =

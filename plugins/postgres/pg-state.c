@@ -16,7 +16,9 @@
  *              log_head, incremented in the appending transaction, so the
  *              numbers have no gaps and follow the commit order;
  *   batches    one transaction (BEGIN, the operations, COMMIT) sent as
- *              one libpq pipeline: one round trip.  An operation that
+ *              one libpq pipeline: one round trip; consecutive increments
+ *              go as one statement (arrays of collections, keys and
+ *              deltas, summed per key on the server).  An operation that
  *              fails rolls the whole batch back (PERSIST_EINVAL naming
  *              it); a connection lost before COMMIT's answer arrives is
  *              PERSIST_EUNCERTAIN.
@@ -342,17 +344,77 @@ static int send_prepared(PGconn *pg, enum pg_stmt id, const struct pg_params *p)
 				   p != NULL ? p->formats : NULL, 1);
 }
 
-/* The status of a failed batch: op (index into ops, or -1 for BEGIN/COMMIT)
-   failed with res. */
+/* The i-th operation of the array. */
+static const struct persist_op *op_at(const struct persist_op *ops, size_t op_size,
+				      size_t i)
+{
+	return (const void *)((const char *)ops + i * op_size);
+}
+
+/* A PostgreSQL array literal of the strings get(op) of ops [i, j), each
+   element quoted ("..." with \ and " escaped); malloc, NULL on ENOMEM. */
+static char *array_literal(const struct persist_op *ops, size_t op_size, size_t i,
+			   size_t j, int field)
+{
+	size_t size = 3, o = 0;
+	char *lit;
+
+	for (size_t k = i; k < j; k++) {
+		const struct persist_op *op = op_at(ops, op_size, k);
+
+		size += field == 2 ? 24 : 3 + 2 * strlen(field == 0 ? op->collection : op->key);
+	}
+	lit = malloc(size);
+	if (lit == NULL)
+		return NULL;
+	lit[o++] = '{';
+	for (size_t k = i; k < j; k++) {
+		const struct persist_op *op = op_at(ops, op_size, k);
+
+		if (k > i)
+			lit[o++] = ',';
+		if (field == 2) {
+			o += (size_t)snprintf(lit + o, size - o, "%lld", (long long)op->delta);
+			continue;
+		}
+		lit[o++] = '"';
+		for (const char *c = field == 0 ? op->collection : op->key; *c != '\0'; c++) {
+			if (*c == '"' || *c == '\\')
+				lit[o++] = '\\';
+			lit[o++] = *c;
+		}
+		lit[o++] = '"';
+	}
+	lit[o++] = '}';
+	lit[o] = '\0';
+	return lit;
+}
+
+/* The status of a failed batch: res is the failed answer of one
+   operation (op), of a run of increments (op NULL, the key in the
+   error's detail), or of BEGIN/COMMIT (op NULL, not incr_run). */
 static int batch_failed(struct pg_store *st, struct pg_conn *c, const struct persist_op *op,
-			PGresult *res, struct persist_error *err)
+			bool incr_run, PGresult *res, struct persist_error *err)
 {
 	char what[160];
 	int ret;
 
-	if (op == NULL)
+	if (op == NULL && !incr_run)
 		return pg_result_error(&st->pool, c->pg, res, PG_WRITE, false,
 				       "batch", err);
+	if (op == NULL) {
+		const char *key = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+
+		ret = pg_result_error(&st->pool, c->pg, res, PG_WRITE, false,
+				      "batch (increments; nothing was applied)", err);
+		if (ret == PERSIST_EINVAL)
+			return st->host->error(err, PERSIST_EINVAL, 0,
+					       "cannot increment key \"%s\" in a batch; "
+					       "nothing was applied\n"
+					       "Its value is not a decimal integer, or the sum "
+					       "does not fit in 64 bits.", key != NULL ? key : "?");
+		return ret;
+	}
 	snprintf(what, sizeof(what), "batch (%s of key \"%.60s\" in collection \"%.60s\"; "
 		 "nothing was applied)",
 		 op->type == PERSIST_OP_SET ? "set" : op->type == PERSIST_OP_INCR ? "incr" :
@@ -368,10 +430,54 @@ static int batch_failed(struct pg_store *st, struct pg_conn *c, const struct per
 	return ret;
 }
 
-/* Send the batch and read its answers on c. */
+/* One statement of a batch: ops [first, first + count). */
+struct segment {
+	size_t first, count;
+};
+
+/* Queue the statement of ops [i, j) (one op, or a run of increments). */
+static int send_segment(PGconn *pg, const struct persist_op *ops, size_t op_size,
+			size_t i, size_t j, char (*nums)[24], char **lits)
+{
+	const struct persist_op *op = op_at(ops, op_size, i);
+	struct pg_params p = { 0 };
+
+	if (j - i > 1) {
+		for (int f = 0; f < 3; f++) {
+			lits[f] = array_literal(ops, op_size, i, j, f);
+			if (lits[f] == NULL)
+				return 0;
+			pg_param_str(&p, lits[f]);
+		}
+		return send_prepared(pg, PS_STATE_INCR_MANY, &p);
+	}
+	pg_param_str(&p, op->collection);
+	switch (op->type) {
+	case PERSIST_OP_SET:
+		pg_param_str(&p, op->key);
+		pg_param_bin(&p, op->value, op->len);
+		pg_param_i64(&p, nums[i], op->ttl_ms);
+		break;
+	case PERSIST_OP_INCR:
+		pg_param_str(&p, op->key);
+		pg_param_i64(&p, nums[i], op->delta);
+		break;
+	case PERSIST_OP_APPEND:
+		pg_param_bin(&p, op->value, op->len);
+		break;
+	case PERSIST_OP_DELETE:
+		pg_param_str(&p, op->key);
+		break;
+	}
+	return send_prepared(pg, op_stmt(op->type), &p);
+}
+
+/* Send the batch and read its answers on c.  Consecutive increments go
+   as one statement; everything else one statement per operation. */
 static int batch_run(struct pg_store *st, struct pg_conn *c,
 		     const struct persist_op *ops, size_t n, size_t op_size,
-		     char (*nums)[24], struct persist_error *err)
+		     char (*nums)[24], struct segment *segs, char **lits,
+		     struct persist_error *err)
 {
 	const struct persist_host *host = st->host;
 	int64_t deadline = host->monotonic_us() +
@@ -379,36 +485,24 @@ static int batch_run(struct pg_store *st, struct pg_conn *c,
 	bool timed_out = false, committed = false, sent = false;
 	PGresult *failed = NULL;
 	long failed_at = -2, got = 0;
+	size_t nseg = 0;
 	int ret;
 
 	if (PQenterPipelineMode(c->pg) == 0)
 		return pg_result_error(&st->pool, c->pg, NULL, 0, false, "batch", err);
 	if (send_prepared(c->pg, PS_BEGIN, NULL) == 0)
 		goto lost;
-	for (size_t i = 0; i < n; i++) {
-		const struct persist_op *op = (const void *)((const char *)ops + i * op_size);
-		struct pg_params p = { 0 };
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
 
-		pg_param_str(&p, op->collection);
-		switch (op->type) {
-		case PERSIST_OP_SET:
-			pg_param_str(&p, op->key);
-			pg_param_bin(&p, op->value, op->len);
-			pg_param_i64(&p, nums[i], op->ttl_ms);
-			break;
-		case PERSIST_OP_INCR:
-			pg_param_str(&p, op->key);
-			pg_param_i64(&p, nums[i], op->delta);
-			break;
-		case PERSIST_OP_APPEND:
-			pg_param_bin(&p, op->value, op->len);
-			break;
-		case PERSIST_OP_DELETE:
-			pg_param_str(&p, op->key);
-			break;
-		}
-		if (send_prepared(c->pg, op_stmt(op->type), &p) == 0)
+		if (op_at(ops, op_size, i)->type == PERSIST_OP_INCR)
+			while (j < n && op_at(ops, op_size, j)->type == PERSIST_OP_INCR)
+				j++;
+		segs[nseg] = (struct segment){ .first = i, .count = j - i };
+		if (send_segment(c->pg, ops, op_size, i, j, nums, lits + 3 * nseg) == 0)
 			goto lost;
+		nseg++;
+		i = j;
 	}
 	if (send_prepared(c->pg, PS_COMMIT, NULL) == 0 || PQpipelineSync(c->pg) == 0)
 		goto lost;
@@ -434,7 +528,7 @@ static int batch_run(struct pg_store *st, struct pg_conn *c,
 			failed = res;
 			failed_at = got - 1;
 			res = NULL;
-		} else if (got == (long)n + 1 && s == PGRES_COMMAND_OK) {
+		} else if (got == (long)nseg + 1 && s == PGRES_COMMAND_OK) {
 			committed = true;
 		}
 		PQclear(res);
@@ -445,9 +539,12 @@ static int batch_run(struct pg_store *st, struct pg_conn *c,
 		PQclear(failed);
 		return PERSIST_OK;
 	}
-	ret = batch_failed(st, c, failed_at >= 0 && failed_at < (long)n ?
-			   (const void *)((const char *)ops + (size_t)failed_at * op_size) : NULL,
-			   failed, err);
+	if (failed_at >= 0 && failed_at < (long)nseg)
+		ret = batch_failed(st, c, segs[failed_at].count == 1 ?
+				   op_at(ops, op_size, segs[failed_at].first) : NULL,
+				   segs[failed_at].count > 1, failed, err);
+	else
+		ret = batch_failed(st, c, NULL, false, failed, err);
 	PQclear(failed);
 	return ret;
 lost:
@@ -462,7 +559,8 @@ int pg_state_batch(void *store, const struct persist_op *ops, size_t n,
 {
 	struct pg_store *st = store;
 	struct pg_conn *c = NULL;
-	char (*nums)[24];
+	char (*nums)[24], **lits;
+	struct segment *segs;
 	int ret;
 
 	if (n == 0)
@@ -476,22 +574,32 @@ int pg_state_batch(void *store, const struct persist_op *ops, size_t n,
 					       i, (int)op->type);
 	}
 	nums = calloc(n, sizeof(*nums));
-	if (nums == NULL)
+	segs = calloc(n, sizeof(*segs));
+	lits = calloc(3 * n, sizeof(*lits));
+	if (nums == NULL || segs == NULL || lits == NULL) {
+		free(nums);
+		free(segs);
+		free(lits);
 		return st->host->error(err, PERSIST_ENOMEM, ENOMEM,
 				       "postgres provider: out of memory");
+	}
 	ret = pg_pool_get(&st->pool, &c, err);
 	if (ret == PERSIST_OK) {
 		static const enum pg_stmt need[] = {
 			PS_BEGIN, PS_COMMIT, PS_STATE_SET, PS_STATE_INCR,
-			PS_STATE_APPEND, PS_STATE_DEL_ANY,
+			PS_STATE_INCR_MANY, PS_STATE_APPEND, PS_STATE_DEL_ANY,
 		};
 
 		for (size_t i = 0; ret == PERSIST_OK && i < sizeof(need) / sizeof(need[0]); i++)
 			ret = pg_conn_prepare(&st->pool, c, need[i], err);
 		if (ret == PERSIST_OK)
-			ret = batch_run(st, c, ops, n, op_size, nums, err);
+			ret = batch_run(st, c, ops, n, op_size, nums, segs, lits, err);
 		pg_pool_put(&st->pool, c);
 	}
+	for (size_t i = 0; i < 3 * n; i++)
+		free(lits[i]);
+	free(lits);
+	free(segs);
 	free(nums);
 	return ret;
 }

@@ -195,6 +195,51 @@ static void test_config_session_injection(void)
 	}
 }
 
+/* Batches: a run of increments (repeated keys, quoted keys) is one
+   statement; order with sets and deletes holds; a bad counter in a run
+   fails the batch naming the key, and nothing is applied. */
+static void test_batch_runs(void)
+{
+	const char *c = "batch.runs";
+	struct persist_op ops[] = {
+		{ .type = PERSIST_OP_SET, .collection = c, .key = "a", .value = "10", .len = 2 },
+		{ .type = PERSIST_OP_INCR, .collection = c, .key = "a", .delta = 5 },
+		{ .type = PERSIST_OP_INCR, .collection = c, .key = "a\"b\\c", .delta = 2 },
+		{ .type = PERSIST_OP_INCR, .collection = c, .key = "a", .delta = -1 },
+		{ .type = PERSIST_OP_INCR, .collection = c, .key = "a\"b\\c", .delta = 2 },
+		{ .type = PERSIST_OP_DELETE, .collection = c, .key = "gone" },
+		{ .type = PERSIST_OP_INCR, .collection = c, .key = "gone", .delta = 1 },
+		{ .type = PERSIST_OP_INCR, .collection = "batch.other", .key = "a", .delta = 3 },
+	};
+	struct persist_op bad[] = {
+		{ .type = PERSIST_OP_INCR, .collection = c, .key = "a", .delta = 1 },
+		{ .type = PERSIST_OP_INCR, .collection = c, .key = "text'key", .delta = 1 },
+		{ .type = PERSIST_OP_INCR, .collection = c, .key = "fresh", .delta = 1 },
+	};
+	struct persist_error err;
+	char *data = NULL;
+
+	CU_ASSERT_EQUAL(persist_state_set(p, c, "gone", "7", 1, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_state_batch(p, ops, sizeof(ops) / sizeof(ops[0]), &err),
+			PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_state_get(p, c, "a", &data, NULL, &err), PERSIST_OK);
+	CU_ASSERT(data != NULL && strcmp(data, "14") == 0);
+	persist_free(data);
+	CU_ASSERT_EQUAL(persist_state_get(p, c, "a\"b\\c", &data, NULL, &err), PERSIST_OK);
+	CU_ASSERT(data != NULL && strcmp(data, "4") == 0);
+	persist_free(data);
+	CU_ASSERT_EQUAL(persist_state_get(p, c, "gone", &data, NULL, &err), PERSIST_OK);
+	CU_ASSERT(data != NULL && strcmp(data, "1") == 0);
+	persist_free(data);
+	CU_ASSERT_EQUAL(persist_state_set(p, c, "text'key", "x'y", 3, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_state_batch(p, bad, 3, &err), PERSIST_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "text'key"));
+	CU_ASSERT_EQUAL(persist_state_get(p, c, "a", &data, NULL, &err), PERSIST_OK);
+	CU_ASSERT(data != NULL && strcmp(data, "14") == 0);
+	persist_free(data);
+	CU_ASSERT_EQUAL(persist_state_get(p, c, "fresh", &data, NULL, &err), PERSIST_ENOTFOUND);
+}
+
 /* open must fail with code, its message containing want and not secret;
    no log line may contain secret either. */
 static void expect_refused(const char *provider_json, int code, const char *want,
@@ -373,6 +418,7 @@ int main(void)
 		{ "state keys, values and logs round-trip literally", test_state_injection },
 		{ "prefix scans at the edges of the code point range", test_scan_edges },
 		{ "configuration and sessions round-trip literally", test_config_session_injection },
+		{ "batches: runs of increments, order, a bad counter", test_batch_runs },
 		{ "wrong password, missing database, schema, bad conninfo", test_refused },
 		{ "no server: quick open, quick unavailable", test_no_server },
 		{ "statement timeout and a session ended mid-statement", test_mid_statement },
