@@ -16,10 +16,11 @@
  * when the next one is due, and every sweepInterval ms.
  *
  * With replicaConninfo, get and list read from the replica, except that an
- * instance reads its own writes: after this store changed something it
- * notes the primary's WAL position, and a read on the replica that has not
- * replayed that far is done again on the primary.  A replica that cannot
- * be reached falls back to the primary.
+ * instance reads its own writes and what it was notified of: after this
+ * store changed something, and when a change notice arrives, it notes the
+ * primary's WAL position; a read on a replica that has not replayed that
+ * far is done on the primary instead.  A replica that cannot be reached
+ * (or fails the read) falls back to the primary.
  */
 #include "pg-private.h"
 
@@ -27,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static void note_current_lsn(struct pg_store *st, PGconn *pg);
 
 /* A notice payload: kind ('S' or 'D'), etag (S only), key (malloc). */
 static char *payload(char kind, const char *etag, const char *key)
@@ -51,10 +54,12 @@ static void config_msg(struct pg_store *st, PGconn *pg, const char *channel,
 	char etag[PERSIST_ETAG_MAX];
 	size_t le;
 
-	(void)pg;
 	(void)channel;
 	if (nl == NULL || (msg[0] != 'S' && msg[0] != 'D'))
 		return;
+	/* the change has committed: a read after this notice must see it */
+	if (st->has_replica)
+		note_current_lsn(st, pg);
 	le = (size_t)(nl - msg - 1);
 	if (msg[0] == 'D' || le == 0 || le >= sizeof(etag)) {
 		st->host->config_changed(st->sink, nl + 1, NULL);
@@ -97,58 +102,77 @@ int pg_config_start(struct pg_store *st, struct persist_error *err)
 			       &st->listener, err);
 }
 
-/* After a write: note the primary's WAL position for read-your-writes. */
+/* Remember that reads must see the primary's WAL position text ("X/Y")
+   or later. */
+static void note_lsn(struct pg_store *st, const char *text)
+{
+	unsigned hi, lo;
+
+	if (sscanf(text, "%X/%X", &hi, &lo) != 2)
+		return;
+	pthread_mutex_lock(&st->rw_lock);
+	if (((uint64_t)hi << 32 | lo) > st->seen_lsn)
+		st->seen_lsn = (uint64_t)hi << 32 | lo;
+	pthread_mutex_unlock(&st->rw_lock);
+}
+
+/* The primary's current WAL position, on connection pg, into note_lsn. */
+static void note_current_lsn(struct pg_store *st, PGconn *pg)
+{
+	PGresult *res = PQexec(pg, "SELECT pg_current_wal_insert_lsn()::text");
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		note_lsn(st, PQgetvalue(res, 0, 0));
+	PQclear(res);
+}
+
+/* After a write of this store: reads must see it. */
 static void note_write(struct pg_store *st)
 {
 	struct persist_error err;
-	PGresult *res = NULL;
 	struct pg_conn *c = NULL;
 
 	if (!st->has_replica || pg_pool_get(&st->pool, &c, &err) != PERSIST_OK)
 		return;
-	res = PQexec(c->pg, "SELECT pg_current_wal_lsn()::text");
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-		pthread_mutex_lock(&st->rw_lock);
-		snprintf(st->last_write_lsn, sizeof(st->last_write_lsn), "%s",
-			 PQgetvalue(res, 0, 0));
-		pthread_mutex_unlock(&st->rw_lock);
-	}
-	PQclear(res);
+	note_current_lsn(st, c->pg);
 	pg_pool_put(&st->pool, c);
 }
 
-/* Run a read on the replica when it has replayed this store's last write,
-   else (or when it is unreachable) on the primary. */
+/* Run a read on the replica when it has replayed everything this store
+   wrote or was told of, else (or when it is unreachable) on the primary. */
 static int config_read(struct pg_store *st, enum pg_stmt id, const struct pg_params *p,
 		       PGresult **res_r, const char *what, struct persist_error *err)
 {
 	if (st->has_replica) {
-		char lsn[32], sql[96];
+		struct persist_error rerr;
 		struct pg_conn *c = NULL;
+		uint64_t lsn;
 		bool fresh = false;
 		int ret;
 
 		pthread_mutex_lock(&st->rw_lock);
-		snprintf(lsn, sizeof(lsn), "%s", st->last_write_lsn);
+		lsn = st->seen_lsn;
 		pthread_mutex_unlock(&st->rw_lock);
-		if (pg_pool_get(&st->replica, &c, err) == PERSIST_OK) {
-			if (lsn[0] == '\0') {
+		if (pg_pool_get(&st->replica, &c, &rerr) == PERSIST_OK) {
+			if (lsn == 0) {
 				fresh = true;
 			} else {
+				char text[40];
+				const char *v[1] = { text };
 				PGresult *r;
-				const char *v[1] = { lsn };
 
-				snprintf(sql, sizeof(sql), "SELECT COALESCE("
-					 "pg_last_wal_replay_lsn() >= $1::pg_lsn, true)");
-				r = PQexecParams(c->pg, sql, 1, NULL, v, NULL, NULL, 0);
+				snprintf(text, sizeof(text), "%X/%X", (unsigned)(lsn >> 32),
+					 (unsigned)lsn);
+				r = PQexecParams(c->pg, "SELECT COALESCE(pg_last_wal_replay_lsn() "
+						 ">= $1::pg_lsn, true)", 1, NULL, v, NULL, NULL, 0);
 				fresh = PQresultStatus(r) == PGRES_TUPLES_OK &&
 					PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
 				PQclear(r);
 			}
 			if (fresh) {
-				ret = pg_conn_exec(&st->replica, c, id, p, 0, res_r, what, err);
+				ret = pg_conn_exec(&st->replica, c, id, p, 0, res_r, what, &rerr);
 				pg_pool_put(&st->replica, c);
-				if (ret == PERSIST_OK || ret == PERSIST_ENOMEM)
+				if (ret == PERSIST_OK)
 					return ret;
 			} else {
 				pg_pool_put(&st->replica, c);

@@ -296,7 +296,7 @@ struct pg_store {
 	bool schema_ready;
 	/* configuration: read-your-writes with a replica */
 	pthread_mutex_t rw_lock;
-	char last_write_lsn[32];  /* "" when none */
+	uint64_t seen_lsn;        /* WAL position to read at least; 0: none */
 	/* periodic sweep (state stores without a listener) */
 	int64_t next_sweep_us;
 };

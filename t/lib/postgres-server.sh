@@ -11,6 +11,9 @@
 #       fsync is off (tests only).  Waits until it accepts connections and
 #       sets PG_PORT, PG_HOST (the socket directory), PG_DIR, PG_CONNINFO
 #       (TCP, user postgres, database postgres) and PG_URI.
+#   pg_start_replica NAME PRIMARY
+#       a streaming replica of server PRIMARY (pg_basebackup -R) on a port
+#       of its own; sets the same variables for it
 #   pg_stop NAME        fast shutdown, and wait
 #   pg_kill NAME        SIGKILL of the postmaster (a crash)
 #   pg_restart NAME     `pg_ctl restart -m fast` (same port, same data)
@@ -125,6 +128,40 @@ pg_start() {
 		_ptries=$((_ptries + 1))
 	done
 	echo "postgres-server.sh: could not start server $_pname (10 ports tried); last log:" >&2
+	tail -20 "$_pdir/server.log" >&2
+	return 1
+}
+
+pg_start_replica() {
+	_pname=$1
+	_pprim=$_pg_base/$2
+	_pdir=$_pg_base/$_pname
+	if [ -z "${PG_BASEBACKUP:-}" ] || [ ! -x "$PG_BASEBACKUP" ]; then
+		echo "postgres-server.sh: no pg_basebackup (PG_BASEBACKUP='${PG_BASEBACKUP:-}')" >&2
+		exit 99
+	fi
+	mkdir -p "$_pdir" && chown postgres "$_pdir" || return 1
+	if ! _pg_as "$PG_BASEBACKUP" -D "$_pdir/data" -R -X stream -h "$_pprim" \
+		-p "$(cat "$_pprim/port")" -U postgres >"$_pdir/basebackup.log" 2>&1; then
+		echo "postgres-server.sh: pg_basebackup for $_pname failed:" >&2
+		tail -20 "$_pdir/basebackup.log" >&2
+		return 1
+	fi
+	case $_pg_names in
+	*" $_pname "*) ;;
+	*) _pg_names="$_pg_names $_pname " ;;
+	esac
+	_ptries=0
+	while [ $_ptries -lt 10 ]; do
+		_pport=$(_pg_random_port)
+		echo "$_pport" >"$_pdir/port"
+		if _pg_launch "$_pdir" "$_pport"; then
+			_pg_export "$_pname"
+			return 0
+		fi
+		_ptries=$((_ptries + 1))
+	done
+	echo "postgres-server.sh: could not start replica $_pname; last log:" >&2
 	tail -20 "$_pdir/server.log" >&2
 	return 1
 }
