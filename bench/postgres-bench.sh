@@ -4,7 +4,7 @@
 #   postgres-single  persist_state_incr, one at a time, vs `pgbench -n -c 1
 #                    -M prepared -f postgres-upsert.sql` running the same
 #                    upsert (target: ratio >= 0.7);
-#   postgres-batch   persist_state_batch of 64 increments (one
+#   postgres-batch   persist_state_batch of 256 increments (one
 #                    transaction, one pipelined round trip) vs the single
 #                    increments above (target: >= 20x).
 # Each figure is the median of ROUNDS alternating runs.  The server runs
@@ -15,7 +15,7 @@ ROUNDS=${ROUNDS:-5}
 N_SINGLE=${N_SINGLE:-5000}
 N_BATCH=${N_BATCH:-128000}
 SECONDS_PGBENCH=${SECONDS_PGBENCH:-2}
-BATCH=64
+BATCH=${BATCH:-256}
 if [ -z "${PG_PGBENCH:-}" ] || [ ! -x "$PG_PGBENCH" ]; then
 	echo "postgres-bench.sh: no pgbench (PG_PGBENCH='${PG_PGBENCH:-}')" >&2
 	exit 99

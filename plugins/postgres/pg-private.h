@@ -128,6 +128,8 @@ enum pg_stmt {
 /* The statements of a store with its schema filled in (malloc'ed array of
    PS_COUNT_ strings); NULL on ENOMEM. */
 char **pg_sql_build(const char *quoted_schema);
+/* Template t with every "@" replaced by the quoted schema (malloc). */
+char *pg_sql_fill(const char *t, const char *quoted_schema);
 void pg_sql_free(char **sql);
 /* Number of parameters of a statement. */
 int pg_sql_nparams(enum pg_stmt id);

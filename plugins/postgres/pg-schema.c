@@ -91,29 +91,6 @@ static int run(PGconn *pg, const char *sql, char *why, size_t why_size,
 	return ok ? 0 : -1;
 }
 
-/* The layout with the schema filled in (malloc). */
-static char *fill(const char *t, const char *q)
-{
-	size_t n = 0, ql = strlen(q);
-	char *out, *o;
-
-	for (const char *p = t; *p != '\0'; p++)
-		n += *p == '@';
-	out = o = malloc(strlen(t) + n * ql + 1);
-	if (out == NULL)
-		return NULL;
-	for (const char *p = t; *p != '\0'; p++) {
-		if (*p == '@') {
-			memcpy(o, q, ql);
-			o += ql;
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 /* Status for a failed DDL or check statement. */
 static int ddl_status(PGconn *pg, const char *sqlstate)
 {
@@ -165,7 +142,7 @@ int pg_schema_ensure(struct pg_store *st, PGconn *pg, char *why, size_t why_size
 	/* absent (or half made): create under an advisory lock */
 	for (const char *p = st->conf.schema; *p != '\0'; p++)
 		hash = (hash ^ (unsigned char)*p) * 16777619u;
-	sql = fill(ddl, st->quoted_schema);
+	sql = pg_sql_fill(ddl, st->quoted_schema);
 	full = sql != NULL ? malloc(strlen(sql) + 256) : NULL;
 	if (full == NULL) {
 		free(sql);

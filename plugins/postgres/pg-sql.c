@@ -168,36 +168,43 @@ int pg_sql_nparams(enum pg_stmt id)
 	return max;
 }
 
+/* A copy of template t with every "@" replaced by quoted_schema (malloc);
+   NULL on ENOMEM. */
+char *pg_sql_fill(const char *t, const char *quoted_schema)
+{
+	size_t n = 0, qlen = strlen(quoted_schema);
+	char *out, *o;
+
+	for (const char *p = t; *p != '\0'; p++)
+		n += *p == '@';
+	out = o = malloc(strlen(t) + n * qlen + 1);
+	if (out == NULL)
+		return NULL;
+	for (const char *p = t; *p != '\0'; p++) {
+		if (*p == '@') {
+			memcpy(o, quoted_schema, qlen);
+			o += qlen;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 /* Fill the schema into every template. */
 char **pg_sql_build(const char *quoted_schema)
 {
 	char **sql = calloc(PS_COUNT_, sizeof(*sql));
-	size_t qlen = strlen(quoted_schema);
 
 	if (sql == NULL)
 		return NULL;
 	for (int i = 0; i < PS_COUNT_; i++) {
-		const char *t = templates[i];
-		size_t n = 0, len;
-		char *o;
-
-		for (const char *p = t; *p != '\0'; p++)
-			n += *p == '@';
-		len = strlen(t) + n * qlen + 1;
-		sql[i] = o = malloc(len);
-		if (o == NULL) {
+		sql[i] = pg_sql_fill(templates[i], quoted_schema);
+		if (sql[i] == NULL) {
 			pg_sql_free(sql);
 			return NULL;
 		}
-		for (const char *p = t; *p != '\0'; p++) {
-			if (*p == '@') {
-				memcpy(o, quoted_schema, qlen);
-				o += qlen;
-			} else {
-				*o++ = *p;
-			}
-		}
-		*o = '\0';
 	}
 	return sql;
 }

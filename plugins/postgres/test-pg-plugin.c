@@ -22,21 +22,13 @@
 #include "../../t/lib/cunit-suite.h"
 
 static const char *conninfo;
-static char provider[1024];
 static persist *p;
 
 /* Open the main handle. */
 static int suite_init(void)
 {
-	struct persist_error err;
-
 	conninfo = t_env("PG_CONNINFO");
-	t_provider(provider, sizeof(provider), conninfo, "");
-	if (t_open(provider, &p, &err) != PERSIST_OK) {
-		fprintf(stderr, "cannot open: %s\n", err.msg);
-		return 1;
-	}
-	return 0;
+	return t_open_main("", &p);
 }
 
 static int suite_clean(void)

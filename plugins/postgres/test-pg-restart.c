@@ -226,16 +226,7 @@ static void test_restart(void)
 
 static int suite_init(void)
 {
-	struct persist_error err;
-	char provider[1024];
-
-	t_provider(provider, sizeof(provider), t_env("PG_CONNINFO"),
-		   ",\"commandTimeout\":2000,\"connectTimeout\":1000");
-	if (t_open(provider, &p, &err) != PERSIST_OK) {
-		fprintf(stderr, "cannot open: %s\n", err.msg);
-		return 1;
-	}
-	return 0;
+	return t_open_main(",\"commandTimeout\":2000,\"connectTimeout\":1000", &p);
 }
 
 static int suite_clean(void)

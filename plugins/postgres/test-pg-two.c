@@ -297,13 +297,10 @@ static char provider[1024];
 
 static int suite_init(void)
 {
-	struct persist_error err;
 	char *l;
 
-	if (t_open(provider, &p, &err) != PERSIST_OK) {
-		fprintf(stderr, "cannot open: %s\n", err.msg);
+	if (t_open_main("", &p) != 0)
 		return 1;
-	}
 	l = child_expect("ready ", 30000);
 	if (l == NULL) {
 		fprintf(stderr, "the child did not start\n");

@@ -98,6 +98,21 @@ static inline const char *t_provider(char *buf, size_t size, const char *conninf
 	return buf;
 }
 
+/* Open *p_r on $PG_CONNINFO with extra provider settings (see
+   t_provider); 0, or 1 after printing why it failed (a suite's init). */
+static inline int t_open_main(const char *extra, persist **p_r)
+{
+	struct persist_error err;
+	char provider[1024];
+
+	t_provider(provider, sizeof(provider), t_env("PG_CONNINFO"), extra);
+	if (t_open(provider, p_r, &err) != PERSIST_OK) {
+		fprintf(stderr, "cannot open: %s\n", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
 /* Monotonic milliseconds. */
 static inline int64_t t_now_ms(void)
 {

@@ -111,23 +111,29 @@ pg_start() {
 		echo "local replication all trust"
 		echo "host replication all 127.0.0.1/32 trust"
 	} >"$_pdir/data/pg_hba.conf"
+	_pg_start_free_port "$_pname" || return 1
+	pg_sql "$_pname" "CREATE ROLE pwuser LOGIN PASSWORD '$PG_TEST_PASSWORD'" >/dev/null
+}
+
+# Start the cluster of server $1 on a random free port (10 tries) and
+# export its variables.
+_pg_start_free_port() {
+	_pdir=$_pg_base/$1
 	case $_pg_names in
-	*" $_pname "*) ;;
-	*) _pg_names="$_pg_names $_pname " ;;
+	*" $1 "*) ;;
+	*) _pg_names="$_pg_names $1 " ;;
 	esac
 	_ptries=0
 	while [ $_ptries -lt 10 ]; do
 		_pport=$(_pg_random_port)
 		echo "$_pport" >"$_pdir/port"
 		if _pg_launch "$_pdir" "$_pport"; then
-			_pg_export "$_pname"
-			pg_sql "$_pname" "CREATE ROLE pwuser LOGIN PASSWORD '$PG_TEST_PASSWORD'" \
-				>/dev/null || return 1
+			_pg_export "$1"
 			return 0
 		fi
 		_ptries=$((_ptries + 1))
 	done
-	echo "postgres-server.sh: could not start server $_pname (10 ports tried); last log:" >&2
+	echo "postgres-server.sh: could not start server $1 (10 ports tried); last log:" >&2
 	tail -20 "$_pdir/server.log" >&2
 	return 1
 }
@@ -147,23 +153,7 @@ pg_start_replica() {
 		tail -20 "$_pdir/basebackup.log" >&2
 		return 1
 	fi
-	case $_pg_names in
-	*" $_pname "*) ;;
-	*) _pg_names="$_pg_names $_pname " ;;
-	esac
-	_ptries=0
-	while [ $_ptries -lt 10 ]; do
-		_pport=$(_pg_random_port)
-		echo "$_pport" >"$_pdir/port"
-		if _pg_launch "$_pdir" "$_pport"; then
-			_pg_export "$_pname"
-			return 0
-		fi
-		_ptries=$((_ptries + 1))
-	done
-	echo "postgres-server.sh: could not start replica $_pname; last log:" >&2
-	tail -20 "$_pdir/server.log" >&2
-	return 1
+	_pg_start_free_port "$_pname"
 }
 
 pg_sql() {
