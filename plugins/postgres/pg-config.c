@@ -98,7 +98,7 @@ int pg_config_start(struct pg_store *st, struct persist_error *err)
 {
 	const char *chans[1] = { st->chan_config };
 
-	return pg_listen_start(st, chans, 1, config_msg, config_gap, config_tick,
+	return pg_listen_start(st, chans, 1, config_msg, config_gap, config_tick, NULL,
 			       &st->listener, err);
 }
 

@@ -30,6 +30,7 @@ struct pg_listener {
 	pg_listen_msg_fn *on_msg;
 	pg_listen_gap_fn *on_gap;
 	pg_listen_tick_fn *on_tick;
+	pg_listen_connect_fn *on_connect;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t first;
@@ -156,6 +157,10 @@ static int listener_connect(struct pg_listener *l, char *why, size_t size)
 	}
 	if (ret == PERSIST_OK && listen_all(l, pg, why, size) != 0)
 		ret = PERSIST_EUNAVAIL;
+	if (ret == PERSIST_OK && l->on_connect != NULL && l->on_connect(st, pg) != 0) {
+		snprintf(why, size, "the set-up of the listening connection failed");
+		ret = PERSIST_EUNAVAIL;
+	}
 	if (ret != PERSIST_OK) {
 		PQfinish(pg);
 		return ret;
@@ -293,8 +298,8 @@ static void listener_free(struct pg_listener *l)
 
 int pg_listen_start(struct pg_store *st, const char *const *channels, size_t n,
 		    pg_listen_msg_fn *on_msg, pg_listen_gap_fn *on_gap,
-		    pg_listen_tick_fn *on_tick, struct pg_listener **l_r,
-		    struct persist_error *err)
+		    pg_listen_tick_fn *on_tick, pg_listen_connect_fn *on_connect,
+		    struct pg_listener **l_r, struct persist_error *err)
 {
 	const struct persist_host *host = st->host;
 	struct pg_listener *l = calloc(1, sizeof(*l));
@@ -308,6 +313,7 @@ int pg_listen_start(struct pg_store *st, const char *const *channels, size_t n,
 	l->on_msg = on_msg;
 	l->on_gap = on_gap;
 	l->on_tick = on_tick;
+	l->on_connect = on_connect;
 	l->pipe[0] = l->pipe[1] = -1;
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->first, NULL);

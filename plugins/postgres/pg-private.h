@@ -119,6 +119,7 @@ enum pg_stmt {
 	PS_SES_NOTIFY_BIG,
 	PS_SES_SEND_BIG,
 	PS_SES_EVENT,
+	PS_SES_HOLD,
 	PS_SES_SWEEP,
 	PS_BEGIN,
 	PS_COMMIT,
@@ -247,14 +248,17 @@ typedef void pg_listen_msg_fn(struct pg_store *st, PGconn *pg,
 /* The listening connection was (re)established after a gap: notices may
    have been lost. */
 typedef void pg_listen_gap_fn(struct pg_store *st);
+/* Called after every (re)connection, before anything else: 0 or -1
+   (the connection is then dropped and tried again later). */
+typedef int pg_listen_connect_fn(struct pg_store *st, PGconn *pg);
 /* Called on every turn with the listening connection: do what is due
    (sweeps) and return the ms until the next thing is due. */
 typedef int64_t pg_listen_tick_fn(struct pg_store *st, PGconn *pg);
 
 int pg_listen_start(struct pg_store *st, const char *const *channels, size_t n,
 		    pg_listen_msg_fn *on_msg, pg_listen_gap_fn *on_gap,
-		    pg_listen_tick_fn *on_tick, struct pg_listener **l_r,
-		    struct persist_error *err);
+		    pg_listen_tick_fn *on_tick, pg_listen_connect_fn *on_connect,
+		    struct pg_listener **l_r, struct persist_error *err);
 void pg_listen_stop(struct pg_listener *l);
 /* Make the thread call on_tick soon. */
 void pg_listen_wake(struct pg_listener *l);
@@ -294,6 +298,8 @@ struct pg_store {
 	struct pg_listener *listener;
 	char *chan_config;        /* schema + ".c" */
 	char *chan_session;       /* schema + ".s" */
+	char *holder_key;         /* schema + "\n" + instance (sessions) */
+	char *schema_nl;          /* schema + "\n" (sessions) */
 	pthread_mutex_t schema_lock;
 	bool schema_ready;
 	/* configuration: read-your-writes with a replica */

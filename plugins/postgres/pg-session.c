@@ -13,6 +13,13 @@
  *                      in the events table, the receiver reads it by id;
  *                      rows older than 5 minutes are swept.
  * Every instance receives every send and keeps those addressed to it.
+ *
+ * A session has a live holder while the holder's listening connection is
+ * up: that connection holds a session-level advisory lock on
+ * hashtext(schema || "\n" || instance), which the server releases when the
+ * connection ends (also when the process dies), and a send checks for it
+ * in pg_locks in the same statement.  A send to a session whose holder is
+ * gone answers PERSIST_ENOTFOUND, even before the session's TTL runs out.
  */
 #include "pg-private.h"
 
@@ -107,12 +114,33 @@ static int64_t session_tick(struct pg_store *st, PGconn *pg)
 	return st->conf.sweep_interval_ms;
 }
 
+/* The listening connection (re)connected: hold this instance's advisory
+   lock on it, which tells senders that its sessions have a live holder. */
+static int session_connect(struct pg_store *st, PGconn *pg)
+{
+	struct pg_params p = { 0 };
+
+	pg_param_str(&p, st->holder_key);
+	return pg_listen_exec(st, pg, PS_SES_HOLD, &p, NULL) == PERSIST_OK ? 0 : -1;
+}
+
 int pg_session_start(struct pg_store *st, struct persist_error *err)
 {
 	const char *chans[1] = { st->chan_session };
+	size_t ls = strlen(st->conf.schema), li = strlen(st->instance_id);
 
+	st->holder_key = malloc(ls + li + 2);
+	st->schema_nl = malloc(ls + 2);
+	if (st->holder_key == NULL || st->schema_nl == NULL)
+		return st->host->error(err, PERSIST_ENOMEM, ENOMEM,
+				       "postgres provider: out of memory");
+	memcpy(st->holder_key, st->conf.schema, ls);
+	st->holder_key[ls] = '\n';
+	memcpy(st->holder_key + ls + 1, st->instance_id, li + 1);
+	memcpy(st->schema_nl, st->holder_key, ls + 1);
+	st->schema_nl[ls + 1] = '\0';
 	return pg_listen_start(st, chans, 1, session_msg, session_gap, session_tick,
-			       &st->listener, err);
+			       session_connect, &st->listener, err);
 }
 
 int pg_session_put(void *store, const char *id, const void *data, size_t len,
@@ -213,6 +241,8 @@ static int session_notify(struct pg_store *st, const char *id, const char *event
 	} else {
 		pg_param_bin(&p, msg, mlen);
 	}
+	if (id != NULL)
+		pg_param_str(&p, st->schema_nl);
 	ret = pg_exec(&st->pool,
 		      id == NULL ? (inl ? PS_SES_NOTIFY : PS_SES_NOTIFY_BIG) :
 		      (inl ? PS_SES_SEND : PS_SES_SEND_BIG),
@@ -224,7 +254,9 @@ static int session_notify(struct pg_store *st, const char *id, const char *event
 	if (id != NULL && PQntuples(res) == 0) {
 		PQclear(res);
 		return st->host->error(err, PERSIST_ENOTFOUND, 0,
-				       "no live session \"%s\" to send to", id);
+				       "no live session \"%s\" to send to\n"
+				       "It is unknown, expired, or the instance holding it "
+				       "is not connected.", id);
 	}
 	PQclear(res);
 	return PERSIST_OK;

@@ -21,6 +21,13 @@
 
 #define LIVE "(expires_at IS NULL OR expires_at > now())"
 #define EXPIRY_MS "COALESCE((extract(epoch FROM expires_at) * 1000)::int8, 0)"
+/* The holder of a session is live while its listening connection holds
+   the advisory lock (HOLDER_CLASS, hashtext(schema || "\n" || instance)). */
+#define HOLDER_CLASS "1886548853"
+#define HOLDER_LIVE(key) \
+	"EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted " \
+	"AND classid = " HOLDER_CLASS " AND objsubid = 2 " \
+	"AND objid = hashtext(" key ")::oid)"
 #define TTL(n) "CASE WHEN " n "::int8 > 0 THEN now() + " n "::int8 * interval '1 millisecond' END"
 
 static const char *const templates[PS_COUNT_] = {
@@ -134,17 +141,21 @@ static const char *const templates[PS_COUNT_] = {
 	"SELECT pg_notify($1::text, $2::text)",
 	[PS_SES_SEND] =
 	"SELECT instance, pg_notify($1::text, 'T' || instance || chr(10) || $3::text) "
-	"FROM @.sessions WHERE id = $2::text AND " LIVE,
+	"FROM @.sessions WHERE id = $2::text AND " LIVE " AND "
+	HOLDER_LIVE("$4::text || instance"),
 	[PS_SES_NOTIFY_BIG] =
 	"WITH e AS (INSERT INTO @.events (msg) VALUES ($2::bytea) RETURNING id) "
 	"SELECT pg_notify($1::text, 'b' || id) FROM e",
 	[PS_SES_SEND_BIG] =
-	"WITH s AS (SELECT instance FROM @.sessions WHERE id = $2::text AND " LIVE "), "
+	"WITH s AS (SELECT instance FROM @.sessions WHERE id = $2::text AND " LIVE " AND "
+	HOLDER_LIVE("$4::text || instance") "), "
 	"e AS (INSERT INTO @.events (msg) SELECT $3::bytea FROM s RETURNING id) "
 	"SELECT s.instance, pg_notify($1::text, 't' || s.instance || chr(10) || e.id) "
 	"FROM s, e",
 	[PS_SES_EVENT] =
 	"SELECT msg FROM @.events WHERE id = $1::int8",
+	[PS_SES_HOLD] =
+	"SELECT pg_try_advisory_lock(" HOLDER_CLASS ", hashtext($1::text))",
 	[PS_SES_SWEEP] =
 	"WITH a AS (DELETE FROM @.sessions WHERE expires_at <= now() RETURNING 1), "
 	"b AS (DELETE FROM @.events WHERE created_at < now() - interval '5 minutes' "

@@ -64,6 +64,8 @@ static void store_free(struct pg_store *st)
 	free(st->instance_id);
 	free(st->chan_config);
 	free(st->chan_session);
+	free(st->holder_key);
+	free(st->schema_nl);
 	pthread_mutex_destroy(&st->schema_lock);
 	pthread_mutex_destroy(&st->rw_lock);
 	pg_conf_free(&st->conf);

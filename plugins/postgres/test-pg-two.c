@@ -10,7 +10,8 @@
  *     the session, also with a payload over the 8000-byte NOTIFY limit;
  *   - a configuration change in the parent reaches the child's subscriber
  *     within 200 ms (median of 20 changes; each within 1 s, the machine
- *     may be loaded); the times are printed.
+ *     may be loaded); the times are printed;
+ *   - once the child closed, a send to its session answers not found.
  * test-pg-two.sh starts the server and sets PG_CONNINFO.
  */
 #include <errno.h>
@@ -92,6 +93,10 @@ static int child_main(const char *provider)
 				if (persist_state_incr(p, "two", "sum", 1, NULL, &err) != PERSIST_OK)
 					bad++;
 			report("done %d\n", bad);
+		} else if (strcmp(cmd, "quit\n") == 0) {
+			persist_close(p, NULL);
+			report("bye\n");
+			return 0;
 		} else if (sscanf(cmd, "bcast %127s", ev) == 1) {
 			report("sent %d\n", persist_session_broadcast(p, ev, "{\"c\":1}", 7, &err));
 		} else {
@@ -293,6 +298,25 @@ static void test_config_latency(void)
 	CU_ASSERT(ms[ROUNDS - 1] < 1000);
 }
 
+/* When the child is gone, its session has no live holder any more. */
+static void test_holder_gone(void)
+{
+	struct persist_error err;
+	int ret = PERSIST_OK;
+
+	CU_ASSERT_EQUAL(persist_session_send(p, "child-session", "ev", "{}", 2, &err), PERSIST_OK);
+	child_cmd("quit\n");
+	CU_ASSERT_PTR_NOT_NULL(child_expect("bye", 10000));
+	for (int i = 0; i < 100 && ret == PERSIST_OK; i++) {
+		ret = persist_session_send(p, "child-session", "ev", "{}", 2, &err);
+		if (ret == PERSIST_OK)
+			t_sleep_ms(20);
+	}
+	CU_ASSERT_EQUAL(ret, PERSIST_ENOTFOUND);
+	/* the session itself is still registered: only its holder is gone */
+	CU_ASSERT_EQUAL(persist_session_drop(p, "child-session", &err), PERSIST_OK);
+}
+
 static char provider[1024];
 
 static int suite_init(void)
@@ -322,6 +346,7 @@ int main(void)
 		{ "increments from two processes sum exactly", test_increments },
 		{ "broadcasts both ways, a big send", test_events },
 		{ "configuration change reaches the other process", test_config_latency },
+		{ "a send after the holder is gone: not found", test_holder_gone },
 		{ NULL, NULL }
 	};
 	int in[2], out[2], status = 0, ret;
