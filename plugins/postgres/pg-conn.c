@@ -132,31 +132,6 @@ void *pg_get_copy(const struct persist_host *host, const PGresult *res,
 	return out;
 }
 
-/* Strict decimal int64. */
-int pg_parse_i64(const char *s, size_t len, int64_t *v_r)
-{
-	size_t i = 0;
-	bool neg = false;
-	uint64_t v = 0, limit;
-
-	if (len > 0 && s[0] == '-') {
-		neg = true;
-		i = 1;
-	}
-	if (i == len || (s[i] == '0' && len - i > 1))
-		return -1;
-	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		if (v > (limit - (uint64_t)(s[i] - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*v_r = neg ? (int64_t)(0 - v) : (int64_t)v;
-	return 0;
-}
-
 /* --- waiting ---------------------------------------------------------- */
 
 /* Wait for events on the connection's socket until the deadline: 1 ready,

@@ -228,8 +228,6 @@ bool pg_get_bool(const PGresult *res, int row, int col);
 /* A copy (host->alloc, NUL-terminated) of a bytea/text column. */
 void *pg_get_copy(const struct persist_host *host, const PGresult *res,
 		  int row, int col, size_t *len_r);
-/* Strict decimal int64 (`-?(0|[1-9][0-9]*)`); 0 on success. */
-int pg_parse_i64(const char *s, size_t len, int64_t *v_r);
 
 /* --- schema (pg-schema.c) --------------------------------------------- */
 

@@ -5,8 +5,9 @@
  * Everything lives in one schema (setting "schema", default "persist"):
  *   schema_version (version)                 the layout's version (1)
  *   config   (key, doc, etag, updated_at, expires_at)   documents
- *   kv       (coll, key, value, expires_at)  state values and counters
- *            (a counter is its decimal text), primary key (coll, key)
+ *   kv       (coll, key, value, num, expires_at)  state: a value in
+ *            value, a counter in num (read back as its decimal text),
+ *            primary key (coll, key)
  *   log_head (coll, next)                    next record number per log
  *   log      (coll, idx, data, appended_at)  log records, key (coll, idx)
  *   sessions (id, instance, data, updated_at, expires_at)
@@ -42,7 +43,8 @@ static const char ddl[] =
 	"CREATE INDEX IF NOT EXISTS config_expiry ON @.config (expires_at) "
 	" WHERE expires_at IS NOT NULL;"
 	"CREATE TABLE IF NOT EXISTS @.kv (coll text COLLATE \"C\", key text COLLATE \"C\", "
-	" value bytea NOT NULL, expires_at timestamptz, PRIMARY KEY (coll, key));"
+	" value bytea, num bigint, expires_at timestamptz, PRIMARY KEY (coll, key), "
+	" CHECK ((value IS NULL) <> (num IS NULL)));"
 	"CREATE INDEX IF NOT EXISTS kv_expiry ON @.kv (expires_at) "
 	" WHERE expires_at IS NOT NULL;"
 	"CREATE TABLE IF NOT EXISTS @.log_head (coll text COLLATE \"C\" PRIMARY KEY, "

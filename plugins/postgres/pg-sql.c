@@ -28,19 +28,33 @@
 	"EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted " \
 	"AND classid = " HOLDER_CLASS " AND objsubid = 2 " \
 	"AND objid = hashtext(" key ")::oid)"
+/* A state value as stored bytes: a counter as its decimal text. */
+#define VALUE "COALESCE(value, convert_to(num::text, 'UTF8'))"
+/* An increment by EXCLUDED.num of row t: an expired row starts again, a
+   counter adds (counter_add reports an overflow, naming the key), any
+   other value is parsed by counter_add. */
+#define COUNTER_UPDATE \
+	"num = CASE WHEN t.expires_at <= now() THEN EXCLUDED.num " \
+	"WHEN t.num IS NULL OR (t.num > 0 AND EXCLUDED.num > 9223372036854775807 - t.num) " \
+	"OR (t.num < 0 AND EXCLUDED.num < -9223372036854775808 - t.num) " \
+	"THEN @.counter_add(COALESCE(t.value, convert_to(t.num::text, 'UTF8')), " \
+	"EXCLUDED.num, t.key) " \
+	"ELSE t.num + EXCLUDED.num END, value = NULL, " \
+	"expires_at = CASE WHEN t.expires_at <= now() THEN NULL ELSE t.expires_at END"
 #define TTL(n) "CASE WHEN " n "::int8 > 0 THEN now() + " n "::int8 * interval '1 millisecond' END"
 
 static const char *const templates[PS_COUNT_] = {
 	[PS_HEALTH] = "SELECT 1",
 
+	/* a counter lives in num, any other value in value (see pg-schema.c) */
 	[PS_STATE_GET] =
-	"SELECT value, " EXPIRY_MS " FROM @.kv "
+	"SELECT " VALUE ", " EXPIRY_MS " FROM @.kv "
 	"WHERE coll = $1::text AND key = $2::text AND " LIVE,
 	[PS_STATE_SET] =
-	"INSERT INTO @.kv (coll, key, value, expires_at) "
-	"VALUES ($1::text, $2::text, $3::bytea, " TTL("$4") ") "
+	"INSERT INTO @.kv (coll, key, value, num, expires_at) "
+	"VALUES ($1::text, $2::text, $3::bytea, NULL, " TTL("$4") ") "
 	"ON CONFLICT (coll, key) DO UPDATE "
-	"SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at",
+	"SET value = EXCLUDED.value, num = NULL, expires_at = EXCLUDED.expires_at",
 	[PS_STATE_DEL] =
 	"DELETE FROM @.kv WHERE coll = $1::text AND key = $2::text "
 	"RETURNING " LIVE,
@@ -48,32 +62,24 @@ static const char *const templates[PS_COUNT_] = {
 	"DELETE FROM @.kv WHERE coll = $1::text AND key = $2::text",
 	/* prefix scans: a range of the primary key (coll, key) */
 	[PS_STATE_SCAN] =
-	"SELECT key, value, " EXPIRY_MS " FROM @.kv "
+	"SELECT key, " VALUE ", " EXPIRY_MS " FROM @.kv "
 	"WHERE coll = $1::text AND key >= $2::text AND key < $3::text AND " LIVE
 	" ORDER BY key",
 	[PS_STATE_SCAN_ALL] =
-	"SELECT key, value, " EXPIRY_MS " FROM @.kv "
+	"SELECT key, " VALUE ", " EXPIRY_MS " FROM @.kv "
 	"WHERE coll = $1::text AND key >= $2::text AND " LIVE " ORDER BY key",
 	/* an expired value counts as absent: the counter starts again */
 	[PS_STATE_INCR] =
-	"INSERT INTO @.kv AS t (coll, key, value) "
-	"VALUES ($1::text, $2::text, convert_to($3::int8::text, 'UTF8')) "
-	"ON CONFLICT (coll, key) DO UPDATE SET "
-	"value = convert_to(@.counter_add(CASE WHEN t.expires_at <= now() THEN NULL "
-	"ELSE t.value END, $3::int8, t.key)::text, 'UTF8'), "
-	"expires_at = CASE WHEN t.expires_at <= now() THEN NULL ELSE t.expires_at END "
-	"RETURNING value",
+	"INSERT INTO @.kv AS t (coll, key, num) VALUES ($1::text, $2::text, $3::int8) "
+	"ON CONFLICT (coll, key) DO UPDATE SET " COUNTER_UPDATE " RETURNING num",
 	/* a run of increments of a batch in one statement: arrays of
 	   collections, keys and deltas, summed per key first (one statement
 	   may not change a row twice) */
 	[PS_STATE_INCR_MANY] =
-	"INSERT INTO @.kv AS t (coll, key, value) "
-	"SELECT c, k, convert_to(d::text, 'UTF8') FROM (SELECT c, k, sum(d)::int8 AS d "
-	"FROM unnest($1::text[], $2::text[], $3::int8[]) AS u(c, k, d) GROUP BY c, k) s "
-	"ON CONFLICT (coll, key) DO UPDATE SET "
-	"value = convert_to(@.counter_add(CASE WHEN t.expires_at <= now() THEN NULL "
-	"ELSE t.value END, convert_from(EXCLUDED.value, 'UTF8')::int8, t.key)::text, 'UTF8'), "
-	"expires_at = CASE WHEN t.expires_at <= now() THEN NULL ELSE t.expires_at END",
+	"INSERT INTO @.kv AS t (coll, key, num) "
+	"SELECT c, k, sum(d)::int8 FROM unnest($1::text[], $2::text[], $3::int8[]) "
+	"AS u(c, k, d) GROUP BY c, k "
+	"ON CONFLICT (coll, key) DO UPDATE SET " COUNTER_UPDATE,
 	/* the head row numbers the records; its row lock, held until commit,
 	   keeps the numbers gap-free and in commit order */
 	[PS_STATE_APPEND] =

@@ -5,9 +5,11 @@
  *              expires_at, and an expired row is invisible at once (every
  *              read says "expires_at > now()") and deleted by a sweep
  *              every sweepInterval ms, run by whichever call comes due;
- *   counters   the value's decimal text, incremented on the server by one
- *              INSERT ... ON CONFLICT DO UPDATE ... RETURNING, atomic for
- *              every instance; a value that is not `-?(0|[1-9][0-9]*)` or
+ *   counters   a bigint column (read back as decimal text), incremented
+ *              on the server by one INSERT ... ON CONFLICT DO UPDATE ...
+ *              RETURNING, atomic for every instance; a value set as text
+ *              is parsed when incremented; one that is not
+ *              `-?(0|[1-9][0-9]*)` or
  *              a sum outside int64 is refused (PERSIST_EINVAL naming the
  *              key) and the value stays;
  *   scans      a range of the primary key: key >= prefix AND key < the
@@ -246,13 +248,13 @@ int pg_state_incr(void *store, const char *collection, const char *key,
 		return incr_refused(st, collection, key, err);
 	if (ret != PERSIST_OK)
 		return ret;
-	if (PQntuples(res) != 1 ||
-	    pg_parse_i64(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), &v) != 0) {
+	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8) {
 		PQclear(res);
 		return st->host->error(err, PERSIST_ECORRUPT, 0,
 				       "postgres provider: incr of key \"%s\": the server "
 				       "answered something that is not a number", key);
 	}
+	v = pg_get_i64(res, 0, 0);
 	PQclear(res);
 	if (value_r != NULL)
 		*value_r = v;
