@@ -1,8 +1,9 @@
 #!/bin/sh
 # etc/install-deps.sh - install, on Debian (12), every package needed to
 # build persist and run its whole test suite: compiler and autotools,
-# json-c, OpenSSL, CUnit, hiredis, the Redis server the integration tests
-# start on loopback, and valgrind.
+# json-c, OpenSSL, CUnit, hiredis, libpq, the Redis and PostgreSQL 15
+# servers the integration tests start on loopback (pgbench comes with
+# postgresql-15), and valgrind.
 #
 # Idempotent and quiet: it asks dpkg what is missing and does nothing (not
 # even `apt-get update`) when everything is there.  Runs as root, or through
@@ -10,7 +11,8 @@
 set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config libjson-c-dev
-libssl-dev libcunit1-dev libhiredis-dev redis-server redis-tools valgrind"
+libssl-dev libcunit1-dev libhiredis-dev redis-server redis-tools libpq-dev
+postgresql-15 valgrind"
 
 missing=
 for pkg in $PACKAGES; do
