@@ -14,7 +14,8 @@
  *   events   (id, created_at, msg)           session events too big for
  *                                            a NOTIFY payload
  *   counter_add(bytea, int8, key)            a stored value plus a delta,
- *            refusing what is not `-?(0|[1-9][0-9]*)` (22P02) and int64
+ *            refusing what is not `-?(0|[1-9][0-9]*)` within int64, and
+ *            "-0" (22P02), and int64
  *            overflow (22003), with the key as the error's detail
  * Keys are text COLLATE "C": byte order, which is the order of UTF-8 code
  * points, so listings are sorted like strcmp and prefix scans are ranges
@@ -63,7 +64,8 @@ static const char ddl[] =
 	" BEGIN "
 	"  IF cur IS NULL THEN RETURN delta; END IF; "
 	"  t := encode(cur, 'escape'); "
-	"  IF length(t) > 20 OR t !~ '^-?(0|[1-9][0-9]*)$' THEN "
+	"  IF length(t) > 20 OR t !~ '^-?(0|[1-9][0-9]*)$' OR t = '-0' "
+	"     OR t::numeric NOT BETWEEN -9223372036854775808 AND 9223372036854775807 THEN "
 	"   RAISE EXCEPTION USING ERRCODE = '22P02', MESSAGE = 'not a counter', DETAIL = k; "
 	"  END IF; "
 	"  s := t::numeric + delta; "

@@ -167,6 +167,11 @@ static const char *const templates[PS_COUNT_] = {
 	"b AS (DELETE FROM @.events WHERE created_at < now() - interval '5 minutes' "
 	"RETURNING 1) SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b)",
 
+	/* a send found no live holder: the registration it left is stale */
+	[PS_SES_DROP_STALE] =
+	"DELETE FROM @.sessions WHERE id = $1::text AND NOT "
+	HOLDER_LIVE("$2::text || instance"),
+
 	[PS_BEGIN] = "BEGIN",
 	[PS_COMMIT] = "COMMIT",
 };
