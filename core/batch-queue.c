@@ -54,18 +54,30 @@ void bq_clear(struct bq_table *t)
 	bq_init(t);
 }
 
-/* FNV-1a of the collection, a separator and the key (or a log mark). */
+/* Mix a string into h, eight bytes at a time (multiply and fold). */
+static uint64_t mix_str(uint64_t h, const char *s)
+{
+	size_t len = strlen(s), i = 0;
+	uint64_t w;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, s + i, len - i);
+	h = (h ^ w ^ ((uint64_t)len << 56)) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 32);
+}
+
+/* Hash of the collection and the key (or a log mark). */
 static uint32_t bq_hash(const char *collection, const char *key)
 {
-	uint32_t h = 2166136261u;
+	uint64_t h = mix_str(0x243f6a8885a308d3ull, collection);
 
-	for (const unsigned char *s = (const unsigned char *)collection; *s != '\0'; s++)
-		h = (h ^ *s) * 16777619u;
-	h = (h ^ (key == NULL ? 0xfe : 0xff)) * 16777619u;
-	if (key != NULL)
-		for (const unsigned char *s = (const unsigned char *)key; *s != '\0'; s++)
-			h = (h ^ *s) * 16777619u;
-	return h;
+	h = key != NULL ? mix_str(h, key) : (h ^ 0xfe) * 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 struct bq_entry *bq_find(const struct bq_table *t, const char *collection,

@@ -60,14 +60,16 @@ static int queue_base(struct persist_batcher *b, const char *collection,
 }
 
 /* The total a key's counter would reach by the queued increments plus delta
-   (the queued set's value, if one is queued, counts too): PERSIST_EINVAL
+   (e: the key's pending entry or NULL; the queued set's value, if one is
+   queued, counts too): PERSIST_EINVAL
    when that overflows or the queued value is not an integer. */
-static int check_sum(struct persist_batcher *b, const char *collection,
-		     const char *key, int64_t delta, struct persist_error *err)
+static int check_sum(struct persist_batcher *b, const struct bq_entry *e,
+		     const char *collection, const char *key, int64_t delta,
+		     struct persist_error *err)
 {
-	const struct bq_entry *e = bq_find(&b->pending, collection, key);
 	const struct bq_entry *ie = bq_find(&b->inflight, collection, key);
-	const struct busy_key *k = batch_busy_find(b, collection, key);
+	const struct busy_key *k = b->busy == NULL ? NULL :
+		batch_busy_find(b, collection, key);
 	int64_t total = 0;
 	int ok = 1;
 
@@ -105,9 +107,9 @@ static int queue_add(struct persist_batcher *b, const char *collection,
 	int was_empty, coalesced;
 	int ret;
 
-	if ((ret = check_sum(b, collection, key, delta, err)) != PERSIST_OK)
-		return ret;
 	e = bq_find(&b->pending, collection, key);
+	if ((ret = check_sum(b, e, collection, key, delta, err)) != PERSIST_OK)
+		return ret;
 	coalesced = e != NULL && e->has_incr;
 	if (!coalesced &&
 	    (ret = batch_admit(b, 1, key_bytes(collection, key), err)) != PERSIST_OK)
@@ -208,8 +210,10 @@ static int check_batch_sums(struct persist_batcher *b, const struct persist_op *
 
 		if (ops[i].type != PERSIST_OP_INCR)
 			continue;
-		if ((ret = check_sum(b, ops[i].collection, ops[i].key, bound, err)) != PERSIST_OK ||
-		    (ret = check_sum(b, ops[i].collection, ops[i].key, -bound, err)) != PERSIST_OK)
+		const struct bq_entry *e = bq_find(&b->pending, ops[i].collection, ops[i].key);
+
+		if ((ret = check_sum(b, e, ops[i].collection, ops[i].key, bound, err)) != PERSIST_OK ||
+		    (ret = check_sum(b, e, ops[i].collection, ops[i].key, -bound, err)) != PERSIST_OK)
 			return persist_error_prefix(err, (persist_status)ret,
 				"batch operation %zu (nothing of the batch was queued)", i);
 	}
@@ -285,7 +289,7 @@ int persist_batch_incr(struct persist_batcher *b, const char *collection,
 				"queued before it could not be stored", key, collection);
 		}
 	}
-	if ((ret = check_sum(b, collection, key, delta, err)) != PERSIST_OK) {
+	if ((ret = check_sum(b, e, collection, key, delta, err)) != PERSIST_OK) {
 		pthread_mutex_unlock(&b->lock);
 		return ret;
 	}
