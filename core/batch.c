@@ -232,6 +232,7 @@ static void note_latency(struct persist_batcher *b, int64_t us)
 
 int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 {
+	char logmsg[PERSIST_ERROR_MSG_MAX + 256] = "";
 	struct persist_error one;
 	int64_t start;
 	size_t n;
@@ -293,7 +294,7 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 			b->st.flush_uncertain++;
 		b->st.last_error = (persist_status)ret;
 		snprintf(b->st.last_error_msg, sizeof(b->st.last_error_msg), "%s", one.msg);
-		persist_log(b->p, PERSIST_LOG_WARNING,
+		snprintf(logmsg, sizeof(logmsg),
 			"state: flush of batch %016" PRIx64 " (sequence %" PRIu64 ", %zu operations) "
 			"to provider \"%s\" failed (%s%s): %s; kept, retrying in %lld ms",
 			b->batch_id, b->batch_seq, batch_inflight_left(b), b->sink->provider,
@@ -305,6 +306,12 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 	}
 	b->done_seq++;
 	pthread_cond_broadcast(&b->done);
+	if (logmsg[0] != '\0') {
+		/* not under the lock: the log callback may call the API */
+		pthread_mutex_unlock(&b->lock);
+		persist_log(b->p, PERSIST_LOG_WARNING, "%s", logmsg);
+		pthread_mutex_lock(&b->lock);
+	}
 	return ret;
 }
 
@@ -370,8 +377,10 @@ static void *flusher_main(void *arg)
 	return NULL;
 }
 
-/* The report of what close could not store: err and the log. */
-static int report_unstored(struct persist_batcher *b, int ret, struct persist_error *err)
+/* The report of what close could not store: err, and the message for
+   the log to logmsg. */
+static int report_unstored(struct persist_batcher *b, int ret, struct persist_error *err,
+			   char *logmsg, size_t logsize)
 {
 	size_t n_pending = b->pending.ops, n = batch_inflight_left(b) + n_pending;
 	struct persist_op *ops = malloc((n_pending > 0 ? n_pending : 1) * sizeof(*ops));
@@ -397,7 +406,7 @@ static int report_unstored(struct persist_batcher *b, int ret, struct persist_er
 						    "%s%s", shown > 0 ? "; " : "", what);
 	}
 	free(ops);
-	persist_log(b->p, PERSIST_LOG_ERROR,
+	snprintf(logmsg, logsize,
 		"state: closing with %zu queued writes not stored in provider \"%s\" "
 		"(last error: %s); they are lost: %s%s",
 		n, b->sink->provider, last, logbuf, n > shown ? "; ..." : "");
@@ -409,6 +418,7 @@ static int report_unstored(struct persist_batcher *b, int ret, struct persist_er
 
 int persist_batcher_stop(struct persist_batcher *b, struct persist_error *err)
 {
+	char logmsg[4608] = "";
 	int ret = PERSIST_OK;
 
 	if (b == NULL)
@@ -424,8 +434,10 @@ int persist_batcher_stop(struct persist_batcher *b, struct persist_error *err)
 	if (ret == PERSIST_OK && !batch_queue_empty(b))
 		ret = batch_flush_all(b, err);
 	if (!batch_queue_empty(b))
-		ret = report_unstored(b, ret, err);
+		ret = report_unstored(b, ret, err, logmsg, sizeof(logmsg));
 	pthread_mutex_unlock(&b->lock);
+	if (logmsg[0] != '\0')
+		persist_log(b->p, PERSIST_LOG_ERROR, "%s", logmsg);
 	drop_inflight(b);
 	bq_clear(&b->pending);
 	while (b->busy != NULL) {   /* none: every caller returned before close */
