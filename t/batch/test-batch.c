@@ -10,8 +10,10 @@
  * once (run again under ThreadSanitizer).
  *
  * What was stored is checked through a second handle without batching on
- * the same memory namespace or filesystem root, which sees only what the
- * provider holds.  The suite runs once per provider.
+ * the same memory namespace, filesystem root or redis prefix, which sees
+ * only what the provider holds.  The suite runs once per provider; with
+ * the argument "redis" only on redis (t/batch/test-batch-redis.sh starts
+ * the server).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -70,6 +72,10 @@ static int open_with(const char *state_extra, int fixture, persist **p_r,
 		snprintf(state, sizeof(state),
 			 "{\"provider\":\"memory\",\"config\":{\"namespace\":\"%s\"%s}}",
 			 store_name, state_extra);
+	else if (strcmp(provider, "redis") == 0)
+		snprintf(state, sizeof(state),
+			 "{\"provider\":\"redis\",\"config\":{\"url\":\"%s\",\"prefix\":\"%s:\"%s}}",
+			 getenv("REDIS_URL"), store_name, state_extra);
 	else
 		snprintf(state, sizeof(state),
 			 "{\"provider\":\"filesystem\",\"config\":{\"root\":\"%s/%s\"%s}}",
@@ -717,9 +723,19 @@ static const struct t_case fixture_cases[] = {
 	{ NULL, NULL }
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
 	int status = 0, ret;
+
+	if (argc == 2 && strcmp(argv[1], "redis") == 0) {
+		/* t/batch/test-batch-redis.sh: a private server in REDIS_URL */
+		if (getenv("REDIS_URL") == NULL || fx_setup("test-batch") != 0)
+			return 99;
+		provider = "redis";
+		ret = t_cunit_run("write queue on redis", NULL, NULL, provider_cases);
+		fx_cleanup();
+		return ret;
+	}
 
 	if (fx_setup("test-batch") != 0)
 		return 99;
