@@ -25,6 +25,15 @@ static size_t key_bytes(const char *collection, const char *key)
 	return strlen(collection) + strlen(key);
 }
 
+/* Wait (lock held) while a synchronous increment of the key is on its way
+   to the provider. */
+static void wait_not_busy(struct persist_batcher *b, const char *collection,
+			  const char *key)
+{
+	while (b->busy != NULL && batch_busy_find(b, collection, key) != NULL)
+		pthread_cond_wait(&b->done, &b->lock);
+}
+
 /* Queue a set (value != NULL or len 0 with set 1) or a delete (set 0),
    lock held. */
 static int queue_base(struct persist_batcher *b, const char *collection,
@@ -36,9 +45,9 @@ static int queue_base(struct persist_batcher *b, const char *collection,
 	size_t grow_ops;
 	int ret;
 
-	batch_wait_quiet(b, collection, key, 0);
-	/* a set during a flush of the same key waits for nothing: it goes to
-	   pending, which is stored after inflight */
+	/* a flush of the same key is no reason to wait: this goes to pending,
+	   which is stored after inflight; a synchronous increment is */
+	wait_not_busy(b, collection, key);
 	e = bq_find(&b->pending, collection, key);
 	coalesced = e != NULL && (e->base != BQ_NONE || e->has_incr);
 	grow_ops = coalesced ? 0 : 1;
@@ -232,7 +241,7 @@ int persist_batch_ops(struct persist_batcher *b, const struct persist_op *ops,
 	pthread_mutex_lock(&b->lock);
 	for (size_t i = 0; i < n; i++)
 		if (ops[i].type == PERSIST_OP_SET || ops[i].type == PERSIST_OP_DELETE)
-			batch_wait_quiet(b, ops[i].collection, ops[i].key, 0);
+			wait_not_busy(b, ops[i].collection, ops[i].key);
 	/* all or nothing: the whole batch must fit, and add up */
 	if ((ret = batch_admit(b, n, bytes, err)) == PERSIST_OK &&
 	    (ret = check_batch_sums(b, ops, n, err)) == PERSIST_OK) {

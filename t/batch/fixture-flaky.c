@@ -5,7 +5,8 @@
  *   failBatches  the first N batch calls fail (-1: every one), default 0;
  *   failCode     "unavailable" (default), "uncertain" or "invalid";
  *   downFile     while this file exists, every call answers unavailable
- *                (a backend that is down, and comes back).
+ *                (a backend that is down, and comes back);
+ *   batchDelayMs each batch call first sleeps this long (a slow backend).
  * A failing batch applies nothing.  Collection "fixture" reads the
  * counters of the store: keys "batches" (batch calls that stored),
  * "batch_ops" (operations they held), "failed" (batch calls refused) and
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <persist/plugin.h>
 
@@ -38,6 +40,7 @@ struct store {
 	struct kv *kvs;
 	struct rec *recs, **recs_tail;
 	long fail_batches;
+	long batch_delay_ms;
 	int fail_code;
 	char down_file[512];
 	long batches, batch_ops, failed, singles;
@@ -99,6 +102,7 @@ static int flaky_open(void *plugin, const struct persist_store_args *args,
 	pthread_mutex_init(&st->lock, NULL);
 	st->recs_tail = &st->recs;
 	st->fail_batches = json_long(args->config_json, "failBatches", 0);
+	st->batch_delay_ms = json_long(args->config_json, "batchDelayMs", 0);
 	json_str(args->config_json, "failCode", code, sizeof(code));
 	st->fail_code = strcmp(code, "uncertain") == 0 ? PERSIST_EUNCERTAIN :
 			strcmp(code, "invalid") == 0 ? PERSIST_EINVAL : PERSIST_EUNAVAIL;
@@ -403,6 +407,11 @@ static int flaky_batch(void *store, const struct persist_op *ops, size_t n,
 	struct store *st = store;
 	int ret = PERSIST_OK;
 
+	if (st->batch_delay_ms > 0) {
+		struct timespec ts = { st->batch_delay_ms / 1000,
+				       (st->batch_delay_ms % 1000) * 1000000 };
+		nanosleep(&ts, NULL);
+	}
 	if (down(st, err)) {
 		__atomic_add_fetch(&st->failed, 1, __ATOMIC_SEQ_CST);
 		return PERSIST_EUNAVAIL;

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -699,6 +700,53 @@ static void test_concurrent_flush(void)
 	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
 }
 
+/* Monotonic milliseconds. */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Flush in a thread (for test_slow_flush). */
+static void *flush_thread(void *arg)
+{
+	struct persist_error err;
+
+	return (void *)(intptr_t)persist_state_flush(arg, &err);
+}
+
+/* A slow flush holds back nobody who writes: adds, sets and appends of the
+   keys being flushed return at once; a read of such a key waits for the
+   flush and then sees both. */
+static void test_slow_flush(void)
+{
+	struct persist_error err;
+	pthread_t th;
+	void *ret;
+	int64_t t0, writes_ms, read_ms;
+	persist *p;
+
+	p = open_ok(",\"batchDelayMs\":400,\"batchInterval\":600000", 1);
+	CU_ASSERT_EQUAL(persist_state_add(p, "u", "k", 1, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_state_set(p, "u", "s", "old", 3, 0, &err), PERSIST_OK);
+	t0 = mono_ms();
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, flush_thread, p), 0);
+	sleep_ms(100);     /* the flush is in the provider now */
+	CU_ASSERT_EQUAL(persist_state_add(p, "u", "k", 2, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_state_set(p, "u", "s", "new", 3, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_state_append(p, "u", "rec", 3, &err), PERSIST_OK);
+	writes_ms = mono_ms() - t0;
+	CU_ASSERT(writes_ms < 300);
+	CU_ASSERT_EQUAL(get_num(p, "u", "k"), 3);
+	read_ms = mono_ms() - t0;
+	CU_ASSERT(read_ms >= 350);   /* waited for the flush storing k */
+	pthread_join(th, &ret);
+	CU_ASSERT_EQUAL((intptr_t)ret, PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
+}
+
 static const struct t_case provider_cases[] = {
 	{ "increments are coalesced", test_coalesce },
 	{ "set then increments, in order", test_order },
@@ -720,6 +768,7 @@ static const struct t_case fixture_cases[] = {
 	{ "close while flushes fail", test_close_failing },
 	{ "invalid operation dropped loudly", test_invalid_op },
 	{ "concurrent flushes", test_concurrent_flush },
+	{ "a slow flush blocks no writer", test_slow_flush },
 	{ NULL, NULL }
 };
 
