@@ -6,6 +6,9 @@
  * found; scan merges; read_log returns the queued records after the
  * stored ones, numbered after them.
  *
+ * A get of a key whose queued set or delete decides the answer does not
+ * ask the provider (so it is answered while the backend is down).
+ *
  * Each read follows the same steps: wait until no flush is storing what
  * it reads, note the flush count, ask the provider with the lock released,
  * then take the lock again and, if no flush ended meanwhile, apply the
@@ -55,6 +58,19 @@ static int view_queued(const struct persist_batcher *b, const char *collection,
 	return 0;
 }
 
+/* True when a queued set or delete of the key decides what a read sees,
+   whatever is stored (no need to ask the provider). */
+static int queue_decides(const struct persist_batcher *b, const char *collection,
+			 const char *key)
+{
+	const struct bq_entry *e = bq_find(&b->pending, collection, key);
+
+	if (e != NULL && e->base != BQ_NONE)
+		return 1;
+	e = b->sending ? NULL : bq_find(&b->inflight, collection, key);
+	return e != NULL && e->base != BQ_NONE;
+}
+
 int persist_batch_get(struct persist_batcher *b, const char *collection,
 		      const char *key, char **value_r, size_t *len_r,
 		      struct persist_error *err)
@@ -68,6 +84,10 @@ int persist_batch_get(struct persist_batcher *b, const char *collection,
 	pthread_mutex_lock(&b->lock);
 	for (;;) {
 		seq = read_begin(b, collection, key, 0);
+		if (queue_decides(b, collection, key)) {
+			ret = PERSIST_ENOTFOUND;   /* the stored value does not matter */
+			break;
+		}
 		pthread_mutex_unlock(&b->lock);
 		ret = persist_state_stored_get(b->sink, collection, key, &stored, &len, err);
 		pthread_mutex_lock(&b->lock);

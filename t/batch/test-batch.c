@@ -575,7 +575,7 @@ static void test_uncertain(void)
 static void test_backpressure(void)
 {
 	struct persist_error err;
-	char extra[512], down[512], key[16];
+	char extra[512], down[512], key[16], buf[64];
 	FILE *f;
 	persist *p;
 	int i;
@@ -585,7 +585,12 @@ static void test_backpressure(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(down, "w"));
 	fclose(f);
 	p = open_ok(extra, 1);
-	for (i = 0; i < 160; i++) {
+	/* a queued set answers a get while the backend is down */
+	CU_ASSERT_EQUAL(persist_state_set(p, "u", "q", "queued", 6, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(get_str(p, "u", "q", buf, sizeof(buf)), PERSIST_OK);
+	CU_ASSERT_STRING_EQUAL(buf, "queued");
+	CU_ASSERT_EQUAL(get_str(p, "u", "other", buf, sizeof(buf)), PERSIST_EUNAVAIL);
+	for (i = 0; i < 159; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
 		CU_ASSERT_EQUAL(persist_state_add(p, "u", key, 1, &err), PERSIST_OK);
 	}
@@ -604,7 +609,8 @@ static void test_backpressure(void)
 	CU_ASSERT_EQUAL(persist_state_add(p, "u", "one-more", 1, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(persist_state_flush(p, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(get_num(p, "u", "k0"), 1);
-	CU_ASSERT_EQUAL(get_num(p, "u", "k159"), 1);
+	CU_ASSERT_EQUAL(get_num(p, "u", "k158"), 1);
+	CU_ASSERT_EQUAL(get_str(p, "u", "q", buf, sizeof(buf)), PERSIST_OK);
 	CU_ASSERT_EQUAL(get_num(p, "u", "one-more"), 1);
 	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
 }
