@@ -54,10 +54,10 @@ void bq_clear(struct bq_table *t)
 	bq_init(t);
 }
 
-/* Mix a string into h, eight bytes at a time (multiply and fold). */
-static uint64_t mix_str(uint64_t h, const char *s)
+/* Mix len bytes of s into h, eight at a time (multiply and fold). */
+static uint64_t mix_str(uint64_t h, const char *s, size_t len)
 {
-	size_t len = strlen(s), i = 0;
+	size_t i = 0;
 	uint64_t w;
 
 	for (; i + 8 <= len; i += 8) {
@@ -71,30 +71,40 @@ static uint64_t mix_str(uint64_t h, const char *s)
 	return h ^ (h >> 32);
 }
 
-/* Hash of the collection and the key (or a log mark). */
-static uint32_t bq_hash(const char *collection, const char *key)
+/* Hash of the collection and the key (or a log mark), given their lengths. */
+static uint32_t bq_hash(const char *collection, size_t clen, const char *key,
+			size_t klen)
 {
-	uint64_t h = mix_str(0x243f6a8885a308d3ull, collection);
+	uint64_t h = mix_str(0x243f6a8885a308d3ull, collection, clen);
 
-	h = key != NULL ? mix_str(h, key) : (h ^ 0xfe) * 0x9e3779b97f4a7c15ull;
+	h = key != NULL ? mix_str(h, key, klen) : (h ^ 0xfe) * 0x9e3779b97f4a7c15ull;
 	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* The entry of (collection, key) given their lengths and hash. */
+static struct bq_entry *find_h(const struct bq_table *t, const char *collection,
+			       size_t clen, const char *key, size_t klen, uint32_t h)
+{
+	for (struct bq_entry *e = t->buckets[h & (t->n_buckets - 1)]; e != NULL; e = e->hnext) {
+		if (e->hash == h && e->clen == clen && e->klen == klen &&
+		    (key == NULL) == (e->is_log != 0) &&
+		    memcmp(e->collection, collection, clen) == 0 &&
+		    (key == NULL || memcmp(e->key, key, klen) == 0))
+			return e;
+	}
+	return NULL;
 }
 
 struct bq_entry *bq_find(const struct bq_table *t, const char *collection,
 			 const char *key)
 {
-	uint32_t h;
+	size_t clen, klen;
 
 	if (t->n_entries == 0)
 		return NULL;
-	h = bq_hash(collection, key);
-	for (struct bq_entry *e = t->buckets[h & (t->n_buckets - 1)]; e != NULL; e = e->hnext) {
-		if (e->hash == h && (key == NULL) == (e->is_log != 0) &&
-		    strcmp(e->collection, collection) == 0 &&
-		    (key == NULL || strcmp(e->key, key) == 0))
-			return e;
-	}
-	return NULL;
+	clen = strlen(collection);
+	klen = key != NULL ? strlen(key) : 0;
+	return find_h(t, collection, clen, key, klen, bq_hash(collection, clen, key, klen));
 }
 
 /* Double the buckets (or make the first ones); -1 when out of memory. */
@@ -118,31 +128,33 @@ static int grow(struct bq_table *t)
 struct bq_entry *bq_get(struct bq_table *t, const char *collection,
 			const char *key)
 {
-	struct bq_entry *e = bq_find(t, collection, key);
-	size_t clen, klen;
+	size_t clen = strlen(collection), klen = key != NULL ? strlen(key) : 0;
+	uint32_t h = bq_hash(collection, clen, key, klen);
+	struct bq_entry *e = t->n_entries == 0 ? NULL :
+		find_h(t, collection, clen, key, klen, h);
 	char *s;
 
 	if (e != NULL)
 		return e;
 	if (t->n_entries >= t->n_buckets && grow(t) != 0)
 		return NULL;
-	clen = strlen(collection) + 1;
-	klen = key != NULL ? strlen(key) + 1 : 0;
-	e = calloc(1, sizeof(*e) + clen + klen);
+	e = calloc(1, sizeof(*e) + clen + 1 + (key != NULL ? klen + 1 : 0));
 	if (e == NULL)
 		return NULL;
 	s = (char *)(e + 1);
-	memcpy(s, collection, clen);
+	memcpy(s, collection, clen + 1);
 	e->collection = s;
+	e->clen = (uint32_t)clen;
 	if (key != NULL) {
-		memcpy(s + clen, key, klen);
-		e->key = s + clen;
+		memcpy(s + clen + 1, key, klen + 1);
+		e->key = s + clen + 1;
+		e->klen = (uint32_t)klen;
 	}
 	e->is_log = key == NULL;
-	e->hash = bq_hash(collection, key);
+	e->hash = h;
 	e->recs_tail = &e->recs;
-	e->hnext = t->buckets[e->hash & (t->n_buckets - 1)];
-	t->buckets[e->hash & (t->n_buckets - 1)] = e;
+	e->hnext = t->buckets[h & (t->n_buckets - 1)];
+	t->buckets[h & (t->n_buckets - 1)] = e;
 	*t->last = e;
 	t->last = &e->next;
 	t->n_entries++;
@@ -157,7 +169,7 @@ size_t bq_entry_ops(const struct bq_entry *e)
 /* Bytes a key operation of entry e accounts for. */
 static size_t key_bytes(const struct bq_entry *e)
 {
-	return strlen(e->collection) + strlen(e->key);
+	return (size_t)e->clen + e->klen;
 }
 
 /* Drop the set or delete and the increments of a key entry. */

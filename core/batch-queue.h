@@ -37,6 +37,7 @@ struct bq_entry {
 	uint8_t base;               /* enum bq_base */
 	uint8_t has_incr;
 	const char *collection, *key;  /* stored after the struct */
+	uint32_t clen, klen;        /* their lengths (klen 0 for a log) */
 	char *value;                /* BQ_SET: len bytes and a NUL */
 	size_t len;
 	int64_t expires_ms;         /* BQ_SET: wall-clock expiry, 0 = none */
