@@ -288,6 +288,16 @@ static void test_read_your_writes(void)
 	CU_ASSERT_EQUAL(items[0].index, 4);
 	CU_ASSERT_STRING_EQUAL(items[0].value, "new2");
 	persist_items_free(items, n);
+	/* from the first queued record: nothing stored from there on */
+	CU_ASSERT_EQUAL_FATAL(persist_state_read_log(p, "r", 3, 0, &items, &n, &next, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_EQUAL(items[0].index, 3);
+	CU_ASSERT_STRING_EQUAL(items[0].value, "new1");
+	persist_items_free(items, n);
+	CU_ASSERT_EQUAL_FATAL(persist_state_read_log(p, "r", 10, 0, &items, &n, &next, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(next, 10);
+	persist_items_free(items, n);
 	CU_ASSERT_EQUAL_FATAL(persist_state_read_log(p, "r", 2, 2, &items, &n, &next, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL_FATAL(n, 2);
 	CU_ASSERT_STRING_EQUAL(items[1].value, "new1");
