@@ -7,6 +7,10 @@
  * the error if the loop fails half way: PERSIST_EUNCERTAIN is not used
  * there, the ops before the failing one are applied and the message names
  * the failing op's position).
+ *
+ * With batching on (core/batch.c), each call is checked here and then
+ * handed to the write queue; the persist_state_stored_* functions below
+ * are the provider calls themselves, which the queue uses.
  */
 #include "config.h"
 
