@@ -44,6 +44,7 @@
 
 #include <persist/persist.h>
 #include "../t/lib/plugin-host.h"
+#include "bench-summary.h"
 
 #define ROUNDS 7
 #define N_KEYS 64
@@ -255,7 +256,8 @@ static int bench_dispatch(void)
 	printf("     of which core dispatch          %8.1f ns/call   (persist_state_incr - direct plugin call)\n"
 	       "     and the memory plugin itself    %8.1f ns/call   (lock, clock, TTL check, its table)\n\n",
 	       ma - md, md - mp);
-	return over < 50;
+	return bench_summary("dispatch", ma, "ns/op", mp, "ns/op", ma / mp,
+			     "overhead <= 50 ns", over <= 50);
 }
 
 /* --- 2. cached configuration reads ---------------------------------------- */
@@ -362,7 +364,8 @@ static int bench_config_get(void)
 	       ma - mc, ma / mc);
 	printf("   overhead, ETag only vs lookup     %8.1f ns/call   ratio %.2fx\n\n",
 	       me - mp, me / mp);
-	return ma - mp < 100;
+	return bench_summary("config-get", ma, "ns/op", mp, "ns/op", ma / mp,
+			     "overhead <= 100 ns", ma - mp <= 100);
 }
 
 /* --- 3. open a configuration that loads three plugins ---------------------- */
@@ -539,7 +542,8 @@ static int bench_open(const char *self)
 	printf("   open + close, fresh process       %8.3f ms   (median of %d; target < 5 ms: %s)\n",
 	       mf, FRESH_ROUNDS, mf < 5 ? "ok" : "MISS");
 	printf("   ratio fresh / warm                %8.2fx\n", mf / mw);
-	return mf < 5;
+	return bench_summary("open", mf, "ms", mw, "ms (warm process)", mf / mw,
+			     "fresh process <= 5 ms", mf <= 5);
 }
 
 /* Run the three figures (or, as a child, one fresh open). */
@@ -553,7 +557,9 @@ int main(int argc, char **argv)
 	}
 	for (int k = 0; k < N_KEYS; k++)
 		snprintf(keys[k], sizeof(keys[k]), "key%d", k);
-	printf("persist %s core benchmarks\n\n", PERSIST_VERSION);
+	printf("persist %s core benchmarks\n", PERSIST_VERSION);
+	bench_machine();
+	printf("\n");
 	fflush(stdout);
 	ok += bench_dispatch();
 	fflush(stdout);

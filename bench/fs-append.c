@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "fs-bench.h"
+#include "bench-summary.h"
 
 #define BATCH 1000
 #define RECORD "{\"user\":\"alice\",\"app\":\"chat\",\"rating\":5,\"comment\":\"helpful answer\"}"
@@ -75,6 +76,7 @@ int main(void)
 	mg = fs_bench_median(grp, FS_BENCH_RUNS);
 	mo = fs_bench_median(one, FS_BENCH_RUNS);
 	mr = fs_bench_median(raw, FS_BENCH_RUNS);
+	bench_machine();
 	printf("filesystem durable appends, median of %d runs (%s):\n",
 	       FS_BENCH_RUNS, t_tmp());
 	printf("  group commit, batch() of %d records, one fdatasync: %12.0f records/s\n",
@@ -83,6 +85,8 @@ int main(void)
 	printf("  bare write()+fdatasync() per record (reference):     %12.0f records/s\n", mr);
 	printf("  ratio group commit / per-record fdatasync: %.0fx (target >= 50x: %s)\n",
 	       mg / mo, mg / mo >= 50 ? "met" : "NOT MET");
+	bench_summary("filesystem", mg, "records/s", mo, "records/s (write+fdatasync each)",
+		      mg / mo, ">= 50x", mg / mo >= 50);
 	t_close(PERSIST_KIND_STATE, batch_st);
 	t_close(PERSIST_KIND_STATE, always_st);
 	t_unload_plugin();

@@ -13,6 +13,7 @@
 # are back to back, so load from elsewhere on the machine affects them
 # alike).  The load average is printed with the figures.
 . "$abs_top_srcdir/t/lib/redis-server.sh"
+. "$abs_top_srcdir/bench/bench-lib.sh"
 set -u
 ROUNDS=${ROUNDS:-7}
 N_SINGLE=${N_SINGLE:-20000}
@@ -60,6 +61,8 @@ round_ratio() {
 s_rr=$(round_ratio "$PERSIST_TEST_TMP/s.pb" "$PERSIST_TEST_TMP/s.rb")
 b_rr=$(round_ratio "$PERSIST_TEST_TMP/b.pb" "$PERSIST_TEST_TMP/b.rb")
 
+bench_machine
+echo "anchor: $("$REDIS_BENCHMARK" --version 2>/dev/null || echo redis-benchmark), server $("$REDIS_SERVER" --version | cut -d' ' -f1-3)"
 echo "redis (hiredis plugin) vs redis-benchmark, same server (127.0.0.1:$REDIS_PORT),"
 echo "median of $ROUNDS rounds, ops/s (load average: $(cut -d' ' -f1-3 /proc/loadavg)):"
 echo "  single increments (-c 1 -P 1, $N_SINGLE each):"
@@ -74,3 +77,9 @@ awk -v a="$b_pb" -v b="$b_rb" -v r="$b_rr" 'BEGIN {
 	printf "    persist_state_batch %.0f  redis-benchmark -P 64 hincrby %.0f  ratio %.2f, per round %.2f (target >= 0.8)\n", a, b, a / b, r }'
 echo "  configuration change -> another instance's subscriber (200 changes):"
 echo "    $notify" | awk '{ printf "    median %s ms, p99 %s ms, max %s ms (target < 100 ms)\n", $3, $5, $7 }'
+bench_summary redis-single "$s_pb" ops/s "$s_rb" "ops/s (redis-benchmark -c 1 -P 1 hincrby)" \
+	"$(awk -v a="$s_pb" -v b="$s_rb" 'BEGIN { print a / b }')" ">= 0.8x" \
+	"$(bench_test "$s_pb" "$s_rb" 'a / b >= 0.8')"
+bench_summary redis-batch "$b_pb" ops/s "$b_rb" "ops/s (redis-benchmark -c 1 -P 64 hincrby)" \
+	"$(awk -v a="$b_pb" -v b="$b_rb" 'BEGIN { print a / b }')" ">= 0.8x" \
+	"$(bench_test "$b_pb" "$b_rb" 'a / b >= 0.8')"

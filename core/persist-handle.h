@@ -17,6 +17,7 @@
 
 struct persist_cache;
 struct persist_notifier;
+struct persist_batcher;
 
 /* One kind of one handle, served by one provider store. */
 struct persist_sink {
@@ -42,6 +43,7 @@ struct persist {
 	enum persist_log_level log_level;
 	struct persist_cache *cache;        /* NULL when cacheTTL is 0 */
 	struct persist_notifier *notifier;
+	struct persist_batcher *batcher;    /* NULL: state writes are not queued */
 };
 
 /* True when a plugin's ops table (as built, `size` bytes) has a non-NULL

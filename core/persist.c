@@ -15,6 +15,7 @@
 #include "persist-handle.h"
 #include "cache.h"
 #include "notify.h"
+#include "batch.h"
 
 /* Default configuration cache lifetime: the platform's production value. */
 #define DEFAULT_CACHE_TTL_MS 300000
@@ -207,6 +208,12 @@ static int open_settings(struct persist_settings *settings,
 			return ret;
 		}
 	}
+	if (p->sinks[PERSIST_KIND_STATE].store != NULL &&
+	    (ret = persist_batcher_start(p, &p->sinks[PERSIST_KIND_STATE],
+					 &p->batcher, err)) != PERSIST_OK) {
+		persist_close(p, NULL);
+		return ret;
+	}
 	*p_r = p;
 	return PERSIST_OK;
 }
@@ -263,7 +270,12 @@ int persist_close(persist *p, struct persist_error *err)
 	persist_error_clear(err);
 	if (p == NULL)
 		return PERSIST_OK;
-	if (p->sinks[PERSIST_KIND_STATE].store != NULL)
+	/* the queue first: its last flush still needs the state store */
+	if (p->batcher != NULL) {
+		ret = persist_batcher_stop(p->batcher, err);
+		p->batcher = NULL;
+	}
+	if (ret == PERSIST_OK && p->sinks[PERSIST_KIND_STATE].store != NULL)
 		ret = persist_state_flush(p, err);
 	/* stores first: their threads may still report events to us */
 	for (int k = PERSIST_KIND_COUNT_ - 1; k >= 0; k--)

@@ -28,8 +28,9 @@
 #define SETTINGS_FILE_MAX (16u * 1024 * 1024)
 /* Ranges of the core's own keys (see the README's Configuration section). */
 #define SETTINGS_INTERVAL_MAX_MS INT64_C(3600000)        /* one hour */
-#define SETTINGS_BATCH_OPS_MAX INT64_C(10000000)
-#define SETTINGS_BATCH_BYTES_MAX INT64_C(1073741824)     /* 1 GiB */
+#define SETTINGS_BATCH_OPS_MAX INT64_C(1000000)
+#define SETTINGS_BATCH_BYTES_MIN INT64_C(1024)
+#define SETTINGS_BATCH_BYTES_MAX INT64_C(268435456)      /* 256 MiB */
 
 static const char *const kind_keys[PERSIST_KIND_COUNT_] = {
 	"configuration", "state", "sessions"
@@ -252,7 +253,7 @@ static const struct core_int_key {
 	  offsetof(struct persist_provider_settings, batch_interval_ms) },
 	{ "batchMaxOps", 1, SETTINGS_BATCH_OPS_MAX,
 	  offsetof(struct persist_provider_settings, batch_max_ops) },
-	{ "batchMaxBytes", 1, SETTINGS_BATCH_BYTES_MAX,
+	{ "batchMaxBytes", SETTINGS_BATCH_BYTES_MIN, SETTINGS_BATCH_BYTES_MAX,
 	  offsetof(struct persist_provider_settings, batch_max_bytes) },
 	{ "healthInterval", 0, SETTINGS_INTERVAL_MAX_MS,
 	  offsetof(struct persist_provider_settings, health_interval_ms) },

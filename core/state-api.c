@@ -7,6 +7,10 @@
  * the error if the loop fails half way: PERSIST_EUNCERTAIN is not used
  * there, the ops before the failing one are applied and the message names
  * the failing op's position).
+ *
+ * With batching on (core/batch.c), each call is checked here and then
+ * handed to the write queue; the persist_state_stored_* functions below
+ * are the provider calls themselves, which the queue uses.
  */
 #include "config.h"
 
@@ -15,6 +19,7 @@
 #include <string.h>
 
 #include "persist-handle.h"
+#include "batch.h"
 
 #define STATE_OPS(sink) ((const struct persist_state_ops *)(sink)->ops)
 
@@ -40,11 +45,23 @@ int persist_state_get(persist *p, const char *collection, const char *key,
 		      char **value_r, size_t *len_r, struct persist_error *err)
 {
 	struct persist_sink *sink;
-	struct persist_value value;
 	int ret;
 
 	if ((ret = check_ck(p, collection, key, &sink, err)) != PERSIST_OK)
 		return ret;
+	if (p->batcher != NULL)
+		return persist_batch_get(p->batcher, collection, key, value_r, len_r, err);
+	return persist_state_stored_get(sink, collection, key, value_r, len_r, err);
+}
+
+/* The provider's get, without the write queue. */
+int persist_state_stored_get(struct persist_sink *sink, const char *collection,
+			     const char *key, char **value_r, size_t *len_r,
+			     struct persist_error *err)
+{
+	struct persist_value value;
+	int ret;
+
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, get))
 		return persist_not_supported(sink, "get", err);
 	memset(&value, 0, sizeof(value));
@@ -85,6 +102,8 @@ int persist_state_set(persist *p, const char *collection, const char *key,
 			"provider \"%s\" does not support TTLs on state keys", sink->provider);
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, set))
 		return persist_not_supported(sink, "set", err);
+	if (p->batcher != NULL)
+		return persist_batch_set(p->batcher, collection, key, value, len, ttl_ms, err);
 	PERSIST_SINK_CALL(sink, ret,
 		STATE_OPS(sink)->set(sink->store, collection, key,
 				   value != NULL ? value : "", len, ttl_ms, err));
@@ -101,6 +120,8 @@ int persist_state_delete(persist *p, const char *collection, const char *key,
 		return ret;
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, del))
 		return persist_not_supported(sink, "delete", err);
+	if (p->batcher != NULL)
+		return persist_batch_delete(p->batcher, collection, key, err);
 	PERSIST_SINK_CALL(sink, ret,
 		STATE_OPS(sink)->del(sink->store, collection, key, err));
 	return persist_provider_error(sink, ret, err);
@@ -111,7 +132,6 @@ int persist_state_scan(persist *p, const char *collection, const char *prefix,
 		       struct persist_error *err)
 {
 	struct persist_sink *sink;
-	struct persist_collector list = { .with_value = 1 };
 	int ret;
 
 	if ((ret = check_collection(p, collection, &sink, err)) != PERSIST_OK)
@@ -123,6 +143,19 @@ int persist_state_scan(persist *p, const char *collection, const char *prefix,
 		prefix = "";
 	if (prefix[0] != '\0' && (ret = persist_valid_key("prefix", prefix, err)) != PERSIST_OK)
 		return ret;
+	if (p->batcher != NULL)
+		return persist_batch_scan(p->batcher, collection, prefix, entries_r, n_r, err);
+	return persist_state_stored_scan(sink, collection, prefix, entries_r, n_r, err);
+}
+
+/* The provider's scan (sorted), without the write queue. */
+int persist_state_stored_scan(struct persist_sink *sink, const char *collection,
+			      const char *prefix, struct persist_entry **entries_r,
+			      size_t *n_r, struct persist_error *err)
+{
+	struct persist_collector list = { .with_value = 1 };
+	int ret;
+
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, scan))
 		return persist_not_supported(sink, "scan", err);
 	PERSIST_SINK_CALL(sink, ret,
@@ -136,11 +169,39 @@ int persist_state_incr(persist *p, const char *collection, const char *key,
 		       int64_t delta, int64_t *value_r, struct persist_error *err)
 {
 	struct persist_sink *sink;
-	int64_t value = 0;
 	int ret;
 
 	if ((ret = check_ck(p, collection, key, &sink, err)) != PERSIST_OK)
 		return ret;
+	if (p->batcher != NULL)
+		return persist_batch_incr(p->batcher, collection, key, delta, value_r, err);
+	return persist_state_stored_incr(sink, collection, key, delta, value_r, err);
+}
+
+/* Add to a counter without the new value: queued with batching on. */
+int persist_state_add(persist *p, const char *collection, const char *key,
+		      int64_t delta, struct persist_error *err)
+{
+	struct persist_sink *sink;
+	int ret;
+
+	if ((ret = check_ck(p, collection, key, &sink, err)) != PERSIST_OK)
+		return ret;
+	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, incr))
+		return persist_not_supported(sink, "incr", err);
+	if (p->batcher != NULL)
+		return persist_batch_add(p->batcher, collection, key, delta, err);
+	return persist_state_stored_incr(sink, collection, key, delta, NULL, err);
+}
+
+/* The provider's incr, without the write queue. */
+int persist_state_stored_incr(struct persist_sink *sink, const char *collection,
+			      const char *key, int64_t delta, int64_t *value_r,
+			      struct persist_error *err)
+{
+	int64_t value = 0;
+	int ret;
+
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, incr))
 		return persist_not_supported(sink, "incr", err);
 	PERSIST_SINK_CALL(sink, ret,
@@ -166,6 +227,8 @@ int persist_state_append(persist *p, const char *collection, const void *record,
 			"empty record for the log of collection \"%s\"", collection);
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, append))
 		return persist_not_supported(sink, "append", err);
+	if (p->batcher != NULL)
+		return persist_batch_append(p->batcher, collection, record, len, err);
 	PERSIST_SINK_CALL(sink, ret,
 		STATE_OPS(sink)->append(sink->store, collection, record, len, err));
 	return persist_provider_error(sink, ret, err);
@@ -177,7 +240,6 @@ int persist_state_read_log(persist *p, const char *collection, uint64_t from,
 			   struct persist_error *err)
 {
 	struct persist_sink *sink;
-	struct persist_collector list = { .with_value = 1 };
 	int ret;
 
 	if ((ret = check_collection(p, collection, &sink, err)) != PERSIST_OK)
@@ -185,16 +247,33 @@ int persist_state_read_log(persist *p, const char *collection, uint64_t from,
 	if (records_r == NULL || n_r == NULL)
 		return persist_error_set(err, PERSIST_EINVAL, 0,
 			"persist_state_read_log: output pointer is NULL");
+	if (p->batcher != NULL)
+		ret = persist_batch_read_log(p->batcher, collection, from, max,
+					     records_r, n_r, err);
+	else
+		ret = persist_state_stored_read_log(sink, collection, from, max,
+						    records_r, n_r, err);
+	if (ret == PERSIST_OK && next_r != NULL)
+		*next_r = *n_r > 0 ? (*records_r)[*n_r - 1].index + 1 : from;
+	return ret;
+}
+
+/* The provider's read_log, without the write queue. */
+int persist_state_stored_read_log(struct persist_sink *sink, const char *collection,
+				  uint64_t from, size_t max,
+				  struct persist_entry **records_r, size_t *n_r,
+				  struct persist_error *err)
+{
+	struct persist_collector list = { .with_value = 1 };
+	int ret;
+
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, read_log))
 		return persist_not_supported(sink, "read_log", err);
 	PERSIST_SINK_CALL(sink, ret,
 		STATE_OPS(sink)->read_log(sink->store, collection, from, max,
 					persist_collect_entry, &list, err));
 	ret = persist_provider_error(sink, ret, err);
-	ret = persist_collect_finish(&list, ret, 0, records_r, n_r, err);
-	if (ret == PERSIST_OK && next_r != NULL)
-		*next_r = *n_r > 0 ? (*records_r)[*n_r - 1].index + 1 : from;
-	return ret;
+	return persist_collect_finish(&list, ret, 0, records_r, n_r, err);
 }
 
 /* Check one batch op. */
@@ -241,31 +320,50 @@ bad:
 		"batch operation %zu is invalid (nothing of the batch was applied)", i);
 }
 
+/* Apply one checked op with the provider's single-op method (no queue). */
+int persist_state_apply_one(struct persist_sink *sink, const struct persist_op *op,
+			    struct persist_error *err)
+{
+	const struct persist_state_ops *ops = STATE_OPS(sink);
+	int64_t value;
+	int ret;
+
+	switch (op->type) {
+	case PERSIST_OP_SET:
+		if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, set))
+			return persist_not_supported(sink, "set", err);
+		PERSIST_SINK_CALL(sink, ret, ops->set(sink->store, op->collection, op->key,
+			op->value != NULL ? op->value : "", op->len, op->ttl_ms, err));
+		break;
+	case PERSIST_OP_INCR:
+		return persist_state_stored_incr(sink, op->collection, op->key,
+						 op->delta, &value, err);
+	case PERSIST_OP_APPEND:
+		if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, append))
+			return persist_not_supported(sink, "append", err);
+		PERSIST_SINK_CALL(sink, ret, ops->append(sink->store, op->collection,
+							 op->value, op->len, err));
+		break;
+	default:
+		if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, del))
+			return persist_not_supported(sink, "delete", err);
+		PERSIST_SINK_CALL(sink, ret, ops->del(sink->store, op->collection, op->key, err));
+		if (ret == PERSIST_ENOTFOUND) {
+			persist_error_clear(err);
+			ret = PERSIST_OK;   /* deleting an absent key in a batch is fine */
+		}
+		break;
+	}
+	return persist_provider_error(sink, ret, err);
+}
+
 /* Apply ops one by one (provider without a batch method). */
-static int batch_loop(persist *p, const struct persist_op *ops, size_t n,
-		      struct persist_error *err)
+static int batch_loop(struct persist_sink *sink, const struct persist_op *ops,
+		      size_t n, struct persist_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct persist_op *op = &ops[i];
-		int ret;
+		int ret = persist_state_apply_one(sink, &ops[i], err);
 
-		switch (op->type) {
-		case PERSIST_OP_SET:
-			ret = persist_state_set(p, op->collection, op->key, op->value,
-						op->len, op->ttl_ms, err);
-			break;
-		case PERSIST_OP_INCR:
-			ret = persist_state_incr(p, op->collection, op->key, op->delta, NULL, err);
-			break;
-		case PERSIST_OP_APPEND:
-			ret = persist_state_append(p, op->collection, op->value, op->len, err);
-			break;
-		default:
-			ret = persist_state_delete(p, op->collection, op->key, err);
-			if (ret == PERSIST_ENOTFOUND)
-				ret = PERSIST_OK;   /* deleting an absent key in a batch is fine */
-			break;
-		}
 		if (ret != PERSIST_OK)
 			return persist_error_prefix(err, (persist_status)ret,
 				"batch operation %zu failed (the %zu before it were applied)", i, i);
@@ -289,8 +387,20 @@ int persist_state_batch(persist *p, const struct persist_op *ops, size_t n,
 	}
 	if (n == 0)
 		return PERSIST_OK;
+	if (p->batcher != NULL)
+		return persist_batch_ops(p->batcher, ops, n, err);
+	return persist_state_apply(sink, ops, n, err);
+}
+
+/* Hand checked ops to the provider as one batch (its batch method, or a
+   loop of single calls), without the write queue. */
+int persist_state_apply(struct persist_sink *sink, const struct persist_op *ops,
+			size_t n, struct persist_error *err)
+{
+	int ret;
+
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, batch))
-		return batch_loop(p, ops, n, err);
+		return batch_loop(sink, ops, n, err);
 	PERSIST_SINK_CALL(sink, ret,
 		STATE_OPS(sink)->batch(sink->store, ops, n, sizeof(struct persist_op), err));
 	return persist_provider_error(sink, ret, err);
@@ -333,8 +443,27 @@ int persist_state_flush(persist *p, struct persist_error *err)
 
 	if ((ret = persist_sink_get(p, PERSIST_KIND_STATE, &sink, err)) != PERSIST_OK)
 		return ret;
+	if (p->batcher != NULL &&
+	    (ret = persist_batch_flush(p->batcher, err)) != PERSIST_OK)
+		return ret;
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, flush))
 		return PERSIST_OK;   /* nothing pending that the core could flush */
 	PERSIST_SINK_CALL(sink, ret, STATE_OPS(sink)->flush(sink->store, err));
 	return persist_provider_error(sink, ret, err);
+}
+
+/* Counters of the write queue. */
+int persist_state_stats(persist *p, struct persist_batch_stats *stats_r,
+			struct persist_error *err)
+{
+	struct persist_sink *sink;
+	int ret;
+
+	if ((ret = persist_sink_get(p, PERSIST_KIND_STATE, &sink, err)) != PERSIST_OK)
+		return ret;
+	if (stats_r == NULL || stats_r->size < sizeof(stats_r->size) + sizeof(int))
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"persist_state_stats: stats_r is NULL or its size is too small");
+	persist_batch_stats_get(p->batcher, stats_r);
+	return PERSIST_OK;
 }

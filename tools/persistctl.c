@@ -100,6 +100,16 @@ static const struct ctl_command commands[] = {
 	  "print \"KEY<TAB>VALUE\" for every live key (starting with PREFIX)",
 	  "Sorted by key.  Line breaks inside a value are printed as spaces.",
 	  cmd_state_scan },
+	{ "state", "flush", "", 0, 0, 0,
+	  "store the queued state writes now and sync the provider", NULL,
+	  cmd_state_flush },
+	{ NULL, "stats", "", 0, 0, 0,
+	  "show the state write queue's settings and counters",
+	  "With batchInterval > 0 state writes are queued and flushed in\n"
+	  "batches; this prints the settings in force, the queue's depth and\n"
+	  "limits, ops queued, coalesced, flushed and rejected, flushes and\n"
+	  "failures, flush latency (last, median of 64, max) and the last error.",
+	  cmd_stats },
 	{ "session", "put", "ID JSON", CTL_OPT_TTL, 2, 2,
 	  "register or refresh session ID with its JSON data",
 	  "--ttl SECONDS lets the session expire (default: until dropped).",

@@ -133,4 +133,7 @@ int cmd_session_listen(struct ctl *ctl, const struct ctl_args *args);
 
 int cmd_demo(struct ctl *ctl, const struct ctl_args *args);
 
+int cmd_stats(struct ctl *ctl, const struct ctl_args *args);
+int cmd_state_flush(struct ctl *ctl, const struct ctl_args *args);
+
 #endif

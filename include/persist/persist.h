@@ -224,8 +224,69 @@ int persist_state_set_batch(persist *p, const char *collection,
 /* Several mixed operations (struct persist_op from plugin.h). */
 int persist_state_batch(persist *p, const struct persist_op *ops, size_t n,
 			struct persist_error *err);
-/* Make everything acknowledged so far durable. */
+/* Make everything acknowledged so far durable: with batching on, first
+   store every write queued before the call (waiting for a flush already
+   in progress), then ask the provider to sync. */
 int persist_state_flush(persist *p, struct persist_error *err);
+
+/*
+ * Write-behind batching.  With "batchInterval" > 0 in the state provider's
+ * config, state writes are queued in this process and handed to the
+ * provider as one batch per flush: every batchInterval ms, as soon as the
+ * queue holds batchMaxOps operations or batchMaxBytes bytes, on
+ * persist_state_flush and on persist_close.  Then:
+ *   - persist_state_set, _delete, _append, _batch, _set_batch and
+ *     persist_state_add return once the write is queued (a delete of an
+ *     absent key is not reported); increments of one key are summed, a set
+ *     or delete replaces what was queued for its key before, appends keep
+ *     their order;
+ *   - persist_state_incr stays synchronous: it sends this process's queued
+ *     increments of the key along with delta and returns the new value;
+ *   - get, scan and read_log see this process's queued writes;
+ *   - a failed flush keeps its operations (in order, as one batch with the
+ *     same id) and is retried with exponential backoff; when the queue is
+ *     full (16 x batchMaxOps operations or 16 x batchMaxBytes bytes) writes
+ *     answer PERSIST_EUNAVAIL;
+ *   - persist_close reports the writes it could not store.
+ * A crash loses the writes queued since the last flush.  Without
+ * batchInterval every write is stored before the call returns.
+ */
+
+/* Add delta to a counter without waiting for the new value: the call for
+   usage tracking.  Queued with batching on (PERSIST_EINVAL when the sum
+   queued for the key would overflow 64 bits; nothing is queued then),
+   a plain increment otherwise. */
+int persist_state_add(persist *p, const char *collection, const char *key,
+		      int64_t delta, struct persist_error *err);
+
+/* Counters of the write queue (all 0, enabled 0, with batching off). */
+struct persist_batch_stats {
+	uint32_t size;              /* sizeof(struct persist_batch_stats) */
+	int enabled;                /* batching on for the state store */
+	int64_t interval_ms, max_ops, max_bytes; /* the settings in force */
+	uint64_t ops_queued;        /* write calls queued */
+	uint64_t ops_coalesced;     /* of those, merged into a queued op */
+	uint64_t ops_flushed;       /* provider operations stored by flushes */
+	uint64_t ops_rejected;      /* refused as invalid when applied alone
+				       (each one logged as an error) */
+	uint64_t flushes;           /* flushes that stored their batch */
+	uint64_t flush_failures;    /* flush attempts that failed */
+	uint64_t flush_uncertain;   /* of those, PERSIST_EUNCERTAIN */
+	uint64_t queue_depth;       /* provider operations waiting */
+	uint64_t queue_bytes;       /* their bytes (keys, values, records) */
+	uint64_t queue_limit_ops, queue_limit_bytes; /* backpressure limits */
+	int64_t last_flush_us;      /* duration of the last successful flush */
+	int64_t median_flush_us;    /* median of the last 64 */
+	int64_t max_flush_us;
+	uint64_t last_batch_id;     /* identity of the last batch sent */
+	uint64_t last_batch_seq;
+	persist_status last_error;  /* of the last attempt (PERSIST_OK: it worked) */
+	char last_error_msg[PERSIST_ERROR_MSG_MAX];
+};
+/* Fill *stats_r (set stats_r->size first; a shorter struct gets a
+   prefix). */
+int persist_state_stats(persist *p, struct persist_batch_stats *stats_r,
+			struct persist_error *err);
 
 /* --- sessions ----------------------------------------------------------- */
 

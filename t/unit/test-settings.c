@@ -231,8 +231,8 @@ static void test_core_key_ranges(void)
 	static const struct { const char *key, *max, *over; } keys[] = {
 		{ "cacheTTL", "3153600000000", "3153600000001" },
 		{ "batchInterval", "3600000", "3600001" },
-		{ "batchMaxOps", "10000000", "10000001" },
-		{ "batchMaxBytes", "1073741824", "1073741825" },
+		{ "batchMaxOps", "1000000", "1000001" },
+		{ "batchMaxBytes", "268435456", "268435457" },
 		{ "healthInterval", "3600000", "3600001" },
 	};
 	struct persist_settings *s;
@@ -246,7 +246,7 @@ static void test_core_key_ranges(void)
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 			core_key("state", keys[k].key, bad[i], 0, needle);
 	}
-	core_key("state", "batchMaxOps", "0", 0, "batchMaxOps in test.json must be an integer from 1 to 10000000, not 0");
+	core_key("state", "batchMaxOps", "0", 0, "batchMaxOps in test.json must be an integer from 1 to 1000000, not 0");
 	core_key("state", "cacheTTL", "1e23", 0, "not 1e23");
 	core_key("state", "cacheTTL", "null", 0, "not null");
 	core_key("configuration", "cacheTTL", "0", 1, NULL);
