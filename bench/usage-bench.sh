@@ -10,6 +10,8 @@
 #                     redis-benchmark anchor (the target is defined against
 #                     it); without redis-benchmark, vs write()+fdatasync per
 #                     64 events to a file (`usage-bench raw`);
+#   usage-postgres    the same to the postgres provider on a private
+#                     PostgreSQL 15, vs the same redis-benchmark anchor;
 #   memory            peak resident memory of the usage-redis runs (the
 #                     whole process, event table included); < 64 MiB;
 #   scale-redis       8 processes doing the usage run on one redis at once:
@@ -23,6 +25,7 @@
 # is missed (the summary line says `below target`), and 1 when something
 # could not be measured or a total read back is wrong.
 . "$abs_top_srcdir/t/lib/redis-server.sh"
+. "$abs_top_srcdir/t/lib/postgres-server.sh"
 . "$abs_top_srcdir/bench/bench-lib.sh"
 set -u
 ROUNDS=${ROUNDS:-5}
@@ -100,6 +103,26 @@ fi
 ok=$(bench_test "$p" "$a" 'a / b >= 10')
 bench_summary usage-filesystem "$p" events/s "$a" "$unit" \
 	"$(awk -v a="$p" -v b="$a" 'BEGIN { print a / b }')" ">= 10x" "$ok"
+# --- usage-postgres -------------------------------------------------------
+pg_start usage || exit 99
+: >"$T/up.p"
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+	run "{\"provider\":\"postgres\",\"config\":{\"conninfo\":\"$PG_CONNINFO\",\"schema\":\"usage$r\"}}" "$T/p$r"
+	field events_per_sec "$T/p$r" >>"$T/up.p"
+	r=$((r + 1))
+done
+echo "usage-postgres, last run:"; sed 's/^/  /' "$T/p$((ROUNDS - 1))"
+echo "  runs, events/s: persist->postgres $(tr '\n' ' ' <"$T/up.p")"
+p=$(bench_median <"$T/up.p")
+if [ $have_rb = 1 ]; then
+	a=$(bench_median <"$T/ur.a")
+	ok=$(bench_test "$p" "$a" 'a / b >= 10')
+	bench_summary usage-postgres "$p" events/s "$a" "increments/s (redis-benchmark -c 1 -P 64 hincrby)" \
+		"$(awk -v a="$p" -v b="$a" 'BEGIN { print a / b }')" ">= 10x" "$ok"
+else
+	echo "bench usage-postgres: $p events/s, anchor unavailable (no redis-benchmark), ratio - (target >= 10x) below target"
+fi
 rss=$(bench_median <"$T/rss")
 base=$(bench_median <"$T/base")
 ok=$(bench_test "$rss" 65536 'a < b')
