@@ -62,9 +62,10 @@ static inline const struct persist_op *pc_batch_op(const struct persist_op *ops,
  * refuses an unknown key, a value of the wrong type, a number out of
  * range (or one json-c would silently saturate), a string with a NUL
  * byte or outside its length range, and fills the provider's struct.
- * Every message names the provider and the setting:
+ * Every message names the setting (the core puts the provider's name
+ * before it, as before every message a provider returns):
  *
- *   memory provider: setting "poolSize" must be an integer from 1 to 64
+ *   setting "poolSize" must be an integer from 1 to 64
  *   The config gives 100.
  *
  * A setting marked PC_SETTING_SECRET never has its value quoted.
@@ -97,7 +98,7 @@ struct pc_setting {
 /* Read json (NULL or "" is {}) into out according to settings.  Every
    field of out is set (defaults for absent keys).  PERSIST_OK, or
    PERSIST_ECONFIG / PERSIST_ENOMEM through host->error with nothing left
-   allocated.  provider names the plugin in messages ("memory"). */
+   allocated.  provider is the plugin's name ("memory"), used in details only. */
 int pc_config_read(const struct persist_host *host, const char *provider,
 		   const char *json, const struct pc_setting *settings,
 		   void *out, struct persist_error *err);

@@ -133,7 +133,7 @@ static void test_each_type(void)
 static void test_range(void)
 {
 	refused("{\"poolSize\": 65}",
-		"test provider: setting \"poolSize\" must be an integer from 1 to 64",
+		"setting \"poolSize\" must be an integer from 1 to 64",
 		"\nThe config gives 65.");
 	refused("{\"poolSize\": 0}", "must be an integer from 1 to 64", "gives 0.");
 	refused("{\"poolSize\": -1}", "must be an integer from 1 to 64", "gives -1.");
@@ -165,11 +165,11 @@ static void test_wrong_type(void)
 
 static void test_unknown_and_syntax(void)
 {
-	refused("{\"poolsize\": 4}", "test provider: unknown setting \"poolsize\"",
+	refused("{\"poolsize\": 4}", "unknown setting \"poolsize\"",
 		"\"name\", \"poolSize\", \"verbose\"");
 	refused("{\"name\": \"a\", \"extra\": true}", "unknown setting \"extra\"", NULL);
-	refused("{", "test provider: config is not valid JSON", NULL);
-	refused("[1]", "test provider: config is not a JSON object", "It is a list.");
+	refused("{", "config is not valid JSON", NULL);
+	refused("[1]", "config is not a JSON object", "It is a list.");
 	refused("\"x\"", "config is not a JSON object", NULL);
 }
 
@@ -233,7 +233,7 @@ static void test_required(void)
 	memset(&err, 0, sizeof(err));
 	CU_ASSERT_EQUAL(pc_config_read(&ph_host, "fs", "{}", required_table, &root, &err),
 			PERSIST_ECONFIG);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "fs provider: setting \"root\" is missing"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "setting \"root\" is missing"));
 	CU_ASSERT_PTR_NULL(root);
 	CU_ASSERT_EQUAL(pc_config_read(&ph_host, "fs", "{\"root\": \"/x\"}", required_table,
 				       &root, &err), PERSIST_OK);
@@ -253,7 +253,7 @@ static void test_no_settings(void)
 			PERSIST_OK);
 	CU_ASSERT_EQUAL(pc_config_read(&ph_host, "none", "{\"a\": 1}", empty_table, &dummy, &err),
 			PERSIST_ECONFIG);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "none provider: unknown setting \"a\"\n"
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unknown setting \"a\"\n"
 				      "The none provider has no settings."));
 }
 

@@ -142,7 +142,7 @@ static int fs_batch_kv_op(struct fs_state *st, struct fs_batch_kv *bk,
 			e->data[op->len] = '\0';
 			e->len = op->len;
 			if (op->ttl_ms > 0)
-				e->expires_ms = fs_expiry_ms(st->host->now_ms(),
+				e->expires_ms = persist_expiry_ms(st->host->now_ms(),
 							     op->ttl_ms);
 		}
 	}

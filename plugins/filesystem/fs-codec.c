@@ -156,38 +156,6 @@ int fs_utf8_valid(const void *data, size_t len)
 	return 1;
 }
 
-/* The counter text of plugin.h: -?(0|[1-9][0-9]*) within int64, so no
-   '+', no spaces, no leading zeros and no "-0". */
-int fs_parse_i64(const void *data, size_t len, int64_t *value_r)
-{
-	const char *p = data;
-	size_t i = 0;
-	int neg = 0;
-	uint64_t v = 0, limit;
-
-	if (len == 0)
-		return -1;
-	if (p[0] == '-') {
-		neg = 1;
-		i = 1;
-	}
-	if (i == len || (p[i] == '0' && (neg || len > 1)))
-		return -1;
-	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		if (v > (limit - (uint64_t)(p[i] - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(p[i] - '0');
-	}
-	if (neg)
-		*value_r = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
-	else
-		*value_r = (int64_t)v;
-	return 0;
-}
-
 /* A tokener deep enough for real documents (free with json_tokener_free). */
 struct json_tokener *fs_json_tokener(void)
 {

@@ -49,12 +49,12 @@ int fs_options_parse(const struct persist_host *host, enum persist_kind kind,
 		json = "{}";
 	if (fs_json_parse(json, strlen(json), 0, &obj, why, sizeof(why)) < 0)
 		return host->error(err, PERSIST_ECONFIG, 0,
-				   "filesystem provider: config is not valid JSON\n%s.",
+				   "config is not valid JSON\n%s.",
 				   why);
 	if (!json_object_is_type(obj, json_type_object)) {
 		json_object_put(obj);
 		return host->error(err, PERSIST_ECONFIG, 0,
-				   "filesystem provider: config must be a JSON object");
+				   "config must be a JSON object");
 	}
 	json_object_object_foreach(obj, name, val) {
 		if (strcmp(name, "root") == 0) {
@@ -64,7 +64,7 @@ int fs_options_parse(const struct persist_host *host, enum persist_kind kind,
 				    (size_t)json_object_get_string_len(val)) {
 				json_object_put(obj);
 				return host->error(err, PERSIST_ECONFIG, 0,
-						   "filesystem provider: config key \"root\" must be a non-empty string");
+						   "config key \"root\" must be a non-empty string");
 			}
 			root = json_object_get_string(val);
 		} else if (strcmp(name, "fsync") == 0) {
@@ -79,11 +79,11 @@ int fs_options_parse(const struct persist_host *host, enum persist_kind kind,
 			} else {
 				json_object_put(obj);
 				return host->error(err, PERSIST_ECONFIG, 0,
-						   "filesystem provider: config key \"fsync\" must be \"always\", \"batch\" or \"never\"");
+						   "config key \"fsync\" must be \"always\", \"batch\" or \"never\"");
 			}
 		} else {
 			int ret = host->error(err, PERSIST_ECONFIG, 0,
-					      "filesystem provider: unknown config key \"%s\"\nThe keys are \"root\" and \"fsync\".",
+					      "unknown config key \"%s\"\nThe keys are \"root\" and \"fsync\".",
 					      name);
 			json_object_put(obj);
 			return ret;

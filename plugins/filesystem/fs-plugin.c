@@ -27,7 +27,7 @@ static int fs_init(const struct persist_host *host, void **plugin_r,
 	if (host == NULL || host->size < sizeof(struct persist_host))
 		return host != NULL
 			       ? host->error(err, PERSIST_EINIT, 0,
-					     "filesystem provider: host table too short")
+					     "host table too short")
 			       : PERSIST_EINIT;
 	pl = calloc(1, sizeof(*pl));
 	if (pl == NULL)

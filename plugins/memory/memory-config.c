@@ -182,7 +182,7 @@ static int memory_reaper_start(struct memory_namespace *ns,
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret != 0)
 		return ns->plugin->host->error(err, PERSIST_EIO, ret,
-					       "memory provider: cannot start the expiry thread of namespace \"%s\"",
+					       "cannot start the expiry thread of namespace \"%s\"",
 					       ns->name);
 	ns->reaper_running = 1;
 	return PERSIST_OK;
@@ -213,7 +213,7 @@ static int memory_config_get(void *s, const char *key,
 
 	if (key == NULL || value_r == NULL)
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: config get without a key");
+				   "config get without a key");
 	pthread_mutex_lock(&store->ns->lock);
 	doc = memory_doc_live(store->ns, key, host->now_ms());
 	if (doc == NULL) {
@@ -250,7 +250,7 @@ static int memory_config_set(void *s, const char *key, const void *data,
 
 	if (key == NULL || (data == NULL && len > 0))
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: config set without a key or data");
+				   "config set without a key or data");
 	if (opts != NULL && PERSIST_HAS(opts, if_match))
 		if_match = opts->if_match;
 	if (opts != NULL && PERSIST_HAS(opts, ttl_ms))
@@ -330,7 +330,7 @@ static int memory_config_del(void *s, const char *key, const char *if_match,
 
 	if (key == NULL)
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: config delete without a key");
+				   "config delete without a key");
 	change = memory_change_new(key, NULL);
 	if (change == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
@@ -367,7 +367,7 @@ static int memory_config_list(void *s, persist_emit_fn *emit, void *ctx,
 
 	if (emit == NULL)
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: config list without a callback");
+				   "config list without a callback");
 	pthread_mutex_lock(&store->ns->lock);
 	now = host->now_ms();
 	pc_table_iter_init(&iter, &store->ns->docs);

@@ -198,7 +198,7 @@ int memory_store_open(struct memory_plugin *plugin,
 	if (args == NULL || store_r == NULL || args->instance_id == NULL ||
 	    (unsigned)args->kind >= PERSIST_KIND_COUNT_)
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: invalid open arguments");
+				   "invalid open arguments");
 	ret = memory_parse_config(host, args->config_json, &name, err);
 	if (ret != PERSIST_OK)
 		return ret;
@@ -207,7 +207,7 @@ int memory_store_open(struct memory_plugin *plugin,
 		free(store);
 		free(name);
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "memory provider: out of memory opening a store");
+				   "out of memory opening a store");
 	}
 	store->plugin = plugin;
 	store->kind = args->kind;
@@ -217,7 +217,7 @@ int memory_store_open(struct memory_plugin *plugin,
 		free(store->instance_id);
 		free(store);
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "memory provider: out of memory creating a namespace");
+				   "out of memory creating a namespace");
 	}
 	pthread_mutex_lock(&store->ns->lock);
 	store->next = store->ns->stores[store->kind];
@@ -318,7 +318,7 @@ void memory_namespaces_free_all(struct memory_plugin *plugin)
 	while ((ns = plugin->namespaces) != NULL) {
 		plugin->namespaces = ns->next;
 		plugin->host->log(NULL, PERSIST_LOG_WARNING,
-				  "memory provider: namespace \"%s\" still has %u open store(s) at unload",
+				  "namespace \"%s\" still has %u open store(s) at unload",
 				  ns->name, ns->refcount);
 		for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
 			struct memory_store *s, *next;

@@ -41,18 +41,18 @@ static int memory_init(const struct persist_host *host, void **plugin_r,
 			err->code = PERSIST_EINIT;
 			err->sys_errno = 0;
 			snprintf(err->msg, sizeof(err->msg),
-				 "memory provider: the core's host table is too old");
+				 "the core's host table is too old");
 		}
 		return PERSIST_EINIT;
 	}
 	plugin = calloc(1, sizeof(*plugin));
 	if (plugin == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "memory provider: out of memory");
+				   "out of memory");
 	if (pthread_mutex_init(&plugin->lock, NULL) != 0) {
 		free(plugin);
 		return host->error(err, PERSIST_EINIT, 0,
-				   "memory provider: cannot create a mutex");
+				   "cannot create a mutex");
 	}
 	plugin->host = host;
 	*plugin_r = plugin;

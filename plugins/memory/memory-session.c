@@ -100,7 +100,7 @@ static int memory_session_put(void *s, const char *id, const void *data,
 
 	if (id == NULL || (data == NULL && len > 0))
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: session put without an id or data");
+				   "session put without an id or data");
 	if (ttl_ms < 0)
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "negative TTL for session \"%s\"", id);
@@ -150,7 +150,7 @@ static int memory_session_drop(void *s, const char *id, struct persist_error *er
 
 	if (id == NULL)
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: session drop without an id");
+				   "session drop without an id");
 	pthread_mutex_lock(&store->ns->lock);
 	session = memory_session_live(store->ns, id, host->now_ms());
 	if (session == NULL) {
@@ -176,7 +176,7 @@ static int memory_session_list(void *s, persist_emit_fn *emit, void *ctx,
 
 	if (emit == NULL)
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: session list without a callback");
+				   "session list without a callback");
 	pthread_mutex_lock(&store->ns->lock);
 	now = host->now_ms();
 	pc_table_iter_init(&iter, &store->ns->sessions);
@@ -226,7 +226,7 @@ static int memory_session_broadcast(void *s, const char *event, const void *data
 
 	if (event == NULL || (data == NULL && len > 0))
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: broadcast without an event name or data");
+				   "broadcast without an event name or data");
 	pthread_mutex_lock(&store->ns->lock);
 	memory_ns_foreach_store(store->ns, PERSIST_KIND_SESSION, NULL,
 				memory_session_deliver, &ev);
@@ -255,7 +255,7 @@ static int memory_session_send(void *s, const char *id, const char *event,
 
 	if (id == NULL || event == NULL || (data == NULL && len > 0))
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: send without a session id, event name or data");
+				   "send without a session id, event name or data");
 	pthread_mutex_lock(&store->ns->lock);
 	session = memory_session_live(store->ns, id, host->now_ms());
 	if (session == NULL) {

@@ -213,7 +213,7 @@ int redis_config_start(struct redis_store *st, struct persist_error *err)
 
 	if (pthread_mutex_init(&st->timer_lock, NULL) != 0)
 		return st->host->error(err, PERSIST_ENOMEM, 0,
-				       "redis provider: cannot create a mutex");
+				       "cannot create a mutex");
 	st->timer_lock_ready = true;
 	return redis_sub_start(st, channels, 1, config_message, config_gap,
 			       config_tick, &st->sub, err);
@@ -350,7 +350,7 @@ int redis_config_set(void *store, const char *key, const void *data,
 		if (PERSIST_HAS(opts, ttl_ms))
 			ttl = opts->ttl_ms;
 	}
-	if (ttl < 0 || ttl > REDIS_TTL_MAX_MS) {
+	if (ttl < 0 || ttl > PERSIST_TTL_MAX_MS) {
 		char what[192];
 
 		snprintf(what, sizeof(what), "set of configuration document \"%s\"",

@@ -442,7 +442,7 @@ int redis_pool_init(struct redis_pool *pool, const struct redis_conf *conf,
 						      &serr);
 		if (pool->ssl_ctx == NULL)
 			return host->error(err, PERSIST_ECONFIG, 0,
-					   "redis provider: cannot set up TLS for %s: %s",
+					   "cannot set up TLS for %s: %s",
 					   conf->display, redisSSLContextGetError(serr));
 	}
 #endif
@@ -467,7 +467,7 @@ fail:
 	pool->ssl_ctx = NULL;
 #endif
 	return host->error(err, PERSIST_ENOMEM, 0,
-			   "redis provider: cannot create a mutex");
+			   "cannot create a mutex");
 }
 
 /* Close every connection (none may be in use). */
@@ -1000,12 +1000,12 @@ int redis_script_error(const struct persist_host *host, const redisReply *r,
 int redis_check_ttl(const struct persist_host *host, int64_t ttl_ms,
 		    const char *what, struct persist_error *err)
 {
-	if (ttl_ms >= 0 && ttl_ms <= REDIS_TTL_MAX_MS)
+	if (ttl_ms >= 0 && ttl_ms <= PERSIST_TTL_MAX_MS)
 		return PERSIST_OK;
 	return host->error(err, PERSIST_EINVAL, 0,
 			   "%s: TTL %lld ms is out of range\nA TTL is 0 (none) to "
 			   "%lld ms (100 years).", what, (long long)ttl_ms,
-			   (long long)REDIS_TTL_MAX_MS);
+			   (long long)PERSIST_TTL_MAX_MS);
 }
 
 /* Strict decimal int64: optional '-', digits, nothing else. */

@@ -55,18 +55,18 @@ static int opt_string(const struct persist_host *host, const char *key,
 {
 	if (!json_object_is_type(v, json_type_string))
 		return host->error(err, PERSIST_ECONFIG, 0,
-				   "redis provider: setting \"%s\" must be a string",
+				   "setting \"%s\" must be a string",
 				   key);
 	if (strlen(json_object_get_string(v)) !=
 	    (size_t)json_object_get_string_len(v))
 		return host->error(err, PERSIST_ECONFIG, 0,
-				   "redis provider: setting \"%s\" contains a NUL "
+				   "setting \"%s\" contains a NUL "
 				   "character (\\u0000)", key);
 	free(*out);
 	*out = strdup(json_object_get_string(v));
 	if (*out == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "redis provider: out of memory");
+				   "out of memory");
 	return PERSIST_OK;
 }
 
@@ -79,13 +79,13 @@ static int opt_int(const struct persist_host *host, const char *key,
 
 	if (!json_object_is_type(v, json_type_int))
 		return host->error(err, PERSIST_ECONFIG, 0,
-				   "redis provider: setting \"%s\" must be an integer "
+				   "setting \"%s\" must be an integer "
 				   "from %lld to %lld",
 				   key, (long long)min, (long long)max);
 	n = json_object_get_int64(v);
 	if (n < min || n > max)
 		return host->error(err, PERSIST_ECONFIG, 0,
-				   "redis provider: setting \"%s\" is %lld, "
+				   "setting \"%s\" is %lld, "
 				   "outside %lld to %lld",
 				   key, (long long)n, (long long)min, (long long)max);
 	*out = (int)n;
@@ -111,7 +111,7 @@ static int opt_apply(const struct persist_host *host, const char *key,
 		ret = opt_string(host, key, v, &conf->prefix, err);
 		if (ret == PERSIST_OK && strlen(conf->prefix) > REDIS_PREFIX_MAX)
 			return host->error(err, PERSIST_ECONFIG, 0,
-					   "redis provider: setting \"prefix\" is longer "
+					   "setting \"prefix\" is longer "
 					   "than %d bytes", REDIS_PREFIX_MAX);
 		return ret;
 	}
@@ -132,7 +132,7 @@ static int opt_apply(const struct persist_host *host, const char *key,
 	if (strcmp(key, "keepalive") == 0) {
 		if (!json_object_is_type(v, json_type_boolean))
 			return host->error(err, PERSIST_ECONFIG, 0,
-					   "redis provider: setting \"keepalive\" must be "
+					   "setting \"keepalive\" must be "
 					   "true or false");
 		conf->keepalive = json_object_get_boolean(v);
 		return PERSIST_OK;
@@ -146,7 +146,7 @@ static int opt_apply(const struct persist_host *host, const char *key,
 	if (strcmp(key, "tlsServerName") == 0)
 		return opt_string(host, key, v, &conf->tls_server_name, err);
 	return host->error(err, PERSIST_ECONFIG, 0,
-			   "redis provider: unknown setting \"%s\"\n"
+			   "unknown setting \"%s\"\n"
 			   "Known settings: url, username, password, prefix, "
 			   "connectTimeout, commandTimeout, keepalive, poolSize, "
 			   "reconnectMin, reconnectMax, tlsCACert, tlsCert, tlsKey, "
@@ -162,25 +162,25 @@ static int conf_check(const struct persist_host *host, struct redis_conf *conf,
 
 	if (conf->username != NULL && conf->password == NULL)
 		return host->error(err, PERSIST_ECONFIG, 0,
-				   "redis provider: setting \"username\" needs a password\n"
+				   "setting \"username\" needs a password\n"
 				   "Give \"password\" or put user:password@ in the url.");
 	if (tls_opts && !conf->tls)
 		return host->error(err, PERSIST_ECONFIG, 0,
-				   "redis provider: tls settings need a rediss:// url");
+				   "tls settings need a rediss:// url");
 	if ((conf->tls_cert == NULL) != (conf->tls_key == NULL))
 		return host->error(err, PERSIST_ECONFIG, 0,
-				   "redis provider: settings \"tlsCert\" and \"tlsKey\" "
+				   "settings \"tlsCert\" and \"tlsKey\" "
 				   "go together");
 #ifndef HAVE_HIREDIS_SSL
 	if (conf->tls)
 		return host->error(err, PERSIST_ENOTSUP, 0,
-				   "redis provider: TLS (rediss://) is not supported by this build\n"
+				   "TLS (rediss://) is not supported by this build\n"
 				   "The plugin was built against a hiredis without hiredis_ssl "
 				   "(TLS needs hiredis 1.0 or later); use redis:// or rebuild.");
 #endif
 	if (conf->reconnect_min_ms > conf->reconnect_max_ms)
 		return host->error(err, PERSIST_ECONFIG, 0,
-				   "redis provider: setting \"reconnectMin\" (%d) is larger "
+				   "setting \"reconnectMin\" (%d) is larger "
 				   "than \"reconnectMax\" (%d)",
 				   conf->reconnect_min_ms, conf->reconnect_max_ms);
 	return PERSIST_OK;
@@ -209,13 +209,13 @@ int redis_conf_parse(const struct persist_host *host, const char *json,
 	tok = json_tokener_new();
 	if (tok == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "redis provider: out of memory");
+				   "out of memory");
 	root = json_tokener_parse_ex(tok, json, (int)strlen(json));
 	jerr = json_tokener_get_error(tok);
 	if (root == NULL || jerr != json_tokener_success ||
 	    tok->char_offset != (int)strlen(json)) {
 		ret = host->error(err, PERSIST_ECONFIG, 0,
-				  "redis provider: config is not valid JSON: %s",
+				  "config is not valid JSON: %s",
 				  jerr != json_tokener_success ?
 				  json_tokener_error_desc(jerr) : "trailing text");
 		json_tokener_free(tok);
@@ -226,7 +226,7 @@ int redis_conf_parse(const struct persist_host *host, const char *json,
 	if (!json_object_is_type(root, json_type_object)) {
 		json_object_put(root);
 		return host->error(err, PERSIST_ECONFIG, 0,
-				   "redis provider: config must be a JSON object");
+				   "config must be a JSON object");
 	}
 	{
 		json_object_object_foreach(root, key, val) {
@@ -262,7 +262,7 @@ int redis_conf_parse(const struct persist_host *host, const char *json,
 		conf->prefix = strdup(REDIS_DEFAULT_PREFIX);
 		if (conf->prefix == NULL)
 			ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
-					  "redis provider: out of memory");
+					  "out of memory");
 	}
 	if (ret == PERSIST_OK)
 		ret = conf_check(host, conf, err);

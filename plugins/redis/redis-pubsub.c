@@ -355,7 +355,7 @@ int redis_sub_start(struct redis_store *st, const char *const *channels,
 	sub = calloc(1, sizeof(*sub));
 	if (sub == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "redis provider: out of memory");
+				   "out of memory");
 	sub->st = st;
 	sub->on_msg = on_msg;
 	sub->on_gap = on_gap;
@@ -370,7 +370,7 @@ int redis_sub_start(struct redis_store *st, const char *const *channels,
 	if (sub->channels == NULL) {
 		sub_free(sub);
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "redis provider: out of memory");
+				   "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
 		sub->channels[i] = strdup(channels[i]);
@@ -378,7 +378,7 @@ int redis_sub_start(struct redis_store *st, const char *const *channels,
 			sub->n = i;
 			sub_free(sub);
 			return host->error(err, PERSIST_ENOMEM, ENOMEM,
-					   "redis provider: out of memory");
+					   "out of memory");
 		}
 	}
 	sub->n = n;
@@ -391,13 +391,13 @@ int redis_sub_start(struct redis_store *st, const char *const *channels,
 
 		sub_free(sub);
 		return host->error(err, PERSIST_EIO, e,
-				   "redis provider: cannot create a pipe: %s",
+				   "cannot create a pipe: %s",
 				   strerror(e));
 	}
 	if (pthread_create(&sub->thread, NULL, sub_main, sub) != 0) {
 		sub_free(sub);
 		return host->error(err, PERSIST_ENOMEM, 0,
-				   "redis provider: cannot start the subscriber thread");
+				   "cannot start the subscriber thread");
 	}
 	*sub_r = sub;
 	return PERSIST_OK;

@@ -571,14 +571,14 @@ static int batch_check(const struct persist_host *host,
 				   "batch operation %zu has no collection", i);
 	switch (op->type) {
 	case PERSIST_OP_SET:
-		if (op->ttl_ms < 0 || op->ttl_ms > REDIS_TTL_MAX_MS)
+		if (op->ttl_ms < 0 || op->ttl_ms > PERSIST_TTL_MAX_MS)
 			return host->error(err, PERSIST_EINVAL, 0,
 					   "batch operation %zu (set of key \"%s\"): "
 					   "TTL %lld ms is out of range\nA TTL is 0 "
 					   "(none) to %lld ms (100 years).", i,
 					   op->key != NULL ? op->key : "",
 					   (long long)op->ttl_ms,
-					   (long long)REDIS_TTL_MAX_MS);
+					   (long long)PERSIST_TTL_MAX_MS);
 		/* fall through */
 	case PERSIST_OP_INCR:
 	case PERSIST_OP_DELETE:

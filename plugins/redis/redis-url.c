@@ -33,7 +33,7 @@ static int url_error(const struct persist_host *host, const char *url,
 	int ret;
 
 	ret = host->error(err, PERSIST_ECONFIG, 0,
-			  "redis provider: setting \"url\" (\"%s\") does not parse: %s\n"
+			  "setting \"url\" (\"%s\") does not parse: %s\n"
 			  "Expected redis://[user:password@]host[:port][/db], "
 			  "rediss://... or unix:///path/to/socket[?db=N].",
 			  masked != NULL ? masked : "?", why);
@@ -135,7 +135,7 @@ static int parse_unix(const struct persist_host *host, const char *url,
 	conf->display = strdup(display);
 	if (conf->path == NULL || conf->display == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "redis provider: out of memory");
+				   "out of memory");
 	return PERSIST_OK;
 }
 
@@ -240,7 +240,7 @@ decode_failed:
 				 "bad percent-escape in the credentials");
 oom:
 	return host->error(err, PERSIST_ENOMEM, ENOMEM,
-			   "redis provider: out of memory");
+			   "out of memory");
 }
 
 /* Parse url into conf (host/port/path/db/credentials/tls/display). */
