@@ -6,6 +6,7 @@
  *   pc-utf8.c    UTF-8 and key checks (pc-utf8.h)
  *   pc-string.c  copies of strings and byte buffers
  *   pc-config.c  the reader of a provider's JSON "config" object
+ *   pc-mask.c    hiding the secrets of a connection string in messages
  *   (here)       stepping through a batch of operations
  *
  * It is a static convenience library compiled with hidden visibility and
@@ -35,6 +36,17 @@ void *pc_memdup0(const void *data, size_t len);
 /* Same, in host->alloc() memory (what a plugin hands back to the core). */
 void *pc_host_dup0(const struct persist_host *host, const void *data,
 		   size_t len);
+
+/* ----------------------------------------------------------------------
+ * Secrets (pc-mask.c).
+ */
+
+/* A copy of url (malloc; NULL on ENOMEM) in which the credentials are
+   replaced by "***": everything between the scheme (or the start) and
+   the last '@', and the value of every password= or secret= parameter.
+   It works on any text, whether or not it parses as a url, so it is safe
+   to quote a connection string that was refused. */
+char *pc_mask_secrets(const char *url);
 
 /* ----------------------------------------------------------------------
  * Batches.  The core passes op_size = its sizeof(struct persist_op): a

@@ -6,7 +6,6 @@
  * Files (each has one job):
  *   redis-plugin.c   descriptor, init/fini, the three ops tables
  *   redis-url.c      parsing of the "url" setting
- *   redis-mask.c     hiding credentials of a url quoted in a message
  *   redis-options.c  parsing of the provider's config object (json-c)
  *   redis-conn.c     connect + handshake, pool, backoff, request execution
  *   redis-req.c      building pipelined requests (argv arrays)

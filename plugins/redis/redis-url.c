@@ -11,11 +11,10 @@
  * or '/' must be written %40, %3A, %2F).  Anything else - an unknown
  * scheme, a query string on a TCP url, a port that is not 1-65535, a db
  * that is not a non-negative integer - is a PERSIST_ECONFIG naming the
- * url with its credentials masked (mask_url_secrets, which does not rely
+ * url with its credentials masked (pc_mask_secrets, which does not rely
  * on the url parsing).
  */
 #include "redis-private.h"
-#include "redis-mask.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -29,7 +28,7 @@
 static int url_error(const struct persist_host *host, const char *url,
 		     struct persist_error *err, const char *why)
 {
-	char *masked = mask_url_secrets(url);
+	char *masked = pc_mask_secrets(url);
 	int ret;
 
 	ret = host->error(err, PERSIST_ECONFIG, 0,
