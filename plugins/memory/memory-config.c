@@ -189,22 +189,22 @@ static int memory_reaper_start(struct memory_namespace *ns,
 }
 
 /* open() for configuration. */
-static int memory_config_open(void *plugin, const struct persist_store_args *args,
-			      void **store_r, struct persist_error *err)
+int memory_config_open(void *plugin, const struct persist_store_args *args,
+		       void **store_r, struct persist_error *err)
 {
 	return memory_store_open(plugin, args, (struct memory_store **)store_r, err);
 }
 
 /* close() for configuration. */
-static void memory_config_close(void *store)
+void memory_config_close(void *store)
 {
 	memory_store_close(store);
 }
 
 /* get(): the document and its ETag. */
-static int memory_config_get(void *s, const char *key,
-			     struct persist_value *value_r,
-			     struct persist_error *err)
+int memory_config_get(void *s, const char *key,
+		      struct persist_value *value_r,
+		      struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -232,10 +232,10 @@ static int memory_config_get(void *s, const char *key,
 }
 
 /* set(): store a document, optionally only if its ETag matches. */
-static int memory_config_set(void *s, const char *key, const void *data,
-			     size_t len, const struct persist_write_opts *opts,
-			     char etag_r[PERSIST_ETAG_MAX],
-			     struct persist_error *err)
+int memory_config_set(void *s, const char *key, const void *data,
+		      size_t len, const struct persist_write_opts *opts,
+		      char etag_r[PERSIST_ETAG_MAX],
+		      struct persist_error *err)
 {
 	struct memory_store *store = s;
 	struct memory_namespace *ns = store->ns;
@@ -318,8 +318,8 @@ out:
 }
 
 /* del(): remove a document, optionally only if its ETag matches. */
-static int memory_config_del(void *s, const char *key, const char *if_match,
-			     struct persist_error *err)
+int memory_config_del(void *s, const char *key, const char *if_match,
+		      struct persist_error *err)
 {
 	struct memory_store *store = s;
 	struct memory_namespace *ns = store->ns;
@@ -356,8 +356,8 @@ static int memory_config_del(void *s, const char *key, const char *if_match,
 }
 
 /* list(): every live key with its ETag. */
-static int memory_config_list(void *s, persist_emit_fn *emit, void *ctx,
-			      struct persist_error *err)
+int memory_config_list(void *s, persist_emit_fn *emit, void *ctx,
+		       struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -388,17 +388,3 @@ static int memory_config_list(void *s, persist_emit_fn *emit, void *ctx,
 	pthread_mutex_unlock(&store->ns->lock);
 	return PERSIST_OK;
 }
-
-/* The configuration interface. */
-const struct persist_config_ops memory_config_ops = {
-	.size = sizeof(struct persist_config_ops),
-	.caps = PERSIST_CAP_TTL | PERSIST_CAP_NOTIFY | PERSIST_CAP_CAS |
-		PERSIST_CAP_THREADSAFE,
-	.open = memory_config_open,
-	.close = memory_config_close,
-	.health = memory_store_health,
-	.get = memory_config_get,
-	.set = memory_config_set,
-	.del = memory_config_del,
-	.list = memory_config_list,
-};

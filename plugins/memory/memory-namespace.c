@@ -27,13 +27,7 @@
 /* Wall-clock expiry time of a TTL in ms (0: no expiry). */
 int64_t memory_expiry(const struct persist_host *host, int64_t ttl_ms)
 {
-	int64_t now = host->now_ms();
-
-	if (ttl_ms <= 0)
-		return 0;
-	if (ttl_ms > INT64_MAX - now)
-		return INT64_MAX;
-	return now + ttl_ms;
+	return persist_expiry_ms(host->now_ms(), ttl_ms);
 }
 
 /* The settings a store's config may give. */

@@ -73,22 +73,22 @@ void memory_sessions_drop_instance(struct memory_namespace *ns,
 }
 
 /* open() for sessions. */
-static int memory_session_open(void *plugin, const struct persist_store_args *args,
-			       void **store_r, struct persist_error *err)
+int memory_session_open(void *plugin, const struct persist_store_args *args,
+			void **store_r, struct persist_error *err)
 {
 	return memory_store_open(plugin, args, (struct memory_store **)store_r, err);
 }
 
 /* close() for sessions. */
-static void memory_session_close(void *store)
+void memory_session_close(void *store)
 {
 	memory_store_close(store);
 }
 
 /* put(): register or refresh a session held by this store's instance. */
-static int memory_session_put(void *s, const char *id, const void *data,
-			      size_t len, int64_t ttl_ms,
-			      struct persist_error *err)
+int memory_session_put(void *s, const char *id, const void *data,
+		       size_t len, int64_t ttl_ms,
+		       struct persist_error *err)
 {
 	struct memory_store *store = s;
 	struct memory_namespace *ns = store->ns;
@@ -141,7 +141,7 @@ nomem:
 }
 
 /* drop(): remove a session, whichever instance holds it. */
-static int memory_session_drop(void *s, const char *id, struct persist_error *err)
+int memory_session_drop(void *s, const char *id, struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -165,8 +165,8 @@ static int memory_session_drop(void *s, const char *id, struct persist_error *er
 }
 
 /* list(): every live session of every instance. */
-static int memory_session_list(void *s, persist_emit_fn *emit, void *ctx,
-			       struct persist_error *err)
+int memory_session_list(void *s, persist_emit_fn *emit, void *ctx,
+			struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -210,8 +210,8 @@ static void memory_session_deliver(struct memory_store *store, void *ctx)
 }
 
 /* broadcast(): the event to every session store, the sender's included. */
-static int memory_session_broadcast(void *s, const char *event, const void *data,
-				    size_t len, struct persist_error *err)
+int memory_session_broadcast(void *s, const char *event, const void *data,
+			     size_t len, struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -235,9 +235,9 @@ static int memory_session_broadcast(void *s, const char *event, const void *data
 }
 
 /* send(): the event to the instance holding session id. */
-static int memory_session_send(void *s, const char *id, const char *event,
-			       const void *data, size_t len,
-			       struct persist_error *err)
+int memory_session_send(void *s, const char *id, const char *event,
+			const void *data, size_t len,
+			struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -278,17 +278,3 @@ static int memory_session_send(void *s, const char *id, const char *event,
 	free(instance);
 	return ret;
 }
-
-/* The session interface. */
-const struct persist_session_ops memory_session_ops = {
-	.size = sizeof(struct persist_session_ops),
-	.caps = PERSIST_CAP_TTL | PERSIST_CAP_THREADSAFE,
-	.open = memory_session_open,
-	.close = memory_session_close,
-	.health = memory_store_health,
-	.put = memory_session_put,
-	.drop = memory_session_drop,
-	.list = memory_session_list,
-	.broadcast = memory_session_broadcast,
-	.send = memory_session_send,
-};

@@ -215,22 +215,22 @@ static int memory_log_push(struct memory_collection *coll, void *data, size_t le
 }
 
 /* open() for state. */
-static int memory_state_open(void *plugin, const struct persist_store_args *args,
-			     void **store_r, struct persist_error *err)
+int memory_state_open(void *plugin, const struct persist_store_args *args,
+		      void **store_r, struct persist_error *err)
 {
 	return memory_store_open(plugin, args, (struct memory_store **)store_r, err);
 }
 
 /* close() for state. */
-static void memory_state_close(void *store)
+void memory_state_close(void *store)
 {
 	memory_store_close(store);
 }
 
 /* get(): a value, or a counter as decimal text. */
-static int memory_state_get(void *s, const char *collection, const char *key,
-			    struct persist_value *value_r,
-			    struct persist_error *err)
+int memory_state_get(void *s, const char *collection, const char *key,
+		     struct persist_value *value_r,
+		     struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -270,9 +270,9 @@ out:
 }
 
 /* set(): store bytes under key, replacing a value or counter. */
-static int memory_state_set(void *s, const char *collection, const char *key,
-			    const void *data, size_t len, int64_t ttl_ms,
-			    struct persist_error *err)
+int memory_state_set(void *s, const char *collection, const char *key,
+		     const void *data, size_t len, int64_t ttl_ms,
+		     struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -326,8 +326,8 @@ nomem:
 }
 
 /* del(): remove a key. */
-static int memory_state_del(void *s, const char *collection, const char *key,
-			    struct persist_error *err)
+int memory_state_del(void *s, const char *collection, const char *key,
+		     struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -354,9 +354,9 @@ static int memory_state_del(void *s, const char *collection, const char *key,
 }
 
 /* scan(): every live key starting with prefix. */
-static int memory_state_scan(void *s, const char *collection, const char *prefix,
-			     persist_emit_fn *emit, void *ctx,
-			     struct persist_error *err)
+int memory_state_scan(void *s, const char *collection, const char *prefix,
+		      persist_emit_fn *emit, void *ctx,
+		      struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -405,9 +405,9 @@ out:
 }
 
 /* incr(): add delta to a counter, creating it at 0. */
-static int memory_state_incr(void *s, const char *collection, const char *key,
-			     int64_t delta, int64_t *value_r,
-			     struct persist_error *err)
+int memory_state_incr(void *s, const char *collection, const char *key,
+		      int64_t delta, int64_t *value_r,
+		      struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -459,8 +459,8 @@ out:
 }
 
 /* append(): one record at the end of the collection's log. */
-static int memory_state_append(void *s, const char *collection, const void *data,
-			       size_t len, struct persist_error *err)
+int memory_state_append(void *s, const char *collection, const void *data,
+			size_t len, struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -490,9 +490,9 @@ nomem:
 }
 
 /* read_log(): records from number `from` on, at most max (0: all). */
-static int memory_state_read_log(void *s, const char *collection, uint64_t from,
-				 size_t max, persist_emit_fn *emit, void *ctx,
-				 struct persist_error *err)
+int memory_state_read_log(void *s, const char *collection, uint64_t from,
+			  size_t max, persist_emit_fn *emit, void *ctx,
+			  struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -652,8 +652,8 @@ static void memory_batch_rollback(struct memory_undo *undo, size_t n)
 }
 
 /* batch(): all operations or none, under one lock. */
-static int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
-			      size_t op_size, struct persist_error *err)
+int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
+		       size_t op_size, struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -703,26 +703,7 @@ static int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
 }
 
 /* flush(): nothing is pending in memory. */
-static int memory_state_flush(void *store, struct persist_error *err)
+int memory_state_flush(void *store, struct persist_error *err)
 {
 	return PERSIST_OK;
 }
-
-/* The state interface. */
-const struct persist_state_ops memory_state_ops = {
-	.size = sizeof(struct persist_state_ops),
-	.caps = PERSIST_CAP_TTL | PERSIST_CAP_ATOMIC_INCR | PERSIST_CAP_APPEND_LOG |
-		PERSIST_CAP_BATCH | PERSIST_CAP_THREADSAFE,
-	.open = memory_state_open,
-	.close = memory_state_close,
-	.health = memory_store_health,
-	.get = memory_state_get,
-	.set = memory_state_set,
-	.del = memory_state_del,
-	.scan = memory_state_scan,
-	.incr = memory_state_incr,
-	.append = memory_state_append,
-	.read_log = memory_state_read_log,
-	.batch = memory_state_batch,
-	.flush = memory_state_flush,
-};
