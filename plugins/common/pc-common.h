@@ -60,6 +60,21 @@ static inline bool pc_batch_op_size_ok(size_t op_size)
 	return op_size >= sizeof(struct persist_op);
 }
 
+/* The common entry check of a batch method: PERSIST_OK, or PERSIST_EINVAL
+   through host->error when ops is NULL or op_size too small (n > 0). */
+static inline int pc_batch_args_check(const struct persist_host *host,
+				      const struct persist_op *ops,
+				      size_t op_size, struct persist_error *err)
+{
+	if (ops != NULL && pc_batch_op_size_ok(op_size))
+		return PERSIST_OK;
+	return host->error(err, PERSIST_EINVAL, 0,
+			   "batch without operations or with a short operation size\n"
+			   "The operations are %s and %zu bytes apart; this plugin "
+			   "needs at least %zu.", ops == NULL ? "missing" : "given",
+			   op_size, sizeof(struct persist_op));
+}
+
 /* Operation i of a batch whose elements are op_size bytes apart. */
 static inline const struct persist_op *pc_batch_op(const struct persist_op *ops,
 						   size_t i, size_t op_size)

@@ -34,13 +34,6 @@ struct fs_batch_log {
 	int locked, written;
 };
 
-/* Op i of an array whose elements are op_size bytes. */
-static const struct persist_op *fs_op(const struct persist_op *ops, size_t i,
-				      size_t op_size)
-{
-	return (const struct persist_op *)((const char *)ops + i * op_size);
-}
-
 /* Check one op's arguments. */
 static int fs_batch_check(struct fs_state *st, const struct persist_op *op,
 			  size_t i, struct persist_error *err)
@@ -168,12 +161,10 @@ int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
 
 	if (n == 0)
 		return PERSIST_OK;
-	if (ops == NULL || op_size < sizeof(struct persist_op))
-		return st->host->error(err, PERSIST_EINVAL, 0,
-				       "batch without operations or with a short operation size (%zu)",
-				       op_size);
+	if ((ret = pc_batch_args_check(st->host, ops, op_size, err)) != PERSIST_OK)
+		return ret;
 	for (i = 0; i < n; i++) {
-		ret = fs_batch_check(st, fs_op(ops, i, op_size), i, err);
+		ret = fs_batch_check(st, pc_batch_op(ops, i, op_size), i, err);
 		if (ret != PERSIST_OK)
 			return ret;
 	}
@@ -185,7 +176,7 @@ int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
 	}
 	/* The distinct collections, in lock order. */
 	for (i = 0; i < n; i++) {
-		const struct persist_op *op = fs_op(ops, i, op_size);
+		const struct persist_op *op = pc_batch_op(ops, i, op_size);
 
 		if (op->type == PERSIST_OP_APPEND) {
 			struct fs_log *log;
@@ -232,7 +223,7 @@ int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
 	if (n_logs > 0)
 		tok = fs_json_tokener();
 	for (i = 0; i < n && ret == PERSIST_OK; i++) {
-		const struct persist_op *op = fs_op(ops, i, op_size);
+		const struct persist_op *op = pc_batch_op(ops, i, op_size);
 
 		if (op->type == PERSIST_OP_APPEND) {
 			struct fs_log *log;

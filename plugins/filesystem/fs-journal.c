@@ -102,7 +102,7 @@ void fs_kv_encode(struct fs_buf *buf, const char *key,
 	if (e->is_counter) {
 		fs_buf_adds(buf, ",\"n\":");
 		fs_buf_add_i64(buf, e->num);
-	} else if (fs_utf8_valid(e->data, e->len)) {
+	} else if (pc_utf8_valid(e->data, e->len)) {
 		fs_buf_adds(buf, ",\"v\":");
 		fs_json_add_string(buf, e->data, e->len);
 	} else {

@@ -98,7 +98,6 @@ void fs_json_add_string(struct fs_buf *buf, const void *data, size_t len);
 void fs_base64_add(struct fs_buf *buf, const void *data, size_t len);
 /* Decode base64 text into a malloc'ed buffer; -1 when malformed. */
 int fs_base64_decode(const char *text, size_t len, char **data_r, size_t *len_r);
-int fs_utf8_valid(const void *data, size_t len);
 /* Parse JSON text with json-c (whole input, trailing whitespace allowed).
    Returns the object (caller puts it; may be NULL for "null") in *obj_r
    when obj_r is not NULL; on failure -1 and a description in why. */

@@ -664,13 +664,10 @@ int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
 
 	if (n == 0)
 		return PERSIST_OK;
-	if (ops == NULL || op_size < sizeof(struct persist_op))
-		return host->error(err, PERSIST_EINVAL, 0,
-				   "batch without operations or with op_size %zu",
-				   op_size);
+	if ((ret = pc_batch_args_check(host, ops, op_size, err)) != PERSIST_OK)
+		return ret;
 	for (size_t i = 0; i < n; i++) {
-		const struct persist_op *op =
-			(const struct persist_op *)((const char *)ops + i * op_size);
+		const struct persist_op *op = pc_batch_op(ops, i, op_size);
 
 		ret = memory_batch_check(host, op, i, err);
 		if (ret != PERSIST_OK)
@@ -683,8 +680,7 @@ int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
 	pthread_mutex_lock(&store->ns->lock);
 	now = host->now_ms();
 	for (; applied < n; applied++) {
-		const struct persist_op *op =
-			(const struct persist_op *)((const char *)ops + applied * op_size);
+		const struct persist_op *op = pc_batch_op(ops, applied, op_size);
 
 		ret = memory_batch_apply(store->ns, host, op, now, &undo[applied], err);
 		if (ret != PERSIST_OK)

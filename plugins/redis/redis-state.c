@@ -553,14 +553,6 @@ int redis_state_scan(void *store, const char *collection, const char *prefix,
 	return ret;
 }
 
-/* The op at index i of an array whose elements are op_size bytes. */
-static const struct persist_op *op_at(const struct persist_op *ops, size_t i,
-				      size_t op_size)
-{
-	return (const struct persist_op *)(const void *)((const char *)ops +
-							 i * op_size);
-}
-
 /* Check one batch op before anything is sent. */
 static int batch_check(const struct persist_host *host,
 		       const struct persist_op *op, size_t i,
@@ -618,13 +610,10 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 
 	if (n == 0)
 		return PERSIST_OK;
-	if (ops == NULL || op_size < sizeof(struct persist_op))
-		return host->error(err, PERSIST_EINVAL, 0,
-				   "batch: bad operation array (element size %zu, "
-				   "expected at least %zu)", op_size,
-				   sizeof(struct persist_op));
+	if ((ret = pc_batch_args_check(host, ops, op_size, err)) != PERSIST_OK)
+		return ret;
 	for (size_t i = 0; i < n; i++) {
-		ret = batch_check(host, op_at(ops, i, op_size), i, err);
+		ret = batch_check(host, pc_batch_op(ops, i, op_size), i, err);
 		if (ret != PERSIST_OK)
 			return ret;
 	}
@@ -637,7 +626,7 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 	redis_req_reserve(&req, 6 * n + 2, 3 * n + 2);
 	redis_req_cmd(&req, "MULTI");
 	for (size_t i = 0; i < n; i++) {
-		const struct persist_op *op = op_at(ops, i, op_size);
+		const struct persist_op *op = pc_batch_op(ops, i, op_size);
 		const char *c = op->collection;
 
 		incr_at[i] = SIZE_MAX;
@@ -691,7 +680,7 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 	}
 	/* one marker cleanup per collection that got a TTL'd value */
 	for (size_t i = 0; i < n; i++) {
-		const struct persist_op *op = op_at(ops, i, op_size);
+		const struct persist_op *op = pc_batch_op(ops, i, op_size);
 		int added;
 
 		if (op->type != PERSIST_OP_SET || op->ttl_ms <= 0)
@@ -739,7 +728,7 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 		goto out;
 	}
 	for (size_t i = 0; i < n && ret == PERSIST_OK; i++) {
-		const struct persist_op *op = op_at(ops, i, op_size);
+		const struct persist_op *op = pc_batch_op(ops, i, op_size);
 		const redisReply *r;
 
 		if (incr_at[i] == SIZE_MAX)
