@@ -129,7 +129,8 @@ struct pc_setting {
 int pc_config_read(const struct persist_host *host, const char *provider,
 		   const char *json, const struct pc_setting *settings,
 		   void *out, struct persist_error *err);
-/* Free what pc_config_read allocated in out (strings and lists). */
+/* Free what pc_config_read allocated in out (strings and lists); a
+   secret string is wiped first. */
 void pc_config_free(const struct pc_setting *settings, void *out);
 
 #endif

@@ -358,7 +358,11 @@ void pc_config_free(const struct pc_setting *settings, void *out)
 {
 	for (const struct pc_setting *s = settings; s->name != NULL; s++) {
 		if (s->type == PC_SETTING_STRING) {
-			free(*PC_FIELD(out, s, char *));
+			char *str = *PC_FIELD(out, s, char *);
+
+			if (str != NULL && (s->flags & PC_SETTING_SECRET) != 0)
+				explicit_bzero(str, strlen(str)); /* no password in freed memory */
+			free(str);
 			*PC_FIELD(out, s, char *) = NULL;
 		} else if (s->type == PC_SETTING_STRINGS) {
 			char **list = *PC_FIELD(out, s, char **);
