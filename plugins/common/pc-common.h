@@ -21,9 +21,30 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <persist/plugin.h>
 #include "pc-table.h"
 #include "pc-utf8.h"
+
+/* ----------------------------------------------------------------------
+ * init.  The first thing a plugin's init does: refuse a host table too old
+ * to hold the 1.0 services (host->error itself might be missing, so err is
+ * filled directly).  PERSIST_OK or PERSIST_EINIT.
+ */
+static inline int pc_host_check(const struct persist_host *host,
+				struct persist_error *err)
+{
+	if (host != NULL && PERSIST_HAS(host, strerror))
+		return PERSIST_OK;
+	if (err != NULL) {
+		err->code = PERSIST_EINIT;
+		err->sys_errno = 0;
+		snprintf(err->msg, sizeof(err->msg), "the core's host table is too old\n"
+			 "The plugin needs a core speaking ABI %d.0 or later.",
+			 PERSIST_ABI_MAJOR);
+	}
+	return PERSIST_EINIT;
+}
 
 /* ----------------------------------------------------------------------
  * Strings (pc-string.c).  Each returns NULL when out of memory.
@@ -60,27 +81,42 @@ static inline bool pc_batch_op_size_ok(size_t op_size)
 	return op_size >= sizeof(struct persist_op);
 }
 
-/* The common entry check of a batch method: PERSIST_OK, or PERSIST_EINVAL
-   through host->error when ops is NULL or op_size too small (n > 0). */
-static inline int pc_batch_args_check(const struct persist_host *host,
-				      const struct persist_op *ops,
-				      size_t op_size, struct persist_error *err)
-{
-	if (ops != NULL && pc_batch_op_size_ok(op_size))
-		return PERSIST_OK;
-	return host->error(err, PERSIST_EINVAL, 0,
-			   "batch without operations or with a short operation size\n"
-			   "The operations are %s and %zu bytes apart; this plugin "
-			   "needs at least %zu.", ops == NULL ? "missing" : "given",
-			   op_size, sizeof(struct persist_op));
-}
-
 /* Operation i of a batch whose elements are op_size bytes apart. */
 static inline const struct persist_op *pc_batch_op(const struct persist_op *ops,
 						   size_t i, size_t op_size)
 {
 	return (const struct persist_op *)(const void *)
 		((const char *)ops + i * op_size);
+}
+
+/* A plugin's check of operation i of a batch (PERSIST_EINVAL naming i). */
+typedef int pc_batch_check_fn(const struct persist_host *host,
+			      const struct persist_op *op, size_t i,
+			      struct persist_error *err);
+
+/* The entry check of a batch method, before anything is applied: ops
+   given and op_size large enough (when n > 0), then check() on every
+   operation.  PERSIST_OK, or the first failure through host->error. */
+static inline int pc_batch_check(const struct persist_host *host,
+				 const struct persist_op *ops, size_t n,
+				 size_t op_size, pc_batch_check_fn *check,
+				 struct persist_error *err)
+{
+	if (n == 0)
+		return PERSIST_OK;
+	if (ops == NULL || !pc_batch_op_size_ok(op_size))
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "batch without operations or with a short operation size\n"
+				   "The operations are %s and %zu bytes apart; this plugin "
+				   "needs at least %zu.", ops == NULL ? "missing" : "given",
+				   op_size, sizeof(struct persist_op));
+	for (size_t i = 0; i < n; i++) {
+		int ret = check(host, pc_batch_op(ops, i, op_size), i, err);
+
+		if (ret != PERSIST_OK)
+			return ret;
+	}
+	return PERSIST_OK;
 }
 
 /* ----------------------------------------------------------------------

@@ -276,6 +276,49 @@ static void test_batch_stride(void)
 	CU_ASSERT_STRING_EQUAL(pc_batch_op(&ops[0].op, 1, sizeof(ops[0]))->key, "b");
 }
 
+/* A check that refuses operations whose key is "bad". */
+static int refuse_bad(const struct persist_host *host, const struct persist_op *op,
+		      size_t i, struct persist_error *err_r)
+{
+	if (strcmp(op->key, "bad") == 0)
+		return host->error(err_r, PERSIST_EINVAL, 0, "batch operation %zu is bad", i);
+	return PERSIST_OK;
+}
+
+static void test_batch_check(void)
+{
+	struct persist_op ops[3];
+
+	memset(ops, 0, sizeof(ops));
+	ops[0].key = "a";
+	ops[1].key = "b";
+	ops[2].key = "bad";
+	CU_ASSERT_EQUAL(pc_batch_check(&ph_host, ops, 2, sizeof(ops[0]), refuse_bad, &err),
+			PERSIST_OK);
+	CU_ASSERT_EQUAL(pc_batch_check(&ph_host, ops, 3, sizeof(ops[0]), refuse_bad, &err),
+			PERSIST_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "operation 2 is bad"));
+	CU_ASSERT_EQUAL(pc_batch_check(&ph_host, NULL, 1, sizeof(ops[0]), refuse_bad, &err),
+			PERSIST_EINVAL);
+	CU_ASSERT_EQUAL(pc_batch_check(&ph_host, ops, 1, sizeof(ops[0]) - 1, refuse_bad, &err),
+			PERSIST_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "short operation size"));
+	CU_ASSERT_EQUAL(pc_batch_check(&ph_host, NULL, 0, 0, refuse_bad, &err), PERSIST_OK);
+}
+
+static void test_host_check(void)
+{
+	struct persist_host old = ph_host;
+
+	CU_ASSERT_EQUAL(pc_host_check(&ph_host, &err), PERSIST_OK);
+	old.size = offsetof(struct persist_host, strerror);
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(pc_host_check(&old, &err), PERSIST_EINIT);
+	CU_ASSERT_EQUAL(err.code, PERSIST_EINIT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "host table is too old"));
+	CU_ASSERT_EQUAL(pc_host_check(NULL, NULL), PERSIST_EINIT);
+}
+
 int main(void)
 {
 	static const struct t_case cases[] = {
@@ -290,6 +333,8 @@ int main(void)
 		{ "required setting", test_required },
 		{ "a provider without settings", test_no_settings },
 		{ "batch stride", test_batch_stride },
+		{ "batch check", test_batch_check },
+		{ "host check at init", test_host_check },
 		{ NULL, NULL }
 	};
 

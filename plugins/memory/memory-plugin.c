@@ -35,16 +35,8 @@ static int memory_init(const struct persist_host *host, void **plugin_r,
 {
 	struct memory_plugin *plugin;
 
-	/* host->error itself might be missing from a host this old */
-	if (host == NULL || !PERSIST_HAS(host, strerror)) {
-		if (err != NULL) {
-			err->code = PERSIST_EINIT;
-			err->sys_errno = 0;
-			snprintf(err->msg, sizeof(err->msg),
-				 "the core's host table is too old");
-		}
+	if (pc_host_check(host, err) != PERSIST_OK)
 		return PERSIST_EINIT;
-	}
 	plugin = calloc(1, sizeof(*plugin));
 	if (plugin == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,

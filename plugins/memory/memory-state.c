@@ -662,17 +662,9 @@ int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
 	int64_t now;
 	int ret = PERSIST_OK;
 
-	if (n == 0)
-		return PERSIST_OK;
-	if ((ret = pc_batch_args_check(host, ops, op_size, err)) != PERSIST_OK)
+	ret = pc_batch_check(host, ops, n, op_size, memory_batch_check, err);
+	if (ret != PERSIST_OK || n == 0)
 		return ret;
-	for (size_t i = 0; i < n; i++) {
-		const struct persist_op *op = pc_batch_op(ops, i, op_size);
-
-		ret = memory_batch_check(host, op, i, err);
-		if (ret != PERSIST_OK)
-			return ret;
-	}
 	undo = calloc(n, sizeof(*undo));
 	if (undo == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,

@@ -36,15 +36,8 @@ static int redis_init(const struct persist_host *host, void **plugin_r,
 {
 	struct redis_plugin *plugin;
 
-	if (host == NULL || !PERSIST_HAS(host, strerror)) {
-		if (err != NULL) {
-			err->code = PERSIST_EINIT;
-			err->sys_errno = 0;
-			snprintf(err->msg, sizeof(err->msg),
-				 "the core's host table is too old");
-		}
+	if (pc_host_check(host, err) != PERSIST_OK)
 		return PERSIST_EINIT;
-	}
 	if (redis_scripts_init() != 0)
 		return host->error(err, PERSIST_EINIT, 0,
 				   "cannot compute the digests of its "

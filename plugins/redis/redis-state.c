@@ -608,15 +608,9 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 	struct coll_names cn = { 0 };
 	int ret = PERSIST_OK;
 
-	if (n == 0)
-		return PERSIST_OK;
-	if ((ret = pc_batch_args_check(host, ops, op_size, err)) != PERSIST_OK)
+	ret = pc_batch_check(host, ops, n, op_size, batch_check, err);
+	if (ret != PERSIST_OK || n == 0)
 		return ret;
-	for (size_t i = 0; i < n; i++) {
-		ret = batch_check(host, pc_batch_op(ops, i, op_size), i, err);
-		if (ret != PERSIST_OK)
-			return ret;
-	}
 	incr_at = malloc(n * sizeof(*incr_at));
 	if (incr_at == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
