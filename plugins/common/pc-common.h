@@ -70,6 +70,18 @@ void *pc_host_dup0(const struct persist_host *host, const void *data,
 char *pc_mask_secrets(const char *url);
 
 /* ----------------------------------------------------------------------
+ * Write options.  The if_match and ttl_ms of a configuration set (opts
+ * may be NULL, or from a core whose struct is shorter: the defaults NULL
+ * and 0 for what it does not hold).
+ */
+static inline void pc_write_opts(const struct persist_write_opts *opts,
+				 const char **if_match_r, int64_t *ttl_ms_r)
+{
+	*if_match_r = opts != NULL && PERSIST_HAS(opts, if_match) ? opts->if_match : NULL;
+	*ttl_ms_r = opts != NULL && PERSIST_HAS(opts, ttl_ms) ? opts->ttl_ms : 0;
+}
+
+/* ----------------------------------------------------------------------
  * Batches.  The core passes op_size = its sizeof(struct persist_op): a
  * newer core's ops are larger, so a plugin steps by op_size, never by
  * its own sizeof, and reads only the fields it knows.

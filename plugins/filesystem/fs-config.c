@@ -414,10 +414,7 @@ int fs_config_set(void *store, const char *key, const void *data, size_t len,
 	if (data == NULL && len > 0)
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "no data for configuration document \"%s\"", key);
-	if (opts != NULL && PERSIST_HAS(opts, if_match))
-		if_match = opts->if_match;
-	if (opts != NULL && PERSIST_HAS(opts, ttl_ms))
-		ttl_ms = opts->ttl_ms;
+	pc_write_opts(opts, &if_match, &ttl_ms);
 	if (ttl_ms < 0)
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "negative TTL for configuration document \"%s\"",

@@ -251,10 +251,7 @@ int memory_config_set(void *s, const char *key, const void *data,
 	if (key == NULL || (data == NULL && len > 0))
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "config set without a key or data");
-	if (opts != NULL && PERSIST_HAS(opts, if_match))
-		if_match = opts->if_match;
-	if (opts != NULL && PERSIST_HAS(opts, ttl_ms))
-		ttl_ms = opts->ttl_ms;
+	pc_write_opts(opts, &if_match, &ttl_ms);
 	if (ttl_ms < 0)
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "negative TTL for configuration document \"%s\"", key);

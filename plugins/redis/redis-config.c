@@ -182,7 +182,7 @@ static void config_message(struct redis_store *st, const char *channel,
 		return;
 	if (redis_msg_decode(data, len, 4, f, fl) < 0 || fl[0] == 0 ||
 	    fl[3] != 1 ||
-	    fl[1] >= PERSIST_ETAG_MAX || redis_parse_i64(f[2], fl[2], &ttl) < 0 ||
+	    fl[1] >= PERSIST_ETAG_MAX || persist_parse_counter(f[2], fl[2], &ttl) < 0 ||
 	    memchr(f[0], '\0', fl[0]) != NULL) {
 		st->host->log(st->sink, PERSIST_LOG_WARNING,
 			      "redis %s: ignoring a malformed notice on %s",
@@ -344,12 +344,7 @@ int redis_config_set(void *store, const char *key, const void *data,
 	size_t msg_len;
 	int ret;
 
-	if (opts != NULL) {
-		if (PERSIST_HAS(opts, if_match))
-			if_match = opts->if_match;
-		if (PERSIST_HAS(opts, ttl_ms))
-			ttl = opts->ttl_ms;
-	}
+	pc_write_opts(opts, &if_match, &ttl);
 	if (ttl < 0 || ttl > PERSIST_TTL_MAX_MS) {
 		char what[192];
 

@@ -1008,31 +1008,6 @@ int redis_check_ttl(const struct persist_host *host, int64_t ttl_ms,
 			   (long long)PERSIST_TTL_MAX_MS);
 }
 
-/* Strict decimal int64: optional '-', digits, nothing else. */
-int redis_parse_i64(const char *s, size_t len, int64_t *v_r)
-{
-	uint64_t v = 0, limit;
-	bool neg = false;
-	size_t i = 0;
-
-	if (len > 0 && s[0] == '-') {
-		neg = true;
-		i = 1;
-	}
-	if (i == len || len - i > 19)
-		return -1;
-	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		if (v > (limit - (uint64_t)(s[i] - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*v_r = neg ? (int64_t)(0 - v) : (int64_t)v;
-	return 0;
-}
-
 /* Run req on a private context (the subscriber's): send it, then read
    nreplies replies into replies (none when nreplies is 0).  0 or -1 with
    the reason in why. */

@@ -256,8 +256,6 @@ int redis_script_error(const struct persist_host *host, const redisReply *r,
 /* Check a TTL (0: none) against 0..PERSIST_TTL_MAX_MS; EINVAL naming what. */
 int redis_check_ttl(const struct persist_host *host, int64_t ttl_ms,
 		    const char *what, struct persist_error *err);
-/* Parse a decimal int64 (exact, no spaces); 0 on success. */
-int redis_parse_i64(const char *s, size_t len, int64_t *v_r);
 
 /* --- pub/sub messages (redis-msg.c) ----------------------------------- */
 

@@ -259,7 +259,7 @@ static int incr_slow(struct redis_store *st, const char *collection,
 	if (ret != PERSIST_OK)
 		goto out;
 	r = replies[0];
-	if (r->type == REDIS_REPLY_STRING && redis_parse_i64(r->str, r->len, &v) == 0) {
+	if (r->type == REDIS_REPLY_STRING && persist_parse_counter(r->str, r->len, &v) == 0) {
 		if (value_r != NULL)
 			*value_r = v;
 	} else if (r->type == REDIS_REPLY_ERROR &&
