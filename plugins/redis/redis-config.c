@@ -185,7 +185,7 @@ static void config_message(struct redis_store *st, const char *channel,
 	    fl[1] >= PERSIST_ETAG_MAX || persist_parse_counter(f[2], fl[2], &ttl) < 0 ||
 	    memchr(f[0], '\0', fl[0]) != NULL) {
 		st->host->log(st->sink, PERSIST_LOG_WARNING,
-			      "redis %s: ignoring a malformed notice on %s",
+			      "%s: ignoring a malformed notice on %s",
 			      st->conf.display, st->chan_config);
 		return;
 	}

@@ -527,7 +527,7 @@ static void pool_mark_down(struct redis_pool *pool, const char *why)
 		pool->down = true;
 		pool->down_since_us = now;
 		pool->host->log(pool->sink, PERSIST_LOG_WARNING,
-				"redis %s unavailable: %s", pool->conf->display, why);
+				"%s unavailable: %s", pool->conf->display, why);
 	}
 }
 
@@ -536,7 +536,7 @@ static void pool_mark_up(struct redis_pool *pool)
 {
 	if (pool->down) {
 		pool->host->log(pool->sink, PERSIST_LOG_INFO,
-				"redis %s reachable again after %lld ms",
+				"%s reachable again after %lld ms",
 				pool->conf->display,
 				(long long)((mono_us() - pool->down_since_us) / 1000));
 		pool->reconnects++;

@@ -60,7 +60,7 @@ static void session_message(struct redis_store *st, const char *channel,
 	    memchr(f[0], '\0', fl[0]) != NULL || memchr(f[1], '\0', fl[1]) != NULL ||
 	    memchr(f[2], '\0', fl[2]) != NULL) {
 		st->host->log(st->sink, PERSIST_LOG_WARNING,
-			      "redis %s: ignoring a malformed session event",
+			      "%s: ignoring a malformed session event",
 			      st->conf.display);
 		return;
 	}
