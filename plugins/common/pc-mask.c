@@ -60,7 +60,7 @@ static bool secret_param_at(const char *s, size_t i, size_t *value_at_r)
 	return false;
 }
 
-/* See redis-mask.h. */
+/* See pc-common.h. */
 char *pc_mask_secrets(const char *url)
 {
 	size_t len = strlen(url), start = scheme_len(url), o = 0, i;
