@@ -2,7 +2,8 @@
  * plugins/common/test-pc-config.c - the config reader of the plugin
  * support library: each type with its default and range, unknown keys,
  * wrong types, NUL bytes, numbers json-c would saturate, required keys,
- * and secrets that no message may quote.  Errors go through the test
+ * and secrets that no message may quote; the batch and init checks and
+ * plugin.h's counter text and expiry helpers.  Errors go through the test
  * host table (t/lib/plugin-host.c), as they would through the core's.
  */
 #include <stddef.h>
@@ -319,6 +320,48 @@ static void test_host_check(void)
 	CU_ASSERT_EQUAL(pc_host_check(NULL, NULL), PERSIST_EINIT);
 }
 
+/* The counter text of plugin.h: -?(0|[1-9][0-9]*) within int64. */
+static void test_counter_text(void)
+{
+	static const struct { const char *text; int64_t value; } good[] = {
+		{ "0", 0 }, { "7", 7 }, { "-7", -7 }, { "10", 10 },
+		{ "9223372036854775807", INT64_MAX },
+		{ "-9223372036854775808", INT64_MIN },
+	};
+	static const char *const bad[] = {
+		"", "-", "+1", " 1", "1 ", "012", "-0", "00", "1a", "0x1",
+		"9223372036854775808", "-9223372036854775809",
+		"99999999999999999999",
+	};
+	int64_t v;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = 42;
+		CU_ASSERT_EQUAL(persist_parse_counter(good[i].text, strlen(good[i].text), &v), 0);
+		CU_ASSERT_EQUAL(v, good[i].value);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 42;
+		CU_ASSERT_EQUAL(persist_parse_counter(bad[i], strlen(bad[i]), &v), -1);
+		CU_ASSERT_EQUAL(v, 42);   /* nothing set */
+		if (persist_parse_counter(bad[i], strlen(bad[i]), &v) != -1)
+			fprintf(stderr, "counter text \"%s\" accepted\n", bad[i]);
+	}
+	/* the length bounds the text: "12" within "123" */
+	CU_ASSERT_EQUAL(persist_parse_counter("123", 2, &v), 0);
+	CU_ASSERT_EQUAL(v, 12);
+	CU_ASSERT_EQUAL(persist_parse_counter(NULL, 0, &v), -1);
+}
+
+/* Expiries saturate instead of overflowing. */
+static void test_expiry(void)
+{
+	CU_ASSERT_EQUAL(persist_expiry_ms(1000, 0), 0);
+	CU_ASSERT_EQUAL(persist_expiry_ms(1000, 5), 1005);
+	CU_ASSERT_EQUAL(persist_expiry_ms(INT64_MAX - 1, PERSIST_TTL_MAX_MS), INT64_MAX);
+	CU_ASSERT_EQUAL(persist_expiry_ms(1000, INT64_MAX), INT64_MAX);
+}
+
 int main(void)
 {
 	static const struct t_case cases[] = {
@@ -335,6 +378,8 @@ int main(void)
 		{ "batch stride", test_batch_stride },
 		{ "batch check", test_batch_check },
 		{ "host check at init", test_host_check },
+		{ "counter text (plugin.h)", test_counter_text },
+		{ "expiry saturates (plugin.h)", test_expiry },
 		{ NULL, NULL }
 	};
 
