@@ -18,6 +18,11 @@ int persist_error_setv(struct persist_error *err, persist_status code,
 /* Put "PREFIX: " before the message in *err and set code; returns code. */
 int persist_error_prefix(struct persist_error *err, persist_status code,
 			 const char *fmt, ...) PERSIST_PRINTF(3, 4);
+/* Name the provider in a message a provider returned: put "NAME: " before
+   it unless it already starts with "NAME: " or names the provider as the
+   core's own messages do ("provider \"NAME\" ...").  Plugins never name
+   themselves; the core does it here, once. */
+void persist_error_name_provider(struct persist_error *err, const char *provider);
 /* Clear *err (may be NULL) to PERSIST_OK. */
 void persist_error_clear(struct persist_error *err);
 

@@ -96,6 +96,30 @@ int persist_error_prefix(struct persist_error *err, persist_status code,
 	return persist_error_set(err, code, err->sys_errno, "%s: %s", prefix, old);
 }
 
+/* True when msg starts with the n bytes of s. */
+static int starts_with(const char *msg, const char *s, size_t n)
+{
+	return strncmp(msg, s, n) == 0;
+}
+
+/* Put "NAME: " before a provider's message (core-private.h). */
+void persist_error_name_provider(struct persist_error *err, const char *provider)
+{
+	char quoted[PERSIST_ERROR_MSG_MAX];
+	size_t n;
+
+	if (err == NULL || provider == NULL || err->msg[0] == '\0')
+		return;
+	n = strlen(provider);
+	if (starts_with(err->msg, provider, n) && err->msg[n] == ':' &&
+	    err->msg[n + 1] == ' ')
+		return;
+	snprintf(quoted, sizeof(quoted), "provider \"%s\"", provider);
+	if (starts_with(err->msg, quoted, strlen(quoted)))
+		return;
+	persist_error_prefix(err, err->code, "%s", provider);
+}
+
 /* Reset *err (may be NULL) to "no error". */
 void persist_error_clear(struct persist_error *err)
 {

@@ -89,7 +89,7 @@ static int open_sink(persist *p, enum persist_kind kind,
 	if (ret != PERSIST_OK) {
 		sink->store = NULL;
 		if (err != NULL && err->code == PERSIST_OK)
-			persist_error_set(err, ret, 0, "provider %s failed to open", ps->provider);
+			persist_error_set(err, ret, 0, "provider \"%s\" failed to open", ps->provider);
 		return persist_provider_error(sink, ret, err);
 	}
 	return PERSIST_OK;
@@ -329,6 +329,8 @@ int persist_provider_error(struct persist_sink *sink, int ret,
 		if (err->msg[0] == '\0')
 			persist_error_set(err, (persist_status)ret, err->sys_errno,
 				"provider \"%s\" failed: %s", sink->provider, persist_strerror(ret));
+		else
+			persist_error_name_provider(err, sink->provider);
 		err->code = (persist_status)ret;
 	}
 	return ret;

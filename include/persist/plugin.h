@@ -92,6 +92,44 @@ static inline int64_t persist_expiry_ms(int64_t now_ms, int64_t ttl_ms)
 	return now_ms + ttl_ms;
 }
 
+/* Read a counter's text: data[0..len) must be exactly
+   -?(0|[1-9][0-9]*) within [INT64_MIN, INT64_MAX] (the rule of incr, see
+   struct persist_state_ops and "Counters" in the provider contract).
+   0 with the value in *value_r, or -1 (nothing set) for any other text. */
+static inline int persist_parse_counter(const char *text, size_t len,
+					int64_t *value_r)
+{
+	size_t i = 0;
+	int neg = 0;
+	uint64_t limit, v = 0;
+
+	if (text == NULL || len == 0)
+		return -1;
+	if (text[0] == '-') {
+		neg = 1;
+		i = 1;
+	}
+	if (i == len || text[i] < '0' || text[i] > '9' ||
+	    (text[i] == '0' && (len - i > 1 || neg)))
+		return -1;
+	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; i < len; i++) {
+		unsigned d;
+
+		if (text[i] < '0' || text[i] > '9')
+			return -1;
+		d = (unsigned)(text[i] - '0');
+		if (v > (limit - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (neg)
+		*value_r = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+	else
+		*value_r = (int64_t)v;
+	return 0;
+}
+
 /* True when a size-prefixed struct `s` (pointer) is large enough to hold
    `field`, i.e. its producer was built with a header that has the field. */
 #define PERSIST_HAS(s, field) \
@@ -330,7 +368,8 @@ struct persist_state_ops {
 	   so "-9223372036854775808" is one, while "+1", " 1", "1 ", "012",
 	   "-0" and "9223372036854775808" are not.  incr of a key whose value
 	   is not a counter's text answers PERSIST_EINVAL naming the key, and so
-	   does a sum outside int64; either way the key is left unchanged. */
+	   does a sum outside int64; either way the key is left unchanged.
+	   persist_parse_counter() (above) reads a counter's text. */
 	int (*incr)(void *store, const char *collection, const char *key,
 		    int64_t delta, int64_t *value_r, struct persist_error *err);
 	/* Append one record (normally one JSON document without newlines). */
@@ -401,6 +440,15 @@ struct persist_session_ops {
  *     a message naming the key, collection or session.  PERSIST_ENOTFOUND
  *     means absent (or expired); on any failure outputs are left untouched
  *     [config.get.absent].
+ *   - Errors: a plugin does not name itself.  The core puts "NAME: " (the
+ *     provider's name as configured) before the primary message of every
+ *     error a provider returns - from open, health and every method - and
+ *     before every line it logs through host->log, so a message reads
+ *     'redis: cannot connect to 127.0.0.1:6379' and never
+ *     'redis: redis provider: ...'.  Messages are PostgreSQL-style: a short
+ *     lower-case primary message without a full stop, then "\n" and a
+ *     detail sentence.  (Messages from init have no store: the core puts
+ *     the plugin's file before them.)
  *
  * Configuration documents
  *   - set stores the bytes; get returns them unchanged, NUL-terminated,
@@ -452,7 +500,8 @@ struct persist_session_ops {
  *     leading zeros, no "-0", no sign or blanks around it.  incr of a key
  *     holding anything else, and an increment whose result leaves int64,
  *     answer PERSIST_EINVAL naming the key and change nothing
- *     [state.incr.basic, state.incr.text].
+ *     [state.incr.basic, state.incr.text].  persist_parse_counter() reads
+ *     that text; use it rather than strtoll.
  *   - incr keeps the TTL of the key it increments (the counter expires
  *     when the value it replaced would have); a counter incr creates has
  *     no TTL; a later set decides the TTL anew [state.ttl.untouched].

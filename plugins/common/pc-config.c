@@ -98,9 +98,9 @@ static void pc_must_be(const struct pc_setting *s, char *buf, size_t size)
 	snprintf(buf, size, "has an unknown type");
 }
 
-/* Refuse setting s: "<provider> provider: setting "<name>" must be ...",
+/* Refuse setting s: "setting "<name>" must be ..." (the core names the provider),
    then the detail (NULL: describe v). */
-static int pc_refuse(const struct persist_host *host, const char *provider,
+static int pc_refuse(const struct persist_host *host,
 		     const struct pc_setting *s, struct json_object *v,
 		     const char *must, const char *detail,
 		     struct persist_error *err)
@@ -115,13 +115,13 @@ static int pc_refuse(const struct persist_host *host, const char *provider,
 		pc_describe(s, v, detail_buf, sizeof(detail_buf));
 		detail = detail_buf;
 	}
-	return host->error(err, PERSIST_ECONFIG, 0, "%s provider: setting \"%s\" %s\n%s",
-			   provider, s->name, must, detail);
+	return host->error(err, PERSIST_ECONFIG, 0, "setting \"%s\" %s\n%s",
+			   s->name, must, detail);
 }
 
 /* Check one string value of s (the setting or one item of a list) and
    copy it into *copy_r. */
-static int pc_read_string(const struct persist_host *host, const char *provider,
+static int pc_read_string(const struct persist_host *host,
 			  const struct pc_setting *s, struct json_object *v,
 			  char **copy_r, struct persist_error *err)
 {
@@ -129,11 +129,11 @@ static int pc_read_string(const struct persist_host *host, const char *provider,
 	size_t len;
 
 	if (!json_object_is_type(v, json_type_string))
-		return pc_refuse(host, provider, s, v, NULL, NULL, err);
+		return pc_refuse(host, s, v, NULL, NULL, err);
 	text = json_object_get_string(v);
 	len = (size_t)json_object_get_string_len(v);
 	if (strlen(text) != len)
-		return pc_refuse(host, provider, s, v, "must not contain a NUL byte",
+		return pc_refuse(host, s, v, "must not contain a NUL byte",
 				 (s->flags & PC_SETTING_SECRET) != 0
 				 ? "The string given holds a \\u0000 (not shown: the setting is secret)."
 				 : NULL, err);
@@ -141,18 +141,18 @@ static int pc_read_string(const struct persist_host *host, const char *provider,
 		char detail[64];
 
 		snprintf(detail, sizeof(detail), "The string given is %zu bytes long.", len);
-		return pc_refuse(host, provider, s, v, NULL, detail, err);
+		return pc_refuse(host, s, v, NULL, detail, err);
 	}
 	*copy_r = pc_strdup(text);
 	if (*copy_r == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "%s provider: out of memory reading setting \"%s\"",
-				   provider, s->name);
+				   "out of memory reading setting \"%s\"",
+				   s->name);
 	return PERSIST_OK;
 }
 
 /* Read v into the field of setting s. */
-static int pc_read_value(const struct persist_host *host, const char *provider,
+static int pc_read_value(const struct persist_host *host,
 			 const struct pc_setting *s, struct json_object *v,
 			 void *out, struct persist_error *err)
 {
@@ -163,7 +163,7 @@ static int pc_read_value(const struct persist_host *host, const char *provider,
 	case PC_SETTING_STRING: {
 		char *copy = NULL;
 
-		ret = pc_read_string(host, provider, s, v, &copy, err);
+		ret = pc_read_string(host, s, v, &copy, err);
 		if (ret != PERSIST_OK)
 			return ret;
 		free(*PC_FIELD(out, s, char *));
@@ -172,19 +172,19 @@ static int pc_read_value(const struct persist_host *host, const char *provider,
 	}
 	case PC_SETTING_INT64:
 		if (!json_object_is_type(v, json_type_int))
-			return pc_refuse(host, provider, s, v, NULL, NULL, err);
+			return pc_refuse(host, s, v, NULL, NULL, err);
 		n = json_object_get_int64(v);
 		if (n == INT64_MAX || n == INT64_MIN)
-			return pc_refuse(host, provider, s, v, NULL,
+			return pc_refuse(host, s, v, NULL,
 					 "The config gives a number too large for a 64-bit integer.",
 					 err);
 		if (n < s->min || n > s->max)
-			return pc_refuse(host, provider, s, v, NULL, NULL, err);
+			return pc_refuse(host, s, v, NULL, NULL, err);
 		*PC_FIELD(out, s, int64_t) = n;
 		return PERSIST_OK;
 	case PC_SETTING_BOOL:
 		if (!json_object_is_type(v, json_type_boolean))
-			return pc_refuse(host, provider, s, v, NULL, NULL, err);
+			return pc_refuse(host, s, v, NULL, NULL, err);
 		*PC_FIELD(out, s, bool) = json_object_get_boolean(v) != 0;
 		return PERSIST_OK;
 	case PC_SETTING_ENUM:
@@ -199,21 +199,21 @@ static int pc_read_value(const struct persist_host *host, const char *provider,
 				}
 			}
 		}
-		return pc_refuse(host, provider, s, v, NULL, NULL, err);
+		return pc_refuse(host, s, v, NULL, NULL, err);
 	case PC_SETTING_STRINGS: {
 		size_t count;
 		char **list;
 
 		if (!json_object_is_type(v, json_type_array))
-			return pc_refuse(host, provider, s, v, NULL, NULL, err);
+			return pc_refuse(host, s, v, NULL, NULL, err);
 		count = json_object_array_length(v);
 		list = calloc(count + 1, sizeof(*list));
 		if (list == NULL)
 			return host->error(err, PERSIST_ENOMEM, ENOMEM,
-					   "%s provider: out of memory reading setting \"%s\"",
-					   provider, s->name);
+					   "out of memory reading setting \"%s\"",
+					   s->name);
 		for (size_t i = 0; i < count; i++) {
-			ret = pc_read_string(host, provider, s,
+			ret = pc_read_string(host, s,
 					     json_object_array_get_idx(v, i), &list[i], err);
 			if (ret != PERSIST_OK) {
 				for (size_t k = 0; k < i; k++)
@@ -227,12 +227,12 @@ static int pc_read_value(const struct persist_host *host, const char *provider,
 	}
 	}
 	return host->error(err, PERSIST_EINVAL, 0,
-			   "%s provider: setting \"%s\" has an unknown type in the plugin's table",
-			   provider, s->name);
+			   "setting \"%s\" has an unknown type in the plugin's table",
+			   s->name);
 }
 
 /* Set every field to its default; NULL for strings without one. */
-static int pc_defaults(const struct persist_host *host, const char *provider,
+static int pc_defaults(const struct persist_host *host,
 		       const struct pc_setting *settings, void *out,
 		       struct persist_error *err)
 {
@@ -259,8 +259,7 @@ static int pc_defaults(const struct persist_host *host, const char *provider,
 		if (s->type == PC_SETTING_STRING && s->def_str != NULL &&
 		    (*PC_FIELD(out, s, char *) = pc_strdup(s->def_str)) == NULL)
 			return host->error(err, PERSIST_ENOMEM, ENOMEM,
-					   "%s provider: out of memory reading its config",
-					   provider);
+					   "out of memory reading its config");
 	}
 	return PERSIST_OK;
 }
@@ -290,11 +289,11 @@ static int pc_refuse_unknown(const struct persist_host *host, const char *provid
 					 s == settings ? "" : ", ", s->name);
 	if (settings->name == NULL)
 		return host->error(err, PERSIST_ECONFIG, 0,
-				   "%s provider: unknown setting \"%.*s\"\nThe %s provider has no settings.",
-				   provider, PC_QUOTE_MAX, key, provider);
+				   "unknown setting \"%.*s\"\nThe %s provider has no settings.",
+				   PC_QUOTE_MAX, key, provider);
 	return host->error(err, PERSIST_ECONFIG, 0,
-			   "%s provider: unknown setting \"%.*s\"\nThe settings it knows are %s.",
-			   provider, PC_QUOTE_MAX, key, known);
+			   "unknown setting \"%.*s\"\nThe settings it knows are %s.",
+			   PC_QUOTE_MAX, key, known);
 }
 
 /* Parse json and fill out. */
@@ -306,7 +305,7 @@ int pc_config_read(const struct persist_host *host, const char *provider,
 	enum json_tokener_error jerr;
 	int ret;
 
-	ret = pc_defaults(host, provider, settings, out, err);
+	ret = pc_defaults(host, settings, out, err);
 	if (ret != PERSIST_OK)
 		goto fail;
 	if (json == NULL || json[0] == '\0')
@@ -314,14 +313,14 @@ int pc_config_read(const struct persist_host *host, const char *provider,
 	obj = json_tokener_parse_verbose(json, &jerr);
 	if (obj == NULL) {
 		ret = host->error(err, PERSIST_ECONFIG, 0,
-				  "%s provider: config is not valid JSON\n%s.",
-				  provider, json_tokener_error_desc(jerr));
+				  "config is not valid JSON\n%s.",
+				  json_tokener_error_desc(jerr));
 		goto fail;
 	}
 	if (!json_object_is_type(obj, json_type_object)) {
 		ret = host->error(err, PERSIST_ECONFIG, 0,
-				  "%s provider: config is not a JSON object\nIt is %s.",
-				  provider, pc_json_kind(obj));
+				  "config is not a JSON object\nIt is %s.",
+				  pc_json_kind(obj));
 		json_object_put(obj);
 		goto fail;
 	}
@@ -331,7 +330,7 @@ int pc_config_read(const struct persist_host *host, const char *provider,
 		if (s == NULL)
 			ret = pc_refuse_unknown(host, provider, settings, key, err);
 		else
-			ret = pc_read_value(host, provider, s, val, out, err);
+			ret = pc_read_value(host, s, val, out, err);
 		if (ret != PERSIST_OK)
 			break;
 	}
@@ -342,8 +341,8 @@ int pc_config_read(const struct persist_host *host, const char *provider,
 
 			pc_must_be(s, must, sizeof(must));
 			ret = host->error(err, PERSIST_ECONFIG, 0,
-					  "%s provider: setting \"%s\" is missing\nIt is required and %s.",
-					  provider, s->name, must);
+					  "setting \"%s\" is missing\nIt is required and %s.",
+					  s->name, must);
 		}
 	}
 	json_object_put(obj);
@@ -359,7 +358,11 @@ void pc_config_free(const struct pc_setting *settings, void *out)
 {
 	for (const struct pc_setting *s = settings; s->name != NULL; s++) {
 		if (s->type == PC_SETTING_STRING) {
-			free(*PC_FIELD(out, s, char *));
+			char *str = *PC_FIELD(out, s, char *);
+
+			if (str != NULL && (s->flags & PC_SETTING_SECRET) != 0)
+				explicit_bzero(str, strlen(str)); /* no password in freed memory */
+			free(str);
 			*PC_FIELD(out, s, char *) = NULL;
 		} else if (s->type == PC_SETTING_STRINGS) {
 			char **list = *PC_FIELD(out, s, char **);

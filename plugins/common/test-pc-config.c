@@ -2,7 +2,8 @@
  * plugins/common/test-pc-config.c - the config reader of the plugin
  * support library: each type with its default and range, unknown keys,
  * wrong types, NUL bytes, numbers json-c would saturate, required keys,
- * and secrets that no message may quote.  Errors go through the test
+ * and secrets that no message may quote; the batch and init checks and
+ * plugin.h's counter text and expiry helpers.  Errors go through the test
  * host table (t/lib/plugin-host.c), as they would through the core's.
  */
 #include <stddef.h>
@@ -133,7 +134,7 @@ static void test_each_type(void)
 static void test_range(void)
 {
 	refused("{\"poolSize\": 65}",
-		"test provider: setting \"poolSize\" must be an integer from 1 to 64",
+		"setting \"poolSize\" must be an integer from 1 to 64",
 		"\nThe config gives 65.");
 	refused("{\"poolSize\": 0}", "must be an integer from 1 to 64", "gives 0.");
 	refused("{\"poolSize\": -1}", "must be an integer from 1 to 64", "gives -1.");
@@ -165,11 +166,11 @@ static void test_wrong_type(void)
 
 static void test_unknown_and_syntax(void)
 {
-	refused("{\"poolsize\": 4}", "test provider: unknown setting \"poolsize\"",
+	refused("{\"poolsize\": 4}", "unknown setting \"poolsize\"",
 		"\"name\", \"poolSize\", \"verbose\"");
 	refused("{\"name\": \"a\", \"extra\": true}", "unknown setting \"extra\"", NULL);
-	refused("{", "test provider: config is not valid JSON", NULL);
-	refused("[1]", "test provider: config is not a JSON object", "It is a list.");
+	refused("{", "config is not valid JSON", NULL);
+	refused("[1]", "config is not a JSON object", "It is a list.");
 	refused("\"x\"", "config is not a JSON object", NULL);
 }
 
@@ -233,7 +234,7 @@ static void test_required(void)
 	memset(&err, 0, sizeof(err));
 	CU_ASSERT_EQUAL(pc_config_read(&ph_host, "fs", "{}", required_table, &root, &err),
 			PERSIST_ECONFIG);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "fs provider: setting \"root\" is missing"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "setting \"root\" is missing"));
 	CU_ASSERT_PTR_NULL(root);
 	CU_ASSERT_EQUAL(pc_config_read(&ph_host, "fs", "{\"root\": \"/x\"}", required_table,
 				       &root, &err), PERSIST_OK);
@@ -253,7 +254,7 @@ static void test_no_settings(void)
 			PERSIST_OK);
 	CU_ASSERT_EQUAL(pc_config_read(&ph_host, "none", "{\"a\": 1}", empty_table, &dummy, &err),
 			PERSIST_ECONFIG);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "none provider: unknown setting \"a\"\n"
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unknown setting \"a\"\n"
 				      "The none provider has no settings."));
 }
 
@@ -276,6 +277,91 @@ static void test_batch_stride(void)
 	CU_ASSERT_STRING_EQUAL(pc_batch_op(&ops[0].op, 1, sizeof(ops[0]))->key, "b");
 }
 
+/* A check that refuses operations whose key is "bad". */
+static int refuse_bad(const struct persist_host *host, const struct persist_op *op,
+		      size_t i, struct persist_error *err_r)
+{
+	if (strcmp(op->key, "bad") == 0)
+		return host->error(err_r, PERSIST_EINVAL, 0, "batch operation %zu is bad", i);
+	return PERSIST_OK;
+}
+
+static void test_batch_check(void)
+{
+	struct persist_op ops[3];
+
+	memset(ops, 0, sizeof(ops));
+	ops[0].key = "a";
+	ops[1].key = "b";
+	ops[2].key = "bad";
+	CU_ASSERT_EQUAL(pc_batch_check(&ph_host, ops, 2, sizeof(ops[0]), refuse_bad, &err),
+			PERSIST_OK);
+	CU_ASSERT_EQUAL(pc_batch_check(&ph_host, ops, 3, sizeof(ops[0]), refuse_bad, &err),
+			PERSIST_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "operation 2 is bad"));
+	CU_ASSERT_EQUAL(pc_batch_check(&ph_host, NULL, 1, sizeof(ops[0]), refuse_bad, &err),
+			PERSIST_EINVAL);
+	CU_ASSERT_EQUAL(pc_batch_check(&ph_host, ops, 1, sizeof(ops[0]) - 1, refuse_bad, &err),
+			PERSIST_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "short operation size"));
+	CU_ASSERT_EQUAL(pc_batch_check(&ph_host, NULL, 0, 0, refuse_bad, &err), PERSIST_OK);
+}
+
+static void test_host_check(void)
+{
+	struct persist_host old = ph_host;
+
+	CU_ASSERT_EQUAL(pc_host_check(&ph_host, &err), PERSIST_OK);
+	old.size = offsetof(struct persist_host, strerror);
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(pc_host_check(&old, &err), PERSIST_EINIT);
+	CU_ASSERT_EQUAL(err.code, PERSIST_EINIT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "host table is too old"));
+	CU_ASSERT_EQUAL(pc_host_check(NULL, NULL), PERSIST_EINIT);
+}
+
+/* The counter text of plugin.h: -?(0|[1-9][0-9]*) within int64. */
+static void test_counter_text(void)
+{
+	static const struct { const char *text; int64_t value; } good[] = {
+		{ "0", 0 }, { "7", 7 }, { "-7", -7 }, { "10", 10 },
+		{ "9223372036854775807", INT64_MAX },
+		{ "-9223372036854775808", INT64_MIN },
+	};
+	static const char *const bad[] = {
+		"", "-", "+1", " 1", "1 ", "012", "-0", "00", "1a", "0x1",
+		"9223372036854775808", "-9223372036854775809",
+		"99999999999999999999",
+	};
+	int64_t v;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = 42;
+		CU_ASSERT_EQUAL(persist_parse_counter(good[i].text, strlen(good[i].text), &v), 0);
+		CU_ASSERT_EQUAL(v, good[i].value);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 42;
+		CU_ASSERT_EQUAL(persist_parse_counter(bad[i], strlen(bad[i]), &v), -1);
+		CU_ASSERT_EQUAL(v, 42);   /* nothing set */
+		if (persist_parse_counter(bad[i], strlen(bad[i]), &v) != -1)
+			fprintf(stderr, "counter text \"%s\" accepted\n", bad[i]);
+	}
+	/* the length bounds the text: "12" within "123" */
+	CU_ASSERT_EQUAL(persist_parse_counter("123", 2, &v), 0);
+	CU_ASSERT_EQUAL(v, 12);
+	CU_ASSERT_EQUAL(persist_parse_counter(NULL, 0, &v), -1);
+}
+
+/* Expiries saturate instead of overflowing. */
+static void test_expiry(void)
+{
+	CU_ASSERT_EQUAL(persist_expiry_ms(1000, 0), 0);
+	CU_ASSERT_EQUAL(persist_expiry_ms(1000, 5), 1005);
+	CU_ASSERT_EQUAL(persist_expiry_ms(INT64_MAX - 1, PERSIST_TTL_MAX_MS), INT64_MAX);
+	CU_ASSERT_EQUAL(persist_expiry_ms(1000, INT64_MAX), INT64_MAX);
+}
+
 int main(void)
 {
 	static const struct t_case cases[] = {
@@ -290,6 +376,10 @@ int main(void)
 		{ "required setting", test_required },
 		{ "a provider without settings", test_no_settings },
 		{ "batch stride", test_batch_stride },
+		{ "batch check", test_batch_check },
+		{ "host check at init", test_host_check },
+		{ "counter text (plugin.h)", test_counter_text },
+		{ "expiry saturates (plugin.h)", test_expiry },
 		{ NULL, NULL }
 	};
 

@@ -34,38 +34,32 @@ struct fs_batch_log {
 	int locked, written;
 };
 
-/* Op i of an array whose elements are op_size bytes. */
-static const struct persist_op *fs_op(const struct persist_op *ops, size_t i,
-				      size_t op_size)
-{
-	return (const struct persist_op *)((const char *)ops + i * op_size);
-}
-
 /* Check one op's arguments. */
-static int fs_batch_check(struct fs_state *st, const struct persist_op *op,
-			  size_t i, struct persist_error *err)
+static int fs_batch_check(const struct persist_host *host,
+			  const struct persist_op *op, size_t i,
+			  struct persist_error *err)
 {
 	int ret;
 
 	if (op->type != PERSIST_OP_SET && op->type != PERSIST_OP_INCR &&
 	    op->type != PERSIST_OP_APPEND && op->type != PERSIST_OP_DELETE)
-		return st->host->error(err, PERSIST_EINVAL, 0,
-				       "batch operation %zu has an unknown type %d",
-				       i, (int)op->type);
-	ret = fs_collection_check(st->host, op->collection, err);
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "batch operation %zu has an unknown type %d",
+				   i, (int)op->type);
+	ret = fs_collection_check(host, op->collection, err);
 	if (ret == PERSIST_OK && op->type != PERSIST_OP_APPEND)
-		ret = fs_state_key_check(st->host, op->key, err);
+		ret = fs_state_key_check(host, op->key, err);
 	if (ret != PERSIST_OK)
 		return ret;
 	if ((op->type == PERSIST_OP_SET || op->type == PERSIST_OP_APPEND) &&
 	    ((op->value == NULL && op->len > 0) || op->len > PERSIST_VALUE_MAX))
-		return st->host->error(err, PERSIST_EINVAL, 0,
-				       "batch operation %zu (collection \"%s\") has a missing or too large value",
-				       i, op->collection);
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "batch operation %zu (collection \"%s\") has a missing or too large value",
+				   i, op->collection);
 	if (op->type == PERSIST_OP_SET && op->ttl_ms < 0)
-		return st->host->error(err, PERSIST_EINVAL, 0,
-				       "batch operation %zu (collection \"%s\") has a negative TTL",
-				       i, op->collection);
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "batch operation %zu (collection \"%s\") has a negative TTL",
+				   i, op->collection);
 	return PERSIST_OK;
 }
 
@@ -142,7 +136,7 @@ static int fs_batch_kv_op(struct fs_state *st, struct fs_batch_kv *bk,
 			e->data[op->len] = '\0';
 			e->len = op->len;
 			if (op->ttl_ms > 0)
-				e->expires_ms = fs_expiry_ms(st->host->now_ms(),
+				e->expires_ms = persist_expiry_ms(st->host->now_ms(),
 							     op->ttl_ms);
 		}
 	}
@@ -166,17 +160,9 @@ int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
 	size_t n_kvs = 0, n_logs = 0, i;
 	int ret = PERSIST_OK, any_written = 0;
 
-	if (n == 0)
-		return PERSIST_OK;
-	if (ops == NULL || op_size < sizeof(struct persist_op))
-		return st->host->error(err, PERSIST_EINVAL, 0,
-				       "batch without operations or with a short operation size (%zu)",
-				       op_size);
-	for (i = 0; i < n; i++) {
-		ret = fs_batch_check(st, fs_op(ops, i, op_size), i, err);
-		if (ret != PERSIST_OK)
-			return ret;
-	}
+	ret = pc_batch_check(st->host, ops, n, op_size, fs_batch_check, err);
+	if (ret != PERSIST_OK || n == 0)
+		return ret;
 	kvs = calloc(n, sizeof(*kvs));
 	logs = calloc(n, sizeof(*logs));
 	if (kvs == NULL || logs == NULL) {
@@ -185,7 +171,7 @@ int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
 	}
 	/* The distinct collections, in lock order. */
 	for (i = 0; i < n; i++) {
-		const struct persist_op *op = fs_op(ops, i, op_size);
+		const struct persist_op *op = pc_batch_op(ops, i, op_size);
 
 		if (op->type == PERSIST_OP_APPEND) {
 			struct fs_log *log;
@@ -232,7 +218,7 @@ int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
 	if (n_logs > 0)
 		tok = fs_json_tokener();
 	for (i = 0; i < n && ret == PERSIST_OK; i++) {
-		const struct persist_op *op = fs_op(ops, i, op_size);
+		const struct persist_op *op = pc_batch_op(ops, i, op_size);
 
 		if (op->type == PERSIST_OP_APPEND) {
 			struct fs_log *log;

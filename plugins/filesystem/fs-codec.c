@@ -1,8 +1,9 @@
 /*
  * plugins/filesystem/fs-codec.c - the text encodings the provider writes:
  * JSON string literals (for journal lines), base64 (for bytes that are not
- * UTF-8 or not JSON), UTF-8 validation, strict decimal integers, and one
- * JSON parse helper around json-c used for documents and log records.
+ * UTF-8 or not JSON), and one JSON parse helper around json-c used for
+ * documents and log records.  (UTF-8 checks and counter text come from the
+ * plugin support library and plugin.h.)
  */
 #include <errno.h>
 #include <limits.h>
@@ -111,80 +112,6 @@ int fs_base64_decode(const char *text, size_t len, char **data_r,
 	*len_r = (size_t)got - pad;
 	out[*len_r] = '\0';
 	*data_r = (char *)out;
-	return 0;
-}
-
-/* True when data is well-formed UTF-8 (no overlongs, no surrogates). */
-int fs_utf8_valid(const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = p[i];
-		size_t n;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return 0;
-		}
-		if (len - i <= n)
-			return 0;
-		for (size_t k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
-}
-
-/* The counter text of plugin.h: -?(0|[1-9][0-9]*) within int64, so no
-   '+', no spaces, no leading zeros and no "-0". */
-int fs_parse_i64(const void *data, size_t len, int64_t *value_r)
-{
-	const char *p = data;
-	size_t i = 0;
-	int neg = 0;
-	uint64_t v = 0, limit;
-
-	if (len == 0)
-		return -1;
-	if (p[0] == '-') {
-		neg = 1;
-		i = 1;
-	}
-	if (i == len || (p[i] == '0' && (neg || len > 1)))
-		return -1;
-	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		if (v > (limit - (uint64_t)(p[i] - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(p[i] - '0');
-	}
-	if (neg)
-		*value_r = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
-	else
-		*value_r = (int64_t)v;
 	return 0;
 }
 

@@ -265,7 +265,7 @@ static void fs_config_reclaim_locked(struct fs_config *cfg, const char *key)
 		(void)fs_sidecar_remove(dirfd, name, cfg->opts.sync);
 		(void)fs_sync_dir(dirfd, cfg->opts.sync);
 		cfg->host->log(cfg->sink, PERSIST_LOG_DEBUG,
-			       "filesystem: expired configuration document \"%s\" removed",
+			       "expired configuration document \"%s\" removed",
 			       key);
 	}
 	close(dirfd);
@@ -296,7 +296,7 @@ int fs_config_open(void *plugin, const struct persist_store_args *args,
 
 	if (args == NULL || args->size < sizeof(struct persist_store_args))
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "filesystem provider: store arguments too short");
+				   "store arguments too short");
 	cfg = calloc(1, sizeof(*cfg));
 	if (cfg == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
@@ -414,10 +414,7 @@ int fs_config_set(void *store, const char *key, const void *data, size_t len,
 	if (data == NULL && len > 0)
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "no data for configuration document \"%s\"", key);
-	if (opts != NULL && PERSIST_HAS(opts, if_match))
-		if_match = opts->if_match;
-	if (opts != NULL && PERSIST_HAS(opts, ttl_ms))
-		ttl_ms = opts->ttl_ms;
+	pc_write_opts(opts, &if_match, &ttl_ms);
 	if (ttl_ms < 0)
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "negative TTL for configuration document \"%s\"",
@@ -432,7 +429,7 @@ int fs_config_set(void *store, const char *key, const void *data, size_t len,
 				   key, why);
 	host->etag(data, len, etag);
 	if (ttl_ms > 0)
-		expires = fs_expiry_ms(host->now_ms(), ttl_ms);
+		expires = persist_expiry_ms(host->now_ms(), ttl_ms);
 
 	ret = fs_config_lock(cfg, key, err);
 	if (ret != PERSIST_OK)

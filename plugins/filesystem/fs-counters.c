@@ -24,7 +24,7 @@ int fs_counter_add(struct fs_state *st, const char *collection,
 	if (fs_entry_live(st, cur)) {
 		if (cur->is_counter)
 			base = cur->num;
-		else if (fs_parse_i64(cur->data, cur->len, &base) < 0)
+		else if (persist_parse_counter(cur->data, cur->len, &base) < 0)
 			return st->host->error(err, PERSIST_EINVAL, 0,
 					       "cannot increment key \"%s\" in collection \"%s\"\nIts value is not a 64-bit decimal integer (no \"+\", spaces, leading zeros or \"-0\").",
 					       key, collection);

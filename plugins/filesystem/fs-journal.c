@@ -102,7 +102,7 @@ void fs_kv_encode(struct fs_buf *buf, const char *key,
 	if (e->is_counter) {
 		fs_buf_adds(buf, ",\"n\":");
 		fs_buf_add_i64(buf, e->num);
-	} else if (fs_utf8_valid(e->data, e->len)) {
+	} else if (pc_utf8_valid(e->data, e->len)) {
 		fs_buf_adds(buf, ",\"v\":");
 		fs_json_add_string(buf, e->data, e->len);
 	} else {
@@ -230,7 +230,7 @@ static void fs_kv_apply_line(struct fs_state *st, struct fs_kv *kv,
 	json_object_put(obj);
 	if (bad)
 		st->host->log(st->sink, PERSIST_LOG_WARNING,
-			      "filesystem: skipped a malformed line (%zu bytes at offset %lld) in \"%s/%s/%s%s\"",
+			      "skipped a malformed line (%zu bytes at offset %lld) in \"%s/%s/%s%s\"",
 			      len, (long long)at, st->opts.root, FS_KV_DIR,
 			      kv->name, FS_JOURNAL_SUFFIX);
 }
@@ -304,7 +304,7 @@ static int fs_kv_replay(struct fs_state *st, struct fs_kv *kv, off_t size,
 					       kv->name, strerror(e));
 		}
 		st->host->log(st->sink, PERSIST_LOG_WARNING,
-			      "filesystem: removed a torn line (%zu bytes at offset %lld) left by a killed writer in \"%s/%s/%s%s\"",
+			      "removed a torn line (%zu bytes at offset %lld) left by a killed writer in \"%s/%s/%s%s\"",
 			      have, (long long)kv->offset, st->opts.root,
 			      FS_KV_DIR, kv->name, FS_JOURNAL_SUFFIX);
 	}
@@ -477,14 +477,14 @@ void fs_kv_maybe_compact(struct fs_state *st, struct fs_kv *kv)
 	if (e != 0) {
 		(void)unlinkat(dirfd, tmp, 0);
 		st->host->log(st->sink, PERSIST_LOG_WARNING,
-			      "filesystem: cannot compact journal of collection \"%s\": %s",
+			      "cannot compact journal of collection \"%s\": %s",
 			      kv->name, strerror(e));
 		fs_buf_free(&cc.buf);
 		return;
 	}
 	(void)fs_sync_dir(dirfd, st->opts.sync);
 	st->host->log(st->sink, PERSIST_LOG_DEBUG,
-		      "filesystem: compacted journal of collection \"%s\" from %lld to %zu bytes",
+		      "compacted journal of collection \"%s\" from %lld to %zu bytes",
 		      kv->name, (long long)kv->offset, cc.buf.len);
 	fs_buf_free(&cc.buf);
 	/* Re-read the compacted file: the replica then matches it exactly. */

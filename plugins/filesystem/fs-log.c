@@ -183,7 +183,7 @@ int fs_log_lock_append(struct fs_state *st, struct fs_log *log,
 			goto fail;
 		}
 		st->host->log(st->sink, PERSIST_LOG_WARNING,
-			      "filesystem: removed a torn record (%lld bytes at offset %lld) left by a killed writer in \"%s/%s/%s%s\"",
+			      "removed a torn record (%lld bytes at offset %lld) left by a killed writer in \"%s/%s/%s%s\"",
 			      (long long)(sb.st_size - whole), (long long)whole,
 			      st->opts.root, FS_LOG_DIR, log->name,
 			      FS_JOURNAL_SUFFIX);
@@ -349,7 +349,7 @@ int fs_state_read_log(void *store, const char *collection, uint64_t from,
 	fs_log_unlock(log);
 	if (limit < sb.st_size)
 		st->host->log(st->sink, PERSIST_LOG_WARNING,
-			      "filesystem: skipped a torn last record (%lld bytes at offset %lld) in \"%s/%s/%s%s\"",
+			      "skipped a torn last record (%lld bytes at offset %lld) in \"%s/%s/%s%s\"",
 			      (long long)(sb.st_size - limit), (long long)limit,
 			      st->opts.root, FS_LOG_DIR, collection,
 			      FS_JOURNAL_SUFFIX);

@@ -11,8 +11,9 @@
  *          answers that the root is read-only (fs_readonly_error).
  *   fsync  "always" | "batch" (default) | "never"; see fs-fsync.c.
  *
- * Any other key, or a value of the wrong type, is refused with
- * PERSIST_ECONFIG naming it.
+ * The plugin support library's config reader (pc_config_read) refuses any
+ * other key, a value of the wrong type and a string with a NUL byte with
+ * PERSIST_ECONFIG naming the key.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <json-c/json.h>
+#include <stddef.h>
 #include "fs-private.h"
 
 /* Name of a sync mode, for messages. */
@@ -34,66 +35,51 @@ const char *fs_sync_name(enum fs_sync_mode mode)
 	return "?";
 }
 
+/* What the config reader fills (the sync mode as an index of choices). */
+struct fs_settings {
+	char *root;
+	int sync;
+};
+
+static const char *const fs_sync_choices[] = { "always", "batch", "never", NULL };
+
+#define FS_SETTINGS(default_root)                                              \
+	{ .name = "root", .type = PC_SETTING_STRING,                           \
+	  .offset = offsetof(struct fs_settings, root), .min = 1, .max = 0,    \
+	  .def_str = default_root },                                           \
+	{ .name = "fsync", .type = PC_SETTING_ENUM,                            \
+	  .offset = offsetof(struct fs_settings, sync),                        \
+	  .choices = fs_sync_choices, .def_int = FS_SYNC_BATCH },              \
+	{ .name = NULL }
+
+/* The settings of a configuration store and of a state store: they
+   differ only in the default root. */
+static const struct pc_setting fs_config_settings[] = {
+	FS_SETTINGS("persist-data/config")
+};
+static const struct pc_setting fs_state_settings[] = {
+	FS_SETTINGS("persist-data/state")
+};
+
+_Static_assert(FS_SYNC_ALWAYS == 0 && FS_SYNC_BATCH == 1 && FS_SYNC_NEVER == 2,
+	       "fs_sync_choices follows enum fs_sync_mode");
+
 /* Parse the config JSON text into opts_r (see the top of this file). */
 int fs_options_parse(const struct persist_host *host, enum persist_kind kind,
 		     const char *json, struct fs_options *opts_r,
 		     struct persist_error *err)
 {
-	struct json_object *obj = NULL;
-	const char *root = kind == PERSIST_KIND_CONFIG ? "persist-data/config"
-						       : "persist-data/state";
-	enum fs_sync_mode sync = FS_SYNC_BATCH;
-	char why[160];
+	struct fs_settings settings;
+	int ret;
 
-	if (json == NULL)
-		json = "{}";
-	if (fs_json_parse(json, strlen(json), 0, &obj, why, sizeof(why)) < 0)
-		return host->error(err, PERSIST_ECONFIG, 0,
-				   "filesystem provider: config is not valid JSON\n%s.",
-				   why);
-	if (!json_object_is_type(obj, json_type_object)) {
-		json_object_put(obj);
-		return host->error(err, PERSIST_ECONFIG, 0,
-				   "filesystem provider: config must be a JSON object");
-	}
-	json_object_object_foreach(obj, name, val) {
-		if (strcmp(name, "root") == 0) {
-			if (!json_object_is_type(val, json_type_string) ||
-			    json_object_get_string_len(val) == 0 ||
-			    strlen(json_object_get_string(val)) !=
-				    (size_t)json_object_get_string_len(val)) {
-				json_object_put(obj);
-				return host->error(err, PERSIST_ECONFIG, 0,
-						   "filesystem provider: config key \"root\" must be a non-empty string");
-			}
-			root = json_object_get_string(val);
-		} else if (strcmp(name, "fsync") == 0) {
-			const char *s = json_object_is_type(val, json_type_string)
-						? json_object_get_string(val) : "";
-			if (strcmp(s, "always") == 0) {
-				sync = FS_SYNC_ALWAYS;
-			} else if (strcmp(s, "batch") == 0) {
-				sync = FS_SYNC_BATCH;
-			} else if (strcmp(s, "never") == 0) {
-				sync = FS_SYNC_NEVER;
-			} else {
-				json_object_put(obj);
-				return host->error(err, PERSIST_ECONFIG, 0,
-						   "filesystem provider: config key \"fsync\" must be \"always\", \"batch\" or \"never\"");
-			}
-		} else {
-			int ret = host->error(err, PERSIST_ECONFIG, 0,
-					      "filesystem provider: unknown config key \"%s\"\nThe keys are \"root\" and \"fsync\".",
-					      name);
-			json_object_put(obj);
-			return ret;
-		}
-	}
-	opts_r->root = strdup(root);
-	opts_r->sync = sync;
-	json_object_put(obj);
-	if (opts_r->root == NULL)
-		return host->error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	ret = pc_config_read(host, "filesystem", json,
+			     kind == PERSIST_KIND_CONFIG ? fs_config_settings
+							 : fs_state_settings,
+			     &settings, err);
+	if (ret != PERSIST_OK)
+		return ret;
+	opts_r->root = settings.root;   /* handed over: freed by fs_options_free */
+	opts_r->sync = (enum fs_sync_mode)settings.sync;
 	return PERSIST_OK;
 }
 

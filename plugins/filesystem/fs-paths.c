@@ -36,7 +36,7 @@ int fs_config_key_check(const struct persist_host *host, const char *key,
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "invalid configuration key \"%.64s...\"\nA key is at most %d bytes.",
 				   key, PERSIST_KEY_MAX);
-	if (!fs_utf8_valid(key, len))
+	if (!pc_utf8_valid(key, len))
 		why = "A key must be valid UTF-8.";
 	else if (key[0] == '/')
 		why = "A key must not be an absolute path.";
@@ -97,31 +97,32 @@ bad:
 			   name, PERSIST_COLLECTION_MAX);
 }
 
-/* Check a state key: non-empty UTF-8 without control characters. */
+/* Check a state key: the key rule of the plugin support library
+   (non-empty UTF-8 without control characters, at most PERSIST_KEY_MAX
+   bytes). */
 int fs_state_key_check(const struct persist_host *host, const char *key,
 		       struct persist_error *err)
 {
-	size_t len;
+	enum pc_key_problem problem = pc_key_check(key, PERSIST_KEY_MAX, NULL, NULL);
 
-	if (key == NULL || key[0] == '\0')
+	switch (problem) {
+	case PC_KEY_OK:
+		return PERSIST_OK;
+	case PC_KEY_NULL:
+	case PC_KEY_EMPTY:
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "invalid key \"\"\nA key must not be empty.");
-	len = strlen(key);
-	if (len > PERSIST_KEY_MAX)
+	case PC_KEY_TOO_LONG:
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "invalid key \"%.64s...\"\nA key is at most %d bytes.",
 				   key, PERSIST_KEY_MAX);
-	if (!fs_utf8_valid(key, len))
-		return host->error(err, PERSIST_EINVAL, 0,
-				   "invalid key\nA key must be valid UTF-8.");
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)key[i];
-		if (c < 0x20 || c == 0x7f)
-			return host->error(err, PERSIST_EINVAL, 0,
-					   "invalid key \"%s\"\nA key must not contain control characters.",
-					   key);
+	case PC_KEY_NOT_UTF8:   /* not quoted: the terminal could not show it */
+		return host->error(err, PERSIST_EINVAL, 0, "invalid key\n%s",
+				   pc_key_problem_text(problem));
+	default:
+		return host->error(err, PERSIST_EINVAL, 0, "invalid key \"%s\"\n%s",
+				   key, pc_key_problem_text(problem));
 	}
-	return PERSIST_OK;
 }
 
 /* Fallback for kernels without openat2: walk the components with

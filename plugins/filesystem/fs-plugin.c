@@ -24,11 +24,8 @@ static int fs_init(const struct persist_host *host, void **plugin_r,
 {
 	struct fs_plugin *pl;
 
-	if (host == NULL || host->size < sizeof(struct persist_host))
-		return host != NULL
-			       ? host->error(err, PERSIST_EINIT, 0,
-					     "filesystem provider: host table too short")
-			       : PERSIST_EINIT;
+	if (pc_host_check(host, err) != PERSIST_OK)
+		return PERSIST_EINIT;
 	pl = calloc(1, sizeof(*pl));
 	if (pl == NULL)
 		return host->error(err, PERSIST_ENOMEM, 0, "out of memory");

@@ -53,21 +53,6 @@ struct fs_options {
 	enum fs_sync_mode sync;
 };
 
-/* Wall-clock expiry of something written now_ms with ttl_ms: 0 (none) for
-   a TTL of 0 (or below), else now_ms + ttl_ms saturated at INT64_MAX, which
-   is "never" in practice.  Every expiry the provider computes goes through
-   here, so no TTL, however large, can wrap into the past. */
-static inline int64_t fs_expiry_ms(int64_t now_ms, int64_t ttl_ms)
-{
-	int64_t at;
-
-	if (ttl_ms <= 0)
-		return 0;
-	if (__builtin_add_overflow(now_ms, ttl_ms, &at))
-		return INT64_MAX;
-	return at > 0 ? at : 1; /* a clock before 1970: due at once, not "none" */
-}
-
 /* ---- fs-options.c ------------------------------------------------------ */
 
 /* Parse the provider config JSON text; unknown keys -> PERSIST_ECONFIG. */
@@ -113,10 +98,6 @@ void fs_json_add_string(struct fs_buf *buf, const void *data, size_t len);
 void fs_base64_add(struct fs_buf *buf, const void *data, size_t len);
 /* Decode base64 text into a malloc'ed buffer; -1 when malformed. */
 int fs_base64_decode(const char *text, size_t len, char **data_r, size_t *len_r);
-int fs_utf8_valid(const void *data, size_t len);
-/* A counter's text as plugin.h defines it (decimal int64, "-12"; no '+',
-   spaces, leading zeros or "-0"); 0 on success. */
-int fs_parse_i64(const void *data, size_t len, int64_t *value_r);
 /* Parse JSON text with json-c (whole input, trailing whitespace allowed).
    Returns the object (caller puts it; may be NULL for "null") in *obj_r
    when obj_r is not NULL; on failure -1 and a description in why. */

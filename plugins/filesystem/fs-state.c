@@ -259,7 +259,7 @@ int fs_state_open(void *plugin, const struct persist_store_args *args,
 
 	if (args == NULL || args->size < sizeof(struct persist_store_args))
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "filesystem provider: store arguments too short");
+				   "store arguments too short");
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
@@ -303,7 +303,7 @@ void fs_state_close(void *store)
 	if (st->kvs != NULL && st->logs != NULL &&
 	    fs_state_flush(st, &err) != PERSIST_OK)
 		st->host->log(st->sink, PERSIST_LOG_ERROR,
-			      "filesystem: closing state store \"%s\": %s",
+			      "closing state store \"%s\": %s",
 			      st->opts.root, err.msg);
 	pc_map_free(st->kvs);
 	pc_map_free(st->logs);
@@ -587,7 +587,7 @@ int fs_state_set(void *store, const char *collection, const char *key,
 	entry->data[len] = '\0';
 	entry->len = len;
 	if (ttl_ms > 0)
-		entry->expires_ms = fs_expiry_ms(st->host->now_ms(), ttl_ms);
+		entry->expires_ms = persist_expiry_ms(st->host->now_ms(), ttl_ms);
 
 	pthread_mutex_lock(&kv->mu);
 	ret = fs_kv_lock(st, kv, 1, err);

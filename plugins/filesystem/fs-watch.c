@@ -493,7 +493,7 @@ static int fs_watch_walk_dir(void *ctx, const char *dir)
 		e = errno;
 	if (e != 0) {
 		w->host->log(w->cfg->sink, PERSIST_LOG_WARNING,
-			     "filesystem: cannot watch \"%s%s%s\": %s",
+			     "cannot watch \"%s%s%s\": %s",
 			     w->root_path, dir[0] != '\0' ? "/" : "", dir,
 			     strerror(e));
 		if (strcmp(dir, ww->start) != 0)
@@ -608,7 +608,7 @@ static void fs_watch_rescan(struct fs_watch *w)
 	struct fs_prefix_ctx pc;
 
 	w->host->log(w->cfg->sink, PERSIST_LOG_INFO,
-		     "filesystem: inotify queue overflow on \"%s\", rescanning",
+		     "inotify queue overflow on \"%s\", rescanning",
 		     w->root_path);
 	memset(&pc, 0, sizeof(pc));
 	pc.prefix = "";
@@ -691,7 +691,7 @@ static void fs_watch_event(struct fs_watch *w, const struct inotify_event *ev)
 	if (ev->len == 0 || ev->name[0] == '\0') {
 		if (rel[0] == '\0' && (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)))
 			w->host->log(w->cfg->sink, PERSIST_LOG_ERROR,
-				     "filesystem: configuration root \"%s\" was removed or moved",
+				     "configuration root \"%s\" was removed or moved",
 				     w->root_path);
 		return;
 	}
@@ -845,7 +845,7 @@ static void *fs_watch_thread(void *arg)
 			if (errno == EINTR)
 				continue;
 			w->host->log(w->cfg->sink, PERSIST_LOG_ERROR,
-				     "filesystem: watcher poll failed: %s",
+				     "watcher poll failed: %s",
 				     strerror(errno));
 			break;
 		}

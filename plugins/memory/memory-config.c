@@ -182,29 +182,29 @@ static int memory_reaper_start(struct memory_namespace *ns,
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret != 0)
 		return ns->plugin->host->error(err, PERSIST_EIO, ret,
-					       "memory provider: cannot start the expiry thread of namespace \"%s\"",
+					       "cannot start the expiry thread of namespace \"%s\"",
 					       ns->name);
 	ns->reaper_running = 1;
 	return PERSIST_OK;
 }
 
 /* open() for configuration. */
-static int memory_config_open(void *plugin, const struct persist_store_args *args,
-			      void **store_r, struct persist_error *err)
+int memory_config_open(void *plugin, const struct persist_store_args *args,
+		       void **store_r, struct persist_error *err)
 {
 	return memory_store_open(plugin, args, (struct memory_store **)store_r, err);
 }
 
 /* close() for configuration. */
-static void memory_config_close(void *store)
+void memory_config_close(void *store)
 {
 	memory_store_close(store);
 }
 
 /* get(): the document and its ETag. */
-static int memory_config_get(void *s, const char *key,
-			     struct persist_value *value_r,
-			     struct persist_error *err)
+int memory_config_get(void *s, const char *key,
+		      struct persist_value *value_r,
+		      struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -213,7 +213,7 @@ static int memory_config_get(void *s, const char *key,
 
 	if (key == NULL || value_r == NULL)
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: config get without a key");
+				   "config get without a key");
 	pthread_mutex_lock(&store->ns->lock);
 	doc = memory_doc_live(store->ns, key, host->now_ms());
 	if (doc == NULL) {
@@ -232,10 +232,10 @@ static int memory_config_get(void *s, const char *key,
 }
 
 /* set(): store a document, optionally only if its ETag matches. */
-static int memory_config_set(void *s, const char *key, const void *data,
-			     size_t len, const struct persist_write_opts *opts,
-			     char etag_r[PERSIST_ETAG_MAX],
-			     struct persist_error *err)
+int memory_config_set(void *s, const char *key, const void *data,
+		      size_t len, const struct persist_write_opts *opts,
+		      char etag_r[PERSIST_ETAG_MAX],
+		      struct persist_error *err)
 {
 	struct memory_store *store = s;
 	struct memory_namespace *ns = store->ns;
@@ -250,11 +250,8 @@ static int memory_config_set(void *s, const char *key, const void *data,
 
 	if (key == NULL || (data == NULL && len > 0))
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: config set without a key or data");
-	if (opts != NULL && PERSIST_HAS(opts, if_match))
-		if_match = opts->if_match;
-	if (opts != NULL && PERSIST_HAS(opts, ttl_ms))
-		ttl_ms = opts->ttl_ms;
+				   "config set without a key or data");
+	pc_write_opts(opts, &if_match, &ttl_ms);
 	if (ttl_ms < 0)
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "negative TTL for configuration document \"%s\"", key);
@@ -318,8 +315,8 @@ out:
 }
 
 /* del(): remove a document, optionally only if its ETag matches. */
-static int memory_config_del(void *s, const char *key, const char *if_match,
-			     struct persist_error *err)
+int memory_config_del(void *s, const char *key, const char *if_match,
+		      struct persist_error *err)
 {
 	struct memory_store *store = s;
 	struct memory_namespace *ns = store->ns;
@@ -330,7 +327,7 @@ static int memory_config_del(void *s, const char *key, const char *if_match,
 
 	if (key == NULL)
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: config delete without a key");
+				   "config delete without a key");
 	change = memory_change_new(key, NULL);
 	if (change == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
@@ -356,8 +353,8 @@ static int memory_config_del(void *s, const char *key, const char *if_match,
 }
 
 /* list(): every live key with its ETag. */
-static int memory_config_list(void *s, persist_emit_fn *emit, void *ctx,
-			      struct persist_error *err)
+int memory_config_list(void *s, persist_emit_fn *emit, void *ctx,
+		       struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -367,7 +364,7 @@ static int memory_config_list(void *s, persist_emit_fn *emit, void *ctx,
 
 	if (emit == NULL)
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: config list without a callback");
+				   "config list without a callback");
 	pthread_mutex_lock(&store->ns->lock);
 	now = host->now_ms();
 	pc_table_iter_init(&iter, &store->ns->docs);
@@ -388,17 +385,3 @@ static int memory_config_list(void *s, persist_emit_fn *emit, void *ctx,
 	pthread_mutex_unlock(&store->ns->lock);
 	return PERSIST_OK;
 }
-
-/* The configuration interface. */
-const struct persist_config_ops memory_config_ops = {
-	.size = sizeof(struct persist_config_ops),
-	.caps = PERSIST_CAP_TTL | PERSIST_CAP_NOTIFY | PERSIST_CAP_CAS |
-		PERSIST_CAP_THREADSAFE,
-	.open = memory_config_open,
-	.close = memory_config_close,
-	.health = memory_store_health,
-	.get = memory_config_get,
-	.set = memory_config_set,
-	.del = memory_config_del,
-	.list = memory_config_list,
-};

@@ -27,13 +27,7 @@
 /* Wall-clock expiry time of a TTL in ms (0: no expiry). */
 int64_t memory_expiry(const struct persist_host *host, int64_t ttl_ms)
 {
-	int64_t now = host->now_ms();
-
-	if (ttl_ms <= 0)
-		return 0;
-	if (ttl_ms > INT64_MAX - now)
-		return INT64_MAX;
-	return now + ttl_ms;
+	return persist_expiry_ms(host->now_ms(), ttl_ms);
 }
 
 /* The settings a store's config may give. */
@@ -198,7 +192,7 @@ int memory_store_open(struct memory_plugin *plugin,
 	if (args == NULL || store_r == NULL || args->instance_id == NULL ||
 	    (unsigned)args->kind >= PERSIST_KIND_COUNT_)
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: invalid open arguments");
+				   "invalid open arguments");
 	ret = memory_parse_config(host, args->config_json, &name, err);
 	if (ret != PERSIST_OK)
 		return ret;
@@ -207,7 +201,7 @@ int memory_store_open(struct memory_plugin *plugin,
 		free(store);
 		free(name);
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "memory provider: out of memory opening a store");
+				   "out of memory opening a store");
 	}
 	store->plugin = plugin;
 	store->kind = args->kind;
@@ -217,7 +211,7 @@ int memory_store_open(struct memory_plugin *plugin,
 		free(store->instance_id);
 		free(store);
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "memory provider: out of memory creating a namespace");
+				   "out of memory creating a namespace");
 	}
 	pthread_mutex_lock(&store->ns->lock);
 	store->next = store->ns->stores[store->kind];
@@ -318,7 +312,7 @@ void memory_namespaces_free_all(struct memory_plugin *plugin)
 	while ((ns = plugin->namespaces) != NULL) {
 		plugin->namespaces = ns->next;
 		plugin->host->log(NULL, PERSIST_LOG_WARNING,
-				  "memory provider: namespace \"%s\" still has %u open store(s) at unload",
+				  "namespace \"%s\" still has %u open store(s) at unload",
 				  ns->name, ns->refcount);
 		for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
 			struct memory_store *s, *next;

@@ -10,7 +10,7 @@
  * session provider of persist and the reference implementation of the
  * plugin ABI (include/persist/plugin.h):
  *
- *   memory-plugin.c     descriptor, init, fini (this file)
+ *   memory-plugin.c     descriptor, ops tables, init, fini (this file)
  *   memory-namespace.c  config parsing, namespaces, stores, callbacks
  *   memory-config.c     configuration documents (ETag, CAS, TTL, notify)
  *   memory-state.c      collections: values, counters, logs, batches
@@ -35,24 +35,16 @@ static int memory_init(const struct persist_host *host, void **plugin_r,
 {
 	struct memory_plugin *plugin;
 
-	/* host->error itself might be missing from a host this old */
-	if (host == NULL || !PERSIST_HAS(host, strerror)) {
-		if (err != NULL) {
-			err->code = PERSIST_EINIT;
-			err->sys_errno = 0;
-			snprintf(err->msg, sizeof(err->msg),
-				 "memory provider: the core's host table is too old");
-		}
+	if (pc_host_check(host, err) != PERSIST_OK)
 		return PERSIST_EINIT;
-	}
 	plugin = calloc(1, sizeof(*plugin));
 	if (plugin == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "memory provider: out of memory");
+				   "out of memory");
 	if (pthread_mutex_init(&plugin->lock, NULL) != 0) {
 		free(plugin);
 		return host->error(err, PERSIST_EINIT, 0,
-				   "memory provider: cannot create a mutex");
+				   "cannot create a mutex");
 	}
 	plugin->host = host;
 	*plugin_r = plugin;
@@ -70,6 +62,53 @@ static void memory_fini(void *p)
 	pthread_mutex_destroy(&plugin->lock);
 	free(plugin);
 }
+
+/* The configuration interface. */
+static const struct persist_config_ops memory_config_ops = {
+	.size = sizeof(struct persist_config_ops),
+	.caps = PERSIST_CAP_TTL | PERSIST_CAP_NOTIFY | PERSIST_CAP_CAS |
+		PERSIST_CAP_THREADSAFE,
+	.open = memory_config_open,
+	.close = memory_config_close,
+	.health = memory_store_health,
+	.get = memory_config_get,
+	.set = memory_config_set,
+	.del = memory_config_del,
+	.list = memory_config_list,
+};
+
+/* The state interface. */
+static const struct persist_state_ops memory_state_ops = {
+	.size = sizeof(struct persist_state_ops),
+	.caps = PERSIST_CAP_TTL | PERSIST_CAP_ATOMIC_INCR | PERSIST_CAP_APPEND_LOG |
+		PERSIST_CAP_BATCH | PERSIST_CAP_THREADSAFE,
+	.open = memory_state_open,
+	.close = memory_state_close,
+	.health = memory_store_health,
+	.get = memory_state_get,
+	.set = memory_state_set,
+	.del = memory_state_del,
+	.scan = memory_state_scan,
+	.incr = memory_state_incr,
+	.append = memory_state_append,
+	.read_log = memory_state_read_log,
+	.batch = memory_state_batch,
+	.flush = memory_state_flush,
+};
+
+/* The session interface. */
+static const struct persist_session_ops memory_session_ops = {
+	.size = sizeof(struct persist_session_ops),
+	.caps = PERSIST_CAP_TTL | PERSIST_CAP_THREADSAFE,
+	.open = memory_session_open,
+	.close = memory_session_close,
+	.health = memory_store_health,
+	.put = memory_session_put,
+	.drop = memory_session_drop,
+	.list = memory_session_list,
+	.broadcast = memory_session_broadcast,
+	.send = memory_session_send,
+};
 
 /* The descriptor: static, filled with designated initializers. */
 static const struct persist_plugin memory_plugin_descriptor = {

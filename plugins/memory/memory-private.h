@@ -190,8 +190,67 @@ static inline int memory_expired(int64_t expires_ms, int64_t now_ms)
 /* Wall-clock expiry for a TTL (0: never). */
 int64_t memory_expiry(const struct persist_host *host, int64_t ttl_ms);
 
-extern const struct persist_config_ops memory_config_ops;
-extern const struct persist_state_ops memory_state_ops;
-extern const struct persist_session_ops memory_session_ops;
+/* ----------------------------------------------------------------------
+ * The methods of the ops tables (memory-plugin.c holds the tables).
+ */
+
+/* memory-config.c */
+int memory_config_open(void *plugin, const struct persist_store_args *args,
+		       void **store_r, struct persist_error *err);
+void memory_config_close(void *store);
+int memory_config_get(void *s, const char *key,
+		      struct persist_value *value_r,
+		      struct persist_error *err);
+int memory_config_set(void *s, const char *key, const void *data,
+		      size_t len, const struct persist_write_opts *opts,
+		      char etag_r[PERSIST_ETAG_MAX],
+		      struct persist_error *err);
+int memory_config_del(void *s, const char *key, const char *if_match,
+		      struct persist_error *err);
+int memory_config_list(void *s, persist_emit_fn *emit, void *ctx,
+		       struct persist_error *err);
+
+/* memory-state.c */
+int memory_state_open(void *plugin, const struct persist_store_args *args,
+		      void **store_r, struct persist_error *err);
+void memory_state_close(void *store);
+int memory_state_get(void *s, const char *collection, const char *key,
+		     struct persist_value *value_r,
+		     struct persist_error *err);
+int memory_state_set(void *s, const char *collection, const char *key,
+		     const void *data, size_t len, int64_t ttl_ms,
+		     struct persist_error *err);
+int memory_state_del(void *s, const char *collection, const char *key,
+		     struct persist_error *err);
+int memory_state_scan(void *s, const char *collection, const char *prefix,
+		      persist_emit_fn *emit, void *ctx,
+		      struct persist_error *err);
+int memory_state_incr(void *s, const char *collection, const char *key,
+		      int64_t delta, int64_t *value_r,
+		      struct persist_error *err);
+int memory_state_append(void *s, const char *collection, const void *data,
+			size_t len, struct persist_error *err);
+int memory_state_read_log(void *s, const char *collection, uint64_t from,
+			  size_t max, persist_emit_fn *emit, void *ctx,
+			  struct persist_error *err);
+int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
+		       size_t op_size, struct persist_error *err);
+int memory_state_flush(void *store, struct persist_error *err);
+
+/* memory-session.c */
+int memory_session_open(void *plugin, const struct persist_store_args *args,
+			void **store_r, struct persist_error *err);
+void memory_session_close(void *store);
+int memory_session_put(void *s, const char *id, const void *data,
+		       size_t len, int64_t ttl_ms,
+		       struct persist_error *err);
+int memory_session_drop(void *s, const char *id, struct persist_error *err);
+int memory_session_list(void *s, persist_emit_fn *emit, void *ctx,
+			struct persist_error *err);
+int memory_session_broadcast(void *s, const char *event, const void *data,
+			     size_t len, struct persist_error *err);
+int memory_session_send(void *s, const char *id, const char *event,
+			const void *data, size_t len,
+			struct persist_error *err);
 
 #endif

@@ -73,22 +73,22 @@ void memory_sessions_drop_instance(struct memory_namespace *ns,
 }
 
 /* open() for sessions. */
-static int memory_session_open(void *plugin, const struct persist_store_args *args,
-			       void **store_r, struct persist_error *err)
+int memory_session_open(void *plugin, const struct persist_store_args *args,
+			void **store_r, struct persist_error *err)
 {
 	return memory_store_open(plugin, args, (struct memory_store **)store_r, err);
 }
 
 /* close() for sessions. */
-static void memory_session_close(void *store)
+void memory_session_close(void *store)
 {
 	memory_store_close(store);
 }
 
 /* put(): register or refresh a session held by this store's instance. */
-static int memory_session_put(void *s, const char *id, const void *data,
-			      size_t len, int64_t ttl_ms,
-			      struct persist_error *err)
+int memory_session_put(void *s, const char *id, const void *data,
+		       size_t len, int64_t ttl_ms,
+		       struct persist_error *err)
 {
 	struct memory_store *store = s;
 	struct memory_namespace *ns = store->ns;
@@ -100,7 +100,7 @@ static int memory_session_put(void *s, const char *id, const void *data,
 
 	if (id == NULL || (data == NULL && len > 0))
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: session put without an id or data");
+				   "session put without an id or data");
 	if (ttl_ms < 0)
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "negative TTL for session \"%s\"", id);
@@ -141,7 +141,7 @@ nomem:
 }
 
 /* drop(): remove a session, whichever instance holds it. */
-static int memory_session_drop(void *s, const char *id, struct persist_error *err)
+int memory_session_drop(void *s, const char *id, struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -150,7 +150,7 @@ static int memory_session_drop(void *s, const char *id, struct persist_error *er
 
 	if (id == NULL)
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: session drop without an id");
+				   "session drop without an id");
 	pthread_mutex_lock(&store->ns->lock);
 	session = memory_session_live(store->ns, id, host->now_ms());
 	if (session == NULL) {
@@ -165,8 +165,8 @@ static int memory_session_drop(void *s, const char *id, struct persist_error *er
 }
 
 /* list(): every live session of every instance. */
-static int memory_session_list(void *s, persist_emit_fn *emit, void *ctx,
-			       struct persist_error *err)
+int memory_session_list(void *s, persist_emit_fn *emit, void *ctx,
+			struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -176,7 +176,7 @@ static int memory_session_list(void *s, persist_emit_fn *emit, void *ctx,
 
 	if (emit == NULL)
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: session list without a callback");
+				   "session list without a callback");
 	pthread_mutex_lock(&store->ns->lock);
 	now = host->now_ms();
 	pc_table_iter_init(&iter, &store->ns->sessions);
@@ -210,8 +210,8 @@ static void memory_session_deliver(struct memory_store *store, void *ctx)
 }
 
 /* broadcast(): the event to every session store, the sender's included. */
-static int memory_session_broadcast(void *s, const char *event, const void *data,
-				    size_t len, struct persist_error *err)
+int memory_session_broadcast(void *s, const char *event, const void *data,
+			     size_t len, struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -226,7 +226,7 @@ static int memory_session_broadcast(void *s, const char *event, const void *data
 
 	if (event == NULL || (data == NULL && len > 0))
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: broadcast without an event name or data");
+				   "broadcast without an event name or data");
 	pthread_mutex_lock(&store->ns->lock);
 	memory_ns_foreach_store(store->ns, PERSIST_KIND_SESSION, NULL,
 				memory_session_deliver, &ev);
@@ -235,9 +235,9 @@ static int memory_session_broadcast(void *s, const char *event, const void *data
 }
 
 /* send(): the event to the instance holding session id. */
-static int memory_session_send(void *s, const char *id, const char *event,
-			       const void *data, size_t len,
-			       struct persist_error *err)
+int memory_session_send(void *s, const char *id, const char *event,
+			const void *data, size_t len,
+			struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -255,7 +255,7 @@ static int memory_session_send(void *s, const char *id, const char *event,
 
 	if (id == NULL || event == NULL || (data == NULL && len > 0))
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: send without a session id, event name or data");
+				   "send without a session id, event name or data");
 	pthread_mutex_lock(&store->ns->lock);
 	session = memory_session_live(store->ns, id, host->now_ms());
 	if (session == NULL) {
@@ -278,17 +278,3 @@ static int memory_session_send(void *s, const char *id, const char *event,
 	free(instance);
 	return ret;
 }
-
-/* The session interface. */
-const struct persist_session_ops memory_session_ops = {
-	.size = sizeof(struct persist_session_ops),
-	.caps = PERSIST_CAP_TTL | PERSIST_CAP_THREADSAFE,
-	.open = memory_session_open,
-	.close = memory_session_close,
-	.health = memory_store_health,
-	.put = memory_session_put,
-	.drop = memory_session_drop,
-	.list = memory_session_list,
-	.broadcast = memory_session_broadcast,
-	.send = memory_session_send,
-};

@@ -158,40 +158,6 @@ static void memory_collection_sweep(struct memory_collection *coll, int64_t now_
 		coll->keys.count * 2 : MEMORY_SWEEP_MIN;
 }
 
-/* Parse a counter's text: optional '-', then "0" or digits without a
-   leading zero, nothing else ("-0" is refused), within int64. */
-static int memory_parse_int64(const char *s, size_t len, int64_t *value_r)
-{
-	uint64_t acc = 0, limit = INT64_MAX;
-	size_t i = 0;
-	int neg = 0;
-
-	if (s == NULL)
-		return -1;
-	if (len > 0 && s[0] == '-') {
-		neg = 1;
-		limit = (uint64_t)INT64_MAX + 1;
-		i = 1;
-	}
-	if (i == len || (s[i] == '0' && (neg || len > 1)))
-		return -1;
-	for (; i < len; i++) {
-		unsigned d;
-
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		d = (unsigned)(s[i] - '0');
-		if (acc > (limit - d) / 10)
-			return -1;
-		acc = acc * 10 + d;
-	}
-	if (neg)
-		*value_r = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
-	else
-		*value_r = (int64_t)acc;
-	return 0;
-}
-
 /* The bytes of a value: its data, or a counter's decimal text in buf. */
 static const char *memory_value_bytes(const struct memory_value *v,
 				      char buf[MEMORY_INT64_TEXT], size_t *len_r)
@@ -214,7 +180,7 @@ static int memory_value_add(const struct persist_host *host,
 
 	if (v != NULL && v->data == NULL)
 		current = v->counter;
-	else if (v != NULL && memory_parse_int64(v->data, v->len, &current) != 0)
+	else if (v != NULL && persist_parse_counter(v->data, v->len, &current) != 0)
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "value of key \"%s\" in collection \"%s\" is not an integer\n"
 				   "Only a key holding a 64-bit decimal integer (no \"+\", spaces, leading zeros or \"-0\") can be incremented.",
@@ -249,22 +215,22 @@ static int memory_log_push(struct memory_collection *coll, void *data, size_t le
 }
 
 /* open() for state. */
-static int memory_state_open(void *plugin, const struct persist_store_args *args,
-			     void **store_r, struct persist_error *err)
+int memory_state_open(void *plugin, const struct persist_store_args *args,
+		      void **store_r, struct persist_error *err)
 {
 	return memory_store_open(plugin, args, (struct memory_store **)store_r, err);
 }
 
 /* close() for state. */
-static void memory_state_close(void *store)
+void memory_state_close(void *store)
 {
 	memory_store_close(store);
 }
 
 /* get(): a value, or a counter as decimal text. */
-static int memory_state_get(void *s, const char *collection, const char *key,
-			    struct persist_value *value_r,
-			    struct persist_error *err)
+int memory_state_get(void *s, const char *collection, const char *key,
+		     struct persist_value *value_r,
+		     struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -277,7 +243,7 @@ static int memory_state_get(void *s, const char *collection, const char *key,
 
 	if (collection == NULL || key == NULL || value_r == NULL)
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: state get without a collection or key");
+				   "state get without a collection or key");
 	pthread_mutex_lock(&store->ns->lock);
 	coll = memory_collection_get(store->ns, collection, 0);
 	v = memory_value_live(coll, key, host->now_ms());
@@ -304,9 +270,9 @@ out:
 }
 
 /* set(): store bytes under key, replacing a value or counter. */
-static int memory_state_set(void *s, const char *collection, const char *key,
-			    const void *data, size_t len, int64_t ttl_ms,
-			    struct persist_error *err)
+int memory_state_set(void *s, const char *collection, const char *key,
+		     const void *data, size_t len, int64_t ttl_ms,
+		     struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -318,7 +284,7 @@ static int memory_state_set(void *s, const char *collection, const char *key,
 
 	if (collection == NULL || key == NULL || (data == NULL && len > 0))
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: state set without a collection, key or data");
+				   "state set without a collection, key or data");
 	if (ttl_ms < 0)
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "negative TTL for key \"%s\" in collection \"%s\"",
@@ -360,8 +326,8 @@ nomem:
 }
 
 /* del(): remove a key. */
-static int memory_state_del(void *s, const char *collection, const char *key,
-			    struct persist_error *err)
+int memory_state_del(void *s, const char *collection, const char *key,
+		     struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -371,7 +337,7 @@ static int memory_state_del(void *s, const char *collection, const char *key,
 
 	if (collection == NULL || key == NULL)
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: state delete without a collection or key");
+				   "state delete without a collection or key");
 	pthread_mutex_lock(&store->ns->lock);
 	coll = memory_collection_get(store->ns, collection, 0);
 	v = memory_value_live(coll, key, host->now_ms());
@@ -388,9 +354,9 @@ static int memory_state_del(void *s, const char *collection, const char *key,
 }
 
 /* scan(): every live key starting with prefix. */
-static int memory_state_scan(void *s, const char *collection, const char *prefix,
-			     persist_emit_fn *emit, void *ctx,
-			     struct persist_error *err)
+int memory_state_scan(void *s, const char *collection, const char *prefix,
+		      persist_emit_fn *emit, void *ctx,
+		      struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -402,7 +368,7 @@ static int memory_state_scan(void *s, const char *collection, const char *prefix
 
 	if (collection == NULL || emit == NULL)
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: state scan without a collection or callback");
+				   "state scan without a collection or callback");
 	if (prefix == NULL)
 		prefix = "";
 	prefix_len = strlen(prefix);
@@ -439,9 +405,9 @@ out:
 }
 
 /* incr(): add delta to a counter, creating it at 0. */
-static int memory_state_incr(void *s, const char *collection, const char *key,
-			     int64_t delta, int64_t *value_r,
-			     struct persist_error *err)
+int memory_state_incr(void *s, const char *collection, const char *key,
+		      int64_t delta, int64_t *value_r,
+		      struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -452,7 +418,7 @@ static int memory_state_incr(void *s, const char *collection, const char *key,
 
 	if (collection == NULL || key == NULL)
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: state incr without a collection or key");
+				   "state incr without a collection or key");
 	pthread_mutex_lock(&store->ns->lock);
 	coll = memory_collection_get(store->ns, collection, 1);
 	if (coll == NULL) {
@@ -493,8 +459,8 @@ out:
 }
 
 /* append(): one record at the end of the collection's log. */
-static int memory_state_append(void *s, const char *collection, const void *data,
-			       size_t len, struct persist_error *err)
+int memory_state_append(void *s, const char *collection, const void *data,
+			size_t len, struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -503,7 +469,7 @@ static int memory_state_append(void *s, const char *collection, const void *data
 
 	if (collection == NULL || (data == NULL && len > 0))
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: state append without a collection or data");
+				   "state append without a collection or data");
 	copy = pc_memdup0(data, len);
 	if (copy == NULL)
 		goto nomem;
@@ -524,9 +490,9 @@ nomem:
 }
 
 /* read_log(): records from number `from` on, at most max (0: all). */
-static int memory_state_read_log(void *s, const char *collection, uint64_t from,
-				 size_t max, persist_emit_fn *emit, void *ctx,
-				 struct persist_error *err)
+int memory_state_read_log(void *s, const char *collection, uint64_t from,
+			  size_t max, persist_emit_fn *emit, void *ctx,
+			  struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -534,7 +500,7 @@ static int memory_state_read_log(void *s, const char *collection, uint64_t from,
 
 	if (collection == NULL || emit == NULL)
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: read_log without a collection or callback");
+				   "read_log without a collection or callback");
 	pthread_mutex_lock(&store->ns->lock);
 	coll = memory_collection_get(store->ns, collection, 0);
 	for (uint64_t i = from, n = 0; coll != NULL && i < coll->log_count &&
@@ -686,8 +652,8 @@ static void memory_batch_rollback(struct memory_undo *undo, size_t n)
 }
 
 /* batch(): all operations or none, under one lock. */
-static int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
-			      size_t op_size, struct persist_error *err)
+int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
+		       size_t op_size, struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -696,20 +662,9 @@ static int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
 	int64_t now;
 	int ret = PERSIST_OK;
 
-	if (n == 0)
-		return PERSIST_OK;
-	if (ops == NULL || op_size < sizeof(struct persist_op))
-		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: batch without operations or with op_size %zu",
-				   op_size);
-	for (size_t i = 0; i < n; i++) {
-		const struct persist_op *op =
-			(const struct persist_op *)((const char *)ops + i * op_size);
-
-		ret = memory_batch_check(host, op, i, err);
-		if (ret != PERSIST_OK)
-			return ret;
-	}
+	ret = pc_batch_check(host, ops, n, op_size, memory_batch_check, err);
+	if (ret != PERSIST_OK || n == 0)
+		return ret;
 	undo = calloc(n, sizeof(*undo));
 	if (undo == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
@@ -717,8 +672,7 @@ static int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
 	pthread_mutex_lock(&store->ns->lock);
 	now = host->now_ms();
 	for (; applied < n; applied++) {
-		const struct persist_op *op =
-			(const struct persist_op *)((const char *)ops + applied * op_size);
+		const struct persist_op *op = pc_batch_op(ops, applied, op_size);
 
 		ret = memory_batch_apply(store->ns, host, op, now, &undo[applied], err);
 		if (ret != PERSIST_OK)
@@ -737,26 +691,7 @@ static int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
 }
 
 /* flush(): nothing is pending in memory. */
-static int memory_state_flush(void *store, struct persist_error *err)
+int memory_state_flush(void *store, struct persist_error *err)
 {
 	return PERSIST_OK;
 }
-
-/* The state interface. */
-const struct persist_state_ops memory_state_ops = {
-	.size = sizeof(struct persist_state_ops),
-	.caps = PERSIST_CAP_TTL | PERSIST_CAP_ATOMIC_INCR | PERSIST_CAP_APPEND_LOG |
-		PERSIST_CAP_BATCH | PERSIST_CAP_THREADSAFE,
-	.open = memory_state_open,
-	.close = memory_state_close,
-	.health = memory_store_health,
-	.get = memory_state_get,
-	.set = memory_state_set,
-	.del = memory_state_del,
-	.scan = memory_state_scan,
-	.incr = memory_state_incr,
-	.append = memory_state_append,
-	.read_log = memory_state_read_log,
-	.batch = memory_state_batch,
-	.flush = memory_state_flush,
-};

@@ -42,16 +42,16 @@ static void refused(const char *json, const char *primary, const char *detail)
 static void test_refused(void)
 {
 	refused("{\"namespace\": 5}",
-		"memory provider: setting \"namespace\" must be a string of 1 to 256 bytes",
+		"setting \"namespace\" must be a string of 1 to 256 bytes",
 		"\nThe config gives 5.");
-	refused("{\"nmespace\": \"x\"}", "memory provider: unknown setting \"nmespace\"",
+	refused("{\"nmespace\": \"x\"}", "unknown setting \"nmespace\"",
 		"The settings it knows are \"namespace\".");
 	refused("{\"namespace\": \"\"}", "setting \"namespace\" must be a string of 1 to 256 bytes",
 		"0 bytes long");
 	refused("{\"namespace\": \"a\\u0000b\"}",
-		"memory provider: setting \"namespace\" must not contain a NUL byte", NULL);
-	refused("[]", "memory provider: config is not a JSON object", NULL);
-	refused("{\"namespace\":", "memory provider: config is not valid JSON", NULL);
+		"setting \"namespace\" must not contain a NUL byte", NULL);
+	refused("[]", "config is not a JSON object", NULL);
+	refused("{\"namespace\":", "config is not valid JSON", NULL);
 }
 
 /* Stores of one namespace share documents; another namespace does not

@@ -182,10 +182,10 @@ static void config_message(struct redis_store *st, const char *channel,
 		return;
 	if (redis_msg_decode(data, len, 4, f, fl) < 0 || fl[0] == 0 ||
 	    fl[3] != 1 ||
-	    fl[1] >= PERSIST_ETAG_MAX || redis_parse_i64(f[2], fl[2], &ttl) < 0 ||
+	    fl[1] >= PERSIST_ETAG_MAX || persist_parse_counter(f[2], fl[2], &ttl) < 0 ||
 	    memchr(f[0], '\0', fl[0]) != NULL) {
 		st->host->log(st->sink, PERSIST_LOG_WARNING,
-			      "redis %s: ignoring a malformed notice on %s",
+			      "%s: ignoring a malformed notice on %s",
 			      st->conf.display, st->chan_config);
 		return;
 	}
@@ -213,7 +213,7 @@ int redis_config_start(struct redis_store *st, struct persist_error *err)
 
 	if (pthread_mutex_init(&st->timer_lock, NULL) != 0)
 		return st->host->error(err, PERSIST_ENOMEM, 0,
-				       "redis provider: cannot create a mutex");
+				       "cannot create a mutex");
 	st->timer_lock_ready = true;
 	return redis_sub_start(st, channels, 1, config_message, config_gap,
 			       config_tick, &st->sub, err);
@@ -344,13 +344,8 @@ int redis_config_set(void *store, const char *key, const void *data,
 	size_t msg_len;
 	int ret;
 
-	if (opts != NULL) {
-		if (PERSIST_HAS(opts, if_match))
-			if_match = opts->if_match;
-		if (PERSIST_HAS(opts, ttl_ms))
-			ttl = opts->ttl_ms;
-	}
-	if (ttl < 0 || ttl > REDIS_TTL_MAX_MS) {
+	pc_write_opts(opts, &if_match, &ttl);
+	if (ttl < 0 || ttl > PERSIST_TTL_MAX_MS) {
 		char what[192];
 
 		snprintf(what, sizeof(what), "set of configuration document \"%s\"",

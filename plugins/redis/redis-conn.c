@@ -442,7 +442,7 @@ int redis_pool_init(struct redis_pool *pool, const struct redis_conf *conf,
 						      &serr);
 		if (pool->ssl_ctx == NULL)
 			return host->error(err, PERSIST_ECONFIG, 0,
-					   "redis provider: cannot set up TLS for %s: %s",
+					   "cannot set up TLS for %s: %s",
 					   conf->display, redisSSLContextGetError(serr));
 	}
 #endif
@@ -467,7 +467,7 @@ fail:
 	pool->ssl_ctx = NULL;
 #endif
 	return host->error(err, PERSIST_ENOMEM, 0,
-			   "redis provider: cannot create a mutex");
+			   "cannot create a mutex");
 }
 
 /* Close every connection (none may be in use). */
@@ -527,7 +527,7 @@ static void pool_mark_down(struct redis_pool *pool, const char *why)
 		pool->down = true;
 		pool->down_since_us = now;
 		pool->host->log(pool->sink, PERSIST_LOG_WARNING,
-				"redis %s unavailable: %s", pool->conf->display, why);
+				"%s unavailable: %s", pool->conf->display, why);
 	}
 }
 
@@ -536,7 +536,7 @@ static void pool_mark_up(struct redis_pool *pool)
 {
 	if (pool->down) {
 		pool->host->log(pool->sink, PERSIST_LOG_INFO,
-				"redis %s reachable again after %lld ms",
+				"%s reachable again after %lld ms",
 				pool->conf->display,
 				(long long)((mono_us() - pool->down_since_us) / 1000));
 		pool->reconnects++;
@@ -1000,37 +1000,12 @@ int redis_script_error(const struct persist_host *host, const redisReply *r,
 int redis_check_ttl(const struct persist_host *host, int64_t ttl_ms,
 		    const char *what, struct persist_error *err)
 {
-	if (ttl_ms >= 0 && ttl_ms <= REDIS_TTL_MAX_MS)
+	if (ttl_ms >= 0 && ttl_ms <= PERSIST_TTL_MAX_MS)
 		return PERSIST_OK;
 	return host->error(err, PERSIST_EINVAL, 0,
 			   "%s: TTL %lld ms is out of range\nA TTL is 0 (none) to "
 			   "%lld ms (100 years).", what, (long long)ttl_ms,
-			   (long long)REDIS_TTL_MAX_MS);
-}
-
-/* Strict decimal int64: optional '-', digits, nothing else. */
-int redis_parse_i64(const char *s, size_t len, int64_t *v_r)
-{
-	uint64_t v = 0, limit;
-	bool neg = false;
-	size_t i = 0;
-
-	if (len > 0 && s[0] == '-') {
-		neg = true;
-		i = 1;
-	}
-	if (i == len || len - i > 19)
-		return -1;
-	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		if (v > (limit - (uint64_t)(s[i] - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*v_r = neg ? (int64_t)(0 - v) : (int64_t)v;
-	return 0;
+			   (long long)PERSIST_TTL_MAX_MS);
 }
 
 /* Run req on a private context (the subscriber's): send it, then read

@@ -1,6 +1,6 @@
 /*
  * plugins/redis/redis-options.c - the redis provider's config object
- * (JSON text handed to open) parsed with json-c into struct redis_conf.
+ * (JSON text handed to open) read into struct redis_conf.
  *
  * Settings (all optional):
  *   url             string  redis://..., rediss://... or unix:///... (see
@@ -18,16 +18,18 @@
  *   tlsCACert, tlsCert, tlsKey, tlsServerName
  *                   strings for rediss:// (CA bundle, client certificate
  *                           and key, SNI name)
- * An unknown key or a value of the wrong type is PERSIST_ECONFIG naming
- * the key.  The core has already removed the keys it owns (cacheTTL,
- * batchInterval, ...).
+ * They are read by the plugin support library's config reader
+ * (pc_config_read): an unknown key, a value of the wrong type or out of
+ * range, a string with a NUL byte is PERSIST_ECONFIG naming the key; url
+ * and password are never quoted.  The core has already removed the keys it
+ * owns (cacheTTL, batchInterval, ...).
  */
 #include "redis-private.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <json-c/json.h>
+#include <stddef.h>
 
 /* Free what redis_conf_parse/redis_url_parse allocated. */
 void redis_conf_free(struct redis_conf *conf)
@@ -48,109 +50,69 @@ void redis_conf_free(struct redis_conf *conf)
 	memset(conf, 0, sizeof(*conf));
 }
 
-/* A string setting: copy to *out (replacing any earlier value). */
-static int opt_string(const struct persist_host *host, const char *key,
-		      struct json_object *v, char **out,
-		      struct persist_error *err)
+/* What the config reader fills; redis_conf_parse moves it into the conf. */
+struct redis_settings {
+	char *url, *username, *password, *prefix;
+	int64_t connect_timeout, command_timeout, pool_size;
+	int64_t reconnect_min, reconnect_max;
+	bool keepalive;
+	char *tls_ca, *tls_cert, *tls_key, *tls_server_name;
+};
+
+#define REDIS_MS_MAX 3600000   /* the longest timeout or backoff step: 1 h */
+#define RS(field) offsetof(struct redis_settings, field)
+#define RS_STRING(key, field, flags_) \
+	{ .name = key, .type = PC_SETTING_STRING, .offset = RS(field), \
+	  .flags = (flags_), .min = 0, .max = 0 }
+#define RS_MS(key, field, def) \
+	{ .name = key, .type = PC_SETTING_INT64, .offset = RS(field), \
+	  .min = 1, .max = REDIS_MS_MAX, .def_int = (def) }
+
+/* The settings (see the top of this file).  url and password are secret:
+   a message never quotes them. */
+static const struct pc_setting redis_settings_table[] = {
+	{ .name = "url", .type = PC_SETTING_STRING, .offset = RS(url),
+	  .flags = PC_SETTING_SECRET, .min = 1, .max = 0,
+	  .def_str = REDIS_DEFAULT_URL },
+	RS_STRING("username", username, 0),
+	RS_STRING("password", password, PC_SETTING_SECRET),
+	{ .name = "prefix", .type = PC_SETTING_STRING, .offset = RS(prefix),
+	  .min = 0, .max = REDIS_PREFIX_MAX, .def_str = REDIS_DEFAULT_PREFIX },
+	RS_MS("connectTimeout", connect_timeout, REDIS_DEFAULT_CONNECT_TIMEOUT),
+	RS_MS("commandTimeout", command_timeout, REDIS_DEFAULT_COMMAND_TIMEOUT),
+	{ .name = "keepalive", .type = PC_SETTING_BOOL, .offset = RS(keepalive),
+	  .def_int = 1 },
+	{ .name = "poolSize", .type = PC_SETTING_INT64, .offset = RS(pool_size),
+	  .min = 1, .max = 1024, .def_int = REDIS_DEFAULT_POOL_SIZE },
+	RS_MS("reconnectMin", reconnect_min, REDIS_DEFAULT_RECONNECT_MIN),
+	RS_MS("reconnectMax", reconnect_max, REDIS_DEFAULT_RECONNECT_MAX),
+	RS_STRING("tlsCACert", tls_ca, 0),
+	RS_STRING("tlsCert", tls_cert, 0),
+	RS_STRING("tlsKey", tls_key, 0),
+	RS_STRING("tlsServerName", tls_server_name, 0),
+	{ .name = NULL }
+};
+
+/* Take *from (NULL when "" or absent: "none"), leaving NULL behind. */
+static char *take_nonempty(char **from)
 {
-	if (!json_object_is_type(v, json_type_string))
-		return host->error(err, PERSIST_ECONFIG, 0,
-				   "redis provider: setting \"%s\" must be a string",
-				   key);
-	if (strlen(json_object_get_string(v)) !=
-	    (size_t)json_object_get_string_len(v))
-		return host->error(err, PERSIST_ECONFIG, 0,
-				   "redis provider: setting \"%s\" contains a NUL "
-				   "character (\\u0000)", key);
-	free(*out);
-	*out = strdup(json_object_get_string(v));
-	if (*out == NULL)
-		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "redis provider: out of memory");
-	return PERSIST_OK;
+	char *s = *from;
+
+	*from = NULL;
+	if (s != NULL && s[0] == '\0') {
+		free(s);
+		return NULL;
+	}
+	return s;
 }
 
-/* An integer setting within [min, max]. */
-static int opt_int(const struct persist_host *host, const char *key,
-		   struct json_object *v, int64_t min, int64_t max, int *out,
-		   struct persist_error *err)
+/* Move a string setting into the conf, leaving NULL behind. */
+static char *take(char **from)
 {
-	int64_t n;
+	char *s = *from;
 
-	if (!json_object_is_type(v, json_type_int))
-		return host->error(err, PERSIST_ECONFIG, 0,
-				   "redis provider: setting \"%s\" must be an integer "
-				   "from %lld to %lld",
-				   key, (long long)min, (long long)max);
-	n = json_object_get_int64(v);
-	if (n < min || n > max)
-		return host->error(err, PERSIST_ECONFIG, 0,
-				   "redis provider: setting \"%s\" is %lld, "
-				   "outside %lld to %lld",
-				   key, (long long)n, (long long)min, (long long)max);
-	*out = (int)n;
-	return PERSIST_OK;
-}
-
-/* Apply one key of the config object to conf (url is handled later). */
-static int opt_apply(const struct persist_host *host, const char *key,
-		     struct json_object *v, struct redis_conf *conf,
-		     char **url, char **username, char **password,
-		     struct persist_error *err)
-{
-	int n;
-	int ret;
-
-	if (strcmp(key, "url") == 0)
-		return opt_string(host, key, v, url, err);
-	if (strcmp(key, "username") == 0)
-		return opt_string(host, key, v, username, err);
-	if (strcmp(key, "password") == 0)
-		return opt_string(host, key, v, password, err);
-	if (strcmp(key, "prefix") == 0) {
-		ret = opt_string(host, key, v, &conf->prefix, err);
-		if (ret == PERSIST_OK && strlen(conf->prefix) > REDIS_PREFIX_MAX)
-			return host->error(err, PERSIST_ECONFIG, 0,
-					   "redis provider: setting \"prefix\" is longer "
-					   "than %d bytes", REDIS_PREFIX_MAX);
-		return ret;
-	}
-	if (strcmp(key, "connectTimeout") == 0)
-		return opt_int(host, key, v, 1, 3600000, &conf->connect_timeout_ms, err);
-	if (strcmp(key, "commandTimeout") == 0)
-		return opt_int(host, key, v, 1, 3600000, &conf->command_timeout_ms, err);
-	if (strcmp(key, "reconnectMin") == 0)
-		return opt_int(host, key, v, 1, 3600000, &conf->reconnect_min_ms, err);
-	if (strcmp(key, "reconnectMax") == 0)
-		return opt_int(host, key, v, 1, 3600000, &conf->reconnect_max_ms, err);
-	if (strcmp(key, "poolSize") == 0) {
-		ret = opt_int(host, key, v, 1, 1024, &n, err);
-		if (ret == PERSIST_OK)
-			conf->pool_size = (unsigned)n;
-		return ret;
-	}
-	if (strcmp(key, "keepalive") == 0) {
-		if (!json_object_is_type(v, json_type_boolean))
-			return host->error(err, PERSIST_ECONFIG, 0,
-					   "redis provider: setting \"keepalive\" must be "
-					   "true or false");
-		conf->keepalive = json_object_get_boolean(v);
-		return PERSIST_OK;
-	}
-	if (strcmp(key, "tlsCACert") == 0)
-		return opt_string(host, key, v, &conf->tls_ca, err);
-	if (strcmp(key, "tlsCert") == 0)
-		return opt_string(host, key, v, &conf->tls_cert, err);
-	if (strcmp(key, "tlsKey") == 0)
-		return opt_string(host, key, v, &conf->tls_key, err);
-	if (strcmp(key, "tlsServerName") == 0)
-		return opt_string(host, key, v, &conf->tls_server_name, err);
-	return host->error(err, PERSIST_ECONFIG, 0,
-			   "redis provider: unknown setting \"%s\"\n"
-			   "Known settings: url, username, password, prefix, "
-			   "connectTimeout, commandTimeout, keepalive, poolSize, "
-			   "reconnectMin, reconnectMax, tlsCACert, tlsCert, tlsKey, "
-			   "tlsServerName.", key);
+	*from = NULL;
+	return s;
 }
 
 /* Cross-checks once every key is in: credentials, TLS, backoff bounds. */
@@ -162,25 +124,25 @@ static int conf_check(const struct persist_host *host, struct redis_conf *conf,
 
 	if (conf->username != NULL && conf->password == NULL)
 		return host->error(err, PERSIST_ECONFIG, 0,
-				   "redis provider: setting \"username\" needs a password\n"
+				   "setting \"username\" needs a password\n"
 				   "Give \"password\" or put user:password@ in the url.");
 	if (tls_opts && !conf->tls)
 		return host->error(err, PERSIST_ECONFIG, 0,
-				   "redis provider: tls settings need a rediss:// url");
+				   "tls settings need a rediss:// url");
 	if ((conf->tls_cert == NULL) != (conf->tls_key == NULL))
 		return host->error(err, PERSIST_ECONFIG, 0,
-				   "redis provider: settings \"tlsCert\" and \"tlsKey\" "
+				   "settings \"tlsCert\" and \"tlsKey\" "
 				   "go together");
 #ifndef HAVE_HIREDIS_SSL
 	if (conf->tls)
 		return host->error(err, PERSIST_ENOTSUP, 0,
-				   "redis provider: TLS (rediss://) is not supported by this build\n"
+				   "TLS (rediss://) is not supported by this build\n"
 				   "The plugin was built against a hiredis without hiredis_ssl "
 				   "(TLS needs hiredis 1.0 or later); use redis:// or rebuild.");
 #endif
 	if (conf->reconnect_min_ms > conf->reconnect_max_ms)
 		return host->error(err, PERSIST_ECONFIG, 0,
-				   "redis provider: setting \"reconnectMin\" (%d) is larger "
+				   "setting \"reconnectMin\" (%d) is larger "
 				   "than \"reconnectMax\" (%d)",
 				   conf->reconnect_min_ms, conf->reconnect_max_ms);
 	return PERSIST_OK;
@@ -190,89 +152,41 @@ static int conf_check(const struct persist_host *host, struct redis_conf *conf,
 int redis_conf_parse(const struct persist_host *host, const char *json,
 		     struct redis_conf *conf, struct persist_error *err)
 {
-	struct json_tokener *tok;
-	struct json_object *root;
-	enum json_tokener_error jerr;
-	char *url = NULL, *username = NULL, *password = NULL;
-	int ret = PERSIST_OK;
+	struct redis_settings rs;
+	int ret;
 
 	memset(conf, 0, sizeof(*conf));
-	conf->connect_timeout_ms = REDIS_DEFAULT_CONNECT_TIMEOUT;
-	conf->command_timeout_ms = REDIS_DEFAULT_COMMAND_TIMEOUT;
-	conf->keepalive = true;
-	conf->pool_size = REDIS_DEFAULT_POOL_SIZE;
-	conf->reconnect_min_ms = REDIS_DEFAULT_RECONNECT_MIN;
-	conf->reconnect_max_ms = REDIS_DEFAULT_RECONNECT_MAX;
-
-	if (json == NULL)
-		json = "{}";
-	tok = json_tokener_new();
-	if (tok == NULL)
-		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "redis provider: out of memory");
-	root = json_tokener_parse_ex(tok, json, (int)strlen(json));
-	jerr = json_tokener_get_error(tok);
-	if (root == NULL || jerr != json_tokener_success ||
-	    tok->char_offset != (int)strlen(json)) {
-		ret = host->error(err, PERSIST_ECONFIG, 0,
-				  "redis provider: config is not valid JSON: %s",
-				  jerr != json_tokener_success ?
-				  json_tokener_error_desc(jerr) : "trailing text");
-		json_tokener_free(tok);
-		json_object_put(root);
+	ret = pc_config_read(host, "redis", json, redis_settings_table, &rs, err);
+	if (ret != PERSIST_OK)
 		return ret;
-	}
-	json_tokener_free(tok);
-	if (!json_object_is_type(root, json_type_object)) {
-		json_object_put(root);
-		return host->error(err, PERSIST_ECONFIG, 0,
-				   "redis provider: config must be a JSON object");
-	}
-	{
-		json_object_object_foreach(root, key, val) {
-			ret = opt_apply(host, key, val, conf, &url, &username,
-					&password, err);
-			if (ret != PERSIST_OK)
-				break;
-		}
-	}
-	json_object_put(root);
+	conf->connect_timeout_ms = (int)rs.connect_timeout;
+	conf->command_timeout_ms = (int)rs.command_timeout;
+	conf->keepalive = rs.keepalive;
+	conf->pool_size = (unsigned)rs.pool_size;
+	conf->reconnect_min_ms = (int)rs.reconnect_min;
+	conf->reconnect_max_ms = (int)rs.reconnect_max;
+	conf->prefix = take(&rs.prefix);
+	conf->tls_ca = take(&rs.tls_ca);
+	conf->tls_cert = take(&rs.tls_cert);
+	conf->tls_key = take(&rs.tls_key);
+	conf->tls_server_name = take(&rs.tls_server_name);
 
-	if (ret == PERSIST_OK)
-		ret = redis_url_parse(host, url != NULL ? url : REDIS_DEFAULT_URL,
-				      conf, err);
-	if (ret == PERSIST_OK && username != NULL) {
+	ret = redis_url_parse(host, rs.url, conf, err);
+	/* "username" and "password" override the url's; "" means none */
+	if (ret == PERSIST_OK && rs.username != NULL) {
 		free(conf->username);
-		conf->username = username[0] != '\0' ? username : NULL;
-		if (conf->username == NULL)
-			free(username);
-		username = NULL;
+		conf->username = take_nonempty(&rs.username);
 	}
-	if (ret == PERSIST_OK && password != NULL) {
+	if (ret == PERSIST_OK && rs.password != NULL) {
 		if (conf->password != NULL) {
 			explicit_bzero(conf->password, strlen(conf->password));
 			free(conf->password);
 		}
-		conf->password = password[0] != '\0' ? password : NULL;
-		if (conf->password == NULL)
-			free(password);
-		password = NULL;
-	}
-	if (ret == PERSIST_OK && conf->prefix == NULL) {
-		conf->prefix = strdup(REDIS_DEFAULT_PREFIX);
-		if (conf->prefix == NULL)
-			ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
-					  "redis provider: out of memory");
+		conf->password = take_nonempty(&rs.password);
 	}
 	if (ret == PERSIST_OK)
 		ret = conf_check(host, conf, err);
-
-	free(url);
-	free(username);
-	if (password != NULL) {
-		explicit_bzero(password, strlen(password));
-		free(password);
-	}
+	pc_config_free(redis_settings_table, &rs);   /* wipes url and password */
 	if (ret != PERSIST_OK)
 		redis_conf_free(conf);
 	return ret;

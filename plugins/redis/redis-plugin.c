@@ -36,23 +36,16 @@ static int redis_init(const struct persist_host *host, void **plugin_r,
 {
 	struct redis_plugin *plugin;
 
-	if (host == NULL || !PERSIST_HAS(host, strerror)) {
-		if (err != NULL) {
-			err->code = PERSIST_EINIT;
-			err->sys_errno = 0;
-			snprintf(err->msg, sizeof(err->msg),
-				 "redis provider: the core's host table is too old");
-		}
+	if (pc_host_check(host, err) != PERSIST_OK)
 		return PERSIST_EINIT;
-	}
 	if (redis_scripts_init() != 0)
 		return host->error(err, PERSIST_EINIT, 0,
-				   "redis provider: cannot compute the digests of its "
+				   "cannot compute the digests of its "
 				   "Lua scripts (OpenSSL SHA1)");
 	plugin = calloc(1, sizeof(*plugin));
 	if (plugin == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "redis provider: out of memory");
+				   "out of memory");
 	plugin->host = host;
 	*plugin_r = plugin;
 	return PERSIST_OK;
@@ -76,7 +69,7 @@ static int open_kind(void *plugin, const struct persist_store_args *args,
 
 	if (args != NULL && PERSIST_HAS(args, kind) && args->kind != kind)
 		return p->host->error(err, PERSIST_EINVAL, 0,
-				      "redis provider: a store of kind %d was opened "
+				      "a store of kind %d was opened "
 				      "through the table of kind %d",
 				      (int)args->kind, (int)kind);
 	ret = redis_store_open(p, args, &st, err);

@@ -6,7 +6,6 @@
  * Files (each has one job):
  *   redis-plugin.c   descriptor, init/fini, the three ops tables
  *   redis-url.c      parsing of the "url" setting
- *   redis-mask.c     hiding credentials of a url quoted in a message
  *   redis-options.c  parsing of the provider's config object (json-c)
  *   redis-conn.c     connect + handshake, pool, backoff, request execution
  *   redis-req.c      building pipelined requests (argv arrays)
@@ -44,11 +43,10 @@
 #define REDIS_DEFAULT_RECONNECT_MAX 2000
 #define REDIS_PREFIX_MAX 256
 
-/* The longest TTL a store accepts: 100 years.  Redis refuses expiry
-   times it cannot represent only after a script may have written, so
-   every TTL is checked against this before anything is sent (and again
-   by the scripts before their first write). */
-#define REDIS_TTL_MAX_MS INT64_C(3153600000000)
+/* Redis refuses expiry times it cannot represent only after a script may
+   have written, so every TTL is checked against PERSIST_TTL_MAX_MS
+   (plugin.h) before anything is sent (and again by the scripts, which
+   hold its text, before their first write). */
 #define REDIS_TTL_MAX_TEXT "3153600000000"
 
 /* The plugin object (one per process): the host table. */
@@ -255,11 +253,9 @@ int redis_reply_error(const struct persist_host *host, const redisReply *r,
    PERSIST_EUNCERTAIN. */
 int redis_script_error(const struct persist_host *host, const redisReply *r,
 		       const char *what, struct persist_error *err);
-/* Check a TTL (0: none) against 0..REDIS_TTL_MAX_MS; EINVAL naming what. */
+/* Check a TTL (0: none) against 0..PERSIST_TTL_MAX_MS; EINVAL naming what. */
 int redis_check_ttl(const struct persist_host *host, int64_t ttl_ms,
 		    const char *what, struct persist_error *err);
-/* Parse a decimal int64 (exact, no spaces); 0 on success. */
-int redis_parse_i64(const char *s, size_t len, int64_t *v_r);
 
 /* --- pub/sub messages (redis-msg.c) ----------------------------------- */
 

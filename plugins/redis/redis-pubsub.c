@@ -227,7 +227,7 @@ static void *sub_main(void *arg)
 					backoff = conf->reconnect_max_ms;
 				if (failures == 0)
 					host->log(st->sink, PERSIST_LOG_WARNING,
-						  "redis %s: subscriber cannot connect: "
+						  "%s: subscriber cannot connect: "
 						  "%s; retrying", conf->display, why);
 				failures++;
 				sub_first_done(sub, why);
@@ -236,7 +236,7 @@ static void *sub_main(void *arg)
 			}
 			if (failures > 0)
 				host->log(st->sink, PERSIST_LOG_INFO,
-					  "redis %s: subscriber connected again",
+					  "%s: subscriber connected again",
 					  conf->display);
 			failures = 0;
 			ping_out = false;
@@ -260,7 +260,7 @@ static void *sub_main(void *arg)
 		}
 		if (n != REDIS_OK) {
 			host->log(st->sink, PERSIST_LOG_WARNING,
-				  "redis %s: subscriber got something unexpected; "
+				  "%s: subscriber got something unexpected; "
 				  "reconnecting", conf->display);
 			redisFree(ctx);
 			ctx = NULL;
@@ -271,7 +271,7 @@ static void *sub_main(void *arg)
 		now = mono_ms();
 		if (ping_out && now - ping_at >= ping_every) {
 			host->log(st->sink, PERSIST_LOG_WARNING,
-				  "redis %s: subscriber connection does not answer "
+				  "%s: subscriber connection does not answer "
 				  "PING; reconnecting", conf->display);
 			redisFree(ctx);
 			ctx = NULL;
@@ -280,7 +280,7 @@ static void *sub_main(void *arg)
 		if (!ping_out && now - last_rx >= ping_every) {
 			if (sub_ping(sub, ctx, why, sizeof(why)) < 0) {
 				host->log(st->sink, PERSIST_LOG_WARNING,
-					  "redis %s: subscriber connection failed: %s; "
+					  "%s: subscriber connection failed: %s; "
 					  "reconnecting", conf->display, why);
 				redisFree(ctx);
 				ctx = NULL;
@@ -313,7 +313,7 @@ static void *sub_main(void *arg)
 		}
 		if (pfd[0].revents != 0 && redisBufferRead(ctx) != REDIS_OK) {
 			host->log(st->sink, PERSIST_LOG_WARNING,
-				  "redis %s: subscriber connection lost: %s; "
+				  "%s: subscriber connection lost: %s; "
 				  "reconnecting", conf->display,
 				  ctx->err == REDIS_ERR_EOF ?
 				  "the server closed it" : ctx->errstr);
@@ -355,7 +355,7 @@ int redis_sub_start(struct redis_store *st, const char *const *channels,
 	sub = calloc(1, sizeof(*sub));
 	if (sub == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "redis provider: out of memory");
+				   "out of memory");
 	sub->st = st;
 	sub->on_msg = on_msg;
 	sub->on_gap = on_gap;
@@ -370,7 +370,7 @@ int redis_sub_start(struct redis_store *st, const char *const *channels,
 	if (sub->channels == NULL) {
 		sub_free(sub);
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "redis provider: out of memory");
+				   "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
 		sub->channels[i] = strdup(channels[i]);
@@ -378,7 +378,7 @@ int redis_sub_start(struct redis_store *st, const char *const *channels,
 			sub->n = i;
 			sub_free(sub);
 			return host->error(err, PERSIST_ENOMEM, ENOMEM,
-					   "redis provider: out of memory");
+					   "out of memory");
 		}
 	}
 	sub->n = n;
@@ -391,13 +391,13 @@ int redis_sub_start(struct redis_store *st, const char *const *channels,
 
 		sub_free(sub);
 		return host->error(err, PERSIST_EIO, e,
-				   "redis provider: cannot create a pipe: %s",
+				   "cannot create a pipe: %s",
 				   strerror(e));
 	}
 	if (pthread_create(&sub->thread, NULL, sub_main, sub) != 0) {
 		sub_free(sub);
 		return host->error(err, PERSIST_ENOMEM, 0,
-				   "redis provider: cannot start the subscriber thread");
+				   "cannot start the subscriber thread");
 	}
 	*sub_r = sub;
 	return PERSIST_OK;

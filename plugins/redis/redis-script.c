@@ -45,7 +45,7 @@
 	"  end\n"                                                             \
 	"end\n"
 
-/* Refuse a TTL argument outside 0..REDIS_TTL_MAX_MS before the first
+/* Refuse a TTL argument outside 0..PERSIST_TTL_MAX_MS before the first
    write: Redis checks an expiry only when it applies it, after the script
    may have changed other keys, and a script is not rolled back.  Scripts
    write nothing before this check and never fail after their first

@@ -60,7 +60,7 @@ static void session_message(struct redis_store *st, const char *channel,
 	    memchr(f[0], '\0', fl[0]) != NULL || memchr(f[1], '\0', fl[1]) != NULL ||
 	    memchr(f[2], '\0', fl[2]) != NULL) {
 		st->host->log(st->sink, PERSIST_LOG_WARNING,
-			      "redis %s: ignoring a malformed session event",
+			      "%s: ignoring a malformed session event",
 			      st->conf.display);
 		return;
 	}
@@ -193,7 +193,7 @@ static int list_page(struct redis_store *st, const char **ids, size_t n,
 		    r->element[1]->type != REDIS_REPLY_STRING)
 			continue; /* expired or dropped since the index said so */
 		if (r->element[2]->type == REDIS_REPLY_STRING)
-			redis_parse_i64(r->element[2]->str, r->element[2]->len, &x);
+			persist_parse_counter(r->element[2]->str, r->element[2]->len, &x);
 		item.key = ids[i];
 		item.instance = r->element[0]->str;
 		item.value = r->element[1]->str;

@@ -259,7 +259,7 @@ static int incr_slow(struct redis_store *st, const char *collection,
 	if (ret != PERSIST_OK)
 		goto out;
 	r = replies[0];
-	if (r->type == REDIS_REPLY_STRING && redis_parse_i64(r->str, r->len, &v) == 0) {
+	if (r->type == REDIS_REPLY_STRING && persist_parse_counter(r->str, r->len, &v) == 0) {
 		if (value_r != NULL)
 			*value_r = v;
 	} else if (r->type == REDIS_REPLY_ERROR &&
@@ -553,14 +553,6 @@ int redis_state_scan(void *store, const char *collection, const char *prefix,
 	return ret;
 }
 
-/* The op at index i of an array whose elements are op_size bytes. */
-static const struct persist_op *op_at(const struct persist_op *ops, size_t i,
-				      size_t op_size)
-{
-	return (const struct persist_op *)(const void *)((const char *)ops +
-							 i * op_size);
-}
-
 /* Check one batch op before anything is sent. */
 static int batch_check(const struct persist_host *host,
 		       const struct persist_op *op, size_t i,
@@ -571,14 +563,14 @@ static int batch_check(const struct persist_host *host,
 				   "batch operation %zu has no collection", i);
 	switch (op->type) {
 	case PERSIST_OP_SET:
-		if (op->ttl_ms < 0 || op->ttl_ms > REDIS_TTL_MAX_MS)
+		if (op->ttl_ms < 0 || op->ttl_ms > PERSIST_TTL_MAX_MS)
 			return host->error(err, PERSIST_EINVAL, 0,
 					   "batch operation %zu (set of key \"%s\"): "
 					   "TTL %lld ms is out of range\nA TTL is 0 "
 					   "(none) to %lld ms (100 years).", i,
 					   op->key != NULL ? op->key : "",
 					   (long long)op->ttl_ms,
-					   (long long)REDIS_TTL_MAX_MS);
+					   (long long)PERSIST_TTL_MAX_MS);
 		/* fall through */
 	case PERSIST_OP_INCR:
 	case PERSIST_OP_DELETE:
@@ -616,18 +608,9 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 	struct coll_names cn = { 0 };
 	int ret = PERSIST_OK;
 
-	if (n == 0)
-		return PERSIST_OK;
-	if (ops == NULL || op_size < sizeof(struct persist_op))
-		return host->error(err, PERSIST_EINVAL, 0,
-				   "batch: bad operation array (element size %zu, "
-				   "expected at least %zu)", op_size,
-				   sizeof(struct persist_op));
-	for (size_t i = 0; i < n; i++) {
-		ret = batch_check(host, op_at(ops, i, op_size), i, err);
-		if (ret != PERSIST_OK)
-			return ret;
-	}
+	ret = pc_batch_check(host, ops, n, op_size, batch_check, err);
+	if (ret != PERSIST_OK || n == 0)
+		return ret;
 	incr_at = malloc(n * sizeof(*incr_at));
 	if (incr_at == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
@@ -637,7 +620,7 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 	redis_req_reserve(&req, 6 * n + 2, 3 * n + 2);
 	redis_req_cmd(&req, "MULTI");
 	for (size_t i = 0; i < n; i++) {
-		const struct persist_op *op = op_at(ops, i, op_size);
+		const struct persist_op *op = pc_batch_op(ops, i, op_size);
 		const char *c = op->collection;
 
 		incr_at[i] = SIZE_MAX;
@@ -691,7 +674,7 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 	}
 	/* one marker cleanup per collection that got a TTL'd value */
 	for (size_t i = 0; i < n; i++) {
-		const struct persist_op *op = op_at(ops, i, op_size);
+		const struct persist_op *op = pc_batch_op(ops, i, op_size);
 		int added;
 
 		if (op->type != PERSIST_OP_SET || op->ttl_ms <= 0)
@@ -739,7 +722,7 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 		goto out;
 	}
 	for (size_t i = 0; i < n && ret == PERSIST_OK; i++) {
-		const struct persist_op *op = op_at(ops, i, op_size);
+		const struct persist_op *op = pc_batch_op(ops, i, op_size);
 		const redisReply *r;
 
 		if (incr_at[i] == SIZE_MAX)

@@ -130,16 +130,16 @@ int redis_store_open(struct redis_plugin *plugin,
 
 	if (args == NULL || !PERSIST_HAS(args, sink))
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "redis provider: open was given no or too old "
+				   "open was given no or too old "
 				   "store arguments");
 	if (redis_scripts_init() != 0)
 		return host->error(err, PERSIST_EINIT, 0,
-				   "redis provider: cannot compute the digests of its "
+				   "cannot compute the digests of its "
 				   "Lua scripts (OpenSSL SHA1)");
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "redis provider: out of memory");
+				   "out of memory");
 	st->plugin = plugin;
 	st->host = host;
 	st->kind = args->kind;
@@ -150,7 +150,7 @@ int redis_store_open(struct redis_plugin *plugin,
 	if (st->instance_id == NULL) {
 		free(st);
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "redis provider: out of memory");
+				   "out of memory");
 	}
 	ret = redis_conf_parse(host, args->config_json, &st->conf, err);
 	if (ret != PERSIST_OK) {
@@ -161,7 +161,7 @@ int redis_store_open(struct redis_plugin *plugin,
 	if (!store_names(st)) {
 		store_free(st);
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "redis provider: out of memory");
+				   "out of memory");
 	}
 	ret = redis_pool_init(&st->pool, &st->conf, host, st->sink, err);
 	if (ret != PERSIST_OK) {

@@ -11,11 +11,10 @@
  * or '/' must be written %40, %3A, %2F).  Anything else - an unknown
  * scheme, a query string on a TCP url, a port that is not 1-65535, a db
  * that is not a non-negative integer - is a PERSIST_ECONFIG naming the
- * url with its credentials masked (mask_url_secrets, which does not rely
+ * url with its credentials masked (pc_mask_secrets, which does not rely
  * on the url parsing).
  */
 #include "redis-private.h"
-#include "redis-mask.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -29,11 +28,11 @@
 static int url_error(const struct persist_host *host, const char *url,
 		     struct persist_error *err, const char *why)
 {
-	char *masked = mask_url_secrets(url);
+	char *masked = pc_mask_secrets(url);
 	int ret;
 
 	ret = host->error(err, PERSIST_ECONFIG, 0,
-			  "redis provider: setting \"url\" (\"%s\") does not parse: %s\n"
+			  "setting \"url\" (\"%s\") does not parse: %s\n"
 			  "Expected redis://[user:password@]host[:port][/db], "
 			  "rediss://... or unix:///path/to/socket[?db=N].",
 			  masked != NULL ? masked : "?", why);
@@ -135,7 +134,7 @@ static int parse_unix(const struct persist_host *host, const char *url,
 	conf->display = strdup(display);
 	if (conf->path == NULL || conf->display == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "redis provider: out of memory");
+				   "out of memory");
 	return PERSIST_OK;
 }
 
@@ -240,7 +239,7 @@ decode_failed:
 				 "bad percent-escape in the credentials");
 oom:
 	return host->error(err, PERSIST_ENOMEM, ENOMEM,
-			   "redis provider: out of memory");
+			   "out of memory");
 }
 
 /* Parse url into conf (host/port/path/db/credentials/tls/display). */

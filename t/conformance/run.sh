@@ -1,4 +1,4 @@
-# t/conformance/run.sh - the common part of t/conformance/memory.sh and
+# t/conformance/run.sh - the common part of every
 # plugins/<provider>/conformance.sh, sourced by them: `set -u`, a `status`
 # the script exits with (0 until a check fails), a function running the
 # freshly built persist-conformance (through libtool, so that it finds the

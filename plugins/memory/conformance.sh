@@ -1,6 +1,6 @@
 #!/bin/sh
-# t/conformance/memory.sh - the conformance suite against the memory
-# provider: once with the default namespace, once with a named one; and the
+# plugins/memory/conformance.sh - the conformance suite (persist-
+# conformance, from t/conformance) against the memory provider: once with the default namespace, once with a named one; and the
 # memory provider refuses config keys it does not know, naming them.
 . "$abs_top_srcdir/t/conformance/run.sh"
 persist_conformance memory '{}' || status=1

@@ -1,6 +1,6 @@
 /*
- * plugins/redis/redis-mask.c - masking of the secrets in a connection
- * string, for messages and logs.
+ * plugins/common/pc-mask.c - masking of the secrets in a connection
+ * string (a url or a key=value conninfo), for messages and logs.
  *
  * A url that fails to parse is exactly the one whose credentials cannot
  * be found by the parser, so masking must not depend on parsing: it works
@@ -14,7 +14,7 @@
  * Nothing here knows about a particular provider, so any plugin that
  * quotes a url or a key=value connection string can use it.
  */
-#include "redis-mask.h"
+#include "pc-common.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -60,8 +60,8 @@ static bool secret_param_at(const char *s, size_t i, size_t *value_at_r)
 	return false;
 }
 
-/* See redis-mask.h. */
-char *mask_url_secrets(const char *url)
+/* See pc-common.h. */
+char *pc_mask_secrets(const char *url)
 {
 	size_t len = strlen(url), start = scheme_len(url), o = 0, i;
 	const char *at = strrchr(url, '@');
