@@ -5,8 +5,7 @@
  *
  * Files (each has one job):
  *   pg-plugin.c    descriptor, init/fini, the three ops tables
- *   pg-options.c   the provider's config object (json-c) into struct pg_conf
- *   pg-jsonopt.c   reading one typed key of a JSON config object
+ *   pg-options.c   the provider's config object into struct pg_conf
  *   pg-mask.c      conninfo checks and display without the password
  *   pg-conn.c      connect with a deadline, pool, backoff, statement
  *                  execution with an honest answer about what happened
@@ -30,6 +29,8 @@
 #include <stdint.h>
 #include <libpq-fe.h>
 #include <persist/plugin.h>
+
+#include "pc-common.h"
 
 #define PG_PLUGIN_VERSION "1.0.0"
 
@@ -66,15 +67,6 @@ struct pg_conf {
 	unsigned pool_size;
 	int sweep_interval_ms;
 };
-
-/* pg-jsonopt.c: one key of a JSON config object, by type; each names the
-   key in its error. */
-struct json_object;
-int pg_opt_string(const struct persist_host *host, const char *key,
-		  struct json_object *v, char **out, struct persist_error *err);
-int pg_opt_int(const struct persist_host *host, const char *key,
-	       struct json_object *v, int64_t min, int64_t max, int *out,
-	       struct persist_error *err);
 
 /* pg-options.c */
 int pg_conf_parse(const struct persist_host *host, const char *json,

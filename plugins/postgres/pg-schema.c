@@ -106,7 +106,7 @@ static int ddl_status(PGconn *pg, const char *sqlstate)
 int pg_schema_ensure(struct pg_store *st, PGconn *pg, char *why, size_t why_size)
 {
 	char check[256], sqlstate[8] = "", *sql, *full;
-	uint32_t hash = 2166136261u;
+	uint32_t hash;
 	PGresult *res;
 	int ret = PERSIST_OK;
 
@@ -142,8 +142,7 @@ int pg_schema_ensure(struct pg_store *st, PGconn *pg, char *why, size_t why_size
 		return PERSIST_EUNAVAIL;
 	}
 	/* absent (or half made): create under an advisory lock */
-	for (const char *p = st->conf.schema; *p != '\0'; p++)
-		hash = (hash ^ (unsigned char)*p) * 16777619u;
+	hash = (uint32_t)pc_hash(st->conf.schema, strlen(st->conf.schema));
 	sql = pg_sql_fill(ddl, st->quoted_schema);
 	full = sql != NULL ? malloc(strlen(sql) + 256) : NULL;
 	if (full == NULL) {
