@@ -14,6 +14,7 @@
  *   pg-listen.c    the listening thread (LISTEN/NOTIFY, dedicated connection)
  *   pg-store.c     open/close/health shared by the three kinds
  *   pg-state.c     state: counters, values with TTL, logs, batches
+ *   pg-state-drop.c  state: dropping a collection, trimming its log
  *   pg-config.c    configuration documents, ETags, CAS, notification
  *   pg-session.c   session registry, broadcast, targeted send
  *   pg-msg.c       framing of session events in NOTIFY payloads
@@ -95,6 +96,8 @@ enum pg_stmt {
 	PS_STATE_APPEND,
 	PS_STATE_READ_LOG,
 	PS_STATE_SWEEP,
+	PS_STATE_DROP,
+	PS_STATE_TRIM_LOG,
 	PS_CFG_GET,
 	PS_CFG_SET,
 	PS_CFG_SET_IF,
@@ -331,6 +334,13 @@ int pg_state_read_log(void *store, const char *collection, uint64_t from,
 int pg_state_batch(void *store, const struct persist_op *ops, size_t n,
 		   size_t op_size, struct persist_error *err);
 int pg_state_flush(void *store, struct persist_error *err);
+/* pg-state-drop.c: every key and log record of a collection removed in one
+   transaction (an absent collection is fine); the log records numbered
+   below `before` removed (0: nothing; beyond the log's next record
+   number: PERSIST_EINVAL, nothing removed). */
+int pg_state_drop(void *store, const char *collection, struct persist_error *err);
+int pg_state_trim_log(void *store, const char *collection, uint64_t before,
+		      struct persist_error *err);
 
 int pg_config_get(void *store, const char *key, struct persist_value *value_r,
 		  struct persist_error *err);

@@ -92,6 +92,21 @@ static const char *const templates[PS_COUNT_] = {
 	"ORDER BY idx LIMIT $3::int8",
 	[PS_STATE_SWEEP] =
 	"DELETE FROM @.kv WHERE expires_at <= now()",
+	/* one statement, so one transaction; the log's head row stays, so the
+	   numbering goes on and no record number is ever given twice */
+	[PS_STATE_DROP] =
+	"WITH k AS (DELETE FROM @.kv WHERE coll = $1::text RETURNING 1), "
+	"l AS (DELETE FROM @.log WHERE coll = $1::text RETURNING 1) "
+	"SELECT (SELECT count(*) FROM k), (SELECT count(*) FROM l)",
+	/* the log's next record number, and the records below $2 removed only
+	   when $2 does not pass it (numbers only grow, so the check holds for
+	   the whole statement) */
+	[PS_STATE_TRIM_LOG] =
+	"WITH h AS (SELECT COALESCE((SELECT next FROM @.log_head WHERE coll = $1::text), "
+	"0) AS next), "
+	"d AS (DELETE FROM @.log WHERE coll = $1::text AND idx < $2::int8 "
+	"AND $2::int8 <= (SELECT next FROM h) RETURNING 1) "
+	"SELECT (SELECT next FROM h), (SELECT count(*) FROM d)",
 
 	[PS_CFG_GET] =
 	"SELECT doc, etag, " EXPIRY_MS " FROM @.config WHERE key = $1::text AND " LIVE,
