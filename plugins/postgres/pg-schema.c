@@ -14,8 +14,9 @@
  *   events   (id, created_at, msg)           session events too big for
  *                                            a NOTIFY payload
  *   counter_add(bytea, int8, key)            a stored value plus a delta,
- *            refusing what is not `-?(0|[1-9][0-9]*)` (22P02) and int64
- *            overflow (22003), with the key as the error's detail
+ *            refusing what is not canonical int64 text `0|-?[1-9][0-9]*`
+ *            within the int64 range (22P02) and int64 overflow of the
+ *            sum (22003), with the key as the error's detail
  * Keys are text COLLATE "C": byte order, which is the order of UTF-8 code
  * points, so listings are sorted like strcmp and prefix scans are ranges
  * of the primary key.
@@ -63,10 +64,14 @@ static const char ddl[] =
 	" BEGIN "
 	"  IF cur IS NULL THEN RETURN delta; END IF; "
 	"  t := encode(cur, 'escape'); "
-	"  IF length(t) > 20 OR t !~ '^-?(0|[1-9][0-9]*)$' THEN "
+	"  IF length(t) > 20 OR t !~ '^(0|-?[1-9][0-9]*)$' THEN "
 	"   RAISE EXCEPTION USING ERRCODE = '22P02', MESSAGE = 'not a counter', DETAIL = k; "
 	"  END IF; "
-	"  s := t::numeric + delta; "
+	"  s := t::numeric; "
+	"  IF s < -9223372036854775808 OR s > 9223372036854775807 THEN "
+	"   RAISE EXCEPTION USING ERRCODE = '22P02', MESSAGE = 'not a counter', DETAIL = k; "
+	"  END IF; "
+	"  s := s + delta; "
 	"  IF s < -9223372036854775808 OR s > 9223372036854775807 THEN "
 	"   RAISE EXCEPTION USING ERRCODE = '22003', MESSAGE = 'counter out of range', "
 	"    DETAIL = k; "
