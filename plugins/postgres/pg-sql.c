@@ -28,6 +28,11 @@
 	"EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted " \
 	"AND classid = " HOLDER_CLASS " AND objsubid = 2 " \
 	"AND objid = hashtext(" key ")::oid)"
+/* The registration of session $2 when it is stale: expired, or its holder
+   is gone (a data-modifying WITH item: it runs whether read or not). */
+#define SES_GONE \
+	"gone AS (DELETE FROM @.sessions WHERE id = $2::text AND NOT (" LIVE " AND " \
+	HOLDER_LIVE("$4::text || instance") ") RETURNING 1)"
 /* A state value as stored bytes: a counter as its decimal text. */
 #define VALUE "COALESCE(value, convert_to(num::text, 'UTF8'))"
 /* An increment by EXCLUDED.num of row t: an expired row starts again, a
@@ -160,7 +165,10 @@ static const char *const templates[PS_COUNT_] = {
 	" ORDER BY id",
 	[PS_SES_NOTIFY] =
 	"SELECT pg_notify($1::text, $2::text)",
+	/* a send finds the session only while its holder is live; a stale
+	   registration (expired, or its holder gone) is removed on the way */
 	[PS_SES_SEND] =
+	"WITH " SES_GONE " "
 	"SELECT instance, pg_notify($1::text, 'T' || instance || chr(10) || $3::text) "
 	"FROM @.sessions WHERE id = $2::text AND " LIVE " AND "
 	HOLDER_LIVE("$4::text || instance"),
@@ -168,7 +176,7 @@ static const char *const templates[PS_COUNT_] = {
 	"WITH e AS (INSERT INTO @.events (msg) VALUES ($2::bytea) RETURNING id) "
 	"SELECT pg_notify($1::text, 'b' || id) FROM e",
 	[PS_SES_SEND_BIG] =
-	"WITH s AS (SELECT instance FROM @.sessions WHERE id = $2::text AND " LIVE " AND "
+	"WITH " SES_GONE ", s AS (SELECT instance FROM @.sessions WHERE id = $2::text AND " LIVE " AND "
 	HOLDER_LIVE("$4::text || instance") "), "
 	"e AS (INSERT INTO @.events (msg) SELECT $3::bytea FROM s RETURNING id) "
 	"SELECT s.instance, pg_notify($1::text, 't' || s.instance || chr(10) || e.id) "
