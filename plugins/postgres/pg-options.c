@@ -25,7 +25,6 @@
  */
 #include "pg-private.h"
 
-#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
