@@ -324,7 +324,7 @@ int pg_listen_start(struct pg_store *st, const char *const *channels, size_t n,
 				   "postgres provider: out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
-		l->channels[i] = strdup(channels[i]);
+		l->channels[i] = pc_strdup(channels[i]);
 		l->n = i + 1;
 		if (l->channels[i] == NULL) {
 			listener_free(l);

@@ -47,13 +47,11 @@ char *pg_msg_encode(const char *origin, const char *session_id,
 int pg_msg_decode(const char *msg, size_t len, char **buf_r,
 		  struct persist_event *ev)
 {
-	char *buf = malloc(len + 1), *p, *f[3];
+	char *buf = pc_memdup0(msg, len), *p, *f[3];
 	size_t rest = len;
 
 	if (buf == NULL)
 		return -1;
-	memcpy(buf, msg, len);
-	buf[len] = '\0';
 	p = buf;
 	for (int i = 0; i < 3; i++) {
 		char *nl = memchr(p, '\n', rest);
@@ -78,49 +76,10 @@ int pg_msg_decode(const char *msg, size_t len, char **buf_r,
 	return 0;
 }
 
-/* Valid UTF-8 (no overlongs, surrogates or code points over U+10FFFF),
-   without NUL, and short enough for a NOTIFY payload. */
+/* Valid UTF-8 (the support library's check), without NUL, and short
+   enough for a NOTIFY payload. */
 bool pg_msg_inline_ok(const char *msg, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)msg;
-	size_t i = 0;
-
-	if (len > PG_NOTIFY_INLINE_MAX)
-		return false;
-	while (i < len) {
-		unsigned c = s[i];
-		size_t n;
-		uint32_t cp;
-
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (i + n >= len)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
+	return len <= PG_NOTIFY_INLINE_MAX && memchr(msg, '\0', len) == NULL &&
+	       pc_utf8_valid(msg, len);
 }

@@ -17,16 +17,54 @@
  *                            default 5000)
  *   sweepInterval    integer ms between removals of expired rows
  *                            (default 1000)
- * An unknown key or a value of the wrong type is PERSIST_ECONFIG naming
- * the key.  The conninfo is never printed: messages use its display form
+ * The settings are read by the plugin support library from the table
+ * below: an unknown key, a value of the wrong type or out of range is
+ * PERSIST_ECONFIG naming the key; both conninfo settings are secret (their
+ * values are never quoted).  The conninfo is never printed: messages use its display form
  * without the password (pg-mask.c).
  */
 #include "pg-private.h"
 
-#include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <json-c/json.h>
+
+/* The settings as the config reader fills them (then moved to pg_conf). */
+struct pg_settings {
+	char *conninfo;
+	char *replica_conninfo;
+	char *schema;
+	int64_t pool_size;
+	int64_t connect_timeout_ms;
+	int64_t command_timeout_ms;
+	int64_t sweep_interval_ms;
+};
+
+#define PG_SETTING(field) offsetof(struct pg_settings, field)
+
+static const struct pc_setting pg_settings_table[] = {
+	{ .name = "conninfo", .type = PC_SETTING_STRING,
+	  .offset = PG_SETTING(conninfo), .flags = PC_SETTING_SECRET,
+	  .def_str = "" },
+	{ .name = "replicaConninfo", .type = PC_SETTING_STRING,
+	  .offset = PG_SETTING(replica_conninfo), .flags = PC_SETTING_SECRET },
+	{ .name = "schema", .type = PC_SETTING_STRING,
+	  .offset = PG_SETTING(schema), .min = 1, .max = PG_SCHEMA_MAX,
+	  .def_str = PG_DEFAULT_SCHEMA },
+	{ .name = "poolSize", .type = PC_SETTING_INT64,
+	  .offset = PG_SETTING(pool_size), .min = 1, .max = 1024,
+	  .def_int = PG_DEFAULT_POOL_SIZE },
+	{ .name = "connectTimeout", .type = PC_SETTING_INT64,
+	  .offset = PG_SETTING(connect_timeout_ms), .min = 1, .max = 3600000,
+	  .def_int = PG_DEFAULT_CONNECT_TIMEOUT },
+	{ .name = "commandTimeout", .type = PC_SETTING_INT64,
+	  .offset = PG_SETTING(command_timeout_ms), .min = 1, .max = 3600000,
+	  .def_int = PG_DEFAULT_COMMAND_TIMEOUT },
+	{ .name = "sweepInterval", .type = PC_SETTING_INT64,
+	  .offset = PG_SETTING(sweep_interval_ms), .min = 10, .max = 86400000,
+	  .def_int = PG_DEFAULT_SWEEP_INTERVAL },
+	{ .name = NULL }
+};
 
 /* Free a string that may hold a secret. */
 static void free_secret(char *s)
@@ -48,101 +86,26 @@ void pg_conf_free(struct pg_conf *conf)
 	memset(conf, 0, sizeof(*conf));
 }
 
-/* Apply one key of the config object to conf. */
-static int opt_apply(const struct persist_host *host, const char *key,
-		     struct json_object *v, struct pg_conf *conf,
-		     struct persist_error *err)
-{
-	int n, ret;
-
-	if (strcmp(key, "conninfo") == 0)
-		return pg_opt_string(host, key, v, &conf->conninfo, err);
-	if (strcmp(key, "replicaConninfo") == 0)
-		return pg_opt_string(host, key, v, &conf->replica_conninfo, err);
-	if (strcmp(key, "schema") == 0) {
-		ret = pg_opt_string(host, key, v, &conf->schema, err);
-		if (ret == PERSIST_OK &&
-		    (conf->schema[0] == '\0' || strlen(conf->schema) > PG_SCHEMA_MAX))
-			return host->error(err, PERSIST_ECONFIG, 0,
-					   "postgres provider: setting \"schema\" must be "
-					   "1 to %d bytes", PG_SCHEMA_MAX);
-		return ret;
-	}
-	if (strcmp(key, "connectTimeout") == 0)
-		return pg_opt_int(host, key, v, 1, 3600000, &conf->connect_timeout_ms, err);
-	if (strcmp(key, "commandTimeout") == 0)
-		return pg_opt_int(host, key, v, 1, 3600000, &conf->command_timeout_ms, err);
-	if (strcmp(key, "sweepInterval") == 0)
-		return pg_opt_int(host, key, v, 10, 86400000, &conf->sweep_interval_ms, err);
-	if (strcmp(key, "poolSize") == 0) {
-		ret = pg_opt_int(host, key, v, 1, 1024, &n, err);
-		if (ret == PERSIST_OK)
-			conf->pool_size = (unsigned)n;
-		return ret;
-	}
-	return host->error(err, PERSIST_ECONFIG, 0,
-			   "postgres provider: unknown setting \"%s\"\n"
-			   "Known settings: conninfo, replicaConninfo, schema, poolSize, "
-			   "connectTimeout, commandTimeout, sweepInterval.", key);
-}
-
 /* Parse the config JSON text into conf (defaults for what is absent). */
 int pg_conf_parse(const struct persist_host *host, const char *json,
 		  struct pg_conf *conf, struct persist_error *err)
 {
-	struct json_tokener *tok;
-	struct json_object *root;
-	enum json_tokener_error jerr;
-	int ret = PERSIST_OK;
+	struct pg_settings set;
+	int ret;
 
 	memset(conf, 0, sizeof(*conf));
-	conf->connect_timeout_ms = PG_DEFAULT_CONNECT_TIMEOUT;
-	conf->command_timeout_ms = PG_DEFAULT_COMMAND_TIMEOUT;
-	conf->pool_size = PG_DEFAULT_POOL_SIZE;
-	conf->sweep_interval_ms = PG_DEFAULT_SWEEP_INTERVAL;
-	if (json == NULL)
-		json = "{}";
-	tok = json_tokener_new();
-	if (tok == NULL)
-		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "postgres provider: out of memory");
-	root = json_tokener_parse_ex(tok, json, (int)strlen(json));
-	jerr = json_tokener_get_error(tok);
-	if (root == NULL || jerr != json_tokener_success ||
-	    tok->char_offset != (int)strlen(json)) {
-		ret = host->error(err, PERSIST_ECONFIG, 0,
-				  "postgres provider: config is not valid JSON: %s",
-				  jerr != json_tokener_success ?
-				  json_tokener_error_desc(jerr) : "trailing text");
-		json_tokener_free(tok);
-		json_object_put(root);
+	ret = pc_config_read(host, "postgres", json, pg_settings_table, &set, err);
+	if (ret != PERSIST_OK)
 		return ret;
-	}
-	json_tokener_free(tok);
-	if (!json_object_is_type(root, json_type_object)) {
-		json_object_put(root);
-		return host->error(err, PERSIST_ECONFIG, 0,
-				   "postgres provider: config must be a JSON object");
-	}
-	{
-		json_object_object_foreach(root, key, val) {
-			ret = opt_apply(host, key, val, conf, err);
-			if (ret != PERSIST_OK)
-				break;
-		}
-	}
-	json_object_put(root);
-	if (ret == PERSIST_OK && conf->conninfo == NULL &&
-	    (conf->conninfo = strdup("")) == NULL)
-		ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
-				  "postgres provider: out of memory");
-	if (ret == PERSIST_OK && conf->schema == NULL &&
-	    (conf->schema = strdup(PG_DEFAULT_SCHEMA)) == NULL)
-		ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
-				  "postgres provider: out of memory");
-	if (ret == PERSIST_OK)
-		ret = pg_conninfo_check(host, "conninfo", conf->conninfo,
-					&conf->display, err);
+	/* The ranges in the table keep every number within an int. */
+	conf->conninfo = set.conninfo;
+	conf->replica_conninfo = set.replica_conninfo;
+	conf->schema = set.schema;
+	conf->pool_size = (unsigned)set.pool_size;
+	conf->connect_timeout_ms = (int)set.connect_timeout_ms;
+	conf->command_timeout_ms = (int)set.command_timeout_ms;
+	conf->sweep_interval_ms = (int)set.sweep_interval_ms;
+	ret = pg_conninfo_check(host, "conninfo", conf->conninfo, &conf->display, err);
 	if (ret == PERSIST_OK && conf->replica_conninfo != NULL)
 		ret = pg_conninfo_check(host, "replicaConninfo", conf->replica_conninfo,
 					&conf->replica_display, err);

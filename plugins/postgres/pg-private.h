@@ -5,8 +5,7 @@
  *
  * Files (each has one job):
  *   pg-plugin.c    descriptor, init/fini, the three ops tables
- *   pg-options.c   the provider's config object (json-c) into struct pg_conf
- *   pg-jsonopt.c   reading one typed key of a JSON config object
+ *   pg-options.c   the provider's config object into struct pg_conf
  *   pg-mask.c      conninfo checks and display without the password
  *   pg-conn.c      connect with a deadline, pool, backoff, statement
  *                  execution with an honest answer about what happened
@@ -15,6 +14,7 @@
  *   pg-listen.c    the listening thread (LISTEN/NOTIFY, dedicated connection)
  *   pg-store.c     open/close/health shared by the three kinds
  *   pg-state.c     state: counters, values with TTL, logs, batches
+ *   pg-state-drop.c  state: dropping a collection, trimming its log
  *   pg-config.c    configuration documents, ETags, CAS, notification
  *   pg-session.c   session registry, broadcast, targeted send
  *   pg-msg.c       framing of session events in NOTIFY payloads
@@ -30,6 +30,8 @@
 #include <stdint.h>
 #include <libpq-fe.h>
 #include <persist/plugin.h>
+
+#include "pc-common.h"
 
 #define PG_PLUGIN_VERSION "1.0.0"
 
@@ -67,15 +69,6 @@ struct pg_conf {
 	int sweep_interval_ms;
 };
 
-/* pg-jsonopt.c: one key of a JSON config object, by type; each names the
-   key in its error. */
-struct json_object;
-int pg_opt_string(const struct persist_host *host, const char *key,
-		  struct json_object *v, char **out, struct persist_error *err);
-int pg_opt_int(const struct persist_host *host, const char *key,
-	       struct json_object *v, int64_t min, int64_t max, int *out,
-	       struct persist_error *err);
-
 /* pg-options.c */
 int pg_conf_parse(const struct persist_host *host, const char *json,
 		  struct pg_conf *conf, struct persist_error *err);
@@ -103,6 +96,8 @@ enum pg_stmt {
 	PS_STATE_APPEND,
 	PS_STATE_READ_LOG,
 	PS_STATE_SWEEP,
+	PS_STATE_DROP,
+	PS_STATE_TRIM_LOG,
 	PS_CFG_GET,
 	PS_CFG_SET,
 	PS_CFG_SET_IF,
@@ -121,7 +116,6 @@ enum pg_stmt {
 	PS_SES_EVENT,
 	PS_SES_HOLD,
 	PS_SES_SWEEP,
-	PS_SES_DROP_STALE,
 	PS_BEGIN,
 	PS_COMMIT,
 	PS_COUNT_
@@ -340,6 +334,13 @@ int pg_state_read_log(void *store, const char *collection, uint64_t from,
 int pg_state_batch(void *store, const struct persist_op *ops, size_t n,
 		   size_t op_size, struct persist_error *err);
 int pg_state_flush(void *store, struct persist_error *err);
+/* pg-state-drop.c: every key and log record of a collection removed in one
+   transaction (an absent collection is fine); the log records numbered
+   below `before` removed (0: nothing; beyond the log's next record
+   number: PERSIST_EINVAL, nothing removed). */
+int pg_state_drop(void *store, const char *collection, struct persist_error *err);
+int pg_state_trim_log(void *store, const char *collection, uint64_t before,
+		      struct persist_error *err);
 
 int pg_config_get(void *store, const char *key, struct persist_value *value_r,
 		  struct persist_error *err);

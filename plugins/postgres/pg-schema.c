@@ -14,9 +14,9 @@
  *   events   (id, created_at, msg)           session events too big for
  *                                            a NOTIFY payload
  *   counter_add(bytea, int8, key)            a stored value plus a delta,
- *            refusing what is not `-?(0|[1-9][0-9]*)` within int64, and
- *            "-0" (22P02), and int64
- *            overflow (22003), with the key as the error's detail
+ *            refusing what is not canonical int64 text `0|-?[1-9][0-9]*`
+ *            within the int64 range (22P02) and int64 overflow of the
+ *            sum (22003), with the key as the error's detail
  * Keys are text COLLATE "C": byte order, which is the order of UTF-8 code
  * points, so listings are sorted like strcmp and prefix scans are ranges
  * of the primary key.
@@ -64,11 +64,14 @@ static const char ddl[] =
 	" BEGIN "
 	"  IF cur IS NULL THEN RETURN delta; END IF; "
 	"  t := encode(cur, 'escape'); "
-	"  IF length(t) > 20 OR t !~ '^-?(0|[1-9][0-9]*)$' OR t = '-0' "
-	"     OR t::numeric NOT BETWEEN -9223372036854775808 AND 9223372036854775807 THEN "
+	"  IF length(t) > 20 OR t !~ '^(0|-?[1-9][0-9]*)$' THEN "
 	"   RAISE EXCEPTION USING ERRCODE = '22P02', MESSAGE = 'not a counter', DETAIL = k; "
 	"  END IF; "
-	"  s := t::numeric + delta; "
+	"  s := t::numeric; "
+	"  IF s < -9223372036854775808 OR s > 9223372036854775807 THEN "
+	"   RAISE EXCEPTION USING ERRCODE = '22P02', MESSAGE = 'not a counter', DETAIL = k; "
+	"  END IF; "
+	"  s := s + delta; "
 	"  IF s < -9223372036854775808 OR s > 9223372036854775807 THEN "
 	"   RAISE EXCEPTION USING ERRCODE = '22003', MESSAGE = 'counter out of range', "
 	"    DETAIL = k; "
@@ -108,7 +111,7 @@ static int ddl_status(PGconn *pg, const char *sqlstate)
 int pg_schema_ensure(struct pg_store *st, PGconn *pg, char *why, size_t why_size)
 {
 	char check[256], sqlstate[8] = "", *sql, *full;
-	uint32_t hash = 2166136261u;
+	uint32_t hash;
 	PGresult *res;
 	int ret = PERSIST_OK;
 
@@ -144,8 +147,7 @@ int pg_schema_ensure(struct pg_store *st, PGconn *pg, char *why, size_t why_size
 		return PERSIST_EUNAVAIL;
 	}
 	/* absent (or half made): create under an advisory lock */
-	for (const char *p = st->conf.schema; *p != '\0'; p++)
-		hash = (hash ^ (unsigned char)*p) * 16777619u;
+	hash = (uint32_t)pc_hash(st->conf.schema, strlen(st->conf.schema));
 	sql = pg_sql_fill(ddl, st->quoted_schema);
 	full = sql != NULL ? malloc(strlen(sql) + 256) : NULL;
 	if (full == NULL) {

@@ -207,24 +207,6 @@ int pg_session_list(void *store, persist_emit_fn *emit, void *ctx,
 	return PERSIST_OK;
 }
 
-
-/* Remove the registration of session id when no live instance holds it
-   (its holder exited without dropping it), so that list and drop agree
-   with the not-found answer of the send that found it stale.  Best
-   effort: a failure here leaves the row to expire or to the next send. */
-static void drop_stale(struct pg_store *st, const char *id)
-{
-	struct persist_error ignored;
-	struct pg_params p = { 0 };
-	PGresult *res = NULL;
-
-	pg_param_str(&p, id);
-	pg_param_str(&p, st->schema_nl);
-	if (pg_exec(&st->pool, PS_SES_DROP_STALE, &p, PG_WRITE, &res,
-		    "send", &ignored) == PERSIST_OK)
-		PQclear(res);
-}
-
 /* Send an event: to every instance (id NULL) or to the holder of id. */
 static int session_notify(struct pg_store *st, const char *id, const char *event,
 			  const void *data, size_t len, struct persist_error *err)
@@ -271,7 +253,6 @@ static int session_notify(struct pg_store *st, const char *id, const char *event
 		return ret;
 	if (id != NULL && PQntuples(res) == 0) {
 		PQclear(res);
-		drop_stale(st, id);
 		return st->host->error(err, PERSIST_ENOTFOUND, 0,
 				       "no live session \"%s\" to send to\n"
 				       "It is unknown, expired, or the instance holding it "

@@ -28,6 +28,11 @@
 	"EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted " \
 	"AND classid = " HOLDER_CLASS " AND objsubid = 2 " \
 	"AND objid = hashtext(" key ")::oid)"
+/* The registration of session $2 when it is stale: expired, or its holder
+   is gone (a data-modifying WITH item: it runs whether read or not). */
+#define SES_GONE \
+	"gone AS (DELETE FROM @.sessions WHERE id = $2::text AND NOT (" LIVE " AND " \
+	HOLDER_LIVE("$4::text || instance") ") RETURNING 1)"
 /* A state value as stored bytes: a counter as its decimal text. */
 #define VALUE "COALESCE(value, convert_to(num::text, 'UTF8'))"
 /* An increment by EXCLUDED.num of row t: an expired row starts again, a
@@ -92,6 +97,21 @@ static const char *const templates[PS_COUNT_] = {
 	"ORDER BY idx LIMIT $3::int8",
 	[PS_STATE_SWEEP] =
 	"DELETE FROM @.kv WHERE expires_at <= now()",
+	/* one statement, so one transaction; the log's head row stays, so the
+	   numbering goes on and no record number is ever given twice */
+	[PS_STATE_DROP] =
+	"WITH k AS (DELETE FROM @.kv WHERE coll = $1::text RETURNING 1), "
+	"l AS (DELETE FROM @.log WHERE coll = $1::text RETURNING 1) "
+	"SELECT (SELECT count(*) FROM k), (SELECT count(*) FROM l)",
+	/* the log's next record number, and the records below $2 removed only
+	   when $2 does not pass it (numbers only grow, so the check holds for
+	   the whole statement) */
+	[PS_STATE_TRIM_LOG] =
+	"WITH h AS (SELECT COALESCE((SELECT next FROM @.log_head WHERE coll = $1::text), "
+	"0) AS next), "
+	"d AS (DELETE FROM @.log WHERE coll = $1::text AND idx < $2::int8 "
+	"AND $2::int8 <= (SELECT next FROM h) RETURNING 1) "
+	"SELECT (SELECT next FROM h), (SELECT count(*) FROM d)",
 
 	[PS_CFG_GET] =
 	"SELECT doc, etag, " EXPIRY_MS " FROM @.config WHERE key = $1::text AND " LIVE,
@@ -145,7 +165,10 @@ static const char *const templates[PS_COUNT_] = {
 	" ORDER BY id",
 	[PS_SES_NOTIFY] =
 	"SELECT pg_notify($1::text, $2::text)",
+	/* a send finds the session only while its holder is live; a stale
+	   registration (expired, or its holder gone) is removed on the way */
 	[PS_SES_SEND] =
+	"WITH " SES_GONE " "
 	"SELECT instance, pg_notify($1::text, 'T' || instance || chr(10) || $3::text) "
 	"FROM @.sessions WHERE id = $2::text AND " LIVE " AND "
 	HOLDER_LIVE("$4::text || instance"),
@@ -153,7 +176,7 @@ static const char *const templates[PS_COUNT_] = {
 	"WITH e AS (INSERT INTO @.events (msg) VALUES ($2::bytea) RETURNING id) "
 	"SELECT pg_notify($1::text, 'b' || id) FROM e",
 	[PS_SES_SEND_BIG] =
-	"WITH s AS (SELECT instance FROM @.sessions WHERE id = $2::text AND " LIVE " AND "
+	"WITH " SES_GONE ", s AS (SELECT instance FROM @.sessions WHERE id = $2::text AND " LIVE " AND "
 	HOLDER_LIVE("$4::text || instance") "), "
 	"e AS (INSERT INTO @.events (msg) SELECT $3::bytea FROM s RETURNING id) "
 	"SELECT s.instance, pg_notify($1::text, 't' || s.instance || chr(10) || e.id) "
@@ -166,11 +189,6 @@ static const char *const templates[PS_COUNT_] = {
 	"WITH a AS (DELETE FROM @.sessions WHERE expires_at <= now() RETURNING 1), "
 	"b AS (DELETE FROM @.events WHERE created_at < now() - interval '5 minutes' "
 	"RETURNING 1) SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b)",
-
-	/* a send found no live holder: the registration it left is stale */
-	[PS_SES_DROP_STALE] =
-	"DELETE FROM @.sessions WHERE id = $1::text AND NOT "
-	HOLDER_LIVE("$2::text || instance"),
 
 	[PS_BEGIN] = "BEGIN",
 	[PS_COMMIT] = "COMMIT",

@@ -346,13 +346,6 @@ static int send_prepared(PGconn *pg, enum pg_stmt id, const struct pg_params *p)
 				   p != NULL ? p->formats : NULL, 1);
 }
 
-/* The i-th operation of the array. */
-static const struct persist_op *op_at(const struct persist_op *ops, size_t op_size,
-				      size_t i)
-{
-	return (const void *)((const char *)ops + i * op_size);
-}
-
 /* A PostgreSQL array literal of the strings get(op) of ops [i, j), each
    element quoted ("..." with \ and " escaped); malloc, NULL on ENOMEM. */
 static char *array_literal(const struct persist_op *ops, size_t op_size, size_t i,
@@ -362,7 +355,7 @@ static char *array_literal(const struct persist_op *ops, size_t op_size, size_t 
 	char *lit;
 
 	for (size_t k = i; k < j; k++) {
-		const struct persist_op *op = op_at(ops, op_size, k);
+		const struct persist_op *op = pc_batch_op(ops, k, op_size);
 
 		size += field == 2 ? 24 : 3 + 2 * strlen(field == 0 ? op->collection : op->key);
 	}
@@ -371,7 +364,7 @@ static char *array_literal(const struct persist_op *ops, size_t op_size, size_t 
 		return NULL;
 	lit[o++] = '{';
 	for (size_t k = i; k < j; k++) {
-		const struct persist_op *op = op_at(ops, op_size, k);
+		const struct persist_op *op = pc_batch_op(ops, k, op_size);
 
 		if (k > i)
 			lit[o++] = ',';
@@ -441,7 +434,7 @@ struct segment {
 static int send_segment(PGconn *pg, const struct persist_op *ops, size_t op_size,
 			size_t i, size_t j, char (*nums)[24], char **lits)
 {
-	const struct persist_op *op = op_at(ops, op_size, i);
+	const struct persist_op *op = pc_batch_op(ops, i, op_size);
 	struct pg_params p = { 0 };
 
 	if (j - i > 1) {
@@ -497,8 +490,8 @@ static int batch_run(struct pg_store *st, struct pg_conn *c,
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 
-		if (op_at(ops, op_size, i)->type == PERSIST_OP_INCR)
-			while (j < n && op_at(ops, op_size, j)->type == PERSIST_OP_INCR)
+		if (pc_batch_op(ops, i, op_size)->type == PERSIST_OP_INCR)
+			while (j < n && pc_batch_op(ops, j, op_size)->type == PERSIST_OP_INCR)
 				j++;
 		segs[nseg] = (struct segment){ .first = i, .count = j - i };
 		if (send_segment(c->pg, ops, op_size, i, j, nums, lits + 3 * nseg) == 0)
@@ -543,7 +536,7 @@ static int batch_run(struct pg_store *st, struct pg_conn *c,
 	}
 	if (failed_at >= 0 && failed_at < (long)nseg)
 		ret = batch_failed(st, c, segs[failed_at].count == 1 ?
-				   op_at(ops, op_size, segs[failed_at].first) : NULL,
+				   pc_batch_op(ops, segs[failed_at].first, op_size) : NULL,
 				   segs[failed_at].count > 1, failed, err);
 	else
 		ret = batch_failed(st, c, NULL, false, failed, err);
@@ -567,8 +560,13 @@ int pg_state_batch(void *store, const struct persist_op *ops, size_t n,
 
 	if (n == 0)
 		return PERSIST_OK;
+	if (!pc_batch_op_size_ok(op_size))
+		return st->host->error(err, PERSIST_EINVAL, 0,
+				       "postgres provider: batch operations of %zu bytes "
+				       "are too small\nThis plugin needs at least %zu bytes "
+				       "per operation.", op_size, sizeof(struct persist_op));
 	for (size_t i = 0; i < n; i++) {
-		const struct persist_op *op = (const void *)((const char *)ops + i * op_size);
+		const struct persist_op *op = pc_batch_op(ops, i, op_size);
 
 		if (op_stmt(op->type) == PS_COUNT_)
 			return st->host->error(err, PERSIST_EINVAL, 0,

@@ -100,9 +100,9 @@ int pg_store_open(struct pg_plugin *plugin, const struct persist_store_args *arg
 	}
 	if (st->conf.display[0] == '\0') {
 		free(st->conf.display);
-		st->conf.display = strdup("(libpq defaults)");
+		st->conf.display = pc_strdup("(libpq defaults)");
 	}
-	st->instance_id = strdup(args->instance_id != NULL && args->instance_id[0] != '\0' ?
+	st->instance_id = pc_strdup(args->instance_id != NULL && args->instance_id[0] != '\0' ?
 				 args->instance_id : "unnamed");
 	st->quoted_schema = quote_ident(st->conf.schema);
 	st->sql = st->quoted_schema != NULL ? pg_sql_build(st->quoted_schema) : NULL;

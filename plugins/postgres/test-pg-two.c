@@ -298,7 +298,8 @@ static void test_config_latency(void)
 	CU_ASSERT(ms[ROUNDS - 1] < 1000);
 }
 
-/* When the child is gone, its session has no live holder any more. */
+/* When the child is gone, its session has no live holder any more: a send
+   answers not found and removes the stale registration. */
 static void test_holder_gone(void)
 {
 	struct persist_error err;
@@ -313,7 +314,6 @@ static void test_holder_gone(void)
 			t_sleep_ms(20);
 	}
 	CU_ASSERT_EQUAL(ret, PERSIST_ENOTFOUND);
-	/* the send that found the holder gone removed its stale registration */
 	CU_ASSERT_EQUAL(persist_session_drop(p, "child-session", &err), PERSIST_ENOTFOUND);
 }
 
