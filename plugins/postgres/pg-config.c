@@ -205,7 +205,7 @@ int pg_config_get(void *store, const char *key, struct persist_value *value_r,
 	PQclear(res);
 	if (value_r->data == NULL)
 		return st->host->error(err, PERSIST_ENOMEM, ENOMEM,
-				       "postgres provider: out of memory");
+				       "out of memory");
 	return PERSIST_OK;
 }
 
@@ -226,7 +226,7 @@ int pg_config_set(void *store, const char *key, const void *data, size_t len,
 	msg = payload('S', etag, key);
 	if (msg == NULL)
 		return st->host->error(err, PERSIST_ENOMEM, ENOMEM,
-				       "postgres provider: out of memory");
+				       "out of memory");
 	pg_param_str(&p, key);
 	pg_param_bin(&p, data, len);
 	pg_param_str(&p, etag);
@@ -265,7 +265,7 @@ int pg_config_del(void *store, const char *key, const char *if_match,
 
 	if (msg == NULL)
 		return st->host->error(err, PERSIST_ENOMEM, ENOMEM,
-				       "postgres provider: out of memory");
+				       "out of memory");
 	pg_param_str(&p, key);
 	pg_param_str(&p, st->chan_config);
 	pg_param_str(&p, msg);

@@ -385,9 +385,9 @@ static int pool_unavailable(struct pg_pool *pool, int code, const char *why,
 {
 	return pool->st->host->error(err, code, 0,
 				     code == PERSIST_ECONFIG ?
-				     "postgres provider: the server refuses the connection\n"
+				     "the server refuses the connection\n"
 				     "Server %s: %s." :
-				     "postgres provider: server unavailable\n"
+				     "server unavailable\n"
 				     "Server %s: %s.",
 				     pool->display, why);
 }
@@ -413,7 +413,7 @@ static int pool_connect(struct pg_pool *pool, struct pg_conn **c_r,
 			pthread_cond_broadcast(&pool->freed);
 			pthread_mutex_unlock(&pool->lock);
 			return host->error(err, ret, 0,
-					   "postgres provider: cannot set up schema \"%s\"\n"
+					   "cannot set up schema \"%s\"\n"
 					   "Server %s: %s.", st->conf.schema,
 					   pool->display, why);
 		}
@@ -435,7 +435,7 @@ static int pool_connect(struct pg_pool *pool, struct pg_conn **c_r,
 	if (pool->down) {
 		pool->reconnects++;
 		host->log(st->sink, PERSIST_LOG_INFO,
-			  "postgres provider: connected again to %s", pool->display);
+			  "connected again to %s", pool->display);
 	}
 	pool->down = false;
 	pool->failures = 0;
@@ -447,7 +447,7 @@ static int pool_connect(struct pg_pool *pool, struct pg_conn **c_r,
 		pool->total--;
 		pthread_mutex_unlock(&pool->lock);
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "postgres provider: out of memory");
+				   "out of memory");
 	}
 	(*c_r)->pg = pg;
 	return PERSIST_OK;
@@ -497,7 +497,7 @@ int pg_pool_get(struct pg_pool *pool, struct pg_conn **c_r,
 			if (left <= 0) {
 				pthread_mutex_unlock(&pool->lock);
 				return host->error(err, PERSIST_ETIMEDOUT, 0,
-						   "postgres provider: all %u connections "
+						   "all %u connections "
 						   "stayed busy for %d ms\n"
 						   "Raise \"poolSize\" or \"commandTimeout\".",
 						   pool->size, pool->st->conf.command_timeout_ms);
@@ -565,7 +565,7 @@ int pg_result_error(struct pg_pool *pool, PGconn *pg, const PGresult *res,
 	if (timed_out)
 		return host->error(err, (flags & PG_WRITE) ? PERSIST_EUNCERTAIN :
 				   PERSIST_ETIMEDOUT, 0,
-				   "postgres provider: %s: no answer within %d ms%s\n"
+				   "%s: no answer within %d ms%s\n"
 				   "Server %s.", what, pool->st->conf.command_timeout_ms,
 				   (flags & PG_WRITE) ? "; it may or may not have been applied" : "",
 				   pool->display);
@@ -573,7 +573,7 @@ int pg_result_error(struct pg_pool *pool, PGconn *pg, const PGresult *res,
 		one_line(msg != NULL ? msg : PQerrorMessage(pg), line, sizeof(line));
 		return host->error(err, (flags & PG_WRITE) ? PERSIST_EUNCERTAIN :
 				   PERSIST_EUNAVAIL, 0,
-				   "postgres provider: %s: connection lost%s\n"
+				   "%s: connection lost%s\n"
 				   "Server %s: %s.", what,
 				   (flags & PG_WRITE) ? "; it may or may not have been applied" : "",
 				   pool->display, line);
@@ -597,7 +597,7 @@ int pg_result_error(struct pg_pool *pool, PGconn *pg, const PGresult *res,
 		pool->st->schema_ready = false;
 		pthread_mutex_unlock(&pool->st->schema_lock);
 	}
-	return host->error(err, code, 0, "postgres provider: %s failed: %s (SQLSTATE %s)",
+	return host->error(err, code, 0, "%s failed: %s (SQLSTATE %s)",
 			   what, msg != NULL ? msg : "error", state);
 }
 

@@ -74,7 +74,7 @@ int pg_listen_exec(struct pg_store *st, PGconn *pg, enum pg_stmt id,
 	s = PQresultStatus(last);
 	if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
 		host->log(st->sink, PERSIST_LOG_WARNING,
-			  "postgres provider: background statement failed: %s",
+			  "background statement failed: %s",
 			  PQresultErrorField(last, PG_DIAG_MESSAGE_PRIMARY) != NULL ?
 			  PQresultErrorField(last, PG_DIAG_MESSAGE_PRIMARY) : "error");
 		PQclear(last);
@@ -204,7 +204,7 @@ static void *listener_main(void *arg)
 
 				if (failures == 0 || ret == PERSIST_ECONFIG)
 					host->log(st->sink, PERSIST_LOG_WARNING,
-						  "postgres provider: listening connection to %s "
+						  "listening connection to %s "
 						  "failed: %s", st->conf.display, why);
 				failures++;
 				ever_failed = true;
@@ -217,7 +217,7 @@ static void *listener_main(void *arg)
 				pthread_mutex_unlock(&l->lock);
 				if (ever_failed) {
 					host->log(st->sink, PERSIST_LOG_INFO,
-						  "postgres provider: listening again on %s",
+						  "listening again on %s",
 						  st->conf.display);
 					if (l->on_gap != NULL)
 						l->on_gap(st);
@@ -268,7 +268,7 @@ static void *listener_main(void *arg)
 		continue;
 lost:
 		host->log(st->sink, PERSIST_LOG_WARNING,
-			  "postgres provider: listening connection to %s lost; "
+			  "listening connection to %s lost; "
 			  "reconnecting", st->conf.display);
 		PQfinish(l->pg);
 		l->pg = NULL;
@@ -308,7 +308,7 @@ int pg_listen_start(struct pg_store *st, const char *const *channels, size_t n,
 
 	if (l == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "postgres provider: out of memory");
+				   "out of memory");
 	l->st = st;
 	l->on_msg = on_msg;
 	l->on_gap = on_gap;
@@ -321,7 +321,7 @@ int pg_listen_start(struct pg_store *st, const char *const *channels, size_t n,
 	if (l->channels == NULL) {
 		listener_free(l);
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "postgres provider: out of memory");
+				   "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
 		l->channels[i] = pc_strdup(channels[i]);
@@ -329,7 +329,7 @@ int pg_listen_start(struct pg_store *st, const char *const *channels, size_t n,
 		if (l->channels[i] == NULL) {
 			listener_free(l);
 			return host->error(err, PERSIST_ENOMEM, ENOMEM,
-					   "postgres provider: out of memory");
+					   "out of memory");
 		}
 	}
 	if (pipe(l->pipe) != 0 ||
@@ -341,12 +341,12 @@ int pg_listen_start(struct pg_store *st, const char *const *channels, size_t n,
 
 		listener_free(l);
 		return host->error(err, PERSIST_EIO, e,
-				   "postgres provider: cannot make a pipe: %s", strerror(e));
+				   "cannot make a pipe: %s", strerror(e));
 	}
 	if (pthread_create(&l->thread, NULL, listener_main, l) != 0) {
 		listener_free(l);
 		return host->error(err, PERSIST_EIO, 0,
-				   "postgres provider: cannot start the listening thread");
+				   "cannot start the listening thread");
 	}
 	/* wait for the first attempt, a little longer than it may take */
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -361,7 +361,7 @@ int pg_listen_start(struct pg_store *st, const char *const *channels, size_t n,
 	pthread_mutex_unlock(&l->lock);
 	if (status == PERSIST_ECONFIG || status == PERSIST_ENOMEM) {
 		int ret = host->error(err, status, 0,
-				      "postgres provider: the server refuses the connection\n"
+				      "the server refuses the connection\n"
 				      "Server %s: %s.", st->conf.display, l->first_why);
 
 		pg_listen_stop(l);
@@ -369,7 +369,7 @@ int pg_listen_start(struct pg_store *st, const char *const *channels, size_t n,
 	}
 	if (status != PERSIST_OK)
 		host->log(st->sink, PERSIST_LOG_WARNING,
-			  "postgres provider: server %s unavailable at open (%s); the "
+			  "server %s unavailable at open (%s); the "
 			  "store opens anyway and answers unavailable until it can be "
 			  "reached", st->conf.display, l->first_why);
 	*l_r = l;

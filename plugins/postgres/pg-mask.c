@@ -72,11 +72,11 @@ int pg_conninfo_check(const struct persist_host *host, const char *what,
 	if (opts == NULL) {
 		if (errmsg == NULL)
 			return host->error(err, PERSIST_ENOMEM, ENOMEM,
-					   "postgres provider: out of memory");
+					   "out of memory");
 		mask_parse_error(errmsg, masked, sizeof(masked));
 		PQfreemem(errmsg);
 		return host->error(err, PERSIST_ECONFIG, 0,
-				   "postgres provider: setting \"%s\" does not parse\n"
+				   "setting \"%s\" does not parse\n"
 				   "libpq says: %s", what, masked);
 	}
 	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
@@ -88,7 +88,7 @@ int pg_conninfo_check(const struct persist_host *host, const char *what,
 	if (display == NULL) {
 		PQconninfoFree(opts);
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "postgres provider: out of memory");
+				   "out of memory");
 	}
 	display[0] = '\0';
 	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {

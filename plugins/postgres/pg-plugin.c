@@ -37,22 +37,15 @@ static int pg_init(const struct persist_host *host, void **plugin_r,
 {
 	struct pg_plugin *plugin;
 
-	if (host == NULL || !PERSIST_HAS(host, strerror)) {
-		if (err != NULL) {
-			err->code = PERSIST_EINIT;
-			err->sys_errno = 0;
-			snprintf(err->msg, sizeof(err->msg),
-				 "postgres provider: the core's host table is too old");
-		}
+	if (pc_host_check(host, err) != PERSIST_OK)
 		return PERSIST_EINIT;
-	}
 	if (PQisthreadsafe() == 0)
 		return host->error(err, PERSIST_EINIT, 0,
-				   "postgres provider: libpq was built without thread safety");
+				   "libpq was built without thread safety");
 	plugin = calloc(1, sizeof(*plugin));
 	if (plugin == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "postgres provider: out of memory");
+				   "out of memory");
 	plugin->host = host;
 	*plugin_r = plugin;
 	return PERSIST_OK;
@@ -76,7 +69,7 @@ static int open_kind(void *plugin, const struct persist_store_args *args,
 
 	if (args != NULL && PERSIST_HAS(args, kind) && args->kind != kind)
 		return p->host->error(err, PERSIST_EINVAL, 0,
-				      "postgres provider: a store of kind %d was opened "
+				      "a store of kind %d was opened "
 				      "through the table of kind %d",
 				      (int)args->kind, (int)kind);
 	ret = pg_store_open(p, args, &st, err);

@@ -36,7 +36,7 @@ static void deliver(struct pg_store *st, const char *msg, size_t len)
 
 	if (pg_msg_decode(msg, len, &buf, &ev) != 0) {
 		st->host->log(st->sink, PERSIST_LOG_WARNING,
-			      "postgres provider: dropped a malformed session event");
+			      "dropped a malformed session event");
 		return;
 	}
 	st->host->session_event(st->sink, &ev);
@@ -56,7 +56,7 @@ static void deliver_stored(struct pg_store *st, PGconn *pg, const char *id)
 		deliver(st, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
 	else
 		st->host->log(st->sink, PERSIST_LOG_WARNING,
-			      "postgres provider: session event %s is gone", id);
+			      "session event %s is gone", id);
 	PQclear(res);
 }
 
@@ -103,7 +103,7 @@ static void session_msg(struct pg_store *st, PGconn *pg, const char *channel,
 static void session_gap(struct pg_store *st)
 {
 	st->host->log(st->sink, PERSIST_LOG_WARNING,
-		      "postgres provider: session events sent while the listening "
+		      "session events sent while the listening "
 		      "connection was down are lost");
 }
 
@@ -133,7 +133,7 @@ int pg_session_start(struct pg_store *st, struct persist_error *err)
 	st->schema_nl = malloc(ls + 2);
 	if (st->holder_key == NULL || st->schema_nl == NULL)
 		return st->host->error(err, PERSIST_ENOMEM, ENOMEM,
-				       "postgres provider: out of memory");
+				       "out of memory");
 	memcpy(st->holder_key, st->conf.schema, ls);
 	st->holder_key[ls] = '\n';
 	memcpy(st->holder_key + ls + 1, st->instance_id, li + 1);
@@ -221,7 +221,7 @@ static int session_notify(struct pg_store *st, const char *id, const char *event
 
 	if (msg == NULL)
 		return st->host->error(err, PERSIST_ENOMEM, ENOMEM,
-				       "postgres provider: out of memory");
+				       "out of memory");
 	inl = pg_msg_inline_ok(msg, mlen);
 	pg_param_str(&p, st->chan_session);
 	if (id != NULL)
@@ -231,7 +231,7 @@ static int session_notify(struct pg_store *st, const char *id, const char *event
 		if (inline_payload == NULL) {
 			free(msg);
 			return st->host->error(err, PERSIST_ENOMEM, ENOMEM,
-					       "postgres provider: out of memory");
+					       "out of memory");
 		}
 		inline_payload[0] = 'B';
 		memcpy(inline_payload + 1, msg, mlen + 1);

@@ -25,7 +25,7 @@ static int no_collection(const struct pg_store *st, const char *op,
 			 struct persist_error *err)
 {
 	return st->host->error(err, PERSIST_EINVAL, 0,
-			       "postgres provider: %s: no collection given\n"
+			       "%s: no collection given\n"
 			       "The collection argument is NULL or empty.", op);
 }
 
@@ -70,7 +70,7 @@ int pg_state_trim_log(void *store, const char *collection, uint64_t before,
 	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8) {
 		PQclear(res);
 		return st->host->error(err, PERSIST_ECORRUPT, 0,
-				       "postgres provider: trim_log of collection \"%s\": "
+				       "trim_log of collection \"%s\": "
 				       "the server answered something that is not a number",
 				       collection);
 	}
@@ -78,7 +78,7 @@ int pg_state_trim_log(void *store, const char *collection, uint64_t before,
 	PQclear(res);
 	if (before > next)
 		return st->host->error(err, PERSIST_EINVAL, 0,
-				       "postgres provider: cannot trim the log of collection "
+				       "cannot trim the log of collection "
 				       "\"%s\" up to record %" PRIu64 "\n"
 				       "Its next record number is %" PRIu64 "; nothing was "
 				       "trimmed.", collection, before, next);

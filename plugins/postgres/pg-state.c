@@ -79,7 +79,7 @@ int pg_state_get(void *store, const char *collection, const char *key,
 	PQclear(res);
 	if (value_r->data == NULL)
 		return st->host->error(err, PERSIST_ENOMEM, ENOMEM,
-				       "postgres provider: out of memory");
+				       "out of memory");
 	pg_state_maybe_sweep(st);
 	return PERSIST_OK;
 }
@@ -194,7 +194,7 @@ int pg_state_scan(void *store, const char *collection, const char *prefix,
 	upper = prefix_upper(prefix, &oom);
 	if (oom)
 		return st->host->error(err, PERSIST_ENOMEM, ENOMEM,
-				       "postgres provider: out of memory");
+				       "out of memory");
 	pg_param_str(&p, collection);
 	pg_param_str(&p, prefix);
 	if (upper != NULL)
@@ -251,7 +251,7 @@ int pg_state_incr(void *store, const char *collection, const char *key,
 	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8) {
 		PQclear(res);
 		return st->host->error(err, PERSIST_ECORRUPT, 0,
-				       "postgres provider: incr of key \"%s\": the server "
+				       "incr of key \"%s\": the server "
 				       "answered something that is not a number", key);
 	}
 	v = pg_get_i64(res, 0, 0);
@@ -562,7 +562,7 @@ int pg_state_batch(void *store, const struct persist_op *ops, size_t n,
 		return PERSIST_OK;
 	if (!pc_batch_op_size_ok(op_size))
 		return st->host->error(err, PERSIST_EINVAL, 0,
-				       "postgres provider: batch operations of %zu bytes "
+				       "batch operations of %zu bytes "
 				       "are too small\nThis plugin needs at least %zu bytes "
 				       "per operation.", op_size, sizeof(struct persist_op));
 	for (size_t i = 0; i < n; i++) {
@@ -581,7 +581,7 @@ int pg_state_batch(void *store, const struct persist_op *ops, size_t n,
 		free(segs);
 		free(lits);
 		return st->host->error(err, PERSIST_ENOMEM, ENOMEM,
-				       "postgres provider: out of memory");
+				       "out of memory");
 	}
 	ret = pg_pool_get(&st->pool, &c, err);
 	if (ret == PERSIST_OK) {

@@ -81,12 +81,12 @@ int pg_store_open(struct pg_plugin *plugin, const struct persist_store_args *arg
 
 	if (args == NULL || !PERSIST_HAS(args, sink))
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "postgres provider: open was given no or too old "
+				   "open was given no or too old "
 				   "store arguments");
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "postgres provider: out of memory");
+				   "out of memory");
 	st->plugin = plugin;
 	st->host = host;
 	st->kind = args->kind;
@@ -112,12 +112,12 @@ int pg_store_open(struct pg_plugin *plugin, const struct persist_store_args *arg
 	    st->chan_config == NULL || st->chan_session == NULL) {
 		store_free(st);
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "postgres provider: out of memory");
+				   "out of memory");
 	}
 	if (pg_pool_init(&st->pool, st, st->conf.conninfo, st->conf.display) != 0) {
 		store_free(st);
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "postgres provider: cannot make a connection pool");
+				   "cannot make a connection pool");
 	}
 	if (st->conf.replica_conninfo != NULL && st->kind == PERSIST_KIND_CONFIG) {
 		if (pg_pool_init(&st->replica, st, st->conf.replica_conninfo,
@@ -125,7 +125,7 @@ int pg_store_open(struct pg_plugin *plugin, const struct persist_store_args *arg
 			pg_pool_destroy(&st->pool);
 			store_free(st);
 			return host->error(err, PERSIST_ENOMEM, ENOMEM,
-					   "postgres provider: cannot make a connection pool");
+					   "cannot make a connection pool");
 		}
 		st->has_replica = true;
 	}
@@ -168,7 +168,7 @@ int pg_store_health(void *store, int64_t *latency_us_r, struct persist_error *er
 		return ret;
 	if (PQntuples(res) != 1 || pg_get_i64(res, 0, 0) != 1)
 		ret = st->host->error(err, PERSIST_EIO, 0,
-				      "postgres provider: health check: unexpected answer");
+				      "health check: unexpected answer");
 	else if (latency_us_r != NULL)
 		*latency_us_r = st->host->monotonic_us() - start;
 	PQclear(res);
