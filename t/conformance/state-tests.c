@@ -763,6 +763,58 @@ out:
 	free(other);
 }
 
+/* A longer log (appended in one batch) trimmed in its middle: reads far
+   into it, and from below the trim point, find the right records (a
+   provider indexing record offsets must shift its index by the trim). */
+#define LONG_LOG 2500
+#define LONG_TRIM 1030
+static void ct_log_trim_long(void)
+{
+	char *c = ct_name_dup("st-trim-long"), (*recs)[16] = calloc(LONG_LOG, 16);
+	struct persist_op *ops = calloc(LONG_LOG, sizeof(*ops));
+	struct persist_entry *e = NULL;
+	struct persist_error err;
+	uint64_t next = 0;
+	size_t n;
+
+	CU_ASSERT_FATAL(recs != NULL && ops != NULL);
+	for (int i = 0; i < LONG_LOG; i++) {
+		snprintf(recs[i], sizeof(recs[i]), "{\"i\":%d}", i);
+		ops[i] = (struct persist_op){ .type = PERSIST_OP_APPEND, .collection = c,
+					      .value = recs[i], .len = strlen(recs[i]) };
+	}
+	CT_OK(persist_state_batch(ct.a, ops, LONG_LOG, &err), &err);
+	n = ct_read_log(ct.b, c, 2100, 2, &e, &next);
+	CT_EQ(n, 2);
+	persist_items_free(e, n);
+	CT_OK(persist_state_trim_log(ct.a, c, LONG_TRIM, &err), &err);
+	EXPECT_BOUNDS(ct.b, c, LONG_TRIM, LONG_LOG);
+	for (int k = 0; k < 2; k++) {
+		persist *p = k ? ct.b : ct.a;
+		static const uint64_t at[] = { 0, LONG_TRIM, 2047, 2048, 2100, LONG_LOG - 1 };
+
+		for (size_t j = 0; j < sizeof(at) / sizeof(at[0]); j++) {
+			uint64_t want = at[j] < LONG_TRIM ? LONG_TRIM : at[j];
+
+			n = ct_read_log(p, c, at[j], 1, &e, &next);
+			CT_EQ(n, 1);
+			CT_EQ(next, want + 1);
+			if (n == 1) {
+				CT_EQ(e[0].index, want);
+				CT_EXPECT_BYTES(e[0].value, e[0].len, recs[want], strlen(recs[want]));
+			}
+			persist_items_free(e, n);
+		}
+	}
+	n = ct_read_log(ct.a, c, 0, 0, &e, &next);
+	CT_EQ(n, LONG_LOG - LONG_TRIM);
+	CT_EQ(next, LONG_LOG);
+	persist_items_free(e, n);
+	free(ops);
+	free(recs);
+	free(c);
+}
+
 /* trim_log: numbers stable, reads below the trim point, bad bounds. */
 static void test_log_trim(void)
 {
@@ -850,6 +902,7 @@ static void test_log_trim(void)
 	CT_OK(persist_state_trim_log(ct.a, c, 13, &err), &err);
 	EXPECT_VALUE(ct.b, c, "key", "v");
 	ct_sdel(ct.a, c, "key");
+	ct_log_trim_long();
 	CT_EXPECT(persist_state_trim_log(ct.a, ".x", 1, &err), PERSIST_EINVAL, &err);
 	CT_EXPECT(persist_state_trim_log(NULL, c, 1, &err), PERSIST_EINVAL, &err);
 	CT_EXPECT(persist_state_log_bounds(ct.a, NULL, NULL, NULL, &err), PERSIST_EINVAL, &err);
