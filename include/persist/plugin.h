@@ -510,7 +510,9 @@ struct persist_session_ops {
  *     collections are untouched; dropping an absent collection answers
  *     PERSIST_OK; afterwards the collection reads as never written: get
  *     NOTFOUND, scan empty, log empty and numbered from 0 again, bounds
- *     0/0 [state.drop].
+ *     0/0 [state.drop].  With PERSIST_CAP_SHARED this holds for every
+ *     process: one that had the collection open and writes to it after
+ *     the drop writes to a fresh collection [process.drop].
  *   - trim_log(before) removes records first..before-1.  Record numbers
  *     never change: the records kept and those appended later keep the
  *     numbers they would have had; read_log from a number below the first

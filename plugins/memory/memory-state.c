@@ -9,7 +9,10 @@
  * leading zeros or "-0") answers PERSIST_EINVAL, and so does a result
  * outside int64.  Expired keys are invisible at once; they
  * are freed when next touched, and whenever a key space has doubled since
- * its last sweep.  A collection without keys and log records is freed.
+ * its last sweep.  A collection without keys and log records (and never
+ * trimmed) is freed; drop frees it at once.  A trim frees the log's first
+ * records and remembers how many are gone (log_first), so record numbers
+ * never change.
  *
  * A batch runs under the namespace lock: every operation is checked first,
  * then applied while an undo record of each is kept; if one fails (a
