@@ -70,7 +70,7 @@ static int ok_open(void *plugin, const struct persist_store_args *args,
 
 	if (st == NULL)
 		return host->error(err, PERSIST_ENOMEM, 0, "fixture_ok: out of memory");
-	st->entries = NULL;
+	memset(st, 0, sizeof(*st));
 	__atomic_add_fetch(&open_count, 1, __ATOMIC_SEQ_CST);
 	*store_r = st;
 	return PERSIST_OK;
