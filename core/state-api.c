@@ -234,6 +234,27 @@ int persist_state_append(persist *p, const char *collection, const void *record,
 	return persist_provider_error(sink, ret, err);
 }
 
+static int can_trim(struct persist_sink *sink);
+
+/* next_r of a read that returned nothing: from, or the log's next number
+   when from is below it (everything from `from` on was trimmed away).
+   Only a log that can be trimmed is asked; on a failure, from. */
+static uint64_t read_log_empty_next(struct persist_sink *sink,
+				    const char *collection, uint64_t from)
+{
+	struct persist_error err;
+	uint64_t first = 0, next = 0;
+	int ret;
+
+	if (!can_trim(sink) ||
+	    !PERSIST_OPS_HAS(sink, struct persist_state_ops, log_bounds))
+		return from;
+	PERSIST_SINK_CALL(sink, ret,
+		STATE_OPS(sink)->log_bounds(sink->store, collection, &first,
+					  &next, &err));
+	return ret == PERSIST_OK && next > from ? next : from;
+}
+
 int persist_state_read_log(persist *p, const char *collection, uint64_t from,
 			   size_t max, struct persist_entry **records_r,
 			   size_t *n_r, uint64_t *next_r,
@@ -254,7 +275,8 @@ int persist_state_read_log(persist *p, const char *collection, uint64_t from,
 		ret = persist_state_stored_read_log(sink, collection, from, max,
 						    records_r, n_r, err);
 	if (ret == PERSIST_OK && next_r != NULL)
-		*next_r = *n_r > 0 ? (*records_r)[*n_r - 1].index + 1 : from;
+		*next_r = *n_r > 0 ? (*records_r)[*n_r - 1].index + 1 :
+			  read_log_empty_next(sink, collection, from);
 	return ret;
 }
 
@@ -465,5 +487,165 @@ int persist_state_stats(persist *p, struct persist_batch_stats *stats_r,
 		return persist_error_set(err, PERSIST_EINVAL, 0,
 			"persist_state_stats: stats_r is NULL or its size is too small");
 	persist_batch_stats_get(p->batcher, stats_r);
+	return PERSIST_OK;
+}
+
+/* Whether a provider's log can be trimmed (so it may not start at 0). */
+static int can_trim(struct persist_sink *sink)
+{
+	return PERSIST_OPS_HAS(sink, struct persist_state_ops, trim_log);
+}
+
+/* Store what the write queue holds before an operation that works on
+   the stored collection as a whole (drop, trim, bounds), so that no
+   queued write lands after it or is missed by it. */
+static int flush_queued(persist *p, struct persist_error *err)
+{
+	return p->batcher != NULL ? persist_batch_flush(p->batcher, err) : PERSIST_OK;
+}
+
+int persist_state_drop(persist *p, const char *collection,
+		       struct persist_error *err)
+{
+	struct persist_sink *sink;
+	int ret;
+
+	if ((ret = check_collection(p, collection, &sink, err)) != PERSIST_OK)
+		return ret;
+	if ((ret = flush_queued(p, err)) != PERSIST_OK)
+		return ret;
+	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, drop))
+		return persist_not_supported(sink, "drop", err);
+	PERSIST_SINK_CALL(sink, ret,
+		STATE_OPS(sink)->drop(sink->store, collection, err));
+	return persist_provider_error(sink, ret, err);
+}
+
+int persist_state_trim_log(persist *p, const char *collection, uint64_t before,
+			   struct persist_error *err)
+{
+	struct persist_sink *sink;
+	int ret;
+
+	if ((ret = check_collection(p, collection, &sink, err)) != PERSIST_OK)
+		return ret;
+	if ((ret = flush_queued(p, err)) != PERSIST_OK)
+		return ret;
+	if (!can_trim(sink))
+		return persist_not_supported(sink, "trim_log", err);
+	if (before == 0)
+		return PERSIST_OK;   /* nothing below record 0 */
+	PERSIST_SINK_CALL(sink, ret,
+		STATE_OPS(sink)->trim_log(sink->store, collection, before, err));
+	return persist_provider_error(sink, ret, err);
+}
+
+/* emit for log_bounds_scan: the index of the one record asked for. */
+static int note_index(void *ctx, const struct persist_item *item)
+{
+	uint64_t *index = ctx;
+
+	*index = item->index;
+	return 1;
+}
+
+/* Whether a record numbered `from` or later exists (*index_r: its
+   number); through read_log(from, 1). */
+static int log_probe(struct persist_sink *sink, const char *collection,
+		     uint64_t from, int *found_r, uint64_t *index_r,
+		     struct persist_error *err)
+{
+	uint64_t index = UINT64_MAX;
+	int ret;
+
+	PERSIST_SINK_CALL(sink, ret,
+		STATE_OPS(sink)->read_log(sink->store, collection, from, 1,
+					note_index, &index, err));
+	if (ret != PERSIST_OK)
+		return persist_provider_error(sink, ret, err);
+	*found_r = index != UINT64_MAX;
+	*index_r = index;
+	return PERSIST_OK;
+}
+
+/* The bounds of a log through read_log alone (a provider without
+   log_bounds): the first record's number, then a doubling and bisecting
+   search for the first number with no record at or after it. */
+static int log_bounds_scan(struct persist_sink *sink, const char *collection,
+			   uint64_t *first_r, uint64_t *next_r,
+			   struct persist_error *err)
+{
+	uint64_t lo, hi, index;
+	int found, ret;
+
+	if ((ret = log_probe(sink, collection, 0, &found, &index, err)) != PERSIST_OK)
+		return ret;
+	if (!found) {
+		*first_r = *next_r = 0;
+		return PERSIST_OK;
+	}
+	*first_r = index;
+	/* records exist at lo; none at hi or later */
+	lo = index;
+	hi = index + 1;
+	for (;;) {
+		if ((ret = log_probe(sink, collection, hi, &found, &index, err)) != PERSIST_OK)
+			return ret;
+		if (!found)
+			break;
+		lo = index;
+		if (index > UINT64_MAX / 2)
+			return persist_error_set(err, PERSIST_EIO, 0,
+				"log of collection \"%s\" has a record numbered %llu",
+				collection, (unsigned long long)index);
+		hi = index * 2 + 1;
+	}
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if ((ret = log_probe(sink, collection, mid, &found, &index, err)) != PERSIST_OK)
+			return ret;
+		if (found)
+			lo = index >= mid ? index : mid;
+		else
+			hi = mid;
+	}
+	*next_r = hi;
+	return PERSIST_OK;
+}
+
+int persist_state_log_bounds(persist *p, const char *collection,
+			     uint64_t *first_r, uint64_t *next_r,
+			     struct persist_error *err)
+{
+	struct persist_sink *sink;
+	uint64_t first = 0, next = 0;
+	int ret;
+
+	if ((ret = check_collection(p, collection, &sink, err)) != PERSIST_OK)
+		return ret;
+	if ((ret = flush_queued(p, err)) != PERSIST_OK)
+		return ret;
+	if (PERSIST_OPS_HAS(sink, struct persist_state_ops, log_bounds)) {
+		PERSIST_SINK_CALL(sink, ret,
+			STATE_OPS(sink)->log_bounds(sink->store, collection,
+						  &first, &next, err));
+		if (ret != PERSIST_OK)
+			return persist_provider_error(sink, ret, err);
+		if (first > next)
+			return persist_error_set(err, PERSIST_EIO, 0,
+				"provider \"%s\" gave the log of collection \"%s\" "
+				"bounds %llu..%llu\nThe first record cannot come "
+				"after the next one.", sink->provider, collection,
+				(unsigned long long)first, (unsigned long long)next);
+	} else if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, read_log)) {
+		return persist_not_supported(sink, "read_log", err);
+	} else if ((ret = log_bounds_scan(sink, collection, &first, &next, err)) != PERSIST_OK) {
+		return ret;
+	}
+	if (first_r != NULL)
+		*first_r = first;
+	if (next_r != NULL)
+		*next_r = next;
 	return PERSIST_OK;
 }

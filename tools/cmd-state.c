@@ -3,7 +3,8 @@
  * configured provider, i.e. what usageTracker.js (counters),
  * feedbackStorage.js (an append-only log) and shortLinkManager.js (keys
  * with TTL) keep: get/set/delete keys, increment counters, append to and
- * read a collection's log, scan a collection.
+ * read a collection's log, scan a collection; drop a collection, trim a
+ * log (records below a number) and show a log's bounds.
  *
  * Values are written byte for byte by `state get`; listings (`log`,
  * `scan`) print one entry a line, with line breaks inside a value shown as
@@ -155,5 +156,53 @@ int cmd_state_scan(struct ctl *ctl, const struct ctl_args *args)
 		putchar('\n');
 	}
 	persist_items_free(ents, n);
+	return ctl_close(p, CTL_EXIT_OK);
+}
+
+/* state drop C: every key and the log of the collection. */
+int cmd_state_drop(struct ctl *ctl, const struct ctl_args *args)
+{
+	struct persist_error err = { 0 };
+	persist *p;
+	int ret;
+
+	if ((ret = ctl_open(ctl, &p)) != CTL_EXIT_OK)
+		return ret;
+	if (persist_state_drop(p, args->pos[0], &err) != PERSIST_OK)
+		return ctl_close(p, ctl_fail(&err));
+	return ctl_close(p, CTL_EXIT_OK);
+}
+
+/* state trim C BEFORE: the log's records numbered below BEFORE. */
+int cmd_state_trim(struct ctl *ctl, const struct ctl_args *args)
+{
+	struct persist_error err = { 0 };
+	int64_t before = 0;
+	persist *p;
+	int ret;
+
+	if (ctl_parse_int64(args->pos[1], &before) < 0 || before < 0)
+		return ctl_usage(args->cmd, "invalid record number \"%s\"\n"
+				 "Give a record number (0 or more).", args->pos[1]);
+	if ((ret = ctl_open(ctl, &p)) != CTL_EXIT_OK)
+		return ret;
+	if (persist_state_trim_log(p, args->pos[0], (uint64_t)before, &err) != PERSIST_OK)
+		return ctl_close(p, ctl_fail(&err));
+	return ctl_close(p, CTL_EXIT_OK);
+}
+
+/* state bounds C: "FIRST NEXT" of the collection's log. */
+int cmd_state_bounds(struct ctl *ctl, const struct ctl_args *args)
+{
+	struct persist_error err = { 0 };
+	uint64_t first = 0, next = 0;
+	persist *p;
+	int ret;
+
+	if ((ret = ctl_open(ctl, &p)) != CTL_EXIT_OK)
+		return ret;
+	if (persist_state_log_bounds(p, args->pos[0], &first, &next, &err) != PERSIST_OK)
+		return ctl_close(p, ctl_fail(&err));
+	printf("%" PRIu64 " %" PRIu64 "\n", first, next);
 	return ctl_close(p, CTL_EXIT_OK);
 }

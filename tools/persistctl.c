@@ -110,6 +110,22 @@ static const struct ctl_command commands[] = {
 	  "limits, ops queued, coalesced, flushed and rejected, flushes and\n"
 	  "failures, flush latency (last, median of 64, max) and the last error.",
 	  cmd_stats },
+	{ "state", "drop", "C", 0, 1, 1,
+	  "remove collection C: every key and its whole log",
+	  "The log's record numbers start again at 0.  Dropping a collection\n"
+	  "that does not exist is no error.",
+	  cmd_state_drop },
+	{ "state", "trim", "C BEFORE", 0, 2, 2,
+	  "remove the records of C's log numbered below BEFORE",
+	  "The records kept keep their numbers, and appends go on from the same\n"
+	  "next number (see state bounds).  A BEFORE beyond the log's next record\n"
+	  "number is refused (exit 2) and nothing is removed.",
+	  cmd_state_trim },
+	{ "state", "bounds", "C", 0, 1, 1,
+	  "print \"FIRST NEXT\": the first record number of C's log and the next",
+	  "FIRST is 0 until a trim; NEXT is the number the next append gets, so\n"
+	  "the log holds NEXT - FIRST records.",
+	  cmd_state_bounds },
 	{ "session", "put", "ID JSON", CTL_OPT_TTL, 2, 2,
 	  "register or refresh session ID with its JSON data",
 	  "--ttl SECONDS lets the session expire (default: until dropped).",

@@ -434,6 +434,26 @@ check "default: state log (one record a line)" 0 \
 	'{"n":0,"rating":5}\n{"n":1,  "rating":4}\n{"n":2,"rating":3}\n' state log feedback
 check "default: state log --from" 0 '{"n":1,  "rating":4}\n{"n":2,"rating":3}\n' state log --from 1 feedback
 check "default: state log --from past the end" 0 '' state log feedback --from 7
+check "default: state bounds" 0 '0 3\n' state bounds feedback
+ERR='next record number is 3' check "default: state trim beyond the end" 2 '' state trim feedback 4
+check "default: nothing trimmed by a refused trim" 0 '0 3\n' state bounds feedback
+ERR='invalid record number "-1"' check "default: state trim negative" 2 '' state trim feedback -1
+ERR='invalid record number "x"' check "default: state trim not a number" 2 '' state trim feedback x
+check "default: state trim" 0 '' state trim feedback 2
+check "default: state bounds after trim" 0 '2 3\n' state bounds feedback
+check "default: state log after trim (numbers kept)" 0 '{"n":2,"rating":3}\n' state log feedback
+check "default: state log --from below the trim" 0 '{"n":2,"rating":3}\n' state log feedback --from 1
+check "default: state trim 0 (no-op)" 0 '' state trim feedback 0
+check "default: append after trim" 0 '' state append feedback '{"n":3}'
+check "default: state log --from 3 after trim" 0 '{"n":3}\n' state log feedback --from 3
+check "default: state set in a collection to drop" 0 '' state set dropme k v
+check "default: state append to it" 0 '' state append dropme '{"x":1}'
+check "default: state drop" 0 '' state drop dropme
+ERR='no key "k" in collection "dropme"' check "default: dropped key gone" 1 '' state get dropme k
+check "default: dropped log gone" 0 '0 0\n' state bounds dropme
+check "default: drop of an absent collection" 0 '' state drop never-written
+ERR='collection name' check "default: drop of a bad collection" 2 '' state drop bad/c
+check "default: other collections kept by drop" 0 '2 4\n' state bounds feedback
 check "default: session list (memory: per process)" 0 '' session list
 ERR='not found' check "default: session drop (memory: per process)" 1 '' session drop s1
 check "default: the same data through etc/persist.json" 0 "$E2\n" -c "$ETC/persist.json" config etag platform

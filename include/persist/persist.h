@@ -205,11 +205,37 @@ int persist_state_incr(persist *p, const char *collection, const char *key,
 int persist_state_append(persist *p, const char *collection, const void *record,
 			 size_t len, struct persist_error *err);
 /* Records from number `from` on, at most max (0: all); next_r (may be
-   NULL) gets the number after the last one returned. */
+   NULL) gets the number after the last one returned.  A `from` below the
+   first record kept by a trim (persist_state_trim_log) starts at that
+   record. */
 int persist_state_read_log(persist *p, const char *collection, uint64_t from,
 			   size_t max, struct persist_entry **records_r,
 			   size_t *n_r, uint64_t *next_r,
 			   struct persist_error *err);
+/* Remove collection: every key and its whole log (the log's numbering
+   starts again at 0).  Other collections are untouched; an absent
+   collection is no error.  PERSIST_ENOTSUP when the provider has no drop. */
+int persist_state_drop(persist *p, const char *collection,
+		       struct persist_error *err);
+/* Remove the records of the collection's log numbered below `before`,
+   e.g. those already processed, so a log need not grow forever.  The
+   other records keep their numbers and appends go on from the same next
+   number; read_log from a trimmed-away number starts at the first kept
+   record (its index says which; when nothing is returned next_r is the
+   log's next number or from, whichever is larger).  before 0 or not above
+   the first kept record: nothing to do.  before above the log's next
+   record number: PERSIST_EINVAL naming that number, nothing removed.
+   PERSIST_ENOTSUP when the provider cannot trim. */
+int persist_state_trim_log(persist *p, const char *collection, uint64_t before,
+			   struct persist_error *err);
+/* The number of the first record of the collection's log (0 until a trim)
+   and the number the next append will get (first_r, next_r: either may
+   be NULL); next - first records are in the log.  Both 0 for a log never
+   written.  Works on every provider (one without a native method is
+   asked through read_log, a few calls). */
+int persist_state_log_bounds(persist *p, const char *collection,
+			     uint64_t *first_r, uint64_t *next_r,
+			     struct persist_error *err);
 
 struct persist_kv {
 	const char *key;

@@ -27,7 +27,8 @@
  *     it only when the struct's size covers it (a 1.1 plugin on a 1.0 core
  *     is refused at load, naming both versions).
  *
- * History: 1.0 first release; 1.1 added host->verror.
+ * History: 1.0 first release; 1.1 added host->verror and the state
+ * methods drop, trim_log and log_bounds.
  *
  * Values cross the boundary as bytes (pointer + length), normally JSON text.
  * Values a plugin returns are allocated with host->alloc(len + 1) and carry a
@@ -58,7 +59,8 @@ extern "C" {
 
 #define PERSIST_PLUGIN_MAGIC 0x50525354u /* "PRST" */
 #define PERSIST_ABI_MAJOR 1              /* breaking change: new entry symbol _v2 */
-#define PERSIST_ABI_MINOR 1              /* additive changes only; 1.1: host->verror */
+#define PERSIST_ABI_MINOR 1              /* additive changes only; 1.1: host->verror,
+                                            state drop/trim_log/log_bounds */
 #define PERSIST_PLUGIN_ENTRY_SYMBOL "persist_plugin_entry_v1"
 
 /* ETag buffers: at most PERSIST_ETAG_MAX - 1 printable ASCII characters. */
@@ -376,7 +378,8 @@ struct persist_state_ops {
 	int (*append)(void *store, const char *collection, const void *data,
 		      size_t len, struct persist_error *err);
 	/* Emit records from number `from` on (item.index, item.value), at most
-	   `max` of them (0 = no limit), in order. */
+	   `max` of them (0 = no limit), in order; from below the first record
+	   kept by a trim starts at that record. */
 	int (*read_log)(void *store, const char *collection, uint64_t from,
 			size_t max, persist_emit_fn *emit, void *ctx,
 			struct persist_error *err);
@@ -388,6 +391,30 @@ struct persist_state_ops {
 		     size_t op_size, struct persist_error *err);
 	/* Make everything acknowledged so far durable (fsync, pipeline drain). */
 	int (*flush)(void *store, struct persist_error *err);
+
+	/* --- since 1.1: the core calls these only when the table's size
+	   covers them and they are not NULL (else PERSIST_ENOTSUP naming the
+	   provider and the method); see "Dropping and trimming" below. --- */
+
+	/* Remove the collection: every key and the whole log, atomically for
+	   other users of the backend (a write racing the drop lands before
+	   it and is removed, or after it in a fresh collection).  The log's
+	   numbering starts again at 0.  An absent collection is no error
+	   (since 1.1). */
+	int (*drop)(void *store, const char *collection, struct persist_error *err);
+	/* Remove the log's records numbered below `before`; the numbers of the
+	   records kept do not change, and later appends go on from the same
+	   next number.  before 0, or not above the first kept record: nothing
+	   to do, PERSIST_OK.  before above the log's next record number:
+	   PERSIST_EINVAL naming that number, nothing removed.  A provider
+	   with trim_log also has log_bounds (since 1.1). */
+	int (*trim_log)(void *store, const char *collection, uint64_t before,
+			struct persist_error *err);
+	/* The number of the first record kept (0 until a trim) and the number
+	   the next append gets; both 0 for a log never written (or dropped),
+	   equal for an empty one (since 1.1). */
+	int (*log_bounds)(void *store, const char *collection, uint64_t *first_r,
+			  uint64_t *next_r, struct persist_error *err);
 };
 
 /*
@@ -521,10 +548,35 @@ struct persist_session_ops {
  *
  * Append logs (PERSIST_CAP_APPEND_LOG)
  *   - Records of a collection are numbered 0, 1, 2, ... in append order and
- *     keep their numbers; read_log(from, max) emits exactly from ..
+ *     keep their numbers (also across a trim, see below); read_log(from,
+ *     max) emits exactly from ..
  *     from + max - 1 that exist, in order; the log is not a key space
  *     [state.log.read]; concurrent appends each land exactly once, every
  *     writer's records in its order [state.log.concurrent].
+ *
+ * Dropping and trimming (drop, trim_log, log_bounds: optional, since 1.1)
+ *   - drop removes every key and the whole log of one collection; other
+ *     collections are untouched; dropping an absent collection answers
+ *     PERSIST_OK; afterwards the collection reads as never written: get
+ *     NOTFOUND, scan empty, log empty and numbered from 0 again, bounds
+ *     0/0 [state.drop].  With PERSIST_CAP_SHARED this holds for every
+ *     process: one that had the collection open and writes to it after
+ *     the drop writes to a fresh collection [process.drop].
+ *   - trim_log(before) removes records first..before-1.  Record numbers
+ *     never change: the records kept and those appended later keep the
+ *     numbers they would have had; read_log from a number below the first
+ *     kept record starts at the first kept record (item.index says which
+ *     it is); log_bounds gives first and next.  before 0, or not above
+ *     first, changes nothing; before above next answers PERSIST_EINVAL
+ *     naming next and removes nothing; before == next empties the log but
+ *     keeps its numbering [state.log.trim].  Trimming is atomic for
+ *     concurrent readers and appenders of every process: a reader sees the
+ *     log before or after the trim, never a renumbered one.
+ *   - A provider without drop answers PERSIST_ENOTSUP through the core
+ *     (the core does not emulate it: keys could be deleted one by one but
+ *     a log cannot be emptied through the other methods).  Without
+ *     log_bounds the core finds the bounds with read_log calls (a log that
+ *     is never trimmed starts at 0).
  *
  * Batches
  *   - A batch DELETE of an absent key is no error: the batch goes on and

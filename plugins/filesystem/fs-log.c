@@ -14,6 +14,18 @@
  * change.  Record numbers are line numbers; every FS_LOG_INDEX_STEP-th
  * record's offset is remembered so reading from a far record number does
  * not rescan the file.
+ *
+ * Trimming (trim_log) keeps record numbers: under the exclusive lock the
+ * records from number `before` on are copied behind a header line
+ *     {"persist:b64":null,"persist:first":<before>}
+ * into a temporary file, which is fsynced and renamed over the log (the
+ * directory fsynced): a crash leaves the old log or the new one, never
+ * half of one.  The header is valid JSON but can never be a record: a
+ * record starting with {"persist:b64": is always written in the base64
+ * form.  The first line of a file is its header when it has that form;
+ * record numbers then count from its number.  Every user of the log notices
+ * the new inode under the lock and reads the header; a reader that still
+ * has the old file open reads it unchanged (numbers included).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +41,10 @@
 #define FS_B64_PREFIX "{\"persist:b64\":\""
 #define FS_B64_PREFIX_LEN (sizeof(FS_B64_PREFIX) - 1)
 #define FS_LOG_CHUNK (256 * 1024)
+/* The header of a trimmed log; the number of its first record follows,
+   then "}\n". */
+#define FS_LOG_HEAD "{\"persist:b64\":null,\"persist:first\":"
+#define FS_LOG_HEAD_LEN (sizeof(FS_LOG_HEAD) - 1)
 
 /* Free a log handle (table destructor). */
 void fs_log_free(void *p)
@@ -57,6 +73,32 @@ static void fs_log_reset(struct fs_log *log)
 	log->end = -1;
 	log->n_index = 0;
 	log->dirty = 0;
+	log->first = 0;
+	log->data_start = 0;
+}
+
+/* Read the header a trim leaves as the first line of the file it writes
+   (see the top of this file): log->first and log->data_start, both 0
+   when there is none. */
+static void fs_log_read_header(struct fs_log *log)
+{
+	char buf[FS_LOG_HEAD_LEN + 32];
+	ssize_t n = fs_pread_full(log->fd, buf, sizeof(buf) - 1, 0);
+	unsigned long long first;
+	char *end;
+
+	log->first = 0;
+	log->data_start = 0;
+	if (n < (ssize_t)FS_LOG_HEAD_LEN ||
+	    memcmp(buf, FS_LOG_HEAD, FS_LOG_HEAD_LEN) != 0)
+		return;
+	buf[n] = '\0';
+	errno = 0;
+	first = strtoull(buf + FS_LOG_HEAD_LEN, &end, 10);
+	if (errno != 0 || end == buf + FS_LOG_HEAD_LEN || strncmp(end, "}\n", 2) != 0)
+		return;
+	log->first = first;
+	log->data_start = (off_t)(end + 2 - buf);
 }
 
 /* Encode one record as a line (see fs-state.c). */
@@ -121,6 +163,7 @@ static int fs_log_lock(struct fs_state *st, struct fs_log *log, int exclusive,
 	log->writable = writable;
 	log->dev = sb.st_dev;
 	log->ino = sb.st_ino;
+	fs_log_read_header(log);
 	return PERSIST_OK;
 fail:
 	(void)fs_flock(log->lock_fd, LOCK_UN);
@@ -304,68 +347,39 @@ static void fs_log_index_note(struct fs_log *log, uint64_t no, off_t off)
 	log->index[log->n_index++] = off;
 }
 
-/* Emit records from number `from` on, at most max (0: no limit). */
-int fs_state_read_log(void *store, const char *collection, uint64_t from,
-		      size_t max, persist_emit_fn *emit, void *ctx,
-		      struct persist_error *err)
+/* Walk the records of an open log from number `from` on (a number below
+   log->first starts at the first record), up to offset limit (the end of
+   its whole records): emit at most max of them (0: no limit), or, with
+   emit NULL, stop at record `from` without emitting.  *no_r and *pos_r
+   get the number and offset of the record where the walk ended (the
+   log's next number and limit when it reached the end).  Under log->mu;
+   every FS_LOG_INDEX_STEP-th offset is remembered on the way. */
+static int fs_log_scan(struct fs_state *st, struct fs_log *log,
+		       const char *collection, uint64_t from, size_t max,
+		       off_t limit, persist_emit_fn *emit, void *ctx,
+		       uint64_t *no_r, off_t *pos_r, struct persist_error *err)
 {
-	struct fs_state *st = store;
-	struct fs_log *log;
-	struct stat sb;
-	off_t limit, pos;
+	off_t pos;
 	uint64_t no;
 	size_t emitted = 0, have = 0;
 	char *buf = NULL;
 	size_t cap = 0;
-	int ret, stop = 0;
+	int ret = PERSIST_OK, stop = 0;
 
-	ret = fs_collection_check(st->host, collection, err);
-	if (ret != PERSIST_OK)
-		return ret;
-	if (emit == NULL)
-		return st->host->error(err, PERSIST_EINVAL, 0,
-				       "read of log \"%s\" without a callback",
-				       collection);
-	ret = fs_state_log(st, collection, &log, err);
-	if (ret != PERSIST_OK)
-		return ret;
-	pthread_mutex_lock(&log->mu);
-	ret = fs_log_lock(st, log, 0, err);
-	if (ret != PERSIST_OK)
-		goto out;
-	if (log->fd < 0) {
-		fs_log_unlock(log);
-		goto out; /* no log yet: empty */
-	}
-	if (fstat(log->fd, &sb) < 0 ||
-	    (limit = fs_log_whole_end(log->fd, sb.st_size)) < 0) {
-		int e = errno;
-		fs_log_unlock(log);
-		ret = st->host->error(err, PERSIST_EIO, e,
-				      "cannot read log \"%s\": %s", collection,
-				      strerror(e));
-		goto out;
-	}
-	fs_log_unlock(log);
-	if (limit < sb.st_size)
-		st->host->log(st->sink, PERSIST_LOG_WARNING,
-			      "skipped a torn last record (%lld bytes at offset %lld) in \"%s/%s/%s%s\"",
-			      (long long)(sb.st_size - limit), (long long)limit,
-			      st->opts.root, FS_LOG_DIR, collection,
-			      FS_JOURNAL_SUFFIX);
 	if (log->n_index > 0 && log->index[log->n_index - 1] > limit)
 		log->n_index = 0; /* the file was cut by hand: rebuild */
 	if (log->n_index == 0)
-		fs_log_index_note(log, 0, 0);
+		fs_log_index_note(log, 0, log->data_start);
 	if (log->n_index == 0) {
-		pos = 0;
-		no = 0;
+		pos = log->data_start;
+		no = log->first;
 	} else {
-		size_t i = (size_t)(from / FS_LOG_INDEX_STEP);
+		size_t i = from < log->first ? 0 :
+			(size_t)((from - log->first) / FS_LOG_INDEX_STEP);
 		if (i >= log->n_index)
 			i = log->n_index - 1;
 		pos = log->index[i];
-		no = (uint64_t)i * FS_LOG_INDEX_STEP;
+		no = log->first + (uint64_t)i * FS_LOG_INDEX_STEP;
 	}
 	/* Read whole lines from pos to limit. */
 	while (pos < limit && !stop) {
@@ -405,7 +419,9 @@ int fs_state_read_log(void *store, const char *collection, uint64_t from,
 			if (nl == NULL)
 				break;
 			len = (size_t)(nl - (buf + start));
-			fs_log_index_note(log, no, pos);
+			fs_log_index_note(log, no - log->first, pos);
+			if (no >= from && emit == NULL)
+				break;
 			if (no >= from) {
 				if (fs_log_emit(buf + start, len, no, emit, ctx,
 						&stop) < 0) {
@@ -422,11 +438,245 @@ int fs_state_read_log(void *store, const char *collection, uint64_t from,
 			pos += (off_t)len + 1;
 			start += len + 1;
 		}
+		if (emit == NULL && no >= from)
+			break;
 		memmove(buf, buf + start, have - start);
 		have -= start;
 	}
 out:
-	pthread_mutex_unlock(&log->mu);
 	free(buf);
+	*no_r = no;
+	*pos_r = pos;
 	return ret;
+}
+
+/* Lock a log shared and find the end of its whole records (*limit_r),
+   reporting a torn last record; the lock is released again.  log->fd
+   stays -1 when there is no log yet.  Under log->mu. */
+static int fs_log_limit(struct fs_state *st, struct fs_log *log,
+			const char *collection, off_t *limit_r,
+			struct persist_error *err)
+{
+	struct stat sb;
+	off_t limit;
+	int ret;
+
+	ret = fs_log_lock(st, log, 0, err);
+	if (ret != PERSIST_OK || log->fd < 0) {
+		if (ret == PERSIST_OK)
+			fs_log_unlock(log);
+		return ret;
+	}
+	if (fstat(log->fd, &sb) < 0 ||
+	    (limit = fs_log_whole_end(log->fd, sb.st_size)) < 0) {
+		int e = errno;
+		fs_log_unlock(log);
+		return st->host->error(err, PERSIST_EIO, e,
+				       "cannot read log \"%s\": %s", collection,
+				       strerror(e));
+	}
+	fs_log_unlock(log);
+	if (limit < sb.st_size)
+		st->host->log(st->sink, PERSIST_LOG_WARNING,
+			      "skipped a torn last record (%lld bytes at offset %lld) in \"%s/%s/%s%s\"",
+			      (long long)(sb.st_size - limit), (long long)limit,
+			      st->opts.root, FS_LOG_DIR, collection,
+			      FS_JOURNAL_SUFFIX);
+	*limit_r = limit;
+	return PERSIST_OK;
+}
+
+/* Check the arguments of a log method and find the log's handle. */
+static int fs_log_prepare(struct fs_state *st, const char *collection,
+			  struct fs_log **log_r, struct persist_error *err)
+{
+	int ret = fs_collection_check(st->host, collection, err);
+
+	return ret != PERSIST_OK ? ret : fs_state_log(st, collection, log_r, err);
+}
+
+/* Emit records from number `from` on, at most max (0: no limit). */
+int fs_state_read_log(void *store, const char *collection, uint64_t from,
+		      size_t max, persist_emit_fn *emit, void *ctx,
+		      struct persist_error *err)
+{
+	struct fs_state *st = store;
+	struct fs_log *log;
+	uint64_t no;
+	off_t limit = 0, pos;
+	int ret;
+
+	if (emit == NULL)
+		return st->host->error(err, PERSIST_EINVAL, 0,
+				       "read of log \"%s\" without a callback",
+				       collection != NULL ? collection : "");
+	ret = fs_log_prepare(st, collection, &log, err);
+	if (ret != PERSIST_OK)
+		return ret;
+	pthread_mutex_lock(&log->mu);
+	ret = fs_log_limit(st, log, collection, &limit, err);
+	if (ret == PERSIST_OK && log->fd >= 0)
+		ret = fs_log_scan(st, log, collection, from, max, limit, emit, ctx,
+				  &no, &pos, err);
+	pthread_mutex_unlock(&log->mu);
+	return ret;
+}
+
+/* log_bounds(): the header's first number, and the number after the last
+   whole record. */
+int fs_state_log_bounds(void *store, const char *collection, uint64_t *first_r,
+			uint64_t *next_r, struct persist_error *err)
+{
+	struct fs_state *st = store;
+	struct fs_log *log;
+	uint64_t no = 0;
+	off_t limit = 0, pos;
+	int ret;
+
+	ret = fs_log_prepare(st, collection, &log, err);
+	if (ret != PERSIST_OK)
+		return ret;
+	pthread_mutex_lock(&log->mu);
+	ret = fs_log_limit(st, log, collection, &limit, err);
+	*first_r = *next_r = 0;
+	if (ret == PERSIST_OK && log->fd >= 0) {
+		ret = fs_log_scan(st, log, collection, UINT64_MAX, 0, limit, NULL,
+				  NULL, &no, &pos, err);
+		*first_r = log->first;
+		*next_r = no;
+	}
+	pthread_mutex_unlock(&log->mu);
+	return ret;
+}
+
+/* Copy bytes [from, to) of fd to the end of out; 0 or an errno. */
+static int fs_log_copy(int fd, off_t from, off_t to, int out)
+{
+	char *buf = malloc(FS_LOG_CHUNK);
+	int e = 0;
+
+	if (buf == NULL)
+		return ENOMEM;
+	while (from < to && e == 0) {
+		size_t want = (size_t)(to - from) < FS_LOG_CHUNK ?
+			(size_t)(to - from) : FS_LOG_CHUNK;
+		ssize_t n = fs_pread_full(fd, buf, want, from);
+
+		if (n <= 0)
+			e = n < 0 ? errno : EIO;
+		else if ((e = fs_write_all(out, buf, (size_t)n)) == 0)
+			from += n;
+	}
+	free(buf);
+	return e;
+}
+
+/* Replace the log's file with its records from offset pos on (record
+   number before) behind a header naming before: a temporary written,
+   fsynced and renamed over the log (the directory fsynced), so a crash
+   leaves the old file or the new one.  Exclusive lock held. */
+static int fs_log_rewrite(struct fs_state *st, struct fs_log *log,
+			  uint64_t before, off_t pos, struct persist_error *err)
+{
+	char name[PERSIST_COLLECTION_MAX + 16], tmp[PERSIST_COLLECTION_MAX + 32];
+	char head[FS_LOG_HEAD_LEN + 32];
+	int dirfd = fs_state_dir(st, FS_DIR_LOG, 0), fd = -1, e = 0;
+	int n = snprintf(head, sizeof(head), "%s%llu}\n", FS_LOG_HEAD,
+			 (unsigned long long)before);
+
+	snprintf(name, sizeof(name), "%s%s", log->name, FS_JOURNAL_SUFFIX);
+	snprintf(tmp, sizeof(tmp), ".%s%s.trim", log->name, FS_JOURNAL_SUFFIX);
+	if (dirfd < 0)
+		e = errno;
+	if (e == 0 && (fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
+				   O_CLOEXEC | O_NOFOLLOW, 0666)) < 0)
+		e = errno;
+	if (e == 0)
+		e = fs_write_all(fd, head, (size_t)n);
+	if (e == 0)
+		e = fs_log_copy(log->fd, pos, log->end, fd);
+	if (e == 0 && st->opts.sync != FS_SYNC_NEVER && fsync(fd) < 0)
+		e = errno;
+	if (fd >= 0 && close(fd) < 0 && e == 0 && errno != EINTR)
+		e = errno;
+	if (e == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		e = errno;
+	if (e != 0) {
+		if (dirfd >= 0)
+			(void)unlinkat(dirfd, tmp, 0);
+		if (fs_errno_readonly(e))
+			return fs_readonly_error(st->host, st->opts.root,
+						 "the trimmed log", e, err);
+		return st->host->error(err, PERSIST_EIO, e,
+				       "cannot trim log \"%s/%s/%s\": %s",
+				       st->opts.root, FS_LOG_DIR, name, strerror(e));
+	}
+	(void)fs_sync_dir(dirfd, st->opts.sync);
+	return PERSIST_OK;
+}
+
+/* trim_log(): under the exclusive lock, find record `before` and rewrite
+   the file from it on (fs_log_rewrite); other processes see the new
+   inode under the lock and read its header. */
+int fs_state_trim_log(void *store, const char *collection, uint64_t before,
+		      struct persist_error *err)
+{
+	struct fs_state *st = store;
+	struct fs_log *log;
+	uint64_t no = 0;
+	off_t pos = 0;
+	int ret;
+
+	ret = fs_log_prepare(st, collection, &log, err);
+	if (ret != PERSIST_OK)
+		return ret;
+	pthread_mutex_lock(&log->mu);
+	ret = fs_log_lock_append(st, log, err);
+	if (ret != PERSIST_OK)
+		goto out;
+	ret = fs_log_scan(st, log, collection, before, 0, log->end, NULL, NULL,
+			  &no, &pos, err);
+	if (ret == PERSIST_OK && no < before)
+		ret = st->host->error(err, PERSIST_EINVAL, 0,
+				      "cannot trim the log of collection \"%s\" before record %llu\n"
+				      "The log's next record number is %llu; nothing was trimmed.",
+				      collection, (unsigned long long)before,
+				      (unsigned long long)no);
+	else if (ret == PERSIST_OK && before > log->first) {
+		ret = fs_log_rewrite(st, log, before, pos, err);
+		fs_log_reset(log); /* the next use opens the new file */
+	}
+	fs_log_unlock(log);
+out:
+	pthread_mutex_unlock(&log->mu);
+	return ret;
+}
+
+/* Remove the log's file for a drop (see fs-private.h). */
+int fs_log_remove(struct fs_state *st, struct fs_log *log,
+		  struct persist_error *err)
+{
+	char name[PERSIST_COLLECTION_MAX + 32];
+	int ret, dirfd, e = 0;
+
+	ret = fs_state_flock(st, "log", log->name, 1, &log->lock_fd, err);
+	if (ret != PERSIST_OK)
+		return ret;
+	dirfd = fs_state_dir(st, FS_DIR_LOG, 0);
+	snprintf(name, sizeof(name), ".%s%s.trim", log->name, FS_JOURNAL_SUFFIX);
+	if (dirfd >= 0)
+		(void)unlinkat(dirfd, name, 0);
+	snprintf(name, sizeof(name), "%s%s", log->name, FS_JOURNAL_SUFFIX);
+	if (dirfd < 0 ? errno != ENOENT :
+	    unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		e = errno;
+	fs_log_reset(log);
+	if (e == 0 && dirfd >= 0)
+		(void)fs_sync_dir(dirfd, st->opts.sync);
+	fs_log_unlock(log);
+	if (e != 0)
+		return st->host->error(err, PERSIST_EIO, e,
+				       "cannot remove log \"%s/%s/%s\": %s",
+				       st->opts.root, FS_LOG_DIR, name, strerror(e));
+	return PERSIST_OK;
 }

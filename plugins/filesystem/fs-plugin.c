@@ -71,6 +71,9 @@ static const struct persist_state_ops fs_state_ops = {
 	.read_log = fs_state_read_log,
 	.batch = fs_state_batch,
 	.flush = fs_state_flush,
+	.drop = fs_state_drop,
+	.trim_log = fs_state_trim_log,
+	.log_bounds = fs_state_log_bounds,
 };
 
 static const struct persist_plugin fs_plugin_descriptor = {

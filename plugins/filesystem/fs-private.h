@@ -23,6 +23,7 @@
  *   fs-counters.c  atomic increments
  *   fs-log.c       append-only logs (JSON Lines)
  *   fs-batch.c     batch (group commit) and flush
+ *   fs-drop.c      dropping a collection (journal and log)
  */
 #ifndef FS_PRIVATE_H
 #define FS_PRIVATE_H
@@ -295,9 +296,13 @@ struct fs_log {
 	dev_t dev;
 	ino_t ino;
 	off_t end;            /* known end of whole records, -1: unknown */
-	off_t *index;         /* index[i]: offset of record i*FS_LOG_INDEX_STEP */
+	off_t *index;         /* index[i]: offset of record
+				 first + i*FS_LOG_INDEX_STEP */
 	size_t n_index, cap_index;
 	int dirty;
+	uint64_t first;       /* number of the file's first record (its
+				 header's, after a trim; else 0) */
+	off_t data_start;     /* offset of that record: after the header */
 };
 
 /* The subdirectories of a state root. */
@@ -392,6 +397,10 @@ void fs_log_encode(struct fs_buf *buf, const void *data, size_t len,
 /* Append encoded lines while locked; on failure cut back, PERSIST_EIO. */
 int fs_log_write(struct fs_state *st, struct fs_log *log, const char *lines,
 		 size_t len, struct persist_error *err);
+/* drop: remove the log's file (and a trim's leftover temporary) under
+   its exclusive lock; absent is fine. */
+int fs_log_remove(struct fs_state *st, struct fs_log *log,
+		  struct persist_error *err);
 
 int fs_state_open(void *plugin, const struct persist_store_args *args,
 		  void **store_r, struct persist_error *err);
@@ -417,6 +426,12 @@ int fs_state_read_log(void *store, const char *collection, uint64_t from,
 int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
 		   size_t op_size, struct persist_error *err);
 int fs_state_flush(void *store, struct persist_error *err);
+int fs_state_drop(void *store, const char *collection,
+		  struct persist_error *err);
+int fs_state_trim_log(void *store, const char *collection, uint64_t before,
+		      struct persist_error *err);
+int fs_state_log_bounds(void *store, const char *collection, uint64_t *first_r,
+			uint64_t *next_r, struct persist_error *err);
 
 /* Shared increment rule: new value of entry (may be NULL/expired) plus
    delta, PERSIST_EINVAL when not a counter or on overflow. */

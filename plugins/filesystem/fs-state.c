@@ -27,7 +27,10 @@
  *                                 {"persist:b64":"<base64>"} (also used for
  *                                 records that start with that text, so
  *                                 the two never mix up).  Record numbers
- *                                 are line numbers from 0.
+ *                                 are line numbers from 0, or, after a
+ *                                 trim, from the number in the first line
+ *                                 {"persist:b64":null,"persist:first":N}
+ *                                 (see fs-log.c).
  *   ROOT/.locks/kv.<collection>    empty lock files, never replaced: flock
  *   ROOT/.locks/log.<collection>   LOCK_EX to write, LOCK_SH to read.
  *   ROOT/kv/.<collection>.jsonl.compact   temporary of a compaction.

@@ -94,6 +94,9 @@ static const struct persist_state_ops memory_state_ops = {
 	.read_log = memory_state_read_log,
 	.batch = memory_state_batch,
 	.flush = memory_state_flush,
+	.drop = memory_state_drop,
+	.trim_log = memory_state_trim_log,
+	.log_bounds = memory_state_log_bounds,
 };
 
 /* The session interface. */

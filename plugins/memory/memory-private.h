@@ -14,7 +14,8 @@
  *          |- config docs         key -> struct memory_doc
  *          |- collections         name -> struct memory_collection
  *          |     |- keys          key -> struct memory_value
- *          |     `- log           array of records, numbered 0, 1, 2, ...
+ *          |     `- log           array of records, numbered log_first,
+ *          |                      log_first + 1, ... (0 until a trim)
  *          |- sessions            id -> struct memory_session
  *          `- open stores         config and session stores, which receive
  *                                 change notifications and session events
@@ -74,6 +75,7 @@ struct memory_collection {
 	size_t sweep_at;           /* sweep expired keys when count reaches it */
 	struct memory_record *log;
 	size_t log_count, log_alloc;
+	uint64_t log_first;        /* number of log[0]: records trimmed so far */
 };
 
 /* A registered session. */

@@ -9,7 +9,10 @@
  * leading zeros or "-0") answers PERSIST_EINVAL, and so does a result
  * outside int64.  Expired keys are invisible at once; they
  * are freed when next touched, and whenever a key space has doubled since
- * its last sweep.  A collection without keys and log records is freed.
+ * its last sweep.  A collection without keys and log records (and never
+ * trimmed) is freed; drop frees it at once.  A trim frees the log's first
+ * records and remembers how many are gone (log_first), so record numbers
+ * never change.
  *
  * A batch runs under the namespace lock: every operation is checked first,
  * then applied while an undo record of each is kept; if one fails (a
@@ -111,7 +114,8 @@ static struct memory_collection *memory_collection_get(struct memory_namespace *
 static void memory_collection_gc(struct memory_namespace *ns,
 				 struct memory_collection *coll)
 {
-	if (coll != NULL && coll->keys.count == 0 && coll->log_count == 0) {
+	if (coll != NULL && coll->keys.count == 0 && coll->log_count == 0 &&
+	    coll->log_first == 0) {
 		if (ns->last_collection == coll)
 			ns->last_collection = NULL;
 		pc_table_remove(&ns->collections, &coll->entry);
@@ -503,18 +507,97 @@ int memory_state_read_log(void *s, const char *collection, uint64_t from,
 				   "read_log without a collection or callback");
 	pthread_mutex_lock(&store->ns->lock);
 	coll = memory_collection_get(store->ns, collection, 0);
+	/* position i in the array is record number log_first + i */
+	from = coll == NULL || from < coll->log_first ? 0 : from - coll->log_first;
 	for (uint64_t i = from, n = 0; coll != NULL && i < coll->log_count &&
 		     (max == 0 || n < max); i++, n++) {
 		struct persist_item item = {
 			.size = sizeof(item),
 			.value = coll->log[i].data,
 			.len = coll->log[i].len,
-			.index = i,
+			.index = coll->log_first + i,
 		};
 
 		if (emit(ctx, &item) != 0)
 			break;
 	}
+	pthread_mutex_unlock(&store->ns->lock);
+	return PERSIST_OK;
+}
+
+/* drop(): remove a collection's keys and log at once. */
+static int memory_state_drop(void *s, const char *collection,
+			     struct persist_error *err)
+{
+	struct memory_store *store = s;
+	struct memory_collection *coll;
+
+	if (collection == NULL)
+		return store->plugin->host->error(err, PERSIST_EINVAL, 0,
+				   "memory provider: drop without a collection");
+	pthread_mutex_lock(&store->ns->lock);
+	coll = memory_collection_get(store->ns, collection, 0);
+	if (coll != NULL) {
+		if (store->ns->last_collection == coll)
+			store->ns->last_collection = NULL;
+		pc_table_remove(&store->ns->collections, &coll->entry);
+		memory_collection_free(coll);
+	}
+	pthread_mutex_unlock(&store->ns->lock);
+	return PERSIST_OK;
+}
+
+/* trim_log(): free the records numbered below `before`; the array then
+   starts at record `before`. */
+static int memory_state_trim_log(void *s, const char *collection,
+				 uint64_t before, struct persist_error *err)
+{
+	struct memory_store *store = s;
+	const struct persist_host *host = store->plugin->host;
+	struct memory_collection *coll;
+	uint64_t next, cut;
+	int ret = PERSIST_OK;
+
+	if (collection == NULL)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "memory provider: trim_log without a collection");
+	pthread_mutex_lock(&store->ns->lock);
+	coll = memory_collection_get(store->ns, collection, 0);
+	next = coll == NULL ? 0 : coll->log_first + coll->log_count;
+	if (before > next) {
+		ret = host->error(err, PERSIST_EINVAL, 0,
+				  "cannot trim the log of collection \"%s\" before record %llu\n"
+				  "The log's next record number is %llu; nothing was trimmed.",
+				  collection, (unsigned long long)before,
+				  (unsigned long long)next);
+	} else if (coll != NULL && before > coll->log_first) {
+		cut = before - coll->log_first;
+		for (uint64_t i = 0; i < cut; i++)
+			free(coll->log[i].data);
+		memmove(coll->log, coll->log + cut,
+			(size_t)(coll->log_count - cut) * sizeof(*coll->log));
+		coll->log_count -= (size_t)cut;
+		coll->log_first = before;
+	}
+	pthread_mutex_unlock(&store->ns->lock);
+	return ret;
+}
+
+/* log_bounds(): first kept and next record numbers. */
+static int memory_state_log_bounds(void *s, const char *collection,
+				   uint64_t *first_r, uint64_t *next_r,
+				   struct persist_error *err)
+{
+	struct memory_store *store = s;
+	struct memory_collection *coll;
+
+	if (collection == NULL || first_r == NULL || next_r == NULL)
+		return store->plugin->host->error(err, PERSIST_EINVAL, 0,
+				   "memory provider: log_bounds without a collection or output");
+	pthread_mutex_lock(&store->ns->lock);
+	coll = memory_collection_get(store->ns, collection, 0);
+	*first_r = coll == NULL ? 0 : coll->log_first;
+	*next_r = coll == NULL ? 0 : coll->log_first + coll->log_count;
 	pthread_mutex_unlock(&store->ns->lock);
 	return PERSIST_OK;
 }

@@ -135,6 +135,8 @@ static const struct persist_state_ops pg_state_ops = {
 	.read_log = pg_state_read_log,
 	.batch = pg_state_batch,
 	.flush = pg_state_flush,
+	.drop = pg_state_drop,
+	.trim_log = pg_state_trim_log,
 };
 
 static const struct persist_session_ops pg_session_ops = {

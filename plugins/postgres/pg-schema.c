@@ -13,6 +13,8 @@
  *   sessions (id, instance, data, updated_at, expires_at)
  *   events   (id, created_at, msg)           session events too big for
  *                                            a NOTIFY payload
+ *   drop_collection(coll)                    a collection's keys and log,
+ *            its numbering included, gone in one transaction
  *   counter_add(bytea, int8, key)            a stored value plus a delta,
  *            refusing what is not canonical int64 text `0|-?[1-9][0-9]*`
  *            within the int64 range (22P02) and int64 overflow of the
@@ -77,6 +79,17 @@ static const char ddl[] =
 	"    DETAIL = k; "
 	"  END IF; "
 	"  RETURN s::bigint; "
+	" END $f$;"
+	/* each statement of a plpgsql function sees what committed before it:
+	   once the log's head row is locked, no append is half-way, so every
+	   record is gone and the numbering starts again at 0 */
+	"CREATE OR REPLACE FUNCTION @.drop_collection(c text) "
+	" RETURNS void LANGUAGE plpgsql VOLATILE AS $f$ "
+	" BEGIN "
+	"  PERFORM 1 FROM @.log_head WHERE coll = c FOR UPDATE; "
+	"  DELETE FROM @.log WHERE coll = c; "
+	"  DELETE FROM @.log_head WHERE coll = c; "
+	"  DELETE FROM @.kv WHERE coll = c; "
 	" END $f$;";
 
 /* Run sql (simple protocol, no parameters) and check its status. */

@@ -97,12 +97,10 @@ static const char *const templates[PS_COUNT_] = {
 	"ORDER BY idx LIMIT $3::int8",
 	[PS_STATE_SWEEP] =
 	"DELETE FROM @.kv WHERE expires_at <= now()",
-	/* one statement, so one transaction; the log's head row stays, so the
-	   numbering goes on and no record number is ever given twice */
+	/* keys, log and numbering in one transaction (see drop_collection in
+	   pg-schema.c) */
 	[PS_STATE_DROP] =
-	"WITH k AS (DELETE FROM @.kv WHERE coll = $1::text RETURNING 1), "
-	"l AS (DELETE FROM @.log WHERE coll = $1::text RETURNING 1) "
-	"SELECT (SELECT count(*) FROM k), (SELECT count(*) FROM l)",
+	"SELECT @.drop_collection($1::text)",
 	/* the log's next record number, and the records below $2 removed only
 	   when $2 does not pass it (numbers only grow, so the check holds for
 	   the whole statement) */

@@ -2,13 +2,14 @@
  * plugins/postgres/pg-state-drop.c - the two state operations that remove
  * a whole collection or the old part of its log:
  *
- *   drop      every key and every log record of a collection, in one
- *             statement (so one transaction): a reader sees all of it or
- *             none of it gone.  The log's head row (its next record
- *             number) stays: appends after a drop go on with the numbering,
- *             so a reader that holds an offset never sees a number reused,
- *             and an append racing the drop cannot collide with a number
- *             given out again.
+ *   drop      every key and every log record of a collection and the log's
+ *             numbering, in one transaction: a reader sees all of it or
+ *             none of it gone, and the next append is record 0, as on
+ *             every provider.  The function doing it (drop_collection,
+ *             pg-schema.c) locks the log's head row first, so an append
+ *             racing the drop either lands before it (and is dropped) or
+ *             after it (as record 0): no stale record is left to collide
+ *             with a number given out again.
  *   trim_log  the records numbered below `before`; the kept records keep
  *             their numbers and later appends go on from the log's next
  *             number.  A `before` past the next number is refused (the

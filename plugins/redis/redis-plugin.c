@@ -135,6 +135,9 @@ static const struct persist_state_ops redis_state_ops = {
 	.read_log = redis_state_read_log,
 	.batch = redis_state_batch,
 	.flush = redis_state_flush,
+	.drop = redis_state_drop,
+	.trim_log = redis_state_trim_log,
+	.log_bounds = redis_state_log_bounds,
 };
 
 static const struct persist_session_ops redis_session_ops = {

@@ -147,6 +147,10 @@ enum redis_script_id {
 	RS_SESSION_PUT,
 	RS_SESSION_DROP,
 	RS_SESSION_SEND,
+	RS_STATE_DROP,
+	RS_LOG_READ,
+	RS_LOG_TRIM,
+	RS_LOG_BOUNDS,
 	RS_COUNT_
 };
 struct redis_script {
@@ -364,6 +368,13 @@ int redis_state_read_log(void *store, const char *collection, uint64_t from,
 int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 		      size_t op_size, struct persist_error *err);
 int redis_state_flush(void *store, struct persist_error *err);
+int redis_state_drop(void *store, const char *collection,
+		     struct persist_error *err);
+int redis_state_trim_log(void *store, const char *collection, uint64_t before,
+			 struct persist_error *err);
+int redis_state_log_bounds(void *store, const char *collection,
+			   uint64_t *first_r, uint64_t *next_r,
+			   struct persist_error *err);
 
 int redis_config_get(void *store, const char *key,
 		     struct persist_value *value_r, struct persist_error *err);

@@ -196,6 +196,39 @@ static struct redis_script scripts[RS_COUNT_] = {
 		"  return -2\n"
 		"end\n"
 		"return n\n", "" },
+	/* Drop a state collection.  KEYS: hash, expiry zset, log, log base.
+	   ARGV: value-key prefix.  Every field of the hash may have a value
+	   string (counters have none: DEL of it is a no-op).  -> number of
+	   the collection's own keys removed */
+	[RS_STATE_DROP] = { "state-drop",
+		"for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do\n"
+		"  redis.call('DEL', ARGV[1] .. k)\n"
+		"end\n"
+		"return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])\n", "" },
+	/* A page of a log.  KEYS: log list, log base.  ARGV: from (record
+	   number), page size.  The list's element i is record base + i; a
+	   from below base starts at base.  -> {base as text, records} */
+	[RS_LOG_READ] = { "log-read",
+		"local b = redis.call('GET', KEYS[2]) or '0'\n"
+		"local s = tonumber(ARGV[1]) - tonumber(b)\n"
+		"if s < 0 then s = 0 end\n"
+		"if s >= redis.call('LLEN', KEYS[1]) then return {b, {}} end\n"
+		"return {b, redis.call('LRANGE', KEYS[1], s, s + tonumber(ARGV[2]) - 1)}\n", "" },
+	/* Trim a log before record ARGV[1].  KEYS: log list, log base.
+	   -> {1} done (or nothing to do), {0, base as text, length} when
+	   ARGV[1] is beyond the next record number (nothing trimmed) */
+	[RS_LOG_TRIM] = { "log-trim",
+		"local b = redis.call('GET', KEYS[2]) or '0'\n"
+		"local n = redis.call('LLEN', KEYS[1])\n"
+		"local before = tonumber(ARGV[1])\n"
+		"if before > tonumber(b) + n then return {0, b, n} end\n"
+		"if before <= tonumber(b) then return {1} end\n"
+		"redis.call('LTRIM', KEYS[1], before - tonumber(b), -1)\n"
+		"redis.call('SET', KEYS[2], ARGV[1])\n"
+		"return {1}\n", "" },
+	/* KEYS: log list, log base.  -> {base as text, length} */
+	[RS_LOG_BOUNDS] = { "log-bounds",
+		"return {redis.call('GET', KEYS[2]) or '0', redis.call('LLEN', KEYS[1])}\n", "" },
 };
 
 static pthread_once_t scripts_once = PTHREAD_ONCE_INIT;

@@ -14,6 +14,8 @@
  *   P s:{C}:x        sorted set KEY -> expiry (ms since the epoch) of the
  *                    values set with a TTL, to clean up their markers
  *   P s:{C}:log      list: the collection's append log (RPUSH)
+ *   P s:{C}:lb       the log's base: the number of the list's first
+ *                    element (absent: 0), moved by trims
  *
  * One key space per collection (plugin.h): a key is a value or a counter,
  * never both, because every write keeps the hash field and the string in
@@ -34,10 +36,14 @@
  * string means "absent" everywhere, so a stale marker is never visible.
  *
  * Logs are lists, not Streams: plugin.h numbers records 0, 1, 2, ... and
- * read_log starts at a record number, which is exactly a list index
- * (RPUSH appends, LRANGE from..to reads, the numbers never change because
- * nothing trims the list).  A stream would number entries by time-based
- * IDs and need a mapping from record numbers to IDs.
+ * read_log starts at a record number, which is a list index plus the
+ * log's base (RPUSH appends, LRANGE reads).  A trim LTRIMs the list and
+ * adds what it removed to the base in one script, and read_log reads the
+ * base and the page in one script, so numbers never change.  A stream
+ * would number entries by time-based IDs and need a mapping from record
+ * numbers to IDs.  A drop deletes the hash, the value strings (one per
+ * field of the hash), the expiry set, the list and the base in one
+ * script: the collection is then as if never written.
  *
  * Batches are one MULTI/EXEC pipeline: one round trip, applied atomically
  * - with one exception: an increment that meets a key holding a value
@@ -342,14 +348,37 @@ int redis_state_append(void *store, const char *collection, const void *data,
 	return ret;
 }
 
-/* read_log(): LRANGE pages of up to LOG_PAGE records from `from` on. */
+/* Start a call of a log script (log-read, log-trim, log-bounds) on the
+   collection's log list and its base key. */
+static void log_script(struct redis_req *req, const struct redis_store *st,
+		       enum redis_script_id id, const char *collection)
+{
+	redis_req_script(req, id, 2);
+	key_coll(req, st, collection, "log");
+	key_coll(req, st, collection, "lb");
+}
+
+/* Parse a log base (decimal text >= 0) from a script's reply; 0 or -1. */
+static int log_base(const redisReply *r, uint64_t *base_r)
+{
+	int64_t v;
+
+	if (r->type != REDIS_REPLY_STRING || redis_parse_i64(r->str, r->len, &v) != 0 ||
+	    v < 0)
+		return -1;
+	*base_r = (uint64_t)v;
+	return 0;
+}
+
+/* read_log(): pages of up to LOG_PAGE records from `from` on, each one
+   call of the log-read script (LRANGE shifted by the log's base). */
 int redis_state_read_log(void *store, const char *collection, uint64_t from,
 			 size_t max, persist_emit_fn *emit, void *ctx,
 			 struct persist_error *err)
 {
 	struct redis_store *st = store;
 	const struct persist_host *host = st->host;
-	uint64_t next = from;
+	uint64_t next = from, base = 0;
 	size_t done = 0;
 
 	while (max == 0 || done < max) {
@@ -365,22 +394,26 @@ int redis_state_read_log(void *store, const char *collection, uint64_t from,
 			return PERSIST_OK;
 		redis_req_init(&req, "read of the log of collection \"%s\"",
 			       collection);
-		redis_req_cmd(&req, "LRANGE");
-		key_coll(&req, st, collection, "log");
+		log_script(&req, st, RS_LOG_READ, collection);
 		redis_req_i64(&req, (int64_t)next);
-		redis_req_i64(&req, (int64_t)(next + page - 1));
+		redis_req_i64(&req, (int64_t)page);
 		ret = redis_exec(&st->pool, &req, 0, &replies, err);
 		if (ret != PERSIST_OK) {
 			redis_req_free(&req);
 			return ret;
 		}
 		r = replies[0];
-		if (r->type != REDIS_REPLY_ARRAY) {
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    log_base(r->element[0], &base) != 0 ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
 			ret = redis_reply_error(host, r, req.what, err);
 			redis_replies_free(replies, 1);
 			redis_req_free(&req);
 			return ret;
 		}
+		if (next < base)
+			next = base; /* trimmed away: from the first kept record */
+		r = r->element[1];
 		for (size_t i = 0; i < r->elements && !stop; i++) {
 			struct persist_item item = {
 				.size = sizeof(item),
@@ -776,4 +809,100 @@ int redis_state_flush(void *store, struct persist_error *err)
 	(void)store;
 	(void)err;
 	return PERSIST_OK;
+}
+
+/* drop(): the state-drop script removes the hash, every value string,
+   the expiry set, the log and its base in one atomic call. */
+int redis_state_drop(void *store, const char *collection,
+		     struct persist_error *err)
+{
+	struct redis_store *st = store;
+	struct redis_req req;
+	int ret;
+
+	redis_req_init(&req, "drop of collection \"%s\"", collection);
+	redis_req_script(&req, RS_STATE_DROP, 4);
+	key_coll(&req, st, collection, "h");
+	key_coll(&req, st, collection, "x");
+	key_coll(&req, st, collection, "log");
+	key_coll(&req, st, collection, "lb");
+	key_coll(&req, st, collection, "v:");
+	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC,
+				 NULL, err);
+	redis_req_free(&req);
+	return ret;
+}
+
+/* trim_log(): the log-trim script LTRIMs the list and moves its base in
+   one atomic call. */
+int redis_state_trim_log(void *store, const char *collection, uint64_t before,
+			 struct persist_error *err)
+{
+	struct redis_store *st = store;
+	const struct persist_host *host = st->host;
+	struct redis_req req;
+	redisReply **replies = NULL, *r;
+	uint64_t base = 0;
+	int ret;
+
+	if (before > (uint64_t)INT64_MAX)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "cannot trim the log of collection \"%s\" before record %llu\n"
+				   "Record numbers stay below 2^63.", collection,
+				   (unsigned long long)before);
+	redis_req_init(&req, "trim of the log of collection \"%s\"", collection);
+	log_script(&req, st, RS_LOG_TRIM, collection);
+	redis_req_i64(&req, (int64_t)before);
+	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies, err);
+	if (ret != PERSIST_OK)
+		goto out;
+	r = replies[0];
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+	    r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 1)
+		ret = PERSIST_OK;
+	else if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+		 log_base(r->element[1], &base) == 0 &&
+		 r->element[2]->type == REDIS_REPLY_INTEGER)
+		ret = host->error(err, PERSIST_EINVAL, 0,
+				  "cannot trim the log of collection \"%s\" before record %llu\n"
+				  "The log's next record number is %llu; nothing was trimmed.",
+				  collection, (unsigned long long)before,
+				  (unsigned long long)(base + (uint64_t)r->element[2]->integer));
+	else
+		ret = redis_reply_error(host, r, req.what, err);
+	redis_replies_free(replies, 1);
+out:
+	redis_req_free(&req);
+	return ret;
+}
+
+/* log_bounds(): the base and the list's length, read atomically. */
+int redis_state_log_bounds(void *store, const char *collection,
+			   uint64_t *first_r, uint64_t *next_r,
+			   struct persist_error *err)
+{
+	struct redis_store *st = store;
+	struct redis_req req;
+	redisReply **replies = NULL, *r;
+	uint64_t base = 0;
+	int ret;
+
+	redis_req_init(&req, "bounds of the log of collection \"%s\"", collection);
+	log_script(&req, st, RS_LOG_BOUNDS, collection);
+	ret = redis_exec(&st->pool, &req, 0, &replies, err);
+	if (ret != PERSIST_OK)
+		goto out;
+	r = replies[0];
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    log_base(r->element[0], &base) == 0 &&
+	    r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer >= 0) {
+		*first_r = base;
+		*next_r = base + (uint64_t)r->element[1]->integer;
+	} else {
+		ret = redis_reply_error(st->host, r, req.what, err);
+	}
+	redis_replies_free(replies, 1);
+out:
+	redis_req_free(&req);
+	return ret;
 }

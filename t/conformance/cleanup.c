@@ -8,9 +8,11 @@
  * and session whose name starts with the prefix is deleted (found through
  * the listings), and every key of every remembered name used as a
  * collection.  The suite then lists again: what is still there is a
- * failure of the rule that a delete removes.  Append logs cannot be
- * deleted through the host API; they stay (their collections are named
- * after the run, so no later run reads them).
+ * failure of the rule that a delete removes.  A provider that can drop
+ * collections (persist_state_drop) has each of the run's collections
+ * dropped, its append log with it; one that cannot has the keys deleted
+ * one by one, and its logs stay (their collections are named after the
+ * run, so no later run reads them).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,8 +78,37 @@ static size_t ct_clean_config(size_t *deleted)
 	return left;
 }
 
-/* Delete the keys of collection coll; the number left afterwards. */
-static size_t ct_clean_collection(const char *coll, size_t *deleted)
+/* Whether the provider can drop collections (1), cannot (0), or it is
+   not known yet (-1). */
+static int ct_can_drop = -1;
+
+/* Drop collection coll with its log; 1 when dropped, 0 when the
+   provider cannot drop (then its keys are deleted one by one). */
+static int ct_drop_collection(const char *coll, size_t *dropped)
+{
+	struct persist_error err;
+	int ret;
+
+	if (ct_can_drop == 0)
+		return 0;
+	ret = persist_state_drop(ct.a, coll, &err);
+	if (ret == PERSIST_ENOTSUP) {
+		ct_can_drop = 0;
+		return 0;
+	}
+	ct_can_drop = 1;
+	/* not every name is a valid collection name: those answer EINVAL */
+	if (ret == PERSIST_OK)
+		(*dropped)++;
+	else if (ret != PERSIST_EINVAL)
+		CT_CHECK(0, "dropping collection \"%s\": %s", coll, err.msg);
+	return 1;
+}
+
+/* Delete the keys of collection coll (drop it, with its log, when the
+   provider can); the number of keys left afterwards. */
+static size_t ct_clean_collection(const char *coll, size_t *deleted,
+				  size_t *dropped)
 {
 	struct persist_entry *e = NULL;
 	struct persist_error err;
@@ -86,13 +117,17 @@ static size_t ct_clean_collection(const char *coll, size_t *deleted)
 	/* not every name is a valid collection name: those are skipped */
 	if (persist_state_scan(ct.a, coll, "", &e, &n, &err) != PERSIST_OK)
 		return 0;
+	if (ct_drop_collection(coll, dropped)) {
+		*deleted += n;
+		n = 0;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (persist_state_delete(ct.a, coll, e[i].key, &err) == PERSIST_OK)
 			(*deleted)++;
 	}
 	persist_items_free(e, n);
 	e = NULL;
-	if (n == 0 || persist_state_scan(ct.a, coll, "", &e, &n, &err) != PERSIST_OK)
+	if (persist_state_scan(ct.a, coll, "", &e, &n, &err) != PERSIST_OK)
 		return 0;
 	if (n > 0)
 		CT_CHECK(0, "key \"%s\" of collection \"%s\" was deleted but is still "
@@ -133,21 +168,22 @@ static size_t ct_clean_sessions(size_t *dropped)
 /* The cleanup test: delete, then check that nothing of the run is left. */
 static void test_cleanup(void)
 {
-	size_t docs = 0, keys = 0, sessions = 0, left = 0;
+	size_t docs = 0, keys = 0, sessions = 0, colls = 0, left = 0;
 
 	if (ct.has_kind[PERSIST_KIND_CONFIG])
 		left += ct_clean_config(&docs);
 	if (ct.has_kind[PERSIST_KIND_STATE]) {
 		for (size_t i = 0; i < ct_n_names; i++)
-			left += ct_clean_collection(ct_names[i], &keys);
+			left += ct_clean_collection(ct_names[i], &keys, &colls);
 	}
 	if (ct.has_kind[PERSIST_KIND_SESSION])
 		left += ct_clean_sessions(&sessions);
-	printf("\n    deleted %zu documents, %zu keys and %zu sessions of this run%s\n",
-	       docs, keys, sessions,
-	       ct.has_kind[PERSIST_KIND_STATE] &&
+	printf("\n    deleted %zu documents, %zu keys (%zu collections dropped with "
+	       "their logs) and %zu sessions of this run%s\n",
+	       docs, keys, colls, sessions,
+	       ct_can_drop == 0 &&
 	       (ct.caps[PERSIST_KIND_STATE] & PERSIST_CAP_APPEND_LOG) ?
-	       "; append logs cannot be deleted through the API and stay" : "");
+	       "; the provider cannot drop collections, so their append logs stay" : "");
 	CT_EQ(left, 0);
 	for (size_t i = 0; i < ct_n_names; i++)
 		free(ct_names[i]);

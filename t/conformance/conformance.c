@@ -57,9 +57,9 @@ static const char ct_usage_text[] =
 	"Kinds the plugin does not serve are given to the memory provider.  A failure\n"
 	"reads [rule] what the rule says: expected ..., got ... (contract: \"section\"\n"
 	"in persist/plugin.h).  Every name the run uses starts with a prefix unique to\n"
-	"the run; the last suite deletes what the run wrote (append logs cannot be\n"
-	"deleted and stay).  Exit status: 0 every test passed, 1 a test failed,\n"
-	"2 usage or set-up error.\n";
+	"the run; the last suite deletes what the run wrote (append logs stay when\n"
+	"the provider cannot drop collections).  Exit status: 0 every test passed,\n"
+	"1 a test failed, 2 usage or set-up error.\n";
 
 /* Print usage to stderr and return the usage exit status. */
 static int ct_usage(void)

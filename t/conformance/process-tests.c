@@ -1,7 +1,8 @@
 /*
  * t/conformance/process-tests.c - capabilities that involve other
  * processes: SHARED (another process's writes are visible), DURABLE
- * (acknowledged writes survive a process killed without closing) and
+ * (acknowledged writes survive a process killed without closing; a
+ * collection dropped under another process is gone for it too) and
  * BROADCAST (session events cross process boundaries).
  *
  * The other process is this program again, started with the hidden option
@@ -337,6 +338,59 @@ static void test_send_killed_holder(void)
 	free(send);
 }
 
+/* SHARED state with drop: a collection dropped while another process
+   has it open (and has read and written it) is gone for that process
+   too; its next writes start a fresh collection (a counter from 0, a
+   log numbered from 0) that this process sees. */
+static void test_drop_process(void)
+{
+	const char *c = xp_name("dropw", XP_COLL);
+	int log = (ct.caps[PERSIST_KIND_STATE] & PERSIST_CAP_APPEND_LOG) != 0;
+	struct persist_entry *e = NULL;
+	struct persist_error err;
+	char line[256], want[64], *data = NULL;
+	int fd = -1, in = -1, status, ret;
+	size_t n = 0, len = 0;
+	pid_t pid;
+
+	pid = ct_spawn("dropw", &fd, &in);
+	CU_ASSERT_FATAL(pid > 0);
+	CT_TRUE(ct_read_line(fd, line, sizeof(line), CT_CHILD_MS) == 0 &&
+		strcmp(line, "ready") == 0);
+	ret = persist_state_drop(ct.a, c, &err);
+	if (ret == PERSIST_ENOTSUP) {
+		printf("\n    the provider has no drop (optional since ABI 1.1)\n");
+	} else {
+		CT_OK(ret, &err);
+		CT_TRUE(write(in, "go\n", 3) == 3);
+		snprintf(want, sizeof(want), "ok 1 %d", log ? 0 : -1);
+		CT_TRUE(ct_read_line(fd, line, sizeof(line), CT_CHILD_MS) == 0);
+		CT_CHECK(strcmp(line, want) == 0, "the writing process after the drop: "
+			 "expected \"%s\" (its counter from 0, its log from record 0), got "
+			 "\"%s\"", want, line);
+	}
+	close(in);
+	status = ct_reap(pid, CT_CHILD_MS);
+	CT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(fd);
+	if (ret != PERSIST_OK)
+		return;
+	CT_EXPECT(persist_state_get(ct.a, c, "k", &data, &len, &err), PERSIST_ENOTFOUND, &err);
+	CT_OK(persist_state_get(ct.b, c, "n", &data, &len, &err), &err);
+	CT_EXPECT_BYTES(data, len, "1", 1);
+	persist_free(data);
+	if (log) {
+		CT_OK(persist_state_read_log(ct.a, c, 0, 0, &e, &n, NULL, &err), &err);
+		CT_EQ(n, 1);
+		if (n == 1) {
+			CT_EQ(e[0].index, 0);
+			CT_EXPECT_BYTES(e[0].value, e[0].len, "{\"after\":1}", 11);
+		}
+		persist_items_free(e, n);
+	}
+	CT_OK(persist_state_drop(ct.a, c, &err), &err);
+}
+
 /* SHARED sessions: another process's session is listed here. */
 static void test_sessions_shared(void)
 {
@@ -368,6 +422,11 @@ int ct_register_process(char *tested, size_t size)
 		PERSIST_CAP_BROADCAST, "send to a killed holder", test_send_killed_holder,
 		"process.send-killed", "Sessions",
 		"a send to a session whose holder process was killed answers not found",
+	}, t_drop = {
+		PERSIST_CAP_SHARED, "drop while another process writes", test_drop_process,
+		"process.drop", "Dropping and trimming (drop, trim_log, log_bounds: optional, since 1.1)",
+		"a collection dropped while another process uses it is gone for that process "
+		"too: its next writes start a fresh collection",
 	}, t_sessions_shared = {
 		PERSIST_CAP_SHARED, "another process's session", test_sessions_shared,
 		"process.sessions", "Processes", "another process's session is listed here",
@@ -390,6 +449,10 @@ int ct_register_process(char *tested, size_t size)
 	if (shared) {
 		s = CU_add_suite("process:shared", NULL, NULL);
 		if (s == NULL || ct_add_test(s, &t_shared) != 0)
+			return -1;
+		if (ct.has_kind[PERSIST_KIND_STATE] &&
+		    (ct.caps[PERSIST_KIND_STATE] & PERSIST_CAP_SHARED) &&
+		    ct_add_test(s, &t_drop) != 0)
 			return -1;
 	}
 	if (durable) {
@@ -550,6 +613,59 @@ out:
 	return status;
 }
 
+/* Child role "dropw": write to a collection, say "ready", wait for "go"
+   (the parent dropped the collection meanwhile), then increment a
+   counter, append a record and report "ok <counter> <index of the first
+   record of the log, -1 without logs>". */
+static int ct_child_drop_writer(void)
+{
+	const char *c = xp_name("dropw", XP_COLL);
+	struct persist_entry *e = NULL;
+	struct persist_error err;
+	persist *p = ct_open_handle(0);
+	int log;
+	char buf[64];
+	int64_t v = 0;
+	long long first = -1;
+	size_t n = 0;
+	int ret, status = 1;
+
+	if (p == NULL)
+		return 1;
+	log = (persist_caps(p, PERSIST_KIND_STATE) & PERSIST_CAP_APPEND_LOG) != 0;
+	if ((ret = persist_state_set(p, c, "k", "old", 3, 0, &err)) != PERSIST_OK ||
+	    (ret = persist_state_incr(p, c, "n", 5, &v, &err)) != PERSIST_OK ||
+	    (log && (ret = persist_state_append(p, c, "{\"before\":1}", 12, &err)) != PERSIST_OK) ||
+	    (log && (ret = persist_state_read_log(p, c, 0, 0, &e, &n, NULL, &err)) != PERSIST_OK)) {
+		ct_child_fail("writing before the drop", ret, &err);
+		goto out;
+	}
+	persist_items_free(e, n);
+	e = NULL;
+	printf("ready\n");
+	fflush(stdout);
+	if (fgets(buf, sizeof(buf), stdin) == NULL) {
+		status = 0; /* the parent could not drop: nothing more to do */
+		goto out;
+	}
+	if ((ret = persist_state_incr(p, c, "n", 1, &v, &err)) != PERSIST_OK ||
+	    (log && (ret = persist_state_append(p, c, "{\"after\":1}", 11, &err)) != PERSIST_OK) ||
+	    (log && (ret = persist_state_read_log(p, c, 0, 0, &e, &n, NULL, &err)) != PERSIST_OK)) {
+		ct_child_fail("writing after the drop", ret, &err);
+		goto out;
+	}
+	if (log && n > 0)
+		first = (long long)e[0].index;
+	persist_items_free(e, n);
+	printf("ok %lld %lld\n", (long long)v, first);
+	fflush(stdout);
+	status = 0;
+out:
+	if (persist_close(p, &err) != PERSIST_OK)
+		status = 1;
+	return status;
+}
+
 /* Entry of the child side. */
 int ct_child_main(const char *role, const char *run)
 {
@@ -562,6 +678,8 @@ int ct_child_main(const char *role, const char *run)
 		return ct_child_listen();
 	if (strcmp(role, "hold") == 0)
 		return ct_child_hold();
+	if (strcmp(role, "dropw") == 0)
+		return ct_child_drop_writer();
 	fprintf(stderr, "persist-conformance: unknown child role \"%s\"\n", role);
 	return 2;
 }

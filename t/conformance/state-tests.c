@@ -6,7 +6,8 @@
  * batches (all applied, or none), and concurrent use of one handle.
  *
  * Collections are named after the run, so runs against persistent backends
- * never share one; keys are deleted afterwards (logs cannot be deleted).
+ * never share one; the cleanup suite drops them afterwards (or deletes their
+ * keys, when the provider cannot drop).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -647,6 +648,268 @@ static void test_log(void)
 	free(c);
 }
 
+/* True (and a note printed) when a call answered ENOTSUP because the
+   provider lacks an optional method (since ABI 1.1); the answer must
+   then name the provider and the method. */
+static int ct_optional_missing(int ret, const struct persist_error *err,
+			       const char *method)
+{
+	if (ret != PERSIST_ENOTSUP)
+		return 0;
+	CT_CHECK(strstr(err->msg, method) != NULL && strstr(err->msg, ct.plugin) != NULL,
+		 "ENOTSUP of %s: expected a message naming the provider \"%s\" and "
+		 "the method, got \"%s\"", method, ct.plugin, err->msg);
+	printf("\n    the provider has no %s (optional since ABI 1.1)\n", method);
+	return 1;
+}
+
+/* Assert the bounds of a log. */
+static void ct_expect_bounds(persist *p, const char *coll, uint64_t first,
+			     uint64_t next, int line)
+{
+	struct persist_error err;
+	uint64_t f = UINT64_MAX, n = UINT64_MAX;
+	int ret = persist_state_log_bounds(p, coll, &f, &n, &err);
+
+	if (!ct_check(ret == PERSIST_OK, __FILE__, line,
+		      "log_bounds of \"%s\": expected OK, got %s: %s", coll,
+		      persist_strerror(ret), err.msg))
+		return;
+	ct_check(f == first && n == next, __FILE__, line,
+		 "log_bounds of \"%s\": expected first %llu next %llu, got %llu %llu",
+		 coll, (unsigned long long)first, (unsigned long long)next,
+		 (unsigned long long)f, (unsigned long long)n);
+}
+#define EXPECT_BOUNDS(p, c, f, n) ct_expect_bounds(p, c, f, n, __LINE__)
+
+/* Append records {"i":from} .. {"i":to-1}. */
+static void ct_append_range(persist *p, const char *coll, int from, int to)
+{
+	struct persist_error err;
+	char rec[32];
+
+	for (int i = from; i < to; i++) {
+		snprintf(rec, sizeof(rec), "{\"i\":%d}", i);
+		CT_OK(persist_state_append(p, coll, rec, strlen(rec), &err), &err);
+	}
+}
+
+/* drop: keys and log gone, other collections untouched, absent is OK. */
+static void test_drop(void)
+{
+	char *c = ct_name_dup("st-drop"), *other = ct_name_dup("st-drop-other");
+	int log = (ct.caps[PERSIST_KIND_STATE] & PERSIST_CAP_APPEND_LOG) != 0;
+	struct persist_entry *e = NULL;
+	struct persist_error err;
+	size_t n = 0;
+	int64_t v = 0;
+	int ret;
+
+	ret = persist_state_drop(ct.a, ct_name("st-drop-never"), &err);
+	if (ct_optional_missing(ret, &err, "drop"))
+		goto out;
+	CT_OK(ret, &err);
+	CT_OK(ct_sset(ct.a, c, "k1", "v1", 0, &err), &err);
+	CT_OK(ct_sset(ct.a, c, "k2", "v2", 0, &err), &err);
+	CT_OK(persist_state_incr(ct.a, c, "n", 5, &v, &err), &err);
+	CT_OK(ct_sset(ct.a, other, "k1", "keep", 0, &err), &err);
+	if (log) {
+		ct_append_range(ct.a, c, 0, 3);
+		ct_append_range(ct.a, other, 0, 2);
+		/* a trimmed log's numbering goes with the drop too */
+		ret = persist_state_trim_log(ct.a, c, 2, &err);
+		if (ret != PERSIST_ENOTSUP)
+			CT_OK(ret, &err);
+	}
+	CT_OK(persist_state_drop(ct.b, c, &err), &err);
+	EXPECT_NO_VALUE(ct.a, c, "k1");
+	EXPECT_NO_VALUE(ct.b, c, "k2");
+	EXPECT_NO_VALUE(ct.a, c, "n");
+	CT_OK(persist_state_scan(ct.a, c, "", &e, &n, &err), &err);
+	CT_EQ(n, 0);
+	persist_items_free(e, n);
+	EXPECT_VALUE(ct.a, other, "k1", "keep");
+	if (log) {
+		n = ct_read_log(ct.a, c, 0, 0, &e, NULL);
+		CT_EQ(n, 0);
+		persist_items_free(e, n);
+		EXPECT_BOUNDS(ct.a, c, 0, 0);
+		n = ct_read_log(ct.a, other, 0, 0, &e, NULL);
+		CT_EQ(n, 2);
+		persist_items_free(e, n);
+		/* a fresh log is numbered from 0 again */
+		ct_append_range(ct.b, c, 7, 8);
+		n = ct_read_log(ct.a, c, 0, 0, &e, NULL);
+		CT_EQ(n, 1);
+		if (n == 1) {
+			CT_EQ(e[0].index, 0);
+			CT_EXPECT_BYTES(e[0].value, e[0].len, "{\"i\":7}", 7);
+		}
+		persist_items_free(e, n);
+	}
+	/* the collection works as new; a second drop is fine */
+	CT_OK(persist_state_incr(ct.a, c, "n", 1, &v, &err), &err);
+	CT_EQ(v, 1);
+	CT_OK(persist_state_drop(ct.a, c, &err), &err);
+	CT_OK(persist_state_drop(ct.a, c, &err), &err);
+	EXPECT_NO_VALUE(ct.a, c, "n");
+	CT_OK(persist_state_drop(ct.a, other, &err), &err);
+	EXPECT_NO_VALUE(ct.a, other, "k1");
+	CT_EXPECT(persist_state_drop(ct.a, "../x", &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_drop(ct.a, NULL, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_drop(NULL, c, &err), PERSIST_EINVAL, &err);
+out:
+	free(c);
+	free(other);
+}
+
+/* A longer log (appended in one batch) trimmed in its middle: reads far
+   into it, and from below the trim point, find the right records (a
+   provider indexing record offsets must shift its index by the trim). */
+#define LONG_LOG 2500
+#define LONG_TRIM 1030
+static void ct_log_trim_long(void)
+{
+	char *c = ct_name_dup("st-trim-long"), (*recs)[16] = calloc(LONG_LOG, 16);
+	struct persist_op *ops = calloc(LONG_LOG, sizeof(*ops));
+	struct persist_entry *e = NULL;
+	struct persist_error err;
+	uint64_t next = 0;
+	size_t n;
+
+	CU_ASSERT_FATAL(recs != NULL && ops != NULL);
+	for (int i = 0; i < LONG_LOG; i++) {
+		snprintf(recs[i], sizeof(recs[i]), "{\"i\":%d}", i);
+		ops[i] = (struct persist_op){ .type = PERSIST_OP_APPEND, .collection = c,
+					      .value = recs[i], .len = strlen(recs[i]) };
+	}
+	CT_OK(persist_state_batch(ct.a, ops, LONG_LOG, &err), &err);
+	n = ct_read_log(ct.b, c, 2100, 2, &e, &next);
+	CT_EQ(n, 2);
+	persist_items_free(e, n);
+	CT_OK(persist_state_trim_log(ct.a, c, LONG_TRIM, &err), &err);
+	EXPECT_BOUNDS(ct.b, c, LONG_TRIM, LONG_LOG);
+	for (int k = 0; k < 2; k++) {
+		persist *p = k ? ct.b : ct.a;
+		static const uint64_t at[] = { 0, LONG_TRIM, 2047, 2048, 2100, LONG_LOG - 1 };
+
+		for (size_t j = 0; j < sizeof(at) / sizeof(at[0]); j++) {
+			uint64_t want = at[j] < LONG_TRIM ? LONG_TRIM : at[j];
+
+			n = ct_read_log(p, c, at[j], 1, &e, &next);
+			CT_EQ(n, 1);
+			CT_EQ(next, want + 1);
+			if (n == 1) {
+				CT_EQ(e[0].index, want);
+				CT_EXPECT_BYTES(e[0].value, e[0].len, recs[want], strlen(recs[want]));
+			}
+			persist_items_free(e, n);
+		}
+	}
+	n = ct_read_log(ct.a, c, 0, 0, &e, &next);
+	CT_EQ(n, LONG_LOG - LONG_TRIM);
+	CT_EQ(next, LONG_LOG);
+	persist_items_free(e, n);
+	free(ops);
+	free(recs);
+	free(c);
+}
+
+/* trim_log: numbers stable, reads below the trim point, bad bounds. */
+static void test_log_trim(void)
+{
+	char *c = ct_name_dup("st-trim");
+	struct persist_entry *e = NULL;
+	struct persist_error err;
+	uint64_t next = 0;
+	size_t n;
+	int ret;
+
+	ret = persist_state_trim_log(ct.a, c, 1, &err);
+	if (ct_optional_missing(ret, &err, "trim_log"))
+		goto out;
+	/* an empty log: next is 0, so trimming before 1 is beyond its end */
+	CT_EXPECT(ret, PERSIST_EINVAL, &err);
+	CT_CHECK(strstr(err.msg, "0") != NULL, "trim beyond the end: expected the "
+		 "message to name the next record number 0, got \"%s\"", err.msg);
+	CT_OK(persist_state_trim_log(ct.a, c, 0, &err), &err);
+	EXPECT_BOUNDS(ct.a, c, 0, 0);
+	ct_append_range(ct.a, c, 0, 10);
+	EXPECT_BOUNDS(ct.b, c, 0, 10);
+	CT_OK(persist_state_trim_log(ct.a, c, 0, &err), &err);
+	EXPECT_BOUNDS(ct.a, c, 0, 10);
+	/* beyond the end: refused naming next (10), nothing trimmed */
+	CT_EXPECT(persist_state_trim_log(ct.a, c, 11, &err), PERSIST_EINVAL, &err);
+	CT_CHECK(strstr(err.msg, "10") != NULL, "trim beyond the end: expected the "
+		 "message to name the next record number 10, got \"%s\"", err.msg);
+	EXPECT_BOUNDS(ct.a, c, 0, 10);
+	CT_OK(persist_state_trim_log(ct.b, c, 4, &err), &err);
+	EXPECT_BOUNDS(ct.a, c, 4, 10);
+	/* numbers stay: from 0 starts at 4; from 6 is record 6 */
+	n = ct_read_log(ct.a, c, 0, 0, &e, &next);
+	CT_EQ(n, 6);
+	CT_EQ(next, 10);
+	for (size_t i = 0; i < n; i++) {
+		char rec[32];
+
+		snprintf(rec, sizeof(rec), "{\"i\":%zu}", i + 4);
+		CT_EQ(e[i].index, i + 4);
+		CT_EXPECT_BYTES(e[i].value, e[i].len, rec, strlen(rec));
+	}
+	persist_items_free(e, n);
+	n = ct_read_log(ct.b, c, 2, 3, &e, &next);
+	CT_EQ(n, 3);
+	CT_EQ(next, 7);
+	if (n == 3)
+		CT_EQ(e[0].index, 4);
+	persist_items_free(e, n);
+	n = ct_read_log(ct.a, c, 6, 1, &e, &next);
+	CT_EQ(n, 1);
+	if (n == 1) {
+		CT_EQ(e[0].index, 6);
+		CT_EXPECT_BYTES(e[0].value, e[0].len, "{\"i\":6}", 7);
+	}
+	persist_items_free(e, n);
+	/* trimming again below the first kept record changes nothing */
+	CT_OK(persist_state_trim_log(ct.a, c, 3, &err), &err);
+	EXPECT_BOUNDS(ct.a, c, 4, 10);
+	/* appends go on from the same number */
+	ct_append_range(ct.b, c, 10, 12);
+	EXPECT_BOUNDS(ct.a, c, 4, 12);
+	n = ct_read_log(ct.a, c, 11, 0, &e, NULL);
+	CT_EQ(n, 1);
+	if (n == 1) {
+		CT_EQ(e[0].index, 11);
+		CT_EXPECT_BYTES(e[0].value, e[0].len, "{\"i\":11}", 8);
+	}
+	persist_items_free(e, n);
+	/* trimming everything empties the log but keeps its numbering */
+	CT_OK(persist_state_trim_log(ct.a, c, 12, &err), &err);
+	EXPECT_BOUNDS(ct.b, c, 12, 12);
+	n = ct_read_log(ct.a, c, 0, 0, &e, &next);
+	CT_EQ(n, 0);
+	CT_EQ(next, 12);
+	persist_items_free(e, n);
+	ct_append_range(ct.a, c, 12, 13);
+	n = ct_read_log(ct.b, c, 0, 0, &e, &next);
+	CT_EQ(n, 1);
+	CT_EQ(next, 13);
+	if (n == 1)
+		CT_EQ(e[0].index, 12);
+	persist_items_free(e, n);
+	/* the keys of the collection are not touched by a trim */
+	CT_OK(ct_sset(ct.a, c, "key", "v", 0, &err), &err);
+	CT_OK(persist_state_trim_log(ct.a, c, 13, &err), &err);
+	EXPECT_VALUE(ct.b, c, "key", "v");
+	ct_sdel(ct.a, c, "key");
+	ct_log_trim_long();
+	CT_EXPECT(persist_state_trim_log(ct.a, ".x", 1, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_trim_log(NULL, c, 1, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_log_bounds(ct.a, NULL, NULL, NULL, &err), PERSIST_EINVAL, &err);
+out:
+	free(c);
+}
+
 /* APPEND_LOG: concurrent appends, every record exactly once. */
 #define LOG_THREADS 4
 #define LOG_EACH 250
@@ -1096,6 +1359,7 @@ int ct_register_state(char *tested, size_t size)
 #define S_BATCH "Batches"
 #define S_THREADS "Threads"
 #define S_ARGS "Arguments and errors"
+#define S_DROP "Dropping and trimming (drop, trim_log, log_bounds: optional, since 1.1)"
 	static const struct ct_test tests[] = {
 		{ 0, "get, set, delete", test_basic, "state.kv.basic", S_KEYS,
 		  "a value set is read back byte for byte on both handles; delete removes it; "
@@ -1115,6 +1379,9 @@ int ct_register_state(char *tested, size_t size)
 		  "bad collection names, bad keys and NULL arguments answer EINVAL and change "
 		  "nothing" },
 		{ 0, "flush", test_flush, "state.flush", S_KEYS, "flush answers OK" },
+		{ 0, "drop a collection", test_drop, "state.drop", S_DROP,
+		  "drop removes every key and the log of one collection and nothing else; "
+		  "the log is numbered from 0 again; dropping an absent collection is OK" },
 		{ 0, "batch delete of an absent key", test_batch_delete_absent,
 		  "state.batch.delete-absent", S_BATCH,
 		  "deleting an absent key inside a batch is no error: the batch applies" },
@@ -1136,6 +1403,11 @@ int ct_register_state(char *tested, size_t size)
 		{ PERSIST_CAP_APPEND_LOG, "order, offsets, limits", test_log, "state.log.read",
 		  S_LOG, "records are numbered 0, 1, 2, ... in append order; read_log(from, max) "
 		  "returns exactly records from..from+max-1; the log is not a key space" },
+		{ PERSIST_CAP_APPEND_LOG, "trim", test_log_trim, "state.log.trim", S_DROP,
+		  "trim_log(before) removes the records below before and keeps every "
+		  "number: reads from below start at the first kept record, appends go on "
+		  "from the same next number; 0 or a number not above the first changes "
+		  "nothing; beyond the end answers EINVAL naming the next number" },
 		{ PERSIST_CAP_APPEND_LOG, "concurrent appends", test_log_threads,
 		  "state.log.concurrent", S_LOG,
 		  "concurrent appends each land exactly once, in each writer's order" },

@@ -8,7 +8,9 @@
  * counters live in this .so's static storage, so they start again at 0
  * whenever the loader really unloads and reloads the file.  Like a path
  * provider it has a key rule of its own: configuration keys starting with
- * "refused/" answer PERSIST_EINVAL.
+ * "refused/" answer PERSIST_EINVAL.  Its state has an append log but no
+ * drop, trim_log or log_bounds (the core answers those, or finds a log's
+ * bounds through read_log).
  */
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +30,7 @@ struct entry {
 
 struct store {
 	struct entry *entries;
+	struct entry *log, **log_tail; /* append log of every collection, oldest first */
 };
 
 /* Counts the init (the loader must call it once per process). */
@@ -67,7 +70,7 @@ static int ok_open(void *plugin, const struct persist_store_args *args,
 
 	if (st == NULL)
 		return host->error(err, PERSIST_ENOMEM, 0, "fixture_ok: out of memory");
-	st->entries = NULL;
+	memset(st, 0, sizeof(*st));
 	__atomic_add_fetch(&open_count, 1, __ATOMIC_SEQ_CST);
 	*store_r = st;
 	return PERSIST_OK;
@@ -79,12 +82,14 @@ static void ok_close(void *store)
 	struct store *st = store;
 	struct entry *e, *next;
 
-	for (e = st->entries; e != NULL; e = next) {
-		next = e->next;
-		host->free(e->collection);
-		host->free(e->key);
-		host->free(e->data);
-		host->free(e);
+	for (int pass = 0; pass < 2; pass++) {
+		for (e = pass ? st->log : st->entries; e != NULL; e = next) {
+			next = e->next;
+			host->free(e->collection);
+			host->free(e->key);
+			host->free(e->data);
+			host->free(e);
+		}
 	}
 	host->free(st);
 }
@@ -288,6 +293,67 @@ static int ok_config_list(void *store, persist_emit_fn *emit, void *ctx,
 	return PERSIST_OK;
 }
 
+/* Append a record (a log without trim_log and log_bounds: the core finds
+   a log's bounds through read_log alone). */
+static int ok_state_append(void *store, const char *collection,
+			   const void *data, size_t len, struct persist_error *err)
+{
+	struct store *st = store;
+	struct entry *e = host->alloc(sizeof(*e));
+	size_t clen = strlen(collection) + 1;
+
+	if (e == NULL)
+		return host->error(err, PERSIST_ENOMEM, 0, "fixture_ok: out of memory");
+	memset(e, 0, sizeof(*e));
+	e->collection = host->alloc(clen);
+	e->data = host->alloc(len + 1);
+	e->key = NULL;
+	if (e->collection == NULL || e->data == NULL) {
+		host->free(e->collection);
+		host->free(e->data);
+		host->free(e);
+		return host->error(err, PERSIST_ENOMEM, 0, "fixture_ok: out of memory");
+	}
+	memcpy(e->collection, collection, clen);
+	memcpy(e->data, data, len);
+	e->data[len] = '\0';
+	e->len = len;
+	if (st->log_tail == NULL)
+		st->log_tail = &st->log;
+	*st->log_tail = e;
+	st->log_tail = &e->next;
+	return PERSIST_OK;
+}
+
+/* Records of a collection from number `from` on, at most max. */
+static int ok_state_read_log(void *store, const char *collection,
+			     uint64_t from, size_t max, persist_emit_fn *emit,
+			     void *ctx, struct persist_error *err)
+{
+	struct store *st = store;
+	uint64_t no = 0;
+	size_t n = 0;
+
+	(void)err;
+	for (struct entry *e = st->log; e != NULL && (max == 0 || n < max); e = e->next) {
+		struct persist_item item;
+
+		if (strcmp(e->collection, collection) != 0)
+			continue;
+		if (no++ < from)
+			continue;
+		memset(&item, 0, sizeof(item));
+		item.size = sizeof(item);
+		item.value = e->data;
+		item.len = e->len;
+		item.index = no - 1;
+		n++;
+		if (emit(ctx, &item) != 0)
+			break;
+	}
+	return PERSIST_OK;
+}
+
 static const struct persist_config_ops ok_config = {
 	.size = sizeof(struct persist_config_ops),
 	.caps = 0,
@@ -309,6 +375,8 @@ static const struct persist_state_ops ok_state = {
 	.get = ok_state_get,
 	.set = ok_state_set,
 	.del = ok_state_del,
+	.append = ok_state_append,
+	.read_log = ok_state_read_log,
 };
 
 static const struct persist_plugin ok_plugin = {

@@ -127,6 +127,28 @@ static void test_ok_loads(void)
 		persist_free(value);
 	}
 	CU_ASSERT_EQUAL(fixture_counter(p, "init_count"), 1);
+	/* a log without log_bounds: the core finds its bounds through
+	   read_log; drop and trim_log answer ENOTSUP naming the method */
+	{
+		uint64_t first = 99, next = 99;
+		char rec[16];
+
+		CU_ASSERT_EQUAL(persist_state_log_bounds(p, "lg", &first, &next, &err), PERSIST_OK);
+		CU_ASSERT(first == 0 && next == 0);
+		for (int i = 0; i < 37; i++) {
+			snprintf(rec, sizeof(rec), "{\"i\":%d}", i);
+			CU_ASSERT_EQUAL(persist_state_append(p, "lg", rec, strlen(rec), &err), PERSIST_OK);
+		}
+		CU_ASSERT_EQUAL(persist_state_append(p, "other", "{}", 2, &err), PERSIST_OK);
+		CU_ASSERT_EQUAL(persist_state_log_bounds(p, "lg", &first, &next, &err), PERSIST_OK);
+		CU_ASSERT(first == 0 && next == 37);
+		CU_ASSERT_EQUAL(persist_state_log_bounds(p, "other", NULL, &next, &err), PERSIST_OK);
+		CU_ASSERT_EQUAL(next, 1);
+		CU_ASSERT_EQUAL(persist_state_drop(p, "lg", &err), PERSIST_ENOTSUP);
+		CHECK_MSG(err.msg, "provider \"fixture_ok\" does not support state drop");
+		CU_ASSERT_EQUAL(persist_state_trim_log(p, "lg", 1, &err), PERSIST_ENOTSUP);
+		CHECK_MSG(err.msg, "does not support state trim_log");
+	}
 	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
 }
 
@@ -719,6 +741,12 @@ static void test_frozen10(void)
 	CU_ASSERT_EQUAL(persist_state_scan(p, "c", NULL, &entries, &n, &err),
 			PERSIST_ENOTSUP);
 	CU_ASSERT_EQUAL(persist_state_delete(p, "c", "k", &err), PERSIST_ENOTSUP);
+	/* the 1.1 state methods lie beyond its 1.0 table: never called */
+	CU_ASSERT_EQUAL(persist_state_drop(p, "c", &err), PERSIST_ENOTSUP);
+	CHECK_MSG(err.msg, "does not support state drop");
+	CU_ASSERT_EQUAL(persist_state_trim_log(p, "c", 1, &err), PERSIST_ENOTSUP);
+	CHECK_MSG(err.msg, "does not support state trim_log");
+	CU_ASSERT_EQUAL(persist_state_log_bounds(p, "c", NULL, NULL, &err), PERSIST_ENOTSUP);
 
 	/* no batch method: the core applies a batch as a loop of single calls */
 	{
