@@ -238,6 +238,13 @@ int memory_state_read_log(void *s, const char *collection, uint64_t from,
 int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
 		       size_t op_size, struct persist_error *err);
 int memory_state_flush(void *store, struct persist_error *err);
+int memory_state_drop(void *store, const char *collection,
+		      struct persist_error *err);
+int memory_state_trim_log(void *store, const char *collection, uint64_t before,
+			  struct persist_error *err);
+int memory_state_log_bounds(void *store, const char *collection,
+			    uint64_t *first_r, uint64_t *next_r,
+			    struct persist_error *err);
 
 /* memory-session.c */
 int memory_session_open(void *plugin, const struct persist_store_args *args,

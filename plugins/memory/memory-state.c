@@ -526,8 +526,8 @@ int memory_state_read_log(void *s, const char *collection, uint64_t from,
 }
 
 /* drop(): remove a collection's keys and log at once. */
-static int memory_state_drop(void *s, const char *collection,
-			     struct persist_error *err)
+int memory_state_drop(void *s, const char *collection,
+		      struct persist_error *err)
 {
 	struct memory_store *store = s;
 	struct memory_collection *coll;
@@ -549,8 +549,8 @@ static int memory_state_drop(void *s, const char *collection,
 
 /* trim_log(): free the records numbered below `before`; the array then
    starts at record `before`. */
-static int memory_state_trim_log(void *s, const char *collection,
-				 uint64_t before, struct persist_error *err)
+int memory_state_trim_log(void *s, const char *collection,
+			  uint64_t before, struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -584,9 +584,9 @@ static int memory_state_trim_log(void *s, const char *collection,
 }
 
 /* log_bounds(): first kept and next record numbers. */
-static int memory_state_log_bounds(void *s, const char *collection,
-				   uint64_t *first_r, uint64_t *next_r,
-				   struct persist_error *err)
+int memory_state_log_bounds(void *s, const char *collection,
+			    uint64_t *first_r, uint64_t *next_r,
+			    struct persist_error *err)
 {
 	struct memory_store *store = s;
 	struct memory_collection *coll;

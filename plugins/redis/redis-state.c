@@ -363,7 +363,7 @@ static int log_base(const redisReply *r, uint64_t *base_r)
 {
 	int64_t v;
 
-	if (r->type != REDIS_REPLY_STRING || redis_parse_i64(r->str, r->len, &v) != 0 ||
+	if (r->type != REDIS_REPLY_STRING || persist_parse_counter(r->str, r->len, &v) != 0 ||
 	    v < 0)
 		return -1;
 	*base_r = (uint64_t)v;
