@@ -534,7 +534,7 @@ int memory_state_drop(void *s, const char *collection,
 
 	if (collection == NULL)
 		return store->plugin->host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: drop without a collection");
+				   "drop without a collection");
 	pthread_mutex_lock(&store->ns->lock);
 	coll = memory_collection_get(store->ns, collection, 0);
 	if (coll != NULL) {
@@ -560,7 +560,7 @@ int memory_state_trim_log(void *s, const char *collection,
 
 	if (collection == NULL)
 		return host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: trim_log without a collection");
+				   "trim_log without a collection");
 	pthread_mutex_lock(&store->ns->lock);
 	coll = memory_collection_get(store->ns, collection, 0);
 	next = coll == NULL ? 0 : coll->log_first + coll->log_count;
@@ -593,7 +593,7 @@ int memory_state_log_bounds(void *s, const char *collection,
 
 	if (collection == NULL || first_r == NULL || next_r == NULL)
 		return store->plugin->host->error(err, PERSIST_EINVAL, 0,
-				   "memory provider: log_bounds without a collection or output");
+				   "log_bounds without a collection or output");
 	pthread_mutex_lock(&store->ns->lock);
 	coll = memory_collection_get(store->ns, collection, 0);
 	*first_r = coll == NULL ? 0 : coll->log_first;
