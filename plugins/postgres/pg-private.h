@@ -98,6 +98,7 @@ enum pg_stmt {
 	PS_STATE_SWEEP,
 	PS_STATE_DROP,
 	PS_STATE_TRIM_LOG,
+	PS_STATE_LOG_BOUNDS,
 	PS_CFG_GET,
 	PS_CFG_SET,
 	PS_CFG_SET_IF,
@@ -334,13 +335,17 @@ int pg_state_read_log(void *store, const char *collection, uint64_t from,
 int pg_state_batch(void *store, const struct persist_op *ops, size_t n,
 		   size_t op_size, struct persist_error *err);
 int pg_state_flush(void *store, struct persist_error *err);
-/* pg-state-drop.c: every key and log record of a collection removed in one
-   transaction (an absent collection is fine); the log records numbered
+/* pg-state-drop.c: every key and log record of a collection and its numbering removed
+   in one transaction (an absent collection is fine); the log records numbered
    below `before` removed (0: nothing; beyond the log's next record
    number: PERSIST_EINVAL, nothing removed). */
 int pg_state_drop(void *store, const char *collection, struct persist_error *err);
 int pg_state_trim_log(void *store, const char *collection, uint64_t before,
 		      struct persist_error *err);
+/* The first kept record number of a collection's log and the next one
+   (both 0 for a log never written). */
+int pg_state_log_bounds(void *store, const char *collection, uint64_t *first_r,
+			uint64_t *next_r, struct persist_error *err);
 
 int pg_config_get(void *store, const char *key, struct persist_value *value_r,
 		  struct persist_error *err);

@@ -111,6 +111,14 @@ static const char *const templates[PS_COUNT_] = {
 	"AND $2::int8 <= (SELECT next FROM h) RETURNING 1) "
 	"SELECT (SELECT next FROM h), (SELECT count(*) FROM d)",
 
+	/* the log's first kept record (the next one when none is kept) and
+	   its next record number */
+	[PS_STATE_LOG_BOUNDS] =
+	"WITH h AS (SELECT COALESCE((SELECT next FROM @.log_head WHERE coll = $1::text), "
+	"0) AS next) "
+	"SELECT COALESCE((SELECT min(idx) FROM @.log WHERE coll = $1::text), "
+	"(SELECT next FROM h)), (SELECT next FROM h)",
+
 	[PS_CFG_GET] =
 	"SELECT doc, etag, " EXPIRY_MS " FROM @.config WHERE key = $1::text AND " LIVE,
 	/* notify unless the live document already had this ETag */

@@ -10,6 +10,7 @@
  *             racing the drop either lands before it (and is dropped) or
  *             after it (as record 0): no stale record is left to collide
  *             with a number given out again.
+ *   log_bounds  the first kept record number and the next one.
  *   trim_log  the records numbered below `before`; the kept records keep
  *             their numbers and later appends go on from the log's next
  *             number.  A `before` past the next number is refused (the
@@ -83,5 +84,35 @@ int pg_state_trim_log(void *store, const char *collection, uint64_t before,
 				       "\"%s\" up to record %" PRIu64 "\n"
 				       "Its next record number is %" PRIu64 "; nothing was "
 				       "trimmed.", collection, before, next);
+	return PERSIST_OK;
+}
+
+int pg_state_log_bounds(void *store, const char *collection, uint64_t *first_r,
+			uint64_t *next_r, struct persist_error *err)
+{
+	struct pg_store *st = store;
+	struct pg_params p = { 0 };
+	PGresult *res = NULL;
+	int ret;
+
+	if (collection == NULL || collection[0] == '\0')
+		return no_collection(st, "log_bounds", err);
+	pg_param_str(&p, collection);
+	ret = pg_exec(&st->pool, PS_STATE_LOG_BOUNDS, &p, 0, &res, "log_bounds", err);
+	if (ret != PERSIST_OK)
+		return ret;
+	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8 ||
+	    PQgetlength(res, 0, 1) != 8) {
+		PQclear(res);
+		return st->host->error(err, PERSIST_ECORRUPT, 0,
+				       "log_bounds of collection \"%s\": "
+				       "the server answered something that is not a number",
+				       collection);
+	}
+	if (first_r != NULL)
+		*first_r = (uint64_t)pg_get_i64(res, 0, 0);
+	if (next_r != NULL)
+		*next_r = (uint64_t)pg_get_i64(res, 0, 1);
+	PQclear(res);
 	return PERSIST_OK;
 }
