@@ -1,6 +1,6 @@
 /*
- * t/plugins/test-loader-unit.c - direct tests of core/loader.c, for what
- * the host API cannot reach or cannot show: the loader's own argument
+ * t/plugins/test-loader-unit.c - direct tests of the loader
+ * (core/loader*.c), for what the host API cannot reach or cannot show: the loader's own argument
  * checks (which the settings parser pre-empts with PERSIST_ECONFIG), the
  * whole search order including file_dirs and PERSIST_PLUGIN_PATH parsing,
  * the registry (one object per file, hard links, reference counts,

@@ -1,5 +1,5 @@
 /*
- * t/plugins/test-loader.c - tests of the plugin loader (core/loader.c)
+ * t/plugins/test-loader.c - tests of the plugin loader (core/loader*.c)
  * through the public API, with the fixture plugins of t/plugins/.
  *
  * Each case builds its own plugin directories: fresh mkdtemp directories
