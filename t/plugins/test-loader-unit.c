@@ -1,10 +1,11 @@
 /*
  * t/plugins/test-loader-unit.c - direct tests of the loader
- * (core/loader*.c), for what the host API cannot reach or cannot show: the loader's own argument
- * checks (which the settings parser pre-empts with PERSIST_ECONFIG), the
- * whole search order including file_dirs and PERSIST_PLUGIN_PATH parsing,
- * the registry (one object per file, hard links, reference counts,
- * concurrent acquires), check_kind, ownership, and a FIFO named .so.
+ * (core/loader*.c), for what the host API cannot reach or cannot show:
+ * the loader's own argument checks (which the settings parser pre-empts
+ * with PERSIST_ECONFIG), the whole search order including file_dirs and
+ * PERSIST_PLUGIN_PATH parsing, the registry (one object per file, hard
+ * links, reference counts, concurrent acquires), check_kind, ownership,
+ * and a FIFO named .so.
  *
  * Links the core's convenience library (core/libpersist-core.la) to call
  * the internal persist_loader_* functions.
