@@ -13,17 +13,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kind.h"
 #include "loader-private.h"
 
-/* Size of a struct as ABI 1.0 laid it out: up to and including its last
-   1.0 member.  These name the *1.0* last members on purpose: when later
-   1.x headers grow the structs, the minimums a plugin must meet stay the
-   1.0 sizes, so a plugin built against 1.0 keeps loading. */
-#define SIZE_1_0(type, last) (offsetof(type, last) + sizeof(((type *)0)->last))
-#define DESCRIPTOR_SIZE_1_0 SIZE_1_0(struct persist_plugin, session)
-#define CONFIG_OPS_SIZE_1_0 SIZE_1_0(struct persist_config_ops, list)
-#define STATE_OPS_SIZE_1_0 SIZE_1_0(struct persist_state_ops, flush)
-#define SESSION_OPS_SIZE_1_0 SIZE_1_0(struct persist_session_ops, send)
+/* The size of the descriptor as ABI 1.0 laid it out, up to and including
+   its last 1.0 member (session): later 1.x headers may grow the struct,
+   but a plugin built against 1.0 keeps loading.  The ops tables' 1.0 sizes
+   are in the kind table (core/kind.c). */
+#define DESCRIPTOR_SIZE_1_0 \
+	(offsetof(struct persist_plugin, session) + sizeof(((struct persist_plugin *)0)->session))
 
 /* Check a descriptor against this core (after dlopen and dlsym), in order:
    NULL, magic, ABI major, ABI minor, size, name, init. */
@@ -82,57 +80,28 @@ int persist_loader_check_kind(const struct persist_loaded_plugin *plugin,
 			      enum persist_kind kind,
 			      struct persist_error *err)
 {
-	const struct persist_plugin *desc;
-	const void *table;
-	size_t min;
-	uint32_t size;
-	int has_open_close;
-	const char *what;
-	static const char *const kind_word[PERSIST_KIND_COUNT_] = {
-		[PERSIST_KIND_CONFIG] = "configuration",
-		[PERSIST_KIND_STATE] = "state",
-		[PERSIST_KIND_SESSION] = "session",
-	};
+	const struct persist_kind_info *ki = persist_kind_get(kind);
+	const struct persist_ops_header *table;
 
 	if (plugin == NULL || plugin->desc == NULL)
 		return persist_error_set(err, PERSIST_EINVAL, 0,
 					 "no plugin to check");
-	desc = plugin->desc;
-	switch (kind) {
-	case PERSIST_KIND_CONFIG:
-		table = desc->config;
-		min = CONFIG_OPS_SIZE_1_0;
-		size = table ? desc->config->size : 0;
-		has_open_close = table && desc->config->open && desc->config->close;
-		break;
-	case PERSIST_KIND_STATE:
-		table = desc->state;
-		min = STATE_OPS_SIZE_1_0;
-		size = table ? desc->state->size : 0;
-		has_open_close = table && desc->state->open && desc->state->close;
-		break;
-	case PERSIST_KIND_SESSION:
-		table = desc->session;
-		min = SESSION_OPS_SIZE_1_0;
-		size = table ? desc->session->size : 0;
-		has_open_close = table && desc->session->open && desc->session->close;
-		break;
-	default:
+	if (ki == NULL)
 		return persist_error_set(err, PERSIST_EINVAL, 0,
 					 "unknown kind %d", (int)kind);
-	}
-	what = kind_word[kind];
+	table = ki->ops(plugin->desc);
 	if (table == NULL)
 		return persist_error_set(err, PERSIST_ENOIFACE, 0,
 			"plugin \"%s\" (%s) has no %s interface", plugin->name,
-			plugin->path, what);
-	if (size < min)
+			plugin->path, ki->name);
+	if (table->size < ki->ops_size_1_0)
 		return persist_error_set(err, PERSIST_EDESCRIPTOR, 0,
 			"plugin \"%s\" (%s): %s table is %u bytes, ABI 1.0 needs at least %zu",
-			plugin->name, plugin->path, what, (unsigned)size, min);
-	if (!has_open_close)
+			plugin->name, plugin->path, ki->name, (unsigned)table->size,
+			ki->ops_size_1_0);
+	if (table->open == NULL || table->close == NULL)
 		return persist_error_set(err, PERSIST_EDESCRIPTOR, 0,
 			"plugin \"%s\" (%s): %s table lacks open or close",
-			plugin->name, plugin->path, what);
+			plugin->name, plugin->path, ki->name);
 	return PERSIST_OK;
 }

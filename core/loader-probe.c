@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "kind.h"
 #include "loader-private.h"
 
 /* Free what persist_plugins_probe returned. */
@@ -123,9 +124,8 @@ static void probe_child(const struct persist_search *search,
 		text[0] = desc->version != NULL ? desc->version : "";
 		text[1] = desc->description != NULL ? desc->description : "";
 		for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
-			const void *table = k == PERSIST_KIND_CONFIG ? (const void *)desc->config :
-					    k == PERSIST_KIND_STATE ? (const void *)desc->state :
-					    (const void *)desc->session;
+			const struct persist_ops_header *table =
+				persist_kind_get((enum persist_kind)k)->ops(desc);
 			struct persist_error ke;
 			int ret;
 
@@ -141,9 +141,7 @@ static void probe_child(const struct persist_search *search,
 				continue;
 			}
 			r.has_kind[k] = 1;
-			r.caps[k] = k == PERSIST_KIND_CONFIG ? desc->config->caps :
-				    k == PERSIST_KIND_STATE ? desc->state->caps :
-				    desc->session->caps;
+			r.caps[k] = table->caps;
 			kinds++;
 		}
 		if (r.status == PERSIST_OK && kinds == 0)

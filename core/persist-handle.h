@@ -24,7 +24,7 @@ struct persist_sink {
 	struct persist *handle;
 	enum persist_kind kind;
 	struct persist_loaded_plugin *plugin;
-	const void *ops;       /* struct persist_{config,state,session}_ops */
+	const struct persist_ops_header *ops; /* start of the kind's ops table */
 	uint32_t ops_size;     /* ops->size as the plugin was built */
 	uint64_t caps;
 	void *store;           /* what ops->open returned */
