@@ -74,8 +74,64 @@ int loader_check_descriptor(const struct persist_plugin *desc,
 	return PERSIST_OK;
 }
 
+/* True when the ops table (size bytes as built) has a non-NULL method in
+   the slot at offset.  Every slot is a function pointer, all of one size
+   and representation, so the slot is read as a generic one. */
+static int has_method(const struct persist_ops_header *table, size_t offset)
+{
+	void (*fn)(void);
+
+	if (table->size < offset + sizeof(fn))
+		return 0;
+	memcpy(&fn, (const char *)table + offset, sizeof(fn));
+	return fn != NULL;
+}
+
+/* Every capability the table claims that stands for a method must come
+   with that method (the map is in plugin.h and core/kind.c): a claim
+   without it is refused naming the capability and the method. */
+static int check_caps(const struct persist_loaded_plugin *plugin,
+		      const struct persist_kind_info *ki,
+		      const struct persist_ops_header *table,
+		      struct persist_error *err)
+{
+	uint64_t own = 0, foreign;
+	char cap[32];
+
+	for (const struct persist_cap_method *cm = ki->cap_methods; cm->cap != 0; cm++) {
+		own |= cm->cap;
+		if ((table->caps & cm->cap) == 0 || has_method(table, cm->offset))
+			continue;
+		return persist_error_set(err, PERSIST_EDESCRIPTOR, 0,
+			"plugin \"%s\" (%s): %s table claims \"%s\" but has no %s method\n"
+			"A table claims a capability only with the methods it stands for.",
+			plugin->name, plugin->path, ki->name,
+			persist_caps_string(cm->cap, cap, sizeof(cap)), cm->method);
+	}
+	/* capabilities of other kinds' methods (batch on a configuration
+	   table): this kind has no method that could honour them */
+	foreign = table->caps & persist_kind_method_caps() & ~own;
+	for (int k = 0; foreign != 0 && k < PERSIST_KIND_COUNT_; k++) {
+		const struct persist_kind_info *other = persist_kind_get((enum persist_kind)k);
+
+		for (const struct persist_cap_method *cm = other->cap_methods;
+		     cm->cap != 0; cm++) {
+			if ((foreign & cm->cap) == 0)
+				continue;
+			return persist_error_set(err, PERSIST_EDESCRIPTOR, 0,
+				"plugin \"%s\" (%s): %s table claims \"%s\" but has no %s method\n"
+				"Only a %s table has one; a %s table cannot claim \"%s\".",
+				plugin->name, plugin->path, ki->name,
+				persist_caps_string(cm->cap, cap, sizeof(cap)), cm->method,
+				other->name, ki->name, cap);
+		}
+	}
+	return PERSIST_OK;
+}
+
 /* Check that the plugin offers `kind` with a table at least as large as
-   the ABI 1.0 one and the open/close every store needs. */
+   the ABI 1.0 one, the open/close every store needs, and the method of
+   every capability it claims. */
 int persist_loader_check_kind(const struct persist_loaded_plugin *plugin,
 			      enum persist_kind kind,
 			      struct persist_error *err)
@@ -103,5 +159,5 @@ int persist_loader_check_kind(const struct persist_loaded_plugin *plugin,
 		return persist_error_set(err, PERSIST_EDESCRIPTOR, 0,
 			"plugin \"%s\" (%s): %s table lacks open or close",
 			plugin->name, plugin->path, ki->name);
-	return PERSIST_OK;
+	return check_caps(plugin, ki, table, err);
 }

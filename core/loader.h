@@ -65,7 +65,9 @@ int persist_loader_acquire(const struct persist_search *search,
 			   struct persist_error *err);
 
 /* Check that the plugin offers `kind` with an ops table at least as large
-   as its ABI 1.0 layout (PERSIST_ENOIFACE / PERSIST_EDESCRIPTOR). */
+   as its ABI 1.0 layout, with open and close, and with the method of every
+   capability it claims (the map in plugin.h): PERSIST_ENOIFACE when there
+   is no table, else PERSIST_EDESCRIPTOR naming what is wrong. */
 int persist_loader_check_kind(const struct persist_loaded_plugin *plugin,
 			      enum persist_kind kind,
 			      struct persist_error *err);

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,6 +389,139 @@ static void test_check_kind(void)
 	persist_loader_release(lp);
 }
 
+/* Any non-NULL method: only its presence is checked, never called. */
+static void any_method(void)
+{
+}
+
+/* Put any_method in the slot at offset of a table. */
+static void set_slot(void *table, size_t offset)
+{
+	void (*fn)(void) = any_method;
+
+	memcpy((char *)table + offset, &fn, sizeof(fn));
+}
+
+/* Clear the slot at offset. */
+static void clear_slot(void *table, size_t offset)
+{
+	void (*fn)(void) = NULL;
+
+	memcpy((char *)table + offset, &fn, sizeof(fn));
+}
+
+/* The whole capability map of plugin.h, against tables built here: a
+   table with every method passes whatever it claims of its kind's
+   capabilities; without one method of a claimed capability it is
+   refused naming both; a capability of another kind's table is refused;
+   the capabilities that stand for no method pass on every table. */
+static void test_cap_map(void)
+{
+	static const struct {
+		enum persist_kind kind;
+		uint64_t cap;
+		const char *cap_name, *method;
+		size_t offset;
+	} map[] = {
+#define M(k, cap, name, type, method) \
+	{ k, cap, name, #method, offsetof(type, method) }
+		M(PERSIST_KIND_CONFIG, PERSIST_CAP_TTL, "ttl", struct persist_config_ops, set),
+		M(PERSIST_KIND_CONFIG, PERSIST_CAP_CAS, "cas", struct persist_config_ops, set),
+		M(PERSIST_KIND_CONFIG, PERSIST_CAP_CAS, "cas", struct persist_config_ops, del),
+		M(PERSIST_KIND_STATE, PERSIST_CAP_TTL, "ttl", struct persist_state_ops, set),
+		M(PERSIST_KIND_STATE, PERSIST_CAP_ATOMIC_INCR, "atomic_incr", struct persist_state_ops, incr),
+		M(PERSIST_KIND_STATE, PERSIST_CAP_APPEND_LOG, "append_log", struct persist_state_ops, append),
+		M(PERSIST_KIND_STATE, PERSIST_CAP_APPEND_LOG, "append_log", struct persist_state_ops, read_log),
+		M(PERSIST_KIND_STATE, PERSIST_CAP_BATCH, "batch", struct persist_state_ops, batch),
+		M(PERSIST_KIND_SESSION, PERSIST_CAP_TTL, "ttl", struct persist_session_ops, put),
+		M(PERSIST_KIND_SESSION, PERSIST_CAP_BROADCAST, "broadcast", struct persist_session_ops, broadcast),
+#undef M
+	};
+	static const char *const kind_name[] = { "configuration", "state", "session" };
+	const uint64_t free_caps = PERSIST_CAP_NOTIFY | PERSIST_CAP_THREADSAFE |
+				   PERSIST_CAP_DURABLE | PERSIST_CAP_SHARED;
+	struct persist_config_ops config;
+	struct persist_state_ops state;
+	struct persist_session_ops session;
+	struct persist_plugin desc;
+	struct persist_loaded_plugin lp;
+	struct persist_error err;
+	struct persist_ops_header *table[PERSIST_KIND_COUNT_] = {
+		(void *)&config, (void *)&state, (void *)&session
+	};
+	size_t table_size[PERSIST_KIND_COUNT_] = {
+		sizeof(config), sizeof(state), sizeof(session)
+	};
+	char want[160];
+
+	memset(&desc, 0, sizeof(desc));
+	desc.config = &config;
+	desc.state = &state;
+	desc.session = &session;
+	memset(&lp, 0, sizeof(lp));
+	lp.name = "capmap";
+	lp.path = "/x/capmap.so";
+	lp.desc = &desc;
+	/* every slot after the header set */
+	for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
+		memset(table[k], 0, table_size[k]);
+		table[k]->size = (uint32_t)table_size[k];
+		for (size_t o = sizeof(struct persist_ops_header); o < table_size[k];
+		     o += sizeof(void (*)(void)))
+			set_slot(table[k], o);
+		set_slot(table[k], offsetof(struct persist_ops_header, open));
+		set_slot(table[k], offsetof(struct persist_ops_header, close));
+		table[k]->caps = free_caps;
+		CU_ASSERT_EQUAL(persist_loader_check_kind(&lp, (enum persist_kind)k, &err),
+				PERSIST_OK);
+	}
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++) {
+		int k = map[i].kind;
+
+		/* claimed with every method: fine */
+		table[k]->caps = map[i].cap;
+		CU_ASSERT_EQUAL(persist_loader_check_kind(&lp, map[i].kind, &err), PERSIST_OK);
+		/* not claimed, method missing: fine too */
+		clear_slot(table[k], map[i].offset);
+		table[k]->caps = free_caps;
+		CU_ASSERT_EQUAL(persist_loader_check_kind(&lp, map[i].kind, &err), PERSIST_OK);
+		/* claimed, method missing: refused naming both */
+		table[k]->caps = map[i].cap | free_caps;
+		memset(&err, 0, sizeof(err));
+		CU_ASSERT_EQUAL(persist_loader_check_kind(&lp, map[i].kind, &err),
+				PERSIST_EDESCRIPTOR);
+		fx_fmt(want, sizeof(want),
+		       "plugin \"capmap\" (/x/capmap.so): %s table claims \"%s\" but has no %s method",
+		       kind_name[k], map[i].cap_name, map[i].method);
+		CHECK_MSG(err.msg, want);
+		set_slot(table[k], map[i].offset);
+		table[k]->caps = free_caps;
+	}
+
+	/* a capability only other kinds' tables can have */
+	for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
+		for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++) {
+			int own = 0;
+
+			for (size_t j = 0; j < sizeof(map) / sizeof(*map); j++)
+				own |= (int)map[j].kind == k && map[j].cap == map[i].cap;
+			if (own)
+				continue;
+			table[k]->caps = map[i].cap;
+			memset(&err, 0, sizeof(err));
+			CU_ASSERT_EQUAL(persist_loader_check_kind(&lp, (enum persist_kind)k, &err),
+					PERSIST_EDESCRIPTOR);
+			fx_fmt(want, sizeof(want), "%s table claims \"%s\"",
+			       kind_name[k], map[i].cap_name);
+			CHECK_MSG(err.msg, want);
+			fx_fmt(want, sizeof(want), "a %s table cannot claim", kind_name[k]);
+			CHECK_MSG(err.msg, want);
+		}
+		table[k]->caps = free_caps;
+	}
+}
+
 /* A FIFO named .so is refused at once (opening it must not block). */
 static void test_fifo(void)
 {
@@ -529,6 +663,7 @@ int main(void)
 		{ "registry", test_registry },
 		{ "concurrent acquire", test_concurrent_acquire },
 		{ "check_kind", test_check_kind },
+		{ "capabilities and their methods", test_cap_map },
 		{ "FIFO named .so", test_fifo },
 		{ "dangling symlink", test_dangling_link },
 		{ "owner", test_owner },

@@ -261,6 +261,28 @@ static void test_shortops(void)
 	expect_failure("fixture_shortops", PERSIST_EDESCRIPTOR, n);
 }
 
+/* A capability without the method it stands for is refused at load,
+   naming both: one method missing, the second method of a pair missing,
+   and a capability of another kind's table. */
+static void test_cap_without_method(void)
+{
+	const char *batch[] = {
+		"plugin \"fixture_capbatch\"",
+		"state table claims \"batch\" but has no batch method", NULL
+	};
+	const char *log[] = {
+		"state table claims \"append_log\" but has no read_log method", NULL
+	};
+	const char *cas[] = {
+		"state table claims \"cas\" but has no set method",
+		"Only a configuration table has one", NULL
+	};
+
+	expect_failure("fixture_capbatch", PERSIST_EDESCRIPTOR, batch);
+	expect_failure("fixture_caplog", PERSIST_EDESCRIPTOR, log);
+	expect_failure("fixture_capcas", PERSIST_EDESCRIPTOR, cas);
+}
+
 /* A text file named fixture_text.so. */
 static void test_text(void)
 {
@@ -785,12 +807,15 @@ static void test_probe(void)
 		{ "fixture_initfail", PERSIST_OK },
 		{ "fixture_unresolved", PERSIST_ELOAD },
 		{ "fixture_shortops", PERSIST_EDESCRIPTOR },
+		{ "fixture_capbatch", PERSIST_EDESCRIPTOR },
+		{ "fixture_caplog", PERSIST_EDESCRIPTOR },
+		{ "fixture_capcas", PERSIST_EDESCRIPTOR },
 		{ "Bad-Name", PERSIST_EINVAL },
 		{ "memory", PERSIST_OK },
 	};
 	const char *list[sizeof(want) / sizeof(*want)];
 	struct persist_plugin_info *infos = NULL;
-	const struct persist_plugin_info *ok, *frozen, *bad;
+	const struct persist_plugin_info *ok, *frozen, *bad, *capbatch;
 	struct persist_options opts;
 	struct persist_error err;
 	const char *dirs[2];
@@ -857,6 +882,12 @@ static void test_probe(void)
 	CU_ASSERT_EQUAL(frozen->abi_minor, 0);
 	CU_ASSERT(frozen->has_kind[PERSIST_KIND_STATE]);
 	CU_ASSERT(!frozen->has_kind[PERSIST_KIND_CONFIG]);
+
+	/* the probe refuses a claim without its method as a load does */
+	capbatch = info_of(infos, n, "fixture_capbatch");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(capbatch);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(capbatch->error);
+	CHECK_MSG(capbatch->error, "state table claims \"batch\" but has no batch method");
 
 	bad = info_of(infos, n, "Bad-Name");
 	if (bad != NULL && bad->error != NULL)
@@ -1234,6 +1265,7 @@ int main(void)
 		{ "init fails with a message", test_initfail },
 		{ "unresolved symbol", test_unresolved },
 		{ "ops table too short", test_shortops },
+		{ "capability without its method", test_cap_without_method },
 		{ "text file named .so", test_text },
 		{ "directory named .so", test_directory_named_so },
 		{ "interface missing", test_no_interface },
