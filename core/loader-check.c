@@ -5,7 +5,9 @@
  * The file must be a regular file owned by root or the effective user and
  * writable by nobody else, and so must the directory it was found in and
  * the directory it really lives in (after symbolic links).  The file is
- * opened once and every check is made on that descriptor.
+ * opened once and every check is made on that descriptor; loader.c then
+ * loads that very descriptor (through /proc/<pid>/fd/N), so what was
+ * checked is what runs.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -89,16 +91,24 @@ static char *dir_of(const char *path)
  * O_NOFOLLOW on its resolved path and checked through that descriptor
  * (fstat), so the checks apply to the very inode we hold, not to whatever
  * a symlink points to a moment later; O_NONBLOCK keeps a FIFO named x.so
- * from hanging us.  The window between these checks and dlopen (which
- * reopens the path) is closed by the directory checks, not by the file
- * check: only root or the effective user can rename or replace entries of
- * a directory that passes, and they can run code as us anyway.  Both the
- * directory where the name was found and the directory of the resolved
- * file are checked (a symlink in a safe directory to a file in an unsafe
- * one does not pass).  After dlopen the path is verified to still name the
- * checked inode, which catches an honest replacement (a concurrent package
- * upgrade) in that window.  Ancestors above the plugin's directory are not
- * checked (/tmp-style sticky parents are common and harmless here).
+ * from hanging us.  That descriptor stays open and is what dlopen loads
+ * (loader.c, through /proc/<pid>/fd/N), so a file swapped for another
+ * between these checks and dlopen is never loaded.  Both the directory
+ * where the name was found and the directory of the resolved file are
+ * checked (a symlink in a safe directory to a file in an unsafe one does
+ * not pass); a symlink is followed once, here, by realpath.  Ancestors
+ * above the plugin's directory are not checked (/tmp-style sticky parents
+ * are common and harmless here).
+ *
+ * Without /proc (not mounted) the file is loaded by its resolved path.
+ * The window between these checks and dlopen is then closed only by the
+ * directory checks: only root or the effective user can rename or replace
+ * entries of a directory that passes, and they can run code as us anyway;
+ * after dlopen the path is verified to still name the checked inode, which
+ * catches an honest replacement (a concurrent package upgrade).  Loading
+ * is not refused there: a chroot or minimal container without /proc must
+ * still be able to load its plugins, and the rest of the window needs a
+ * writable ancestor directory.
  *
  * allow_insecure skips the owner/mode checks but not the regular-file
  * check: a directory, FIFO or device can never be loaded. */

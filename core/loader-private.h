@@ -69,6 +69,8 @@ struct loader_checked {
 	char *real;     /* resolved path: what messages name, the registry key */
 	int fd;         /* the checked file, open; what is loaded */
 	struct stat st; /* its fstat */
+	char via[40];   /* set by loader_open_descriptor: the /proc name of fd
+			   it was loaded by, "" when loaded by path */
 };
 /* Resolve, open and check the file at `path` (on failure c->real is NULL
    and c->fd -1). */
@@ -85,10 +87,12 @@ int loader_check_descriptor(const struct persist_plugin *desc,
 
 /* --- loader.c --------------------------------------------------------- */
 
-/* dlopen the checked file and check its descriptor as provider `name`
-   (no init): the handle and descriptor to *dl_r and *desc_r.  Runs the
-   plugin's constructors.  Registry lock held, or in a probe child. */
-int loader_open_descriptor(const struct loader_checked *c, const char *name,
+/* dlopen the checked file (through its descriptor when /proc allows) and
+   check its descriptor as provider `name` (no init): the handle and
+   descriptor to *dl_r and *desc_r, c->via set.  Runs the plugin's
+   constructors.  Registry lock held, or in a probe child.  On failure
+   c->fd may have been set to -1 (kept open for good, see dl_unload). */
+int loader_open_descriptor(struct loader_checked *c, const char *name,
 			   void **dl_r, const struct persist_plugin **desc_r,
 			   struct persist_error *err);
 

@@ -22,6 +22,10 @@ struct persist_loaded_plugin {
 	/* Loader-private from here on. */
 	uint64_t dev, ino;                  /* identity of the file: a hard link
 					       elsewhere is the same plugin */
+	int fd;                             /* the checked file, open while the
+					       dynamic loader knows it by via */
+	char via[40];                       /* the /proc name it was loaded by
+					       ("" when by its path) */
 	struct persist_loaded_plugin *next; /* registry list (registry lock) */
 };
 

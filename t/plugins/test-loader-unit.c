@@ -20,9 +20,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
 #include <CUnit/Basic.h>
 #include "cunit-suite.h"
-#include "loader.h"
+#include "loader-private.h"
 #include "fixture-dirs.h"
 
 /* Check msg contains needle; print both when not. */
@@ -522,6 +523,61 @@ static void test_cap_map(void)
 	}
 }
 
+/* A plugin file swapped for another between the check and dlopen: what
+   is loaded is the file that was checked (through its descriptor), not
+   what the path names by then; the loader knows it by /proc/<pid>/fd/N
+   but the registry by its path and inode. */
+static void test_swap_after_check(void)
+{
+	struct loader_checked c = { .real = NULL, .fd = -1 };
+	const struct persist_plugin *desc = NULL;
+	struct persist_loaded_plugin *lp, *lp2;
+	struct persist_error err;
+	const char *dir = fx_dir_with("fixture_ok");
+	const char *d[1] = { dir };
+	struct persist_search s = one_dir(d);
+	char path[PATH_MAX], tmp[PATH_MAX];
+	void *dl = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	fx_fmt(path, sizeof(path), "%s/fixture_ok.so", dir);
+	fx_fmt(tmp, sizeof(tmp), "%s/decoy.so", dir);
+	CU_ASSERT_EQUAL_FATAL(loader_check_file(path, 0, &c, &err), PERSIST_OK);
+	/* the swap: another plugin renamed over the checked name */
+	CU_ASSERT_EQUAL_FATAL(fx_copy("fixture_badmagic", dir, "decoy", 0644), 0);
+	CU_ASSERT_EQUAL_FATAL(rename(tmp, path), 0);
+	CU_ASSERT_EQUAL(loader_open_descriptor(&c, "fixture_ok", &dl, &desc, &err),
+			PERSIST_OK);
+	CU_ASSERT_EQUAL(strncmp(c.via, "/proc/", 6), 0);
+	if (desc != NULL)
+		CU_ASSERT_STRING_EQUAL(desc->name, "fixture_ok");
+	if (dl != NULL)
+		dlclose(dl);
+	if (c.fd >= 0)
+		close(c.fd);
+	free(c.real);
+
+	/* a normal load goes through the descriptor too, and the registry
+	   still finds the same file under another name (a hard link) */
+	CU_ASSERT_EQUAL_FATAL(fx_copy("fixture_ok", dir, NULL, 0644), 0);
+	fx_fmt(tmp, sizeof(tmp), "%s/fixture_ok.link", dir);
+	CU_ASSERT_EQUAL_FATAL(link(path, tmp), 0);
+	CU_ASSERT_EQUAL_FATAL(persist_loader_acquire(&s, "fixture_ok", NULL, &lp, &err),
+			      PERSIST_OK);
+	CU_ASSERT_EQUAL(strncmp(lp->via, "/proc/", 6), 0);
+	CU_ASSERT(lp->fd >= 0);
+	CU_ASSERT_STRING_EQUAL(lp->path, path);
+	CU_ASSERT_EQUAL(persist_loader_acquire(&s, "fixture_ok", tmp, &lp2, &err),
+			PERSIST_OK);
+	CU_ASSERT_PTR_EQUAL(lp2, lp);
+	if (lp2 == lp)
+		persist_loader_release(lp2);
+	CU_ASSERT(fx_mapped(path));
+	persist_loader_release(lp);
+	CU_ASSERT(!fx_mapped(path));
+	unlink(tmp);
+}
+
 /* A FIFO named .so is refused at once (opening it must not block). */
 static void test_fifo(void)
 {
@@ -664,6 +720,7 @@ int main(void)
 		{ "concurrent acquire", test_concurrent_acquire },
 		{ "check_kind", test_check_kind },
 		{ "capabilities and their methods", test_cap_map },
+		{ "file swapped after the check", test_swap_after_check },
 		{ "FIFO named .so", test_fifo },
 		{ "dangling symlink", test_dangling_link },
 		{ "owner", test_owner },

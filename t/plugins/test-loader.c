@@ -152,6 +152,9 @@ static void expect_failure(const char *fixture, int code, const char *const *nee
 	CU_ASSERT_EQUAL(err.code, code);
 	CU_ASSERT_PTR_NULL(p);
 	CHECK_MSG(err.msg, path);
+	/* the file is loaded through /proc/<pid>/fd/N, but messages name
+	   it by its path */
+	CU_ASSERT_PTR_NULL(strstr(err.msg, "/proc/"));
 	for (size_t i = 0; needles != NULL && needles[i] != NULL; i++)
 		CHECK_MSG(err.msg, needles[i]);
 	/* a plugin that failed is unloaded again */
@@ -303,8 +306,9 @@ static void test_text(void)
 	CU_ASSERT_EQUAL(open_state("fixture_text", dir, 0, &p, &err), PERSIST_ELOAD);
 	CU_ASSERT_PTR_NULL(p);
 	CHECK_MSG(err.msg, path);
-	/* dlerror's reason is kept */
+	/* dlerror's reason is kept, naming the file, not /proc/<pid>/fd/N */
 	CHECK_MSG(err.msg, "ELF");
+	CU_ASSERT_PTR_NULL(strstr(err.msg, "/proc/"));
 }
 
 /* A directory named fixture_ok.so is refused with a clear message, even
