@@ -119,11 +119,11 @@ static int check_caps(const struct persist_loaded_plugin *plugin,
 			if ((foreign & cm->cap) == 0)
 				continue;
 			return persist_error_set(err, PERSIST_EDESCRIPTOR, 0,
-				"plugin \"%s\" (%s): %s table claims \"%s\" but has no %s method\n"
-				"Only a %s table has one; a %s table cannot claim \"%s\".",
+				"plugin \"%s\" (%s): %s table claims \"%s\", a capability of %s tables only\n"
+				"It stands for the %s method of a %s table; a %s table cannot claim it.",
 				plugin->name, plugin->path, ki->name,
-				persist_caps_string(cm->cap, cap, sizeof(cap)), cm->method,
-				other->name, ki->name, cap);
+				persist_caps_string(cm->cap, cap, sizeof(cap)), other->name,
+				cm->method, other->name, ki->name);
 		}
 	}
 	return PERSIST_OK;

@@ -513,10 +513,10 @@ static void test_cap_map(void)
 			memset(&err, 0, sizeof(err));
 			CU_ASSERT_EQUAL(persist_loader_check_kind(&lp, (enum persist_kind)k, &err),
 					PERSIST_EDESCRIPTOR);
-			fx_fmt(want, sizeof(want), "%s table claims \"%s\"",
+			fx_fmt(want, sizeof(want), "%s table claims \"%s\", a capability of ",
 			       kind_name[k], map[i].cap_name);
 			CHECK_MSG(err.msg, want);
-			fx_fmt(want, sizeof(want), "a %s table cannot claim", kind_name[k]);
+			fx_fmt(want, sizeof(want), "a %s table cannot claim it", kind_name[k]);
 			CHECK_MSG(err.msg, want);
 		}
 		table[k]->caps = free_caps;

@@ -277,8 +277,8 @@ static void test_cap_without_method(void)
 		"state table claims \"append_log\" but has no read_log method", NULL
 	};
 	const char *cas[] = {
-		"state table claims \"cas\" but has no set method",
-		"Only a configuration table has one", NULL
+		"state table claims \"cas\", a capability of configuration tables only",
+		"a state table cannot claim it", NULL
 	};
 
 	expect_failure("fixture_capbatch", PERSIST_EDESCRIPTOR, batch);
