@@ -1,6 +1,7 @@
 /*
- * bench/core-bench.c - the core figures of issue 2, printed in one run as
- * times and ratios against plain in-process baselines:
+ * bench/core-bench.c - the core's speed targets (dispatch, cached reads,
+ * open), printed in one run as times and ratios against plain in-process
+ * baselines:
  *
  *   1. dispatch cost: persist_state_incr through the memory plugin versus
  *      the same increment on a plain hash table written here; the memory

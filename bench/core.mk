@@ -1,5 +1,5 @@
-# bench/core.mk - the core figures of issue 2 in one program (see the top
-# of bench/core-bench.c): dispatch cost of persist_state_incr, cached
+# bench/core.mk - the core's speed targets in one program (see the top of
+# bench/core-bench.c): dispatch cost of persist_state_incr, cached
 # persist_config_get, opening a configuration that loads three plugins.
 # Built with every build (noinst) so -Werror checks it; run by `make bench`.
 noinst_PROGRAMS += bench/core-bench

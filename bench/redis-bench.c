@@ -1,5 +1,6 @@
 /*
- * bench/redis-bench.c - the persist side of the redis figures (issue 4);
+ * bench/redis-bench.c - the persist side of the redis figures (persist's
+ * increments and change notices measured against redis-benchmark);
  * bench/redis-bench.sh runs it beside redis-benchmark against the same
  * private server and prints the ratios.
  *

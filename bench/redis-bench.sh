@@ -1,6 +1,6 @@
 #!/bin/sh
-# bench/redis-bench.sh - the redis figures of issue 4, side by side with
-# redis-benchmark against the same private redis-server, in one run:
+# bench/redis-bench.sh - persist's speed through the redis plugin, side by
+# side with redis-benchmark against the same private redis-server, in one run:
 #   1. single increments: persist_state_incr (through libpersist and the
 #      redis plugin) vs `redis-benchmark -c 1 -P 1 hincrby`;
 #   2. batched increments: persist_state_batch of 64 increments vs

@@ -1,4 +1,4 @@
-# bench/redis.mk - the redis figures of issue 4 (see bench/redis-bench.sh):
+# bench/redis.mk - the redis figures (see bench/redis-bench.sh):
 # persist's increments, single and batched, beside redis-benchmark against
 # the same private redis-server, and the latency of a configuration change
 # notice between two instances.  Built with every build (noinst) so -Werror

@@ -162,17 +162,6 @@ void persist_items_free(struct persist_entry *items, size_t n)
 	free(items);
 }
 
-/* "configuration", "state" or "sessions": the key in the file. */
-const char *persist_kind_name(enum persist_kind kind)
-{
-	switch (kind) {
-	case PERSIST_KIND_CONFIG: return "configuration";
-	case PERSIST_KIND_STATE: return "state";
-	case PERSIST_KIND_SESSION: return "sessions";
-	default: return "unknown";
-	}
-}
-
 static const char *const cap_names[] = {
 	"ttl", "atomic_incr", "append_log", "batch", "notify", "broadcast",
 	"threadsafe", "durable", "cas", "shared",

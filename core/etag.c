@@ -5,9 +5,9 @@
  * An ETag is the first 128 bits of the SHA-256 of the bytes, as 32 lower
  * case hex digits: the same bytes give the same ETag in every process, on
  * every machine and with every provider, so an HTTP cache keeps working
- * when the platform moves a document from files to Redis.  (The platform's
- * old configCache used MD5; SHA-256 costs about the same for documents of
- * this size and is not broken.)
+ * when the platform moves a document from files to Redis.  (SHA-256 rather
+ * than the MD5 that ETags are often made of: it costs about the same for
+ * documents of this size and is not broken.)
  */
 #include "config.h"
 

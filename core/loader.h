@@ -22,6 +22,10 @@ struct persist_loaded_plugin {
 	/* Loader-private from here on. */
 	uint64_t dev, ino;                  /* identity of the file: a hard link
 					       elsewhere is the same plugin */
+	int fd;                             /* the checked file, open while the
+					       dynamic loader knows it by via */
+	char via[40];                       /* the /proc name it was loaded by
+					       ("" when by its path) */
 	struct persist_loaded_plugin *next; /* registry list (registry lock) */
 };
 
@@ -65,7 +69,9 @@ int persist_loader_acquire(const struct persist_search *search,
 			   struct persist_error *err);
 
 /* Check that the plugin offers `kind` with an ops table at least as large
-   as its ABI 1.0 layout (PERSIST_ENOIFACE / PERSIST_EDESCRIPTOR). */
+   as its ABI 1.0 layout, with open and close, and with the method of every
+   capability it claims (the map in plugin.h): PERSIST_ENOIFACE when there
+   is no table, else PERSIST_EDESCRIPTOR naming what is wrong. */
 int persist_loader_check_kind(const struct persist_loaded_plugin *plugin,
 			      enum persist_kind kind,
 			      struct persist_error *err);

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "collect.h"
 #include "core-private.h"
 #include "loader.h"
 #include "settings.h"
@@ -24,7 +25,7 @@ struct persist_sink {
 	struct persist *handle;
 	enum persist_kind kind;
 	struct persist_loaded_plugin *plugin;
-	const void *ops;       /* struct persist_{config,state,session}_ops */
+	const struct persist_ops_header *ops; /* start of the kind's ops table */
 	uint32_t ops_size;     /* ops->size as the plugin was built */
 	uint64_t caps;
 	void *store;           /* what ops->open returned */
@@ -110,21 +111,6 @@ static inline int persist_sink_get(persist *p, enum persist_kind kind,
    a failure with a code in range and a message (one naming the provider
    when the plugin gave none). */
 int persist_provider_error(struct persist_sink *sink, int ret,
-			   struct persist_error *err);
-
-/* A listing being collected from a plugin's persist_emit_fn calls. */
-struct persist_collector {
-	struct persist_entry *items;
-	size_t n, cap;
-	int oom;
-	int with_value;   /* copy item->value too */
-};
-/* persist_emit_fn: append a copy of item to the collector ctx. */
-int persist_collect_entry(void *ctx, const struct persist_item *item);
-/* Finish a listing: on success sort (when asked) and hand the array over
-   (never NULL, even when empty); on failure free it. */
-int persist_collect_finish(struct persist_collector *list, int ret, int sorted,
-			   struct persist_entry **items_r, size_t *n_r,
 			   struct persist_error *err);
 
 #endif

@@ -14,15 +14,12 @@
 
 #include "persist-handle.h"
 #include "cache.h"
+#include "kind.h"
 #include "notify.h"
 #include "batch.h"
 
 /* Default configuration cache lifetime: the platform's production value. */
 #define DEFAULT_CACHE_TTL_MS 300000
-
-static const char *const ops_names[PERSIST_KIND_COUNT_] = {
-	"configuration", "state", "session"
-};
 
 /* A process-unique instance id: host:pid:random. */
 static char *make_instance_id(void)
@@ -39,17 +36,6 @@ static char *make_instance_id(void)
 	return strdup(buf);
 }
 
-/* The ops table of a descriptor for kind. */
-static const void *kind_ops(const struct persist_plugin *desc, enum persist_kind kind)
-{
-	switch (kind) {
-	case PERSIST_KIND_CONFIG: return desc->config;
-	case PERSIST_KIND_STATE: return desc->state;
-	case PERSIST_KIND_SESSION: return desc->session;
-	default: return NULL;
-	}
-}
-
 /* Load kind's plugin and open its store. */
 static int open_sink(persist *p, enum persist_kind kind,
 		     const struct persist_search *search, struct persist_error *err)
@@ -57,7 +43,7 @@ static int open_sink(persist *p, enum persist_kind kind,
 	struct persist_sink *sink = &p->sinks[kind];
 	struct persist_provider_settings *ps = &p->settings->kinds[kind];
 	struct persist_store_args args;
-	const struct persist_config_ops *ops; /* the common header of every table */
+	const struct persist_ops_header *ops;
 	int ret;
 
 	sink->handle = p;
@@ -68,7 +54,7 @@ static int open_sink(persist *p, enum persist_kind kind,
 		return ret;
 	if ((ret = persist_loader_check_kind(sink->plugin, kind, err)) != PERSIST_OK)
 		return ret;
-	ops = kind_ops(sink->plugin->desc, kind);
+	ops = persist_kind_get(kind)->ops(sink->plugin->desc);
 	sink->ops = ops;
 	sink->ops_size = ops->size;
 	sink->caps = ops->caps;
@@ -98,7 +84,7 @@ static int open_sink(persist *p, enum persist_kind kind,
 /* Close one kind's store and drop its plugin reference. */
 static void close_sink(struct persist_sink *sink)
 {
-	const struct persist_config_ops *ops = sink->ops;
+	const struct persist_ops_header *ops = sink->ops;
 
 	if (sink->store != NULL && ops != NULL && ops->close != NULL)
 		ops->close(sink->store);
@@ -301,7 +287,7 @@ int persist_sink_missing(persist *p, enum persist_kind kind,
 		return persist_error_set(err, PERSIST_ENOTSUP, 0,
 			"the %s kind was not opened\n"
 			"This handle was opened without it in persist_options.kinds.",
-			ops_names[kind]);
+			persist_kind_get(kind)->name);
 	return persist_error_set(err, PERSIST_ECLOSED, 0,
 		"no %s store is open", persist_kind_name(kind));
 }
@@ -313,7 +299,7 @@ int persist_not_supported(struct persist_sink *sink, const char *method,
 	return persist_error_set(err, PERSIST_ENOTSUP, 0,
 		"provider \"%s\" does not support %s %s\n"
 		"Its plugin (%s, ABI %u.%u) has no such method.",
-		sink->provider, ops_names[sink->kind], method, sink->plugin->path,
+		sink->provider, persist_kind_get(sink->kind)->name, method, sink->plugin->path,
 		sink->plugin->desc->abi_major, sink->plugin->desc->abi_minor);
 }
 
@@ -347,9 +333,9 @@ int persist_health(persist *p, enum persist_kind kind, int64_t *latency_us_r,
 	if ((ret = persist_sink_get(p, kind, &sink, err)) != PERSIST_OK)
 		return ret;
 	start = persist_monotonic_us();
-	if (PERSIST_OPS_HAS(sink, struct persist_config_ops, health)) {
-		const struct persist_config_ops *ops = sink->ops; /* common header */
-		PERSIST_SINK_CALL(sink, ret, ops->health(sink->store, &latency, err));
+	if (PERSIST_OPS_HAS(sink, struct persist_ops_header, health)) {
+		PERSIST_SINK_CALL(sink, ret,
+			sink->ops->health(sink->store, &latency, err));
 		if (ret != PERSIST_OK)
 			return persist_provider_error(sink, ret, err);
 	}

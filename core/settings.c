@@ -22,6 +22,7 @@
 
 #include "settings.h"
 #include "core-private.h"
+#include "kind.h"
 #include "loader.h"
 
 /* The largest configuration file read (a platform.json is a few KiB). */
@@ -32,12 +33,6 @@
 #define SETTINGS_BATCH_BYTES_MIN INT64_C(1024)
 #define SETTINGS_BATCH_BYTES_MAX INT64_C(268435456)      /* 256 MiB */
 
-static const char *const kind_keys[PERSIST_KIND_COUNT_] = {
-	"configuration", "state", "sessions"
-};
-static const char *const default_providers[PERSIST_KIND_COUNT_] = {
-	"filesystem", "filesystem", "memory"
-};
 
 /* Release one provider entry and its fallback chain. */
 static void provider_free(struct persist_provider_settings *ps)
@@ -84,7 +79,7 @@ static int provider_default(struct persist_provider_settings *ps,
 			    enum persist_kind kind, struct persist_error *err)
 {
 	provider_init(ps);
-	ps->provider = strdup(default_providers[kind]);
+	ps->provider = strdup(persist_kind_get(kind)->default_provider);
 	ps->config_json = strdup("{}");
 	if (ps->provider == NULL || ps->config_json == NULL)
 		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM,
@@ -485,6 +480,16 @@ static int parse_json_text(const char *text, size_t len, const char *source,
 	return PERSIST_OK;
 }
 
+/* True when key is one of the kinds' keys in "persistence". */
+static int is_kind_key(const char *key)
+{
+	for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
+		if (strcmp(key, persist_kind_get((enum persist_kind)k)->key) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Build settings from configuration text. */
 int persist_settings_parse(const char *text, size_t len, const char *source,
 			   struct persist_settings **settings_r,
@@ -525,8 +530,7 @@ int persist_settings_parse(const char *text, size_t len, const char *source,
 	if (persistence != NULL) {
 		json_object_object_foreach(persistence, key, v) {
 			(void)v;
-			if (strcmp(key, "pluginPath") != 0 && strcmp(key, "configuration") != 0 &&
-			    strcmp(key, "state") != 0 && strcmp(key, "sessions") != 0) {
+			if (strcmp(key, "pluginPath") != 0 && !is_kind_key(key)) {
 				ret = persist_error_set(err, PERSIST_ECONFIG, 0,
 					"unknown key \"%s\" in persistence of %s\n"
 					"Known keys are pluginPath, configuration, state and sessions.",
@@ -540,9 +544,11 @@ int persist_settings_parse(const char *text, size_t len, const char *source,
 	}
 	for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
 		char path[64];
-		snprintf(path, sizeof(path), "persistence.%s", kind_keys[k]);
+		const char *kind_key = persist_kind_get((enum persist_kind)k)->key;
+
+		snprintf(path, sizeof(path), "persistence.%s", kind_key);
 		if (persistence != NULL &&
-		    json_object_object_get_ex(persistence, kind_keys[k], &val))
+		    json_object_object_get_ex(persistence, kind_key, &val))
 			ret = parse_provider(val, source, path, &s->kinds[k], err);
 		else
 			ret = provider_default(&s->kinds[k], (enum persist_kind)k, err);

@@ -166,6 +166,26 @@ enum persist_kind {
 #define PERSIST_CAP_CAS        (1ull << 8)  /* config set/delete with if_match is a real compare-and-swap */
 #define PERSIST_CAP_SHARED     (1ull << 9)  /* data is visible to other processes using the same backend */
 
+/* Capabilities and their methods.  A capability that stands for methods
+   may be claimed only by a table that has them (non-NULL, inside its
+   size); the core refuses any other table at load time with
+   PERSIST_EDESCRIPTOR, naming the capability and the missing method
+   ("state table claims "batch" but has no batch method"), and
+   persist_plugins_probe reports the same:
+
+       capability      configuration   state              sessions
+       TTL             set             set                put
+       CAS             set, del        -                  -
+       ATOMIC_INCR     -               incr               -
+       APPEND_LOG      -               append, read_log   -
+       BATCH           -               batch              -
+       BROADCAST       -               -                  broadcast
+
+   "-": that kind's table has no such method and cannot claim the
+   capability.  NOTIFY (meaningful on a configuration table), THREADSAFE,
+   DURABLE and SHARED describe the backend rather than a method: any table
+   may claim them. */
+
 enum persist_log_level {
 	PERSIST_LOG_DEBUG = 0,
 	PERSIST_LOG_INFO = 1,

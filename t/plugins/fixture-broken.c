@@ -22,6 +22,11 @@
  *   FIXTURE_CTORCRASH   a constructor dies of SIGSEGV as the file is loaded
  *   FIXTURE_CTORHANG    a constructor never returns
  *   FIXTURE_SICK        loads and opens, but its health check fails
+ *   FIXTURE_CAPBATCH    state table claims PERSIST_CAP_BATCH, has no batch
+ *   FIXTURE_CAPLOG      claims PERSIST_CAP_APPEND_LOG with append but no
+ *                       read_log
+ *   FIXTURE_CAPCAS      state table claims PERSIST_CAP_CAS, which only a
+ *                       configuration table can have
  *
  * The last five take the process that loads them down: listing plugins
  * must survive them (the init ones are never initialised by a listing,
@@ -79,6 +84,16 @@
 #define F_OPS_SIZE offsetof(struct persist_state_ops, get)
 #else
 #define F_OPS_SIZE sizeof(struct persist_state_ops)
+#endif
+
+#if defined(FIXTURE_CAPBATCH)
+#define F_CAPS PERSIST_CAP_BATCH
+#elif defined(FIXTURE_CAPLOG)
+#define F_CAPS PERSIST_CAP_APPEND_LOG
+#elif defined(FIXTURE_CAPCAS)
+#define F_CAPS PERSIST_CAP_CAS
+#else
+#define F_CAPS 0
 #endif
 
 #ifdef FIXTURE_UNRESOLVED
@@ -166,12 +181,29 @@ static int broken_health(void *store, int64_t *latency_us_r,
 #endif
 }
 
+#ifdef FIXTURE_CAPLOG
+/* Half of what PERSIST_CAP_APPEND_LOG stands for (no read_log). */
+static int broken_append(void *store, const char *collection, const void *data,
+			 size_t len, struct persist_error *err)
+{
+	(void)store;
+	(void)collection;
+	(void)data;
+	(void)len;
+	(void)err;
+	return PERSIST_OK;
+}
+#endif
+
 static const struct persist_state_ops broken_state = {
 	.size = F_OPS_SIZE,
-	.caps = 0,
+	.caps = F_CAPS,
 	.open = broken_open,
 	.close = broken_close,
 	.health = broken_health,
+#ifdef FIXTURE_CAPLOG
+	.append = broken_append,
+#endif
 };
 
 static const struct persist_plugin broken_plugin = {

@@ -1,10 +1,11 @@
 /*
- * t/plugins/test-loader-unit.c - direct tests of core/loader.c, for what
- * the host API cannot reach or cannot show: the loader's own argument
- * checks (which the settings parser pre-empts with PERSIST_ECONFIG), the
- * whole search order including file_dirs and PERSIST_PLUGIN_PATH parsing,
- * the registry (one object per file, hard links, reference counts,
- * concurrent acquires), check_kind, ownership, and a FIFO named .so.
+ * t/plugins/test-loader-unit.c - direct tests of the loader
+ * (core/loader*.c), for what the host API cannot reach or cannot show:
+ * the loader's own argument checks (which the settings parser pre-empts
+ * with PERSIST_ECONFIG), the whole search order including file_dirs and
+ * PERSIST_PLUGIN_PATH parsing, the registry (one object per file, hard
+ * links, reference counts, concurrent acquires), check_kind, ownership,
+ * and a FIFO named .so.
  *
  * Links the core's convenience library (core/libpersist-core.la) to call
  * the internal persist_loader_* functions.
@@ -12,15 +13,17 @@
 #define _GNU_SOURCE
 #include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
 #include <CUnit/Basic.h>
 #include "cunit-suite.h"
-#include "loader.h"
+#include "loader-private.h"
 #include "fixture-dirs.h"
 
 /* Check msg contains needle; print both when not. */
@@ -387,6 +390,194 @@ static void test_check_kind(void)
 	persist_loader_release(lp);
 }
 
+/* Any non-NULL method: only its presence is checked, never called. */
+static void any_method(void)
+{
+}
+
+/* Put any_method in the slot at offset of a table. */
+static void set_slot(void *table, size_t offset)
+{
+	void (*fn)(void) = any_method;
+
+	memcpy((char *)table + offset, &fn, sizeof(fn));
+}
+
+/* Clear the slot at offset. */
+static void clear_slot(void *table, size_t offset)
+{
+	void (*fn)(void) = NULL;
+
+	memcpy((char *)table + offset, &fn, sizeof(fn));
+}
+
+/* The whole capability map of plugin.h, against tables built here: a
+   table with every method passes whatever it claims of its kind's
+   capabilities; without one method of a claimed capability it is
+   refused naming both; a capability of another kind's table is refused;
+   the capabilities that stand for no method pass on every table. */
+static void test_cap_map(void)
+{
+	static const struct {
+		enum persist_kind kind;
+		uint64_t cap;
+		const char *cap_name, *method;
+		size_t offset;
+	} map[] = {
+#define M(k, cap, name, type, method) \
+	{ k, cap, name, #method, offsetof(type, method) }
+		M(PERSIST_KIND_CONFIG, PERSIST_CAP_TTL, "ttl", struct persist_config_ops, set),
+		M(PERSIST_KIND_CONFIG, PERSIST_CAP_CAS, "cas", struct persist_config_ops, set),
+		M(PERSIST_KIND_CONFIG, PERSIST_CAP_CAS, "cas", struct persist_config_ops, del),
+		M(PERSIST_KIND_STATE, PERSIST_CAP_TTL, "ttl", struct persist_state_ops, set),
+		M(PERSIST_KIND_STATE, PERSIST_CAP_ATOMIC_INCR, "atomic_incr", struct persist_state_ops, incr),
+		M(PERSIST_KIND_STATE, PERSIST_CAP_APPEND_LOG, "append_log", struct persist_state_ops, append),
+		M(PERSIST_KIND_STATE, PERSIST_CAP_APPEND_LOG, "append_log", struct persist_state_ops, read_log),
+		M(PERSIST_KIND_STATE, PERSIST_CAP_BATCH, "batch", struct persist_state_ops, batch),
+		M(PERSIST_KIND_SESSION, PERSIST_CAP_TTL, "ttl", struct persist_session_ops, put),
+		M(PERSIST_KIND_SESSION, PERSIST_CAP_BROADCAST, "broadcast", struct persist_session_ops, broadcast),
+#undef M
+	};
+	static const char *const kind_name[] = { "configuration", "state", "session" };
+	const uint64_t free_caps = PERSIST_CAP_NOTIFY | PERSIST_CAP_THREADSAFE |
+				   PERSIST_CAP_DURABLE | PERSIST_CAP_SHARED;
+	struct persist_config_ops config;
+	struct persist_state_ops state;
+	struct persist_session_ops session;
+	struct persist_plugin desc;
+	struct persist_loaded_plugin lp;
+	struct persist_error err;
+	struct persist_ops_header *table[PERSIST_KIND_COUNT_] = {
+		(void *)&config, (void *)&state, (void *)&session
+	};
+	size_t table_size[PERSIST_KIND_COUNT_] = {
+		sizeof(config), sizeof(state), sizeof(session)
+	};
+	char want[160];
+
+	memset(&desc, 0, sizeof(desc));
+	desc.config = &config;
+	desc.state = &state;
+	desc.session = &session;
+	memset(&lp, 0, sizeof(lp));
+	lp.name = "capmap";
+	lp.path = "/x/capmap.so";
+	lp.desc = &desc;
+	/* every slot after the header set */
+	for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
+		memset(table[k], 0, table_size[k]);
+		table[k]->size = (uint32_t)table_size[k];
+		for (size_t o = sizeof(struct persist_ops_header); o < table_size[k];
+		     o += sizeof(void (*)(void)))
+			set_slot(table[k], o);
+		set_slot(table[k], offsetof(struct persist_ops_header, open));
+		set_slot(table[k], offsetof(struct persist_ops_header, close));
+		table[k]->caps = free_caps;
+		CU_ASSERT_EQUAL(persist_loader_check_kind(&lp, (enum persist_kind)k, &err),
+				PERSIST_OK);
+	}
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++) {
+		int k = map[i].kind;
+
+		/* claimed with every method: fine */
+		table[k]->caps = map[i].cap;
+		CU_ASSERT_EQUAL(persist_loader_check_kind(&lp, map[i].kind, &err), PERSIST_OK);
+		/* not claimed, method missing: fine too */
+		clear_slot(table[k], map[i].offset);
+		table[k]->caps = free_caps;
+		CU_ASSERT_EQUAL(persist_loader_check_kind(&lp, map[i].kind, &err), PERSIST_OK);
+		/* claimed, method missing: refused naming both */
+		table[k]->caps = map[i].cap | free_caps;
+		memset(&err, 0, sizeof(err));
+		CU_ASSERT_EQUAL(persist_loader_check_kind(&lp, map[i].kind, &err),
+				PERSIST_EDESCRIPTOR);
+		fx_fmt(want, sizeof(want),
+		       "plugin \"capmap\" (/x/capmap.so): %s table claims \"%s\" but has no %s method",
+		       kind_name[k], map[i].cap_name, map[i].method);
+		CHECK_MSG(err.msg, want);
+		set_slot(table[k], map[i].offset);
+		table[k]->caps = free_caps;
+	}
+
+	/* a capability only other kinds' tables can have */
+	for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
+		for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++) {
+			int own = 0;
+
+			for (size_t j = 0; j < sizeof(map) / sizeof(*map); j++)
+				own |= (int)map[j].kind == k && map[j].cap == map[i].cap;
+			if (own)
+				continue;
+			table[k]->caps = map[i].cap;
+			memset(&err, 0, sizeof(err));
+			CU_ASSERT_EQUAL(persist_loader_check_kind(&lp, (enum persist_kind)k, &err),
+					PERSIST_EDESCRIPTOR);
+			fx_fmt(want, sizeof(want), "%s table claims \"%s\", a capability of ",
+			       kind_name[k], map[i].cap_name);
+			CHECK_MSG(err.msg, want);
+			fx_fmt(want, sizeof(want), "a %s table cannot claim it", kind_name[k]);
+			CHECK_MSG(err.msg, want);
+		}
+		table[k]->caps = free_caps;
+	}
+}
+
+/* A plugin file swapped for another between the check and dlopen: what
+   is loaded is the file that was checked (through its descriptor), not
+   what the path names by then; the loader knows it by /proc/<pid>/fd/N
+   but the registry by its path and inode. */
+static void test_swap_after_check(void)
+{
+	struct loader_checked c = { .real = NULL, .fd = -1 };
+	const struct persist_plugin *desc = NULL;
+	struct persist_loaded_plugin *lp, *lp2;
+	struct persist_error err;
+	const char *dir = fx_dir_with("fixture_ok");
+	const char *d[1] = { dir };
+	struct persist_search s = one_dir(d);
+	char path[PATH_MAX], tmp[PATH_MAX];
+	void *dl = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	fx_fmt(path, sizeof(path), "%s/fixture_ok.so", dir);
+	fx_fmt(tmp, sizeof(tmp), "%s/decoy.so", dir);
+	CU_ASSERT_EQUAL_FATAL(loader_check_file(path, 0, &c, &err), PERSIST_OK);
+	/* the swap: another plugin renamed over the checked name */
+	CU_ASSERT_EQUAL_FATAL(fx_copy("fixture_badmagic", dir, "decoy", 0644), 0);
+	CU_ASSERT_EQUAL_FATAL(rename(tmp, path), 0);
+	CU_ASSERT_EQUAL(loader_open_descriptor(&c, "fixture_ok", &dl, &desc, &err),
+			PERSIST_OK);
+	CU_ASSERT_EQUAL(strncmp(c.via, "/proc/", 6), 0);
+	if (desc != NULL)
+		CU_ASSERT_STRING_EQUAL(desc->name, "fixture_ok");
+	if (dl != NULL)
+		dlclose(dl);
+	if (c.fd >= 0)
+		close(c.fd);
+	free(c.real);
+
+	/* a normal load goes through the descriptor too, and the registry
+	   still finds the same file under another name (a hard link) */
+	CU_ASSERT_EQUAL_FATAL(fx_copy("fixture_ok", dir, NULL, 0644), 0);
+	fx_fmt(tmp, sizeof(tmp), "%s/fixture_ok.link", dir);
+	CU_ASSERT_EQUAL_FATAL(link(path, tmp), 0);
+	CU_ASSERT_EQUAL_FATAL(persist_loader_acquire(&s, "fixture_ok", NULL, &lp, &err),
+			      PERSIST_OK);
+	CU_ASSERT_EQUAL(strncmp(lp->via, "/proc/", 6), 0);
+	CU_ASSERT(lp->fd >= 0);
+	CU_ASSERT_STRING_EQUAL(lp->path, path);
+	CU_ASSERT_EQUAL(persist_loader_acquire(&s, "fixture_ok", tmp, &lp2, &err),
+			PERSIST_OK);
+	CU_ASSERT_PTR_EQUAL(lp2, lp);
+	if (lp2 == lp)
+		persist_loader_release(lp2);
+	CU_ASSERT(fx_mapped(path));
+	persist_loader_release(lp);
+	CU_ASSERT(!fx_mapped(path));
+	unlink(tmp);
+}
+
 /* A FIFO named .so is refused at once (opening it must not block). */
 static void test_fifo(void)
 {
@@ -528,6 +719,8 @@ int main(void)
 		{ "registry", test_registry },
 		{ "concurrent acquire", test_concurrent_acquire },
 		{ "check_kind", test_check_kind },
+		{ "capabilities and their methods", test_cap_map },
+		{ "file swapped after the check", test_swap_after_check },
 		{ "FIFO named .so", test_fifo },
 		{ "dangling symlink", test_dangling_link },
 		{ "owner", test_owner },

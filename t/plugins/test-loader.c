@@ -1,5 +1,5 @@
 /*
- * t/plugins/test-loader.c - tests of the plugin loader (core/loader.c)
+ * t/plugins/test-loader.c - tests of the plugin loader (core/loader*.c)
  * through the public API, with the fixture plugins of t/plugins/.
  *
  * Each case builds its own plugin directories: fresh mkdtemp directories
@@ -174,6 +174,9 @@ static void expect_failure(const char *fixture, int code, const char *const *nee
 	CU_ASSERT_EQUAL(err.code, code);
 	CU_ASSERT_PTR_NULL(p);
 	CHECK_MSG(err.msg, path);
+	/* the file is loaded through /proc/<pid>/fd/N, but messages name
+	   it by its path */
+	CU_ASSERT_PTR_NULL(strstr(err.msg, "/proc/"));
 	for (size_t i = 0; needles != NULL && needles[i] != NULL; i++)
 		CHECK_MSG(err.msg, needles[i]);
 	/* a plugin that failed is unloaded again */
@@ -283,6 +286,28 @@ static void test_shortops(void)
 	expect_failure("fixture_shortops", PERSIST_EDESCRIPTOR, n);
 }
 
+/* A capability without the method it stands for is refused at load,
+   naming both: one method missing, the second method of a pair missing,
+   and a capability of another kind's table. */
+static void test_cap_without_method(void)
+{
+	const char *batch[] = {
+		"plugin \"fixture_capbatch\"",
+		"state table claims \"batch\" but has no batch method", NULL
+	};
+	const char *log[] = {
+		"state table claims \"append_log\" but has no read_log method", NULL
+	};
+	const char *cas[] = {
+		"state table claims \"cas\", a capability of configuration tables only",
+		"a state table cannot claim it", NULL
+	};
+
+	expect_failure("fixture_capbatch", PERSIST_EDESCRIPTOR, batch);
+	expect_failure("fixture_caplog", PERSIST_EDESCRIPTOR, log);
+	expect_failure("fixture_capcas", PERSIST_EDESCRIPTOR, cas);
+}
+
 /* A text file named fixture_text.so. */
 static void test_text(void)
 {
@@ -303,8 +328,9 @@ static void test_text(void)
 	CU_ASSERT_EQUAL(open_state("fixture_text", dir, 0, &p, &err), PERSIST_ELOAD);
 	CU_ASSERT_PTR_NULL(p);
 	CHECK_MSG(err.msg, path);
-	/* dlerror's reason is kept */
+	/* dlerror's reason is kept, naming the file, not /proc/<pid>/fd/N */
 	CHECK_MSG(err.msg, "ELF");
+	CU_ASSERT_PTR_NULL(strstr(err.msg, "/proc/"));
 }
 
 /* A directory named fixture_ok.so is refused with a clear message, even
@@ -813,12 +839,15 @@ static void test_probe(void)
 		{ "fixture_initfail", PERSIST_OK },
 		{ "fixture_unresolved", PERSIST_ELOAD },
 		{ "fixture_shortops", PERSIST_EDESCRIPTOR },
+		{ "fixture_capbatch", PERSIST_EDESCRIPTOR },
+		{ "fixture_caplog", PERSIST_EDESCRIPTOR },
+		{ "fixture_capcas", PERSIST_EDESCRIPTOR },
 		{ "Bad-Name", PERSIST_EINVAL },
 		{ "memory", PERSIST_OK },
 	};
 	const char *list[sizeof(want) / sizeof(*want)];
 	struct persist_plugin_info *infos = NULL;
-	const struct persist_plugin_info *ok, *frozen, *bad;
+	const struct persist_plugin_info *ok, *frozen, *bad, *capbatch;
 	struct persist_options opts;
 	struct persist_error err;
 	const char *dirs[2];
@@ -885,6 +914,12 @@ static void test_probe(void)
 	CU_ASSERT_EQUAL(frozen->abi_minor, 0);
 	CU_ASSERT(frozen->has_kind[PERSIST_KIND_STATE]);
 	CU_ASSERT(!frozen->has_kind[PERSIST_KIND_CONFIG]);
+
+	/* the probe refuses a claim without its method as a load does */
+	capbatch = info_of(infos, n, "fixture_capbatch");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(capbatch);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(capbatch->error);
+	CHECK_MSG(capbatch->error, "state table claims \"batch\" but has no batch method");
 
 	bad = info_of(infos, n, "Bad-Name");
 	if (bad != NULL && bad->error != NULL)
@@ -1262,6 +1297,7 @@ int main(void)
 		{ "init fails with a message", test_initfail },
 		{ "unresolved symbol", test_unresolved },
 		{ "ops table too short", test_shortops },
+		{ "capability without its method", test_cap_without_method },
 		{ "text file named .so", test_text },
 		{ "directory named .so", test_directory_named_so },
 		{ "interface missing", test_no_interface },
