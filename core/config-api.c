@@ -269,6 +269,8 @@ int persist_config_subscribe(persist *p, const char *key, persist_config_cb *cb,
 		if (ret == PERSIST_EINVAL)
 			return ret;
 		persist_error_clear(err);
+	} else {
+		persist_provider_settle(p, PERSIST_KIND_CONFIG);
 	}
 	if ((sink->caps & PERSIST_CAP_NOTIFY) == 0)
 		persist_log(p, PERSIST_LOG_WARNING,

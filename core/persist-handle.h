@@ -112,5 +112,8 @@ static inline int persist_sink_get(persist *p, enum persist_kind kind,
    when the plugin gave none). */
 int persist_provider_error(struct persist_sink *sink, int ret,
 			   struct persist_error *err);
+/* One health call of kind's provider whose outcome is ignored, before a
+   subscription is registered (see persist.c). */
+void persist_provider_settle(persist *p, enum persist_kind kind);
 
 #endif

@@ -346,6 +346,18 @@ int persist_health(persist *p, enum persist_kind kind, int64_t *latency_us_r,
 	return PERSIST_OK;
 }
 
+/* Before a subscription is registered: one health call, so that a
+   provider that connects lazily has set up its change listener by the time
+   the subscription exists, and every change made after subscribe returns
+   reaches it.  Its outcome does not matter (a backend that is down now
+   announces "re-read everything" once it is back). */
+void persist_provider_settle(persist *p, enum persist_kind kind)
+{
+	struct persist_error ignored;
+
+	(void)persist_health(p, kind, NULL, &ignored);
+}
+
 const char *persist_provider(persist *p, enum persist_kind kind)
 {
 	if (p == NULL || (unsigned)kind >= PERSIST_KIND_COUNT_)

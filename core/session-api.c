@@ -125,6 +125,7 @@ int persist_session_subscribe(persist *p, persist_event_cb *cb, void *ctx,
 		return ret;
 	if (cb == NULL)
 		return persist_error_set(err, PERSIST_EINVAL, 0, "event callback is NULL");
+	persist_provider_settle(p, PERSIST_KIND_SESSION);
 	return persist_notifier_subscribe_session(p->notifier, cb, ctx, id_r, err);
 }
 

@@ -178,7 +178,8 @@ typedef void persist_config_cb(void *ctx, const char *key, const char *etag);
 /* Subscribe to one key (NULL: every key).  id_r identifies the
    subscription for unsubscribe.  The provider is asked about the key once
    (an uncached read): a key it refuses answers its PERSIST_EINVAL; an
-   absent key is fine. */
+   absent key is fine.  Every change made after it returns reaches the
+   callback (a provider that connects lazily is made to listen first). */
 int persist_config_subscribe(persist *p, const char *key, persist_config_cb *cb,
 			     void *ctx, uint64_t *id_r, struct persist_error *err);
 /* Once it returns, the callback is not running and will not run again. */
@@ -334,6 +335,7 @@ int persist_session_send(persist *p, const char *id, const char *event,
 typedef void persist_event_cb(void *ctx, const char *origin,
 			      const char *session_id, const char *event,
 			      const void *data, size_t len);
+/* Every event sent after it returns reaches cb. */
 int persist_session_subscribe(persist *p, persist_event_cb *cb, void *ctx,
 			      uint64_t *id_r, struct persist_error *err);
 int persist_session_unsubscribe(persist *p, uint64_t id,
