@@ -1,7 +1,7 @@
 /*
  * tools/cmd-config.c - `persistctl config ...`: read, write, delete, list
  * and watch configuration documents through the configured provider, the
- * way the platform's configCache.js reads platform/apps/models/groups/ui.
+ * way a platform's configuration cache reads platform/apps/models/groups/ui.
  *
  * Documents are written to stdout byte for byte (so `config get K > f;
  * config set K f` is a round trip with the same ETag); ETags are printed on

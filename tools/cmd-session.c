@@ -1,6 +1,6 @@
 /*
  * tools/cmd-session.c - `persistctl session ...`: the session registry and
- * events of the configured provider, i.e. what sse.js keeps for live SSE
+ * events of the configured provider, i.e. what a web server keeps for live SSE
  * connections: register, drop and list sessions, broadcast an event to
  * every instance, send one to the instance holding a session, and listen
  * to the events that reach this process.

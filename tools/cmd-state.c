@@ -1,8 +1,7 @@
 /*
  * tools/cmd-state.c - `persistctl state ...`: the state store of the
- * configured provider, i.e. what usageTracker.js (counters),
- * feedbackStorage.js (an append-only log) and shortLinkManager.js (keys
- * with TTL) keep: get/set/delete keys, increment counters, append to and
+ * configured provider, i.e. what a platform's usage tracking (counters),
+ * feedback (an append-only log) and short links (keys with TTL) keep: get/set/delete keys, increment counters, append to and
  * read a collection's log, scan a collection; drop a collection, trim a
  * log (records below a number) and show a log's bounds.
  *

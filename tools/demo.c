@@ -1,20 +1,20 @@
 /*
  * tools/demo.c - `persistctl demo`: a small AI platform's day played on the
- * configured providers, the way the platform's JavaScript uses them:
+ * configured providers, the way a web platform uses them:
  *
- *   configuration  configCache.js: create platform/apps/models/groups/ui if
+ *   configuration  the configuration cache: create platform/apps/models/groups/ui if
  *                  absent, read them back with ETags, many cached reads,
  *                  one conditional admin write and one refused (stale ETag)
- *   usage          usageTracker.js: thousands of counter increments per
+ *   usage          usage tracking: thousands of counter increments per
  *                  user/app/model (write-behind), one batch of daily
  *                  summaries, totals read back and compared
- *   feedback       feedbackStorage.js: JSON Lines appended to a log, read
+ *   feedback       feedback storage: JSON Lines appended to a log, read
  *                  back from where this run started, compared record by
  *                  record
- *   shortlinks     shortLinkManager.js: links with a TTL, resolved several
+ *   shortlinks     short links: links with a TTL, resolved several
  *                  times each, usage written back in one batch, an unknown
  *                  code refused, a short-lived link seen to expire
- *   sessions       sse.js: SSE connections registered, listed, events
+ *   sessions       server-sent events: SSE connections registered, listed, events
  *                  broadcast and sent to single sessions; a subscriber
  *                  counts what reaches this instance
  *
