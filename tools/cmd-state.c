@@ -1,9 +1,10 @@
 /*
  * tools/cmd-state.c - `persistctl state ...`: the state store of the
  * configured provider, i.e. what a platform's usage tracking (counters),
- * feedback (an append-only log) and short links (keys with TTL) keep: get/set/delete keys, increment counters, append to and
- * read a collection's log, scan a collection; drop a collection, trim a
- * log (records below a number) and show a log's bounds.
+ * feedback (an append-only log) and short links (keys with TTL) keep:
+ * get/set/delete keys, increment counters, append to and read a
+ * collection's log, scan a collection; drop a collection, trim a log
+ * (records below a number) and show a log's bounds.
  *
  * Values are written byte for byte by `state get`; listings (`log`,
  * `scan`) print one entry a line, with line breaks inside a value shown as
