@@ -77,5 +77,8 @@ int persist_state_apply_one(struct persist_sink *sink, const struct persist_op *
 			    struct persist_error *err);
 int persist_state_apply(struct persist_sink *sink, const struct persist_op *ops,
 			size_t n, struct persist_error *err);
+int persist_state_apply_once(struct persist_sink *sink, const char *id,
+			     const struct persist_op *ops, size_t n,
+			     int *applied_before_r, struct persist_error *err);
 
 #endif

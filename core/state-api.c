@@ -428,6 +428,30 @@ int persist_state_apply(struct persist_sink *sink, const struct persist_op *ops,
 	return persist_provider_error(sink, ret, err);
 }
 
+/* Hand checked ops to the provider as one batch named id, applied at most
+   once (its batch_once method); a provider without batch_once gets the
+   batch as persist_state_apply gives it, and a retry of the same id may
+   then apply it again (*applied_before_r is 0).
+     id                the batch's name, [A-Za-z0-9._:-]{1,95}
+     applied_before_r  1: the provider had applied this id before; nothing
+                       was applied now */
+int persist_state_apply_once(struct persist_sink *sink, const char *id,
+			     const struct persist_op *ops, size_t n,
+			     int *applied_before_r, struct persist_error *err)
+{
+	int ret;
+
+	*applied_before_r = 0;
+	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, batch_once))
+		return persist_state_apply(sink, ops, n, err);
+	PERSIST_SINK_CALL(sink, ret,
+		STATE_OPS(sink)->batch_once(sink->store, id, ops, n, sizeof(struct persist_op),
+					    applied_before_r, err));
+	if (ret != PERSIST_OK)
+		*applied_before_r = 0;
+	return persist_provider_error(sink, ret, err);
+}
+
 int persist_state_set_batch(persist *p, const char *collection,
 			    const struct persist_kv *entries, size_t n,
 			    struct persist_error *err)

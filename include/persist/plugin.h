@@ -28,7 +28,8 @@
  *     is refused at load, naming both versions).
  *
  * History: 1.0 first release; 1.1 added host->verror and the state
- * methods drop, trim_log and log_bounds.
+ * methods drop, trim_log and log_bounds; 1.2 added the state method
+ * batch_once (exactly-once batches).
  *
  * Values cross the boundary as bytes (pointer + length), normally JSON text.
  * Values a plugin returns are allocated with host->alloc(len + 1) and carry a
@@ -59,8 +60,9 @@ extern "C" {
 
 #define PERSIST_PLUGIN_MAGIC 0x50525354u /* "PRST" */
 #define PERSIST_ABI_MAJOR 1              /* breaking change: new entry symbol _v2 */
-#define PERSIST_ABI_MINOR 1              /* additive changes only; 1.1: host->verror,
-                                            state drop/trim_log/log_bounds */
+#define PERSIST_ABI_MINOR 2              /* additive changes only; 1.1: host->verror,
+                                            state drop/trim_log/log_bounds;
+                                            1.2: state batch_once */
 #define PERSIST_PLUGIN_ENTRY_SYMBOL "persist_plugin_entry_v1"
 
 /* ETag buffers: at most PERSIST_ETAG_MAX - 1 printable ASCII characters. */
@@ -435,7 +437,30 @@ struct persist_state_ops {
 	   equal for an empty one (since 1.1). */
 	int (*log_bounds)(void *store, const char *collection, uint64_t *first_r,
 			  uint64_t *next_r, struct persist_error *err);
+
+	/* --- since 1.2 --- */
+
+	/* Apply a batch exactly once.  `id` names the batch: 1 to
+	   PERSIST_BATCH_ID_MAX - 1 characters of [A-Za-z0-9._:-], unique per
+	   batch across every user of the backend (the core sends the same id
+	   again only when it retries that very batch).  Recording the id and
+	   applying the operations are one atomic step: if a batch with this
+	   id was applied within the last PERSIST_BATCH_ID_KEEP_MS, nothing is
+	   applied, *applied_before_r is set to 1 and the answer is PERSIST_OK;
+	   otherwise the batch is applied as by batch() and *applied_before_r
+	   is 0.  So a retry after PERSIST_EUNCERTAIN, a timeout or a lost
+	   connection never applies a batch twice (see "Exactly-once batches"
+	   below) (since 1.2). */
+	int (*batch_once)(void *store, const char *id, const struct persist_op *ops,
+			  size_t n, size_t op_size, int *applied_before_r,
+			  struct persist_error *err);
 };
+
+/* Batch ids of batch_once: buffer size, and how long a provider must
+   remember an applied id at least (a day: longer than any retry or any
+   outage a journal replays after) (since 1.2). */
+#define PERSIST_BATCH_ID_MAX 96
+#define PERSIST_BATCH_ID_KEEP_MS (24 * 3600 * 1000LL)
 
 /*
  * Sessions: a registry of live connections shared by every instance, and
@@ -606,6 +631,15 @@ struct persist_session_ops {
  *     state.batch.mixed] or not at all; when some operations may have been
  *     applied before a failure it answers PERSIST_EUNCERTAIN
  *     [state.batch.atomic].  Without it the core loops over single calls.
+ *
+ * Exactly-once batches (batch_once: optional, since 1.2)
+ *   - batch_once(id, ops) applies ops as batch() does and records id in
+ *     the same atomic step; a second call with the same id within
+ *     PERSIST_BATCH_ID_KEEP_MS applies nothing and reports
+ *     *applied_before_r = 1, from this or any other process of the backend
+ *     [state.batch.once].  A provider whose batch_once cannot tell whether
+ *     an earlier attempt landed answers PERSIST_EUNCERTAIN; the core then
+ *     retries with the same id, which settles it.
  *
  * Sessions and session events
  *   - put registers or refreshes a session held by the store's instance;
