@@ -340,9 +340,10 @@ plugin_error(const struct persist_host *host, struct persist_error *err,
 	return ret;
 }
 
-/* ABI 1.1: the host table has verror (after every 1.0 field), and says
-   so through its size; every ops table starts with the common header. */
-static void test_host_table_1_1(void)
+/* ABI 1.1 and later: the host table has verror (after every 1.0 field),
+   and says so through its size; every ops table starts with the common
+   header; 1.2's batch_once comes after every 1.1 state method. */
+static void test_host_table_abi(void)
 {
 	const struct persist_host *host = persist_host_table();
 	struct persist_error err;
@@ -352,8 +353,10 @@ static void test_host_table_1_1(void)
 	const struct persist_ops_header *hdr = (const void *)&st;
 
 	CU_ASSERT_EQUAL(host->abi_major, 1);
-	CU_ASSERT_EQUAL(host->abi_minor, 1);
-	CU_ASSERT_EQUAL(PERSIST_ABI_MINOR, 1);
+	CU_ASSERT_EQUAL(host->abi_minor, PERSIST_ABI_MINOR);
+	CU_ASSERT_EQUAL(PERSIST_ABI_MINOR, 2);
+	CU_ASSERT_TRUE(offsetof(struct persist_state_ops, batch_once) >=
+		       offsetof(struct persist_state_ops, log_bounds) + sizeof(st.log_bounds));
 	CU_ASSERT_TRUE(PERSIST_HAS(host, verror));
 	CU_ASSERT_TRUE(offsetof(struct persist_host, verror) >=
 		       offsetof(struct persist_host, strerror) + sizeof(host->strerror));
@@ -382,7 +385,7 @@ int main(void)
 		{ "json: nesting depth", test_json_depth },
 		{ "json: repeated member names", test_json_unique_names },
 		{ "ttl", test_ttl },
-		{ "host table of ABI 1.1", test_host_table_1_1 },
+		{ "host table of ABI 1.1 and 1.2", test_host_table_abi },
 		{ "etag", test_etag },
 		{ "error helpers", test_error_helpers },
 		{ NULL, NULL }
