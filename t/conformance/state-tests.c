@@ -1168,6 +1168,34 @@ static void test_batch_once(void)
 			 "applied now (applied_before 0), got %d", before);
 		EXPECT_VALUE(ct.a, c, "n", "11");
 	}
+	/* a sum leaving int64, either way, fails the batch: nothing applied */
+	{
+		struct persist_op edge[] = {
+			{ .type = PERSIST_OP_INCR, .collection = c, .key = "n", .delta = 1 },
+			{ .type = PERSIST_OP_INCR, .collection = c, .key = "big", .delta = 2 },
+			{ .type = PERSIST_OP_INCR, .collection = c, .key = "neg", .delta = -2 },
+		};
+		char id4[96], id5[96];
+		int64_t v;
+
+		snprintf(id4, sizeof(id4), "%s:once.4", ct.run);
+		snprintf(id5, sizeof(id5), "%s:once.5", ct.run);
+		CT_OK(persist_state_incr(ct.a, c, "big", INT64_MAX - 1, &v, &err), &err);
+		CT_OK(persist_state_incr(ct.a, c, "neg", INT64_MIN + 1, &v, &err), &err);
+		CT_EXPECT(persist_state_batch_once(ct.a, id4, edge, 2, &before, &err),
+			  PERSIST_EINVAL, &err);
+		CT_EXPECT(persist_state_batch_once(ct.a, id5, edge + 2, 1, &before, &err),
+			  PERSIST_EINVAL, &err);
+		edge[1].delta = 1;
+		edge[2].delta = -1;
+		before = -1;
+		CT_OK(persist_state_batch_once(ct.a, id4, edge + 1, 2, &before, &err), &err);
+		CT_EQ(before, 0);
+		EXPECT_VALUE(ct.a, c, "big", "9223372036854775807");
+		EXPECT_VALUE(ct.a, c, "neg", "-9223372036854775808");
+		ct_sdel(ct.a, c, "big");
+		ct_sdel(ct.a, c, "neg");
+	}
 	/* ids outside the alphabet or too long are refused, nothing applied */
 	memset(longid, 'a', sizeof(longid) - 1);
 	longid[PERSIST_BATCH_ID_MAX] = '\0';   /* one character too many */
