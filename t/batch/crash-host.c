@@ -32,27 +32,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <persist/persist.h>
+#include "once-util.h"
 
 struct progress {
 	volatile uint64_t acked, flushed;
 };
-
-/* Open a handle with this state provider object. */
-static persist *open_state(const char *state_json)
-{
-	struct persist_error err;
-	char json[4096];
-	persist *p = NULL;
-
-	snprintf(json, sizeof(json),
-		 "{\"persistence\":{\"configuration\":{\"provider\":\"memory\"},"
-		 "\"state\":%s,\"sessions\":{\"provider\":\"memory\"}}}", state_json);
-	if (persist_open_json(json, NULL, &p, &err) != PERSIST_OK) {
-		fprintf(stderr, "crash-host: cannot open: %s\n", err.msg);
-		exit(2);
-	}
-	return p;
-}
 
 /* Map the progress file (created zeroed by run). */
 static struct progress *map_progress(const char *path, int create, int *fd_r)
@@ -85,7 +69,7 @@ static int run(const char *state_json, const char *coll, const char *path)
 	snprintf(state, sizeof(state), "%.*s,\"batchInterval\":50}}",
 		 (int)strlen(state_json) - 2, state_json);
 	pr = map_progress(path, 1, &fd);
-	p = open_state(state);
+	p = ou_open(state);
 	/* ready: say which process to kill (libtool may run it in a child) */
 	{
 		char pidpath[4096];
@@ -139,7 +123,7 @@ static int check(const char *state_json, const char *coll, const char *path)
 	pr = map_progress(path, 0, &fd);
 	acked = pr->acked;
 	flushed = pr->flushed;
-	p = open_state(state_json);
+	p = ou_open(state_json);
 	ret = persist_state_get(p, coll, "n", &data, &len, &err);
 	if (ret == PERSIST_OK)
 		counter = strtoull(data, NULL, 10);

@@ -1,6 +1,7 @@
 /*
  * t/batch/once-util.h - what the exactly-once fault tests share
- * (t/batch/test-once-redis.c, t/batch/test-once-pg.c): a handle on a state
+ * (t/batch/test-once-redis.c, t/batch/test-once-pg.c) and the crash test
+ * host (t/batch/crash-host.c): a handle on a state
  * provider with batching on, one round of queued writes, the check that
  * every round landed exactly once, and the report of the batcher's
  * uncertain flushes.
