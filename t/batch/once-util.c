@@ -64,7 +64,7 @@ int ou_flush_settle(persist *p)
 	int fails = 0;
 
 	while (persist_state_flush(p, &err) != PERSIST_OK) {
-		if (++fails > 200) {
+		if (++fails > 50) {
 			fprintf(stderr, "flush still failing: %s\n", err.msg);
 			exit(1);
 		}

@@ -17,7 +17,8 @@
 persist *ou_open(const char *state_json);
 /* Queue round i: an increment of coll/n by 1 and the record {"i":i}. */
 void ou_queue(persist *p, const char *coll, int i);
-/* Flush until it answers OK (up to 20 s); the number of failed tries. */
+/* Flush until it answers OK (50 tries 100 ms apart, else exit 1); the
+   number of failed tries. */
 int ou_flush_settle(persist *p);
 /* The rounds' writes are there exactly once: coll/n == rounds and the
    log holds {"i":0} .. {"i":rounds-1}, each once.  0, or 1 with the
