@@ -8,6 +8,11 @@
  * released.  On success inflight is emptied; on failure it stays as it is,
  * ahead of pending, and the same batch (same id, same sequence number) is
  * sent again after an exponential backoff, before anything queued later.
+ * The provider gets the batch through its batch_once method when it has
+ * one, named "<instance>:<batch id>:<sequence>", so that a retry of a
+ * batch whose first attempt did land (the answer was lost: a timeout, a
+ * dropped connection, PERSIST_EUNCERTAIN) applies nothing and says so
+ * (applied before): each flush is stored exactly once.
  * A batch the provider refuses as invalid is applied one operation at a
  * time so that one bad operation (an increment of a key holding text) is
  * reported and dropped without holding back the others.
@@ -125,6 +130,27 @@ static uint64_t new_batch_id(const struct persist_batcher *b)
 	return id != 0 ? id : 1;
 }
 
+/* The batch_once id of the inflight batch: the handle's instance id
+   (characters outside the id alphabet become '_', at most 48 of them),
+   the batch's random id and its sequence number. */
+static void make_once_id(struct persist_batcher *b)
+{
+	const char *inst = b->p->instance_id != NULL ? b->p->instance_id : "";
+	char part[49];
+	size_t i;
+
+	for (i = 0; inst[i] != '\0' && i < sizeof(part) - 1; i++) {
+		char c = inst[i];
+
+		part[i] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ?
+			  c : '_';
+	}
+	part[i] = '\0';
+	snprintf(b->once_id, sizeof(b->once_id), "%s%s%016" PRIx64 ":%" PRIu64,
+		 part, i > 0 ? ":" : "", b->batch_id, b->batch_seq);
+}
+
 /* Make inflight (empty) a batch of everything pending. */
 static int take_pending(struct persist_batcher *b, struct persist_error *err)
 {
@@ -151,6 +177,8 @@ static int take_pending(struct persist_batcher *b, struct persist_error *err)
 	b->split = 0;
 	b->batch_seq++;
 	b->batch_id = new_batch_id(b);
+	b->uncertain = 0;
+	make_once_id(b);
 	b->due_ms = 0;
 	b->kicked = 0;
 	return PERSIST_OK;
@@ -196,8 +224,17 @@ static int apply_split(struct persist_batcher *b, struct persist_error *err)
 		struct persist_error one;
 		int ret;
 
+		char id[PERSIST_BATCH_ID_MAX + 24];
+		int before = 0;
+
 		persist_error_clear(&one);
-		ret = persist_state_apply_one(b->sink, op, &one);
+		/* each operation is a batch of its own, named after the batch
+		   and its position, so its retries are exactly-once too */
+		snprintf(id, sizeof(id), "%s.%zu", b->once_id, b->first_op);
+		if (strlen(id) < PERSIST_BATCH_ID_MAX)
+			ret = persist_state_apply_once(b->sink, id, op, 1, &before, &one);
+		else
+			ret = persist_state_apply_one(b->sink, op, &one);
 		if (ret != PERSIST_OK && ret != PERSIST_EINVAL) {
 			if (err != NULL)
 				*err = one;
@@ -236,7 +273,7 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 	struct persist_error one;
 	int64_t start;
 	size_t n;
-	int ret;
+	int ret, before = 0;
 
 	if (batch_inflight_left(b) == 0) {
 		if (b->pending.ops == 0)
@@ -253,7 +290,8 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 	persist_error_clear(&one);
 	start = persist_monotonic_us();
 	if (!b->split) {
-		ret = persist_state_apply(b->sink, b->ops + b->first_op, n, &one);
+		ret = persist_state_apply_once(b->sink, b->once_id, b->ops + b->first_op, n,
+					       &before, &one);
 		if (ret == PERSIST_EINVAL && n > 1) {
 			persist_log(b->p, PERSIST_LOG_WARNING,
 				"state: provider \"%s\" refused batch %016" PRIx64 " (%zu operations) "
@@ -276,6 +314,12 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 		b->st.last_error = PERSIST_OK;
 		b->st.last_error_msg[0] = '\0';
 		b->fails = 0;
+		if (b->uncertain && b->st.exactly_once) {
+			b->st.uncertain_settled++;
+			if (before)
+				b->st.uncertain_landed++;
+		}
+		b->uncertain = 0;
 		drop_inflight(b);
 	} else {
 		int64_t delay = BATCH_RETRY_FIRST_MS;
@@ -290,8 +334,12 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 		b->fails++;
 		b->retry_at_ms = batch_now_ms() + delay;
 		b->st.flush_failures++;
-		if (ret == PERSIST_EUNCERTAIN)
+		if (ret == PERSIST_EUNCERTAIN) {
 			b->st.flush_uncertain++;
+			if (!b->uncertain)
+				b->st.batches_uncertain++;
+			b->uncertain = 1;
+		}
 		b->st.last_error = (persist_status)ret;
 		snprintf(b->st.last_error_msg, sizeof(b->st.last_error_msg), "%s", one.msg);
 		snprintf(logmsg, sizeof(logmsg),
@@ -474,6 +522,7 @@ void persist_batch_stats_get(struct persist_batcher *b,
 		st = b->st;
 		st.queue_depth = b->pending.ops + batch_inflight_left(b);
 		st.queue_bytes = b->pending.bytes + b->inflight.bytes;
+		st.uncertain_left = st.batches_uncertain - st.uncertain_settled;
 		n = b->n_lat < BATCH_LATENCIES ? b->n_lat : BATCH_LATENCIES;
 		memcpy(lat, b->lat, n * sizeof(*lat));
 		pthread_mutex_unlock(&b->lock);
@@ -531,6 +580,7 @@ int persist_batcher_start(persist *p, struct persist_sink *sink,
 	b->st.max_bytes = max_bytes;
 	b->st.queue_limit_ops = b->limit_ops;
 	b->st.queue_limit_bytes = b->limit_bytes;
+	b->st.exactly_once = PERSIST_OPS_HAS(sink, struct persist_state_ops, batch_once);
 	if ((ret = pthread_create(&b->thread, NULL, flusher_main, b)) != 0) {
 		persist_batcher_stop(b, NULL);
 		return persist_error_set(err, PERSIST_ENOMEM, ret,

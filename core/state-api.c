@@ -20,6 +20,7 @@
 
 #include "persist-handle.h"
 #include "batch.h"
+#include "pc-utf8.h"
 
 #define STATE_OPS(sink) ((const struct persist_state_ops *)(sink)->ops)
 
@@ -412,6 +413,40 @@ int persist_state_batch(persist *p, const struct persist_op *ops, size_t n,
 	if (p->batcher != NULL)
 		return persist_batch_ops(p->batcher, ops, n, err);
 	return persist_state_apply(sink, ops, n, err);
+}
+
+int persist_state_batch_once(persist *p, const char *id,
+			     const struct persist_op *ops, size_t n,
+			     int *applied_before_r, struct persist_error *err)
+{
+	struct persist_sink *sink;
+	int ret;
+
+	if ((ret = persist_sink_get(p, PERSIST_KIND_STATE, &sink, err)) != PERSIST_OK)
+		return ret;
+	if (applied_before_r == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "applied_before_r is NULL");
+	*applied_before_r = 0;
+	if (!pc_batch_id_valid(id, PERSIST_BATCH_ID_MAX))
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"invalid batch id \"%.*s\"\n"
+			"A batch id is 1 to %d characters of [A-Za-z0-9._:-].",
+			id != NULL ? PERSIST_BATCH_ID_MAX : 0, id != NULL ? id : "",
+			PERSIST_BATCH_ID_MAX - 1);
+	if (ops == NULL && n > 0)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "batch operations are NULL");
+	for (size_t i = 0; i < n; i++) {
+		if ((ret = check_op(&ops[i], i, sink->caps, err)) != PERSIST_OK)
+			return ret;
+	}
+	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, batch_once))
+		return persist_not_supported(sink, "batch_once", err);
+	if (n == 0)
+		return PERSIST_OK;
+	if (p->batcher != NULL &&
+	    (ret = persist_batch_flush(p->batcher, err)) != PERSIST_OK)
+		return ret;
+	return persist_state_apply_once(sink, id, ops, n, applied_before_r, err);
 }
 
 /* Hand checked ops to the provider as one batch (its batch method, or a

@@ -47,6 +47,12 @@ int cmd_stats(struct ctl *ctl, const struct ctl_args *args)
 	printf("flushes: %" PRIu64 "\n", st.flushes);
 	printf("flush failures: %" PRIu64 " (uncertain %" PRIu64 ")\n",
 	       st.flush_failures, st.flush_uncertain);
+	printf("exactly-once flushes: %s\n", st.exactly_once ? "yes (the provider has batch_once)" :
+	       "no (the provider has no batch_once: a retry may apply a batch twice)");
+	printf("uncertain batches: %" PRIu64 " (settled by a retry %" PRIu64
+	       ", of which applied before %" PRIu64 "; left %" PRIu64 ")\n",
+	       st.batches_uncertain, st.uncertain_settled, st.uncertain_landed,
+	       st.uncertain_left);
 	printf("flush latency: last %" PRId64 " us, median %" PRId64 " us, max %" PRId64 " us\n",
 	       st.last_flush_us, st.median_flush_us, st.max_flush_us);
 	if (st.last_batch_seq > 0)

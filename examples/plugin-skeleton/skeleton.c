@@ -15,7 +15,11 @@
  * claim): SHARED (other processes see the writes) and DURABLE (a write is
  * in the file before the call returns).  No TTL, no log, no native batch
  * (the core emulates batches with single calls), not THREADSAFE (the core
- * serialises the calls on each store).
+ * serialises the calls on each store).  It has batch_once (ABI 1.2): the
+ * ids of the batches applied are keys of the collection ".batch-ids" (a
+ * name the core never passes: collections do not start with '.'), whose
+ * value is the id's expiry, written in the same file replacement as the
+ * batch, so a retried batch is never applied twice.
  *
  * Configuration: {"path": "/absolute/file"}; any other key is refused.
  */
@@ -225,7 +229,7 @@ static int save(struct store *st, const struct table *t, size_t skip,
 	FILE *f = fopen(st->tmp_path, "we");
 
 	for (size_t i = 0; f != NULL && i < t->n; i++) {
-		if (i == skip)
+		if (i == skip || t->e[i].coll == NULL)   /* NULL: deleted by a batch */
 			continue;
 		fprintf(f, "%s\t%s\t", t->e[i].coll, t->e[i].key);
 		for (size_t j = 0; j < t->e[i].len; j++)
@@ -242,7 +246,8 @@ static int save(struct store *st, const struct table *t, size_t skip,
 static size_t find(const struct table *t, const char *coll, const char *key)
 {
 	for (size_t i = 0; i < t->n; i++) {
-		if (strcmp(t->e[i].coll, coll) == 0 && strcmp(t->e[i].key, key) == 0)
+		if (t->e[i].coll != NULL && strcmp(t->e[i].coll, coll) == 0 &&
+		    strcmp(t->e[i].key, key) == 0)
 			return i;
 	}
 	return SIZE_MAX;
@@ -271,9 +276,9 @@ static int sk_get(void *store, const char *coll, const char *key,
 	return end(fd, &t, PERSIST_OK);
 }
 
-/* Replace or add coll/key = data, and write the file. */
-static int put(struct store *st, struct table *t, const char *coll, const char *key,
-	       const void *data, size_t len, struct persist_error *err)
+/* Replace or add coll/key = data in the table (not the file yet). */
+static int put_entry(struct table *t, const char *coll, const char *key,
+		     const void *data, size_t len, struct persist_error *err)
 {
 	size_t i = find(t, coll, key);
 	unsigned char *copy = malloc(len + 1);
@@ -292,7 +297,16 @@ static int put(struct store *st, struct table *t, const char *coll, const char *
 	free(t->e[i].value);
 	t->e[i].value = copy;
 	t->e[i].len = len;
-	return save(st, t, SIZE_MAX, err);
+	return PERSIST_OK;
+}
+
+/* Replace or add coll/key = data, and write the file. */
+static int put(struct store *st, struct table *t, const char *coll, const char *key,
+	       const void *data, size_t len, struct persist_error *err)
+{
+	int ret = put_entry(t, coll, key, data, len, err);
+
+	return ret != PERSIST_OK ? ret : save(st, t, SIZE_MAX, err);
 }
 
 /* set(): no TTL is claimed, so the core only ever passes ttl_ms 0. */
@@ -361,6 +375,25 @@ static int parse_counter(const unsigned char *s, size_t len, int64_t *v)
 	return errno != 0 || *end != '\0' ? -1 : 0;
 }
 
+/* Add delta to the counter coll/key in the table (not the file yet). */
+static int add_entry(struct table *t, const char *coll, const char *key, int64_t delta,
+		     int64_t *value_r, struct persist_error *err)
+{
+	size_t i = find(t, coll, key);
+	int64_t v = 0;
+	char text[24];
+
+	if (i != SIZE_MAX && parse_counter(t->e[i].value, t->e[i].len, &v) != 0)
+		return host->error(err, PERSIST_EINVAL, 0, "value of key \"%s\" in "
+				   "collection \"%s\" is not an integer", key, coll);
+	if (__builtin_add_overflow(v, delta, &v))
+		return host->error(err, PERSIST_EINVAL, 0, "counter \"%s\" in "
+				   "collection \"%s\" would overflow", key, coll);
+	snprintf(text, sizeof(text), "%" PRId64, v);
+	*value_r = v;
+	return put_entry(t, coll, key, text, strlen(text), err);
+}
+
 /* incr(): read, add and write under the exclusive lock, so that no
    increment of another process is lost. */
 static int sk_incr(void *store, const char *coll, const char *key, int64_t delta,
@@ -369,22 +402,78 @@ static int sk_incr(void *store, const char *coll, const char *key, int64_t delta
 	struct table t;
 	int fd = begin(store, 1, &t, err), ret;
 	int64_t v = 0;
-	char text[24];
-	size_t i;
 
 	if (fd < 0)
 		return (int)err->code;
-	i = find(&t, coll, key);
-	if (i != SIZE_MAX && parse_counter(t.e[i].value, t.e[i].len, &v) != 0)
-		return end(fd, &t, host->error(err, PERSIST_EINVAL, 0, "value of key \"%s\" in "
-					       "collection \"%s\" is not an integer", key, coll));
-	if (__builtin_add_overflow(v, delta, &v))
-		return end(fd, &t, host->error(err, PERSIST_EINVAL, 0, "counter \"%s\" in "
-					       "collection \"%s\" would overflow", key, coll));
-	snprintf(text, sizeof(text), "%" PRId64, v);
-	ret = put(store, &t, coll, key, text, strlen(text), err);
+	ret = add_entry(&t, coll, key, delta, &v, err);
+	if (ret == PERSIST_OK)
+		ret = save(store, &t, SIZE_MAX, err);
 	if (ret == PERSIST_OK && value_r != NULL)
 		*value_r = v;
+	return end(fd, &t, ret);
+}
+
+/* batch_once(): under the exclusive lock, an id found (and not expired)
+   applies nothing; otherwise every operation is applied to the table,
+   the id added, and the file replaced once: the batch and its id are
+   written together or not at all.  An operation that fails leaves the
+   file, and so the id, untouched. */
+static int sk_batch_once(void *store, const char *id, const struct persist_op *ops,
+			 size_t n, size_t op_size, int *applied_before_r,
+			 struct persist_error *err)
+{
+	struct table t;
+	int fd = begin(store, 1, &t, err), ret = PERSIST_OK;
+	int64_t now = host->now_ms(), v;
+	char expiry[24];
+	size_t i;
+
+	*applied_before_r = 0;
+	if (n > 0 && op_size < sizeof(struct persist_op)) {
+		if (fd >= 0)
+			end(fd, &t, PERSIST_OK);
+		return host->error(err, PERSIST_EINVAL, 0, "batch operations of %zu bytes are "
+				   "too small\nThis plugin needs %zu.", op_size,
+				   sizeof(struct persist_op));
+	}
+	if (fd < 0)
+		return (int)err->code;
+	if ((i = find(&t, ".batch-ids", id)) != SIZE_MAX &&
+	    parse_counter(t.e[i].value, t.e[i].len, &v) == 0 && v > now) {
+		*applied_before_r = 1;
+		return end(fd, &t, PERSIST_OK);
+	}
+	for (i = 0; i < n && ret == PERSIST_OK; i++) {
+		/* step by op_size: a newer core's operations are larger */
+		const struct persist_op *op = (const void *)((const char *)ops + i * op_size);
+		size_t at;
+
+		switch (op->type) {
+		case PERSIST_OP_SET:
+			ret = put_entry(&t, op->collection, op->key, op->value, op->len, err);
+			break;
+		case PERSIST_OP_INCR:
+			ret = add_entry(&t, op->collection, op->key, op->delta, &v, err);
+			break;
+		case PERSIST_OP_DELETE:
+			if ((at = find(&t, op->collection, op->key)) != SIZE_MAX)
+				t.e[at].coll = NULL;
+			break;
+		default:
+			ret = host->error(err, PERSIST_EINVAL, 0, "batch operation %zu: "
+					  "this provider keeps no logs", i);
+		}
+	}
+	/* forget the ids that expired */
+	for (i = 0; i < t.n; i++)
+		if (t.e[i].coll != NULL && strcmp(t.e[i].coll, ".batch-ids") == 0 &&
+		    (parse_counter(t.e[i].value, t.e[i].len, &v) != 0 || v <= now))
+			t.e[i].coll = NULL;
+	snprintf(expiry, sizeof(expiry), "%" PRId64, (int64_t)(now + PERSIST_BATCH_ID_KEEP_MS));
+	if (ret == PERSIST_OK)
+		ret = put_entry(&t, ".batch-ids", id, expiry, strlen(expiry), err);
+	if (ret == PERSIST_OK)
+		ret = save(store, &t, SIZE_MAX, err);
 	return end(fd, &t, ret);
 }
 
@@ -401,6 +490,7 @@ static const struct persist_state_ops sk_state_ops = {
 	.del = sk_del,
 	.scan = sk_scan,
 	.incr = sk_incr,
+	.batch_once = sk_batch_once,   /* since ABI 1.2 */
 };
 
 /* The descriptor: the provider's name must be the file's name. */

@@ -251,6 +251,17 @@ int persist_state_set_batch(persist *p, const char *collection,
 /* Several mixed operations (struct persist_op from plugin.h). */
 int persist_state_batch(persist *p, const struct persist_op *ops, size_t n,
 			struct persist_error *err);
+/* Apply ops as one batch named id, at most once: the provider records
+   id with the batch in one atomic step, and a later call with the same id
+   - after a timeout or a lost connection, from this or any process using
+   the backend, within a day (PERSIST_BATCH_ID_KEEP_MS) - applies nothing
+   and sets *applied_before_r to 1 (else 0).  id: 1 to
+   PERSIST_BATCH_ID_MAX - 1 characters of [A-Za-z0-9._:-], unique per
+   batch.  Never queued: with batching on, what is queued is stored first.
+   PERSIST_ENOTSUP when the provider has no batch_once (plugin ABI 1.2). */
+int persist_state_batch_once(persist *p, const char *id,
+			     const struct persist_op *ops, size_t n,
+			     int *applied_before_r, struct persist_error *err);
 /* Make everything acknowledged so far durable: with batching on, first
    store every write queued before the call (waiting for a flush already
    in progress), then ask the provider to sync. */
@@ -275,8 +286,14 @@ int persist_state_flush(persist *p, struct persist_error *err);
  *     full (16 x batchMaxOps operations or 16 x batchMaxBytes bytes) writes
  *     answer PERSIST_EUNAVAIL;
  *   - persist_close reports the writes it could not store.
- * A crash loses the writes queued since the last flush.  Without
- * batchInterval every write is stored before the call returns.
+ * Each flush is sent with an id made of the handle's instance, the batch's
+ * random id and its sequence number; with a provider that has batch_once
+ * (plugin ABI 1.2) a retry after an uncertain answer (a timeout, a lost
+ * connection) never applies a batch twice: the provider says it had
+ * applied it, and the stats count it as settled.
+ * A crash loses the writes queued since the last flush that returned
+ * (at most those: everything a completed flush stored stays, once).
+ * Without batchInterval every write is stored before the call returns.
  */
 
 /* Add delta to a counter without waiting for the new value: the call for
@@ -309,6 +326,19 @@ struct persist_batch_stats {
 	uint64_t last_batch_seq;
 	persist_status last_error;  /* of the last attempt (PERSIST_OK: it worked) */
 	char last_error_msg[PERSIST_ERROR_MSG_MAX];
+	/* --- exactly-once flushes (read when size covers them) --- */
+	int exactly_once;           /* the provider has batch_once: every flush
+				       is sent with its batch id, and a retry
+				       never applies a batch twice */
+	uint64_t batches_uncertain; /* batches a flush attempt left uncertain
+				       (PERSIST_EUNCERTAIN: it may have landed) */
+	uint64_t uncertain_settled; /* of those, settled by a retry with the
+				       same id (exactly_once only) */
+	uint64_t uncertain_landed;  /* of the settled, those the retry found
+				       applied already (applied before) */
+	uint64_t uncertain_left;    /* of the uncertain, not settled: still
+				       waiting, lost at close, or retried
+				       without batch_once (may be doubled) */
 };
 /* Fill *stats_r (set stats_r->size first; a shorter struct gets a
    prefix). */

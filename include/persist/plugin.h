@@ -637,7 +637,7 @@ struct persist_session_ops {
  *     the same atomic step; a second call with the same id within
  *     PERSIST_BATCH_ID_KEEP_MS applies nothing and reports
  *     *applied_before_r = 1, from this or any other process of the backend
- *     [state.batch.once].  A provider whose batch_once cannot tell whether
+ *     [state.batch.once, process.batch-once].  A provider whose batch_once cannot tell whether
  *     an earlier attempt landed answers PERSIST_EUNCERTAIN; the core then
  *     retries with the same id, which settles it.
  *

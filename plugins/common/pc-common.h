@@ -131,6 +131,27 @@ static inline int pc_batch_check(const struct persist_host *host,
 	return PERSIST_OK;
 }
 
+/* The entry check of a batch_once method: a valid id (pc_batch_id_valid)
+   and somewhere to say whether it was applied before; *applied_before_r
+   is set to 0.  PERSIST_OK, or PERSIST_EINVAL through host->error. */
+static inline int pc_batch_once_check(const struct persist_host *host,
+				      const char *id, int *applied_before_r,
+				      struct persist_error *err)
+{
+	if (applied_before_r == NULL)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "batch_once without a place for its answer\n"
+				   "applied_before_r must not be NULL.");
+	*applied_before_r = 0;
+	if (!pc_batch_id_valid(id, PERSIST_BATCH_ID_MAX))
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "invalid batch id \"%.*s\"\n"
+				   "A batch id is 1 to %d characters of [A-Za-z0-9._:-].",
+				   id != NULL ? PERSIST_BATCH_ID_MAX : 0, id != NULL ? id : "",
+				   PERSIST_BATCH_ID_MAX - 1);
+	return PERSIST_OK;
+}
+
 /* ----------------------------------------------------------------------
  * The config reader (pc-config.c).  A provider describes its settings in
  * a table; pc_config_read() parses the JSON text the core hands to open(),

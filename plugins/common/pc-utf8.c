@@ -106,3 +106,23 @@ const char *pc_key_problem_text(enum pc_key_problem problem)
 	}
 	return "The key is not valid.";
 }
+
+/* Check a batch id's characters and length (see pc-utf8.h). */
+int pc_batch_id_valid(const char *id, size_t max)
+{
+	size_t len = 0;
+
+	if (id == NULL)
+		return 0;
+	for (; id[len] != '\0'; len++) {
+		char c = id[len];
+
+		if (len + 1 >= max)
+			return 0;
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
+		      c == '-'))
+			return 0;
+	}
+	return len > 0;
+}

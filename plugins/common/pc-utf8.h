@@ -54,4 +54,10 @@ static inline enum pc_key_problem pc_key_check(const char *key, size_t max,
 /* A detail sentence for a problem ("A key must be valid UTF-8."). */
 const char *pc_key_problem_text(enum pc_key_problem problem);
 
+/* True when id is a batch id of batch_once (plugin.h): 1 to max - 1
+   characters of [A-Za-z0-9._:-] (max: PERSIST_BATCH_ID_MAX).  Ids are
+   used as parts of file lines, Redis keys and SQL values as they are, so
+   core and providers check the same rule. */
+int pc_batch_id_valid(const char *id, size_t max);
+
 #endif

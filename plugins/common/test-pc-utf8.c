@@ -106,6 +106,27 @@ static void test_key_check(void)
 			       "A key must not contain control characters.");
 }
 
+/* Batch ids: 1 to max - 1 characters of [A-Za-z0-9._:-]. */
+static void test_batch_id(void)
+{
+	char id[97];
+
+	CU_ASSERT_TRUE(pc_batch_id_valid("a", 96));
+	CU_ASSERT_TRUE(pc_batch_id_valid("host-1_x:0123abcd.7:42", 96));
+	CU_ASSERT_FALSE(pc_batch_id_valid(NULL, 96));
+	CU_ASSERT_FALSE(pc_batch_id_valid("", 96));
+	CU_ASSERT_FALSE(pc_batch_id_valid("a b", 96));
+	CU_ASSERT_FALSE(pc_batch_id_valid("a/b", 96));
+	CU_ASSERT_FALSE(pc_batch_id_valid("{x}", 96));
+	CU_ASSERT_FALSE(pc_batch_id_valid("caf\xc3\xa9", 96));
+	memset(id, 'z', 95);
+	id[95] = '\0';
+	CU_ASSERT_TRUE(pc_batch_id_valid(id, 96));   /* the longest */
+	id[95] = 'z';
+	id[96] = '\0';
+	CU_ASSERT_FALSE(pc_batch_id_valid(id, 96));  /* one too many */
+}
+
 int main(void)
 {
 	static const struct t_case cases[] = {
@@ -113,6 +134,7 @@ int main(void)
 		{ "invalid UTF-8", test_utf8_invalid },
 		{ "length bounds the check", test_utf8_length_bound },
 		{ "key rule", test_key_check },
+		{ "batch ids", test_batch_id },
 		{ NULL, NULL }
 	};
 

@@ -12,6 +12,20 @@
  * touched.  So N operations cost one disk flush instead of N.  A failure
  * after some file was written answers PERSIST_EUNCERTAIN.
  *
+ * batch_once does the same and records the batch's id as a key (with a
+ * TTL of PERSIST_BATCH_ID_KEEP_MS) of the internal journal .batch-ids,
+ * locked with the others and written last, after every file of the
+ * batch: an id found there (by any process: the journal is replayed
+ * under its lock like any collection, and it survives restarts) applies
+ * nothing and answers "applied before".  When an attempt fails after
+ * writing some files (each file's part is whole or absent: one line per
+ * journal, cut back on a failed write), the store remembers which, and
+ * the retry with the same id writes only the others and then the id.
+ * Only a process killed between its last data write and the id's line
+ * leaves a batch whose retry by another process would write it again.
+ * Memory: the replica of .batch-ids holds the ids of the last day (its
+ * compaction drops expired ones).
+ *
  * flush() fdatasyncs every file this store wrote since its last sync.
  */
 #include <errno.h>
@@ -149,21 +163,101 @@ static int fs_batch_kv_op(struct fs_state *st, struct fs_batch_kv *bk,
 	return PERSIST_OK;
 }
 
-/* Apply n operations with one write and one fdatasync per file. */
-int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
-		   size_t op_size, struct persist_error *err)
+/* The name of a part of a batch in the store's record of a partly
+   written exactly-once batch: "kv:<collection>" or "log:<collection>". */
+static void fs_part_name(char *buf, size_t size, int log, const char *collection)
 {
-	struct fs_state *st = store;
-	struct fs_batch_kv *kvs = NULL;
+	snprintf(buf, size, "%s:%s", log ? "log" : "kv", collection);
+}
+
+/* True when done (may be NULL) says the part was written before. */
+static int fs_part_done(const struct pc_map *done, int log, const char *collection)
+{
+	char name[PERSIST_COLLECTION_MAX + 8];
+
+	if (done == NULL)
+		return 0;
+	fs_part_name(name, sizeof(name), log, collection);
+	return pc_map_get(done, name) != NULL;
+}
+
+/* Remember (under st->mu) that the exactly-once batch id failed after
+   writing the parts in done and those marked written; takes done. */
+static void fs_part_remember(struct fs_state *st, const char *id, struct pc_map *done,
+			     const struct fs_batch_kv *kvs, size_t n_kvs,
+			     const struct fs_batch_log *logs, size_t n_logs)
+{
+	char name[PERSIST_COLLECTION_MAX + 8];
+	char *copy = pc_strdup(id);
+
+	if (done == NULL)
+		done = pc_map_new(NULL);
+	for (size_t i = 0; done != NULL && i < n_kvs + n_logs; i++) {
+		int log = i >= n_kvs;
+
+		if (log ? !logs[i - n_kvs].written : !kvs[i].written)
+			continue;
+		fs_part_name(name, sizeof(name), log,
+			     log ? logs[i - n_kvs].log->name : kvs[i].kv->name);
+		if (pc_map_put(done, name, (void *)1) < 0) {
+			pc_map_free(done);
+			done = NULL;
+		}
+	}
+	if (done == NULL || copy == NULL) {
+		/* cannot remember: a retry may write those parts again */
+		st->host->log(st->sink, PERSIST_LOG_ERROR,
+			      "out of memory remembering the files batch \"%s\" wrote; "
+			      "a retry may apply them twice", id);
+		pc_map_free(done);
+		free(copy);
+		return;
+	}
+	pthread_mutex_lock(&st->mu);
+	free(st->part_id);
+	pc_map_free(st->part_done);
+	st->part_id = copy;
+	st->part_done = done;
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* Take the record of id's earlier partial attempt, if the last failed
+   attempt was id's; NULL otherwise. */
+static struct pc_map *fs_part_take(struct fs_state *st, const char *id)
+{
+	struct pc_map *done = NULL;
+
+	pthread_mutex_lock(&st->mu);
+	if (st->part_id != NULL && strcmp(st->part_id, id) == 0) {
+		done = st->part_done;
+		st->part_done = NULL;
+		free(st->part_id);
+		st->part_id = NULL;
+	}
+	pthread_mutex_unlock(&st->mu);
+	return done;
+}
+
+/* Apply n operations with one write and one fdatasync per file; with an
+   id, exactly once (see the top of this file). */
+static int fs_batch_run(struct fs_state *st, const char *id,
+			const struct persist_op *ops, size_t n, size_t op_size,
+			int *applied_before_r, struct persist_error *err)
+{
+	struct fs_batch_kv *kvs = NULL, *ids = NULL;
 	struct fs_batch_log *logs = NULL;
 	struct json_tokener *tok = NULL;
+	struct pc_map *done = NULL;
 	size_t n_kvs = 0, n_logs = 0, i;
 	int ret = PERSIST_OK, any_written = 0;
 
+	if (id != NULL &&
+	    (ret = pc_batch_once_check(st->host, id, applied_before_r, err)) != PERSIST_OK)
+		return ret;
 	ret = pc_batch_check(st->host, ops, n, op_size, fs_batch_check, err);
 	if (ret != PERSIST_OK || n == 0)
 		return ret;
-	kvs = calloc(n, sizeof(*kvs));
+	kvs = calloc(n + 1, sizeof(*kvs));
 	logs = calloc(n, sizeof(*logs));
 	if (kvs == NULL || logs == NULL) {
 		ret = st->host->error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
@@ -193,6 +287,15 @@ int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
 			}
 		}
 	}
+	if (id != NULL) {
+		struct fs_kv *kv;
+
+		ret = fs_state_kv(st, FS_BATCH_IDS, &kv, err);
+		if (ret != PERSIST_OK)
+			goto out;
+		kvs[n_kvs].kv = kv;
+		fs_buf_init(&kvs[n_kvs++].buf);
+	}
 	qsort(kvs, n_kvs, sizeof(*kvs), fs_kv_cmp);
 	qsort(logs, n_logs, sizeof(*logs), fs_log_cmp);
 	for (i = 0; i < n_kvs; i++) {
@@ -214,12 +317,29 @@ int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
 		logs[i].locked = 1;
 	}
 
-	/* Apply in order to the replicas and build the lines. */
+	if (id != NULL) {
+		struct fs_kv *kv;
+
+		(void)fs_state_kv(st, FS_BATCH_IDS, &kv, err);
+		ids = fs_batch_find_kv(kvs, n_kvs, kv);
+		if (fs_entry_live(st, pc_map_get(kv->table, id))) {
+			/* applied before: by this store or any other */
+			*applied_before_r = 1;
+			pc_map_free(fs_part_take(st, id));
+			goto out;
+		}
+		done = fs_part_take(st, id);
+	}
+
+	/* Apply in order to the replicas and build the lines (leaving out
+	   the parts an earlier attempt of the batch wrote). */
 	if (n_logs > 0)
 		tok = fs_json_tokener();
 	for (i = 0; i < n && ret == PERSIST_OK; i++) {
 		const struct persist_op *op = pc_batch_op(ops, i, op_size);
 
+		if (fs_part_done(done, op->type == PERSIST_OP_APPEND, op->collection))
+			continue;
 		if (op->type == PERSIST_OP_APPEND) {
 			struct fs_log *log;
 			(void)fs_state_log(st, op->collection, &log, err);
@@ -231,6 +351,14 @@ int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
 			ret = fs_batch_kv_op(st, fs_batch_find_kv(kvs, n_kvs, kv),
 					     op, i, err);
 		}
+	}
+	if (ids != NULL && ret == PERSIST_OK) {
+		struct persist_op mark = {
+			.type = PERSIST_OP_SET, .collection = FS_BATCH_IDS, .key = id,
+			.value = "1", .len = 1, .ttl_ms = PERSIST_BATCH_ID_KEEP_MS,
+		};
+
+		ret = fs_batch_kv_op(st, ids, &mark, n, err);
 	}
 	for (i = 0; i < n_logs && ret == PERSIST_OK; i++) {
 		if (logs[i].buf.failed)
@@ -244,10 +372,26 @@ int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
 		goto out;
 	}
 
-	/* One write per file. */
-	for (i = 0; i < n_kvs && ret == PERSIST_OK; i++) {
-		struct fs_batch_kv *bk = &kvs[i];
-		if (bk->n_ops == 0)
+	/* One write per file, the batch id's last. */
+	for (i = 0; i <= n_kvs && ret == PERSIST_OK; i++) {
+		struct fs_batch_kv *bk = i < n_kvs ? &kvs[i] : ids;
+
+		if (i == n_kvs) {
+			/* after the logs */
+			for (size_t j = 0; j < n_logs && ret == PERSIST_OK; j++) {
+				if (logs[j].buf.len == 0)
+					continue;
+				ret = fs_log_write(st, logs[j].log, logs[j].buf.data,
+						   logs[j].buf.len, err);
+				if (ret == PERSIST_OK) {
+					logs[j].written = 1;
+					any_written = 1;
+				}
+			}
+			if (ret != PERSIST_OK)
+				break;
+		}
+		if (bk == NULL || bk->n_ops == 0 || (bk == ids && i < n_kvs))
 			continue;
 		fs_buf_adds(&bk->buf, "]}\n");
 		if (bk->buf.failed)
@@ -261,18 +405,14 @@ int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
 			any_written = 1;
 		}
 	}
-	for (i = 0; i < n_logs && ret == PERSIST_OK; i++) {
-		ret = fs_log_write(st, logs[i].log, logs[i].buf.data,
-				   logs[i].buf.len, err);
-		if (ret == PERSIST_OK) {
-			logs[i].written = 1;
-			any_written = 1;
-		}
-	}
 	if (ret != PERSIST_OK) {
 		for (i = 0; i < n_kvs; i++)
 			if (!kvs[i].written)
 				fs_kv_reset(kvs[i].kv);
+		if (id != NULL && (any_written || done != NULL)) {
+			fs_part_remember(st, id, done, kvs, n_kvs, logs, n_logs);
+			done = NULL;
+		}
 		if (any_written) {
 			struct persist_error first;
 			if (err != NULL)
@@ -336,9 +476,23 @@ out:
 	}
 	free(kvs);
 	free(logs);
+	pc_map_free(done);
 	if (tok != NULL)
 		json_tokener_free(tok);
 	return ret;
+}
+
+int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
+		   size_t op_size, struct persist_error *err)
+{
+	return fs_batch_run(store, NULL, ops, n, op_size, NULL, err);
+}
+
+int fs_state_batch_once(void *store, const char *id, const struct persist_op *ops,
+			size_t n, size_t op_size, int *applied_before_r,
+			struct persist_error *err)
+{
+	return fs_batch_run(store, id, ops, n, op_size, applied_before_r, err);
 }
 
 struct fs_flush_ctx {

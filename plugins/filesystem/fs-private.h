@@ -325,8 +325,18 @@ struct fs_state {
 	struct pc_map *kvs;     /* name -> struct fs_kv */
 	struct pc_map *logs;    /* name -> struct fs_log */
 	uint64_t compact_min;     /* journal size that may trigger compaction */
+	/* The exactly-once batch whose last attempt failed after writing
+	   some of its files (guarded by mu): its id and the files written,
+	   "kv:<collection>" or "log:<collection>", so that its retry writes
+	   only the others (fs-batch.c). */
+	char *part_id;
+	struct pc_map *part_done;
 };
 
+/* The key journal of the ids of applied exactly-once batches (each a key
+   with a TTL of PERSIST_BATCH_ID_KEEP_MS): ROOT/kv/.batch-ids.jsonl, a
+   name no collection can have (they never start with '.'). */
+#define FS_BATCH_IDS ".batch-ids"
 #define FS_KV_DIR "kv"
 #define FS_LOG_DIR "logs"
 #define FS_LOCK_DIR ".locks" /* not ".lock": a configuration store may share the root */
@@ -425,6 +435,9 @@ int fs_state_read_log(void *store, const char *collection, uint64_t from,
 		      struct persist_error *err);
 int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
 		   size_t op_size, struct persist_error *err);
+int fs_state_batch_once(void *store, const char *id, const struct persist_op *ops,
+			size_t n, size_t op_size, int *applied_before_r,
+			struct persist_error *err);
 int fs_state_flush(void *store, struct persist_error *err);
 int fs_state_drop(void *store, const char *collection,
 		  struct persist_error *err);

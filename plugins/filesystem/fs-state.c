@@ -308,6 +308,8 @@ void fs_state_close(void *store)
 		st->host->log(st->sink, PERSIST_LOG_ERROR,
 			      "closing state store \"%s\": %s",
 			      st->opts.root, err.msg);
+	pc_map_free(st->part_done);
+	free(st->part_id);
 	pc_map_free(st->kvs);
 	pc_map_free(st->logs);
 	for (int i = 0; i < FS_DIR_COUNT_; i++)

@@ -10,9 +10,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <json-c/json.h>
 #include <CUnit/Basic.h>
@@ -458,6 +460,64 @@ static void test_batch(void)
 	CU_ASSERT_EQUAL(OPS->flush(st, &err), PERSIST_OK);
 }
 
+/* Exactly-once batches: an attempt whose log write fails (the file size
+   limit, EFBIG) after its journal line was written answers UNCERTAIN;
+   the retry with the same id writes only the log and the id (the counter
+   is not incremented twice), and a third call applies nothing. */
+static void test_batch_once_partial(void)
+{
+	struct persist_error err;
+	struct persist_op ops[2];
+	struct rlimit old, low;
+	struct log_res r;
+	size_t big = 64 * 1024;
+	char *rec = malloc(big), *v;
+	int before = -1;
+
+	CU_ASSERT_FATAL(rec != NULL);
+	memset(rec, 'x', big);
+	rec[0] = '"';
+	rec[big - 1] = '"';
+	ops[0] = (struct persist_op){ PERSIST_OP_INCR, "once1", "n", NULL, 0, 1, 0 };
+	ops[1] = (struct persist_op){ PERSIST_OP_APPEND, "once1", NULL, rec, big, 0, 0 };
+	CU_ASSERT_EQUAL(OPS->batch_once(st, "fs:partial.1", ops, 2, sizeof(ops[0]),
+					&before, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(before, 0);
+	/* the next attempt cannot write the log */
+	CU_ASSERT_FATAL(getrlimit(RLIMIT_FSIZE, &old) == 0);
+	low = old;
+	low.rlim_cur = 100 * 1024;
+	signal(SIGXFSZ, SIG_IGN);
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &low) == 0);
+	CU_ASSERT_EQUAL(OPS->batch_once(st, "fs:partial.2", ops, 2, sizeof(ops[0]),
+					&before, &err), PERSIST_EUNCERTAIN);
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &old) == 0);
+	v = t_state_get(st, "once1", "n");
+	CU_ASSERT_STRING_EQUAL(v, "2");   /* the journal's part landed */
+	free(v);
+	before = -1;
+	CU_ASSERT_EQUAL(OPS->batch_once(st, "fs:partial.2", ops, 2, sizeof(ops[0]),
+					&before, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(before, 0);
+	v = t_state_get(st, "once1", "n");
+	CU_ASSERT_STRING_EQUAL(v, "2");   /* not again */
+	free(v);
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL(OPS->read_log(st, "once1", 0, 0, log_cb, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(r.n, 2);
+	before = -1;
+	CU_ASSERT_EQUAL(OPS->batch_once(st, "fs:partial.2", ops, 2, sizeof(ops[0]),
+					&before, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(before, 1);
+	v = t_state_get(st, "once1", "n");
+	CU_ASSERT_STRING_EQUAL(v, "2");
+	free(v);
+	/* a bad id is refused */
+	CU_ASSERT_EQUAL(OPS->batch_once(st, "a b", ops, 1, sizeof(ops[0]), &before, &err),
+			PERSIST_EINVAL);
+	free(rec);
+}
+
 /* Value and expiry of c/k through get (value NULL when absent). */
 static char *get_exp(void *s, const char *c, const char *k, int64_t *exp_r)
 {
@@ -694,6 +754,7 @@ static const struct t_case cases[] = {
 	{ "torn and corrupt journal lines", test_torn_journal },
 	{ "compaction", test_compaction },
 	{ "batch", test_batch },
+	{ "exactly-once batch retried after a partial write", test_batch_once_partial },
 	{ "TTL of INT64_MAX: kept, never expires", test_huge_ttl },
 	{ "odd expiries in the journal", test_odd_expiry_on_disk },
 	{ "a corrupt batch line is skipped whole", test_corrupt_batch_line },

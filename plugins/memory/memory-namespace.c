@@ -120,6 +120,7 @@ static void memory_ns_free(struct memory_namespace *ns)
 	while ((e = pc_table_iter_next(&iter)) != NULL)
 		memory_collection_free((struct memory_collection *)e);
 	pc_table_deinit(&ns->collections);
+	memory_batch_ids_free(ns);
 	pc_table_iter_init(&iter, &ns->sessions);
 	while ((e = pc_table_iter_next(&iter)) != NULL)
 		memory_session_free((struct memory_session *)e);

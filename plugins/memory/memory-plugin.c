@@ -13,7 +13,8 @@
  *   memory-plugin.c     descriptor, ops tables, init, fini (this file)
  *   memory-namespace.c  config parsing, namespaces, stores, callbacks
  *   memory-config.c     configuration documents (ETag, CAS, TTL, notify)
- *   memory-state.c      collections: values, counters, logs, batches
+ *   memory-state.c      collections: values, counters, logs, batches,
+ *                       exactly-once batches (the ids applied)
  *   memory-session.c    sessions and events
  *
  * The hash table, string copies and the config reader come from the
@@ -97,6 +98,7 @@ static const struct persist_state_ops memory_state_ops = {
 	.drop = memory_state_drop,
 	.trim_log = memory_state_trim_log,
 	.log_bounds = memory_state_log_bounds,
+	.batch_once = memory_state_batch_once,
 };
 
 /* The session interface. */

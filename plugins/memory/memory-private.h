@@ -78,6 +78,16 @@ struct memory_collection {
 	uint64_t log_first;        /* number of log[0]: records trimmed so far */
 };
 
+/* The id of a batch applied by batch_once, remembered for
+   PERSIST_BATCH_ID_KEEP_MS; kept in a table for lookups and in a queue
+   in the order they were applied, which is also the order they expire
+   in. */
+struct memory_batch_id {
+	struct pc_table_entry entry; /* the id */
+	struct memory_batch_id *next; /* in the queue, applied later */
+	int64_t expires_ms;
+};
+
 /* A registered session. */
 struct memory_session {
 	struct pc_table_entry entry; /* session id */
@@ -119,6 +129,8 @@ struct memory_namespace {
 	struct memory_collection *last_collection; /* the one used last, or NULL:
 						      saves a hash lookup when a
 						      caller works one collection */
+	struct pc_table batch_ids;   /* of struct memory_batch_id */
+	struct memory_batch_id *ids_first, **ids_last; /* their queue */
 	struct pc_table sessions;    /* of struct memory_session */
 	size_t sessions_sweep_at;
 
@@ -176,6 +188,8 @@ void memory_doc_free(struct memory_doc *doc);
 
 /* memory-state.c */
 void memory_collection_free(struct memory_collection *coll);
+/* Forget every remembered batch id (the namespace is being freed). */
+void memory_batch_ids_free(struct memory_namespace *ns);
 
 /* memory-session.c: drop the sessions held by instance (its last session
    store is closing).  ns->lock held. */
@@ -237,6 +251,9 @@ int memory_state_read_log(void *s, const char *collection, uint64_t from,
 			  struct persist_error *err);
 int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
 		       size_t op_size, struct persist_error *err);
+int memory_state_batch_once(void *s, const char *id, const struct persist_op *ops,
+			    size_t n, size_t op_size, int *applied_before_r,
+			    struct persist_error *err);
 int memory_state_flush(void *store, struct persist_error *err);
 int memory_state_drop(void *store, const char *collection,
 		      struct persist_error *err);

@@ -17,7 +17,12 @@
  * A batch runs under the namespace lock: every operation is checked first,
  * then applied while an undo record of each is kept; if one fails (a
  * non-integer counter, an overflow, no memory) the applied ones are undone
- * in reverse order, so a batch is all or nothing.
+ * in reverse order, so a batch is all or nothing.  batch_once does the
+ * same under the same lock and then remembers the batch's id in the
+ * namespace for PERSIST_BATCH_ID_KEEP_MS (a table for lookups, a queue in
+ * expiry order: each batch_once first forgets the ids that expired, so
+ * memory holds only the ids of the last PERSIST_BATCH_ID_KEEP_MS); a
+ * known id applies nothing and answers "applied before".
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -734,26 +739,100 @@ static void memory_batch_rollback(struct memory_undo *undo, size_t n)
 	}
 }
 
+/* Free every remembered batch id. */
+void memory_batch_ids_free(struct memory_namespace *ns)
+{
+	while (ns->ids_first != NULL) {
+		struct memory_batch_id *b = ns->ids_first;
+
+		ns->ids_first = b->next;
+		free(b->entry.key);
+		free(b);
+	}
+	ns->ids_last = &ns->ids_first;
+	pc_table_deinit(&ns->batch_ids);
+}
+
+/* Forget the batch ids that expired (ns->lock held). */
+static void memory_batch_ids_expire(struct memory_namespace *ns, int64_t now)
+{
+	while (ns->ids_first != NULL && memory_expired(ns->ids_first->expires_ms, now)) {
+		struct memory_batch_id *b = ns->ids_first;
+
+		ns->ids_first = b->next;
+		pc_table_remove(&ns->batch_ids, &b->entry);
+		free(b->entry.key);
+		free(b);
+	}
+	if (ns->ids_first == NULL)
+		ns->ids_last = &ns->ids_first;
+}
+
+/* A new batch id entry, not linked yet; NULL when out of memory. */
+static struct memory_batch_id *memory_batch_id_new(const char *id, int64_t now)
+{
+	struct memory_batch_id *b = calloc(1, sizeof(*b));
+
+	if (b == NULL)
+		return NULL;
+	b->entry.key = pc_strdup(id);
+	if (b->entry.key == NULL) {
+		free(b);
+		return NULL;
+	}
+	b->expires_ms = persist_expiry_ms(now, PERSIST_BATCH_ID_KEEP_MS);
+	return b;
+}
+
 /* batch(): all operations or none, under one lock. */
 int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
 		       size_t op_size, struct persist_error *err)
 {
+	return memory_state_batch_once(s, NULL, ops, n, op_size, NULL, err);
+}
+
+/* batch_once() (id NULL: batch()): the ops, all or none, and the id
+   remembered, under one lock; a remembered id applies nothing. */
+int memory_state_batch_once(void *s, const char *id, const struct persist_op *ops,
+			    size_t n, size_t op_size, int *applied_before_r,
+			    struct persist_error *err)
+{
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
+	struct memory_namespace *ns = store->ns;
+	struct memory_batch_id *seen = NULL;
 	struct memory_undo *undo;
 	size_t applied = 0;
 	int64_t now;
 	int ret = PERSIST_OK;
 
-	ret = pc_batch_check(host, ops, n, op_size, memory_batch_check, err);
-	if (ret != PERSIST_OK || n == 0)
+	if (id != NULL &&
+	    (ret = pc_batch_once_check(host, id, applied_before_r, err)) != PERSIST_OK)
 		return ret;
-	undo = calloc(n, sizeof(*undo));
-	if (undo == NULL)
+	ret = pc_batch_check(host, ops, n, op_size, memory_batch_check, err);
+	if (ret != PERSIST_OK || (n == 0 && id == NULL))
+		return ret;
+	undo = calloc(n > 0 ? n : 1, sizeof(*undo));
+	if (id != NULL)
+		seen = memory_batch_id_new(id, host->now_ms());
+	if (undo == NULL || (id != NULL && seen == NULL)) {
+		free(undo);
+		if (seen != NULL)
+			free(seen->entry.key);
+		free(seen);
 		return host->error(err, PERSIST_ENOMEM, ENOMEM,
 				   "out of memory for a batch of %zu operations", n);
+	}
 	pthread_mutex_lock(&store->ns->lock);
 	now = host->now_ms();
+	if (id != NULL) {
+		memory_batch_ids_expire(ns, now);
+		if (pc_table_find(&ns->batch_ids, id) != NULL) {
+			*applied_before_r = 1;
+			applied = n;   /* nothing to do */
+			n = 0;
+		}
+	}
 	for (; applied < n; applied++) {
 		const struct persist_op *op = pc_batch_op(ops, applied, op_size);
 
@@ -761,14 +840,31 @@ int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
 		if (ret != PERSIST_OK)
 			break;
 	}
+	if (ret == PERSIST_OK && seen != NULL && n > 0 &&
+	    pc_table_insert(&ns->batch_ids, &seen->entry) != 0) {
+		ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
+				  "out of memory recording batch id \"%s\"", id);
+		applied = n - 1; /* undo every operation */
+	}
 	if (ret != PERSIST_OK) {
 		/* the failed operation may have detached a value too */
 		memory_batch_rollback(undo, applied + 1);
 	} else {
 		for (size_t i = 0; i < n; i++)
 			memory_value_free(undo[i].old);
+		if (seen != NULL && n > 0) {
+			if (ns->ids_last == NULL)
+				ns->ids_last = &ns->ids_first;
+			*ns->ids_last = seen;
+			ns->ids_last = &seen->next;
+			seen = NULL;
+		}
 	}
 	pthread_mutex_unlock(&store->ns->lock);
+	if (seen != NULL) {
+		free(seen->entry.key);
+		free(seen);
+	}
 	free(undo);
 	return ret;
 }

@@ -134,6 +134,7 @@ static const struct persist_state_ops pg_state_ops = {
 	.append = pg_state_append,
 	.read_log = pg_state_read_log,
 	.batch = pg_state_batch,
+	.batch_once = pg_state_batch_once,
 	.flush = pg_state_flush,
 	.drop = pg_state_drop,
 	.trim_log = pg_state_trim_log,

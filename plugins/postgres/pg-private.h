@@ -49,7 +49,7 @@
    the events table. */
 #define PG_NOTIFY_INLINE_MAX 7000
 /* Version of the tables this release creates (schema_version). */
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2 /* 2: batch_ids and batch_claim (older layouts are upgraded) */
 
 /* The plugin object (one per process): the host table. */
 struct pg_plugin {
@@ -119,6 +119,8 @@ enum pg_stmt {
 	PS_SES_SWEEP,
 	PS_BEGIN,
 	PS_COMMIT,
+	PS_BATCH_CLAIM,     /* batch_once: record the id, or fail PB001 */
+	PS_BATCH_SWEEP,     /* batch_once: forget ids older than $1 ms */
 	PS_COUNT_
 };
 
@@ -301,6 +303,8 @@ struct pg_store {
 	uint64_t seen_lsn;        /* WAL position to read at least; 0: none */
 	/* periodic sweep (state stores without a listener) */
 	int64_t next_sweep_us;
+	unsigned long once_calls;  /* batch_once calls: old ids are swept
+				      every PG_BATCH_SWEEP_EVERY-th */
 };
 
 int pg_store_open(struct pg_plugin *plugin, const struct persist_store_args *args,
@@ -332,6 +336,9 @@ int pg_state_append(void *store, const char *collection, const void *data,
 int pg_state_read_log(void *store, const char *collection, uint64_t from,
 		      size_t max, persist_emit_fn *emit, void *ctx,
 		      struct persist_error *err);
+int pg_state_batch_once(void *store, const char *id, const struct persist_op *ops,
+			size_t n, size_t op_size, int *applied_before_r,
+			struct persist_error *err);
 int pg_state_batch(void *store, const struct persist_op *ops, size_t n,
 		   size_t op_size, struct persist_error *err);
 int pg_state_flush(void *store, struct persist_error *err);

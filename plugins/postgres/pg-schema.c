@@ -13,6 +13,11 @@
  *   sessions (id, instance, data, updated_at, expires_at)
  *   events   (id, created_at, msg)           session events too big for
  *                                            a NOTIFY payload
+ *   batch_ids (id, applied_at)               ids of the exactly-once
+ *            batches applied (batch_once), removed after a day
+ *   batch_claim(id)                          insert an id ... ON CONFLICT
+ *            DO NOTHING; one that was there raises PB001, aborting the
+ *            batch's transaction
  *   drop_collection(coll)                    a collection's keys and log,
  *            its numbering included, gone in one transaction
  *   counter_add(bytea, int8, key)            a stored value plus a delta,
@@ -27,7 +32,9 @@
  * the whole layout is created in one transaction holding an advisory lock
  * (so instances starting at once do not race) with CREATE ... IF NOT
  * EXISTS.  A user without the CREATE privilege can use a schema prepared
- * by an administrator (the version row is read first).
+ * by an administrator (the version row is read first).  A schema of an
+ * older layout (version 1: no batch_ids) is upgraded the same way: the
+ * statements only add what is missing.
  */
 #include "pg-private.h"
 
@@ -90,6 +97,18 @@ static const char ddl[] =
 	"  DELETE FROM @.log WHERE coll = c; "
 	"  DELETE FROM @.log_head WHERE coll = c; "
 	"  DELETE FROM @.kv WHERE coll = c; "
+	" END $f$;"
+	"CREATE TABLE IF NOT EXISTS @.batch_ids (id text COLLATE \"C\" PRIMARY KEY, "
+	" applied_at timestamptz NOT NULL DEFAULT now());"
+	"CREATE INDEX IF NOT EXISTS batch_ids_age ON @.batch_ids (applied_at);"
+	"CREATE OR REPLACE FUNCTION @.batch_claim(i text) "
+	" RETURNS void LANGUAGE plpgsql VOLATILE AS $f$ "
+	" BEGIN "
+	"  INSERT INTO @.batch_ids (id) VALUES (i) ON CONFLICT DO NOTHING; "
+	"  IF NOT FOUND THEN "
+	"   RAISE EXCEPTION USING ERRCODE = 'PB001', MESSAGE = 'batch applied before', "
+	"    DETAIL = i; "
+	"  END IF; "
 	" END $f$;";
 
 /* Run sql (simple protocol, no parameters) and check its status. */
@@ -141,16 +160,20 @@ int pg_schema_ensure(struct pg_store *st, PGconn *pg, char *why, size_t why_size
 		int v = atoi(PQgetvalue(res, 0, 0));
 
 		PQclear(res);
-		if (v != PG_SCHEMA_VERSION) {
+		if (v > PG_SCHEMA_VERSION) {
 			snprintf(why, why_size, "schema \"%s\" has layout version %d; "
 				 "this provider uses version %d", st->conf.schema, v,
 				 PG_SCHEMA_VERSION);
 			pthread_mutex_unlock(&st->schema_lock);
 			return PERSIST_ECONFIG;
 		}
-		st->schema_ready = true;
-		pthread_mutex_unlock(&st->schema_lock);
-		return PERSIST_OK;
+		if (v == PG_SCHEMA_VERSION) {
+			st->schema_ready = true;
+			pthread_mutex_unlock(&st->schema_lock);
+			return PERSIST_OK;
+		}
+		/* an older layout: add what it lacks below */
+		res = NULL;
 	}
 	snprintf(sqlstate, sizeof(sqlstate), "%s", pg_sqlstate(res));
 	PQclear(res);

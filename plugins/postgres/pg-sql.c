@@ -201,6 +201,12 @@ static const char *const templates[PS_COUNT_] = {
 
 	[PS_BEGIN] = "BEGIN",
 	[PS_COMMIT] = "COMMIT",
+	/* inside the batch's transaction: an id already there raises PB001,
+	   which aborts the transaction (see batch_claim in pg-schema.c) */
+	[PS_BATCH_CLAIM] =
+	"SELECT @.batch_claim($1::text)",
+	[PS_BATCH_SWEEP] =
+	"DELETE FROM @.batch_ids WHERE applied_at < now() - $1::int8 * interval '1 millisecond'",
 };
 
 /* Number of parameters of a statement: its highest $n. */

@@ -24,6 +24,13 @@
  *              fails rolls the whole batch back (PERSIST_EINVAL naming
  *              it); a connection lost before COMMIT's answer arrives is
  *              PERSIST_EUNCERTAIN.
+ *   exactly-once batches (batch_once)  the same transaction, first
+ *              claiming the batch's id in batch_ids (batch_claim: INSERT
+ *              ... ON CONFLICT DO NOTHING, raising PB001 when the id was
+ *              there): a retry after a lost COMMIT answer finds the id,
+ *              the transaction rolls back, and the answer is "applied
+ *              before".  Ids older than PERSIST_BATCH_ID_KEEP_MS are
+ *              deleted every PG_BATCH_SWEEP_EVERY-th batch_once.
  * flush has nothing to do: every acknowledged write is committed.
  */
 #include "pg-private.h"
@@ -32,6 +39,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* batch_once calls of a store between two sweeps of old batch ids. */
+#define PG_BATCH_SWEEP_EVERY 256
 
 /* Sweep expired values when due (at most one thread at a time). */
 void pg_state_maybe_sweep(struct pg_store *st)
@@ -468,12 +478,16 @@ static int send_segment(PGconn *pg, const struct persist_op *ops, size_t op_size
 }
 
 /* Send the batch and read its answers on c.  Consecutive increments go
-   as one statement; everything else one statement per operation. */
-static int batch_run(struct pg_store *st, struct pg_conn *c,
+   as one statement; everything else one statement per operation.  With
+   an id (batch_once) the transaction first claims it (batch_claim): an
+   id applied before fails that statement with PB001, which rolls the
+   whole transaction back and answers OK with *applied_before_r = 1. */
+static int batch_run(struct pg_store *st, struct pg_conn *c, const char *id,
 		     const struct persist_op *ops, size_t n, size_t op_size,
 		     char (*nums)[24], struct segment *segs, char **lits,
-		     struct persist_error *err)
+		     int *applied_before_r, struct persist_error *err)
 {
+	const long extra = id != NULL ? 1 : 0; /* the claim, before the ops */
 	const struct persist_host *host = st->host;
 	int64_t deadline = host->monotonic_us() +
 			   (int64_t)st->conf.command_timeout_ms * 1000 + 500000;
@@ -487,6 +501,13 @@ static int batch_run(struct pg_store *st, struct pg_conn *c,
 		return pg_result_error(&st->pool, c->pg, NULL, 0, false, "batch", err);
 	if (send_prepared(c->pg, PS_BEGIN, NULL) == 0)
 		goto lost;
+	if (id != NULL) {
+		struct pg_params p = { 0 };
+
+		pg_param_str(&p, id);
+		if (send_prepared(c->pg, PS_BATCH_CLAIM, &p) == 0)
+			goto lost;
+	}
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 
@@ -521,9 +542,9 @@ static int batch_run(struct pg_store *st, struct pg_conn *c,
 		}
 		if (s == PGRES_FATAL_ERROR && failed == NULL) {
 			failed = res;
-			failed_at = got - 1;
+			failed_at = got - 1 - extra;
 			res = NULL;
-		} else if (got == (long)nseg + 1 && s == PGRES_COMMAND_OK) {
+		} else if (got == (long)nseg + 1 + extra && s == PGRES_COMMAND_OK) {
 			committed = true;
 		}
 		PQclear(res);
@@ -532,6 +553,11 @@ static int batch_run(struct pg_store *st, struct pg_conn *c,
 	PQexitPipelineMode(c->pg);
 	if (committed) {
 		PQclear(failed);
+		return PERSIST_OK;
+	}
+	if (id != NULL && failed_at == -1 && strcmp(pg_sqlstate(failed), "PB001") == 0) {
+		PQclear(failed);
+		*applied_before_r = 1;
 		return PERSIST_OK;
 	}
 	if (failed_at >= 0 && failed_at < (long)nseg)
@@ -552,12 +578,43 @@ lost:
 int pg_state_batch(void *store, const struct persist_op *ops, size_t n,
 		   size_t op_size, struct persist_error *err)
 {
+	return pg_state_batch_once(store, NULL, ops, n, op_size, NULL, err);
+}
+
+/* Forget the batch ids older than PERSIST_BATCH_ID_KEEP_MS: one DELETE
+   on the applied_at index, every PG_BATCH_SWEEP_EVERY-th batch_once of a
+   store (cheap, and no table of ids grows past a day of batches). */
+static void batch_ids_sweep(struct pg_store *st)
+{
+	struct pg_params p = { 0 };
+	struct persist_error err;
+	PGresult *res = NULL;
+	char keep[24];
+
+	if (__atomic_fetch_add(&st->once_calls, 1, __ATOMIC_RELAXED) % PG_BATCH_SWEEP_EVERY != 0)
+		return;
+	pg_param_i64(&p, keep, PERSIST_BATCH_ID_KEEP_MS);
+	if (pg_exec(&st->pool, PS_BATCH_SWEEP, &p, PG_WRITE, &res,
+		    "removing old batch ids", &err) == PERSIST_OK)
+		PQclear(res);
+	else
+		st->host->log(st->sink, PERSIST_LOG_WARNING, "%s", err.msg);
+}
+
+/* batch_once() (id NULL: batch()): see batch_run. */
+int pg_state_batch_once(void *store, const char *id, const struct persist_op *ops,
+			size_t n, size_t op_size, int *applied_before_r,
+			struct persist_error *err)
+{
 	struct pg_store *st = store;
 	struct pg_conn *c = NULL;
 	char (*nums)[24], **lits;
 	struct segment *segs;
 	int ret;
 
+	if (id != NULL &&
+	    (ret = pc_batch_once_check(st->host, id, applied_before_r, err)) != PERSIST_OK)
+		return ret;
 	if (n == 0)
 		return PERSIST_OK;
 	if (!pc_batch_op_size_ok(op_size))
@@ -588,14 +645,19 @@ int pg_state_batch(void *store, const struct persist_op *ops, size_t n,
 		static const enum pg_stmt need[] = {
 			PS_BEGIN, PS_COMMIT, PS_STATE_SET, PS_STATE_INCR,
 			PS_STATE_INCR_MANY, PS_STATE_APPEND, PS_STATE_DEL_ANY,
+			PS_BATCH_CLAIM,
 		};
+		size_t n_need = sizeof(need) / sizeof(need[0]) - (id == NULL);
 
-		for (size_t i = 0; ret == PERSIST_OK && i < sizeof(need) / sizeof(need[0]); i++)
+		for (size_t i = 0; ret == PERSIST_OK && i < n_need; i++)
 			ret = pg_conn_prepare(&st->pool, c, need[i], err);
 		if (ret == PERSIST_OK)
-			ret = batch_run(st, c, ops, n, op_size, nums, segs, lits, err);
+			ret = batch_run(st, c, id, ops, n, op_size, nums, segs, lits,
+					applied_before_r, err);
 		pg_pool_put(&st->pool, c);
 	}
+	if (ret == PERSIST_OK && id != NULL)
+		batch_ids_sweep(st);
 	for (size_t i = 0; i < 3 * n; i++)
 		free(lits[i]);
 	free(lits);

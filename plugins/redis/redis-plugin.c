@@ -134,6 +134,7 @@ static const struct persist_state_ops redis_state_ops = {
 	.append = redis_state_append,
 	.read_log = redis_state_read_log,
 	.batch = redis_state_batch,
+	.batch_once = redis_state_batch_once,
 	.flush = redis_state_flush,
 	.drop = redis_state_drop,
 	.trim_log = redis_state_trim_log,

@@ -151,6 +151,7 @@ enum redis_script_id {
 	RS_LOG_READ,
 	RS_LOG_TRIM,
 	RS_LOG_BOUNDS,
+	RS_STATE_BATCH_ONCE,
 	RS_COUNT_
 };
 struct redis_script {
@@ -365,6 +366,9 @@ int redis_state_append(void *store, const char *collection, const void *data,
 int redis_state_read_log(void *store, const char *collection, uint64_t from,
 			 size_t max, persist_emit_fn *emit, void *ctx,
 			 struct persist_error *err);
+int redis_state_batch_once(void *store, const char *id, const struct persist_op *ops,
+			   size_t n, size_t op_size, int *applied_before_r,
+			   struct persist_error *err);
 int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 		      size_t op_size, struct persist_error *err);
 int redis_state_flush(void *store, struct persist_error *err);

@@ -53,6 +53,13 @@
  * answers PERSIST_EUNCERTAIN, as plugin.h asks of a batch that failed
  * after some of its operations were applied, naming the key.
  *
+ * batch_once is one Lua script (state-batch-once, see redis-script.c):
+ * it looks for the batch's id key P b:ID, and when it is absent checks
+ * every increment against the stored values (so the script fails before
+ * it writes anything, or not at all), sets the id key with a PX of
+ * PERSIST_BATCH_ID_KEEP_MS and applies the operations - one atomic step,
+ * so a retry after a lost reply finds the id and applies nothing.
+ *
  * flush has nothing to do: every call is synchronous, so everything
  * acknowledged is in the server; how durable that is depends on the
  * server's appendonly/appendfsync settings, which is why the table does
@@ -62,6 +69,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -800,6 +808,87 @@ out:
 	redis_req_free(&req);
 	free(incr_at);
 	free(is_incr);
+	return ret;
+}
+
+/* batch_once(): the state-batch-once script, one round trip: the id's
+   key P b:ID is set with a PX of PERSIST_BATCH_ID_KEEP_MS in the same
+   atomic step that applies the operations, or found and nothing done. */
+int redis_state_batch_once(void *store, const char *id, const struct persist_op *ops,
+			   size_t n, size_t op_size, int *applied_before_r,
+			   struct persist_error *err)
+{
+	struct redis_store *st = store;
+	const struct persist_host *host = st->host;
+	struct redis_req req;
+	long long answer = -1;
+	int ret;
+
+	if ((ret = pc_batch_once_check(host, id, applied_before_r, err)) != PERSIST_OK)
+		return ret;
+	ret = pc_batch_check(host, ops, n, op_size, batch_check, err);
+	if (ret != PERSIST_OK || n == 0)
+		return ret;
+	if (n > (size_t)(INT_MAX - 2) / 4)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "batch of %zu operations is too large\n"
+				   "An exactly-once batch holds at most %d operations.",
+				   n, (INT_MAX - 2) / 4);
+	redis_req_init(&req, "exactly-once batch \"%s\" of %zu operations", id, n);
+	redis_req_reserve(&req, 8 * n + 6, 1);
+	redis_req_script(&req, RS_STATE_BATCH_ONCE, (int)(1 + 4 * n));
+	redis_req_cat(&req, st->conf.prefix, "b:", id, (const char *)NULL);
+	for (size_t i = 0; i < n; i++) {
+		const struct persist_op *op = pc_batch_op(ops, i, op_size);
+
+		key_coll(&req, st, op->collection, "h");
+		if (op->type == PERSIST_OP_APPEND)
+			key_coll(&req, st, op->collection, "h");
+		else
+			key_value(&req, st, op->collection, op->key);
+		key_coll(&req, st, op->collection, "x");
+		key_coll(&req, st, op->collection, "log");
+	}
+	redis_req_i64(&req, PERSIST_BATCH_ID_KEEP_MS);
+	redis_req_i64(&req, host->now_ms());
+	for (size_t i = 0; i < n; i++) {
+		const struct persist_op *op = pc_batch_op(ops, i, op_size);
+
+		switch (op->type) {
+		case PERSIST_OP_SET:
+			redis_req_str(&req, "s");
+			redis_req_str(&req, op->key);
+			redis_req_arg(&req, op->value, op->len);
+			redis_req_i64(&req, op->ttl_ms > 0 ? op->ttl_ms : 0);
+			break;
+		case PERSIST_OP_INCR:
+			redis_req_str(&req, "i");
+			redis_req_str(&req, op->key);
+			redis_req_i64(&req, op->delta);
+			redis_req_str(&req, "0");
+			break;
+		case PERSIST_OP_APPEND:
+			redis_req_str(&req, "a");
+			redis_req_str(&req, "");
+			redis_req_arg(&req, op->value, op->len);
+			redis_req_str(&req, "0");
+			break;
+		case PERSIST_OP_DELETE:
+			redis_req_str(&req, "d");
+			redis_req_str(&req, op->key);
+			redis_req_str(&req, "");
+			redis_req_str(&req, "0");
+			break;
+		}
+	}
+	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &answer, err);
+	redis_req_free(&req);
+	if (ret == PERSIST_OK && answer != 0 && answer != 1)
+		ret = host->error(err, PERSIST_EIO, 0,
+				  "exactly-once batch \"%s\": unexpected answer %lld from redis",
+				  id, answer);
+	if (ret == PERSIST_OK)
+		*applied_before_r = answer == 0;
 	return ret;
 }
 

@@ -577,6 +577,12 @@ static void test_uncertain(void)
 	CU_ASSERT_EQUAL(persist_state_flush(p, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(get_num(p, "fixture", "batches"), 1);
 	CU_ASSERT_EQUAL(get_num(p, "u", "k"), 7);
+	/* the fixture has no batch_once: the retry could not settle it */
+	st = stats_of(p);
+	CU_ASSERT_EQUAL(st.exactly_once, 0);
+	CU_ASSERT_EQUAL(st.batches_uncertain, 1);
+	CU_ASSERT_EQUAL(st.uncertain_settled, 0);
+	CU_ASSERT_EQUAL(st.uncertain_left, 1);
 	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
 }
 

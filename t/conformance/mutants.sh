@@ -66,6 +66,8 @@ etag-of-other-bytes	memory-config.c	s/memcpy\(value_r->etag, doc->etag, PERSIST_
 config-delete-not-removing	memory-config.c	s/\t\tmemory_table_remove\(&ns->docs, &doc->entry\);\n\t\tmemory_doc_free\(doc\);\n\t\tmemory_config_changed/\t\tmemory_config_changed/
 session-keeps-first-holder	memory-session.c	s/\tfree\(session->instance\);\n\tsession->instance = instance;/\tif (session->instance == NULL) {\n\t\tsession->instance = instance;\n\t\tinstance = NULL;\n\t}\n\tfree(instance);/
 send-reaches-everyone	memory-session.c	s/(memory_ns_foreach_store\(store->ns, PERSIST_KIND_SESSION, )instance,/$1NULL,/
+batch-once-forgets	memory-state.c	s/if \(pc_table_find\(&ns->batch_ids, id\) != NULL\) \{/if (0) {/
+batch-once-records-failed	memory-state.c	s/if \(ret == PERSIST_OK && seen != NULL && n > 0 &&/if (seen != NULL \&\& n > 0 \&\&/
 EOF
 }
 

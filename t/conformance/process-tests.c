@@ -391,6 +391,43 @@ static void test_drop_process(void)
 	CT_OK(persist_state_drop(ct.a, c, &err), &err);
 }
 
+/* SHARED state with batch_once: a batch id this process applied is
+   refused to another process (applied before, nothing applied), and
+   that process's own new id applies. */
+static void test_batch_once_process(void)
+{
+	const char *c = xp_name("oncew", XP_COLL);
+	struct persist_op op = { .type = PERSIST_OP_INCR, .collection = c, .key = "n",
+				 .delta = 3 };
+	struct persist_error err;
+	char line[256], id[96], *data = NULL;
+	int fd = -1, status, before = -1, ret;
+	size_t len = 0;
+	pid_t pid;
+
+	snprintf(id, sizeof(id), "%s:xp-once", ct.run);
+	ret = persist_state_batch_once(ct.a, id, &op, 1, &before, &err);
+	if (ret == PERSIST_ENOTSUP) {
+		printf("\n    the provider has no batch_once (optional since ABI 1.2)\n");
+		return;
+	}
+	CT_OK(ret, &err);
+	pid = ct_spawn("oncew", &fd, NULL);
+	CU_ASSERT_FATAL(pid > 0);
+	CT_TRUE(ct_read_line(fd, line, sizeof(line), CT_CHILD_MS) == 0);
+	CT_CHECK(strcmp(line, "ok 1 0") == 0, "another process's batch_once: expected "
+		 "\"ok 1 0\" (this process's id applied before, its own new id applied), "
+		 "got \"%s\"", line);
+	status = ct_reap(pid, CT_CHILD_MS);
+	CT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(fd);
+	/* 3 from here, 3 from the child's own id, nothing from its repeat */
+	CT_OK(persist_state_get(ct.b, c, "n", &data, &len, &err), &err);
+	CT_EXPECT_BYTES(data, len, "6", 1);
+	persist_free(data);
+	persist_state_delete(ct.a, c, "n", &err);
+}
+
 /* SHARED sessions: another process's session is listed here. */
 static void test_sessions_shared(void)
 {
@@ -427,6 +464,11 @@ int ct_register_process(char *tested, size_t size)
 		"process.drop", "Dropping and trimming (drop, trim_log, log_bounds: optional, since 1.1)",
 		"a collection dropped while another process uses it is gone for that process "
 		"too: its next writes start a fresh collection",
+	}, t_once = {
+		PERSIST_CAP_SHARED, "batch ids across processes", test_batch_once_process,
+		"process.batch-once", "Exactly-once batches (batch_once: optional, since 1.2)",
+		"a batch id applied by one process is applied before for another: "
+		"nothing is applied twice",
 	}, t_sessions_shared = {
 		PERSIST_CAP_SHARED, "another process's session", test_sessions_shared,
 		"process.sessions", "Processes", "another process's session is listed here",
@@ -452,7 +494,7 @@ int ct_register_process(char *tested, size_t size)
 			return -1;
 		if (ct.has_kind[PERSIST_KIND_STATE] &&
 		    (ct.caps[PERSIST_KIND_STATE] & PERSIST_CAP_SHARED) &&
-		    ct_add_test(s, &t_drop) != 0)
+		    (ct_add_test(s, &t_drop) != 0 || ct_add_test(s, &t_once) != 0))
 			return -1;
 	}
 	if (durable) {
@@ -666,6 +708,39 @@ out:
 	return status;
 }
 
+/* Child role "oncew": repeat the parent's batch id, then apply one of
+   its own; report "ok <applied_before of the repeat> <of its own>". */
+static int ct_child_once_writer(void)
+{
+	const char *c = xp_name("oncew", XP_COLL);
+	struct persist_op op = { .type = PERSIST_OP_INCR, .collection = c, .key = "n",
+				 .delta = 3 };
+	struct persist_error err;
+	persist *p = ct_open_handle(0);
+	char id[96];
+	int again = -1, own = -1, ret, status = 1;
+
+	if (p == NULL)
+		return 1;
+	snprintf(id, sizeof(id), "%s:xp-once", ct.run);
+	if ((ret = persist_state_batch_once(p, id, &op, 1, &again, &err)) != PERSIST_OK) {
+		ct_child_fail("batch_once of the parent's id", ret, &err);
+		goto out;
+	}
+	snprintf(id, sizeof(id), "%s:xp-once-child", ct.run);
+	if ((ret = persist_state_batch_once(p, id, &op, 1, &own, &err)) != PERSIST_OK) {
+		ct_child_fail("batch_once of its own id", ret, &err);
+		goto out;
+	}
+	printf("ok %d %d\n", again, own);
+	fflush(stdout);
+	status = 0;
+out:
+	if (persist_close(p, &err) != PERSIST_OK)
+		status = 1;
+	return status;
+}
+
 /* Entry of the child side. */
 int ct_child_main(const char *role, const char *run)
 {
@@ -680,6 +755,8 @@ int ct_child_main(const char *role, const char *run)
 		return ct_child_hold();
 	if (strcmp(role, "dropw") == 0)
 		return ct_child_drop_writer();
+	if (strcmp(role, "oncew") == 0)
+		return ct_child_once_writer();
 	fprintf(stderr, "persist-conformance: unknown child role \"%s\"\n", role);
 	return 2;
 }

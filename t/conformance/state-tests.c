@@ -649,17 +649,20 @@ static void test_log(void)
 }
 
 /* True (and a note printed) when a call answered ENOTSUP because the
-   provider lacks an optional method (since ABI 1.1); the answer must
-   then name the provider and the method. */
+   provider lacks an optional method (since ABI 1.1, or since
+   ABI 1.2 for batch_once); the answer must then name the provider and
+   the method. */
 static int ct_optional_missing(int ret, const struct persist_error *err,
 			       const char *method)
 {
+	const char *since = strcmp(method, "batch_once") == 0 ? "1.2" : "1.1";
+
 	if (ret != PERSIST_ENOTSUP)
 		return 0;
 	CT_CHECK(strstr(err->msg, method) != NULL && strstr(err->msg, ct.plugin) != NULL,
 		 "ENOTSUP of %s: expected a message naming the provider \"%s\" and "
 		 "the method, got \"%s\"", method, ct.plugin, err->msg);
-	printf("\n    the provider has no %s (optional since ABI 1.1)\n", method);
+	printf("\n    the provider has no %s (optional since ABI %s)\n", method, since);
 	return 1;
 }
 
@@ -1087,6 +1090,138 @@ static void test_batch_all_or_nothing(void)
 	free(c);
 }
 
+/* Assert the number of records of a collection's log. */
+static void ct_expect_log_count(persist *p, const char *coll, size_t want, int line)
+{
+	struct persist_entry *e = NULL;
+	size_t n = ct_read_log(p, coll, 0, 0, &e, NULL);
+
+	ct_check(n == want, __FILE__, line, "records in the log of \"%s\": expected "
+		 "%zu, got %zu", coll, want, n);
+	persist_items_free(e, n);
+}
+
+/* Exactly-once batches: an id applies once, through any handle; another
+   id applies again; a batch that failed left its id unused; bad ids are
+   refused. */
+static void test_batch_once(void)
+{
+	char *c = ct_name_dup("st-once");
+	char id1[96], id2[96], id3[96], longid[PERSIST_BATCH_ID_MAX + 8];
+	int log = (ct.caps[PERSIST_KIND_STATE] & PERSIST_CAP_APPEND_LOG) != 0;
+	struct persist_op ops[] = {
+		{ .type = PERSIST_OP_INCR, .collection = c, .key = "n", .delta = 5 },
+		{ .type = PERSIST_OP_SET, .collection = c, .key = "k", .value = "v", .len = 1 },
+		{ .type = PERSIST_OP_APPEND, .collection = c, .value = "{\"once\":1}", .len = 10 },
+	};
+	struct persist_op bad[] = {
+		{ .type = PERSIST_OP_INCR, .collection = c, .key = "n", .delta = 1 },
+		{ .type = PERSIST_OP_INCR, .collection = c, .key = "text", .delta = 1 },
+	};
+	size_t n_ops = log ? 3 : 2;
+	struct persist_error err;
+	int before = -1, ret;
+
+	snprintf(id1, sizeof(id1), "%s:once.1", ct.run);
+	snprintf(id2, sizeof(id2), "%s:once.2", ct.run);
+	snprintf(id3, sizeof(id3), "%s:once.3", ct.run);
+	ret = persist_state_batch_once(ct.a, id1, ops, n_ops, &before, &err);
+	if (ct_optional_missing(ret, &err, "batch_once"))
+		goto out;
+	CT_OK(ret, &err);
+	CT_EQ(before, 0);
+	EXPECT_VALUE(ct.a, c, "n", "5");
+	EXPECT_VALUE(ct.a, c, "k", "v");
+	/* the same id again, through the other handle (another instance):
+	   nothing applied, and it says so */
+	CT_OK(ct_sset(ct.a, c, "k", "changed", 0, &err), &err);
+	before = -1;
+	CT_OK(persist_state_batch_once(ct.b, id1, ops, n_ops, &before, &err), &err);
+	CT_CHECK(before == 1, "batch_once of an id applied before: expected "
+		 "applied_before 1, got %d", before);
+	EXPECT_VALUE(ct.a, c, "n", "5");
+	EXPECT_VALUE(ct.b, c, "k", "changed");
+	before = -1;
+	CT_OK(persist_state_batch_once(ct.a, id1, ops, n_ops, &before, &err), &err);
+	CT_EQ(before, 1);
+	EXPECT_VALUE(ct.a, c, "n", "5");
+	if (log)
+		ct_expect_log_count(ct.a, c, 1, __LINE__);
+	/* another id applies again */
+	before = -1;
+	CT_OK(persist_state_batch_once(ct.b, id2, ops, n_ops, &before, &err), &err);
+	CT_EQ(before, 0);
+	EXPECT_VALUE(ct.a, c, "n", "10");
+	EXPECT_VALUE(ct.a, c, "k", "v");
+	if (log)
+		ct_expect_log_count(ct.a, c, 2, __LINE__);
+	/* a batch that fails applies nothing and leaves its id unused */
+	CT_OK(ct_sset(ct.a, c, "text", "not a number", 0, &err), &err);
+	ret = persist_state_batch_once(ct.a, id3, bad, 2, &before, &err);
+	CT_NE(ret, PERSIST_OK);
+	if (ret != PERSIST_EUNCERTAIN) {
+		CT_EXPECT(ret, PERSIST_EINVAL, &err);
+		EXPECT_VALUE(ct.a, c, "n", "10");
+		before = -1;
+		CT_OK(persist_state_batch_once(ct.a, id3, bad, 1, &before, &err), &err);
+		CT_CHECK(before == 0, "batch_once of an id whose batch failed: expected it "
+			 "applied now (applied_before 0), got %d", before);
+		EXPECT_VALUE(ct.a, c, "n", "11");
+	}
+	/* a sum leaving int64, either way, fails the batch: nothing applied */
+	{
+		struct persist_op edge[] = {
+			{ .type = PERSIST_OP_INCR, .collection = c, .key = "n", .delta = 1 },
+			{ .type = PERSIST_OP_INCR, .collection = c, .key = "big", .delta = 2 },
+			{ .type = PERSIST_OP_INCR, .collection = c, .key = "neg", .delta = -2 },
+		};
+		char id4[96], id5[96];
+		int64_t v;
+
+		snprintf(id4, sizeof(id4), "%s:once.4", ct.run);
+		snprintf(id5, sizeof(id5), "%s:once.5", ct.run);
+		CT_OK(persist_state_incr(ct.a, c, "big", INT64_MAX - 1, &v, &err), &err);
+		CT_OK(persist_state_incr(ct.a, c, "neg", INT64_MIN + 1, &v, &err), &err);
+		CT_EXPECT(persist_state_batch_once(ct.a, id4, edge, 2, &before, &err),
+			  PERSIST_EINVAL, &err);
+		CT_EXPECT(persist_state_batch_once(ct.a, id5, edge + 2, 1, &before, &err),
+			  PERSIST_EINVAL, &err);
+		edge[1].delta = 1;
+		edge[2].delta = -1;
+		before = -1;
+		CT_OK(persist_state_batch_once(ct.a, id4, edge + 1, 2, &before, &err), &err);
+		CT_EQ(before, 0);
+		EXPECT_VALUE(ct.a, c, "big", "9223372036854775807");
+		EXPECT_VALUE(ct.a, c, "neg", "-9223372036854775808");
+		ct_sdel(ct.a, c, "big");
+		ct_sdel(ct.a, c, "neg");
+	}
+	/* ids outside the alphabet or too long are refused, nothing applied */
+	memset(longid, 'a', sizeof(longid) - 1);
+	longid[PERSIST_BATCH_ID_MAX] = '\0';   /* one character too many */
+	CT_EXPECT(persist_state_batch_once(ct.a, "a/b", ops, 1, &before, &err),
+		  PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_batch_once(ct.a, "", ops, 1, &before, &err),
+		  PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_batch_once(ct.a, NULL, ops, 1, &before, &err),
+		  PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_batch_once(ct.a, longid, ops, 1, &before, &err),
+		  PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_batch_once(ct.a, id2, ops, 1, NULL, &err),
+		  PERSIST_EINVAL, &err);
+	if (ret == PERSIST_EINVAL)
+		EXPECT_VALUE(ct.a, c, "n", "11");
+	longid[PERSIST_BATCH_ID_MAX - 1] = '\0';   /* the longest id */
+	before = -1;
+	CT_OK(persist_state_batch_once(ct.a, longid, ops, 1, &before, &err), &err);
+	CT_EQ(before, 0);
+	ct_sdel(ct.a, c, "text");
+out:
+	ct_sdel(ct.a, c, "n");
+	ct_sdel(ct.a, c, "k");
+	free(c);
+}
+
 /* THREADSAFE: threads using one handle on their own keys. */
 #define MIX_THREADS 8
 #define MIX_EACH 200
@@ -1360,6 +1495,7 @@ int ct_register_state(char *tested, size_t size)
 #define S_THREADS "Threads"
 #define S_ARGS "Arguments and errors"
 #define S_DROP "Dropping and trimming (drop, trim_log, log_bounds: optional, since 1.1)"
+#define S_ONCE "Exactly-once batches (batch_once: optional, since 1.2)"
 	static const struct ct_test tests[] = {
 		{ 0, "get, set, delete", test_basic, "state.kv.basic", S_KEYS,
 		  "a value set is read back byte for byte on both handles; delete removes it; "
@@ -1385,6 +1521,11 @@ int ct_register_state(char *tested, size_t size)
 		{ 0, "batch delete of an absent key", test_batch_delete_absent,
 		  "state.batch.delete-absent", S_BATCH,
 		  "deleting an absent key inside a batch is no error: the batch applies" },
+		{ 0, "exactly-once batches", test_batch_once, "state.batch.once", S_ONCE,
+		  "batch_once applies a batch once: the same id again, through any handle, "
+		  "applies nothing and answers applied_before 1; another id applies again; "
+		  "a batch that failed leaves its id unused; bad ids are refused "
+		  "(batch_once is optional: a provider without it is reported)" },
 		{ PERSIST_CAP_TTL, "expiry", test_ttl, "state.ttl.expiry", S_TTL,
 		  "a key with a TTL vanishes from get and scan after it; keys without stay; "
 		  "a set without TTL clears one" },
