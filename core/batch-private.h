@@ -49,6 +49,7 @@ struct persist_batcher {
 	size_t n_ops, first_op;   /* ops before first_op are stored */
 	uint64_t batch_id, batch_seq;
 	int split;                /* refused as invalid: one op at a time */
+	int uncertain;            /* an attempt may have applied it: never journaled */
 	int sending;              /* a flush is calling the provider */
 	unsigned fails;           /* consecutive failed attempts */
 	int64_t retry_at_ms, due_ms; /* monotonic; due 0: nothing pending */
