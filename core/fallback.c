@@ -42,7 +42,7 @@
 /* healthInterval when a fallback is configured and none is given. */
 #define DEFAULT_HEALTH_INTERVAL_MS 1000
 /* Operations per replayed piece. */
-#define REPLAY_CHUNK_OPS 500
+#define REPLAY_CHUNK_OPS 2000
 
 #define STATE_OPS(sink) ((const struct persist_state_ops *)(sink)->ops)
 #define SESSION_OPS(sink) ((const struct persist_session_ops *)(sink)->ops)
