@@ -10,6 +10,8 @@
  *   lostFile   while this file exists a batch_once applies its batch and
  *              then answers uncertain (the reply was lost);
  *   openDown   1: open answers unavailable while downFile exists.
+ * Sessions are kept beside the state (put, drop, list; broadcast and send
+ * deliver nothing), under the same downFile.
  * Collection "fixture" reads counters: key "once_applied" (batch_once
  * calls that applied), "once_repeated" (batch_once calls for an id
  * already applied) and "batches".
@@ -43,8 +45,13 @@ struct shared {
 	long once_applied, once_repeated, batches;
 };
 
+/* The collection the sessions are kept in (no state collection can have
+   this name: it starts with '.'). */
+#define SESSIONS ".sessions"
+
 struct store {
 	struct shared *sh;
+	char instance[256];
 	char down_file[512], lost_file[512];
 };
 
@@ -151,6 +158,8 @@ static int outage_open(void *plugin, const struct persist_store_args *args,
 		return host->error(err, PERSIST_ENOMEM, 0, "out of memory");
 	}
 	st->sh = sh;
+	snprintf(st->instance, sizeof(st->instance), "%s",
+		 args->instance_id != NULL ? args->instance_id : "");
 	*store_r = st;
 	return PERSIST_OK;
 }
@@ -406,6 +415,7 @@ static int emit_items(struct store *st, const char *collection, const char *pref
 		item.len = it->len;
 		item.index = it->index;
 		item.expires_ms = it->expires_ms;
+		item.instance = st->instance;
 		n++;
 		if (emit(ctx, &item) != 0)
 			break;
@@ -511,6 +521,62 @@ static int outage_batch_once(void *store, const char *id, const struct persist_o
 	return ret;
 }
 
+static int outage_put(void *store, const char *id, const void *data, size_t len,
+		      int64_t ttl_ms, struct persist_error *err)
+{
+	return outage_set(store, SESSIONS, id, data, len, ttl_ms, err);
+}
+
+static int outage_drop(void *store, const char *id, struct persist_error *err)
+{
+	return outage_del(store, SESSIONS, id, err);
+}
+
+static int outage_list(void *store, persist_emit_fn *emit, void *ctx,
+		       struct persist_error *err)
+{
+	return emit_items(store, SESSIONS, "", 0, 0, 0, emit, ctx, err);
+}
+
+static int outage_broadcast(void *store, const char *event, const void *data,
+			    size_t len, struct persist_error *err)
+{
+	(void)event;
+	(void)data;
+	(void)len;
+	return is_down(store) ? down_error(store, err) : PERSIST_OK;
+}
+
+static int outage_send(void *store, const char *id, const char *event,
+		       const void *data, size_t len, struct persist_error *err)
+{
+	struct store *st = store;
+	int found;
+
+	(void)event;
+	(void)data;
+	(void)len;
+	if (is_down(st))
+		return down_error(st, err);
+	pthread_mutex_lock(&st->sh->lock);
+	found = find_key(st->sh, SESSIONS, id) != NULL;
+	pthread_mutex_unlock(&st->sh->lock);
+	return found ? PERSIST_OK : host->error(err, PERSIST_ENOTFOUND, 0, "no session \"%s\"", id);
+}
+
+static const struct persist_session_ops outage_session = {
+	.size = sizeof(struct persist_session_ops),
+	.caps = PERSIST_CAP_TTL | PERSIST_CAP_THREADSAFE,
+	.open = outage_open,
+	.close = outage_close,
+	.health = outage_health,
+	.put = outage_put,
+	.drop = outage_drop,
+	.list = outage_list,
+	.broadcast = outage_broadcast,
+	.send = outage_send,
+};
+
 static const struct persist_state_ops outage_state = {
 	.size = sizeof(struct persist_state_ops),
 	.caps = PERSIST_CAP_BATCH | PERSIST_CAP_TTL | PERSIST_CAP_THREADSAFE,
@@ -536,6 +602,7 @@ static const struct persist_plugin outage_plugin = {
 	.init = outage_init,
 	.fini = outage_fini,
 	.state = &outage_state,
+	.session = &outage_session,
 };
 
 /* The entry point. */

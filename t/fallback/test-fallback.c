@@ -562,6 +562,67 @@ static void test_two_handles(void)
 	CU_ASSERT_EQUAL(persist_close(b, &err), PERSIST_OK);
 }
 
+/* Sessions: served by the fallback while the primary is down; the live
+   ones put meanwhile are put on the primary again when it is back. */
+static void test_sessions(void)
+{
+	struct persist_provider_status st;
+	struct persist_error err;
+	struct persist_entry *e = NULL;
+	const char *dirs[1] = { fixture_dir };
+	struct persist_options opts;
+	char json[4096], ids[256];
+	size_t n = 0, used = 0;
+	persist *p = NULL;
+	int i;
+
+	new_case();
+	fx_fmt(json, sizeof(json),
+	       "{\"persistence\":{\"configuration\":{\"provider\":\"memory\"},"
+	       "\"state\":{\"provider\":\"memory\"},"
+	       "\"sessions\":{\"provider\":\"fixture_outage\",\"config\":{\"name\":\"%s\","
+	       "\"downFile\":\"%s\",\"healthInterval\":30},"
+	       "\"fallback\":{\"provider\":\"memory\",\"config\":{\"namespace\":\"%s-s\"}}}}}",
+	       store_name, down_file, store_name);
+	memset(&opts, 0, sizeof(opts));
+	opts.size = sizeof(opts);
+	opts.log = log_cb;
+	opts.log_level = PERSIST_LOG_WARNING;
+	opts.plugin_dirs = dirs;
+	opts.n_plugin_dirs = 1;
+	CU_ASSERT_EQUAL_FATAL(persist_open_json(json, &opts, &p, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_session_put(p, "before", "{}", 2, 0, &err), PERSIST_OK);
+	set_down(1);
+	CU_ASSERT_EQUAL(persist_session_put(p, "s1", "{\"a\":1}", 7, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_session_put(p, "s2", "{}", 2, 200, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_session_put(p, "s3", "{}", 2, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_session_drop(p, "s3", &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_session_send(p, "s1", "ev", "{}", 2, &err), PERSIST_OK);
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	CU_ASSERT_EQUAL(persist_provider_status(p, PERSIST_KIND_SESSION, &st, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(st.mode, PERSIST_MODE_FALLBACK);
+	CU_ASSERT_EQUAL(persist_session_list(p, &e, &n, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(n, 2);   /* s1, s2: the fallback's */
+	persist_items_free(e, n);
+	sleep_ms(300);
+	set_down(0);
+	for (i = 0; i < 1000; i++) {
+		CU_ASSERT_EQUAL(persist_provider_status(p, PERSIST_KIND_SESSION, &st, &err), PERSIST_OK);
+		if (st.mode == PERSIST_MODE_PRIMARY)
+			break;
+		sleep_ms(10);
+	}
+	CU_ASSERT_EQUAL_FATAL(st.mode, PERSIST_MODE_PRIMARY);
+	CU_ASSERT_EQUAL(persist_session_list(p, &e, &n, &err), PERSIST_OK);
+	ids[0] = '\0';
+	for (size_t k = 0; k < n; k++)
+		used += (size_t)snprintf(ids + used, sizeof(ids) - used, "%s%s", k ? "," : "", e[k].key);
+	CU_ASSERT_STRING_EQUAL(ids, "before,s1");   /* s2 expired, s3 dropped */
+	persist_items_free(e, n);
+	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
+}
+
 /* --- threads ------------------------------------------------------------- */
 
 #define WORKERS 4
@@ -660,6 +721,7 @@ static const struct t_case cases[] = {
 	{ "write queue flushes to the journal", test_queue_to_journal },
 	{ "primary down at open", test_open_down },
 	{ "two handles, one spool directory", test_two_handles },
+	{ "sessions through an outage", test_sessions },
 	{ "threads through outages", test_threads },
 	{ NULL, NULL }
 };
