@@ -486,8 +486,11 @@ static int replay(struct persist_failover *fo, struct persist_watch *w, uint64_t
 				fo->replay_uncertain++;
 			snprintf(fo->last_error, sizeof(fo->last_error), "%s", err.msg);
 			if (persist_failover_outage(ret)) {
+				/* down again */
 				set_mode(fo, PERSIST_MODE_FALLBACK);
 				fo->since_ms = persist_now_ms();
+				fo->outages++;
+				queue_event(fo, PERSIST_PROVIDER_DOWN, 0, err.msg);
 			}
 			pthread_mutex_unlock(&fo->lock);
 			persist_spool_chunk_free(&c);
@@ -559,8 +562,14 @@ static void watch_kind(struct persist_watch *w, struct persist_failover *fo)
 			return;
 		}
 	} else {
-		if (sessions_restore(fo, &err) != PERSIST_OK) {
+		if ((ret = sessions_restore(fo, &err)) != PERSIST_OK) {
+			pthread_mutex_lock(&fo->lock);
 			set_mode(fo, PERSIST_MODE_FALLBACK);
+			fo->since_ms = persist_now_ms();
+			fo->outages++;
+			snprintf(fo->last_error, sizeof(fo->last_error), "%s", err.msg);
+			queue_event(fo, PERSIST_PROVIDER_DOWN, 0, err.msg);
+			pthread_mutex_unlock(&fo->lock);
 			return;
 		}
 		set_mode(fo, PERSIST_MODE_PRIMARY);
