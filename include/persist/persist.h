@@ -68,7 +68,8 @@ typedef void persist_log_cb(void *ctx, enum persist_log_level level,
    and fail the open with the first failure (for example PERSIST_EUNAVAIL
    when a server is unreachable).  Without it (the default) an open is
    lazy: it succeeds as long as each store could be set up, and a backend
-   that is down answers on the first call that needs it. */
+   that is down answers on the first call that needs it.  A kind with a
+   fallback is not asked: its fallback serves while the primary is down. */
 #define PERSIST_OPEN_CHECK_HEALTH           (1u << 2)
 
 /* Bit of struct persist_options.kinds for a kind. */
@@ -121,7 +122,8 @@ int persist_open_json(const char *json, const struct persist_options *opts,
    the first failure but always frees.  NULL is a no-op. */
 int persist_close(persist *p, struct persist_error *err);
 
-/* Health of the provider serving a kind (PERSIST_OK: healthy). */
+/* Health of the provider serving a kind (PERSIST_OK: healthy); for a kind
+   with a fallback, of its primary (see persist_provider_status). */
 int persist_health(persist *p, enum persist_kind kind, int64_t *latency_us_r,
 		   struct persist_error *err);
 /* Provider name serving a kind, capabilities of its table. */
