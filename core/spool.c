@@ -313,9 +313,39 @@ static int record_read(struct persist_spool *s, uint64_t off, uint64_t end,
 	return 1;
 }
 
+/* Whether the bad record at off can be the torn end of a write that
+   never finished: a write leaves a prefix of its bytes, maybe followed by
+   zeros, so either the record's declared end is at or past the end of
+   the file, or everything from off on is zero.  Anything else is damage
+   in the middle of the journal. */
+static int torn_end(struct persist_spool *s, uint64_t off, uint64_t size)
+{
+	uint8_t head[RECORD_HEAD], buf[4096];
+	uint64_t at;
+
+	if (size - off < RECORD_HEAD)
+		return 1;
+	if (pread_all(s->fd, head, sizeof(head), off) <= 0)
+		return 1;
+	if (memcmp(head, RECORD_MAGIC, 4) == 0 &&
+	    off + RECORD_HEAD + (uint64_t)get_u32(head + 4) + RECORD_SUM >= size)
+		return 1;
+	for (at = off; at < size; at += sizeof(buf)) {
+		size_t len = size - at < sizeof(buf) ? (size_t)(size - at) : sizeof(buf);
+
+		if (pread_all(s->fd, buf, len, at) <= 0)
+			return 0;
+		for (size_t i = 0; i < len; i++)
+			if (buf[i] != 0)
+				return 0;
+	}
+	return 1;
+}
+
 /* Check the records from known_end to the end of the file (file lock
-   held); a bad record there (a writer crashed while writing it, so it
-   was never acknowledged) is cut off and reported. */
+   held); a torn record at the end (a writer crashed while writing it, so
+   it was never acknowledged) is cut off and reported; a damaged record
+   followed by others is an error, and nothing is cut. */
 static int check_tail(struct persist_spool *s, struct persist_error *err)
 {
 	struct stat st;
@@ -339,6 +369,12 @@ static int check_tail(struct persist_spool *s, struct persist_error *err)
 	free(buf);
 	if (r < 0)
 		return io_error(s, "read", err);
+	if (off < size && !torn_end(s, off, size))
+		return persist_error_set(err, PERSIST_ECORRUPT, 0,
+			"journal \"%s\" is damaged at offset %" PRIu64 " (the record there is %s)\n"
+			"Records follow it, so it is not a write cut short by a crash; "
+			"nothing was cut or applied.  Move the file away after checking "
+			"what it holds.", s->path, off, why);
 	if (off < size) {
 		persist_log(s->p, PERSIST_LOG_WARNING,
 			"journal \"%s\": the record at offset %" PRIu64 " is %s; it was "

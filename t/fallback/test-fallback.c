@@ -458,6 +458,38 @@ static void test_bad_header(void)
 	CU_ASSERT_PTR_NULL(p);
 }
 
+/* A record damaged in the middle of the journal (records follow it) is
+   not taken for a torn end: nothing is cut, nothing applied, the open
+   fails naming the file and the offset. */
+static void test_damaged_record(void)
+{
+	struct persist_error err;
+	char path[4200];
+	struct stat before, after;
+	int fd;
+	persist *p = NULL;
+
+	new_case();
+	p = open_ok("");
+	set_down(1);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(persist_state_set(p, "m", "k", "\"x\"", 3, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
+	fx_fmt(path, sizeof(path), "%s/state.journal", spool_dir);
+	fd = open(path, O_WRONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(pwrite(fd, "!", 1, 64 + 60), 1);   /* inside the first record */
+	close(fd);
+	CU_ASSERT_EQUAL(stat(path, &before), 0);
+	set_down(0);
+	p = NULL;
+	CU_ASSERT_EQUAL(open_with("", NULL, &p, &err), PERSIST_ECORRUPT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "offset 64"));
+	CU_ASSERT_PTR_NULL(p);
+	CU_ASSERT_EQUAL(stat(path, &after), 0);
+	CU_ASSERT_EQUAL(after.st_size, before.st_size);
+}
+
 /* A replay piece whose reply is lost is sent again under the same id and
    not applied twice. */
 static void test_replay_once(void)
@@ -717,6 +749,7 @@ static const struct t_case cases[] = {
 	{ "TTLs shortened by the outage", test_ttl_shortened },
 	{ "journal kept across close, torn record", test_journal_after_close },
 	{ "damaged journal header", test_bad_header },
+	{ "damaged record in the middle", test_damaged_record },
 	{ "replay piece applied once", test_replay_once },
 	{ "write queue flushes to the journal", test_queue_to_journal },
 	{ "primary down at open", test_open_down },
