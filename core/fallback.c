@@ -80,6 +80,7 @@ struct persist_watch {
 	uint64_t next_id, running_id;
 };
 
+/* The routing mode, written and read atomically. */
 static void set_mode(struct persist_failover *fo, int mode)
 {
 	__atomic_store_n(&fo->mode, mode, __ATOMIC_RELEASE);
@@ -621,6 +622,8 @@ static void watch_deliver(struct persist_watch *w)
 	}
 }
 
+/* The health thread: deliver events, wait for the interval (or a kick),
+   then one round over every kind with a fallback. */
 static void *watch_main(void *arg)
 {
 	struct persist_watch *w = arg;

@@ -83,6 +83,7 @@ struct persist_spool {
 
 /* --- encoding ------------------------------------------------------------ */
 
+/* Little-endian integers in and out of byte buffers. */
 static void put_u16(uint8_t *b, uint16_t v) { b[0] = (uint8_t)v; b[1] = (uint8_t)(v >> 8); }
 static void put_u32(uint8_t *b, uint32_t v)
 {
@@ -173,6 +174,7 @@ static int flock_retry(int fd, int op)
 	return r;
 }
 
+/* An I/O failure on the journal, naming it and errno. */
 static int io_error(struct persist_spool *s, const char *what, struct persist_error *err)
 {
 	int e = errno;
@@ -183,6 +185,7 @@ static int io_error(struct persist_spool *s, const char *what, struct persist_er
 
 /* --- header -------------------------------------------------------------- */
 
+/* Write the header this process holds, durably (file lock held). */
 static int header_write(struct persist_spool *s, struct persist_error *err)
 {
 	uint8_t b[HEADER_SIZE];
@@ -402,12 +405,13 @@ static int file_enter(struct persist_spool *s, struct persist_error *err)
 	return PERSIST_OK;
 }
 
+/* Release the file lock. */
 static void file_leave(struct persist_spool *s)
 {
 	flock_retry(s->fd, LOCK_UN);
 }
 
-/* Encode one op as a record at offset seq into b (record_size bytes). */
+/* The bytes of op as a record. */
 static size_t record_size(const struct persist_op *op)
 {
 	size_t klen = op->type == PERSIST_OP_APPEND ? 0 : strlen(op->key);
@@ -416,6 +420,8 @@ static size_t record_size(const struct persist_op *op)
 	return RECORD_HEAD + PAYLOAD_FIXED + strlen(op->collection) + klen + vlen + RECORD_SUM;
 }
 
+/* Encode op as the record at offset seq into b (total bytes, from
+   record_size). */
 static void record_encode(const struct persist_op *op, uint64_t seq, int64_t now_ms,
 			  uint8_t *b, size_t total)
 {
