@@ -49,8 +49,10 @@ struct persist_batcher {
 	size_t n_ops, first_op;   /* ops before first_op are stored */
 	uint64_t batch_id, batch_seq;
 	char once_id[PERSIST_BATCH_ID_MAX]; /* the inflight batch's batch_once id */
-	int uncertain;            /* an attempt at the inflight batch was uncertain */
 	int split;                /* refused as invalid: one op at a time */
+	int uncertain;            /* an attempt may have applied it (uncertain or
+	                             timed out): retried under its id, never
+	                             journaled */
 	int sending;              /* a flush is calling the provider */
 	unsigned fails;           /* consecutive failed attempts */
 	int64_t retry_at_ms, due_ms; /* monotonic; due 0: nothing pending */

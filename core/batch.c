@@ -17,6 +17,12 @@
  * time so that one bad operation (an increment of a key holding text) is
  * reported and dropped without holding back the others.
  *
+ * With a fallback (core/fallback.c), a batch is not kept when the primary
+ * is down: one it answered unavailable for (nothing applied), or any batch
+ * while it is marked down, goes to the journal and the fallback, so the
+ * queue never refuses writes because of an outage.  A batch whose outcome
+ * is uncertain stays, and is sent to the primary again under its id.
+ *
  * Only one flush runs at a time (`sending`); it runs on the batcher's own
  * thread (interval, thresholds, backoff) or in the thread of a caller of
  * persist_state_flush.  Writers never wait for it; they are refused with
@@ -39,6 +45,7 @@
 #include <time.h>
 
 #include "batch-private.h"
+#include "fallback.h"
 
 static void *flusher_main(void *arg);
 
@@ -175,9 +182,9 @@ static int take_pending(struct persist_batcher *b, struct persist_error *err)
 	b->n_ops = bq_build_ops(&b->inflight, ops, owners, persist_now_ms());
 	b->first_op = 0;
 	b->split = 0;
+	b->uncertain = 0;
 	b->batch_seq++;
 	b->batch_id = new_batch_id(b);
-	b->uncertain = 0;
 	make_once_id(b);
 	b->due_ms = 0;
 	b->kicked = 0;
@@ -193,6 +200,7 @@ static void drop_inflight(struct persist_batcher *b)
 	b->ops = NULL;
 	b->owners = NULL;
 	b->n_ops = b->first_op = 0;
+	b->uncertain = 0;
 }
 
 /* Describe one operation for a message: "incr usage/k +3". */
@@ -269,6 +277,7 @@ static void note_latency(struct persist_batcher *b, int64_t us)
 
 int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 {
+	struct persist_failover *fo = b->p->failover[PERSIST_KIND_STATE];
 	char logmsg[PERSIST_ERROR_MSG_MAX + 256] = "";
 	struct persist_error one;
 	int64_t start;
@@ -289,6 +298,11 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 
 	persist_error_clear(&one);
 	start = persist_monotonic_us();
+	ret = PERSIST_FAILOVER_USE_PRIMARY;
+	if (fo != NULL && !b->uncertain && persist_failover_active(fo))
+		ret = persist_failover_write(fo, b->ops + b->first_op, n, NULL, &one);
+	if (ret != PERSIST_FAILOVER_USE_PRIMARY)
+		goto sent;
 	if (!b->split) {
 		ret = persist_state_apply_once(b->sink, b->once_id, b->ops + b->first_op, n,
 					       &before, &one);
@@ -304,7 +318,22 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 		ret = apply_split(b, &one);
 	else if (ret == PERSIST_EINVAL)
 		ret = apply_split(b, &one);   /* one op: drop it, logged */
+	if (fo != NULL && persist_failover_outage(ret))
+		persist_failover_down(fo, ret, &one);
+	if (fo != NULL && ret == PERSIST_EUNAVAIL && !b->uncertain) {
+		/* nothing of it applied: to the journal */
+		struct persist_error jerr;
+		int r;
 
+		persist_error_clear(&jerr);
+		r = persist_failover_write(fo, b->ops + b->first_op, b->n_ops - b->first_op,
+					   NULL, &jerr);
+		if (r != PERSIST_FAILOVER_USE_PRIMARY) {
+			ret = r;
+			one = jerr;
+		}
+	}
+sent:
 	pthread_mutex_lock(&b->lock);
 	b->sending = 0;
 	if (ret == PERSIST_OK) {
@@ -334,8 +363,9 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 		b->fails++;
 		b->retry_at_ms = batch_now_ms() + delay;
 		b->st.flush_failures++;
-		if (ret == PERSIST_EUNCERTAIN) {
+		if (ret == PERSIST_EUNCERTAIN)
 			b->st.flush_uncertain++;
+		if (ret == PERSIST_EUNCERTAIN || ret == PERSIST_ETIMEDOUT) {
 			if (!b->uncertain)
 				b->st.batches_uncertain++;
 			b->uncertain = 1;

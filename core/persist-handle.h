@@ -19,6 +19,8 @@
 struct persist_cache;
 struct persist_notifier;
 struct persist_batcher;
+struct persist_failover;
+struct persist_watch;
 
 /* One kind of one handle, served by one provider store. */
 struct persist_sink {
@@ -45,6 +47,9 @@ struct persist {
 	struct persist_cache *cache;        /* NULL when cacheTTL is 0 */
 	struct persist_notifier *notifier;
 	struct persist_batcher *batcher;    /* NULL: state writes are not queued */
+	/* per kind, NULL without a fallback (core/fallback.c) */
+	struct persist_failover *failover[PERSIST_KIND_COUNT_];
+	struct persist_watch *watch;        /* the health thread, or NULL */
 };
 
 /* True when a plugin's ops table (as built, `size` bytes) has a non-NULL
@@ -98,14 +103,27 @@ static inline int persist_sink_get(persist *p, enum persist_kind kind,
 		err->sys_errno = 0;
 		err->msg[0] = '\0';
 	}
+	/* a kind with a fallback may run without its primary's store (it
+	   could not be opened yet): the fallback serves */
 	if (p == NULL || (unsigned)kind >= PERSIST_KIND_COUNT_ ||
-	    p->sinks[kind].store == NULL) {
+	    (__atomic_load_n(&p->sinks[kind].store, __ATOMIC_ACQUIRE) == NULL &&
+	     p->failover[kind] == NULL)) {
 		*sink_r = NULL;
 		return persist_sink_missing(p, kind, err);
 	}
 	*sink_r = &p->sinks[kind];
 	return PERSIST_OK;
 }
+
+/* Load the plugin of provider settings ps for kind into sink (no store
+   yet), open its store, close both (persist.c). */
+int persist_sink_load(persist *p, struct persist_sink *sink, enum persist_kind kind,
+		      const struct persist_provider_settings *ps,
+		      const struct persist_search *search, struct persist_error *err);
+int persist_sink_open_store(struct persist_sink *sink,
+			    const struct persist_provider_settings *ps,
+			    struct persist_error *err);
+void persist_sink_close(struct persist_sink *sink);
 
 /* The status to return for a provider call's result: PERSIST_OK as it is;
    a failure with a code in range and a message (one naming the provider

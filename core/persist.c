@@ -17,6 +17,7 @@
 #include "kind.h"
 #include "notify.h"
 #include "batch.h"
+#include "fallback.h"
 
 /* Default configuration cache lifetime: the platform's production value. */
 #define DEFAULT_CACHE_TTL_MS 300000
@@ -36,13 +37,12 @@ static char *make_instance_id(void)
 	return strdup(buf);
 }
 
-/* Load kind's plugin and open its store. */
-static int open_sink(persist *p, enum persist_kind kind,
-		     const struct persist_search *search, struct persist_error *err)
+/* Load the plugin of settings ps for kind into sink, without opening a
+   store. */
+int persist_sink_load(persist *p, struct persist_sink *sink, enum persist_kind kind,
+		      const struct persist_provider_settings *ps,
+		      const struct persist_search *search, struct persist_error *err)
 {
-	struct persist_sink *sink = &p->sinks[kind];
-	struct persist_provider_settings *ps = &p->settings->kinds[kind];
-	struct persist_store_args args;
 	const struct persist_ops_header *ops;
 	int ret;
 
@@ -60,29 +60,59 @@ static int open_sink(persist *p, enum persist_kind kind,
 	sink->caps = ops->caps;
 	sink->serialize = (ops->caps & PERSIST_CAP_THREADSAFE) == 0;
 	pthread_mutex_init(&sink->call_lock, NULL);
-	if (ps->fallback != NULL)
-		persist_log(p, PERSIST_LOG_WARNING,
-			    "%s: fallback provider \"%s\" is configured but fallback is not "
-			    "implemented in this release; calls go to \"%s\" only",
-			    persist_kind_name(kind), ps->fallback->provider, ps->provider);
+	return PERSIST_OK;
+}
+
+/* Open the store of a loaded sink (published with a release store: the
+   health thread opens a primary that was down at open). */
+int persist_sink_open_store(struct persist_sink *sink,
+			    const struct persist_provider_settings *ps,
+			    struct persist_error *err)
+{
+	struct persist_store_args args;
+	void *store = NULL;
+	int ret;
+
 	memset(&args, 0, sizeof(args));
 	args.size = sizeof(args);
-	args.kind = kind;
+	args.kind = sink->kind;
 	args.config_json = ps->config_json;
-	args.instance_id = p->instance_id;
+	args.instance_id = sink->handle->instance_id;
 	args.sink = sink;
-	ret = ops->open(sink->plugin->plugin, &args, &sink->store, err);
+	ret = sink->ops->open(sink->plugin->plugin, &args, &store, err);
 	if (ret != PERSIST_OK) {
-		sink->store = NULL;
 		if (err != NULL && err->code == PERSIST_OK)
 			persist_error_set(err, ret, 0, "provider \"%s\" failed to open", ps->provider);
 		return persist_provider_error(sink, ret, err);
 	}
+	__atomic_store_n(&sink->store, store, __ATOMIC_RELEASE);
 	return PERSIST_OK;
 }
 
+/* Load kind's plugin and open its store (and its fallback's). */
+static int open_sink(persist *p, enum persist_kind kind,
+		     const struct persist_search *search, struct persist_error *err)
+{
+	struct persist_sink *sink = &p->sinks[kind];
+	struct persist_provider_settings *ps = &p->settings->kinds[kind];
+	int ret;
+
+	if ((ret = persist_sink_load(p, sink, kind, ps, search, err)) != PERSIST_OK)
+		return ret;
+	if (ps->fallback != NULL &&
+	    (ret = persist_failover_create(p, kind, search, &p->failover[kind], err)) != PERSIST_OK)
+		return ret;
+	ret = persist_sink_open_store(sink, ps, err);
+	if (ret == PERSIST_EUNAVAIL && p->failover[kind] != NULL) {
+		persist_failover_opened_down(p->failover[kind], err);
+		persist_error_clear(err);
+		return PERSIST_OK;
+	}
+	return ret;
+}
+
 /* Close one kind's store and drop its plugin reference. */
-static void close_sink(struct persist_sink *sink)
+void persist_sink_close(struct persist_sink *sink)
 {
 	const struct persist_ops_header *ops = sink->ops;
 
@@ -184,9 +214,10 @@ static int open_settings(struct persist_settings *settings,
 			return ret;
 		}
 	}
-	/* fail fast when asked: every opened store must answer its health */
+	/* fail fast when asked: every opened store must answer its health
+	   (one whose fallback serves it is not asked) */
 	for (int k = 0; (flags & PERSIST_OPEN_CHECK_HEALTH) && k < PERSIST_KIND_COUNT_; k++) {
-		if ((p->kinds & PERSIST_KIND_BIT(k)) == 0)
+		if ((p->kinds & PERSIST_KIND_BIT(k)) == 0 || p->failover[k] != NULL)
 			continue;
 		ret = persist_health(p, (enum persist_kind)k, NULL, err);
 		if (ret != PERSIST_OK) {
@@ -197,6 +228,10 @@ static int open_settings(struct persist_settings *settings,
 	if (p->sinks[PERSIST_KIND_STATE].store != NULL &&
 	    (ret = persist_batcher_start(p, &p->sinks[PERSIST_KIND_STATE],
 					 &p->batcher, err)) != PERSIST_OK) {
+		persist_close(p, NULL);
+		return ret;
+	}
+	if ((ret = persist_watch_start(p, err)) != PERSIST_OK) {
 		persist_close(p, NULL);
 		return ret;
 	}
@@ -256,7 +291,10 @@ int persist_close(persist *p, struct persist_error *err)
 	persist_error_clear(err);
 	if (p == NULL)
 		return PERSIST_OK;
-	/* the queue first: its last flush still needs the state store */
+	/* the health thread first: it may be replaying to a store */
+	persist_watch_stop(p);
+	/* the queue next: its last flush still needs the state store (or
+	   the journal, while the primary is down) */
 	if (p->batcher != NULL) {
 		ret = persist_batcher_stop(p->batcher, err);
 		p->batcher = NULL;
@@ -264,8 +302,11 @@ int persist_close(persist *p, struct persist_error *err)
 	if (ret == PERSIST_OK && p->sinks[PERSIST_KIND_STATE].store != NULL)
 		ret = persist_state_flush(p, err);
 	/* stores first: their threads may still report events to us */
-	for (int k = PERSIST_KIND_COUNT_ - 1; k >= 0; k--)
-		close_sink(&p->sinks[k]);
+	for (int k = PERSIST_KIND_COUNT_ - 1; k >= 0; k--) {
+		persist_failover_destroy(p->failover[k]);
+		p->failover[k] = NULL;
+		persist_sink_close(&p->sinks[k]);
+	}
 	persist_notifier_destroy(p->notifier);
 	persist_cache_destroy(p->cache);
 	persist_settings_free(p->settings);
@@ -332,6 +373,12 @@ int persist_health(persist *p, enum persist_kind kind, int64_t *latency_us_r,
 
 	if ((ret = persist_sink_get(p, kind, &sink, err)) != PERSIST_OK)
 		return ret;
+	if (__atomic_load_n(&sink->store, __ATOMIC_ACQUIRE) == NULL)
+		return persist_error_set(err, PERSIST_EUNAVAIL, 0,
+			"provider \"%s\" is not open yet\n"
+			"It was unavailable when the handle was opened; its fallback "
+			"serves the %s kind until it answers.", sink->provider,
+			persist_kind_name(kind));
 	start = persist_monotonic_us();
 	if (PERSIST_OPS_HAS(sink, struct persist_ops_header, health)) {
 		PERSIST_SINK_CALL(sink, ret,

@@ -11,6 +11,11 @@
  * With batching on (core/batch.c), each call is checked here and then
  * handed to the write queue; the persist_state_stored_* functions below
  * are the provider calls themselves, which the queue uses.
+ *
+ * With a fallback (core/fallback.c), a call made while the primary is down
+ * goes to the fallback (writes through the journal first), and a call the
+ * primary answers with an outage marks it down: a read is then answered by
+ * the fallback, a write that was not applied (unavailable) is journaled.
  */
 #include "config.h"
 
@@ -21,8 +26,86 @@
 #include "persist-handle.h"
 #include "batch.h"
 #include "pc-utf8.h"
+#include "fallback.h"
 
 #define STATE_OPS(sink) ((const struct persist_state_ops *)(sink)->ops)
+#define STATE_FO(p) ((p)->failover[PERSIST_KIND_STATE])
+
+/* A checked write while the primary is down: journaled, then applied to
+   the fallback.  PERSIST_FAILOVER_USE_PRIMARY: send it to the primary. */
+static int write_fallback(persist *p, const struct persist_op *ops, size_t n,
+			  int64_t *value_r, struct persist_error *err)
+{
+	struct persist_failover *fo = STATE_FO(p);
+
+	if (!persist_failover_active(fo))
+		return PERSIST_FAILOVER_USE_PRIMARY;
+	return persist_failover_write(fo, ops, n, value_r, err);
+}
+
+/* The result of a write the primary answered with ret: an outage marks
+   it down, and a write it did not apply (unavailable) goes to the journal
+   and the fallback instead; one that may have been applied (a timeout, an
+   uncertain outcome) is reported as it is. */
+static int write_outcome(persist *p, struct persist_sink *sink, int ret,
+			 const struct persist_op *ops, size_t n, int64_t *value_r,
+			 struct persist_error *err)
+{
+	struct persist_failover *fo = STATE_FO(p);
+	struct persist_error first;
+	int r;
+
+	ret = persist_provider_error(sink, ret, err);
+	if (fo == NULL || !persist_failover_outage(ret))
+		return ret;
+	persist_failover_down(fo, ret, err);
+	if (ret != PERSIST_EUNAVAIL)
+		return ret;
+	if (err != NULL)
+		first = *err;
+	persist_error_clear(err);
+	r = persist_failover_write(fo, ops, n, value_r, err);
+	if (r == PERSIST_FAILOVER_USE_PRIMARY) {
+		if (err != NULL)
+			*err = first;
+		return ret;
+	}
+	return r;
+}
+
+/* After a read the primary answered with ret: true when that was an
+   outage (now marked down): read from the fallback instead. */
+static int read_outage(persist *p, int ret, struct persist_error *err)
+{
+	struct persist_failover *fo = STATE_FO(p);
+
+	if (fo == NULL || !persist_failover_outage(ret))
+		return 0;
+	persist_failover_down(fo, ret, err);
+	persist_error_clear(err);
+	return 1;
+}
+
+/* While the primary is down, the fallback's store; else NULL. */
+static struct persist_sink *fallback_sink(persist *p)
+{
+	struct persist_failover *fo = STATE_FO(p);
+
+	return persist_failover_active(fo) ? &fo->fb : NULL;
+}
+
+/* A whole-collection operation (drop, trim) while the primary is down. */
+static int down_refused(persist *p, const char *what, const char *collection,
+			struct persist_error *err)
+{
+	struct persist_failover *fo = STATE_FO(p);
+
+	return persist_error_set(err, PERSIST_EUNAVAIL, 0,
+		"cannot %s collection \"%s\": provider \"%s\" is down\n"
+		"Writes are journaled to fallback \"%s\" until it is back; this "
+		"operation is not, and is refused until then.", what, collection,
+		fo->primary->provider, fo->fb.provider);
+}
 
 /* Common checks of a call on a collection: handle, state store, name. */
 static int check_collection(persist *p, const char *collection,
@@ -50,9 +133,16 @@ int persist_state_get(persist *p, const char *collection, const char *key,
 
 	if ((ret = check_ck(p, collection, key, &sink, err)) != PERSIST_OK)
 		return ret;
+	if (fallback_sink(p) != NULL)
+		return persist_state_stored_get(fallback_sink(p), collection, key, value_r, len_r, err);
 	if (p->batcher != NULL)
-		return persist_batch_get(p->batcher, collection, key, value_r, len_r, err);
-	return persist_state_stored_get(sink, collection, key, value_r, len_r, err);
+		ret = persist_batch_get(p->batcher, collection, key, value_r, len_r, err);
+	else
+		ret = persist_state_stored_get(sink, collection, key, value_r, len_r, err);
+	if (read_outage(p, ret, err))
+		return persist_state_stored_get(&STATE_FO(p)->fb, collection, key, value_r,
+						len_r, err);
+	return ret;
 }
 
 /* The provider's get, without the write queue. */
@@ -103,12 +193,16 @@ int persist_state_set(persist *p, const char *collection, const char *key,
 			"provider \"%s\" does not support TTLs on state keys", sink->provider);
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, set))
 		return persist_not_supported(sink, "set", err);
+	struct persist_op op = { .type = PERSIST_OP_SET, .collection = collection, .key = key,
+				 .value = value != NULL ? value : "", .len = len, .ttl_ms = ttl_ms };
+	if ((ret = write_fallback(p, &op, 1, NULL, err)) != PERSIST_FAILOVER_USE_PRIMARY)
+		return ret;
 	if (p->batcher != NULL)
 		return persist_batch_set(p->batcher, collection, key, value, len, ttl_ms, err);
 	PERSIST_SINK_CALL(sink, ret,
 		STATE_OPS(sink)->set(sink->store, collection, key,
 				   value != NULL ? value : "", len, ttl_ms, err));
-	return persist_provider_error(sink, ret, err);
+	return write_outcome(p, sink, ret, &op, 1, NULL, err);
 }
 
 int persist_state_delete(persist *p, const char *collection, const char *key,
@@ -121,11 +215,14 @@ int persist_state_delete(persist *p, const char *collection, const char *key,
 		return ret;
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, del))
 		return persist_not_supported(sink, "delete", err);
+	struct persist_op op = { .type = PERSIST_OP_DELETE, .collection = collection, .key = key };
+	if ((ret = write_fallback(p, &op, 1, NULL, err)) != PERSIST_FAILOVER_USE_PRIMARY)
+		return ret;
 	if (p->batcher != NULL)
 		return persist_batch_delete(p->batcher, collection, key, err);
 	PERSIST_SINK_CALL(sink, ret,
 		STATE_OPS(sink)->del(sink->store, collection, key, err));
-	return persist_provider_error(sink, ret, err);
+	return write_outcome(p, sink, ret, &op, 1, NULL, err);
 }
 
 int persist_state_scan(persist *p, const char *collection, const char *prefix,
@@ -144,9 +241,17 @@ int persist_state_scan(persist *p, const char *collection, const char *prefix,
 		prefix = "";
 	if (prefix[0] != '\0' && (ret = persist_valid_key("prefix", prefix, err)) != PERSIST_OK)
 		return ret;
+	if (fallback_sink(p) != NULL)
+		return persist_state_stored_scan(fallback_sink(p), collection, prefix,
+						 entries_r, n_r, err);
 	if (p->batcher != NULL)
-		return persist_batch_scan(p->batcher, collection, prefix, entries_r, n_r, err);
-	return persist_state_stored_scan(sink, collection, prefix, entries_r, n_r, err);
+		ret = persist_batch_scan(p->batcher, collection, prefix, entries_r, n_r, err);
+	else
+		ret = persist_state_stored_scan(sink, collection, prefix, entries_r, n_r, err);
+	if (read_outage(p, ret, err))
+		return persist_state_stored_scan(&STATE_FO(p)->fb, collection, prefix,
+						 entries_r, n_r, err);
+	return ret;
 }
 
 /* The provider's scan (sorted), without the write queue. */
@@ -174,9 +279,15 @@ int persist_state_incr(persist *p, const char *collection, const char *key,
 
 	if ((ret = check_ck(p, collection, key, &sink, err)) != PERSIST_OK)
 		return ret;
+	struct persist_op op = { .type = PERSIST_OP_INCR, .collection = collection, .key = key,
+				 .delta = delta };
+	if ((ret = write_fallback(p, &op, 1, value_r, err)) != PERSIST_FAILOVER_USE_PRIMARY)
+		return ret;
 	if (p->batcher != NULL)
-		return persist_batch_incr(p->batcher, collection, key, delta, value_r, err);
-	return persist_state_stored_incr(sink, collection, key, delta, value_r, err);
+		ret = persist_batch_incr(p->batcher, collection, key, delta, value_r, err);
+	else
+		ret = persist_state_stored_incr(sink, collection, key, delta, value_r, err);
+	return write_outcome(p, sink, ret, &op, 1, value_r, err);
 }
 
 /* Add to a counter without the new value: queued with batching on. */
@@ -190,9 +301,14 @@ int persist_state_add(persist *p, const char *collection, const char *key,
 		return ret;
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, incr))
 		return persist_not_supported(sink, "incr", err);
+	struct persist_op op = { .type = PERSIST_OP_INCR, .collection = collection, .key = key,
+				 .delta = delta };
+	if ((ret = write_fallback(p, &op, 1, NULL, err)) != PERSIST_FAILOVER_USE_PRIMARY)
+		return ret;
 	if (p->batcher != NULL)
 		return persist_batch_add(p->batcher, collection, key, delta, err);
-	return persist_state_stored_incr(sink, collection, key, delta, NULL, err);
+	ret = persist_state_stored_incr(sink, collection, key, delta, NULL, err);
+	return write_outcome(p, sink, ret, &op, 1, NULL, err);
 }
 
 /* The provider's incr, without the write queue. */
@@ -228,11 +344,15 @@ int persist_state_append(persist *p, const char *collection, const void *record,
 			"empty record for the log of collection \"%s\"", collection);
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, append))
 		return persist_not_supported(sink, "append", err);
+	struct persist_op op = { .type = PERSIST_OP_APPEND, .collection = collection,
+				 .value = record, .len = len };
+	if ((ret = write_fallback(p, &op, 1, NULL, err)) != PERSIST_FAILOVER_USE_PRIMARY)
+		return ret;
 	if (p->batcher != NULL)
 		return persist_batch_append(p->batcher, collection, record, len, err);
 	PERSIST_SINK_CALL(sink, ret,
 		STATE_OPS(sink)->append(sink->store, collection, record, len, err));
-	return persist_provider_error(sink, ret, err);
+	return write_outcome(p, sink, ret, &op, 1, NULL, err);
 }
 
 static int can_trim(struct persist_sink *sink);
@@ -269,12 +389,23 @@ int persist_state_read_log(persist *p, const char *collection, uint64_t from,
 	if (records_r == NULL || n_r == NULL)
 		return persist_error_set(err, PERSIST_EINVAL, 0,
 			"persist_state_read_log: output pointer is NULL");
-	if (p->batcher != NULL)
-		ret = persist_batch_read_log(p->batcher, collection, from, max,
-					     records_r, n_r, err);
-	else
+	if (fallback_sink(p) != NULL) {
+		sink = fallback_sink(p);
 		ret = persist_state_stored_read_log(sink, collection, from, max,
 						    records_r, n_r, err);
+	} else {
+		if (p->batcher != NULL)
+			ret = persist_batch_read_log(p->batcher, collection, from, max,
+						     records_r, n_r, err);
+		else
+			ret = persist_state_stored_read_log(sink, collection, from, max,
+							    records_r, n_r, err);
+		if (read_outage(p, ret, err)) {
+			sink = &STATE_FO(p)->fb;
+			ret = persist_state_stored_read_log(sink, collection, from, max,
+							    records_r, n_r, err);
+		}
+	}
 	if (ret == PERSIST_OK && next_r != NULL)
 		*next_r = *n_r > 0 ? (*records_r)[*n_r - 1].index + 1 :
 			  read_log_empty_next(sink, collection, from);
@@ -410,9 +541,20 @@ int persist_state_batch(persist *p, const struct persist_op *ops, size_t n,
 	}
 	if (n == 0)
 		return PERSIST_OK;
+	if ((ret = write_fallback(p, ops, n, NULL, err)) != PERSIST_FAILOVER_USE_PRIMARY)
+		return ret;
 	if (p->batcher != NULL)
 		return persist_batch_ops(p->batcher, ops, n, err);
-	return persist_state_apply(sink, ops, n, err);
+	ret = persist_state_apply(sink, ops, n, err);
+	/* a loop of single calls may have applied some: only a batch the
+	   provider takes as one goes to the journal */
+	if (ret == PERSIST_EUNAVAIL && n > 1 &&
+	    !PERSIST_OPS_HAS(sink, struct persist_state_ops, batch)) {
+		if (STATE_FO(p) != NULL)
+			persist_failover_down(STATE_FO(p), ret, err);
+		return ret;
+	}
+	return write_outcome(p, sink, ret, ops, n, NULL, err);
 }
 
 int persist_state_batch_once(persist *p, const char *id,
@@ -527,6 +669,9 @@ int persist_state_flush(persist *p, struct persist_error *err)
 	if (p->batcher != NULL &&
 	    (ret = persist_batch_flush(p->batcher, err)) != PERSIST_OK)
 		return ret;
+	/* while the primary is down, the journal is durable already */
+	if (fallback_sink(p) != NULL)
+		sink = fallback_sink(p);
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, flush))
 		return PERSIST_OK;   /* nothing pending that the core could flush */
 	PERSIST_SINK_CALL(sink, ret, STATE_OPS(sink)->flush(sink->store, err));
@@ -573,11 +718,16 @@ int persist_state_drop(persist *p, const char *collection,
 		return ret;
 	if ((ret = flush_queued(p, err)) != PERSIST_OK)
 		return ret;
+	if (fallback_sink(p) != NULL)
+		return down_refused(p, "drop", collection, err);
 	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, drop))
 		return persist_not_supported(sink, "drop", err);
 	PERSIST_SINK_CALL(sink, ret,
 		STATE_OPS(sink)->drop(sink->store, collection, err));
-	return persist_provider_error(sink, ret, err);
+	ret = persist_provider_error(sink, ret, err);
+	if (STATE_FO(p) != NULL && persist_failover_outage(ret))
+		persist_failover_down(STATE_FO(p), ret, err);
+	return ret;
 }
 
 int persist_state_trim_log(persist *p, const char *collection, uint64_t before,
@@ -594,9 +744,14 @@ int persist_state_trim_log(persist *p, const char *collection, uint64_t before,
 		return persist_not_supported(sink, "trim_log", err);
 	if (before == 0)
 		return PERSIST_OK;   /* nothing below record 0 */
+	if (fallback_sink(p) != NULL)
+		return down_refused(p, "trim the log of", collection, err);
 	PERSIST_SINK_CALL(sink, ret,
 		STATE_OPS(sink)->trim_log(sink->store, collection, before, err));
-	return persist_provider_error(sink, ret, err);
+	ret = persist_provider_error(sink, ret, err);
+	if (STATE_FO(p) != NULL && persist_failover_outage(ret))
+		persist_failover_down(STATE_FO(p), ret, err);
+	return ret;
 }
 
 /* emit for log_bounds_scan: the index of the one record asked for. */
@@ -685,6 +840,8 @@ int persist_state_log_bounds(persist *p, const char *collection,
 		return ret;
 	if ((ret = flush_queued(p, err)) != PERSIST_OK)
 		return ret;
+	if (fallback_sink(p) != NULL)
+		sink = fallback_sink(p);   /* the fallback's log while the primary is down */
 	if (PERSIST_OPS_HAS(sink, struct persist_state_ops, log_bounds)) {
 		PERSIST_SINK_CALL(sink, ret,
 			STATE_OPS(sink)->log_bounds(sink->store, collection,

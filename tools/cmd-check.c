@@ -7,11 +7,40 @@
  * One line per kind: KIND PROVIDER STATUS LATENCY, e.g.
  *   configuration filesystem   ok  12 us
  *   state         redis        EUNAVAIL: cannot connect to 127.0.0.1:6379 ...
+ * and, for a kind with a fallback, a line with its mode and journal:
+ *     fallback filesystem: mode primary, 0 journaled writes pending, ...
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "persistctl.h"
+
+void ctl_print_fallback(persist *p, enum persist_kind kind, const char *indent)
+{
+	struct persist_provider_status st;
+	struct persist_error err = { 0 };
+	char since[64] = "";
+
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	if (persist_provider_status(p, kind, &st, &err) != PERSIST_OK) {
+		printf("%sfallback: status unknown: %s\n", indent, err.msg);
+		return;
+	}
+	if (!st.has_fallback)
+		return;
+	if (st.since_ms > 0) {
+		time_t t = (time_t)(st.since_ms / 1000);
+		struct tm tm;
+
+		strftime(since, sizeof(since), " since %Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	}
+	printf("%sfallback %s: mode %s%s, %" PRIu64 " journaled writes pending, %" PRIu64
+	       " replayed, %" PRIu64 " outages\n", indent, st.fallback,
+	       persist_provider_mode_name(st.mode), since, st.pending, st.replayed, st.outages);
+}
 
 /* Health of every kind; exit 3 when any is unhealthy. */
 int cmd_check(struct ctl *ctl, const struct ctl_args *args)
@@ -31,6 +60,7 @@ int cmd_check(struct ctl *ctl, const struct ctl_args *args)
 		       prov != NULL ? prov : "-");
 		if (ret == PERSIST_OK) {
 			printf("ok  %lld us\n", (long long)lat);
+			ctl_print_fallback(p, (enum persist_kind)k, "              ");
 			continue;
 		}
 		bad++;
@@ -45,6 +75,7 @@ int cmd_check(struct ctl *ctl, const struct ctl_args *args)
 				putchar(*m);
 		}
 		putchar('\n');
+		ctl_print_fallback(p, (enum persist_kind)k, "              ");
 	}
 	fflush(stdout);
 	if (bad > 0)

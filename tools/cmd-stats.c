@@ -2,6 +2,10 @@
  * tools/cmd-stats.c - persistctl stats and persistctl state flush: the
  * counters of the state write queue (batchInterval), and a flush of it.
  *
+ * For each kind with a fallback, a line with its mode, the journaled
+ * writes pending (for every process sharing the spool directory) and what
+ * was replayed.
+ *
  * persistctl opens its own handle, so `stats` shows the settings the
  * configuration puts in force and the queue of this one process (a write
  * given on the same command line is not possible: it is mostly the check
@@ -30,6 +34,12 @@ int cmd_stats(struct ctl *ctl, const struct ctl_args *args)
 	if (persist_state_stats(p, &st, &err) != PERSIST_OK)
 		return ctl_close(p, ctl_fail(&err));
 	printf("state provider: %s\n", persist_provider(p, PERSIST_KIND_STATE));
+	for (int k = 0; k < PERSIST_KIND_COUNT_; k++) {
+		char prefix[32];
+
+		snprintf(prefix, sizeof(prefix), "%s ", persist_kind_name((enum persist_kind)k));
+		ctl_print_fallback(p, (enum persist_kind)k, prefix);
+	}
 	if (!st.enabled) {
 		printf("batching: off (writes are stored before each call returns)\n");
 		return ctl_close(p, CTL_EXIT_OK);

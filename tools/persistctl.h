@@ -108,6 +108,9 @@ void ctl_wake(void);
 
 int cmd_plugins(struct ctl *ctl, const struct ctl_args *args);
 int cmd_check(struct ctl *ctl, const struct ctl_args *args);
+/* For a kind with a fallback, one line of its mode, journal and replay
+   (tools/cmd-check.c); nothing for the others. */
+void ctl_print_fallback(persist *p, enum persist_kind kind, const char *indent);
 
 int cmd_config_get(struct ctl *ctl, const struct ctl_args *args);
 int cmd_config_etag(struct ctl *ctl, const struct ctl_args *args);

@@ -68,7 +68,8 @@ typedef void persist_log_cb(void *ctx, enum persist_log_level level,
    and fail the open with the first failure (for example PERSIST_EUNAVAIL
    when a server is unreachable).  Without it (the default) an open is
    lazy: it succeeds as long as each store could be set up, and a backend
-   that is down answers on the first call that needs it. */
+   that is down answers on the first call that needs it.  A kind with a
+   fallback is not asked: its fallback serves while the primary is down. */
 #define PERSIST_OPEN_CHECK_HEALTH           (1u << 2)
 
 /* Bit of struct persist_options.kinds for a kind. */
@@ -121,7 +122,8 @@ int persist_open_json(const char *json, const struct persist_options *opts,
    the first failure but always frees.  NULL is a no-op. */
 int persist_close(persist *p, struct persist_error *err);
 
-/* Health of the provider serving a kind (PERSIST_OK: healthy). */
+/* Health of the provider serving a kind (PERSIST_OK: healthy); for a kind
+   with a fallback, of its primary (see persist_provider_status). */
 int persist_health(persist *p, enum persist_kind kind, int64_t *latency_us_r,
 		   struct persist_error *err);
 /* Provider name serving a kind, capabilities of its table. */
@@ -370,6 +372,67 @@ int persist_session_subscribe(persist *p, persist_event_cb *cb, void *ctx,
 			      uint64_t *id_r, struct persist_error *err);
 int persist_session_unsubscribe(persist *p, uint64_t id,
 				struct persist_error *err);
+
+/* --- fallback ------------------------------------------------------------ */
+
+/*
+ * A state or sessions provider may name a "fallback" provider (and, for
+ * state, a "spoolDir" in its config, where the journal of writes made
+ * during an outage is kept).  While the primary is down its calls go to
+ * the fallback; state writes are first journaled durably, and replayed to
+ * the primary once it answers again.  See "When a backend goes down" in
+ * the README.
+ */
+enum persist_provider_mode {
+	PERSIST_MODE_PRIMARY = 0,   /* calls go to the primary provider */
+	PERSIST_MODE_FALLBACK = 1,  /* the primary is down: the fallback serves */
+	PERSIST_MODE_REPLAYING = 2  /* the primary is back: the journal is replayed
+				       (reads from the fallback, writes journaled) */
+};
+
+struct persist_provider_status {
+	uint32_t size;              /* sizeof(struct persist_provider_status) */
+	enum persist_provider_mode mode;
+	int has_fallback;           /* 0: the rest is about the primary alone */
+	char provider[64];          /* the primary's name */
+	char fallback[64];          /* the fallback's name, "" when none */
+	char active[64];            /* the provider serving reads now */
+	int64_t since_ms;           /* wall clock of the last change of mode (0: never) */
+	uint64_t pending;           /* journaled operations not yet replayed
+				       (by any process sharing the spoolDir) */
+	uint64_t journaled;         /* operations this handle journaled */
+	uint64_t replayed;          /* operations this handle replayed */
+	uint64_t replay_dropped;    /* replayed operations the primary refused as invalid */
+	uint64_t replay_uncertain;  /* replay pieces whose outcome was unknown */
+	uint64_t outages;           /* times the primary was marked down */
+	char last_error[PERSIST_ERROR_MSG_MAX]; /* what marked it down last */
+};
+/* Fill *status_r (set status_r->size first; a shorter struct gets a
+   prefix) for a kind. */
+int persist_provider_status(persist *p, enum persist_kind kind,
+			    struct persist_provider_status *status_r,
+			    struct persist_error *err);
+/* "primary", "fallback", "replaying" (NULL for an unknown mode). */
+const char *persist_provider_mode_name(enum persist_provider_mode mode);
+
+enum persist_provider_event {
+	PERSIST_PROVIDER_DOWN = 0,      /* the primary was marked down */
+	PERSIST_PROVIDER_REPLAYING = 1, /* it answers again; replay starts */
+	PERSIST_PROVIDER_REPLAYED = 2,  /* n operations were replayed */
+	PERSIST_PROVIDER_UP = 3         /* calls go to the primary again */
+};
+/* Provider event callback (on a thread the core owns, never under a lock
+   of the core); detail: the error that marked the provider down, or "". */
+typedef void persist_provider_cb(void *ctx, enum persist_kind kind,
+				 enum persist_provider_event event, uint64_t n,
+				 const char *detail);
+/* Every event after it returns reaches cb. */
+int persist_provider_subscribe(persist *p, persist_provider_cb *cb, void *ctx,
+			       uint64_t *id_r, struct persist_error *err);
+/* Once it returns, the callback is not running and will not run again
+   (unless called from the callback itself). */
+int persist_provider_unsubscribe(persist *p, uint64_t id,
+				 struct persist_error *err);
 
 /* --- plugins ------------------------------------------------------------ */
 

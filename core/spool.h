@@ -1,0 +1,85 @@
+/*
+ * core/spool.h - the durable journal of state writes made while a kind's
+ * primary provider is down (core/spool.c), which core/fallback.c replays
+ * to the primary once it is back.
+ *
+ * One journal per spool directory and kind (<spoolDir>/<kind>.journal),
+ * shared by every process that names the same directory.  Records are
+ * appended under an exclusive file lock, each with its length, its
+ * sequence number (its offset in the file) and a checksum, and made
+ * durable (fdatasync, one call for every writer waiting at that moment)
+ * before the write is acknowledged.  A header at the start names the
+ * journal's generation (a random id, new each time the journal is emptied)
+ * and how far it was replayed.
+ */
+#ifndef PERSIST_CORE_SPOOL_H
+#define PERSIST_CORE_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "persist-handle.h"
+
+struct persist_spool;
+
+/* A piece of the journal to replay: its operations in order, the id
+   under which the piece is applied once, and the wall time of each
+   operation's write. */
+struct persist_spool_chunk {
+	struct persist_op *ops;
+	int64_t *times_ms;   /* when each op was journaled (wall clock) */
+	uint64_t *seqs;      /* each op's sequence number */
+	size_t n;
+	char id[96];         /* "<generation>-<first sequence number>" */
+	char *buf;           /* the bytes the ops point into */
+	uint64_t end;        /* offset after the piece */
+};
+
+/* Open (creating the directory and the file when missing) the journal of
+   kind under dir.  Checks the header, and drops a torn record at the end
+   (a writer that crashed in the middle of one), saying so in the log. */
+int persist_spool_open(persist *p, const char *dir, const char *kind_name,
+		       struct persist_spool **spool_r, struct persist_error *err);
+void persist_spool_close(struct persist_spool *s);
+/* The journal's file name. */
+const char *persist_spool_path(const struct persist_spool *s);
+
+/* Serialise appends of this process with the mode switch of fallback.c:
+   the mode is checked and changed with this lock held. */
+void persist_spool_lock(struct persist_spool *s);
+void persist_spool_unlock(struct persist_spool *s);
+/* Append ops (checked) as records, lock held; *token_r names the position
+   to wait for with persist_spool_sync. */
+int persist_spool_append_locked(struct persist_spool *s, const struct persist_op *ops,
+				size_t n, int64_t now_ms, uint64_t *token_r,
+				struct persist_error *err);
+/* Make what was appended up to token durable (lock not held; one
+   fdatasync serves every thread waiting). */
+int persist_spool_sync(struct persist_spool *s, uint64_t token,
+		       struct persist_error *err);
+
+/* Records not yet replayed (by any process), and their bytes. */
+int persist_spool_pending(struct persist_spool *s, uint64_t *ops_r,
+			  uint64_t *bytes_r, struct persist_error *err);
+
+/* Replay.  Only the process holding the replay lock replays: 1 when it
+   was taken (or is already held by this process), 0 when another process
+   holds it. */
+int persist_spool_replay_lock(struct persist_spool *s);
+void persist_spool_replay_unlock(struct persist_spool *s);
+/* The next piece to replay (replay lock held): a piece left half done by
+   a replayer that stopped is given again as it was; else at most max_ops
+   records, recorded in the header as in progress.  n 0: nothing left. */
+int persist_spool_next_chunk(struct persist_spool *s, size_t max_ops,
+			     struct persist_spool_chunk *chunk_r,
+			     struct persist_error *err);
+/* The piece is applied: move the replay position past it. */
+int persist_spool_chunk_done(struct persist_spool *s,
+			     const struct persist_spool_chunk *chunk,
+			     struct persist_error *err);
+void persist_spool_chunk_free(struct persist_spool_chunk *chunk);
+/* Lock held: 1 when everything was replayed, in which case the journal
+   is emptied and starts a new generation; 0 when records remain. */
+int persist_spool_drained_locked(struct persist_spool *s, struct persist_error *err);
+
+#endif

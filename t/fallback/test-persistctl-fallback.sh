@@ -1,0 +1,54 @@
+#!/bin/sh
+# t/fallback/test-persistctl-fallback.sh - persistctl with a state
+# provider that has a fallback: `check` and `stats` show the mode and the
+# journal.  The primary is redis on a loopback port where nothing
+# listens, so every write finds it down: `state incr` is answered by the
+# filesystem fallback and journaled; the next `check` opens with the
+# journal pending (mode replaying), says the primary is unavailable
+# (exit 3) and shows the pending write.  Ends with "N passed, N failed".
+set -u
+: "${abs_top_builddir:?run through t/run-test}"
+: "${PERSIST_TEST_TMP:?run through t/run-test}"
+
+T=$PERSIST_TEST_TMP
+pass=0
+failed=0
+
+ctl() {
+	"$abs_top_builddir/libtool" --mode=execute ${PERSIST_TEST_WRAPPER:-} \
+		"$abs_top_builddir/tools/persistctl" "$@"
+}
+check() {
+	if [ "$2" = "$3" ]; then
+		pass=$((pass + 1))
+	else
+		failed=$((failed + 1))
+		printf 'FAIL %s\n  expected: %s\n  got:      %s\n' "$1" "$2" "$3"
+	fi
+}
+cat >"$T/down.json" <<EOJ
+{"persistence": {
+  "configuration": {"provider": "memory"},
+  "state": {"provider": "redis",
+            "config": {"url": "redis://127.0.0.1:1/0", "connectTimeout": 200,
+                       "spoolDir": "$T/spool", "healthInterval": 60000},
+            "fallback": {"provider": "filesystem", "config": {"root": "$T/fb"}}},
+  "sessions": {"provider": "memory"}}}
+EOJ
+cat >"$T/nospool.json" <<EOJ
+{"persistence": {"state": {"provider": "memory",
+  "fallback": {"provider": "filesystem", "config": {"root": "$T/fb"}}}}}
+EOJ
+out=$(ctl -c "$T/down.json" stats 2>/dev/null | sed -n 2p)
+check "stats fallback line" "state fallback filesystem: mode primary, 0 journaled writes pending, 0 replayed, 0 outages" "$out"
+out=$(ctl -c "$T/down.json" state incr c n 5 2>"$T/err")
+check "incr answered by the fallback" "5" "$out"
+grep -q 'is down' "$T/err"; check "the outage is logged" 0 $?
+out=$(ctl -c "$T/down.json" check 2>/dev/null | grep 'fallback filesystem' | sed 's/ since [^,]*//; s/^ *//')
+check "check shows the journal" "fallback filesystem: mode replaying, 1 journaled writes pending, 0 replayed, 0 outages" "$out"
+ctl -c "$T/down.json" check >/dev/null 2>&1; check "check exit: primary down" 3 $?
+ctl -c "$T/nospool.json" check 2>"$T/err" >/dev/null; check "no spoolDir exit" 2 $?
+grep -q 'spoolDir' "$T/err"; check "no spoolDir names the key" 0 $?
+
+echo "$pass passed, $failed failed"
+[ "$failed" -eq 0 ]
