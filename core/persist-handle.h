@@ -19,6 +19,7 @@
 struct persist_cache;
 struct persist_notifier;
 struct persist_batcher;
+struct persist_config_lkg;
 
 /* One kind of one handle, served by one provider store. */
 struct persist_sink {
@@ -45,6 +46,7 @@ struct persist {
 	struct persist_cache *cache;        /* NULL when cacheTTL is 0 */
 	struct persist_notifier *notifier;
 	struct persist_batcher *batcher;    /* NULL: state writes are not queued */
+	struct persist_config_lkg *lkg;     /* configuration copy; NULL without spoolDir */
 };
 
 /* True when a plugin's ops table (as built, `size` bytes) has a non-NULL
