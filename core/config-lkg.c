@@ -561,6 +561,8 @@ int persist_lkg_list(persist *p, int ret, struct persist_entry **keys_r,
 		doc_free(&d);
 	}
 	closedir(dir);
+	if (r == PERSIST_OK && list.n == 0 && !list.oom)
+		r = ret;   /* an empty copy knows nothing: the provider's error */
 	if (r == PERSIST_OK) {
 		serving_from_copy(p, err);
 		persist_error_clear(err);

@@ -42,7 +42,8 @@ void persist_lkg_provider_ok(persist *p);
 int persist_lkg_get(persist *p, const char *key, int ret, char **data_r,
 		    size_t *len_r, char etag_r[PERSIST_ETAG_MAX],
 		    struct persist_error *err);
-/* A list failed with ret: the same, for every key of the copy. */
+/* A list failed with ret: the same, for every key of the copy (an empty
+   copy answers ret: it cannot tell an empty configuration). */
 int persist_lkg_list(persist *p, int ret, struct persist_entry **keys_r,
 		     size_t *n_r, struct persist_error *err);
 /* In a handle opened from the copy: PERSIST_EUNAVAIL with the error the

@@ -95,6 +95,10 @@ expect "etag apps while redis is down" 0 ctl config etag apps
 expect "list while redis is down" 0 ctl config list
 [ "$(tr '\n' ' ' <"$T/out")" = "apps plans " ] && ok "list of the copy" ||
 	bad "list of the copy: $(tr '\n' ' ' <"$T/out")"
+sed "s|$SPOOL|$T/spool-empty|" "$CFG" >"$T/empty.json"
+expect "list of an empty copy answers unavailable" 3 ctlf "$T/empty.json" config list
+grep -q 'unavailable' "$T/err" && ok "an empty copy gives the provider's error" ||
+	bad "an empty copy gives the provider's error"
 expect "set while redis is down" 3 ctl config set apps "$T/plans.json"
 grep -q 'redis' "$T/err" && ok "the write's error names the provider" || bad "the write's error names the provider"
 expect "check while redis is down" 3 ctl check
