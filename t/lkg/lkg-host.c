@@ -13,12 +13,18 @@
  *       configuration store could not be opened; the status says so.
  *   lkg-host FILE up KEY   the provider answers: get of KEY is answered by
  *       it (status not serving from the copy afterwards).
+ *   lkg-host FILE notify KEY OTHER   KEY is read (and so kept) and
+ *       subscribed to; a second handle on configuration file OTHER (no
+ *       spoolDir) deletes it; once the deletion's notification arrives,
+ *       the copy no longer holds KEY.
  *
  * Prints one line per check and "N passed, N failed"; exit 1 on a failure.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <persist/persist.h>
 
 static int passed, failed;
@@ -118,6 +124,59 @@ static void up(persist *p, const char *key)
 	check(ret == PERSIST_OK && st.enabled && !st.serving, "copy status: not serving", NULL);
 }
 
+/* A subscription's notifications: the last ETag seen ("-": deleted). */
+static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+static char seen[PERSIST_ETAG_MAX];
+
+static void on_change(void *ctx, const char *key, const char *etag)
+{
+	(void)ctx; (void)key;
+	pthread_mutex_lock(&seen_lock);
+	snprintf(seen, sizeof(seen), "%s", etag != NULL ? etag : "-");
+	pthread_mutex_unlock(&seen_lock);
+}
+
+/* Another instance deletes a kept document: the notification removes it
+   from the copy. */
+static void notify(persist *p, const char *key, const char *other)
+{
+	struct persist_config_copy before = { .size = sizeof(before) }, after = before;
+	struct persist_error err;
+	char etag[PERSIST_ETAG_MAX], *doc = NULL;
+	uint64_t id;
+	size_t len;
+	persist *q = NULL;
+	int ret, deleted = 0;
+
+	ret = persist_config_get(p, key, &doc, &len, etag, &err);
+	check(ret == PERSIST_OK, "get (keeps the document)", ret == PERSIST_OK ? NULL : &err);
+	persist_free(doc);
+	ret = persist_config_subscribe(p, key, on_change, NULL, &id, &err);
+	check(ret == PERSIST_OK, "subscribe", ret == PERSIST_OK ? NULL : &err);
+	persist_config_copy_status(p, &before, &err);
+	ret = persist_open_file(other, NULL, &q, &err);
+	check(ret == PERSIST_OK, "open a second handle", ret == PERSIST_OK ? NULL : &err);
+	if (ret != PERSIST_OK)
+		return;
+	ret = persist_config_delete(q, key, NULL, &err);
+	check(ret == PERSIST_OK, "delete through the second handle", ret == PERSIST_OK ? NULL : &err);
+	for (int i = 0; i < 500 && !deleted; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		pthread_mutex_lock(&seen_lock);
+		deleted = strcmp(seen, "-") == 0;
+		pthread_mutex_unlock(&seen_lock);
+		if (!deleted)
+			nanosleep(&ts, NULL);
+	}
+	check(deleted, "the deletion was notified", NULL);
+	persist_config_copy_status(p, &after, &err);
+	check(after.documents + 1 == before.documents,
+	      "the notified deletion removed the copy", NULL);
+	persist_config_unsubscribe(p, id, &err);
+	persist_close(q, &err);
+}
+
 int main(int argc, char **argv)
 {
 	struct persist_error err;
@@ -125,11 +184,12 @@ int main(int argc, char **argv)
 	int ret;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: lkg-host FILE down KEY=ETAG... | FILE up KEY\n");
+		fprintf(stderr, "usage: lkg-host FILE down|offline KEY=ETAG... | "
+			"FILE up KEY | FILE notify KEY OTHER-FILE\n");
 		return 2;
 	}
 	ret = persist_open_file(argv[1], NULL, &p, &err);
-	check(ret == PERSIST_OK, "open while the provider is down", ret == PERSIST_OK ? NULL : &err);
+	check(ret == PERSIST_OK, "open", ret == PERSIST_OK ? NULL : &err);
 	if (ret != PERSIST_OK)
 		return 1;
 	if (strcmp(argv[2], "down") == 0 || strcmp(argv[2], "offline") == 0) {
@@ -140,6 +200,8 @@ int main(int argc, char **argv)
 		      "copy status: offline only when the store could not open", NULL);
 		down(p, argc - 3, argv + 3);
 	}
+	else if (strcmp(argv[2], "notify") == 0 && argc == 5)
+		notify(p, argv[3], argv[4]);
 	else
 		up(p, argv[3]);
 	persist_close(p, &err);

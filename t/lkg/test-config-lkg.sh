@@ -5,7 +5,8 @@
 # The configuration provider is redis with "spoolDir".  Documents are
 # written and read through persistctl (each command its own handle); one
 # is deleted through the handle, one behind its back (by a handle without
-# spoolDir, then noticed by a list).  Then redis is killed (SIGKILL), and
+# spoolDir, then noticed by a list), one by another handle while this one
+# is subscribed (its notification removes it).  Then redis is killed (SIGKILL), and
 # new handles must still read every kept document with its ETag (get,
 # etag, list, and t/lkg/lkg-host for get_many and
 # persist_config_copy_status), `persistctl check` must say the
@@ -84,6 +85,13 @@ expect "list" 0 ctl config list
 [ -z "$(copy_of gone2)" ] && ok "a list removes what the provider no longer has" ||
 	bad "a list removes what the provider no longer has"
 [ "$(copies)" -eq 2 ] && ok "two documents kept" || bad "two documents kept (have $(copies))"
+expect "set gone3" 0 ctl config set gone3 "$T/apps.json"
+run "$abs_top_builddir/t/lkg/lkg-host" "$CFG" notify gone3 "$NOSPOOL" >"$T/host" 2>&1
+rc=$?
+sed 's/^/  host: /' "$T/host"
+[ $rc -eq 0 ] && ok "lkg-host: a deletion notified by the provider removes the copy" ||
+	bad "lkg-host: a deletion notified by the provider removes the copy (exit $rc)"
+[ -z "$(copy_of gone3)" ] && ok "gone3 not in the copy" || bad "gone3 not in the copy"
 ls -a "$COPY" | grep -q '^\.tmp' && bad "temporary files left in the copy" || ok "no temporary files left"
 
 # --- redis killed: new handles are served from the copy
