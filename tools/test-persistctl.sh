@@ -138,7 +138,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-VERSION_LINE='persistctl (persist) 1.0.0, plugin ABI 1.1\n'
+VERSION_LINE='persistctl (persist) 1.0.0, plugin ABI 1.2\n'
 USAGE='usage: persistctl [-c FILE] [-P DIR]... COMMAND [ARGS]'
 
 # --- no backend needed -------------------------------------------------------
@@ -214,13 +214,13 @@ fi
 	echo "NAME VERSION ABI"
 	for so in "$PERSIST_PLUGIN_PATH"/*.so; do
 		n=${so##*/}
-		echo "${n%.so} 1.0.0 1.1"
+		echo "${n%.so} 1.0.0 1.2"
 	done | sort
 } >"$T/plugins.want"
 FILTER='s/^\([^ ]*\)  *\([^ ]*\)  *\([^ ]*\) .*/\1 \2 \3/' \
 	check "plugins" 0 "$(cat "$T/plugins.want")\n" plugins
 FILTER='/^memory /!d; s/  */ /g; s/ \/.*//' check "plugins: memory's row" 0 \
-'memory 1.0.0 1.1 configuration,state,sessions configuration=ttl,notify,threadsafe,cas;state=ttl,atomic_incr,append_log,batch,threadsafe;sessions=ttl,threadsafe\n' \
+'memory 1.0.0 1.2 configuration,state,sessions configuration=ttl,notify,threadsafe,cas;state=ttl,atomic_incr,append_log,batch,threadsafe;sessions=ttl,threadsafe\n' \
 	plugins
 mkdir -m 0755 "$T/broken-plugins"
 echo "not a shared object" >"$T/broken-plugins/broken.so"
@@ -252,9 +252,9 @@ FILTER='/^fixture_/!d; s/  */ /g; s/ \/[^ ]*$//; s/ - - - - error: plugin [^ ]*:
 ERR='2 of ' check "plugins: exit and crash while loading are listed, exit 3" 3 \
 'fixture_ctorcrash - - - - crashed while loading (signal 11)
 fixture_ctorexit - - - - exited with status 7 while loading
-fixture_initcrash 0.1 1.1 state state=-
-fixture_initexit 0.1 1.1 state state=-
-fixture_ok 0.1 1.1 configuration,state configuration=-;state=-
+fixture_initcrash 0.1 1.2 state state=-
+fixture_initexit 0.1 1.2 state state=-
+fixture_ok 0.1 1.2 configuration,state configuration=-;state=-
 ' -P "$T/deadly-plugins" plugins
 # opening a plugin whose init exits or crashes cannot be saved, but the
 # exit code stays 3 and stderr names the plugin being initialised
