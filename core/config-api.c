@@ -8,6 +8,10 @@
  * the cached copy, so a handle always reads its own writes; other handles
  * see them when the provider's notification arrives (PERSIST_CAP_NOTIFY) or
  * at the latest after cacheTTL.
+ *
+ * With spoolDir, what the provider answers is also kept in the
+ * last-known-good copy (config-lkg.c), which answers reads while the
+ * provider is unavailable.
  */
 #include "config.h"
 
@@ -19,6 +23,7 @@
 #include "persist-handle.h"
 #include "cache.h"
 #include "notify.h"
+#include "config-lkg.h"
 
 #define CONFIG_OPS(sink) ((const struct persist_config_ops *)(sink)->ops)
 
@@ -56,6 +61,12 @@ int persist_config_get(persist *p, const char *key, char **data_r,
 	uint64_t gen = 0;
 	int ret, found;
 
+	if (persist_lkg_offline(p)) {
+		persist_error_clear(err);
+		if ((ret = persist_valid_key("configuration key", key, err)) != PERSIST_OK)
+			return ret;
+		return persist_lkg_get(p, key, PERSIST_EUNAVAIL, data_r, len_r, etag_r, err);
+	}
 	if ((ret = persist_sink_get(p, PERSIST_KIND_CONFIG, &sink, err)) != PERSIST_OK ||
 	    (ret = persist_valid_key("configuration key", key, err)) != PERSIST_OK)
 		return ret;
@@ -75,6 +86,8 @@ int persist_config_get(persist *p, const char *key, char **data_r,
 	}
 	ret = provider_get(sink, key, &value, err);
 	if (ret == PERSIST_ENOTFOUND) {
+		persist_lkg_provider_ok(p);
+		persist_lkg_forget(p, key);
 		if (p->cache != NULL)
 			persist_cache_store(p->cache, gen, key, NULL, 0, NULL, 0);
 		if (err != NULL && err->msg[0] == '\0')
@@ -83,7 +96,9 @@ int persist_config_get(persist *p, const char *key, char **data_r,
 		return ret;
 	}
 	if (ret != PERSIST_OK)
-		return ret;
+		return persist_lkg_get(p, key, ret, data_r, len_r, etag_r, err);
+	persist_lkg_provider_ok(p);
+	persist_lkg_keep(p, key, value.data, value.len, value.etag);
 	if (p->cache != NULL)
 		persist_cache_store(p->cache, gen, key, value.data, value.len,
 				    value.etag, value.expires_ms);
@@ -106,12 +121,14 @@ int persist_config_get_many(persist *p, const char *const *keys, size_t n,
 			    struct persist_entry **entries_r,
 			    struct persist_error *err)
 {
-	struct persist_sink *sink;
+	struct persist_sink *sink = NULL;
 	struct persist_entry *entries;
 	int ret;
 
-	if ((ret = persist_sink_get(p, PERSIST_KIND_CONFIG, &sink, err)) != PERSIST_OK)
+	if (!persist_lkg_offline(p) &&
+	    (ret = persist_sink_get(p, PERSIST_KIND_CONFIG, &sink, err)) != PERSIST_OK)
 		return ret;
+	persist_error_clear(err);
 	if (entries_r == NULL || (keys == NULL && n > 0))
 		return persist_error_set(err, PERSIST_EINVAL, 0,
 			"persist_config_get_many: %s is NULL", entries_r == NULL ? "entries_r" : "keys");
@@ -153,6 +170,8 @@ int persist_config_set(persist *p, const char *key, const void *data,
 	char etag[PERSIST_ETAG_MAX] = "", what[PERSIST_KEY_MAX + 32];
 	int ret;
 
+	if (persist_lkg_offline(p))
+		return persist_lkg_refuse(p, "store a configuration document", err);
 	if ((ret = persist_sink_get(p, PERSIST_KIND_CONFIG, &sink, err)) != PERSIST_OK ||
 	    (ret = persist_valid_key("configuration key", key, err)) != PERSIST_OK)
 		return ret;
@@ -185,6 +204,8 @@ int persist_config_set(persist *p, const char *key, const void *data,
 		return persist_provider_error(sink, ret, err);
 	if (etag[0] == '\0' || memchr(etag, '\0', sizeof(etag)) == NULL)
 		persist_etag(data, len, etag);
+	persist_lkg_provider_ok(p);
+	persist_lkg_keep(p, key, data, len, etag);
 	if (p->cache != NULL)
 		persist_cache_store(p->cache, persist_cache_generation(p->cache), key,
 				    data, len, etag,
@@ -203,6 +224,8 @@ int persist_config_delete(persist *p, const char *key, const char *if_match,
 	struct persist_sink *sink;
 	int ret;
 
+	if (persist_lkg_offline(p))
+		return persist_lkg_refuse(p, "delete a configuration document", err);
 	if ((ret = persist_sink_get(p, PERSIST_KIND_CONFIG, &sink, err)) != PERSIST_OK ||
 	    (ret = persist_valid_key("configuration key", key, err)) != PERSIST_OK)
 		return ret;
@@ -215,8 +238,11 @@ int persist_config_delete(persist *p, const char *key, const char *if_match,
 		CONFIG_OPS(sink)->del(sink->store, key, if_match, err));
 	if (p->cache != NULL)
 		persist_cache_invalidate(p->cache, key);
+	if (ret == PERSIST_OK || ret == PERSIST_ENOTFOUND)
+		persist_lkg_forget(p, key);
 	if (ret != PERSIST_OK)
 		return persist_provider_error(sink, ret, err);
+	persist_lkg_provider_ok(p);
 	if ((sink->caps & PERSIST_CAP_NOTIFY) == 0)
 		persist_notifier_config_changed(p->notifier, key, NULL);
 	return PERSIST_OK;
@@ -226,21 +252,34 @@ int persist_config_delete(persist *p, const char *key, const char *if_match,
 int persist_config_list(persist *p, struct persist_entry **keys_r, size_t *n_r,
 			struct persist_error *err)
 {
-	struct persist_sink *sink;
+	struct persist_sink *sink = NULL;
 	struct persist_collector list = { .with_value = 0 };
 	int ret;
 
-	if ((ret = persist_sink_get(p, PERSIST_KIND_CONFIG, &sink, err)) != PERSIST_OK)
+	if (!persist_lkg_offline(p) &&
+	    (ret = persist_sink_get(p, PERSIST_KIND_CONFIG, &sink, err)) != PERSIST_OK)
 		return ret;
+	persist_error_clear(err);
 	if (keys_r == NULL || n_r == NULL)
 		return persist_error_set(err, PERSIST_EINVAL, 0,
 			"persist_config_list: output pointer is NULL");
+	if (persist_lkg_offline(p))
+		return persist_lkg_list(p, PERSIST_EUNAVAIL, keys_r, n_r, err);
 	if (!PERSIST_OPS_HAS(sink, struct persist_config_ops, list))
 		return persist_not_supported(sink, "list", err);
 	PERSIST_SINK_CALL(sink, ret,
 		CONFIG_OPS(sink)->list(sink->store, persist_collect_entry, &list, err));
 	ret = persist_provider_error(sink, ret, err);
-	return persist_collect_finish(&list, ret, 1, keys_r, n_r, err);
+	if (ret == PERSIST_EUNAVAIL && p->lkg != NULL) {
+		persist_collect_finish(&list, ret, 1, keys_r, n_r, NULL);
+		return persist_lkg_list(p, ret, keys_r, n_r, err);
+	}
+	ret = persist_collect_finish(&list, ret, 1, keys_r, n_r, err);
+	if (ret == PERSIST_OK) {
+		persist_lkg_provider_ok(p);
+		persist_lkg_sync(p, *keys_r, *n_r);
+	}
+	return ret;
 }
 
 int persist_config_subscribe(persist *p, const char *key, persist_config_cb *cb,
@@ -249,6 +288,8 @@ int persist_config_subscribe(persist *p, const char *key, persist_config_cb *cb,
 	struct persist_sink *sink;
 	int ret;
 
+	if (persist_lkg_offline(p))
+		return persist_lkg_refuse(p, "subscribe to configuration changes", err);
 	if ((ret = persist_sink_get(p, PERSIST_KIND_CONFIG, &sink, err)) != PERSIST_OK)
 		return ret;
 	if (cb == NULL)

@@ -17,6 +17,7 @@
 #include "persist-handle.h"
 #include "cache.h"
 #include "notify.h"
+#include "config-lkg.h"
 
 /* Wall-clock milliseconds since the epoch.  The coarse clock (one
    scheduler tick, a few ms) is precise enough for TTLs and costs a tenth of
@@ -130,6 +131,8 @@ static void host_config_changed(struct persist_sink *sink, const char *key,
 	p = sink->handle;
 	if (p->cache != NULL)
 		persist_cache_invalidate(p->cache, key);
+	if (key != NULL && etag == NULL)   /* deleted elsewhere: not last-known-good */
+		persist_lkg_forget(p, key);
 	if (p->notifier != NULL)
 		persist_notifier_config_changed(p->notifier, key, etag);
 }

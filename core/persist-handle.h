@@ -21,6 +21,7 @@ struct persist_notifier;
 struct persist_batcher;
 struct persist_failover;
 struct persist_watch;
+struct persist_config_lkg;
 
 /* One kind of one handle, served by one provider store. */
 struct persist_sink {
@@ -50,6 +51,7 @@ struct persist {
 	/* per kind, NULL without a fallback (core/fallback.c) */
 	struct persist_failover *failover[PERSIST_KIND_COUNT_];
 	struct persist_watch *watch;        /* the health thread, or NULL */
+	struct persist_config_lkg *lkg;     /* configuration copy; NULL without spoolDir */
 };
 
 /* True when a plugin's ops table (as built, `size` bytes) has a non-NULL

@@ -18,6 +18,7 @@
 #include "notify.h"
 #include "batch.h"
 #include "fallback.h"
+#include "config-lkg.h"
 
 /* Default configuration cache lifetime: the platform's production value. */
 #define DEFAULT_CACHE_TTL_MS 300000
@@ -201,7 +202,8 @@ static int open_settings(struct persist_settings *settings,
 		persist_close(p, NULL);
 		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
 	}
-	if ((ret = persist_notifier_create(p, &p->notifier, err)) != PERSIST_OK) {
+	if ((ret = persist_notifier_create(p, &p->notifier, err)) != PERSIST_OK ||
+	    (ret = persist_lkg_create(p, err)) != PERSIST_OK) {
 		persist_close(p, NULL);
 		return ret;
 	}
@@ -209,6 +211,12 @@ static int open_settings(struct persist_settings *settings,
 		if ((p->kinds & PERSIST_KIND_BIT(k)) == 0)
 			continue;
 		ret = open_sink(p, (enum persist_kind)k, &search, err);
+		/* configuration down at open: its last-known-good copy serves */
+		if (ret != PERSIST_OK && k == PERSIST_KIND_CONFIG &&
+		    persist_lkg_open_failed(p, ret, err)) {
+			persist_sink_close(&p->sinks[k]);
+			continue;
+		}
 		if (ret != PERSIST_OK) {
 			persist_close(p, NULL);
 			return ret;
@@ -309,6 +317,7 @@ int persist_close(persist *p, struct persist_error *err)
 	}
 	persist_notifier_destroy(p->notifier);
 	persist_cache_destroy(p->cache);
+	persist_lkg_destroy(p->lkg);
 	persist_settings_free(p->settings);
 	free(p->instance_id);
 	free(p);
@@ -371,6 +380,8 @@ int persist_health(persist *p, enum persist_kind kind, int64_t *latency_us_r,
 	int64_t latency = 0, start;
 	int ret;
 
+	if (kind == PERSIST_KIND_CONFIG && persist_lkg_offline(p))
+		return persist_lkg_offline_error(p, err);
 	if ((ret = persist_sink_get(p, kind, &sink, err)) != PERSIST_OK)
 		return ret;
 	if (__atomic_load_n(&sink->store, __ATOMIC_ACQUIRE) == NULL)

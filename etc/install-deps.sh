@@ -3,7 +3,8 @@
 # build persist and run its whole test suite: compiler and autotools,
 # json-c, OpenSSL, CUnit, hiredis, libpq, the Redis and PostgreSQL 15
 # servers the integration tests start on loopback (pgbench comes with
-# postgresql-15), and valgrind.
+# postgresql-15), valgrind, and clang with its libFuzzer runtime (the fuzz
+# targets).
 #
 # Idempotent and quiet: it asks dpkg what is missing and does nothing (not
 # even `apt-get update`) when everything is there.  Runs as root, or through
@@ -12,7 +13,8 @@ set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config libjson-c-dev
 libssl-dev libcunit1-dev libhiredis-dev redis-server redis-tools libpq-dev
-postgresql-15 valgrind"
+postgresql-15 valgrind
+clang libclang-rt-14-dev"
 
 missing=
 for pkg in $PACKAGES; do

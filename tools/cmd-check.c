@@ -9,6 +9,9 @@
  *   state         redis        EUNAVAIL: cannot connect to 127.0.0.1:6379 ...
  * and, for a kind with a fallback, a line with its mode and journal:
  *     fallback filesystem: mode primary, 0 journaled writes pending, ...
+ * and, when the configuration provider is unavailable and its
+ * last-known-good copy (spoolDir) holds documents, a line saying that the
+ * configuration is served from that copy.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -42,11 +45,31 @@ void ctl_print_fallback(persist *p, enum persist_kind kind, const char *indent)
 	       persist_provider_mode_name(st.mode), since, st.pending, st.replayed, st.outages);
 }
 
+/* After the configuration's health failed with status `ret` and message
+   `why`: say so when its last-known-good copy serves instead. */
+static void report_config_copy(persist *p, int ret, const char *why)
+{
+	struct persist_config_copy st = { .size = sizeof(st) };
+	struct persist_error err;
+	const char *prov = persist_provider(p, PERSIST_KIND_CONFIG);
+	int len;
+
+	if (ret != PERSIST_EUNAVAIL ||
+	    persist_config_copy_status(p, &st, &err) != PERSIST_OK ||
+	    !st.enabled || st.documents == 0)
+		return;
+	len = (int)strcspn(why, "\n");
+	printf("configuration served from last-known-good copy in %s "
+	       "(provider %s unavailable: %.*s)\n", st.dir, prov != NULL ? prov : "-",
+	       len, why);
+}
+
 /* Health of every kind; exit 3 when any is unhealthy. */
 int cmd_check(struct ctl *ctl, const struct ctl_args *args)
 {
 	persist *p;
-	int ret, bad = 0;
+	int ret, bad = 0, config_ret = PERSIST_OK;
+	char config_why[PERSIST_ERROR_MSG_MAX] = "";
 
 	if ((ret = ctl_open(ctl, &p)) != CTL_EXIT_OK)
 		return ret;
@@ -64,6 +87,10 @@ int cmd_check(struct ctl *ctl, const struct ctl_args *args)
 			continue;
 		}
 		bad++;
+		if (k == PERSIST_KIND_CONFIG) {
+			config_ret = ret;
+			snprintf(config_why, sizeof(config_why), "%s", err.msg);
+		}
 		/* the message on the same line, detail joined with " - " */
 		printf("%s:", persist_strerror(ret));
 		const char *m = err.msg[0] != '\0' ? err.msg : "unhealthy";
@@ -77,6 +104,7 @@ int cmd_check(struct ctl *ctl, const struct ctl_args *args)
 		putchar('\n');
 		ctl_print_fallback(p, (enum persist_kind)k, "              ");
 	}
+	report_config_copy(p, config_ret, config_why);
 	fflush(stdout);
 	if (bad > 0)
 		ret = ctl_error(CTL_EXIT_FAIL, "%d of %d providers are unhealthy",

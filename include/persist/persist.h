@@ -187,6 +187,34 @@ int persist_config_subscribe(persist *p, const char *key, persist_config_cb *cb,
 /* Once it returns, the callback is not running and will not run again. */
 int persist_config_unsubscribe(persist *p, uint64_t id, struct persist_error *err);
 
+/*
+ * Last-known-good copy.  With "spoolDir" in the configuration provider's
+ * config, every document read or written successfully is also kept on
+ * local disk (SPOOLDIR/config/, written atomically and fsynced).  While
+ * the provider answers PERSIST_EUNAVAIL, persist_config_get, _get_many and
+ * _list answer from that copy (PERSIST_OK, with the ETag the document had);
+ * a key the copy does not hold answers the provider's error.  When the
+ * store cannot even be opened because the backend is down and the copy
+ * holds documents, the handle opens anyway and serves the copy (for the
+ * life of the handle: open a new one to reconnect).  Writes and
+ * subscriptions are never served from the copy: they answer
+ * PERSIST_EUNAVAIL naming the provider.  A document deleted through the
+ * handle, found absent, or missing from a successful list is removed from
+ * the copy.  See "Configuration when its backend is down" in the README.
+ */
+struct persist_config_copy {
+	uint32_t size;          /* sizeof(struct persist_config_copy) */
+	int enabled;            /* spoolDir is set: documents are kept */
+	int serving;            /* the last configuration answer came from the copy */
+	int offline;            /* opened while the provider was down: always the copy */
+	uint64_t documents;     /* documents in the copy now */
+	char dir[1024];         /* SPOOLDIR/config ("" when not enabled) */
+	char reason[PERSIST_ERROR_MSG_MAX]; /* while serving: the provider's error */
+};
+/* Fill *status_r (set status_r->size first; a shorter struct gets a prefix). */
+int persist_config_copy_status(persist *p, struct persist_config_copy *status_r,
+			       struct persist_error *err);
+
 /* --- state -------------------------------------------------------------- */
 
 int persist_state_get(persist *p, const char *collection, const char *key,

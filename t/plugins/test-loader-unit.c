@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <dlfcn.h>
@@ -523,10 +524,36 @@ static void test_cap_map(void)
 	}
 }
 
+/* Number of mappings of this process of the file with inode ino on
+   device dev, read from /proc/self/maps ("addr perms offset MAJ:MIN
+   inode path"): what the dynamic loader really mapped, whatever name
+   it was given. */
+static int mapped_inode(dev_t dev, ino_t ino)
+{
+	char line[PATH_MAX + 256];
+	FILE *f = fopen("/proc/self/maps", "r");
+	int n = 0;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned maj, min;
+		unsigned long long inode;
+
+		if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3 &&
+		    inode == (unsigned long long)ino && maj == major(dev) &&
+		    min == minor(dev))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
 /* A plugin file swapped for another between the check and dlopen: what
    is loaded is the file that was checked (through its descriptor), not
    what the path names by then; the loader knows it by /proc/<pid>/fd/N
-   but the registry by its path and inode. */
+   but the registry by its path and inode.  The proof is the mapping
+   itself: the checked inode is mapped, the swapped-in file's is not. */
 static void test_swap_after_check(void)
 {
 	struct loader_checked c = { .real = NULL, .fd = -1 };
@@ -537,6 +564,7 @@ static void test_swap_after_check(void)
 	const char *d[1] = { dir };
 	struct persist_search s = one_dir(d);
 	char path[PATH_MAX], tmp[PATH_MAX];
+	struct stat decoy;
 	void *dl = NULL;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
@@ -545,12 +573,17 @@ static void test_swap_after_check(void)
 	CU_ASSERT_EQUAL_FATAL(loader_check_file(path, 0, &c, &err), PERSIST_OK);
 	/* the swap: another plugin renamed over the checked name */
 	CU_ASSERT_EQUAL_FATAL(fx_copy("fixture_badmagic", dir, "decoy", 0644), 0);
+	CU_ASSERT_EQUAL_FATAL(stat(tmp, &decoy), 0);
 	CU_ASSERT_EQUAL_FATAL(rename(tmp, path), 0);
+	CU_ASSERT_EQUAL(mapped_inode(c.st.st_dev, c.st.st_ino), 0);
 	CU_ASSERT_EQUAL(loader_open_descriptor(&c, "fixture_ok", &dl, &desc, &err),
 			PERSIST_OK);
 	CU_ASSERT_EQUAL(strncmp(c.via, "/proc/", 6), 0);
 	if (desc != NULL)
 		CU_ASSERT_STRING_EQUAL(desc->name, "fixture_ok");
+	CU_ASSERT(mapped_inode(c.st.st_dev, c.st.st_ino) > 0);
+	CU_ASSERT_EQUAL(mapped_inode(decoy.st_dev, decoy.st_ino), 0);
+	CU_ASSERT(decoy.st_ino != c.st.st_ino);
 	if (dl != NULL)
 		dlclose(dl);
 	if (c.fd >= 0)

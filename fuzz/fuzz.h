@@ -1,0 +1,35 @@
+/*
+ * fuzz/fuzz.h - what every fuzz target shares.  A target is one file
+ * fuzz/fuzz-<name>.c defining LLVMFuzzerTestOneInput (and, when it needs
+ * one-time setup, LLVMFuzzerInitialize).  The same file is linked twice:
+ * with libFuzzer (./configure --enable-fuzzing CC=clang; make fuzz) to
+ * fuzz, and with fuzz/replay.c into fuzz/replay-<name>, which `make check`
+ * runs on the seed corpus and on every input that once crashed
+ * (fuzz/regress/<name>/), with any compiler.
+ *
+ * A target aborts (fuzz_assert) when the code under test breaks a promise
+ * that is not a memory error: an error without a message, a success that
+ * left no result.
+ */
+#ifndef PERSIST_FUZZ_H
+#define PERSIST_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* Abort with a message when cond is false (the fuzzer records the input). */
+#define fuzz_assert(cond)                                                     \
+	do {                                                                  \
+		if (!(cond)) {                                                \
+			fprintf(stderr, "%s:%d: promise broken: %s\n",        \
+				__FILE__, __LINE__, #cond);                   \
+			abort();                                              \
+		}                                                             \
+	} while (0)
+
+#endif
