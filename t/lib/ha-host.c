@@ -278,8 +278,10 @@ int main(int argc, char **argv)
 			failed = 1;
 			break;
 		}
-		if (n == 0)
+		if (n == 0) {
+			persist_items_free(records, n);
 			break;
+		}
 		for (size_t i = 0; i < n; i++) {
 			char h[64];
 			unsigned long k;
