@@ -328,8 +328,10 @@ int redis_sentinel_master(struct redis_pool *pool, char *host, size_t size,
 			 conf->master_name, tried);
 		return PERSIST_ECONFIG;
 	}
-	snprintf(why, why_size, "no sentinel named master \"%s\" (%s)",
-		 conf->master_name, tried);
+	snprintf(why, why_size, code == PERSIST_ECONFIG ?
+		 "the sentinels refuse us (master \"%s\": %s)" :
+		 "no sentinel named master \"%s\" (%s)", conf->master_name,
+		 tried);
 	return code;
 }
 
