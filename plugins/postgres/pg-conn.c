@@ -279,9 +279,17 @@ int pg_connect(const struct pg_store *st, const char *conninfo, int timeout_ms,
 	int64_t deadline = host->monotonic_us() + (int64_t)timeout_ms * 1000;
 	PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
 	char set[96];
+	bool has_timeout;
 	PGconn *pg;
 
-	pg = PQconnectStartParams(keywords, values, 1);
+	if (pg_conninfo_hosts(conninfo, &has_timeout) > 1) {
+		/* several servers: libpq chooses, host after host
+		   (pg-failover.c) */
+		pg = pg_connect_hosts(conninfo, has_timeout ? 0 : timeout_ms);
+		deadline = host->monotonic_us() + (int64_t)timeout_ms * 1000;
+	} else {
+		pg = PQconnectStartParams(keywords, values, 1);
+	}
 	if (pg == NULL) {
 		snprintf(why, why_size, "out of memory");
 		return PERSIST_ENOMEM;
@@ -289,6 +297,8 @@ int pg_connect(const struct pg_store *st, const char *conninfo, int timeout_ms,
 	PQsetNoticeProcessor(pg, ignore_notice, NULL);
 	if (PQstatus(pg) == CONNECTION_BAD)
 		ps = PGRES_POLLING_FAILED;
+	else if (PQstatus(pg) == CONNECTION_OK)
+		ps = PGRES_POLLING_OK;
 	while (ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
 		int r = wait_socket(pg, ps == PGRES_POLLING_READING ? POLLIN : POLLOUT,
 				    deadline, host);
@@ -436,6 +446,18 @@ static int pool_connect(struct pg_pool *pool, struct pg_conn **c_r,
 		pool->reconnects++;
 		host->log(st->sink, PERSIST_LOG_INFO,
 			  "connected again to %s", pool->display);
+	}
+	{
+		char server[sizeof(pool->server)];
+
+		/* with several hosts, say when another one became the one
+		   we use (a standby promoted) */
+		snprintf(server, sizeof(server), "%s:%s", PQhost(pg), PQport(pg));
+		if (pool->server[0] != '\0' && strcmp(server, pool->server) != 0)
+			host->log(st->sink, PERSIST_LOG_WARNING,
+				  "now using server %s (was %s) of %s", server,
+				  pool->server, pool->display);
+		memcpy(pool->server, server, sizeof(server));
 	}
 	pool->down = false;
 	pool->failures = 0;

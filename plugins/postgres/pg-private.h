@@ -9,6 +9,8 @@
  *   pg-mask.c      conninfo checks and display without the password
  *   pg-conn.c      connect with a deadline, pool, backoff, statement
  *                  execution with an honest answer about what happened
+ *   pg-failover.c  conninfo naming several servers (libpq chooses the
+ *                  primary; each host gets its own connect timeout)
  *   pg-schema.c    the schema's tables, created on first use
  *   pg-sql.c       the statements, prepared once per connection
  *   pg-listen.c    the listening thread (LISTEN/NOTIFY, dedicated connection)
@@ -161,6 +163,7 @@ struct pg_pool {
 	int64_t retry_at_us;
 	char last_error[256];
 	uint64_t reconnects;
+	char server[128];        /* host:port of the last connection */
 };
 
 /* Flags of a statement. */
@@ -183,6 +186,12 @@ void pg_param_i64(struct pg_params *p, char buf[24], int64_t v);
    the reason goes to why. */
 int pg_connect(const struct pg_store *st, const char *conninfo,
 	       int timeout_ms, PGconn **pg_r, char *why, size_t why_size);
+/* pg-failover.c: how many servers conninfo names (*has_timeout_r: it
+   sets connect_timeout); connect to one that names several, libpq moving
+   to the next host after timeout_ms (in whole seconds, at least 2; 0:
+   the conninfo's own connect_timeout). */
+unsigned pg_conninfo_hosts(const char *conninfo, bool *has_timeout_r);
+PGconn *pg_connect_hosts(const char *conninfo, int timeout_ms);
 int pg_pool_init(struct pg_pool *pool, struct pg_store *st,
 		 const char *conninfo, const char *display);
 void pg_pool_destroy(struct pg_pool *pool);

@@ -268,10 +268,12 @@ static bool reply_is_transient(const redisReply *r)
 	return false;
 }
 
-/* Connect to the configured server and run the handshake: AUTH, SELECT,
-   SCRIPT LOAD of every script (load_scripts), PING - one round trip. */
-int redis_connect(const struct redis_pool *pool, bool load_scripts,
-		  redisContext **ctx_r, char *why, size_t why_size)
+/* Connect to host:port (or the configured unix socket) and run the
+   handshake: AUTH, SELECT, SCRIPT LOAD of every script (load_scripts),
+   ROLE (check_role: it must be the master), PING - one round trip. */
+static int connect_at(const struct redis_pool *pool, const char *host,
+		      int port, bool load_scripts, bool check_role,
+		      redisContext **ctx_r, char *why, size_t why_size)
 {
 	const struct redis_conf *conf = pool->conf;
 	struct redis_req req;
@@ -279,13 +281,14 @@ int redis_connect(const struct redis_pool *pool, bool load_scripts,
 	char *buf = NULL;
 	size_t len = 0, sent = 0, *ends = NULL;
 	size_t i_auth = SIZE_MAX, i_select = SIZE_MAX, i_scripts = SIZE_MAX;
+	size_t i_role = SIZE_MAX;
 	int ret = PERSIST_OK;
 
 	if (conf->unix_socket)
 		ctx = redisConnectUnixWithTimeout(conf->path,
 						  ms_tv(conf->connect_timeout_ms));
 	else
-		ctx = redisConnectWithTimeout(conf->host, conf->port,
+		ctx = redisConnectWithTimeout(host, port,
 					      ms_tv(conf->connect_timeout_ms));
 	if (ctx == NULL) {
 		snprintf(why, why_size, "out of memory");
@@ -335,6 +338,10 @@ int redis_connect(const struct redis_pool *pool, bool load_scripts,
 			redis_req_str(&req, redis_script((enum redis_script_id)s)->body);
 		}
 	}
+	if (check_role) {
+		i_role = req.ncmds;
+		redis_req_cmd(&req, "ROLE");
+	}
 	redis_req_cmd(&req, "PING");
 	if (req.oom || wire_build(&req, &buf, &len, &ends) < 0) {
 		snprintf(why, why_size, "out of memory");
@@ -364,6 +371,7 @@ int redis_connect(const struct redis_pool *pool, bool load_scripts,
 			const char *step =
 				i == i_auth ? "authentication failed" :
 				i == i_select ? "selecting the database failed" :
+				i == i_role ? "ROLE was refused" :
 				(i_scripts != SIZE_MAX && i >= i_scripts &&
 				 i < i_scripts + RS_COUNT_) ?
 				"loading the Lua scripts failed" :
@@ -380,6 +388,18 @@ int redis_connect(const struct redis_pool *pool, bool load_scripts,
 				 "handshake failed: PING was not answered PONG "
 				 "(is it a Redis server?)");
 			ret = PERSIST_ECONFIG;
+		} else if (i == i_role &&
+			   (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+			    r->element[0]->type != REDIS_REPLY_STRING ||
+			    strcmp(r->element[0]->str, "master") != 0)) {
+			/* a sentinel named a replica: the failover is not over,
+			   or the sentinel is wrong - either way not now */
+			snprintf(why, why_size, "it is not the master (ROLE "
+				 "answers \"%.20s\")", r->type == REDIS_REPLY_ARRAY &&
+				 r->elements > 0 &&
+				 r->element[0]->type == REDIS_REPLY_STRING ?
+				 r->element[0]->str : "?");
+			ret = PERSIST_EUNAVAIL;
 		} else if (i_scripts != SIZE_MAX && i >= i_scripts &&
 			   i < i_scripts + RS_COUNT_) {
 			const char *sha = redis_script((enum redis_script_id)
@@ -405,6 +425,52 @@ out:
 	}
 	*ctx_r = ctx;
 	return PERSIST_OK;
+}
+
+/* Connect to the server: the configured one, or with sentinels the
+   master they name (checked with ROLE; forgotten when it fails, so the
+   next attempt asks again).  *gen_r gets the generation of the master's
+   address (0 without sentinels). */
+int redis_connect(struct redis_pool *pool, bool load_scripts,
+		  redisContext **ctx_r, uint64_t *gen_r, char *why,
+		  size_t why_size)
+{
+	const struct redis_conf *conf = pool->conf;
+	char host[REDIS_HOST_MAX], one[256];
+	uint64_t gen = 0;
+	int port, ret;
+
+	if (conf->sentinels == NULL) {
+		if (gen_r != NULL)
+			*gen_r = 0;
+		return connect_at(pool, conf->host, conf->port, load_scripts,
+				  false, ctx_r, why, why_size);
+	}
+	ret = redis_sentinel_master(pool, host, sizeof(host), &port, &gen,
+				    why, why_size);
+	if (ret != PERSIST_OK)
+		return ret;
+	ret = connect_at(pool, host, port, load_scripts, true, ctx_r, one,
+			 sizeof(one));
+	if (ret != PERSIST_OK) {
+		redis_sentinel_forget(pool, gen);
+		snprintf(why, why_size, "master %s:%d: %s", host, port, one);
+		return ret;
+	}
+	if (gen_r != NULL)
+		*gen_r = gen;
+	return PERSIST_OK;
+}
+
+/* The generation of the master's address (0 without sentinels). */
+uint64_t redis_pool_master_gen(struct redis_pool *pool)
+{
+	uint64_t gen;
+
+	pthread_mutex_lock(&pool->lock);
+	gen = pool->master_gen;
+	pthread_mutex_unlock(&pool->lock);
+	return gen;
 }
 
 /* --- the pool -------------------------------------------------------- */
@@ -547,7 +613,7 @@ static void pool_mark_up(struct redis_pool *pool)
 }
 
 /* Wrap a new context as a pool connection; NULL on ENOMEM. */
-static struct redis_conn *conn_new(redisContext *ctx)
+static struct redis_conn *conn_new(redisContext *ctx, uint64_t gen)
 {
 	struct redis_conn *conn = malloc(sizeof(*conn));
 
@@ -556,6 +622,7 @@ static struct redis_conn *conn_new(redisContext *ctx)
 		return NULL;
 	}
 	conn->ctx = ctx;
+	conn->gen = gen;
 	conn->next = NULL;
 	return conn;
 }
@@ -572,14 +639,17 @@ static int pool_acquire(struct redis_pool *pool, const char *what,
 	struct timespec deadline = { 0, 0 };
 	bool probing;
 	char why[256];
+	uint64_t gen = 0;
 	int ret;
 
 	pthread_mutex_lock(&pool->lock);
 	for (;;) {
 		while ((conn = pool->idle) != NULL) {
+			bool current = conn->gen == pool->master_gen;
+
 			pool->idle = conn->next;
 			pthread_mutex_unlock(&pool->lock);
-			if (conn_alive(conf, conn)) {
+			if (current && conn_alive(conf, conn)) {
 				*conn_r = conn;
 				return PERSIST_OK;
 			}
@@ -633,7 +703,7 @@ static int pool_acquire(struct redis_pool *pool, const char *what,
 	pool->total++;
 	pthread_mutex_unlock(&pool->lock);
 
-	ret = redis_connect(pool, true, &ctx, why, sizeof(why));
+	ret = redis_connect(pool, true, &ctx, &gen, why, sizeof(why));
 
 	pthread_mutex_lock(&pool->lock);
 	if (probing)
@@ -660,7 +730,7 @@ static int pool_acquire(struct redis_pool *pool, const char *what,
 	}
 	pool_mark_up(pool);
 	pthread_mutex_unlock(&pool->lock);
-	conn = conn_new(ctx);
+	conn = conn_new(ctx, gen);
 	if (conn == NULL) {
 		pthread_mutex_lock(&pool->lock);
 		pool->total--;
@@ -683,9 +753,11 @@ static void pool_release(struct redis_pool *pool, struct redis_conn *conn)
 	pthread_mutex_unlock(&pool->lock);
 }
 
-/* Close a connection that failed. */
+/* Close a connection that failed; with sentinels its master is in doubt
+   and is asked for again. */
 static void pool_discard(struct redis_pool *pool, struct redis_conn *conn)
 {
+	redis_sentinel_forget(pool, conn->gen);
 	redisFree(conn->ctx);
 	free(conn);
 	pthread_mutex_lock(&pool->lock);
@@ -748,6 +820,47 @@ static int exec_once(struct redis_pool *pool, struct redis_req *req,
 		     unsigned flags, redisReply ***replies_r,
 		     struct persist_error *err);
 
+/* Append "WAIT acks timeout" to a request's wire bytes; -1 on ENOMEM. */
+static int wire_wait(char **buf, size_t *len, int acks, int timeout_ms)
+{
+	char a[16], t[16], cmd[96];
+	int n;
+	char *nb;
+
+	snprintf(a, sizeof(a), "%d", acks);
+	snprintf(t, sizeof(t), "%d", timeout_ms);
+	n = snprintf(cmd, sizeof(cmd), "*3\r\n$4\r\nWAIT\r\n$%zu\r\n%s\r\n"
+		     "$%zu\r\n%s\r\n", strlen(a), a, strlen(t), t);
+	nb = realloc(*buf, *len + (size_t)n + 1);
+	if (nb == NULL)
+		return -1;
+	memcpy(nb + *len, cmd, (size_t)n);
+	*buf = nb;
+	*len += (size_t)n;
+	return 0;
+}
+
+/* True when some reply says the server is a replica now (the master
+   moved): the write was refused, not applied. */
+static bool replies_readonly(redisReply **replies, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (replies[i] != NULL && replies[i]->type == REDIS_REPLY_ERROR &&
+		    replies[i]->len >= 8 && strncmp(replies[i]->str, "READONLY", 8) == 0)
+			return true;
+	return false;
+}
+
+/* True when every reply is an error reply: nothing (or, for a script,
+   what its own error says) was written. */
+static bool replies_all_errors(redisReply **replies, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (replies[i] == NULL || replies[i]->type != REDIS_REPLY_ERROR)
+			return false;
+	return true;
+}
+
 /* Run req (exec_once); the first request of a store also runs the
    store's after_first hook, whatever its outcome, so that the hook's
    wait overlaps the request's own connecting. */
@@ -781,7 +894,8 @@ static int exec_once(struct redis_pool *pool, struct redis_req *req,
 	struct redis_conn *conn = NULL;
 	redisReply **replies = NULL;
 	char *buf = NULL;
-	size_t len = 0, *ends = NULL;
+	size_t len = 0, req_len, *ends = NULL;
+	bool wait = (flags & REDIS_WRITE) && conf->replica_acks > 0;
 	int ret = PERSIST_OK;
 
 	if (req->oom || req->ncmds == 0)
@@ -790,6 +904,15 @@ static int exec_once(struct redis_pool *pool, struct redis_req *req,
 	if (wire_build(req, &buf, &len, &ends) < 0)
 		return host->error(err, PERSIST_ENOMEM, ENOMEM, "%s: out of memory",
 				   req->what);
+	/* replicaAcks: the write is confirmed only once that many replicas
+	   have it (WAIT, on the same connection, right after it) */
+	req_len = len;
+	if (wait && wire_wait(&buf, &len, conf->replica_acks,
+			      conf->wait_timeout_ms) < 0) {
+		ret = host->error(err, PERSIST_ENOMEM, ENOMEM, "%s: out of memory",
+				  req->what);
+		goto out;
+	}
 	replies = calloc(req->ncmds, sizeof(*replies));
 	if (replies == NULL) {
 		ret = host->error(err, PERSIST_ENOMEM, ENOMEM, "%s: out of memory",
@@ -799,6 +922,7 @@ static int exec_once(struct redis_pool *pool, struct redis_req *req,
 	for (int attempt = 0;; attempt++) {
 		size_t sent = 0, complete = 0;
 		bool timeout = false;
+		long long acked = 0;
 		char why[256];
 
 		ret = pool_acquire(pool, req->what, &conn, err);
@@ -813,7 +937,8 @@ static int exec_once(struct redis_pool *pool, struct redis_req *req,
 			while (complete < req->ncmds && ends[complete] <= sent)
 				complete++;
 			if (!(flags & REDIS_WRITE) ||
-			    (sent < len && ((flags & REDIS_ATOMIC) || complete == 0))) {
+			    (sent < req_len &&
+			     ((flags & REDIS_ATOMIC) || complete == 0))) {
 				ret = host->error(err, PERSIST_EUNAVAIL, e,
 						  "%s: redis %s is unavailable\n"
 						  "Sending failed (%s) before the request was "
@@ -855,6 +980,23 @@ static int exec_once(struct redis_pool *pool, struct redis_req *req,
 				goto out;
 			}
 		}
+		if (wait) {
+			redisReply *w = NULL;
+
+			if (ctx_read(conn->ctx, &w, &timeout, why, sizeof(why),
+				     conf->command_timeout_ms) < 0) {
+				pool_discard(pool, conn);
+				ret = host->error(err, PERSIST_EUNCERTAIN, 0,
+						  "%s: outcome unknown\n"
+						  "Redis %s answered the request, but the "
+						  "answer of WAIT was lost (%s); it may not "
+						  "be on %d replicas.", req->what,
+						  conf->display, why, conf->replica_acks);
+				goto out;
+			}
+			acked = w->type == REDIS_REPLY_INTEGER ? w->integer : -1;
+			freeReplyObject(w);
+		}
 		if (req->ncmds == 1 && attempt == 0 && reply_noscript(replies[0])) {
 			/* not executed: load the scripts and run it again */
 			freeReplyObject(replies[0]);
@@ -870,7 +1012,25 @@ static int exec_once(struct redis_pool *pool, struct redis_req *req,
 			pool_release(pool, conn);
 			continue;
 		}
-		pool_release(pool, conn);
+		if (replies_readonly(replies, req->ncmds)) {
+			/* a replica now: ask the sentinels where the master went;
+			   the error reply itself says "not applied" */
+			pool_discard(pool, conn);
+		} else {
+			pool_release(pool, conn);
+		}
+		if (wait && acked < conf->replica_acks &&
+		    !replies_all_errors(replies, req->ncmds)) {
+			ret = host->error(err, PERSIST_EUNCERTAIN, 0,
+					  "%s: not confirmed by the replicas\n"
+					  "Redis %s applied it, but only %lld of %d "
+					  "replicas acknowledged it within %d ms "
+					  "(setting \"waitTimeout\"); a failover now "
+					  "could lose it.", req->what, conf->display,
+					  acked < 0 ? 0 : acked, conf->replica_acks,
+					  conf->wait_timeout_ms);
+			goto out;
+		}
 		*replies_r = replies;
 		replies = NULL;
 		ret = PERSIST_OK;

@@ -18,6 +18,17 @@
  *   tlsCACert, tlsCert, tlsKey, tlsServerName
  *                   strings for rediss:// (CA bundle, client certificate
  *                           and key, SNI name)
+ *   sentinels       list    "host:port" of Redis Sentinels: the master is
+ *                           the one they name for masterName (the url then
+ *                           gives only the database and credentials)
+ *   masterName      string  the name the sentinels monitor the master by
+ *   sentinelUsername, sentinelPassword
+ *                   strings AUTH to the sentinels (the password is secret)
+ *   replicaAcks     integer every write waits (WAIT) until this many
+ *                           replicas have it (default 0: no wait); one not
+ *                           confirmed answers PERSIST_EUNCERTAIN
+ *   waitTimeout     integer ms the WAIT may take (default 1000; less than
+ *                           commandTimeout)
  * They are read by the plugin support library's config reader
  * (pc_config_read): an unknown key, a value of the wrong type or out of
  * range, a string with a NUL byte is PERSIST_ECONFIG naming the key; url
@@ -47,6 +58,16 @@ void redis_conf_free(struct redis_conf *conf)
 	free(conf->tls_cert);
 	free(conf->tls_key);
 	free(conf->tls_server_name);
+	for (size_t i = 0; i < conf->n_sentinels; i++)
+		free(conf->sentinels[i].host);
+	free(conf->sentinels);
+	free(conf->master_name);
+	free(conf->sentinel_username);
+	if (conf->sentinel_password != NULL) {
+		explicit_bzero(conf->sentinel_password,
+			       strlen(conf->sentinel_password));
+		free(conf->sentinel_password);
+	}
 	memset(conf, 0, sizeof(*conf));
 }
 
@@ -57,6 +78,9 @@ struct redis_settings {
 	int64_t reconnect_min, reconnect_max;
 	bool keepalive;
 	char *tls_ca, *tls_cert, *tls_key, *tls_server_name;
+	char **sentinels;
+	char *master_name, *sentinel_username, *sentinel_password;
+	int64_t replica_acks, wait_timeout;
 };
 
 #define REDIS_MS_MAX 3600000   /* the longest timeout or backoff step: 1 h */
@@ -90,6 +114,15 @@ static const struct pc_setting redis_settings_table[] = {
 	RS_STRING("tlsCert", tls_cert, 0),
 	RS_STRING("tlsKey", tls_key, 0),
 	RS_STRING("tlsServerName", tls_server_name, 0),
+	{ .name = "sentinels", .type = PC_SETTING_STRINGS,
+	  .offset = RS(sentinels), .min = 3, .max = REDIS_HOST_MAX + 6 },
+	{ .name = "masterName", .type = PC_SETTING_STRING,
+	  .offset = RS(master_name), .min = 1, .max = 256 },
+	RS_STRING("sentinelUsername", sentinel_username, 0),
+	RS_STRING("sentinelPassword", sentinel_password, PC_SETTING_SECRET),
+	{ .name = "replicaAcks", .type = PC_SETTING_INT64,
+	  .offset = RS(replica_acks), .min = 0, .max = 1000, .def_int = 0 },
+	RS_MS("waitTimeout", wait_timeout, REDIS_DEFAULT_WAIT_TIMEOUT),
 	{ .name = NULL }
 };
 
@@ -140,6 +173,14 @@ static int conf_check(const struct persist_host *host, struct redis_conf *conf,
 				   "The plugin was built against a hiredis without hiredis_ssl "
 				   "(TLS needs hiredis 1.0 or later); use redis:// or rebuild.");
 #endif
+	if (conf->replica_acks > 0 &&
+	    conf->wait_timeout_ms >= conf->command_timeout_ms)
+		return host->error(err, PERSIST_ECONFIG, 0,
+				   "setting \"waitTimeout\" (%d) must be less "
+				   "than \"commandTimeout\" (%d)\n"
+				   "A write waits for its replicas within one "
+				   "command's time.", conf->wait_timeout_ms,
+				   conf->command_timeout_ms);
 	if (conf->reconnect_min_ms > conf->reconnect_max_ms)
 		return host->error(err, PERSIST_ECONFIG, 0,
 				   "setting \"reconnectMin\" (%d) is larger "
@@ -170,6 +211,11 @@ int redis_conf_parse(const struct persist_host *host, const char *json,
 	conf->tls_cert = take(&rs.tls_cert);
 	conf->tls_key = take(&rs.tls_key);
 	conf->tls_server_name = take(&rs.tls_server_name);
+	conf->master_name = take(&rs.master_name);
+	conf->sentinel_username = take_nonempty(&rs.sentinel_username);
+	conf->sentinel_password = take_nonempty(&rs.sentinel_password);
+	conf->replica_acks = (int)rs.replica_acks;
+	conf->wait_timeout_ms = (int)rs.wait_timeout;
 
 	ret = redis_url_parse(host, rs.url, conf, err);
 	/* "username" and "password" override the url's; "" means none */
@@ -184,6 +230,8 @@ int redis_conf_parse(const struct persist_host *host, const char *json,
 		}
 		conf->password = take_nonempty(&rs.password);
 	}
+	if (ret == PERSIST_OK)
+		ret = redis_sentinel_conf(host, rs.sentinels, conf, err);
 	if (ret == PERSIST_OK)
 		ret = conf_check(host, conf, err);
 	pc_config_free(redis_settings_table, &rs);   /* wipes url and password */

@@ -13,6 +13,8 @@
  *   redis-msg.c      framing of pub/sub messages (binary safe)
  *   redis-store.c    open/close/health shared by the three kinds
  *   redis-pubsub.c   the subscriber thread (dedicated connection)
+ *   redis-sentinel.c the master named by Redis Sentinel: asking the
+ *                    sentinels, following +switch-master (watcher thread)
  *   redis-state.c    state: counters, values with TTL, logs, batches
  *   redis-config.c   configuration documents, ETags, CAS, notification
  *   redis-session.c  session registry, broadcast, targeted send
@@ -42,6 +44,8 @@
 #define REDIS_DEFAULT_RECONNECT_MIN 50
 #define REDIS_DEFAULT_RECONNECT_MAX 2000
 #define REDIS_PREFIX_MAX 256
+#define REDIS_DEFAULT_WAIT_TIMEOUT 1000
+#define REDIS_HOST_MAX 256     /* a master's address as a sentinel names it */
 
 /* Redis refuses expiry times it cannot represent only after a script may
    have written, so every TTL is checked against PERSIST_TTL_MAX_MS
@@ -77,6 +81,21 @@ struct redis_conf {
 	char *tls_cert;        /* client certificate */
 	char *tls_key;         /* client key */
 	char *tls_server_name; /* SNI */
+	/* Redis Sentinel (redis-sentinel.c): the master is the one the
+	   sentinels name; host/port above are then not used */
+	struct redis_addr *sentinels;  /* NULL: no sentinels */
+	size_t n_sentinels;
+	char *master_name;
+	char *sentinel_username;
+	char *sentinel_password;       /* NULL: no AUTH to the sentinels */
+	int replica_acks;              /* WAIT for this many replicas (0: no) */
+	int wait_timeout_ms;
+};
+
+/* A sentinel's address. */
+struct redis_addr {
+	char *host;
+	int port;
 };
 
 /* redis-url.c */
@@ -175,6 +194,7 @@ void redis_req_script(struct redis_req *req, enum redis_script_id id,
 /* One pooled connection. */
 struct redis_conn {
 	redisContext *ctx;
+	uint64_t gen;              /* the pool's master_gen it was made for */
 	struct redis_conn *next;
 };
 
@@ -199,6 +219,16 @@ struct redis_pool {
 	void (*after_first)(void *ctx);
 	void *after_first_ctx;
 	bool first_done;
+	/* with sentinels: the master's address as last named, guarded by
+	   lock; master_gen grows whenever it changes or is in doubt, and
+	   connections made for an older one are not reused */
+	bool master_known;
+	char master_host[REDIS_HOST_MAX];
+	int master_port;
+	uint64_t master_gen;
+	/* run (without lock) when the sentinels announce a new master */
+	void (*on_master_change)(void *ctx);
+	void *on_master_change_ctx;
 	/* statistics (for tests and logs) */
 	uint64_t reconnects;
 #ifdef HAVE_HIREDIS_SSL
@@ -214,8 +244,11 @@ struct redis_pool {
    load_scripts).  PERSIST_OK, PERSIST_EUNAVAIL (cannot reach it now) or
    PERSIST_ECONFIG (it answered, but refuses us or is not Redis); the
    reason goes to why. */
-int redis_connect(const struct redis_pool *pool, bool load_scripts,
-		  redisContext **ctx_r, char *why, size_t why_size);
+int redis_connect(struct redis_pool *pool, bool load_scripts,
+		  redisContext **ctx_r, uint64_t *gen_r, char *why,
+		  size_t why_size);
+/* The generation of the master's address (see struct redis_pool). */
+uint64_t redis_pool_master_gen(struct redis_pool *pool);
 int redis_pool_init(struct redis_pool *pool, const struct redis_conf *conf,
 		    const struct persist_host *host, struct persist_sink *sink,
 		    struct persist_error *err);
@@ -261,6 +294,27 @@ int redis_script_error(const struct persist_host *host, const redisReply *r,
 /* Check a TTL (0: none) against 0..PERSIST_TTL_MAX_MS; EINVAL naming what. */
 int redis_check_ttl(const struct persist_host *host, int64_t ttl_ms,
 		    const char *what, struct persist_error *err);
+
+/* --- Redis Sentinel (redis-sentinel.c) ------------------------------- */
+
+/* Parse the "sentinels" list ("host:port" each) into conf. */
+int redis_sentinel_conf(const struct persist_host *host, char **list,
+			struct redis_conf *conf, struct persist_error *err);
+/* The master's address: the one last named, or asked of the sentinels
+   now.  PERSIST_OK, PERSIST_EUNAVAIL (no sentinel answered) or
+   PERSIST_ECONFIG (they do not know masterName, or refuse us); the
+   reason to why. */
+int redis_sentinel_master(struct redis_pool *pool, char *host, size_t size,
+			  int *port_r, uint64_t *gen_r, char *why,
+			  size_t why_size);
+/* The master of generation gen failed or is no master: ask the
+   sentinels again before the next connection. */
+void redis_sentinel_forget(struct redis_pool *pool, uint64_t gen);
+struct redis_watch;
+/* Start / stop the thread that follows +switch-master for the pool. */
+int redis_watch_start(struct redis_pool *pool, struct redis_watch **w_r,
+		      struct persist_error *err);
+void redis_watch_stop(struct redis_watch *w);
 
 /* --- pub/sub messages (redis-msg.c) ----------------------------------- */
 
@@ -312,6 +366,7 @@ struct redis_store {
 	char *instance_id;
 	struct persist_sink *sink;
 	struct redis_sub *sub;
+	struct redis_watch *watch;   /* with sentinels */
 	size_t prefix_len;
 	/* names built once (prefix + fixed part) */
 	char *chan_config;   /* configuration change notices */

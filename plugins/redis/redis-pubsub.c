@@ -16,6 +16,8 @@
  * then subscribes again and reports the gap (messages published while it
  * was away are lost: pub/sub does not queue) through the gap handler -
  * for configuration that is host->config_changed(sink, NULL, NULL).
+ * With sentinels it also reconnects when the master's address changes
+ * (redis-sentinel.c wakes it), to subscribe on the new master.
  *
  * open does not wait: the thread connects in the background.  The first
  * call of the store waits (redis_sub_wait_first, bounded) until the first
@@ -102,9 +104,10 @@ static void sub_sleep(struct redis_sub *sub, int ms)
 			;
 }
 
-/* Connect and subscribe to every channel; NULL with why on failure. */
-static redisContext *sub_connect(struct redis_sub *sub, char *why,
-				 size_t why_size)
+/* Connect and subscribe to every channel; NULL with why on failure.
+   *gen_r: the generation of the master's address it went to. */
+static redisContext *sub_connect(struct redis_sub *sub, uint64_t *gen_r,
+				 char *why, size_t why_size)
 {
 	struct redis_store *st = sub->st;
 	redisContext *ctx = NULL;
@@ -112,7 +115,7 @@ static redisContext *sub_connect(struct redis_sub *sub, char *why,
 	redisReply **replies;
 	int ret;
 
-	ret = redis_connect(&st->pool, false, &ctx, why, why_size);
+	ret = redis_connect(&st->pool, false, &ctx, gen_r, why, why_size);
 	if (ret != PERSIST_OK)
 		return NULL;
 	replies = calloc(sub->n, sizeof(*replies));
@@ -207,6 +210,7 @@ static void *sub_main(void *arg)
 	unsigned failures = 0;
 	bool ping_out = false;
 	int64_t last_rx = 0, ping_at = 0;
+	uint64_t gen = 0;
 	char why[256];
 
 	while (!sub_stopping(sub)) {
@@ -216,7 +220,7 @@ static void *sub_main(void *arg)
 		int n;
 
 		if (ctx == NULL) {
-			ctx = sub_connect(sub, why, sizeof(why));
+			ctx = sub_connect(sub, &gen, why, sizeof(why));
 			if (ctx == NULL) {
 				int backoff = conf->reconnect_min_ms;
 
@@ -243,6 +247,16 @@ static void *sub_main(void *arg)
 			last_rx = mono_ms();
 			if (sub_subscribed(sub) && sub->on_gap != NULL)
 				sub->on_gap(st);
+		}
+		/* with sentinels: the master moved (or is in doubt), so this
+		   connection may be to a replica that will never publish */
+		if (gen != redis_pool_master_gen(&st->pool)) {
+			host->log(st->sink, PERSIST_LOG_INFO,
+				  "%s: the master changed; subscribing again",
+				  conf->display);
+			redisFree(ctx);
+			ctx = NULL;
+			continue;
 		}
 		/* replies already read into the buffer first */
 		reply = NULL;

@@ -16,6 +16,9 @@
  * connectTimeout + commandTimeout - the same as during any later outage,
  * so a host can start while Redis restarts and the core's fallback can
  * take over.
+ *
+ * With sentinels a store also runs a watcher thread (redis-sentinel.c)
+ * that follows the sentinels' announcements of a new master.
  */
 #include "redis-private.h"
 
@@ -104,6 +107,15 @@ static void store_after_first(void *ctx)
 	redis_store_wait_sub(st, why, sizeof(why));
 }
 
+/* The sentinels announced a new master: make the subscriber move to
+   it now rather than when its old connection fails. */
+static void store_master_changed(void *ctx)
+{
+	struct redis_store *st = ctx;
+
+	redis_sub_wake(st->sub);
+}
+
 /* Wait for the subscriber's first attempt (connect, handshake,
    SUBSCRIBE); true when it is subscribed, else false with why. */
 bool redis_store_wait_sub(struct redis_store *st, char *why, size_t why_size)
@@ -184,6 +196,15 @@ int redis_store_open(struct redis_plugin *plugin,
 	if (st->sub != NULL) {
 		st->pool.after_first = store_after_first;
 		st->pool.after_first_ctx = st;
+		st->pool.on_master_change = store_master_changed;
+		st->pool.on_master_change_ctx = st;
+	}
+	if (st->conf.sentinels != NULL) {
+		ret = redis_watch_start(&st->pool, &st->watch, err);
+		if (ret != PERSIST_OK) {
+			redis_store_close(st);
+			return ret;
+		}
 	}
 	*st_r = st;
 	return PERSIST_OK;
@@ -194,6 +215,8 @@ void redis_store_close(struct redis_store *st)
 {
 	if (st == NULL)
 		return;
+	redis_watch_stop(st->watch);   /* first: it may wake the subscriber */
+	st->watch = NULL;
 	if (st->sub != NULL)
 		redis_sub_stop(st->sub);
 	st->sub = NULL;

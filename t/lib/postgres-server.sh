@@ -14,6 +14,19 @@
 #   pg_start_replica NAME PRIMARY
 #       a streaming replica of server PRIMARY (pg_basebackup -R) on a port
 #       of its own; sets the same variables for it
+#   pg_start_standby NAME PRIMARY
+#       like pg_start_replica, for a synchronous standby: then sets
+#       synchronous_standby_names = '*' on PRIMARY (ALTER SYSTEM, reload),
+#       so that with synchronous_commit on (start PRIMARY with
+#       "synchronous_commit = on") a commit returns once this standby has
+#       flushed it.  The standby itself gets no synchronous standby names,
+#       so that once promoted (with no standby of its own) it still
+#       commits.  Waits until PRIMARY reports it as its synchronous
+#       standby.
+#   pg_promote NAME     `pg_ctl promote` (a standby becomes a primary), and
+#                       wait until it accepts writes
+#   pg_stop_immediate NAME  `pg_ctl stop -m immediate` (no checkpoint,
+#                       clients cut off: as near a crash as pg_ctl gets)
 #   pg_stop NAME        fast shutdown, and wait
 #   pg_kill NAME        SIGKILL of the postmaster (a crash)
 #   pg_restart NAME     `pg_ctl restart -m fast` (same port, same data)
@@ -154,6 +167,58 @@ pg_start_replica() {
 		return 1
 	fi
 	_pg_start_free_port "$_pname"
+}
+
+pg_start_standby() {
+	_pname=$1
+	_pprim=$2
+	_pdir=$_pg_base/$_pname
+	if [ -z "${PG_BASEBACKUP:-}" ] || [ ! -x "$PG_BASEBACKUP" ]; then
+		echo "postgres-server.sh: no pg_basebackup (PG_BASEBACKUP='${PG_BASEBACKUP:-}')" >&2
+		exit 99
+	fi
+	mkdir -p "$_pdir" && chown postgres "$_pdir" || return 1
+	if ! _pg_as "$PG_BASEBACKUP" -D "$_pdir/data" -R -X stream -h "$_pg_base/$_pprim" \
+		-p "$(cat "$_pg_base/$_pprim/port")" -U postgres >"$_pdir/basebackup.log" 2>&1; then
+		echo "postgres-server.sh: pg_basebackup for $_pname failed:" >&2
+		tail -20 "$_pdir/basebackup.log" >&2
+		return 1
+	fi
+	echo "synchronous_standby_names = ''" >>"$_pdir/data/postgresql.conf"
+	_pg_start_free_port "$_pname" || return 1
+	pg_sql "$_pprim" "ALTER SYSTEM SET synchronous_standby_names = '*'" >/dev/null &&
+	pg_sql "$_pprim" "SELECT pg_reload_conf()" >/dev/null || return 1
+	_pi=0
+	until [ "$(pg_sql "$_pprim" "SELECT sync_state FROM pg_stat_replication" \
+		2>/dev/null)" = sync ]; do
+		if [ $_pi -gt 300 ]; then
+			echo "postgres-server.sh: $_pname did not become the synchronous" \
+			     "standby of $_pprim within 30 s" >&2
+			return 1
+		fi
+		sleep 0.1
+		_pi=$((_pi + 1))
+	done
+	_pg_export "$_pname"
+}
+
+pg_promote() {
+	_pdir=$_pg_base/$1
+	_pg_as "$PG_CTL" -D "$_pdir/data" -w -t 30 promote >/dev/null 2>&1 || return 1
+	_pi=0
+	until [ "$(pg_sql "$1" "SELECT pg_is_in_recovery()" 2>/dev/null)" = f ]; do
+		[ $_pi -gt 300 ] && return 1
+		sleep 0.1
+		_pi=$((_pi + 1))
+	done
+	return 0
+}
+
+pg_stop_immediate() {
+	_pdir=$_pg_base/$1
+	[ -f "$_pdir/data/postmaster.pid" ] || return 0
+	_pg_as "$PG_CTL" -D "$_pdir/data" -m immediate -w -t 30 stop >/dev/null 2>&1
+	return 0
 }
 
 pg_sql() {

@@ -11,6 +11,19 @@
 #   redis_kill NAME     kill it at once (SIGKILL: a crash)
 #   redis_restart NAME  start it again on the same port with the same config
 #   redis_port NAME     print its port
+#   redis_start_sentinel NAME MASTER-NAME MASTER-PORT [CONFIG-LINE]...
+#       Start a Redis Sentinel NAME (redis-server in sentinel mode) that
+#       monitors MASTER-NAME at 127.0.0.1:MASTER-PORT with quorum 2,
+#       down-after-milliseconds 1000 and failover-timeout 3000 (extra
+#       lines are more sentinel.conf lines); sets REDIS_PORT like
+#       redis_start.  redis_stop, redis_kill and redis_port work on it.
+#   redis_sentinel_ready NAME MASTER-NAME REPLICAS SENTINELS
+#       Wait (at most 20 s) until sentinel NAME knows REPLICAS replicas
+#       and SENTINELS other sentinels of MASTER-NAME; 1 when it does not.
+#   redis_sentinel_master NAME MASTER-NAME
+#       print the port of the master sentinel NAME names
+#   redis_cli NAME ARG...   redis-cli on server or sentinel NAME, with the
+#       password $REDIS_CLI_PASSWORD when set
 # Every server started is stopped when the calling shell exits (trap).
 # Internal variables start with _r (POSIX sh has no local variables).
 #
@@ -33,9 +46,14 @@ _redis_random_port() {
 	echo $((20000 + _rn % 40000))
 }
 
-# Launch the server of directory $1 in the background; record its pid.
+# Launch the server of directory $1 in the background (a sentinel when
+# the directory says so); record its pid.
 _redis_launch() {
-	"$REDIS_SERVER" "$1/redis.conf" >>"$1/stdout.log" 2>&1 &
+	if [ -f "$1/sentinel" ]; then
+		"$REDIS_SERVER" "$1/redis.conf" --sentinel >>"$1/stdout.log" 2>&1 &
+	else
+		"$REDIS_SERVER" "$1/redis.conf" >>"$1/stdout.log" 2>&1 &
+	fi
 	echo $! >"$1/pid"
 }
 
@@ -50,7 +68,8 @@ _redis_wait_ready() {
 		if ! kill -0 "$_rpid" 2>/dev/null; then
 			return 1
 		fi
-		if grep -q "Ready to accept connections" "$_rdir/redis.log" 2>/dev/null; then
+		if grep -q -e "Ready to accept connections" -e "Sentinel ID is" \
+			"$_rdir/redis.log" 2>/dev/null; then
 			if [ -z "$REDIS_CLI" ]; then
 				return 0
 			fi
@@ -78,6 +97,57 @@ redis_start() {
 	shift
 	_rdir=$PERSIST_TEST_TMP/redis-$_rname
 	mkdir -p "$_rdir" || return 1
+	rm -f "$_rdir/sentinel"
+	_redis_start_in "$_rname" "$@"
+}
+
+redis_start_sentinel() {
+	_rname=$1
+	_rmaster=$2
+	_rmport=$3
+	shift 3
+	_rdir=$PERSIST_TEST_TMP/redis-$_rname
+	mkdir -p "$_rdir" || return 1
+	: >"$_rdir/sentinel"
+	_redis_start_in "$_rname" "sentinel monitor $_rmaster 127.0.0.1 $_rmport 2" \
+		"sentinel down-after-milliseconds $_rmaster 1000" \
+		"sentinel failover-timeout $_rmaster 3000" "$@"
+}
+
+redis_sentinel_ready() {
+	_ri=0
+	while [ $_ri -lt 200 ]; do
+		_rinfo=$(redis_cli "$1" sentinel master "$2" 2>/dev/null | tr '\n' ' ')
+		case $_rinfo in
+		*"num-slaves $3 "*"num-other-sentinels $4 "*) return 0 ;;
+		esac
+		sleep 0.1
+		_ri=$((_ri + 1))
+	done
+	echo "redis-server.sh: sentinel $1 does not see $3 replicas and $4 sentinels:" \
+		"$_rinfo" >&2
+	return 1
+}
+
+redis_sentinel_master() {
+	redis_cli "$1" sentinel get-master-addr-by-name "$2" 2>/dev/null | sed -n 2p
+}
+
+redis_cli() {
+	_rcp=$(redis_port "$1")
+	shift
+	if [ -n "${REDIS_CLI_PASSWORD:-}" ]; then
+		REDISCLI_AUTH=$REDIS_CLI_PASSWORD "$REDIS_CLI" -h 127.0.0.1 -p "$_rcp" "$@"
+	else
+		"$REDIS_CLI" -h 127.0.0.1 -p "$_rcp" "$@"
+	fi
+}
+
+# Start server or sentinel $1 (its directory made) with config lines $2...
+_redis_start_in() {
+	_rname=$1
+	shift
+	_rdir=$PERSIST_TEST_TMP/redis-$_rname
 	_rtries=0
 	while [ $_rtries -lt 20 ]; do
 		_rport=$(_redis_random_port)
