@@ -23,6 +23,6 @@ persist_conformance s3 "{\"bucket\":\"conformance\",\"prefix\":\"deep/er/\",$com
 # Bad settings are set-up failures (exit 2) naming the setting.
 persist_conformance_refuses s3 '{"bucket":"no/slash"}' \
 	"{\"endpoint\":\"ftp://127.0.0.1:$S3_PORT\",\"bucket\":\"b\"}" \
-	'{"pollInterval":5,"bucket":"b"}' '{"region":"eu west","bucket":"b"}' \
+	'{"pollInterval":-1,"bucket":"b"}' '{"region":"eu west","bucket":"b"}' \
 	'{"secretAccessKey":"x","bucket":"b"}'
 exit $status

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <json-c/json.h>
 
 #define S3_OBJECT_MAX 1024
@@ -192,6 +193,12 @@ int s3_fetch(struct s3_store *st, const char *key, struct s3_doc **doc_r,
 			if (doc != NULL)
 				break;
 			continue;       /* evicted meanwhile: read it whole */
+		}
+		if (resp.status == 200 && strncasecmp(resp.content_type, "text/html", 9) == 0) {
+			/* a web page, not an object: the endpoint is not S3 */
+			ret = s3_reply_error(st, what, &resp, err);
+			s3_response_free(&resp);
+			break;
 		}
 		if (resp.status == 200) {
 			if (!is_json(resp.body, resp.len)) {

@@ -25,7 +25,8 @@
  *   retryDelay        integer  ms of the first backoff step, doubled at
  *                              each attempt, with jitter (default 100)
  *   pollInterval      integer  ms between two looks for changes (default
- *                              10000, at least 100)
+ *                              10000; 0: no polling, only the store's own
+ *                              writes are notified)
  *   conditionalWrites boolean  send if-match as If-Match on PUT and DELETE
  *                              (default true; off for stores that ignore
  *                              it: the check is then not atomic)
@@ -69,7 +70,7 @@ static const struct pc_setting s3_settings[] = {
 	{ .name = "retries", .type = PC_SETTING_INT64, .offset = CS(retries),
 	  .min = 0, .max = 10, .def_int = 3 },
 	CS_MS("retryDelay", retry_base_ms, 1, 100),
-	CS_MS("pollInterval", poll_interval_ms, 100, 10000),
+	CS_MS("pollInterval", poll_interval_ms, 0, 10000),
 	{ .name = "conditionalWrites", .type = PC_SETTING_BOOL,
 	  .offset = CS(conditional_writes), .def_int = 1 },
 	{ .name = NULL }

@@ -111,7 +111,7 @@ static int s3_open(void *plugin, const struct persist_store_args *args,
 		store_free(st);
 		return host->error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
 	}
-	ret = s3_poll_start(st, err);
+	ret = st->conf.poll_interval_ms > 0 ? s3_poll_start(st, err) : PERSIST_OK;
 	if (ret != PERSIST_OK) {
 		store_free(st);
 		return ret;
