@@ -17,6 +17,7 @@
  *     message or the log), a bucket in another region (named);
  *   - 5xx and 503 SlowDown are retried, then reported.
  */
+#define _GNU_SOURCE 1 /* strcasestr */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -52,11 +53,13 @@ static struct {
 	int n_replies, requests;
 	bool silent;             /* accept, read, never answer */
 	bool stop;
+	char last[8192];         /* the head of the last request */
 	int held[16];            /* connections kept open while silent */
 	int n_held;
 } fake = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* Read a request's head (and ignore any body): enough for our clients. */
+/* Read a request's head (and ignore any body): enough for our clients.
+   It is kept in fake.last. */
 static void read_request(int c)
 {
 	char buf[8192];
@@ -73,6 +76,10 @@ static void read_request(int c)
 		if (strstr(buf, "\r\n\r\n") != NULL)
 			break;
 	}
+	buf[n] = '\0';
+	pthread_mutex_lock(&fake.lock);
+	memcpy(fake.last, buf, n + 1);
+	pthread_mutex_unlock(&fake.lock);
 }
 
 /* The server's thread. */
@@ -639,6 +646,37 @@ static void test_slowdown(void)
 	persist_close(p, NULL);
 }
 
+#define NOT_MODIFIED "HTTP/1.1 304 Not Modified\r\nETag: \"abc\"\r\nConnection: close\r\n\r\n"
+
+/* A document read again is revalidated: If-None-Match with S3's ETag, and
+   a 304 gives the copy read before. */
+static void test_not_modified(void)
+{
+	persist *p = open_fake("");
+	struct persist_error err;
+	char *data = NULL, etag[PERSIST_ETAG_MAX], want[PERSIST_ETAG_MAX];
+	size_t len = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	fake_replies(false, 2, DOC_REPLY, NOT_MODIFIED);
+	CU_ASSERT_EQUAL(persist_config_get(p, "x", &data, &len, NULL, &err), PERSIST_OK);
+	persist_free(data);
+	data = NULL;
+	pthread_mutex_lock(&fake.lock);
+	CU_ASSERT_PTR_NULL(strcasestr(fake.last, "If-None-Match"));
+	pthread_mutex_unlock(&fake.lock);
+	CU_ASSERT_EQUAL(persist_config_get(p, "x", &data, &len, etag, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(fake_requests(), 2);
+	pthread_mutex_lock(&fake.lock);
+	CU_ASSERT_PTR_NOT_NULL(strcasestr(fake.last, "if-none-match: \"abc\"\r\n"));
+	pthread_mutex_unlock(&fake.lock);
+	CU_ASSERT(data != NULL && len == 8 && memcmp(data, "{\"ok\":1}", 8) == 0);
+	persist_etag("{\"ok\":1}", 8, want);
+	CU_ASSERT_STRING_EQUAL(etag, want);
+	persist_free(data);
+	persist_close(p, NULL);
+}
+
 /* A bucket in another region: the region is named. */
 static void test_wrong_region(void)
 {
@@ -676,6 +714,7 @@ int main(void)
 		{ "a server that never answers", test_timeout },
 		{ "503 SlowDown retried, then reported", test_slowdown },
 		{ "a bucket in another region", test_wrong_region },
+		{ "revalidation: If-None-Match, 304 gives the copy", test_not_modified },
 		{ NULL, NULL }
 	};
 	int ret;
