@@ -20,16 +20,22 @@
 #include <openssl/hmac.h>
 #include "s3-sigv4.h"
 
-/* One header being canonicalised: lower-case name, folded value. */
-struct canon_header {
+/* One header or query parameter being canonicalised: a header's
+   lower-case name and folded value, or a parameter's encoded ones. */
+struct canon_pair {
 	char *name, *value;
 	size_t order;                   /* position given: keeps repeats in order */
 };
 
-/* One query parameter, encoded. */
-struct canon_param {
-	char *name, *value;
-};
+/* Free n pairs and the array. */
+static void free_pairs(struct canon_pair *pairs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(pairs[i].name);
+		free(pairs[i].value);
+	}
+	free(pairs);
+}
 
 /* Set up an empty key cache. */
 void s3_sigv4_key_cache_init(struct s3_sigv4_key_cache *cache)
@@ -158,7 +164,7 @@ static char *reencode(const char *s, size_t len)
 /* Order of query parameters: by encoded name, then value. */
 static int param_cmp(const void *a, const void *b)
 {
-	const struct canon_param *x = a, *y = b;
+	const struct canon_pair *x = a, *y = b;
 	int c = strcmp(x->name, y->name);
 
 	return c != 0 ? c : strcmp(x->value, y->value);
@@ -167,7 +173,7 @@ static int param_cmp(const void *a, const void *b)
 /* Write the canonical query string of query to f. */
 static int write_query(FILE *f, const char *query)
 {
-	struct canon_param *params = NULL;
+	struct canon_pair *params = NULL;
 	size_t n = 0, cap = 0;
 	int ret = -1;
 	const char *p = query;
@@ -179,7 +185,7 @@ static int write_query(FILE *f, const char *query)
 		if (len > 0) {
 			if (n == cap) {
 				size_t ncap = cap == 0 ? 8 : cap * 2;
-				struct canon_param *np = realloc(params, ncap * sizeof(*np));
+				struct canon_pair *np = realloc(params, ncap * sizeof(*np));
 
 				if (np == NULL)
 					goto out;
@@ -204,11 +210,7 @@ static int write_query(FILE *f, const char *query)
 			goto out;
 	ret = 0;
 out:
-	for (size_t i = 0; i < n; i++) {
-		free(params[i].name);
-		free(params[i].value);
-	}
-	free(params);
+	free_pairs(params, n);
 	return ret;
 }
 
@@ -261,7 +263,7 @@ static int write_path(FILE *f, const char *path, bool normalize)
 /* Order of headers: by name, then as given. */
 static int header_cmp(const void *a, const void *b)
 {
-	const struct canon_header *x = a, *y = b;
+	const struct canon_pair *x = a, *y = b;
 	int c = strcmp(x->name, y->name);
 
 	return c != 0 ? c : (x->order < y->order ? -1 : x->order > y->order);
@@ -314,7 +316,7 @@ static int write_headers(FILE *f, FILE *signed_f, const struct s3_sigv4_request 
 			 const struct s3_sigv4_creds *creds, const struct s3_sigv4_result *r)
 {
 	size_t max = req->n_headers + 3, n = 0;
-	struct canon_header *h = calloc(max, sizeof(*h));
+	struct canon_pair *h = calloc(max, sizeof(*h));
 	int ret = -1;
 
 	if (h == NULL)
@@ -363,11 +365,7 @@ static int write_headers(FILE *f, FILE *signed_f, const struct s3_sigv4_request 
 	}
 	ret = 0;
 out:
-	for (size_t i = 0; i < n; i++) {
-		free(h[i].name);
-		free(h[i].value);
-	}
-	free(h);
+	free_pairs(h, n);
 	return ret;
 }
 
