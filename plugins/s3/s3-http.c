@@ -240,6 +240,20 @@ static int64_t backoff_ms(struct s3_store *st, int n)
 	return d / 2 + (int64_t)(r % (unsigned)(d / 2 + 1));
 }
 
+/* curl's progress callback: give up when the store is closing, so that
+   close never waits for a slow request of the poller. */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct s3_store *st = ctx;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return __atomic_load_n(&st->stopping, __ATOMIC_RELAXED) ? 1 : 0;
+}
+
 /* True for the transport failures worth another attempt. */
 static bool transient_curl(CURLcode c)
 {
@@ -321,6 +335,9 @@ static CURLcode attempt(struct s3_store *st, CURL *h, const struct s3_request *r
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "persist-s3/" S3_PLUGIN_VERSION);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, st);
 	if (rq->no_body) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	} else if (put) {
@@ -378,7 +395,8 @@ int s3_http(struct s3_store *st, const struct s3_request *rq,
 		bool again = (cc != CURLE_OK && transient_curl(cc)) ||
 			     (cc == CURLE_OK && resp->status >= 500 && resp->status <= 599);
 
-		if (!again || n > st->conf.retries)
+		if (!again || n > st->conf.retries ||
+		    __atomic_load_n(&st->stopping, __ATOMIC_RELAXED))
 			break;
 		sleep_ms(backoff_ms(st, n));
 	}
@@ -393,6 +411,9 @@ int s3_http(struct s3_store *st, const struct s3_request *rq,
 					  rq->object != NULL ? "of an object" : "of the bucket",
 					  st->conf.origin, st->conf.request_timeout_ms,
 					  write ? "; the write may or may not have been applied" : "");
+		else if (cc == CURLE_ABORTED_BY_CALLBACK)
+			ret = host->error(err, PERSIST_ECLOSED, 0, "%s cancelled\nThe store "
+					  "is closing.", rq->method);
 		else if (cc == CURLE_WRITE_ERROR && body.too_big)
 			ret = host->error(err, PERSIST_EIO, 0,
 					  "reply too large\nThe server at %s sent more than "

@@ -225,7 +225,7 @@ void s3_poll_stop(struct s3_store *st)
 	if (!st->poller_running)
 		return;
 	pthread_mutex_lock(&st->lock);
-	st->stopping = true;
+	__atomic_store_n(&st->stopping, true, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&st->wake);
 	pthread_mutex_unlock(&st->lock);
 	pthread_join(st->poller, NULL);
@@ -241,7 +241,12 @@ void s3_poll_own_write(struct s3_store *st, const char *key, const char *s3_etag
 
 	pthread_mutex_lock(&st->lock);
 	seen = pc_map_get(st->seen, key);
-	same = seen != NULL && etag != NULL && strcmp(seen->etag, etag) == 0;
+	/* the same bytes as known: the same core ETag, or (for a key known
+	   only from a listing) the same S3 ETag */
+	same = seen != NULL && etag != NULL &&
+	       (strcmp(seen->etag, etag) == 0 ||
+		(seen->etag[0] == '\0' && s3_etag != NULL && s3_etag[0] != '\0' &&
+		 strcmp(seen->s3_etag, s3_etag) == 0));
 	if (seen == NULL) {
 		seen = calloc(1, sizeof(*seen));
 		if (seen != NULL && pc_map_put(st->seen, key, seen) != 0) {
