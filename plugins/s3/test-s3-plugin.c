@@ -15,7 +15,9 @@
  *     server that never answers (timeout, no hang), an object that is not
  *     JSON, a wrong secret (SignatureDoesNotMatch, the secret never in a
  *     message or the log), a bucket in another region (named);
- *   - 5xx and 503 SlowDown are retried, then reported.
+ *   - 5xx and 503 SlowDown are retried, then reported;
+ *   - credentials and region come from AWS_* variables when the
+ *     configuration has none.
  */
 #define _GNU_SOURCE 1 /* strcasestr */
 #include <arpa/inet.h>
@@ -519,6 +521,37 @@ static void test_health(void)
 	persist_close(p, NULL);
 }
 
+/* Credentials and region from the AWS_* variables when the config has
+   none; without any, open names the missing setting. */
+static void test_env_credentials(void)
+{
+	char json[1024];
+	struct persist_error err;
+	persist *p = NULL;
+
+	snprintf(json, sizeof(json),
+		 "{\"persistence\":{\"configuration\":{\"provider\":\"s3\",\"config\":{"
+		 "\"endpoint\":\"%s\",\"bucket\":\"test\",\"pollInterval\":0}},"
+		 "\"state\":{\"provider\":\"memory\"},\"sessions\":{\"provider\":\"memory\"}}}",
+		 endpoint);
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	CU_ASSERT_NOT_EQUAL(persist_open_json(json, NULL, &p, &err), PERSIST_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no credentials"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "AWS_SECRET_ACCESS_KEY"));
+	setenv("AWS_ACCESS_KEY_ID", access_key, 1);
+	setenv("AWS_SECRET_ACCESS_KEY", secret_key, 1);
+	setenv("AWS_REGION", "eu-central-1", 1);
+	CU_ASSERT_EQUAL_FATAL(persist_open_json(json, NULL, &p, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_health(p, PERSIST_KIND_CONFIG, NULL, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_config_set(p, "env", "{}", 2, NULL, 0, NULL, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_config_delete(p, "env", NULL, &err), PERSIST_OK);
+	persist_close(p, NULL);
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	unsetenv("AWS_REGION");
+}
+
 /* ------------------------------------------------------------------
  * Against the fake server or no server.
  */
@@ -708,6 +741,7 @@ int main(void)
 		{ "a bucket that does not exist", test_no_bucket },
 		{ "a wrong secret: SignatureDoesNotMatch, no secret shown", test_wrong_secret },
 		{ "health is a HEAD of the bucket", test_health },
+		{ "credentials and region from AWS_* variables", test_env_credentials },
 		{ "a wrong endpoint", test_wrong_endpoint },
 		{ "an HTML endpoint", test_html_endpoint },
 		{ "truncated and malformed XML", test_bad_xml },
