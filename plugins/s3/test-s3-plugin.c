@@ -231,7 +231,8 @@ static persist *open_test(const char *prefix)
 	return p;
 }
 
-/* A handle on the fake server with the given extra settings. */
+/* A handle on the fake server with the given extra settings (no polling
+   unless they set pollInterval). */
 static persist *open_fake(const char *extra)
 {
 	char s[1024];
@@ -239,8 +240,9 @@ static persist *open_fake(const char *extra)
 	persist *p;
 
 	snprintf(s, sizeof(s), "\"endpoint\":\"http://127.0.0.1:%d\",\"bucket\":\"fake\","
-		 "\"secretAccessKey\":\"%s\",\"retries\":2,\"retryDelay\":10,"
-		 "\"pollInterval\":0%s%s", fake.port, secret_key,
+		 "\"secretAccessKey\":\"%s\",\"retries\":2,\"retryDelay\":10%s%s%s",
+		 fake.port, secret_key,
+		 strstr(extra, "pollInterval") != NULL ? "" : ",\"pollInterval\":0",
 		 extra[0] != '\0' ? "," : "", extra);
 	p = open_s3(s, &err);
 	if (p == NULL)
@@ -652,6 +654,39 @@ static void test_timeout(void)
 	persist_close(p, NULL);
 }
 
+/* close does not wait for a request of the poller that hangs: it is
+   cancelled, not left to run out its requestTimeout. */
+static void test_close_cancels(void)
+{
+	persist *p;
+	int64_t t0;
+	int before;
+
+	fake_replies(true, 1, "");
+	pthread_mutex_lock(&fake.lock);
+	before = fake.n_held;
+	pthread_mutex_unlock(&fake.lock);
+	p = open_fake("\"requestTimeout\":8000,\"pollInterval\":100");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	/* let the poller's first listing reach the silent server */
+	for (int i = 0; i < 100; i++) {
+		struct timespec ts = { 0, 20 * 1000000L };
+
+		pthread_mutex_lock(&fake.lock);
+		int held = fake.n_held;
+		pthread_mutex_unlock(&fake.lock);
+		if (held > before)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	t0 = now_ms();
+	persist_close(p, NULL);
+	CU_ASSERT(now_ms() - t0 < 3000);
+	if (now_ms() - t0 >= 3000)
+		fprintf(stderr, "close took %lld ms\n", (long long)(now_ms() - t0));
+	fake_replies(false, 1, HTML_REPLY);
+}
+
 #define SLOWDOWN "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\n" \
 	"Connection: close\r\n\r\n<Error><Code>SlowDown</Code><Message>Please reduce " \
 	"your request rate.</Message></Error>"
@@ -746,6 +781,7 @@ int main(void)
 		{ "an HTML endpoint", test_html_endpoint },
 		{ "truncated and malformed XML", test_bad_xml },
 		{ "a server that never answers", test_timeout },
+		{ "close cancels a hanging poll", test_close_cancels },
 		{ "503 SlowDown retried, then reported", test_slowdown },
 		{ "a bucket in another region", test_wrong_region },
 		{ "revalidation: If-None-Match, 304 gives the copy", test_not_modified },
