@@ -5,6 +5,9 @@
 # servers the integration tests start on loopback (pgbench comes with
 # postgresql-15), valgrind, and clang with its libFuzzer runtime (the fuzz
 # targets).
+# json-c, OpenSSL, CUnit, hiredis, libpq, libcurl, libxml2, the Redis and
+# PostgreSQL 15 servers the integration tests start on loopback (pgbench
+# comes with postgresql-15), Node.js for the S3 test server, and valgrind.
 #
 # Idempotent and quiet: it asks dpkg what is missing and does nothing (not
 # even `apt-get update`) when everything is there.  Runs as root, or through
@@ -15,6 +18,13 @@ PACKAGES="build-essential autoconf automake libtool pkg-config libjson-c-dev
 libssl-dev libcunit1-dev libhiredis-dev redis-server redis-tools libpq-dev
 postgresql-15 valgrind
 clang libclang-rt-14-dev"
+# the s3 provider: libcurl and libxml2 to build it; curl, Node.js and npm
+# for its tests (the S3 server s3rver is an npm package, installed by
+# t/lib/s3rver/install.sh).  A Node.js that is already there (e.g. a newer
+# one from NodeSource, which brings its own npm) is kept.
+PACKAGES="$PACKAGES libcurl4-openssl-dev libxml2-dev curl"
+command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"
+command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
 missing=
 for pkg in $PACKAGES; do
