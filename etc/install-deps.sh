@@ -3,7 +3,7 @@
 # build persist and run its whole test suite: compiler and autotools,
 # json-c, OpenSSL, CUnit, hiredis, libpq, the Redis and PostgreSQL 15
 # servers the integration tests start on loopback (pgbench comes with
-# postgresql-15), and valgrind.
+# postgresql-15), valgrind, and Node.js with its headers for the binding.
 #
 # Idempotent and quiet: it asks dpkg what is missing and does nothing (not
 # even `apt-get update`) when everything is there.  Runs as root, or through
@@ -13,6 +13,12 @@ set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config libjson-c-dev
 libssl-dev libcunit1-dev libhiredis-dev redis-server redis-tools libpq-dev
 postgresql-15 valgrind"
+# The Node.js binding: node and its Node-API headers (/usr/include/node).
+# A Node.js from elsewhere (NodeSource) ships the headers in its nodejs
+# package, and Debian's libnode-dev would clash with it: asked for only
+# when the headers are missing.
+PACKAGES="$PACKAGES nodejs"
+[ -f /usr/include/node/node_api.h ] || PACKAGES="$PACKAGES libnode-dev"
 
 missing=
 for pkg in $PACKAGES; do
