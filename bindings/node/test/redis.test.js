@@ -14,6 +14,7 @@ const { fork, execFileSync } = require('node:child_process');
 const persist = require(process.env.PERSIST_NODE_MODULE);
 const { apiSuite, waitFor, rejectsWith } = require('./api.js');
 
+process.chdir(process.env.PERSIST_TEST_TMP);  // kinds left to the default write here
 const url = process.env.REDIS_URL;
 assert.ok(url, 'REDIS_URL is not set (run through test-node-redis.sh)');
 
