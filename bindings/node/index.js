@@ -44,13 +44,15 @@ function typeError(message) {
   return e;
 }
 
+function countError(fn, given, min, max) {
+  const want = min === max ? `${min}` : `${min} to ${max}`;
+  const e = new TypeError(`${fn} takes ${want} argument${max === 1 ? '' : 's'}, ${given} given`);
+  e.code = 'ERR_INVALID_ARG_COUNT';
+  throw e;
+}
+
 function checkCount(fn, args, min, max) {
-  if (args.length < min || args.length > max) {
-    const want = min === max ? `${min}` : `${min} to ${max}`;
-    const e = new TypeError(`${fn} takes ${want} argument${max === 1 ? '' : 's'}, ${args.length} given`);
-    e.code = 'ERR_INVALID_ARG_COUNT';
-    throw e;
-  }
+  if (args.length < min || args.length > max) countError(fn, args.length, min, max);
 }
 
 function checkString(name, v) {
@@ -325,12 +327,17 @@ class StateStorageProvider {
   }
 
   /* Atomic increment: the new value. */
-  async increment(collection, key, amount = 1) {
-    checkCount('state.increment', arguments, 2, 3);
-    checkString('collection', collection);
-    checkString('key', key);
-    checkInteger('amount', amount);
-    return native.stateIncr(this._p._handle(), collection, key, amount);
+  increment(collection, key, amount = 1) {
+    // not `async`: one Promise (the addon's) per call instead of two
+    try {
+      if (arguments.length < 2 || arguments.length > 3) countError('state.increment', arguments.length, 2, 3);
+      if (typeof collection !== 'string') checkString('collection', collection);
+      if (typeof key !== 'string') checkString('key', key);
+      if (!Number.isSafeInteger(amount)) checkInteger('amount', amount);
+      return native.stateIncr(this._p._handle(), collection, key, amount);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   async append(collection, data) {
@@ -393,10 +400,11 @@ class StateStorageProvider {
      the background and a failure goes to options.onError (or a process
      warning).  flush() and close() wait for it. */
   add(collection, key, amount = 1) {
-    checkCount('state.add', arguments, 2, 3);
-    checkString('collection', collection);
-    checkString('key', key);
-    checkInteger('amount', amount);
+    // the hot path of usage tracking: checks inline, no arguments object
+    if (arguments.length < 2 || arguments.length > 3) countError('state.add', arguments.length, 2, 3);
+    if (typeof collection !== 'string') checkString('collection', collection);
+    if (typeof key !== 'string') checkString('key', key);
+    if (!Number.isSafeInteger(amount)) checkInteger('amount', amount);
     const r = native.stateAdd(this._p._handle(), collection, key, amount);
     if (r instanceof Promise) {
       const pending = this._p._pending;

@@ -166,31 +166,61 @@ static void add_exec(struct pn_job *job)
 	job->status = persist_state_add(job->h->p, job->s1, job->s2, job->n1, &job->err);
 }
 
+/* A string argument into buf when it fits (the common case: no
+   allocation), else into a heap copy left in *heap_r (caller frees). */
+static const char *short_string(napi_env env, napi_value v, const char *what,
+				char *buf, size_t size, char **heap_r)
+{
+	napi_valuetype t;
+	size_t len;
+
+	*heap_r = NULL;
+	if (napi_typeof(env, v, &t) == napi_ok && t == napi_string &&
+	    napi_get_value_string_utf8(env, v, buf, size, &len) == napi_ok && len + 1 < size)
+		return buf;
+	return pn_arg_string(env, v, what, heap_r, NULL) == 0 ? *heap_r : NULL;
+}
+
 /* stateAdd(handle, collection, key, delta): with the write queue on, the
-   increment is queued right here (a short lock, no I/O) and undefined
-   returned, a refusal thrown; without it the increment is a provider call,
-   made on the pool: a Promise<undefined>. */
+   increment is queued right here (a short lock, no I/O, no allocation for
+   the usual short names) and undefined returned, a refusal thrown;
+   without it the increment is a provider call, made on the pool: a
+   Promise<undefined>. */
 napi_value pn_state_add(napi_env env, napi_callback_info info)
 {
 	napi_value argv[4];
+	struct pn_handle *h;
 	struct pn_job *job;
+	char cbuf[PERSIST_COLLECTION_MAX + 2], kbuf[PERSIST_KEY_MAX + 2];
+	char *cheap = NULL, *kheap = NULL;
+	const char *collection, *key;
+	struct persist_error err;
+	int64_t delta;
 	int ret;
 
-	if (pn_args(env, info, 4, argv, "stateAdd") != 0 || (job = job_for(env, argv, 1)) == NULL)
+	if (pn_args(env, info, 4, argv, "stateAdd") != 0 || pn_arg_handle(env, argv[0], &h) != 0)
 		return NULL;
-	if (pn_arg_int64(env, argv[3], "amount", &job->n1) != 0) {
-		pn_job_free(job);
-		return NULL;
+	if (!h->batching) {
+		if ((job = job_for(env, argv, 1)) == NULL)
+			return NULL;
+		return queue_if(env, job, pn_arg_int64(env, argv[3], "amount", &job->n1) == 0,
+				add_exec, NULL);
 	}
-	if (!job->h->batching)
-		return pn_job_queue(env, job, add_exec, NULL);
-	if ((ret = pn_enter(job->h, &job->err)) == PERSIST_OK) {
-		ret = persist_state_add(job->h->p, job->s1, job->s2, job->n1, &job->err);
-		pn_leave(job->h);
+	ret = -1;
+	if ((collection = short_string(env, argv[1], "collection", cbuf, sizeof cbuf, &cheap)) != NULL &&
+	    (key = short_string(env, argv[2], "key", kbuf, sizeof kbuf, &kheap)) != NULL &&
+	    pn_arg_int64(env, argv[3], "amount", &delta) == 0) {
+		err.code = PERSIST_OK;
+		err.msg[0] = '\0';
+		if ((ret = pn_enter(h, &err)) == PERSIST_OK) {
+			ret = persist_state_add(h->p, collection, key, delta, &err);
+			pn_leave(h);
+		}
+		if (ret != PERSIST_OK)
+			napi_throw(env, pn_error(env, ret, err.msg));
 	}
-	if (ret != PERSIST_OK)
-		napi_throw(env, pn_error(env, ret, job->err.msg));
-	pn_job_free(job);
+	free(cheap);
+	free(kheap);
 	return ret == PERSIST_OK ? pn_undefined(env) : NULL;
 }
 
