@@ -120,6 +120,23 @@ function closedError() {
 
 /* --- the handle ------------------------------------------------------------ */
 
+/* Handles not closed yet: a process that exits without close() still
+   flushes them (one 'exit' listener for all; the addon's environment
+   cleanup hook is the second line). */
+const openHandles = new Set();
+
+function closeAtExit() {
+  for (const p of openHandles) {
+    p._closing = true;
+    try {
+      native.closeSync(p._h);
+    } catch (e) {
+      process.stderr.write(`persist: closing at exit: ${e.message}\n`);
+    }
+  }
+  openHandles.clear();
+}
+
 class Persist {
   constructor(config, options) {
     let text = null;
@@ -152,9 +169,8 @@ class Persist {
     this.instanceId = info.instanceId;
     this.batching = info.batching;
     this.providers = info.providers;
-    /* a process that exits without close() still flushes */
-    this._onExit = () => { if (!this._closing) { this._closing = true; native.closeSync(this._h); } };
-    process.on('exit', this._onExit);
+    openHandles.add(this);
+    if (openHandles.size === 1) process.on('exit', closeAtExit);
     this.configuration = new ConfigurationProvider(this);
     this.state = new StateStorageProvider(this);
     this.sessions = new SessionProvider(this);
@@ -224,7 +240,8 @@ class Persist {
     checkCount('close', arguments, 0, 0);
     if (this._closing instanceof Promise) return this._closing;
     if (this._closing === true) return Promise.resolve();
-    process.removeListener('exit', this._onExit);
+    openHandles.delete(this);
+    if (openHandles.size === 0) process.removeListener('exit', closeAtExit);
     const pending = [...this._pending];
     this._closing = Promise.allSettled(pending)
       .then(() => native.close(this._h))

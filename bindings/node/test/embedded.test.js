@@ -80,6 +80,36 @@ describe('a process that exits without close()', () => {
   }
 });
 
+describe('the environment cleanup hook', () => {
+  it('flushes a handle of the addon itself (no exit handler) when the process ends', async () => {
+    const config = fsConfig('hook', { batchInterval: 600000 });
+    const script = `
+      const native = require(process.env.PERSIST_NODE_ADDON);
+      const h = native.open(${JSON.stringify(JSON.stringify({ persistence: config }))}, false, null, () => {});
+      for (let i = 0; i < 10; i++) native.stateAdd(h, 'usage', 'k', 3);
+      if (native.stateStats(h).queueDepth !== 1) throw new Error('not queued');`;
+    node(['-e', script]);
+    const p = persist.open(config);
+    assert.equal(await p.state.get('usage', 'k'), 30);
+    await p.close();
+  });
+
+  it('flushes the handle of a worker thread that ends without close()', async () => {
+    const { Worker } = require('node:worker_threads');
+    const config = fsConfig('worker', { batchInterval: 600000 });
+    const w = new Worker(`
+      const p = require(process.env.PERSIST_NODE_MODULE).open(${JSON.stringify(config)});
+      for (let i = 0; i < 10; i++) p.state.add('usage', 'k', 4);
+      require('node:worker_threads').parentPort.postMessage(p.state.stats().queueDepth);`, { eval: true });
+    const depth = await new Promise((resolve, reject) => { w.on('message', resolve); w.on('error', reject); });
+    assert.equal(depth, 1);
+    await new Promise((r) => w.on('exit', r));
+    const p = persist.open(config);
+    assert.equal(await p.state.get('usage', 'k'), 40);
+    await p.close();
+  });
+});
+
 describe('cluster', () => {
   it('four workers open the same configuration at once and count exactly', () => {
     const rounds = process.env.PERSIST_TEST_QUICK ? 50 : 200;
