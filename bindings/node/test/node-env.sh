@@ -24,7 +24,8 @@ _pn_rt=$(ldd "$PERSIST_NODE_ADDON" "$abs_top_builddir/core/.libs/libpersist.so" 
 if [ -n "$_pn_rt" ]; then
 	LD_PRELOAD="$_pn_rt${LD_PRELOAD:+ $LD_PRELOAD}"
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=0
-	export LD_PRELOAD ASAN_OPTIONS
+	TSAN_OPTIONS="suppressions=$abs_top_srcdir/bindings/node/test/tsan.supp${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
+	export LD_PRELOAD ASAN_OPTIONS TSAN_OPTIONS
 fi
 
 # node_test FILE...: run node's test runner on the files (TAP on stdout).
