@@ -6,12 +6,17 @@
  * never closed, and the table of exported functions.
  *
  * Lifetime of a handle: a JavaScript external owns it, the thread-safe
- * function holds a second reference; it is freed when both are gone.  Once
- * closing is set no job starts, close waits for the running ones, then
- * persist_close flushes and stops persist's threads, and only then are the
- * subscriptions freed and the thread-safe function released.  Callbacks
- * from persist's threads check, under the handle's lock, that the
- * thread-safe function still exists (at exit Node may finalize it first).
+ * function holds a second reference; it is freed when both are gone.
+ * close() refuses new calls at once (closing), runs after the calls queued
+ * before it have completed (job.c), then marks the handle stopped, waits
+ * for any call still executing, and persist_close flushes and stops
+ * persist's threads; only then are the subscriptions freed and the
+ * thread-safe function released.  At exit (closeSync from index.js's exit
+ * handler, or the environment cleanup hook) the same happens on the main
+ * thread, without waiting for calls not yet started (they answer
+ * ECLOSED).  Callbacks from persist's threads check, under the handle's
+ * lock, that the thread-safe function still exists (at exit Node may
+ * finalize it first).
  */
 #include <stdio.h>
 #include <stdlib.h>
