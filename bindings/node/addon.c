@@ -100,7 +100,9 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data)
 		argv[4] = pn_string(env, ev->c, ev->c ? strlen(ev->c) : 0);
 		argv[5] = pn_string(env, ev->d, ev->d ? strlen(ev->d) : 0);
 		napi_get_undefined(env, &undef);
-		if (napi_call_function(env, undef, js_cb, 6, argv, NULL) != napi_ok)
+		/* a string that could not be made (no memory) drops the event */
+		if (argv[2] != NULL && argv[3] != NULL && argv[4] != NULL && argv[5] != NULL &&
+		    napi_call_function(env, undef, js_cb, 6, argv, NULL) != napi_ok)
 			napi_get_and_clear_last_exception(env, &exc);
 	}
 	event_free(ev);

@@ -272,6 +272,15 @@ function apiSuite(label, makeConfig) {
           await waitFor('both errors', () => errors.length >= 2);
           assert.deepEqual(errors[0], ['boom', 'session subscriber']);
           assert.deepEqual(seen, ['one', 'two']);
+          // the same for a configuration subscriber
+          const changes = [];
+          await q.configuration.subscribe(`thrower-${u}`, () => { throw new Error('bang'); });
+          await q.configuration.subscribe(`thrower-${u}`, (key) => changes.push(key));
+          await q.configuration.set(`thrower-${u}`, 1);
+          await q.configuration.set(`thrower-${u}`, 2);
+          await waitFor('both changes', () => changes.length >= 2);
+          await waitFor('the errors', () => errors.some(([m, w]) => m === 'bang' && w === 'configuration subscriber'));
+          await q.state.increment('usage', `after-${u}`);
         } finally {
           await q.close();
         }
