@@ -128,6 +128,38 @@ describe('cluster on redis', () => {
   });
 });
 
+describe('a server that stalls', () => {
+  it('does not stall the event loop: calls wait on the pool while timers fire', async () => {
+    const fs = require('node:fs');
+    const pid = Number(fs.readFileSync(path.join(process.env.REDIS_DIR, 'pid'), 'utf8'));
+    const p = persist.open({ state: { provider: 'redis', config: { url, prefix: `stall${process.pid}:`, commandTimeout: 20000 } } });
+    await p.state.increment('usage', 'k');  // connected
+    const ticks = [];
+    const timer = setInterval(() => ticks.push(Date.now()), 10);
+    process.kill(pid, 'SIGSTOP');
+    let values;
+    const pause = 1500;
+    try {
+      const t0 = Date.now();
+      const calls = Array.from({ length: 1000 }, () => p.state.increment('usage', 'k'));
+      await new Promise((r) => setTimeout(r, pause));
+      const duringPause = ticks.filter((t) => t >= t0).length;
+      process.kill(pid, 'SIGCONT');
+      values = await Promise.all(calls);
+      // a call made on the event loop would have held it for the whole pause
+      assert.ok(duringPause >= 10, `${duringPause} timer ticks in a ${pause} ms stall of the server`);
+      let gap = 0;
+      for (let i = 1; i < ticks.length; i++) gap = Math.max(gap, ticks[i] - ticks[i - 1]);
+      assert.ok(gap < pause * 0.6, `the event loop was blocked for ${gap} ms`);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+      clearInterval(timer);
+    }
+    assert.equal(Math.max(...values), 1001);
+    await p.close();
+  });
+});
+
 describe('an unreachable server', () => {
   it('answers EUNAVAILABLE, and the handle still closes', async () => {
     const dead = 'redis://127.0.0.1:1/0';
