@@ -1,13 +1,11 @@
 #!/bin/sh
 # etc/install-deps.sh - install, on Debian (12), every package needed to
 # build persist and run its whole test suite: compiler and autotools,
-# json-c, OpenSSL, CUnit, hiredis, libpq, the Redis and PostgreSQL 15
-# servers the integration tests start on loopback (pgbench comes with
-# postgresql-15), valgrind, and clang with its libFuzzer runtime (the fuzz
-# targets).
 # json-c, OpenSSL, CUnit, hiredis, libpq, libcurl, libxml2, the Redis and
 # PostgreSQL 15 servers the integration tests start on loopback (pgbench
-# comes with postgresql-15), Node.js for the S3 test server, and valgrind.
+# comes with postgresql-15), Node.js (the S3 test server and the Node.js
+# binding), valgrind, and clang with its libFuzzer runtime (the fuzz
+# targets).
 #
 # Idempotent and quiet: it asks dpkg what is missing and does nothing (not
 # even `apt-get update`) when everything is there.  Runs as root, or through
@@ -25,6 +23,11 @@ clang libclang-rt-14-dev"
 PACKAGES="$PACKAGES libcurl4-openssl-dev libxml2-dev curl"
 command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
+# The Node.js binding: node and its Node-API headers (/usr/include/node).
+# A Node.js from elsewhere (NodeSource) ships the headers in its nodejs
+# package, and Debian's libnode-dev would clash with it: asked for only
+# when the headers are missing.
+[ -f /usr/include/node/node_api.h ] || PACKAGES="$PACKAGES libnode-dev"
 
 missing=
 for pkg in $PACKAGES; do
