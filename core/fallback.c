@@ -241,12 +241,16 @@ void persist_failover_down(struct persist_failover *fo, int ret,
 	int expected = PERSIST_MODE_PRIMARY;
 	char msg[PERSIST_ERROR_MSG_MAX];
 
+	/* the mode changes under the lock too, so that a status read under it
+	   sees mode, since and outages of one moment */
+	pthread_mutex_lock(&fo->lock);
 	if (!__atomic_compare_exchange_n(&fo->mode, &expected, PERSIST_MODE_FALLBACK, 0,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_unlock(&fo->lock);
 		return;
+	}
 	snprintf(msg, sizeof(msg), "%s", why != NULL && why->msg[0] != '\0' ? why->msg :
 		 persist_strerror(ret));
-	pthread_mutex_lock(&fo->lock);
 	fo->since_ms = persist_now_ms();
 	fo->outages++;
 	snprintf(fo->last_error, sizeof(fo->last_error), "%s", msg);
@@ -754,14 +758,14 @@ int persist_provider_status(persist *p, enum persist_kind kind,
 		uint64_t bytes = 0;
 
 		st.has_fallback = 1;
-		st.mode = (enum persist_provider_mode)get_mode(fo);
 		snprintf(st.fallback, sizeof(st.fallback), "%s", fo->fb.provider);
-		if (st.mode != PERSIST_MODE_PRIMARY)
-			snprintf(st.active, sizeof(st.active), "%s", fo->fb.provider);
 		if (fo->spool != NULL &&
 		    (ret = persist_spool_pending(fo->spool, &st.pending, &bytes, err)) != PERSIST_OK)
 			return ret;
 		pthread_mutex_lock(&fo->lock);
+		st.mode = (enum persist_provider_mode)get_mode(fo);
+		if (st.mode != PERSIST_MODE_PRIMARY)
+			snprintf(st.active, sizeof(st.active), "%s", fo->fb.provider);
 		st.since_ms = fo->since_ms;
 		st.outages = fo->outages;
 		st.replay_uncertain = fo->replay_uncertain;
