@@ -5,27 +5,26 @@
 # servers the integration tests start on loopback (pgbench comes with
 # postgresql-15), and valgrind.
 #
-# With --packaging it also installs what building and checking the Debian
-# packages needs (.ci/packages), which the build and the tests do not.
-#
 # Idempotent and quiet: it asks dpkg what is missing and does nothing (not
 # even `apt-get update`) when everything is there.  Runs as root, or through
 # sudo when not root.  The README's build/test commands and .ci/run call it.
 set -eu
 
-PACKAGES="build-essential autoconf automake libtool pkg-config libjson-c-dev
-libssl-dev libcunit1-dev libhiredis-dev redis-server redis-tools libpq-dev
-postgresql-15 valgrind groff-base"
-
-# Building the Debian packages (debian/, .ci/packages): only with --packaging.
-PACKAGING="debhelper dh-autoreconf dpkg-dev fakeroot lintian libcurl4-openssl-dev
-libxml2-dev"
+# The manual page test (t/docs/test-man.sh) renders with groff.  With
+# --packaging, also what building and checking the Debian packages needs
+# (.ci/packages), which the build and the tests do not.
+MORE="groff-base"
 if [ "${1:-}" = --packaging ]; then
-	PACKAGES="$PACKAGES $PACKAGING"
+	MORE="$MORE debhelper dh-autoreconf dpkg-dev fakeroot lintian
+libcurl4-openssl-dev libxml2-dev"
 fi
 
+PACKAGES="build-essential autoconf automake libtool pkg-config libjson-c-dev
+libssl-dev libcunit1-dev libhiredis-dev redis-server redis-tools libpq-dev
+postgresql-15 valgrind"
+
 missing=
-for pkg in $PACKAGES; do
+for pkg in $PACKAGES $MORE; do
 	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
 	case $status in
 	*"install ok installed") ;;
