@@ -2,8 +2,9 @@
 # t/docs/test-man.sh - the manual pages of doc/man: each one renders with
 # groff without a single warning, and the pages of the two programs cannot
 # silently fall behind them: every command and option that
-# `persistctl --help` lists must appear in persistctl.1, and every option
-# of `persist-conformance --help` in persist-conformance.1.  The checker
+# `persistctl --help` lists must appear in persistctl.1, every option of
+# `persist-conformance --help` in persist-conformance.1, and
+# persist-plugin.7 must state the plugin ABI version of plugin.h.  The checker
 # is run once on a copy of persistctl.1 with a command removed, which it
 # must catch (so this test can fail).
 #
@@ -132,6 +133,19 @@ elif covers "$MAN/persist-conformance.1" "$T/conf-options"; then
 else
 	fail "persist-conformance.1 lacks options of persist-conformance --help"
 fi
+
+# 5. persist-plugin.7 states the plugin ABI of plugin.h and its history
+major=$(sed -n 's/^#define PERSIST_ABI_MAJOR  *\([0-9][0-9]*\).*/\1/p' \
+	"$abs_top_srcdir/include/persist/plugin.h")
+minor=$(sed -n 's/^#define PERSIST_ABI_MINOR  *\([0-9][0-9]*\).*/\1/p' \
+	"$abs_top_srcdir/include/persist/plugin.h")
+text=$(render "$MAN/persist-plugin.7")
+case $text in
+"") fail "persist-plugin.7 renders empty" ;;
+*"now $major.$minor."*"History:"*" $major.$minor added"*)
+	ok "persist-plugin.7 states ABI $major.$minor, as plugin.h does, and what it added" ;;
+*) fail "persist-plugin.7 does not say \"now $major.$minor\" and what $major.$minor added (plugin.h: ABI $major.$minor)" ;;
+esac
 
 echo "$pass passed, $failed failed"
 [ "$failed" -eq 0 ]
