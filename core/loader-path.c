@@ -320,12 +320,36 @@ static int found_names(const struct loader_strv *dirs, struct loader_strv *names
 	return 0;
 }
 
+/* The sentence naming the package that provides a missing provider, ""
+   when the build has no package pattern (configure --with-package-hint)
+   or the provider is none of the backends packaged on their own. */
+static const char *package_hint(const char *name, char *buf, size_t size)
+{
+#ifdef PERSIST_PACKAGE_HINT_PREFIX
+	static const char *const packaged[] = { "redis", "postgres", "s3" };
+
+	for (size_t i = 0; i < sizeof(packaged) / sizeof(packaged[0]); i++) {
+		if (strcmp(name, packaged[i]) == 0) {
+			snprintf(buf, size, " Install the package %s%s%s, which provides it.",
+				 PERSIST_PACKAGE_HINT_PREFIX, name,
+				 PERSIST_PACKAGE_HINT_SUFFIX);
+			return buf;
+		}
+	}
+#else
+	(void)name;
+	(void)size;
+#endif
+	buf[0] = '\0';
+	return buf;
+}
+
 /* The not-found error: what was there and where it looked. */
 static int not_found(const char *name, const struct loader_strv *dirs,
 		     const struct loader_strv *ignored, struct persist_error *err)
 {
 	struct loader_strv names = { 0 };
-	char found[256], searched[512], skipped[256];
+	char found[256], searched[512], skipped[256], hint[128];
 	int ret;
 
 	if (found_names(dirs, &names) < 0) {
@@ -335,12 +359,17 @@ static int not_found(const char *name, const struct loader_strv *dirs,
 	}
 	join(names.v, names.n, "none", found, sizeof(found));
 	join(dirs->v, dirs->n, "nowhere", searched, sizeof(searched));
+	package_hint(name, hint, sizeof(hint));
 	if (ignored->n > 0) {
 		join(ignored->v, ignored->n, "", skipped, sizeof(skipped));
 		ret = persist_error_set(err, PERSIST_ENOPLUGIN, 0,
 			"no provider \"%s\" (found: %s; searched: %s)\n"
-			"Relative plugin directories are ignored: %s.",
-			name, found, searched, skipped);
+			"Relative plugin directories are ignored: %s.%s",
+			name, found, searched, skipped, hint);
+	} else if (hint[0] != '\0') {
+		ret = persist_error_set(err, PERSIST_ENOPLUGIN, 0,
+			"no provider \"%s\" (found: %s; searched: %s)\n%s",
+			name, found, searched, hint + 1);
 	} else {
 		ret = persist_error_set(err, PERSIST_ENOPLUGIN, 0,
 			"no provider \"%s\" (found: %s; searched: %s)",

@@ -12,6 +12,15 @@
 # sudo when not root.  The README's build/test commands and .ci/run call it.
 set -eu
 
+# The manual page test (t/docs/test-man.sh) renders with groff.  With
+# --packaging, also what building and checking the Debian packages needs
+# (.ci/packages), which the build and the tests do not.
+MORE="groff-base"
+if [ "${1:-}" = --packaging ]; then
+	MORE="$MORE debhelper dh-autoreconf dpkg-dev fakeroot lintian
+libcurl4-openssl-dev libxml2-dev"
+fi
+
 PACKAGES="build-essential autoconf automake libtool pkg-config libjson-c-dev
 libssl-dev libcunit1-dev libhiredis-dev redis-server redis-tools libpq-dev
 postgresql-15 valgrind
@@ -30,7 +39,7 @@ command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 [ -f /usr/include/node/node_api.h ] || PACKAGES="$PACKAGES libnode-dev"
 
 missing=
-for pkg in $PACKAGES; do
+for pkg in $PACKAGES $MORE; do
 	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
 	case $status in
 	*"install ok installed") ;;
