@@ -9,9 +9,11 @@
 pg_start main || exit 99
 pg_sql main "CREATE DATABASE app OWNER pwuser" >/dev/null || exit 99
 
-persist_conformance postgres "{\"conninfo\":\"$PG_CONNINFO\"}" || status=1
+# connectTimeout: eight threads open connections at once; on a loaded
+# machine a backend can take more than the default 2 s to start
+persist_conformance postgres "{\"conninfo\":\"$PG_CONNINFO\",\"connectTimeout\":10000}" || status=1
 persist_conformance postgres \
-	"{\"conninfo\":\"postgresql://pwuser:$PG_TEST_PASSWORD@127.0.0.1:$PG_PORT/app\",\"schema\":\"other schema\",\"poolSize\":3}" ||
+	"{\"conninfo\":\"postgresql://pwuser:$PG_TEST_PASSWORD@127.0.0.1:$PG_PORT/app\",\"schema\":\"other schema\",\"poolSize\":3,\"connectTimeout\":10000}" ||
 	status=1
 
 # Bad settings are set-up failures (exit 2) naming the setting.

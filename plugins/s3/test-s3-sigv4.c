@@ -8,9 +8,10 @@
  * every other case the S3 way (encoded once, never normalised).  Also: the
  * signing key is derived once per day, and S3 paths keep "//" and "..".
  *
- * The vectors live outside the tree: $S3_SIGV4_VECTORS, else
- * ../shared/testdata/sigv4 or ../../shared/testdata/sigv4 beside the
- * source tree.  Not finding them is a failure, never a skip.
+ * The vectors: $S3_SIGV4_VECTORS, else the copy in the tree
+ * (plugins/s3/testdata/sigv4: data files of two Apache-2.0 test suites,
+ * their LICENSE, NOTICE and origin in its README.md).  Not finding them
+ * is a failure, never a skip.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -424,18 +425,14 @@ static int find_vectors(void)
 {
 	const char *env = getenv("S3_SIGV4_VECTORS");
 	const char *src = getenv("abs_top_srcdir");
-	const char *rel[] = { "../shared/testdata/sigv4", "../../shared/testdata/sigv4" };
+	const char *rel = "plugins/s3/testdata/sigv4";
 
 	if (env != NULL && env[0] != '\0') {
 		snprintf(vectors, sizeof(vectors), "%s", env);
 		return is_dir(vectors) ? 0 : -1;
 	}
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(vectors, sizeof(vectors), "%s/%s", src != NULL ? src : ".", rel[i]);
-		if (is_dir(vectors))
-			return 0;
-	}
-	return -1;
+	snprintf(vectors, sizeof(vectors), "%s/%s", src != NULL ? src : ".", rel);
+	return is_dir(vectors) ? 0 : -1;
 }
 
 int main(void)
@@ -450,8 +447,8 @@ int main(void)
 
 	if (find_vectors() < 0) {
 		fprintf(stderr, "test-s3-sigv4: no SigV4 test vectors found: set "
-			"S3_SIGV4_VECTORS or put them in ../shared/testdata/sigv4 "
-			"beside the source tree\n");
+			"S3_SIGV4_VECTORS or restore plugins/s3/testdata/sigv4 "
+			"in the source tree\n");
 		return 1;
 	}
 	return t_cunit_run("s3 sigv4", NULL, NULL, cases);
