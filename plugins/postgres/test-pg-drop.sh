@@ -4,5 +4,6 @@
 . "$abs_top_srcdir/t/lib/postgres-server.sh"
 set -u
 pg_start drop || exit 99
-exec "$abs_top_builddir/libtool" --mode=execute ${PERSIST_TEST_WRAPPER:-} \
+# not exec: this shell's exit trap stops the server afterwards
+"$abs_top_builddir/libtool" --mode=execute ${PERSIST_TEST_WRAPPER:-} \
 	"$abs_top_builddir/plugins/postgres/test-pg-drop"
