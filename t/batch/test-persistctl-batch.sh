@@ -6,26 +6,7 @@
 # batchInterval is a configuration error (exit 2) naming the key.
 # Run through t/run-test.  Ends with "N passed, N failed".
 set -u
-: "${abs_top_builddir:?run through t/run-test}"
-: "${PERSIST_TEST_TMP:?run through t/run-test}"
-
-T=$PERSIST_TEST_TMP
-pass=0
-failed=0
-
-ctl() {
-	"$abs_top_builddir/libtool" --mode=execute ${PERSIST_TEST_WRAPPER:-} \
-		"$abs_top_builddir/tools/persistctl" "$@"
-}
-# check NAME EXPECTED ACTUAL
-check() {
-	if [ "$2" = "$3" ]; then
-		pass=$((pass + 1))
-	else
-		failed=$((failed + 1))
-		printf 'FAIL %s\n  expected: %s\n  got:      %s\n' "$1" "$2" "$3"
-	fi
-}
+. "$abs_top_srcdir/t/lib/ctl-check.sh"
 # conf FILE STATE_EXTRA: a configuration with filesystem state under $T/s
 conf() {
 	cat >"$1" <<EOJ
@@ -56,5 +37,4 @@ ctl -c "$T/on.json" state flush; check "flush exit" 0 $?
 ctl -c "$T/bad.json" stats 2>"$T/err"; check "bad interval exit" 2 $?
 grep -q 'batchInterval' "$T/err"; check "bad interval names the key" 0 $?
 
-echo "$pass passed, $failed failed"
-[ "$failed" -eq 0 ]
+ctl_check_end

@@ -7,25 +7,7 @@
 # journal pending (mode replaying), says the primary is unavailable
 # (exit 3) and shows the pending write.  Ends with "N passed, N failed".
 set -u
-: "${abs_top_builddir:?run through t/run-test}"
-: "${PERSIST_TEST_TMP:?run through t/run-test}"
-
-T=$PERSIST_TEST_TMP
-pass=0
-failed=0
-
-ctl() {
-	"$abs_top_builddir/libtool" --mode=execute ${PERSIST_TEST_WRAPPER:-} \
-		"$abs_top_builddir/tools/persistctl" "$@"
-}
-check() {
-	if [ "$2" = "$3" ]; then
-		pass=$((pass + 1))
-	else
-		failed=$((failed + 1))
-		printf 'FAIL %s\n  expected: %s\n  got:      %s\n' "$1" "$2" "$3"
-	fi
-}
+. "$abs_top_srcdir/t/lib/ctl-check.sh"
 cat >"$T/down.json" <<EOJ
 {"persistence": {
   "configuration": {"provider": "memory"},
@@ -55,5 +37,4 @@ ctl -c "$T/down.json" check >/dev/null 2>&1; check "check exit: primary down" 3 
 ctl -c "$T/nospool.json" check 2>"$T/err" >/dev/null; check "no spoolDir exit" 2 $?
 grep -q 'spoolDir' "$T/err"; check "no spoolDir names the key" 0 $?
 
-echo "$pass passed, $failed failed"
-[ "$failed" -eq 0 ]
+ctl_check_end
