@@ -865,3 +865,52 @@ int persist_state_log_bounds(persist *p, const char *collection,
 		*next_r = next;
 	return PERSIST_OK;
 }
+
+/* Each collection name once, whatever the provider emitted: the names are
+   sorted, so drop each one equal to the one before. */
+static void unique_names(struct persist_entry *names, size_t *n)
+{
+	size_t i, out = 0;
+
+	for (i = 0; i < *n; i++) {
+		if (out > 0 && strcmp(names[out - 1].key, names[i].key) == 0) {
+			free(names[i].key);
+			names[i].key = NULL;
+			continue;
+		}
+		if (out != i) {
+			names[out] = names[i];
+			memset(&names[i], 0, sizeof(names[i]));
+		}
+		out++;
+	}
+	*n = out;
+}
+
+int persist_state_collections(persist *p, struct persist_entry **names_r,
+			      size_t *n_r, struct persist_error *err)
+{
+	struct persist_collector list = { .with_value = 0 };
+	struct persist_sink *sink;
+	int ret;
+
+	if ((ret = persist_sink_get(p, PERSIST_KIND_STATE, &sink, err)) != PERSIST_OK)
+		return ret;
+	if (names_r == NULL || n_r == NULL)
+		return persist_error_set(err, PERSIST_EINVAL, 0,
+			"persist_state_collections: output pointer is NULL");
+	if ((ret = flush_queued(p, err)) != PERSIST_OK)
+		return ret;
+	if (fallback_sink(p) != NULL)
+		sink = fallback_sink(p);
+	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, collections))
+		return persist_not_supported(sink, "collections", err);
+	PERSIST_SINK_CALL(sink, ret,
+		STATE_OPS(sink)->collections(sink->store, persist_collect_entry,
+					     &list, err));
+	ret = persist_provider_error(sink, ret, err);
+	if ((ret = persist_collect_finish(&list, ret, 1, names_r, n_r, err)) != PERSIST_OK)
+		return ret;
+	unique_names(*names_r, n_r);
+	return PERSIST_OK;
+}

@@ -268,6 +268,15 @@ int persist_state_log_bounds(persist *p, const char *collection,
 			     uint64_t *first_r, uint64_t *next_r,
 			     struct persist_error *err);
 
+/* The name of every collection holding a live key or a log record, sorted
+   (in each entry's key), for tools that copy or inspect a whole store.
+   What is queued is stored first.  While a primary is down (see
+   persist_provider_status) the names come from its fallback.
+   PERSIST_ENOTSUP when the provider cannot list collections (a plugin
+   built for ABI 1.2 or older). */
+int persist_state_collections(persist *p, struct persist_entry **names_r,
+			      size_t *n_r, struct persist_error *err);
+
 struct persist_kv {
 	const char *key;
 	const void *value;

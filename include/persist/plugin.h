@@ -60,9 +60,10 @@ extern "C" {
 
 #define PERSIST_PLUGIN_MAGIC 0x50525354u /* "PRST" */
 #define PERSIST_ABI_MAJOR 1              /* breaking change: new entry symbol _v2 */
-#define PERSIST_ABI_MINOR 2              /* additive changes only; 1.1: host->verror,
+#define PERSIST_ABI_MINOR 3              /* additive changes only; 1.1: host->verror,
                                             state drop/trim_log/log_bounds;
-                                            1.2: state batch_once */
+                                            1.2: state batch_once;
+                                            1.3: state collections */
 #define PERSIST_PLUGIN_ENTRY_SYMBOL "persist_plugin_entry_v1"
 
 /* ETag buffers: at most PERSIST_ETAG_MAX - 1 printable ASCII characters. */
@@ -454,6 +455,16 @@ struct persist_state_ops {
 	int (*batch_once)(void *store, const char *id, const struct persist_op *ops,
 			  size_t n, size_t op_size, int *applied_before_r,
 			  struct persist_error *err);
+
+	/* --- since 1.3 --- */
+
+	/* Emit the name of every collection that holds a live key or a log
+	   record (item.key), each once, any order; a collection whose keys
+	   have all expired or been deleted and whose log is empty may be
+	   emitted or not.  With scan, read_log and log_bounds this lets a
+	   tool copy a whole store (see "Enumeration" below) (since 1.3). */
+	int (*collections)(void *store, persist_emit_fn *emit, void *ctx,
+			   struct persist_error *err);
 };
 
 /* Batch ids of batch_once: buffer size, and how long a provider must
@@ -640,6 +651,21 @@ struct persist_session_ops {
  *     [state.batch.once, process.batch-once].  A provider whose batch_once cannot tell whether
  *     an earlier attempt landed answers PERSIST_EUNCERTAIN; the core then
  *     retries with the same id, which settles it.
+ *
+ * Enumeration (collections: optional, since 1.3)
+ *   - collections emits every collection holding a live key or a log
+ *     record, each exactly once; a dropped collection is not emitted;
+ *     the names are those the collections were written with
+ *     [state.collections].  With PERSIST_CAP_SHARED the collections other
+ *     processes wrote are listed too.
+ *   - scan gives each key's wall-clock expiry in item.expires_ms (0: no
+ *     TTL), so a copy keeps what remains of it [state.scan.expiry].
+ *   - A counter is its decimal text (see "Counters"): a copy that sets
+ *     that text makes a counter that incr goes on from.  There is no
+ *     separate flag, because a backend such as Redis cannot tell a
+ *     counter from a value holding the same text.
+ *   - Without collections the core answers PERSIST_ENOTSUP naming the
+ *     provider and the method; nothing can enumerate such a store.
  *
  * Sessions and session events
  *   - put registers or refreshes a session held by the store's instance;

@@ -99,6 +99,7 @@ static const struct persist_state_ops memory_state_ops = {
 	.trim_log = memory_state_trim_log,
 	.log_bounds = memory_state_log_bounds,
 	.batch_once = memory_state_batch_once,
+	.collections = memory_state_collections,
 };
 
 /* The session interface. */

@@ -262,6 +262,8 @@ int memory_state_trim_log(void *store, const char *collection, uint64_t before,
 int memory_state_log_bounds(void *store, const char *collection,
 			    uint64_t *first_r, uint64_t *next_r,
 			    struct persist_error *err);
+int memory_state_collections(void *store, persist_emit_fn *emit, void *ctx,
+			     struct persist_error *err);
 
 /* memory-session.c */
 int memory_session_open(void *plugin, const struct persist_store_args *args,

@@ -413,6 +413,50 @@ out:
 	return PERSIST_OK;
 }
 
+/* True when coll holds a live key or a log record. */
+static int memory_collection_live(const struct memory_collection *coll, int64_t now_ms)
+{
+	struct pc_table_iter iter;
+	struct pc_table_entry *e;
+
+	if (coll->log_count > 0)
+		return 1;
+	pc_table_iter_init(&iter, &coll->keys);
+	while ((e = pc_table_iter_next(&iter)) != NULL) {
+		if (!memory_expired(((struct memory_value *)e)->expires_ms, now_ms))
+			return 1;
+	}
+	return 0;
+}
+
+/* collections(): the name of every collection holding something. */
+int memory_state_collections(void *s, persist_emit_fn *emit, void *ctx,
+			     struct persist_error *err)
+{
+	struct memory_store *store = s;
+	const struct persist_host *host = store->plugin->host;
+	struct pc_table_iter iter;
+	struct pc_table_entry *e;
+	int64_t now;
+
+	if (emit == NULL)
+		return host->error(err, PERSIST_EINVAL, 0,
+				   "state collections without a callback");
+	pthread_mutex_lock(&store->ns->lock);
+	now = host->now_ms();
+	pc_table_iter_init(&iter, &store->ns->collections);
+	while ((e = pc_table_iter_next(&iter)) != NULL) {
+		struct persist_item item = { .size = sizeof(item), .key = e->key };
+
+		if (!memory_collection_live((struct memory_collection *)e, now))
+			continue;
+		if (emit(ctx, &item) != 0)
+			break;
+	}
+	pthread_mutex_unlock(&store->ns->lock);
+	return PERSIST_OK;
+}
+
 /* incr(): add delta to a counter, creating it at 0. */
 int memory_state_incr(void *s, const char *collection, const char *key,
 		      int64_t delta, int64_t *value_r,
