@@ -70,7 +70,9 @@ static int replay_one(struct persist_batcher *b, struct persist_spool *s,
 	uint64_t replayed = 0, dropped = 0;
 	int ret = persist_spool_replay_all(s, b->sink, &replayed, &dropped, err);
 
+	pthread_mutex_lock(&b->lock);
 	b->st.journal_replayed += replayed;
+	pthread_mutex_unlock(&b->lock);
 	if (replayed > 0 || dropped > 0)
 		persist_log(b->p, PERSIST_LOG_WARNING,
 			"state: journal \"%s\" was left by a process that stopped with "
@@ -124,8 +126,12 @@ int batch_journal_replay_orphans(struct persist_batcher *b, struct persist_error
 		if ((ret = replay_one(b, s, err)) != PERSIST_OK)
 			return ret;
 		persist_spool_close(s);
+		/* the list is only changed here, by the one flush running;
+		   the counters read its length under the lock */
+		pthread_mutex_lock(&b->lock);
 		memmove(b->orphans, b->orphans + 1, (b->n_orphans - 1) * sizeof(*b->orphans));
 		b->n_orphans--;
+		pthread_mutex_unlock(&b->lock);
 	}
 	return PERSIST_OK;
 }

@@ -9,7 +9,9 @@
  * spoolDir, not a boolean, a spoolDir that cannot be written, batching
  * off), replay after a crash, a flushed piece not replayed again, a
  * synchronous increment taking the queued increments of its key, two
- * processes opening at once, a corrupt tail kept aside, and the counters.
+ * processes opening at once, a corrupt tail kept aside, a journal left
+ * while the provider is down (fixture_flaky: replayed by a later flush),
+ * and the counters.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include <persist/persist.h>
 
 #include "cunit-suite.h"
+#include "fixture-dirs.h"
 
 static char base[4096];           /* scratch directory */
 static char root[4200], spool[4200];
@@ -455,6 +458,80 @@ static void test_damaged_middle(void)
 	}
 }
 
+/* --- a provider down at open (fixture_flaky) ----------------------------- */
+
+static const char *fixture_dir;
+
+/* Open on fixture_flaky (an in-memory store) with the case's spool and
+   downFile. */
+static int open_flaky(persist **p_r, struct persist_error *err)
+{
+	char json[12288];
+	const char *dirs[1] = { fixture_dir };
+	struct persist_options opts;
+
+	snprintf(json, sizeof(json),
+		 "{\"persistence\":{\"configuration\":{\"provider\":\"memory\"},"
+		 "\"state\":{\"provider\":\"fixture_flaky\",\"config\":{\"downFile\":\"%s/down\","
+		 "\"batchInterval\":60000,\"journalQueued\":true,\"spoolDir\":\"%s\"}},"
+		 "\"sessions\":{\"provider\":\"memory\"}}}", spool, spool);
+	memset(&opts, 0, sizeof(opts));
+	opts.size = sizeof(opts);
+	opts.log = log_cb;
+	opts.log_level = PERSIST_LOG_WARNING;
+	opts.plugin_dirs = dirs;
+	opts.n_plugin_dirs = 1;
+	return persist_open_json(json, &opts, p_r, err);
+}
+
+static int child_flaky(void)
+{
+	struct persist_error err;
+	persist *p;
+	int bad = open_flaky(&p, &err) != PERSIST_OK;
+
+	for (int i = 0; !bad && i < 5; i++)
+		bad = persist_state_add(p, "c", "n", 1, &err) != PERSIST_OK;
+	return bad;
+}
+
+static void test_replay_later(void)
+{
+	struct persist_batch_stats st;
+	struct persist_error err;
+	char down[4400];
+	persist *p;
+	FILE *f;
+
+	fresh();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fixture_dir);
+	CU_ASSERT_EQUAL_FATAL(crash_child(child_flaky), 0);
+	/* the provider is down when the next process opens */
+	snprintf(down, sizeof(down), "%s/down", spool);
+	f = fopen(down, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fclose(f);
+	CU_ASSERT_EQUAL_FATAL(open_flaky(&p, &err), PERSIST_OK);
+	CU_ASSERT(logged("kept, replayed before the next flush"));
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	CU_ASSERT_EQUAL(persist_state_stats(p, &st, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(st.journal_orphans, 1);
+	CU_ASSERT_EQUAL(st.journal_records, 5);   /* the one left, waiting */
+	CU_ASSERT_EQUAL(st.journal_files, 1);
+	CU_ASSERT_EQUAL(persist_state_add(p, "c", "n", 1, &err), PERSIST_OK);
+	CU_ASSERT_NOT_EQUAL(persist_state_flush(p, &err), PERSIST_OK);
+	/* back: the flush replays the journal left, then sends its own */
+	CU_ASSERT_EQUAL(unlink(down), 0);
+	CU_ASSERT_EQUAL(persist_state_flush(p, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_state_stats(p, &st, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(st.journal_orphans, 0);
+	CU_ASSERT_EQUAL(st.journal_replayed, 5);
+	CU_ASSERT_EQUAL(st.journal_records, 0);
+	CU_ASSERT_EQUAL(counter(p, "c", "n"), 6);
+	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
+}
+
 /* --- counters ------------------------------------------------------------ */
 
 static void test_stats(void)
@@ -540,6 +617,7 @@ static const struct t_case cases[] = {
 	{ "two processes open at once", test_two_opens },
 	{ "corrupt tail kept aside", test_corrupt_tail },
 	{ "damaged record in the middle", test_damaged_middle },
+	{ "provider down at open: replayed later", test_replay_later },
 	{ "counters", test_stats },
 	{ "threads share the fdatasync", test_threads },
 	{ NULL, NULL }
@@ -556,7 +634,11 @@ int main(void)
 		perror(base);
 		return 99;
 	}
+	if (fx_setup("test-journal") != 0)
+		return 99;
+	fixture_dir = fx_dir_with("fixture_flaky");
 	ret = t_cunit_run("queued-write journal (journalQueued)", NULL, NULL, cases);
+	fx_cleanup();
 	if (ret == 0) {
 		char cmd[4200];
 
