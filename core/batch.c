@@ -23,6 +23,12 @@
  * queue never refuses writes because of an outage.  A batch whose outcome
  * is uncertain stays, and is sent to the primary again under its id.
  *
+ * With journalQueued (core/batch-journal.c) every queued write is in the
+ * queue's journal, durably, before it is acknowledged; a flush records in
+ * the journal where its batch ends, is sent under the id of that piece of
+ * the journal instead of a random one, and moves the journal past it once
+ * the provider acknowledged it.
+ *
  * Only one flush runs at a time (`sending`); it runs on the batcher's own
  * thread (interval, thresholds, backoff) or in the thread of a caller of
  * persist_state_flush.  Writers never wait for it; they are refused with

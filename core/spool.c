@@ -32,6 +32,10 @@
  * process).  Durability: each writer waits until an fdatasync started
  * after its append has finished; one call serves every writer waiting.
  *
+ * The same file format serves the write queue's journals (journalQueued):
+ * their owner marks where a flush ends as the piece in progress and moves
+ * the replay position past it once the provider acknowledged it.
+ *
  * Replay is done by one process at a time: the holder of a second lock,
  * an flock of <spoolDir>/<kind>.journal.replay, which the kernel releases
  * if that process dies.

@@ -11,6 +11,10 @@
  * before the write is acknowledged.  A header at the start names the
  * journal's generation (a random id, new each time the journal is emptied)
  * and how far it was replayed.
+ *
+ * The write queue's journals (journalQueued, core/batch-journal.c) are
+ * journals of this kind too, <spoolDir>/state.queue.<n>.journal, one per
+ * process, each held by its process through the replay lock.
  */
 #ifndef PERSIST_CORE_SPOOL_H
 #define PERSIST_CORE_SPOOL_H
