@@ -111,6 +111,8 @@ int cmd_check(struct ctl *ctl, const struct ctl_args *args);
 /* For a kind with a fallback, one line of its mode, journal and replay
    (tools/cmd-check.c); nothing for the others. */
 void ctl_print_fallback(persist *p, enum persist_kind kind, const char *indent);
+/* The queued-write journals (journalQueued) of the state kind, if on. */
+void ctl_print_journal(persist *p, const char *indent);
 
 int cmd_config_get(struct ctl *ctl, const struct ctl_args *args);
 int cmd_config_etag(struct ctl *ctl, const struct ctl_args *args);

@@ -378,6 +378,20 @@ struct persist_batch_stats {
 	uint64_t uncertain_left;    /* of the uncertain, not settled: still
 				       waiting, lost at close, or retried
 				       without batch_once (may be doubled) */
+	/* --- journalQueued (read when size covers them) --- */
+	int journal_queued;         /* queued writes are journaled before the
+				       call returns */
+	uint64_t journal_records;   /* records not yet acknowledged by the
+				       provider, in every queue's journal
+				       under spoolDir (this process's, other
+				       processes', stopped processes') */
+	uint64_t journal_bytes;     /* their bytes in the files */
+	uint64_t journal_files;     /* journals holding such records */
+	uint64_t journal_orphans;   /* journals left by stopped processes that
+				       could not be replayed yet */
+	uint64_t journal_replayed;  /* writes of such journals replayed */
+	char journal_path[512];     /* this queue's journal file */
+	char journal_error[PERSIST_ERROR_MSG_MAX]; /* reading it failed: why */
 };
 /* Fill *stats_r (set stats_r->size first; a shorter struct gets a
    prefix). */
