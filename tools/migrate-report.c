@@ -152,11 +152,12 @@ static void print_diff_names(FILE *f, const struct migration *m)
 }
 
 /* What was (or, in a dry run, would be) copied, per kind. */
-static void print_counts(FILE *f, const struct migration *m)
+static void print_counts(FILE *f, const struct migration *m, int conflict)
 {
 	const struct migrate_report *r = m->report;
 	uint64_t keys_to_set = 0, keys_to_delete = 0, records = 0;
-	const char *verb = m->opts->dry_run ? "would copy" : "to copy";
+	const char *verb = m->opts->dry_run ? "would copy" :
+		conflict ? "to copy" : "copied";
 
 	for (size_t i = 0; i < m->n_colls; i++) {
 		keys_to_set += m->colls[i].keys_to_set;
@@ -167,7 +168,9 @@ static void print_counts(FILE *f, const struct migration *m)
 		fprintf(f, "configuration: %" PRIu64 " documents in the source; %s %zu",
 			r->documents, verb, m->docs_to_set);
 		if (m->docs_to_delete > 0)
-			fprintf(f, ", to delete %zu", m->docs_to_delete);
+			fprintf(f, ", %s %zu only in the target",
+				conflict || m->opts->dry_run ? "would delete" : "deleted",
+				m->docs_to_delete);
 		fputc('\n', f);
 	}
 	if (m->opts->kinds & MIGRATE_STATE) {
@@ -177,7 +180,9 @@ static void print_counts(FILE *f, const struct migration *m)
 			r->collections, r->keys, r->counters, r->records, verb,
 			keys_to_set, records);
 		if (keys_to_delete > 0)
-			fprintf(f, ", to delete %" PRIu64 " keys", keys_to_delete);
+			fprintf(f, ", %s %" PRIu64 " keys only in the target",
+				conflict || m->opts->dry_run ? "would delete" : "deleted",
+				keys_to_delete);
 		fputc('\n', f);
 	}
 }
@@ -194,13 +199,13 @@ int migrate_summarize(struct migration *m, int conflict, int verified)
 		return PERSIST_ENOMEM;
 	if (m->opts->dry_run)
 		fputs("dry run: nothing was written\n", f);
-	print_counts(f, m);
+	print_counts(f, m, conflict);
 	if (conflict) {
 		fputs("refused: the target holds different data; nothing was written\n", f);
 		print_diff_names(f, m);
 		print_diff_counts(f, m);
 	} else if (!m->opts->dry_run) {
-		fprintf(f, "copied: %" PRIu64 " documents, keys and records\n", r->copied);
+		fprintf(f, "written: %" PRIu64 " documents, keys and records\n", r->copied);
 	}
 	if (verified) {
 		if (r->differences == 0) {
