@@ -209,12 +209,11 @@ int migrate_summarize(struct migration *m, int conflict, int verified)
 	}
 	if (verified) {
 		if (r->differences == 0) {
-			fputs("verification: both sides are equal", f);
-			if (m->opts->kinds & MIGRATE_CONFIG)
-				fprintf(f, " (every document's ETag)");
-			if (m->opts->kinds & MIGRATE_STATE)
-				fprintf(f, " (counts and SHA-256 of every collection)");
-			fputc('\n', f);
+			fprintf(f, "verification: both sides are equal (%s%s%s)\n",
+				(m->opts->kinds & MIGRATE_CONFIG) ? "every document's ETag" : "",
+				m->opts->kinds == (MIGRATE_CONFIG | MIGRATE_STATE) ? "; " : "",
+				(m->opts->kinds & MIGRATE_STATE) ?
+				"counts and SHA-256 of every collection" : "");
 		} else {
 			fprintf(f, "verification: %" PRIu64 " differences\n",
 				r->differences);
