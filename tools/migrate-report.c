@@ -263,7 +263,7 @@ int migrate_conflict_error(struct migration *m, struct persist_error *err)
 		 m->n_named > 0 ? ": " : "", m->n_named > 0 ? m->named[0] : "",
 		 counts, log_note,
 		 m->opts->force || m->diff_count[MIGRATE_DIFF_LOG] ==
-		 migrate_diff_total(m) ? "" : " Force overwrites keys and documents.");
+		 migrate_diff_total(m) ? "" : " With force (persistctl migrate --force) keys and documents are overwritten.");
 	return PERSIST_ECONFLICT;
 }
 
