@@ -127,7 +127,7 @@ int migrate_config_copy(struct migration *m, struct persist_error *err)
 
 	for (size_t i = 0; i < m->n_docs_src; i++) {
 		const struct persist_entry *s = &m->docs_src[i], *d;
-		int64_t ttl = migrate_ttl_left(s->expires_ms, m->now_ms);
+		int64_t ttl = migrate_ttl_left(s->expires_ms, migrate_now_ms());
 
 		d = find_doc(m->docs_dst, m->n_docs_dst, s->key);
 		if (ttl < 0 || (d != NULL && strcmp(d->etag, s->etag) == 0))

@@ -75,6 +75,12 @@ struct migration {
 	uint64_t keys_done, records_done;
 };
 
+/* --- migrate.c --- */
+/* Wall clock in milliseconds; what is left of a TTL is computed on it
+   as each write is prepared, so that a copy does not outlive its
+   original by more than the write's own latency. */
+int64_t migrate_now_ms(void);
+
 /* --- migrate-config.c --- */
 /* Read the documents of both sides and compare them. */
 int migrate_config_compare(struct migration *m, struct persist_error *err);

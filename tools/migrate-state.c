@@ -205,7 +205,7 @@ static int copy_key(struct migration *m, struct migrate_coll *c,
 		op->type = PERSIST_OP_DELETE;
 		op->key = dst->key;
 	} else {
-		op->ttl_ms = migrate_ttl_left(src->expires_ms, m->now_ms);
+		op->ttl_ms = migrate_ttl_left(src->expires_ms, migrate_now_ms());
 		if (op->ttl_ms < 0)
 			return PERSIST_OK;  /* expired since the comparison */
 		op->type = PERSIST_OP_SET;

@@ -23,7 +23,7 @@
 #include "migrate-private.h"
 
 /* Wall clock in milliseconds (the clock providers measure TTLs on). */
-static int64_t wall_ms(void)
+int64_t migrate_now_ms(void)
 {
 	struct timeval tv;
 
@@ -155,7 +155,7 @@ int migrate_run(persist *from, persist *to, const struct migrate_options *opts,
 	m.opts = opts;
 	m.report = report_r;
 	m.batch_ops = opts->batch_ops > 0 ? opts->batch_ops : MIGRATE_BATCH_DEFAULT;
-	m.now_ms = wall_ms();
+	m.now_ms = migrate_now_ms();
 	m.progress_tty = opts->progress != NULL && isatty(fileno(opts->progress));
 
 	ret = compare(&m, err);
