@@ -67,6 +67,17 @@ run --from "$T/a.json" --to "$T/b.json"
 check "after dropping the log: exit" 0 $RC
 check "after dropping the log: copied" "0 3" "$(ctl -c "$T/b.json" state bounds feedback)"
 
+# a progress line on a terminal (script(1) gives persistctl one), none
+# otherwise
+fsjson p
+script -qec "$abs_top_builddir/libtool --mode=execute $abs_top_builddir/tools/persistctl migrate --from $T/a.json --to $T/p.json" \
+	/dev/null >"$T/tty.out" 2>&1
+check "on a terminal: exit" 0 $?
+grep -q "migrate: copying: 3/3 collections, 2 keys, 3 records" "$T/tty.out"
+check "on a terminal: the progress line" 0 $?
+check "elsewhere: no progress line" no \
+	"$(printf '%s' "$OUT" | grep -q 'migrate: copying' && echo yes || echo no)"
+
 # kinds
 printf '{"persistence":{"configuration":{"provider":"filesystem","config":{"root":"%s"}}}}\n' \
 	"$T/c" >"$T/c.json"
@@ -117,4 +128,10 @@ check "a target that is down: exit" 3 $RC
 check "a target that is down: named" yes "$(has 'redis')"
 run --from "$T/redis.json" --to "$T/b.json"
 check "a source that is down: exit" 3 $RC
+# a primary that is down while its fallback serves
+printf '{"persistence":{"configuration":%s,"state":{"provider":"redis","config":{"url":"%s","connectTimeout":500,"spoolDir":"%s"},"fallback":{"provider":"filesystem","config":{"root":"%s"}}}}}\n' \
+	"$r" "$REDIS_URL" "$T/spool" "$T/fb" >"$T/fallback.json"
+run --from "$T/a.json" --to "$T/fallback.json" --kinds state
+check "a target in fallback: exit" 3 $RC
+check "a target in fallback: refused" yes "$(has 'state provider of')"
 ctl_check_end
