@@ -20,7 +20,8 @@
 #define MIGRATE_BATCH_DEFAULT 500
 /* Records asked for per read_log call. */
 #define MIGRATE_LOG_PAGE 1000
-/* Differences named one by one in the summary; the rest are counted. */
+/* Differences found before writing named one by one in the summary; the
+   rest are counted.  Those of the verification are all named. */
 #define MIGRATE_NAMED_MAX 10
 
 /* What a difference is about (counted per kind in the summary). */
@@ -63,10 +64,12 @@ struct migration {
 	struct migrate_coll *colls;
 	size_t n_colls;
 
-	/* differences: counted per kind, the first few named */
+	/* differences: counted per kind; described in `named` (the first
+	   few of the comparison's, all of the verification's) */
 	uint64_t diff_count[MIGRATE_DIFF_COUNT_];
-	char *named[MIGRATE_NAMED_MAX];
-	size_t n_named;
+	char **named;
+	size_t n_named, cap_named;
+	uint64_t listed;                 /* recorded since the list was started */
 
 	/* progress */
 	int progress_tty;
@@ -121,6 +124,8 @@ int migrate_collections(persist *p, const char *side,
 void migrate_diff(struct migration *m, enum migrate_diff kind,
 		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 uint64_t migrate_diff_total(const struct migration *m);
+/* Start the list of described differences afresh (the counts stay). */
+void migrate_diff_restart(struct migration *m);
 /* Put context before the library's message in err, keeping its detail:
    "cannot read the log of collection "x" in the source: redis: ...". */
 int migrate_wrap(struct persist_error *err, int ret, const char *fmt, ...)

@@ -32,7 +32,7 @@ static const char *const diff_names[MIGRATE_DIFF_COUNT_][2] = {
 				  "differences found by the verification" },
 };
 
-/* Record one difference; the first MIGRATE_NAMED_MAX are described. */
+/* Record one difference and describe it (see the header). */
 void migrate_diff(struct migration *m, enum migrate_diff kind,
 		  const char *fmt, ...)
 {
@@ -40,13 +40,34 @@ void migrate_diff(struct migration *m, enum migrate_diff kind,
 	va_list ap;
 
 	m->diff_count[kind]++;
-	if (m->n_named >= MIGRATE_NAMED_MAX)
+	m->listed++;
+	if (kind != MIGRATE_DIFF_VERIFY && m->n_named >= MIGRATE_NAMED_MAX)
 		return;
+	if (m->n_named == m->cap_named) {
+		size_t cap = m->cap_named == 0 ? 16 : m->cap_named * 2;
+		char **bigger = realloc(m->named, cap * sizeof(*bigger));
+
+		if (bigger == NULL)
+			return;   /* counted, not described */
+		m->named = bigger;
+		m->cap_named = cap;
+	}
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	if ((m->named[m->n_named] = strdup(text)) != NULL)
 		m->n_named++;
+}
+
+/* Start the described list afresh (see the header). */
+void migrate_diff_restart(struct migration *m)
+{
+	for (size_t i = 0; i < m->n_named; i++)
+		free(m->named[i]);
+	free(m->named);
+	m->named = NULL;
+	m->n_named = m->cap_named = 0;
+	m->listed = 0;
 }
 
 /* Every difference recorded so far. */
@@ -143,12 +164,10 @@ static void print_diff_counts(FILE *f, const struct migration *m)
 /* Print the named differences and how many more there are. */
 static void print_diff_names(FILE *f, const struct migration *m)
 {
-	uint64_t total = migrate_diff_total(m);
-
 	for (size_t i = 0; i < m->n_named; i++)
 		fprintf(f, "  %s\n", m->named[i]);
-	if (total > m->n_named)
-		fprintf(f, "  ... and %" PRIu64 " more\n", total - m->n_named);
+	if (m->listed > m->n_named)
+		fprintf(f, "  ... and %" PRIu64 " more\n", m->listed - m->n_named);
 }
 
 /* What was (or, in a dry run, would be) copied, per kind. */

@@ -42,8 +42,7 @@ static void migration_free(struct migration *m)
 		persist_items_free(m->colls[i].dst, m->colls[i].n_dst);
 	}
 	free(m->colls);
-	for (size_t i = 0; i < m->n_named; i++)
-		free(m->named[i]);
+	migrate_diff_restart(m);
 }
 
 /* Check the arguments of migrate_run. */
@@ -125,10 +124,8 @@ static int verify(struct migration *m, struct persist_error *err)
 	uint64_t before = m->diff_count[MIGRATE_DIFF_VERIFY];
 	int ret = PERSIST_OK;
 
-	/* the verification's list of names starts afresh */
-	for (size_t i = 0; i < m->n_named; i++)
-		free(m->named[i]);
-	m->n_named = 0;
+	/* the report lists the verification's differences */
+	migrate_diff_restart(m);
 	if (m->opts->kinds & MIGRATE_CONFIG)
 		ret = migrate_config_verify(m, err);
 	if (ret == PERSIST_OK && (m->opts->kinds & MIGRATE_STATE))

@@ -306,6 +306,33 @@ static void test_conflict_and_force(void)
 	close_pair(src, dst);
 }
 
+/* Many differences: the first few named, the rest counted. */
+static void test_many_differences(void)
+{
+	struct migrate_report r;
+	struct persist_error err;
+	persist *src, *dst;
+	char key[32];
+
+	open_pair(&src, &dst);
+	for (int i = 0; i < 15; i++) {
+		snprintf(key, sizeof(key), "k%02d", i);
+		set(src, "c", key, "1", 0);
+		set(dst, "c", key, "2", 0);
+	}
+	CU_ASSERT_EQUAL(run(src, dst, MIGRATE_STATE, 0, 0, 0, &r, &err),
+			PERSIST_ECONFLICT);
+	CU_ASSERT_EQUAL(r.conflicts, 15);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r.summary);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.summary, "key \"k09\""));
+	CU_ASSERT_PTR_NULL(strstr(r.summary, "key \"k10\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.summary, "... and 5 more"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.summary, "15 keys with another value on the target"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "Found 15 keys with another value"));
+	migrate_report_free(&r);
+	close_pair(src, dst);
+}
+
 /* A target log that is not a prefix is refused, with force too. */
 static void test_diverging_log(void)
 {
@@ -521,6 +548,7 @@ int main(void)
 		{ "copy everything, rerun writes nothing", test_copy_all },
 		{ "resume a log", test_resume_log },
 		{ "conflict refused, then force", test_conflict_and_force },
+		{ "many differences: named, then counted", test_many_differences },
 		{ "diverging log refused with force too", test_diverging_log },
 		{ "dry run", test_dry_run },
 		{ "second writer found by the verification", test_second_writer },
