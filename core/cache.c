@@ -86,7 +86,7 @@ void persist_cache_destroy(struct persist_cache *cache)
 
 int persist_cache_lookup(struct persist_cache *cache, const char *key,
 			 int *found_r, char **data_r, size_t *len_r,
-			 char etag_r[PERSIST_ETAG_MAX])
+			 char etag_r[PERSIST_ETAG_MAX], int64_t *expires_ms_r)
 {
 	struct cache_entry *e;
 	int64_t now_us = persist_monotonic_coarse_us();
@@ -108,6 +108,8 @@ int persist_cache_lookup(struct persist_cache *cache, const char *key,
 				*len_r = e->len;
 			if (etag_r != NULL)
 				memcpy(etag_r, e->etag, PERSIST_ETAG_MAX);
+			if (expires_ms_r != NULL)
+				*expires_ms_r = e->expires_ms;
 		}
 	}
 	pthread_mutex_unlock(&cache->lock);

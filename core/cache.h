@@ -18,7 +18,7 @@ void persist_cache_destroy(struct persist_cache *cache);
    cached absence.  Returns 0 on a miss, -1 when out of memory. */
 int persist_cache_lookup(struct persist_cache *cache, const char *key,
 			 int *found_r, char **data_r, size_t *len_r,
-			 char etag_r[PERSIST_ETAG_MAX]);
+			 char etag_r[PERSIST_ETAG_MAX], int64_t *expires_ms_r);
 
 /* The generation to pass to persist_cache_store after reading the
    provider: a store is ignored when an invalidation happened in between,

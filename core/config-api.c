@@ -51,10 +51,11 @@ static int provider_get(struct persist_sink *sink, const char *key,
 	return PERSIST_OK;
 }
 
-/* Document and ETag, from the cache within cacheTTL. */
-int persist_config_get(persist *p, const char *key, char **data_r,
-		       size_t *len_r, char etag_r[PERSIST_ETAG_MAX],
-		       struct persist_error *err)
+/* Document, ETag and expiry (0: none, or not known: a document served
+   from the last-known-good copy), from the cache within cacheTTL. */
+static int config_get(persist *p, const char *key, char **data_r,
+		      size_t *len_r, char etag_r[PERSIST_ETAG_MAX],
+		      int64_t *expires_ms_r, struct persist_error *err)
 {
 	struct persist_sink *sink;
 	struct persist_value value;
@@ -71,7 +72,8 @@ int persist_config_get(persist *p, const char *key, char **data_r,
 	    (ret = persist_valid_key("configuration key", key, err)) != PERSIST_OK)
 		return ret;
 	if (p->cache != NULL) {
-		switch (persist_cache_lookup(p->cache, key, &found, data_r, len_r, etag_r)) {
+		switch (persist_cache_lookup(p->cache, key, &found, data_r, len_r, etag_r,
+					     expires_ms_r)) {
 		case 1:
 			if (!found)
 				return persist_error_set(err, PERSIST_ENOTFOUND, 0,
@@ -104,6 +106,8 @@ int persist_config_get(persist *p, const char *key, char **data_r,
 				    value.etag, value.expires_ms);
 	if (etag_r != NULL)
 		memcpy(etag_r, value.etag, PERSIST_ETAG_MAX);
+	if (expires_ms_r != NULL)
+		*expires_ms_r = value.expires_ms;
 	if (len_r != NULL)
 		*len_r = value.len;
 	if (data_r != NULL) {
@@ -117,6 +121,13 @@ int persist_config_get(persist *p, const char *key, char **data_r,
 }
 
 /* Several documents, one entry each with its own status. */
+int persist_config_get(persist *p, const char *key, char **data_r,
+		       size_t *len_r, char etag_r[PERSIST_ETAG_MAX],
+		       struct persist_error *err)
+{
+	return config_get(p, key, data_r, len_r, etag_r, NULL, err);
+}
+
 int persist_config_get_many(persist *p, const char *const *keys, size_t n,
 			    struct persist_entry **entries_r,
 			    struct persist_error *err)
@@ -146,8 +157,8 @@ int persist_config_get_many(persist *p, const char *const *keys, size_t n,
 			persist_items_free(entries, n);
 			return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
 		}
-		ret = persist_config_get(p, keys[i], &entries[i].value, &entries[i].len,
-					 entries[i].etag, &one);
+		ret = config_get(p, keys[i], &entries[i].value, &entries[i].len,
+				 entries[i].etag, &entries[i].expires_ms, &one);
 		entries[i].status = (persist_status)ret;
 		if (ret != PERSIST_OK && ret != PERSIST_ENOTFOUND) {
 			persist_items_free(entries, n);

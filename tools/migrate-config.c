@@ -54,7 +54,8 @@ static int read_docs(persist *p, const char *side, int with_values,
 			docs[i].value = NULL;
 			docs[i].len = 0;
 		}
-		docs[i].expires_ms = keys[i].expires_ms;
+		if (docs[i].expires_ms == 0)   /* what the read did not say */
+			docs[i].expires_ms = keys[i].expires_ms;
 		docs[kept++] = docs[i];
 	}
 	persist_items_free(keys, n);

@@ -159,7 +159,9 @@ int persist_config_get(persist *p, const char *key, char **data_r,
 		       size_t *len_r, char etag_r[PERSIST_ETAG_MAX],
 		       struct persist_error *err);
 /* Several documents; one entry per key, in order, with a per-key status
-   (PERSIST_ENOTFOUND entries have value NULL).  Fails only as a whole. */
+   (PERSIST_ENOTFOUND entries have value NULL) and each document's expiry
+   in expires_ms (0: none, or not known to the provider).  Fails only as
+   a whole. */
 int persist_config_get_many(persist *p, const char *const *keys, size_t n,
 			    struct persist_entry **entries_r,
 			    struct persist_error *err);

@@ -2,14 +2,16 @@
  * t/migrate/migrate-data.c - the data set of the persistctl migrate tests,
  * and a dump to compare stores with.
  *
- *   migrate-data fill CONFIG COUNTERS RECORDS DOCUMENTS
+ *   migrate-data fill CONFIG COUNTERS RECORDS DOCUMENTS [DOC_TTLS]
  *       write through the providers of CONFIG: COUNTERS counters spread
  *       over four "usage.*" collections, RECORDS log records in
- *       "feedback", DOCUMENTS configuration documents, and short links:
+ *       "feedback", DOCUMENTS configuration documents (the first DOC_TTLS
+ *       of them, default 0, with a one-hour TTL), and short links:
  *       keys with one-hour TTLs (and some without) holding JSON, plus a
  *       few values with bytes JSON does not allow; in batches
  *   migrate-data dump CONFIG [configuration|state]
- *       print every document (key, ETag) and every collection (each key,
+ *       print every document (key, ETag, whether it has a TTL) and every
+ *       collection (each key,
  *       its value in hex and whether it has a TTL; each log record with
  *       its position from the first kept one) in a canonical order, so
  *       that two stores holding the same data print the same text
@@ -42,7 +44,8 @@ static int flush_ops(persist *p, struct persist_op *ops, size_t *n,
 }
 
 /* The fill mode (see the top of the file). */
-static int fill(persist *p, long counters, long records, long documents)
+static int fill(persist *p, long counters, long records, long documents,
+		long doc_ttls)
 {
 	static char vals[BATCH][96];
 	static char keys[BATCH][64];
@@ -96,7 +99,8 @@ static int fill(persist *p, long counters, long records, long documents)
 		snprintf(doc, sizeof(doc),
 			 "{\n  \"id\": %ld,\n  \"name\": \"item %ld\",\n  \"secret\": "
 			 "\"${SECRET_%ld}\",\n  \"tags\": [\"a\", \"b\"]\n}\n", i, i, i);
-		if (persist_config_set(p, key, doc, strlen(doc), NULL, 0, NULL,
+		if (persist_config_set(p, key, doc, strlen(doc), NULL,
+				       i < doc_ttls ? 3600 * 1000 : 0, NULL,
 				       &err) != PERSIST_OK)
 			return fail(key, &err);
 	}
@@ -115,20 +119,29 @@ static void print_hex(const char *data, size_t len)
 /* Dump the documents. */
 static int dump_config(persist *p)
 {
-	struct persist_entry *keys = NULL;
+	struct persist_entry *keys = NULL, *docs = NULL;
 	struct persist_error err;
+	const char **names;
 	size_t n = 0;
 
 	if (persist_config_list(p, &keys, &n, &err) != PERSIST_OK)
 		return fail("config list", &err);
+	names = calloc(n > 0 ? n : 1, sizeof(*names));
+	if (names == NULL)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		names[i] = keys[i].key;
+	if (persist_config_get_many(p, names, n, &docs, &err) != PERSIST_OK)
+		return fail("config get_many", &err);
 	for (size_t i = 0; i < n; i++) {
-		char etag[PERSIST_ETAG_MAX];
-
-		if (persist_config_get(p, keys[i].key, NULL, NULL, etag, &err) != PERSIST_OK)
+		if (docs[i].status != PERSIST_OK)
 			return fail(keys[i].key, &err);
-		printf("document %s %s\n", keys[i].key, etag);
+		printf("document %s %s %s\n", keys[i].key, docs[i].etag,
+		       docs[i].expires_ms ? "ttl" : "-");
 	}
+	persist_items_free(docs, n);
 	persist_items_free(keys, n);
+	free(names);
 	return 0;
 }
 
@@ -178,9 +191,9 @@ int main(int argc, char **argv)
 	persist *p = NULL;
 	int ret = 1;
 
-	if (argc < 3 || (strcmp(argv[1], "fill") == 0 && argc != 6) ||
+	if (argc < 3 || (strcmp(argv[1], "fill") == 0 && argc != 6 && argc != 7) ||
 	    (strcmp(argv[1], "dump") == 0 && argc > 4)) {
-		fprintf(stderr, "usage: migrate-data fill CONFIG COUNTERS RECORDS DOCUMENTS\n"
+		fprintf(stderr, "usage: migrate-data fill CONFIG COUNTERS RECORDS DOCUMENTS [DOC_TTLS]\n"
 			"       migrate-data dump CONFIG [configuration|state]\n");
 		return 2;
 	}
@@ -194,7 +207,8 @@ int main(int argc, char **argv)
 	if (persist_open_file(argv[2], &opts, &p, &err) != PERSIST_OK)
 		return fail(argv[2], &err);
 	if (strcmp(argv[1], "fill") == 0) {
-		ret = fill(p, atol(argv[3]), atol(argv[4]), atol(argv[5]));
+		ret = fill(p, atol(argv[3]), atol(argv[4]), atol(argv[5]),
+			   argc == 7 ? atol(argv[6]) : 0);
 	} else {
 		ret = 0;
 		if (argc < 4 || strcmp(argv[3], "state") != 0)

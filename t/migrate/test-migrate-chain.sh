@@ -43,12 +43,13 @@ printf '{"persistence":{"configuration":{"provider":"s3","config":{"endpoint":"%
 printf '{"persistence":{"configuration":%s}}\n' "$(fs fs3)" >"$T/fs3.json"
 
 start=$(date +%s)
-data fill "$T/fs1.json" $COUNTERS $RECORDS $DOCS || exit 1
+data fill "$T/fs1.json" $COUNTERS $RECORDS $DOCS 6 || exit 1
 data dump "$T/fs1.json" >"$T/fs1.dump" || exit 1
 check "data set: records" $RECORDS "$(grep -c '^record feedback ' "$T/fs1.dump")"
 check "data set: counters" $COUNTERS "$(grep -c '^key usage\.' "$T/fs1.dump")"
 check "data set: documents" $DOCS "$(grep -c '^document ' "$T/fs1.dump")"
-check "data set: keys with a TTL" 200 "$(grep -c ' ttl$' "$T/fs1.dump")"
+check "data set: keys with a TTL" 200 "$(grep -c '^key .* ttl$' "$T/fs1.dump")"
+check "data set: documents with a TTL" 6 "$(grep -c '^document .* ttl$' "$T/fs1.dump")"
 
 # leg FROM TO [ARGS]: migrate, expect exit 0 and an equal verification;
 # then again: nothing copied
@@ -80,10 +81,16 @@ check "first and last store: dry run exit" 0 $?
 check "first and last store: nothing to copy" 1 \
 	"$(grep -c 'would copy 0 keys and 0 records' "$T/final.out")"
 
-# configuration through s3
-leg fs1 s3 "--kinds configuration"
+# configuration through s3 (which keeps no TTLs: documents without one)
+setup fsc "$(fs fsc)" "$(fs fsc)"
+data fill "$T/fsc.json" 0 0 $DOCS || exit 1
+ctl migrate --from "$T/fs1.json" --to "$T/s3.json" --kinds configuration >"$T/fs1-s3.out" 2>&1
+check "documents with a TTL into s3: refused" 3 $?
+check "documents with a TTL into s3: the reason" 1 \
+	"$(grep -c 'does not support TTLs on configuration documents' "$T/fs1-s3.out")"
+leg fsc s3 "--kinds configuration"
 leg s3 fs3 "--kinds configuration"
-data dump "$T/fs1.json" configuration >"$T/c1.dump" &&
+data dump "$T/fsc.json" configuration >"$T/c1.dump" &&
 	data dump "$T/fs3.json" configuration >"$T/c3.dump"
 cmp -s "$T/c1.dump" "$T/c3.dump"
 check "configuration filesystem -> s3 -> filesystem: the same documents" 0 $?

@@ -23,9 +23,9 @@ static void test_hit_and_miss(void)
 	int found = -1;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	CU_ASSERT_EQUAL(persist_cache_lookup(c, "apps", &found, &data, &len, etag), 0);
+	CU_ASSERT_EQUAL(persist_cache_lookup(c, "apps", &found, &data, &len, etag, NULL), 0);
 	persist_cache_store(c, persist_cache_generation(c), "apps", "{}", 2, "e1", 0);
-	CU_ASSERT_EQUAL(persist_cache_lookup(c, "apps", &found, &data, &len, etag), 1);
+	CU_ASSERT_EQUAL(persist_cache_lookup(c, "apps", &found, &data, &len, etag, NULL), 1);
 	CU_ASSERT_EQUAL(found, 1);
 	CU_ASSERT_EQUAL(len, 2);
 	CU_ASSERT_STRING_EQUAL(data, "{}");
@@ -33,13 +33,13 @@ static void test_hit_and_miss(void)
 	free(data);
 	/* an absence is cached too */
 	persist_cache_store(c, persist_cache_generation(c), "gone", NULL, 0, NULL, 0);
-	CU_ASSERT_EQUAL(persist_cache_lookup(c, "gone", &found, NULL, NULL, NULL), 1);
+	CU_ASSERT_EQUAL(persist_cache_lookup(c, "gone", &found, NULL, NULL, NULL, NULL), 1);
 	CU_ASSERT_EQUAL(found, 0);
 	persist_cache_invalidate(c, "apps");
-	CU_ASSERT_EQUAL(persist_cache_lookup(c, "apps", &found, NULL, NULL, NULL), 0);
-	CU_ASSERT_EQUAL(persist_cache_lookup(c, "gone", &found, NULL, NULL, NULL), 1);
+	CU_ASSERT_EQUAL(persist_cache_lookup(c, "apps", &found, NULL, NULL, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(persist_cache_lookup(c, "gone", &found, NULL, NULL, NULL, NULL), 1);
 	persist_cache_invalidate(c, NULL);
-	CU_ASSERT_EQUAL(persist_cache_lookup(c, "gone", &found, NULL, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(persist_cache_lookup(c, "gone", &found, NULL, NULL, NULL, NULL), 0);
 	persist_cache_destroy(c);
 }
 
@@ -49,16 +49,18 @@ static void test_expiry(void)
 	int found;
 
 	persist_cache_store(c, persist_cache_generation(c), "k", "1", 1, "e", 0);
-	CU_ASSERT_EQUAL(persist_cache_lookup(c, "k", &found, NULL, NULL, NULL), 1);
+	CU_ASSERT_EQUAL(persist_cache_lookup(c, "k", &found, NULL, NULL, NULL, NULL), 1);
 	usleep(80 * 1000);
-	CU_ASSERT_EQUAL(persist_cache_lookup(c, "k", &found, NULL, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(persist_cache_lookup(c, "k", &found, NULL, NULL, NULL, NULL), 0);
 	/* the document's own expiry wins over cacheTTL */
 	persist_cache_destroy(c);
 	c = persist_cache_create(60000);
-	persist_cache_store(c, persist_cache_generation(c), "k", "1", 1, "e", persist_now_ms() + 30);
-	CU_ASSERT_EQUAL(persist_cache_lookup(c, "k", &found, NULL, NULL, NULL), 1);
+	int64_t expires = persist_now_ms() + 30, expires_r = 0;
+	persist_cache_store(c, persist_cache_generation(c), "k", "1", 1, "e", expires);
+	CU_ASSERT_EQUAL(persist_cache_lookup(c, "k", &found, NULL, NULL, NULL, &expires_r), 1);
+	CU_ASSERT_EQUAL(expires_r, expires);  /* the lookup tells the expiry */
 	usleep(60 * 1000);
-	CU_ASSERT_EQUAL(persist_cache_lookup(c, "k", &found, NULL, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(persist_cache_lookup(c, "k", &found, NULL, NULL, NULL, NULL), 0);
 	persist_cache_destroy(c);
 }
 
@@ -75,7 +77,7 @@ static void test_huge_ttl(void)
 		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 		persist_cache_store(c, persist_cache_generation(c), "k", "1", 1, "e",
 				    persist_expiry_ms(persist_now_ms(), INT64_MAX));
-		CU_ASSERT_EQUAL(persist_cache_lookup(c, "k", &found, NULL, NULL, NULL), 1);
+		CU_ASSERT_EQUAL(persist_cache_lookup(c, "k", &found, NULL, NULL, NULL, NULL), 1);
 		CU_ASSERT_EQUAL(found, 1);
 		persist_cache_destroy(c);
 	}
@@ -91,7 +93,7 @@ static void test_stale_reader_race(void)
 	   the reader tries to store v1: it must not land */
 	persist_cache_invalidate(c, "k");
 	persist_cache_store(c, gen, "k", "v1", 2, "e1", 0);
-	CU_ASSERT_EQUAL(persist_cache_lookup(c, "k", &found, NULL, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(persist_cache_lookup(c, "k", &found, NULL, NULL, NULL, NULL), 0);
 	persist_cache_destroy(c);
 }
 
@@ -108,7 +110,7 @@ static void test_many_keys(void)
 	for (int i = 0; i < 5000; i++) {
 		char *data = NULL;
 		snprintf(key, sizeof(key), "k%d", i);
-		if (persist_cache_lookup(c, key, &found, &data, NULL, NULL) != 1 ||
+		if (persist_cache_lookup(c, key, &found, &data, NULL, NULL, NULL) != 1 ||
 		    strcmp(data, key) != 0)
 			all = 0;
 		free(data);
