@@ -19,7 +19,8 @@
  * ids of the batches applied are keys of the collection ".batch-ids" (a
  * name the core never passes: collections do not start with '.'), whose
  * value is the id's expiry, written in the same file replacement as the
- * batch, so a retried batch is never applied twice.
+ * batch, so a retried batch is never applied twice.  It lists its
+ * collections (ABI 1.3), so `persistctl migrate` can copy it.
  *
  * Configuration: {"path": "/absolute/file"}; any other key is refused.
  */
@@ -358,6 +359,31 @@ static int sk_scan(void *store, const char *coll, const char *prefix, persist_em
 	return end(fd, &t, PERSIST_OK);
 }
 
+/* collections(): each collection holding a key, once (the file keeps no
+   order by collection, so look back for an earlier line of the same
+   one); ".batch-ids" is the provider's own. */
+static int sk_collections(void *store, persist_emit_fn *emit, void *ctx,
+			  struct persist_error *err)
+{
+	struct table t;
+	int fd = begin(store, 0, &t, err);
+
+	if (fd < 0)
+		return (int)err->code;
+	for (size_t i = 0; i < t.n; i++) {
+		struct persist_item item = { .size = sizeof(item), .key = t.e[i].coll };
+		size_t j = 0;
+
+		while (j < i && strcmp(t.e[j].coll, t.e[i].coll) != 0)
+			j++;
+		if (j < i || t.e[i].coll[0] == '.')
+			continue;
+		if (emit(ctx, &item) != 0)
+			break;
+	}
+	return end(fd, &t, PERSIST_OK);
+}
+
 /* Canonical decimal int64 text, -?(0|[1-9][0-9]*); 0 on success. */
 static int parse_counter(const unsigned char *s, size_t len, int64_t *v)
 {
@@ -491,6 +517,7 @@ static const struct persist_state_ops sk_state_ops = {
 	.scan = sk_scan,
 	.incr = sk_incr,
 	.batch_once = sk_batch_once,   /* since ABI 1.2 */
+	.collections = sk_collections, /* since ABI 1.3 */
 };
 
 /* The descriptor: the provider's name must be the file's name. */
