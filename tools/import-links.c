@@ -150,20 +150,11 @@ static int import_link(const struct import_ctx *ic, const char *path, size_t i,
 int import_links(const struct import_ctx *ic, struct persist_error *err)
 {
 	struct json_object *root = NULL, *links = NULL, *seen = NULL;
-	char *path = import_path(ic->dir, FILE_REL), *data = NULL;
-	size_t len;
+	char *path = NULL;
 	int ret;
 
-	if (path == NULL)
-		return import_error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
-	ret = import_read_file(path, &data, &len, err);
-	if (ret == PERSIST_ENOTFOUND) {
-		import_note_absent(ic, FILE_REL);
-		ret = PERSIST_OK;
-		goto out;
-	}
-	if (ret != PERSIST_OK ||
-	    (ret = import_parse_json(path, data, len, &root, err)) != PERSIST_OK)
+	ret = import_load_json(ic, FILE_REL, &path, &root, err);
+	if (ret != PERSIST_OK || root == NULL)
 		goto out;
 	if (!json_object_is_type(root, json_type_object) ||
 	    !json_object_object_get_ex(root, "links", &links) ||
@@ -196,7 +187,6 @@ int import_links(const struct import_ctx *ic, struct persist_error *err)
 out:
 	json_object_put(seen);
 	json_object_put(root);
-	free(data);
 	free(path);
 	return ret;
 }

@@ -373,22 +373,15 @@ int import_usage(const struct import_ctx *ic, struct persist_error *err)
 	struct persist_error e = { 0 };
 	struct json_object *root = NULL;
 	struct persist_entry *keys = NULL;
-	char *path = import_path(ic->dir, FILE_REL), *data = NULL;
-	struct usage_walk w = { .ic = ic, .path = path };
-	size_t len, n = 0;
+	char *path = NULL;
+	struct usage_walk w = { .ic = ic };
+	size_t n = 0;
 	int ret;
 
-	if (path == NULL)
-		return import_error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
-	ret = import_read_file(path, &data, &len, err);
-	if (ret == PERSIST_ENOTFOUND) {
-		import_note_absent(ic, FILE_REL);
-		ret = PERSIST_OK;
+	ret = import_load_json(ic, FILE_REL, &path, &root, err);
+	if (ret != PERSIST_OK || root == NULL)
 		goto out;
-	}
-	if (ret != PERSIST_OK ||
-	    (ret = import_parse_json(path, data, len, &root, err)) != PERSIST_OK)
-		goto out;
+	w.path = path;
 	w.generation = detect_generation(path, root, err);
 	if (w.generation == 0) {
 		ret = PERSIST_EINVAL;
@@ -406,7 +399,6 @@ int import_usage(const struct import_ctx *ic, struct persist_error *err)
 	persist_items_free(keys, n);
 out:
 	json_object_put(root);
-	free(data);
 	free(path);
 	return ret;
 }

@@ -160,6 +160,30 @@ void import_note_absent(const struct import_ctx *ic, const char *rel)
 		 n > 0 ? ", " : "", rel);
 }
 
+/* Read and parse one JSON data file, or note its absence. */
+int import_load_json(const struct import_ctx *ic, const char *rel,
+		     char **path_r, struct json_object **root_r,
+		     struct persist_error *err)
+{
+	char *path = import_path(ic->dir, rel), *data = NULL;
+	size_t len;
+	int ret;
+
+	*root_r = NULL;
+	*path_r = path;
+	if (path == NULL)
+		return import_error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	ret = import_read_file(path, &data, &len, err);
+	if (ret == PERSIST_ENOTFOUND) {
+		import_note_absent(ic, rel);
+		return PERSIST_OK;
+	}
+	if (ret == PERSIST_OK)
+		ret = import_parse_json(path, data, len, root_r, err);
+	free(data);
+	return ret;
+}
+
 /* Read every file of the platform's root into p. */
 int import_fill(persist *p, const char *dir, int64_t now_ms,
 		struct import_counts *counts_r, struct persist_error *err)

@@ -91,6 +91,11 @@ int import_read_file(const char *path, char **data_r, size_t *len_r,
    PERSIST_EINVAL naming path, the line and the byte (from 1 and 0). */
 int import_parse_json(const char *path, const char *data, size_t len,
 		      struct json_object **obj_r, struct persist_error *err);
+/* Read and parse the JSON data file rel (below ic->dir): *root_r and
+   *path_r (free()) set; an absent file is noted and gives *root_r NULL. */
+int import_load_json(const struct import_ctx *ic, const char *rel,
+		     char **path_r, struct json_object **root_r,
+		     struct persist_error *err);
 /* Record that a data file was absent. */
 void import_note_absent(const struct import_ctx *ic, const char *rel);
 
