@@ -17,7 +17,8 @@ export ROUNDS
 bench_machine
 echo "node: $("$NODE" --version); every figure in calls/s"
 out=$PERSIST_TEST_TMP/node-bench.out
-"$NODE" "$abs_top_srcdir/bench/node-bench.js" | tee "$out" || exit 1
+"$NODE" "$abs_top_srcdir/bench/node-bench.js" >"$out" || { cat "$out"; exit 1; }
+cat "$out"
 json=$(tail -1 "$out")
 eval "$(echo "$json" | "$NODE" -e '
 	const r = JSON.parse(require("fs").readFileSync(0, "utf8"));

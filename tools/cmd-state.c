@@ -4,7 +4,7 @@
  * feedback (an append-only log) and short links (keys with TTL) keep:
  * get/set/delete keys, increment counters, append to and read a
  * collection's log, scan a collection; drop a collection, trim a log
- * (records below a number) and show a log's bounds.
+ * (records below a number), show a log's bounds and list the collections.
  *
  * Values are written byte for byte by `state get`; listings (`log`,
  * `scan`) print one entry a line, with line breaks inside a value shown as
@@ -204,5 +204,26 @@ int cmd_state_bounds(struct ctl *ctl, const struct ctl_args *args)
 	if (persist_state_log_bounds(p, args->pos[0], &first, &next, &err) != PERSIST_OK)
 		return ctl_close(p, ctl_fail(&err));
 	printf("%" PRIu64 " %" PRIu64 "\n", first, next);
+	return ctl_close(p, CTL_EXIT_OK);
+}
+
+/* state collections: every collection with a key or a log record, one a
+   line, sorted. */
+int cmd_state_collections(struct ctl *ctl, const struct ctl_args *args)
+{
+	struct persist_error err = { 0 };
+	struct persist_entry *names = NULL;
+	size_t n = 0;
+	persist *p;
+	int ret;
+
+	(void)args;
+	if ((ret = ctl_open(ctl, &p)) != CTL_EXIT_OK)
+		return ret;
+	if (persist_state_collections(p, &names, &n, &err) != PERSIST_OK)
+		return ctl_close(p, ctl_fail(&err));
+	for (size_t i = 0; i < n; i++)
+		printf("%s\n", names[i].key);
+	persist_items_free(names, n);
 	return ctl_close(p, CTL_EXIT_OK);
 }

@@ -126,6 +126,12 @@ static const struct ctl_command commands[] = {
 	  "FIRST is 0 until a trim; NEXT is the number the next append gets, so\n"
 	  "the log holds NEXT - FIRST records.",
 	  cmd_state_bounds },
+	{ "state", "collections", "", 0, 0, 0,
+	  "print the name of every collection holding a key or a log record, sorted",
+	  "One name a line.  A collection that was dropped is not listed; one\n"
+	  "whose keys were all deleted or expired may be.  Needs a provider that\n"
+	  "can list its collections (ABI 1.3).",
+	  cmd_state_collections },
 	{ "session", "put", "ID JSON", CTL_OPT_TTL, 2, 2,
 	  "register or refresh session ID with its JSON data",
 	  "--ttl SECONDS lets the session expire (default: until dropped).",

@@ -129,6 +129,7 @@ int cmd_state_scan(struct ctl *ctl, const struct ctl_args *args);
 int cmd_state_drop(struct ctl *ctl, const struct ctl_args *args);
 int cmd_state_trim(struct ctl *ctl, const struct ctl_args *args);
 int cmd_state_bounds(struct ctl *ctl, const struct ctl_args *args);
+int cmd_state_collections(struct ctl *ctl, const struct ctl_args *args);
 
 int cmd_session_put(struct ctl *ctl, const struct ctl_args *args);
 int cmd_session_drop(struct ctl *ctl, const struct ctl_args *args);

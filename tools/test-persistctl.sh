@@ -457,6 +457,9 @@ check "default: dropped log gone" 0 '0 0\n' state bounds dropme
 check "default: drop of an absent collection" 0 '' state drop never-written
 ERR='collection name' check "default: drop of a bad collection" 2 '' state drop bad/c
 check "default: other collections kept by drop" 0 '2 4\n' state bounds feedback
+check "default: state collections (sorted, the dropped one gone)" 0 \
+	'feedback\nshortlinks\nusage\n' state collections
+ERR='usage' check "default: state collections takes no argument" 2 '' state collections x
 check "default: session list (memory: per process)" 0 '' session list
 ERR='not found' check "default: session drop (memory: per process)" 1 '' session drop s1
 check "default: the same data through etc/persist.json" 0 "$E2\n" -c "$ETC/persist.json" config etag platform

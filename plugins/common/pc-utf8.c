@@ -5,6 +5,7 @@
  * header), and only a key with other bytes takes the careful path here.
  */
 #include <stdint.h>
+#include <persist/plugin.h> /* PERSIST_COLLECTION_MAX */
 #include "pc-utf8.h"
 
 /* True when data[0..len) is well-formed UTF-8. */
@@ -107,6 +108,14 @@ const char *pc_key_problem_text(enum pc_key_problem problem)
 	return "The key is not valid.";
 }
 
+/* A character of batch ids and collection names: [A-Za-z0-9._:-]. */
+static int pc_name_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		(c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
+		c == '-';
+}
+
 /* Check a batch id's characters and length (see pc-utf8.h). */
 int pc_batch_id_valid(const char *id, size_t max)
 {
@@ -115,14 +124,20 @@ int pc_batch_id_valid(const char *id, size_t max)
 	if (id == NULL)
 		return 0;
 	for (; id[len] != '\0'; len++) {
-		char c = id[len];
-
-		if (len + 1 >= max)
-			return 0;
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
-		      c == '-'))
+		if (len + 1 >= max || !pc_name_char(id[len]))
 			return 0;
 	}
 	return len > 0;
+}
+
+/* Check a collection name found in a file name or a key (see pc-utf8.h). */
+int pc_collection_valid(const char *name, size_t len)
+{
+	if (name == NULL || len == 0 || len > PERSIST_COLLECTION_MAX ||
+	    name[0] == '.')
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!pc_name_char(name[i]))
+			return 0;
+	return 1;
 }

@@ -59,5 +59,9 @@ const char *pc_key_problem_text(enum pc_key_problem problem);
    used as parts of file lines, Redis keys and SQL values as they are, so
    core and providers check the same rule. */
 int pc_batch_id_valid(const char *id, size_t max);
+/* True when name[0..len) is a collection name (persist.h): 1 to
+   PERSIST_COLLECTION_MAX characters of [A-Za-z0-9._:-], not starting with
+   '.'.  Providers that find names in files or keys check them with it. */
+int pc_collection_valid(const char *name, size_t len);
 
 #endif

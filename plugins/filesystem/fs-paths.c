@@ -75,23 +75,11 @@ int fs_config_key_check(const struct persist_host *host, const char *key,
 int fs_collection_check(const struct persist_host *host, const char *name,
 			struct persist_error *err)
 {
-	size_t len;
-
 	if (name == NULL || name[0] == '\0')
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "invalid collection name \"\"\nA collection name must not be empty.");
-	len = strlen(name);
-	if (len > PERSIST_COLLECTION_MAX || name[0] == '.')
-		goto bad;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-		      c == ':' || c == '-'))
-			goto bad;
-	}
-	return PERSIST_OK;
-bad:
+	if (pc_collection_valid(name, strlen(name)))
+		return PERSIST_OK;
 	return host->error(err, PERSIST_EINVAL, 0,
 			   "invalid collection name \"%.200s\"\nA collection name is 1 to %d characters of [A-Za-z0-9_.:-] and does not start with \".\".",
 			   name, PERSIST_COLLECTION_MAX);

@@ -75,6 +75,7 @@ static const struct persist_state_ops fs_state_ops = {
 	.drop = fs_state_drop,
 	.trim_log = fs_state_trim_log,
 	.log_bounds = fs_state_log_bounds,
+	.collections = fs_state_collections,
 };
 
 static const struct persist_plugin fs_plugin_descriptor = {

@@ -24,6 +24,7 @@
  *   fs-log.c       append-only logs (JSON Lines)
  *   fs-batch.c     batch (group commit) and flush
  *   fs-drop.c      dropping a collection (journal and log)
+ *   fs-collections.c  listing the collections of a root
  */
 #ifndef FS_PRIVATE_H
 #define FS_PRIVATE_H
@@ -445,6 +446,8 @@ int fs_state_trim_log(void *store, const char *collection, uint64_t before,
 		      struct persist_error *err);
 int fs_state_log_bounds(void *store, const char *collection, uint64_t *first_r,
 			uint64_t *next_r, struct persist_error *err);
+int fs_state_collections(void *store, persist_emit_fn *emit, void *ctx,
+			 struct persist_error *err);
 
 /* Shared increment rule: new value of entry (may be NULL/expired) plus
    delta, PERSIST_EINVAL when not a counter or on overflow. */

@@ -4,7 +4,7 @@
  * scan, logs (JSON Lines, binary records, torn tails), the key journal
  * (torn tail, corrupt line, compaction seen by a second store), batches
  * (group commit, all or nothing), flush, threads through one and two
- * stores, and argument checks.
+ * stores, argument checks, and the listing of collections.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <json-c/json.h>
 #include <CUnit/Basic.h>
@@ -744,6 +745,105 @@ static void test_threads(void)
 	t_close(PERSIST_KIND_STATE, second);
 }
 
+/* The names collections() emits, sorted and joined by ',' (or the
+   failure's code when the call fails). */
+struct names_res {
+	char *names[32];
+	size_t n;
+	size_t stop_after; /* 0: never stop */
+};
+
+static int names_cb(void *ctx, const struct persist_item *item)
+{
+	struct names_res *r = ctx;
+
+	if (r->n < 32)
+		r->names[r->n++] = strdup(item->key);
+	return r->stop_after != 0 && r->n >= r->stop_after;
+}
+
+static int names_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *names_of(void *s, struct persist_error *err)
+{
+	struct names_res r = { .n = 0 };
+	static char out[1024];
+	int ret = OPS->collections(s, names_cb, &r, err);
+
+	out[0] = '\0';
+	if (ret != PERSIST_OK)
+		snprintf(out, sizeof(out), "error %d", ret);
+	qsort(r.names, r.n, sizeof(r.names[0]), names_cmp);
+	for (size_t i = 0; i < r.n; i++) {
+		if (ret == PERSIST_OK)
+			snprintf(out + strlen(out), sizeof(out) - strlen(out),
+				 "%s%s", i ? "," : "", r.names[i]);
+		free(r.names[i]);
+	}
+	return out;
+}
+
+/* collections(): every collection with keys or log records, once, seen
+   by a second store on the same root; dropped and emptied ones, the
+   batch-id journal, temporaries and stray files are not listed; emit can
+   stop the listing; an unreadable directory is an error naming it. */
+static void test_collections(void)
+{
+	struct persist_error err;
+	struct persist_op ops[2];
+	struct names_res r = { .stop_after = 1 };
+	void *a, *b;
+	char json[4200];
+	int before;
+
+	snprintf(json, sizeof(json), "{\"root\":\"%s\"}", t_path("enum"));
+	CU_ASSERT_FATAL(t_open(PERSIST_KIND_STATE, json, &a, &err) == PERSIST_OK);
+	CU_ASSERT_FATAL(t_open(PERSIST_KIND_STATE, json, &b, &err) == PERSIST_OK);
+	/* a store never written: nothing, no error */
+	CU_ASSERT_STRING_EQUAL(names_of(a, &err), "");
+	CU_ASSERT_EQUAL(sset(a, "kv", "k", "v", 0), PERSIST_OK);
+	CU_ASSERT_EQUAL(incr(a, "count:er", "n", 2), 2);
+	CU_ASSERT_EQUAL(OPS->append(a, "log.only", "{}", 2, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(OPS->append(a, "kv", "{}", 2, &err), PERSIST_OK);
+	memset(ops, 0, sizeof(ops));
+	ops[0] = (struct persist_op){ PERSIST_OP_SET, "once", "k", "v", 1, 0, 0 };
+	CU_ASSERT_EQUAL(OPS->batch_once(a, "enum-1", ops, 1, sizeof(ops[0]),
+					&before, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(sset(a, "gone", "k", "v", 0), PERSIST_OK);
+	CU_ASSERT_EQUAL(OPS->append(a, "gone", "{}", 2, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(OPS->drop(a, "gone", &err), PERSIST_OK);
+	/* the provider's own files and strays are not collections */
+	CU_ASSERT_EQUAL(t_write_file(t_path("enum/kv/.kv.jsonl.compact"), "{}\n", 3), 0);
+	CU_ASSERT_EQUAL(t_write_file(t_path("enum/logs/.kv.jsonl.trim"), "{}\n", 3), 0);
+	CU_ASSERT_EQUAL(t_write_file(t_path("enum/kv/notes.txt"), "x\n", 2), 0);
+	CU_ASSERT_EQUAL(t_write_file(t_path("enum/kv/bad name.jsonl"), "{}\n", 3), 0);
+	CU_ASSERT_EQUAL(t_write_file(t_path("enum/kv/empty.jsonl"), "", 0), 0);
+	CU_ASSERT_STRING_EQUAL(names_of(a, &err), "count:er,kv,log.only,once");
+	CU_ASSERT_STRING_EQUAL(names_of(b, &err), "count:er,kv,log.only,once");
+	/* the other store drops one: gone for both */
+	CU_ASSERT_EQUAL(OPS->drop(b, "log.only", &err), PERSIST_OK);
+	CU_ASSERT_STRING_EQUAL(names_of(a, &err), "count:er,kv,once");
+	/* emit stops the listing */
+	CU_ASSERT_EQUAL(OPS->collections(a, names_cb, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(r.n, 1);
+	free(r.names[0]);
+	CU_ASSERT_EQUAL(OPS->collections(a, NULL, NULL, &err), PERSIST_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "without a callback"));
+	/* a directory that cannot be read (root reads everything) */
+	if (geteuid() != 0) {
+		CU_ASSERT_EQUAL(chmod(t_path("enum/kv"), 0), 0);
+		CU_ASSERT_STRING_EQUAL(names_of(a, &err), "error 8");
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cannot list the collections in"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "enum/kv"));
+		CU_ASSERT_EQUAL(chmod(t_path("enum/kv"), 0755), 0);
+	}
+	t_close(PERSIST_KIND_STATE, b);
+	t_close(PERSIST_KIND_STATE, a);
+}
+
 /* The tests, in the order they run. */
 static const struct t_case cases[] = {
 	{ "values and counters", test_values },
@@ -759,6 +859,7 @@ static const struct t_case cases[] = {
 	{ "odd expiries in the journal", test_odd_expiry_on_disk },
 	{ "a corrupt batch line is skipped whole", test_corrupt_batch_line },
 	{ "bad arguments", test_bad_args },
+	{ "collections", test_collections },
 	{ "threads through one and two stores", test_threads },
 	{ NULL, NULL },
 };

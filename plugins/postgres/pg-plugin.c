@@ -139,6 +139,7 @@ static const struct persist_state_ops pg_state_ops = {
 	.drop = pg_state_drop,
 	.trim_log = pg_state_trim_log,
 	.log_bounds = pg_state_log_bounds,
+	.collections = pg_state_collections,
 };
 
 static const struct persist_session_ops pg_session_ops = {

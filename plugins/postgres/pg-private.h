@@ -17,6 +17,7 @@
  *   pg-store.c     open/close/health shared by the three kinds
  *   pg-state.c     state: counters, values with TTL, logs, batches
  *   pg-state-drop.c  state: dropping a collection, trimming its log
+ *   pg-collections.c state: listing the collections
  *   pg-config.c    configuration documents, ETags, CAS, notification
  *   pg-session.c   session registry, broadcast, targeted send
  *   pg-msg.c       framing of session events in NOTIFY payloads
@@ -101,6 +102,7 @@ enum pg_stmt {
 	PS_STATE_DROP,
 	PS_STATE_TRIM_LOG,
 	PS_STATE_LOG_BOUNDS,
+	PS_STATE_COLLECTIONS,
 	PS_CFG_GET,
 	PS_CFG_SET,
 	PS_CFG_SET_IF,
@@ -362,6 +364,9 @@ int pg_state_trim_log(void *store, const char *collection, uint64_t before,
    (both 0 for a log never written). */
 int pg_state_log_bounds(void *store, const char *collection, uint64_t *first_r,
 			uint64_t *next_r, struct persist_error *err);
+/* pg-collections.c: every collection with a live key or a log record. */
+int pg_state_collections(void *store, persist_emit_fn *emit, void *ctx,
+			 struct persist_error *err);
 
 int pg_config_get(void *store, const char *key, struct persist_value *value_r,
 		  struct persist_error *err);

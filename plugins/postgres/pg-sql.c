@@ -121,6 +121,9 @@ static const char *const templates[PS_COUNT_] = {
 	"0) AS next) "
 	"SELECT COALESCE((SELECT min(idx) FROM @.log WHERE coll = $1::text), "
 	"(SELECT next FROM h)), (SELECT next FROM h)",
+	/* collections with a live key or a log record, each once */
+	[PS_STATE_COLLECTIONS] =
+	"SELECT coll FROM @.kv WHERE " LIVE " UNION SELECT coll FROM @.log ORDER BY 1",
 
 	[PS_CFG_GET] =
 	"SELECT doc, etag, " EXPIRY_MS " FROM @.config WHERE key = $1::text AND " LIVE,

@@ -1,6 +1,6 @@
 /*
- * plugins/postgres/test-pg-drop.c - dropping a state collection and
- * trimming its log, against a private PostgreSQL (test-pg-drop.sh starts
+ * plugins/postgres/test-pg-drop.c - dropping a state collection,
+ * trimming its log and listing the collections, against a private PostgreSQL (test-pg-drop.sh starts
  * it and exports PG_CONNINFO).
  *
  * The two operations are not yet in the plugin's ops table, and a plugin
@@ -214,11 +214,72 @@ static void test_trim(void)
 	CU_ASSERT_EQUAL(pg_state_trim_log(st, NULL, 1, &err), PERSIST_EINVAL);
 }
 
+/* The names collections() gives. */
+struct names {
+	size_t n;
+	char name[64][PERSIST_COLLECTION_MAX + 1];
+};
+
+/* collections callback: keep the name. */
+static int keep_name(void *ctx, const struct persist_item *item)
+{
+	struct names *r = ctx;
+
+	if (r->n < 64)
+		snprintf(r->name[r->n++], sizeof(r->name[0]), "%s", item->key);
+	return 0;
+}
+
+/* How many times the listing holds name c. */
+static int listed(const struct names *r, const char *c)
+{
+	int k = 0;
+
+	for (size_t i = 0; i < r->n; i++)
+		k += strcmp(r->name[i], c) == 0;
+	return k;
+}
+
+/* collections lists each collection with a live key or a log record once:
+   not one whose keys expired or were deleted, nor a log trimmed to
+   nothing, nor a dropped one. */
+static void test_collections(void)
+{
+	struct persist_error err;
+	struct names r = { 0 };
+	int64_t n;
+
+	CU_ASSERT_EQUAL(pg_state_set(st, "c.kv", "k", "v", 1, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(pg_state_incr(st, "c.kv", "n", 1, &n, &err), PERSIST_OK);
+	append("c.kv", "r0");
+	append("c.log", "r0");
+	CU_ASSERT_EQUAL(pg_state_set(st, "c.expired", "k", "v", 1, 1, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(pg_state_set(st, "c.deleted", "k", "v", 1, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(pg_state_del(st, "c.deleted", "k", &err), PERSIST_OK);
+	append("c.trimmed", "r0");
+	CU_ASSERT_EQUAL(pg_state_trim_log(st, "c.trimmed", 1, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(pg_state_set(st, "c.dropped", "k", "v", 1, 0, &err), PERSIST_OK);
+	append("c.dropped", "r0");
+	CU_ASSERT_EQUAL(pg_state_drop(st, "c.dropped", &err), PERSIST_OK);
+	ph_sleep_ms(20);
+	CU_ASSERT_EQUAL(pg_state_collections(st, keep_name, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(listed(&r, "c.kv"), 1);
+	CU_ASSERT_EQUAL(listed(&r, "c.log"), 1);
+	CU_ASSERT_EQUAL(listed(&r, "d.b"), 1);
+	CU_ASSERT_EQUAL(listed(&r, "c.expired"), 0);
+	CU_ASSERT_EQUAL(listed(&r, "c.deleted"), 0);
+	CU_ASSERT_EQUAL(listed(&r, "c.trimmed"), 0);
+	CU_ASSERT_EQUAL(listed(&r, "c.dropped"), 0);
+	CU_ASSERT_EQUAL(pg_state_collections(st, NULL, NULL, &err), PERSIST_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "without a callback"));
+}
+
 int main(void)
 {
 	static const struct t_case cases[] = {
 		{ "drop a collection", test_drop },
 		{ "trim a log", test_trim },
+		{ "list the collections", test_collections },
 		{ NULL, NULL },
 	};
 

@@ -139,6 +139,7 @@ static const struct persist_state_ops redis_state_ops = {
 	.drop = redis_state_drop,
 	.trim_log = redis_state_trim_log,
 	.log_bounds = redis_state_log_bounds,
+	.collections = redis_state_collections,
 };
 
 static const struct persist_session_ops redis_session_ops = {

@@ -16,6 +16,7 @@
  *   redis-sentinel.c the master named by Redis Sentinel: asking the
  *                    sentinels, following +switch-master (watcher thread)
  *   redis-state.c    state: counters, values with TTL, logs, batches
+ *   redis-collections.c  state: listing the collections (SCAN)
  *   redis-config.c   configuration documents, ETags, CAS, notification
  *   redis-session.c  session registry, broadcast, targeted send
  *   (plugins/common: the set that drops SCAN duplicates, struct pc_map)
@@ -434,6 +435,8 @@ int redis_state_trim_log(void *store, const char *collection, uint64_t before,
 int redis_state_log_bounds(void *store, const char *collection,
 			   uint64_t *first_r, uint64_t *next_r,
 			   struct persist_error *err);
+int redis_state_collections(void *store, persist_emit_fn *emit, void *ctx,
+			    struct persist_error *err);
 
 int redis_config_get(void *store, const char *key,
 		     struct persist_value *value_r, struct persist_error *err);

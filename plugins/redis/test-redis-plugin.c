@@ -122,6 +122,13 @@ static int collect(void *ctx, const struct persist_item *it)
 	return 0;
 }
 
+/* emit(): copy the first item, then stop. */
+static int collect_one(void *ctx, const struct persist_item *it)
+{
+	collect(ctx, it);
+	return 1;
+}
+
 /* Free what collect() copied. */
 static void collected_free(struct collected *c)
 {
@@ -507,6 +514,97 @@ static void test_state_log(void)
 	CU_ASSERT_EQUAL(c.n, 0);
 	CU_ASSERT_PTR_NULL(sget(st, "logc", "log", NULL, NULL));
 	ph_close(&redis, PERSIST_KIND_STATE, st);
+}
+
+/* The names collections() emits, sorted, joined by ','; "error N" when
+   it fails. */
+static int names_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static const char *names_of(void *st, struct persist_error *err)
+{
+	static char out[1024];
+	struct collected c = { 0 };
+	int ret = redis.pl->state->collections(st, collect, &c, err);
+
+	out[0] = '\0';
+	if (ret != PERSIST_OK)
+		snprintf(out, sizeof(out), "error %d", ret);
+	qsort(c.keys, c.n, sizeof(c.keys[0]), names_cmp);
+	for (size_t i = 0; i < c.n && ret == PERSIST_OK; i++)
+		snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s",
+			 i ? "," : "", c.keys[i]);
+	collected_free(&c);
+	return out;
+}
+
+/* collections(): every write path makes a collection visible, to another
+   store too; a drop or the deletion of the last key takes it away; keys
+   that only look like a collection's, the log base alone, other prefixes
+   and batch ids are not listed; the glob characters of the prefix are
+   escaped; emit can stop the listing. */
+static void test_state_collections(void)
+{
+	const struct persist_state_ops *o = redis.pl->state;
+	struct persist_error err;
+	struct persist_op ops[2];
+	struct collected c = { 0 };
+	char json[512], pre[64];
+	void *a, *b, *other;
+	int64_t v;
+	int before;
+
+	/* '*' and '?' in the prefix must match only themselves */
+	snprintf(pre, sizeof(pre), "e%d*?:", (int)getpid());
+	snprintf(json, sizeof(json), "{\"url\":\"%s\",\"prefix\":\"%s\"}", url, pre);
+	CHECK_OK(ph_open(&redis, PERSIST_KIND_STATE, json, "inst-a", NULL, &a, &err), &err);
+	CHECK_OK(ph_open(&redis, PERSIST_KIND_STATE, json, "inst-b", NULL, &b, &err), &err);
+	snprintf(json, sizeof(json), "{\"url\":\"%s\",\"prefix\":\"e%dx?:\"}",
+		 url, (int)getpid());
+	CHECK_OK(ph_open(&redis, PERSIST_KIND_STATE, json, "inst-c", NULL, &other, &err), &err);
+	CU_ASSERT_STRING_EQUAL(names_of(a, &err), "");
+	CHECK_OK(o->set(other, "elsewhere", "k", "v", 1, 0, &err), &err);
+	CHECK_OK(o->set(a, "ttl", "k", "v", 1, 60000, &err), &err);
+	CHECK_OK(o->incr(a, "count:er", "n", 3, &v, &err), &err);
+	CHECK_OK(o->append(a, "log.only", "{}", 2, &err), &err);
+	memset(ops, 0, sizeof(ops));
+	ops[0] = (struct persist_op){ PERSIST_OP_INCR, "batched", "n", NULL, 0, 1, 0 };
+	ops[1] = (struct persist_op){ PERSIST_OP_APPEND, "batch-log", NULL, "{}", 2, 0, 0 };
+	CHECK_OK(o->batch(a, ops, 2, sizeof(ops[0]), &err), &err);
+	ops[0] = (struct persist_op){ PERSIST_OP_SET, "once", "k", "v", 1, 0, 0 };
+	CHECK_OK(o->batch_once(a, "enum-1", ops, 1, sizeof(ops[0]), &before, &err), &err);
+	CHECK_OK(o->set(a, "deleted", "k", "v", 1, 0, &err), &err);
+	CHECK_OK(o->del(a, "deleted", "k", &err), &err);
+	CHECK_OK(o->set(a, "gone", "k", "v", 1, 0, &err), &err);
+	CHECK_OK(o->append(a, "gone", "{}", 2, &err), &err);
+	CHECK_OK(o->drop(a, "gone", &err), &err);
+	CHECK_OK(o->append(a, "trimmed", "{}", 2, &err), &err);
+	CHECK_OK(o->trim_log(a, "trimmed", 1, &err), &err);
+	/* keys that only look like a collection's */
+	freeReplyObject(raw("SET %ss:{lone}:v:x}:h 1", pre));
+	freeReplyObject(raw("SET %ss:{lone}:v:y}:log 1", pre));
+	freeReplyObject(raw("HSET %ss:{bad name}:h k 1", pre));
+	freeReplyObject(raw("HSET %ss:{.hidden}:h k 1", pre));
+	CU_ASSERT_STRING_EQUAL(names_of(a, &err),
+			       "batch-log,batched,count:er,log.only,once,ttl");
+	CU_ASSERT_STRING_EQUAL(names_of(b, &err),
+			       "batch-log,batched,count:er,log.only,once,ttl");
+	CU_ASSERT_STRING_EQUAL(names_of(other, &err), "elsewhere");
+	/* the other store drops one, deletes the last key of another */
+	CHECK_OK(o->drop(b, "log.only", &err), &err);
+	CHECK_OK(o->del(b, "ttl", "k", &err), &err);
+	CU_ASSERT_STRING_EQUAL(names_of(a, &err), "batch-log,batched,count:er,once");
+	/* emit stops the listing */
+	CU_ASSERT_EQUAL(o->collections(a, collect_one, &c, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(c.n, 1);
+	collected_free(&c);
+	CHECK_IS(o->collections(a, NULL, NULL, &err), PERSIST_EINVAL, &err);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "without a callback"));
+	ph_close(&redis, PERSIST_KIND_STATE, other);
+	ph_close(&redis, PERSIST_KIND_STATE, b);
+	ph_close(&redis, PERSIST_KIND_STATE, a);
 }
 
 /* Batches: mixed ops in one MULTI/EXEC; an incr meeting a value. */
@@ -1264,6 +1362,7 @@ static const struct t_case cases[] = {
 	{ "huge ttl changes nothing", test_huge_ttl },
 	{ "state log", test_state_log },
 	{ "state batch", test_state_batch },
+	{ "state collections", test_state_collections },
 	{ "state threads", test_state_threads },
 	{ "config", test_config },
 	{ "config ttl", test_config_ttl },

@@ -68,6 +68,11 @@ session-keeps-first-holder	memory-session.c	s/\tfree\(session->instance\);\n\tse
 send-reaches-everyone	memory-session.c	s/(memory_ns_foreach_store\(store->ns, PERSIST_KIND_SESSION, )instance,/$1NULL,/
 batch-once-forgets	memory-state.c	s/if \(pc_table_find\(&ns->batch_ids, id\) != NULL\) \{/if (0) {/
 batch-once-records-failed	memory-state.c	s/if \(ret == PERSIST_OK && seen != NULL && n > 0 &&/if (seen != NULL \&\& n > 0 \&\&/
+collections-stops-early	memory-state.c	s/(memory_collection_live\(\(struct memory_collection \*\)e, now\)\)\n\t\t\tcontinue;\n)\t\tif \(emit\(ctx, &item\) != 0\)\n\t\t\tbreak;/$1\t\temit(ctx, &item);\n\t\tbreak;/
+collections-log-ignored	memory-state.c	s/\tif \(coll->log_count > 0\)\n\t\treturn 1;\n(\tpc_table_iter_init\(&iter, &coll->keys\);)/$1/
+collections-lists-dropped	memory-state.c	s/\t\tpc_table_remove\(&store->ns->collections, &coll->entry\);\n\t\tmemory_collection_free\(coll\);/\t\tpc_table_clear(&coll->keys);/; s/\t\tif \(!memory_collection_live\(\(struct memory_collection \*\)e, now\)\)\n\t\t\tcontinue;\n//
+scan-expiry-missing	memory-state.c	s/\t\t\t\.expires_ms = v->expires_ms,\n/\t\t\t.expires_ms = 0,\n/
+scan-expiry-remaining	memory-state.c	s/\t\t\t\.expires_ms = v->expires_ms,\n/\t\t\t.expires_ms = v->expires_ms != 0 ? v->expires_ms - now : 0,\n/
 EOF
 }
 
@@ -75,6 +80,7 @@ EOF
 allowed() {
 	cat <<'EOF'
 get-without-etag	memory-config.c	s/memcpy\(value_r->etag, doc->etag, PERSIST_ETAG_MAX\);/value_r->etag[0] = '\\0';/
+no-collections	memory-plugin.c	s/\t\.collections = memory_state_collections,\n//
 EOF
 }
 

@@ -2,7 +2,8 @@
  * t/conformance/process-tests.c - capabilities that involve other
  * processes: SHARED (another process's writes are visible), DURABLE
  * (acknowledged writes survive a process killed without closing; a
- * collection dropped under another process is gone for it too) and
+ * collection dropped under another process is gone for it too; the
+ * collections another process wrote or dropped are listed as such) and
  * BROADCAST (session events cross process boundaries).
  *
  * The other process is this program again, started with the hidden option
@@ -428,6 +429,79 @@ static void test_batch_once_process(void)
 	persist_state_delete(ct.a, c, "n", &err);
 }
 
+/* How many times the listing of collections through p names each of
+   c1 and c2 (-1 each when the listing fails; ENOTSUP in *ret_r). */
+static void ct_count_listed(persist *p, const char *c1, const char *c2,
+			    int *n1_r, int *n2_r, int *ret_r,
+			    struct persist_error *err)
+{
+	struct persist_entry *e = NULL;
+	size_t n = 0;
+
+	*n1_r = *n2_r = -1;
+	*ret_r = persist_state_collections(p, &e, &n, err);
+	if (*ret_r != PERSIST_OK)
+		return;
+	*n1_r = *n2_r = 0;
+	for (size_t i = 0; i < n; i++) {
+		*n1_r += e[i].key != NULL && strcmp(e[i].key, c1) == 0;
+		*n2_r += e[i].key != NULL && strcmp(e[i].key, c2) == 0;
+	}
+	persist_items_free(e, n);
+}
+
+/* SHARED state with collections: the collection another process wrote is
+   listed here, and this process's collections (and its drop) are seen by
+   another process's listing. */
+static void test_collections_process(void)
+{
+	const char *cw = xp_name("colw", XP_COLL), *cp = xp_name("colp", XP_COLL);
+	char child_coll[128], parent_coll[128], line[256], want[64];
+	struct persist_error err;
+	int status, n1, n2, ret, dropped;
+	int fd = -1;
+	pid_t pid;
+
+	snprintf(child_coll, sizeof(child_coll), "%s", cw);
+	snprintf(parent_coll, sizeof(parent_coll), "%s", cp);
+	pid = ct_spawn("colw", NULL, NULL);
+	CU_ASSERT_FATAL(pid > 0);
+	status = ct_reap(pid, CT_CHILD_MS);
+	CT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (ct.has_kind[PERSIST_KIND_CONFIG])
+		persist_config_delete(ct.a, xp_name("colw", XP_DOC), NULL, &err);
+	ct_count_listed(ct.a, child_coll, parent_coll, &n1, &n2, &ret, &err);
+	if (ret == PERSIST_ENOTSUP) {
+		printf("\n    the provider has no collections (optional since ABI 1.3)\n");
+		return;
+	}
+	CT_OK(ret, &err);
+	CT_CHECK(n1 == 1, "collections: \"%s\", written by another process, listed "
+		 "%d times here, expected once", child_coll, n1);
+	/* this process writes one and drops the other's */
+	CT_OK(persist_state_set(ct.a, parent_coll, "k", "parent", 6, 0, &err), &err);
+	ret = persist_state_drop(ct.a, child_coll, &err);
+	dropped = ret == PERSIST_OK;
+	if (ret != PERSIST_ENOTSUP)
+		CT_OK(ret, &err);
+	pid = ct_spawn("colls", &fd, NULL);
+	CU_ASSERT_FATAL(pid > 0);
+	CT_TRUE(ct_read_line(fd, line, sizeof(line), CT_CHILD_MS) == 0);
+	snprintf(want, sizeof(want), "ok %d 1", dropped ? 0 : 1);
+	CT_CHECK(strcmp(line, want) == 0, "another process's listing of collections: "
+		 "expected \"%s\" (\"%s\" %s, \"%s\" written here listed once), got \"%s\"",
+		 want, child_coll, dropped ? "dropped here not listed" : "listed once",
+		 parent_coll, line);
+	status = ct_reap(pid, CT_CHILD_MS);
+	CT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(fd);
+	persist_state_delete(ct.a, parent_coll, "k", &err);
+	if (!dropped) {
+		persist_state_delete(ct.a, child_coll, "k", &err);
+		persist_state_delete(ct.a, child_coll, "n", &err);
+	}
+}
+
 /* SHARED sessions: another process's session is listed here. */
 static void test_sessions_shared(void)
 {
@@ -469,6 +543,11 @@ int ct_register_process(char *tested, size_t size)
 		"process.batch-once", "Exactly-once batches (batch_once: optional, since 1.2)",
 		"a batch id applied by one process is applied before for another: "
 		"nothing is applied twice",
+	}, t_collections = {
+		PERSIST_CAP_SHARED, "collections across processes", test_collections_process,
+		"process.collections", "Enumeration (collections: optional, since 1.3)",
+		"the collections another process wrote are listed here, and a collection "
+		"dropped here is not listed by another process",
 	}, t_sessions_shared = {
 		PERSIST_CAP_SHARED, "another process's session", test_sessions_shared,
 		"process.sessions", "Processes", "another process's session is listed here",
@@ -494,7 +573,8 @@ int ct_register_process(char *tested, size_t size)
 			return -1;
 		if (ct.has_kind[PERSIST_KIND_STATE] &&
 		    (ct.caps[PERSIST_KIND_STATE] & PERSIST_CAP_SHARED) &&
-		    (ct_add_test(s, &t_drop) != 0 || ct_add_test(s, &t_once) != 0))
+		    (ct_add_test(s, &t_drop) != 0 || ct_add_test(s, &t_once) != 0 ||
+		     ct_add_test(s, &t_collections) != 0))
 			return -1;
 	}
 	if (durable) {
@@ -741,6 +821,32 @@ out:
 	return status;
 }
 
+/* Child role "colls": list the collections; report "ok <times the
+   "colw" child's collection is listed> <times the parent's "colp">". */
+static int ct_child_collections(void)
+{
+	struct persist_error err;
+	persist *p = ct_open_handle(0);
+	char cw[128];
+	int n1, n2, ret, status = 1;
+
+	if (p == NULL)
+		return 1;
+	snprintf(cw, sizeof(cw), "%s", xp_name("colw", XP_COLL));
+	ct_count_listed(p, cw, xp_name("colp", XP_COLL), &n1, &n2, &ret, &err);
+	if (ret != PERSIST_OK) {
+		ct_child_fail("collections", ret, &err);
+		goto out;
+	}
+	printf("ok %d %d\n", n1, n2);
+	fflush(stdout);
+	status = 0;
+out:
+	if (persist_close(p, &err) != PERSIST_OK)
+		status = 1;
+	return status;
+}
+
 /* Entry of the child side. */
 int ct_child_main(const char *role, const char *run)
 {
@@ -749,6 +855,10 @@ int ct_child_main(const char *role, const char *run)
 		return ct_child_write(role, 0);
 	if (strcmp(role, "crash") == 0)
 		return ct_child_write(role, 1);
+	if (strcmp(role, "colw") == 0)
+		return ct_child_write(role, 0);
+	if (strcmp(role, "colls") == 0)
+		return ct_child_collections();
 	if (strcmp(role, "listen") == 0)
 		return ct_child_listen();
 	if (strcmp(role, "hold") == 0)

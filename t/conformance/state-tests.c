@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "conformance.h"
 
 /* Assert that coll/key holds exactly value. */
@@ -655,7 +656,8 @@ static void test_log(void)
 static int ct_optional_missing(int ret, const struct persist_error *err,
 			       const char *method)
 {
-	const char *since = strcmp(method, "batch_once") == 0 ? "1.2" : "1.1";
+	const char *since = strcmp(method, "batch_once") == 0 ? "1.2" :
+		strcmp(method, "collections") == 0 ? "1.3" : "1.1";
 
 	if (ret != PERSIST_ENOTSUP)
 		return 0;
@@ -1222,6 +1224,170 @@ out:
 	free(c);
 }
 
+/* How many times the listing e[0..n) names coll. */
+static size_t ct_listed(const struct persist_entry *e, size_t n, const char *coll)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += e[i].key != NULL && strcmp(e[i].key, coll) == 0;
+	return k;
+}
+
+/* Assert that the listing through p names coll `want` times (1 or 0). */
+static void ct_expect_listed(persist *p, const char *coll, size_t want,
+			     const char *how, int line)
+{
+	struct persist_entry *e = NULL;
+	struct persist_error err;
+	size_t n = 0, k;
+	int ret = persist_state_collections(p, &e, &n, &err);
+
+	if (!ct_check(ret == PERSIST_OK, __FILE__, line,
+		      "collections: expected OK, got %s: %s", persist_strerror(ret),
+		      err.msg))
+		return;
+	k = ct_listed(e, n, coll);
+	ct_check(k == want, __FILE__, line, "collections: \"%s\" (%s) listed %zu "
+		 "times, expected %zu", coll, how, k, want);
+	persist_items_free(e, n);
+}
+#define EXPECT_LISTED(p, c, want, how) ct_expect_listed(p, c, want, how, __LINE__)
+
+/* collections: a collection written by set, incr, append or a batch is
+   listed once, through both handles; a dropped one is not; one whose only
+   key was deleted may be; the list is sorted without duplicates. */
+static void test_collections(void)
+{
+	char *c_set = ct_name_dup("st-coll-set"), *c_incr = ct_name_dup("st-coll-incr");
+	char *c_log = ct_name_dup("st-coll-log"), *c_batch = ct_name_dup("st-coll-batch");
+	char *c_del = ct_name_dup("st-coll-del"), *c_drop = ct_name_dup("st-coll-drop");
+	int log = (ct.caps[PERSIST_KIND_STATE] & PERSIST_CAP_APPEND_LOG) != 0;
+	struct persist_op ops[] = {
+		{ .type = PERSIST_OP_SET, .collection = c_batch, .key = "k", .value = "v", .len = 1 },
+		{ .type = PERSIST_OP_INCR, .collection = c_batch, .key = "n", .delta = 2 },
+	};
+	struct persist_entry *e = NULL;
+	struct persist_error err;
+	size_t n = 0;
+	int64_t v;
+	int ret, can_drop;
+
+	ret = persist_state_collections(ct.a, &e, &n, &err);
+	if (ct_optional_missing(ret, &err, "collections"))
+		goto out;
+	CT_OK(ret, &err);
+	persist_items_free(e, n);
+	CT_OK(ct_sset(ct.a, c_set, "k", "v", 0, &err), &err);
+	CT_OK(persist_state_incr(ct.a, c_incr, "n", 1, &v, &err), &err);
+	if (log)
+		CT_OK(persist_state_append(ct.a, c_log, "{\"r\":1}", 7, &err), &err);
+	CT_OK(persist_state_batch(ct.a, ops, 2, &err), &err);
+	CT_OK(ct_sset(ct.a, c_del, "k", "v", 0, &err), &err);
+	CT_OK(persist_state_delete(ct.a, c_del, "k", &err), &err);
+	CT_OK(ct_sset(ct.a, c_drop, "k", "v", 0, &err), &err);
+	if (log)
+		CT_OK(persist_state_append(ct.a, c_drop, "{\"r\":1}", 7, &err), &err);
+	ret = persist_state_drop(ct.b, c_drop, &err);
+	can_drop = ret != PERSIST_ENOTSUP;
+	if (can_drop)
+		CT_OK(ret, &err);
+	for (int h = 0; h < 2; h++) {
+		persist *p = h == 0 ? ct.a : ct.b;
+
+		EXPECT_LISTED(p, c_set, 1, "written by set");
+		EXPECT_LISTED(p, c_incr, 1, "written by incr");
+		if (log)
+			EXPECT_LISTED(p, c_log, 1, "written by append");
+		EXPECT_LISTED(p, c_batch, 1, "written by a batch");
+		if (can_drop)
+			EXPECT_LISTED(p, c_drop, 0, "dropped");
+	}
+	/* sorted, unique, every name a real one; the deleted may be there */
+	e = NULL;
+	n = 0;
+	CT_OK(persist_state_collections(ct.a, &e, &n, &err), &err);
+	for (size_t i = 0; i < n; i++) {
+		if (!CT_CHECK(e[i].key != NULL && e[i].key[0] != '\0',
+			      "collections: entry %zu has no name", i))
+			break;
+		if (i > 0 && !CT_CHECK(strcmp(e[i - 1].key, e[i].key) < 0,
+				       "collections: not sorted and unique: \"%s\" before \"%s\"",
+				       e[i - 1].key, e[i].key))
+			break;
+	}
+	CT_CHECK(ct_listed(e, n, c_del) <= 1, "collections: \"%s\" (its only key "
+		 "deleted) listed %zu times, expected at most once", c_del,
+		 ct_listed(e, n, c_del));
+	persist_items_free(e, n);
+	/* a write after the drop makes a fresh collection, listed again */
+	if (can_drop) {
+		CT_OK(ct_sset(ct.b, c_drop, "k", "again", 0, &err), &err);
+		EXPECT_LISTED(ct.a, c_drop, 1, "written again after its drop");
+	}
+	CT_EXPECT(persist_state_collections(ct.a, NULL, &n, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_collections(ct.a, &e, NULL, &err), PERSIST_EINVAL, &err);
+	CT_EXPECT(persist_state_collections(NULL, &e, &n, &err), PERSIST_EINVAL, &err);
+	ct_sdel(ct.a, c_set, "k");
+	ct_sdel(ct.a, c_incr, "n");
+	ct_sdel(ct.a, c_batch, "k");
+	ct_sdel(ct.a, c_batch, "n");
+	ct_sdel(ct.a, c_drop, "k");
+out:
+	free(c_set);
+	free(c_incr);
+	free(c_log);
+	free(c_batch);
+	free(c_del);
+	free(c_drop);
+}
+
+/* The wall clock in ms, as host->now_ms() gives it to providers. */
+static int64_t ct_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* scan gives the wall-clock expiry of each key: now + TTL for a key set
+   with one, 0 for a key without. */
+static void test_scan_expiry(void)
+{
+	char *c = ct_name_dup("st-scan-exp");
+	struct persist_entry *e = NULL;
+	struct persist_error err;
+	size_t n = 0;
+	int64_t before, after, v;
+
+	before = ct_wall_ms();
+	CT_OK(ct_sset(ct.a, c, "ttl", "v", 600000, &err), &err);
+	after = ct_wall_ms();
+	CT_OK(ct_sset(ct.a, c, "plain", "v", 0, &err), &err);
+	CT_OK(persist_state_incr(ct.a, c, "count", 1, &v, &err), &err);
+	CT_OK(persist_state_scan(ct.b, c, "", &e, &n, &err), &err);
+	CT_EQ(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(e[i].key, "ttl") == 0)
+			/* a second of slack each way: clocks of a remote server */
+			CT_CHECK(e[i].expires_ms >= before + 600000 - 1000 &&
+				 e[i].expires_ms <= after + 600000 + 1000,
+				 "scan: expires_ms of a key set with a TTL of 600000 ms "
+				 "at %" PRId64 ": expected about %" PRId64 ", got %" PRId64,
+				 before, before + 600000, e[i].expires_ms);
+		else
+			CT_CHECK(e[i].expires_ms == 0, "scan: expires_ms of key \"%s\" "
+				 "set without a TTL: expected 0, got %" PRId64, e[i].key,
+				 e[i].expires_ms);
+	}
+	persist_items_free(e, n);
+	ct_sdel(ct.a, c, "ttl");
+	ct_sdel(ct.a, c, "plain");
+	ct_sdel(ct.a, c, "count");
+	free(c);
+}
+
 /* THREADSAFE: threads using one handle on their own keys. */
 #define MIX_THREADS 8
 #define MIX_EACH 200
@@ -1496,6 +1662,7 @@ int ct_register_state(char *tested, size_t size)
 #define S_ARGS "Arguments and errors"
 #define S_DROP "Dropping and trimming (drop, trim_log, log_bounds: optional, since 1.1)"
 #define S_ONCE "Exactly-once batches (batch_once: optional, since 1.2)"
+#define S_ENUM "Enumeration (collections: optional, since 1.3)"
 	static const struct ct_test tests[] = {
 		{ 0, "get, set, delete", test_basic, "state.kv.basic", S_KEYS,
 		  "a value set is read back byte for byte on both handles; delete removes it; "
@@ -1526,6 +1693,10 @@ int ct_register_state(char *tested, size_t size)
 		  "applies nothing and answers applied_before 1; another id applies again; "
 		  "a batch that failed leaves its id unused; bad ids are refused "
 		  "(batch_once is optional: a provider without it is reported)" },
+		{ 0, "list the collections", test_collections, "state.collections", S_ENUM,
+		  "collections lists each collection written by set, incr, append or a batch "
+		  "once, through every handle, sorted; a dropped collection is not listed "
+		  "(collections is optional: a provider without it is reported)" },
 		{ PERSIST_CAP_TTL, "expiry", test_ttl, "state.ttl.expiry", S_TTL,
 		  "a key with a TTL vanishes from get and scan after it; keys without stay; "
 		  "a set without TTL clears one" },
@@ -1535,6 +1706,9 @@ int ct_register_state(char *tested, size_t size)
 		  "it; incr keeps the TTL of the key it increments" },
 		{ PERSIST_CAP_TTL, "TTL in a batch", test_ttl_batch, "state.ttl.batch", S_TTL,
 		  "a SET with a TTL inside a batch expires like a single set" },
+		{ PERSIST_CAP_TTL, "expiry in scan", test_scan_expiry, "state.scan.expiry", S_ENUM,
+		  "scan gives each key's wall-clock expiry: about now + TTL for a key set "
+		  "with one, 0 for a key without" },
 		{ PERSIST_CAP_ATOMIC_INCR, "8 threads x 10000", test_incr_threads,
 		  "state.incr.atomic", S_COUNT,
 		  "increments from many threads add up exactly, each returning its own value" },
