@@ -10,6 +10,10 @@
 #                     redis-benchmark anchor (the target is defined against
 #                     it); without redis-benchmark, vs write()+fdatasync per
 #                     64 events to a file (`usage-bench raw`);
+#   usage-journal     the filesystem run with journalQueued on (every queued
+#                     increment fdatasync'ed before it is acknowledged), vs
+#                     64-byte O_DSYNC writes (dd oflag=dsync); target at
+#                     least 0.5x; and usage-journal-cost, on vs off (ratio);
 #   usage-postgres    the same to the postgres provider on a private
 #                     PostgreSQL 15, vs the same redis-benchmark anchor,
 #                     measured again beside each postgres round;
@@ -104,6 +108,45 @@ fi
 ok=$(bench_test "$p" "$a" 'a / b >= 10')
 bench_summary usage-filesystem "$p" events/s "$a" "$unit" \
 	"$(awk -v a="$p" -v b="$a" 'BEGIN { print a / b }')" ">= 10x" "$ok"
+# --- usage-journal --------------------------------------------------------
+# journalQueued: the same usage run to the filesystem provider with every
+# queued increment journaled and fdatasync'ed before the call returns (one
+# thread: no other writer shares its fdatasync), on vs off, JN events.
+# Its anchor is what a durable acknowledgement costs at least on this
+# disk: 64-byte writes with O_DSYNC (dd oflag=dsync); target: at least
+# half of that rate.  The cost line gives the ratio on/off.
+JN=${JN:-5000}
+: >"$T/uj.on"; : >"$T/uj.off"; : >"$T/uj.a"
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+	secs=$(LC_ALL=C dd if=/dev/zero of="$T/dsync" bs=64 count=$JN oflag=dsync 2>&1 |
+		sed -n 's/.* copied, \([0-9.e-]*\) s.*/\1/p')
+	rm -f "$T/dsync"
+	[ -n "$secs" ] || { echo "usage-bench.sh: dd oflag=dsync could not be timed"; exit 1; }
+	awk -v n=$JN -v s="$secs" 'BEGIN { print n / s }' >>"$T/uj.a"
+	$ub run "{\"provider\":\"filesystem\",\"config\":{\"root\":\"$T/jon$r\",\"journalQueued\":true,\"spoolDir\":\"$T/spool$r\"}}" $JN >"$T/jon$r.out" 2>"$T/jon$r.err" ||
+		{ cat "$T/jon$r.out" "$T/jon$r.err"; echo "usage-bench.sh: journaled usage run failed"; exit 1; }
+	field events_per_sec "$T/jon$r.out" >>"$T/uj.on"
+	# without the option, the same number of events
+	$ub run "{\"provider\":\"filesystem\",\"config\":{\"root\":\"$T/joff$r.n\"}}" $JN >"$T/joff$r.out" 2>"$T/joff$r.err" ||
+		{ cat "$T/joff$r.out" "$T/joff$r.err"; echo "usage-bench.sh: usage run failed"; exit 1; }
+	field events_per_sec "$T/joff$r.out" >>"$T/uj.off"
+	rm -rf "$T/jon$r" "$T/joff$r" "$T/joff$r.n" "$T/spool$r"
+	r=$((r + 1))
+done
+echo "usage-journal ($JN events), runs, events/s: journalQueued on $(tr '\n' ' ' <"$T/uj.on")"
+echo "                  off $(tr '\n' ' ' <"$T/uj.off")"
+echo "                  anchor dd oflag=dsync $(tr '\n' ' ' <"$T/uj.a")"
+on=$(bench_median <"$T/uj.on")
+off=$(bench_median <"$T/uj.off")
+a=$(bench_median <"$T/uj.a")
+ok=$(bench_test "$on" "$a" 'a / b >= 0.5')
+bench_summary usage-journal "$on" "events/s (journalQueued on)" "$a" "64-byte O_DSYNC writes/s (dd oflag=dsync)" \
+	"$(awk -v a="$on" -v b="$a" 'BEGIN { print a / b }')" ">= 0.5x" "$ok"
+ok=$(bench_test "$on" "$off" 'a / b > 0')
+bench_summary usage-journal-cost "$on" "events/s (journalQueued on)" "$off" "events/s (journalQueued off)" \
+	"$(awk -v a="$on" -v b="$off" 'BEGIN { print a / b }')" "> 0: reported, one fdatasync per call" "$ok"
+
 # --- usage-postgres -------------------------------------------------------
 pg_start usage || exit 99
 : >"$T/up.p"; : >"$T/up.a"

@@ -59,6 +59,14 @@ struct persist_batcher {
 	uint64_t done_seq;        /* bumped whenever stored data changed under us */
 	struct busy_key *busy;
 
+	/* journalQueued (core/batch-journal.c): NULL when off */
+	struct persist_spool *journal;
+	struct persist_spool **orphans;  /* left by stopped processes, locked,
+	                                    replayed before the next flush */
+	size_t n_orphans;
+	uint64_t j_end;           /* the inflight batch ends there in the journal */
+	int j_marked;             /* ... and the journal's header says so */
+
 	struct persist_batch_stats st;
 	int64_t lat[BATCH_LATENCIES];
 	unsigned n_lat;
@@ -108,5 +116,26 @@ void batch_queued(struct persist_batcher *b, int was_empty, int coalesced);
    and add_bytes more bytes (backpressure). */
 int batch_admit(struct persist_batcher *b, size_t add_ops, size_t add_bytes,
 		struct persist_error *err);
+
+/* core/batch-journal.c (journalQueued; b->journal set): */
+/* Take this queue's journal under dir and replay those left by stopped
+   processes. */
+int batch_journal_open(struct persist_batcher *b, const char *dir,
+		       struct persist_error *err);
+/* Replay the journals left by stopped processes that could not be
+   replayed at start (lock not held, a flush running). */
+int batch_journal_replay_orphans(struct persist_batcher *b, struct persist_error *err);
+void batch_journal_close(struct persist_batcher *b);
+/* Append the records of ops (lock held, before they are queued); the
+   token to make them durable with batch_journal_sync. */
+int batch_journal_append(struct persist_batcher *b, const struct persist_op *ops,
+			 size_t n, uint64_t *token_r, struct persist_error *err);
+/* After the lock is released: when ret is PERSIST_OK and token not 0,
+   wait until the records are durable (one fdatasync for every caller
+   waiting). */
+int batch_journal_sync(struct persist_batcher *b, int ret, uint64_t token,
+		       struct persist_error *err);
+/* The journals' part of the counters (lock not held). */
+void batch_journal_stats(struct persist_batcher *b, struct persist_batch_stats *st);
 
 #endif

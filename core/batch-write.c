@@ -3,7 +3,11 @@
  * queued sets, deletes, increments, appends and batches, and the
  * synchronous increment that takes the key's queued increments along.
  *
- * A queued write is acknowledged once it is in the queue.  It is refused,
+ * A queued write is acknowledged once it is in the queue - with
+ * journalQueued, once it is in the queue and its record in the journal is
+ * durable (the record is appended with the lock held, so the journal holds
+ * the writes in the order of the queue; the fdatasync is waited for after
+ * the lock is released, one for every writer waiting).  It is refused,
  * with nothing queued, when the queue is full (PERSIST_EUNAVAIL) or when an
  * increment would make the key's queued sum overflow 64 bits
  * (PERSIST_EINVAL).  A set or delete of a key waits while a synchronous
@@ -18,6 +22,9 @@
 #include <string.h>
 
 #include "batch-private.h"
+
+/* The token a queued write journals under, or NULL without a journal. */
+#define JOURNAL_TOKEN(b, token) ((b)->journal != NULL ? (token) : NULL)
 
 /* Bytes of one key operation in the queue's accounting. */
 static size_t key_bytes(const char *collection, const char *key)
@@ -38,7 +45,7 @@ static void wait_not_busy(struct persist_batcher *b, const char *collection,
    lock held. */
 static int queue_base(struct persist_batcher *b, const char *collection,
 		      const char *key, int set, const void *value, size_t len,
-		      int64_t ttl_ms, struct persist_error *err)
+		      int64_t ttl_ms, uint64_t *token, struct persist_error *err)
 {
 	struct bq_entry *e;
 	int was_empty, coalesced;
@@ -54,6 +61,17 @@ static int queue_base(struct persist_batcher *b, const char *collection,
 	if ((ret = batch_admit(b, grow_ops, grow_ops * key_bytes(collection, key) +
 			       (set ? len : 0), err)) != PERSIST_OK)
 		return ret;
+	if (token != NULL) {
+		struct persist_op op = {
+			.type = set ? PERSIST_OP_SET : PERSIST_OP_DELETE,
+			.collection = collection, .key = key,
+			.value = set ? value : NULL, .len = set ? len : 0,
+			.ttl_ms = set ? ttl_ms : 0,
+		};
+
+		if ((ret = batch_journal_append(b, &op, 1, token, err)) != PERSIST_OK)
+			return ret;
+	}
 	was_empty = b->pending.ops == 0;
 	if (e == NULL && (e = bq_get(&b->pending, collection, key)) == NULL)
 		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
@@ -110,7 +128,8 @@ static int check_sum(struct persist_batcher *b, const struct bq_entry *e,
 
 /* Queue an increment, lock held. */
 static int queue_add(struct persist_batcher *b, const char *collection,
-		     const char *key, int64_t delta, struct persist_error *err)
+		     const char *key, int64_t delta, uint64_t *token,
+		     struct persist_error *err)
 {
 	struct bq_entry *e;
 	int was_empty, coalesced;
@@ -123,6 +142,15 @@ static int queue_add(struct persist_batcher *b, const char *collection,
 	if (!coalesced &&
 	    (ret = batch_admit(b, 1, key_bytes(collection, key), err)) != PERSIST_OK)
 		return ret;
+	if (token != NULL) {
+		struct persist_op op = {
+			.type = PERSIST_OP_INCR, .collection = collection, .key = key,
+			.delta = delta,
+		};
+
+		if ((ret = batch_journal_append(b, &op, 1, token, err)) != PERSIST_OK)
+			return ret;
+	}
 	was_empty = b->pending.ops == 0;
 	if (e == NULL && (e = bq_get(&b->pending, collection, key)) == NULL)
 		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
@@ -133,13 +161,23 @@ static int queue_add(struct persist_batcher *b, const char *collection,
 
 /* Queue a log record, lock held. */
 static int queue_append(struct persist_batcher *b, const char *collection,
-			const void *record, size_t len, struct persist_error *err)
+			const void *record, size_t len, uint64_t *token,
+			struct persist_error *err)
 {
 	struct bq_entry *e;
 	int was_empty, ret;
 
 	if ((ret = batch_admit(b, 1, len, err)) != PERSIST_OK)
 		return ret;
+	if (token != NULL) {
+		struct persist_op op = {
+			.type = PERSIST_OP_APPEND, .collection = collection,
+			.value = record, .len = len,
+		};
+
+		if ((ret = batch_journal_append(b, &op, 1, token, err)) != PERSIST_OK)
+			return ret;
+	}
 	was_empty = b->pending.ops == 0;
 	if ((e = bq_get(&b->pending, collection, NULL)) == NULL ||
 	    bq_append(&b->pending, e, record, len) != 0)
@@ -154,10 +192,12 @@ int persist_batch_set(struct persist_batcher *b, const char *collection,
 {
 	int ret;
 
+	uint64_t token = 0;
+
 	pthread_mutex_lock(&b->lock);
-	ret = queue_base(b, collection, key, 1, value, len, ttl_ms, err);
+	ret = queue_base(b, collection, key, 1, value, len, ttl_ms, JOURNAL_TOKEN(b, &token), err);
 	pthread_mutex_unlock(&b->lock);
-	return ret;
+	return batch_journal_sync(b, ret, token, err);
 }
 
 int persist_batch_delete(struct persist_batcher *b, const char *collection,
@@ -165,10 +205,12 @@ int persist_batch_delete(struct persist_batcher *b, const char *collection,
 {
 	int ret;
 
+	uint64_t token = 0;
+
 	pthread_mutex_lock(&b->lock);
-	ret = queue_base(b, collection, key, 0, NULL, 0, 0, err);
+	ret = queue_base(b, collection, key, 0, NULL, 0, 0, JOURNAL_TOKEN(b, &token), err);
 	pthread_mutex_unlock(&b->lock);
-	return ret;
+	return batch_journal_sync(b, ret, token, err);
 }
 
 int persist_batch_add(struct persist_batcher *b, const char *collection,
@@ -176,10 +218,12 @@ int persist_batch_add(struct persist_batcher *b, const char *collection,
 {
 	int ret;
 
+	uint64_t token = 0;
+
 	pthread_mutex_lock(&b->lock);
-	ret = queue_add(b, collection, key, delta, err);
+	ret = queue_add(b, collection, key, delta, JOURNAL_TOKEN(b, &token), err);
 	pthread_mutex_unlock(&b->lock);
-	return ret;
+	return batch_journal_sync(b, ret, token, err);
 }
 
 int persist_batch_append(struct persist_batcher *b, const char *collection,
@@ -187,10 +231,12 @@ int persist_batch_append(struct persist_batcher *b, const char *collection,
 {
 	int ret;
 
+	uint64_t token = 0;
+
 	pthread_mutex_lock(&b->lock);
-	ret = queue_append(b, collection, record, len, err);
+	ret = queue_append(b, collection, record, len, JOURNAL_TOKEN(b, &token), err);
 	pthread_mutex_unlock(&b->lock);
-	return ret;
+	return batch_journal_sync(b, ret, token, err);
 }
 
 /* Check before queueing a batch that its increments cannot overflow any
@@ -233,18 +279,29 @@ int persist_batch_ops(struct persist_batcher *b, const struct persist_op *ops,
 		      size_t n, struct persist_error *err)
 {
 	size_t bytes = 0;
-	int ret = PERSIST_OK;
+	uint64_t token = 0;
+	int ret = PERSIST_OK, waited;
 
 	for (size_t i = 0; i < n; i++)
 		bytes += ops[i].len + strlen(ops[i].collection) +
 			 (ops[i].key != NULL && ops[i].type != PERSIST_OP_APPEND ? strlen(ops[i].key) : 0);
 	pthread_mutex_lock(&b->lock);
-	for (size_t i = 0; i < n; i++)
-		if (ops[i].type == PERSIST_OP_SET || ops[i].type == PERSIST_OP_DELETE)
-			wait_not_busy(b, ops[i].collection, ops[i].key);
+	/* until no key of a set or delete is busy at one moment, so that the
+	   lock is not released between the journal and the queue */
+	do {
+		waited = 0;
+		for (size_t i = 0; i < n && !waited; i++)
+			if ((ops[i].type == PERSIST_OP_SET || ops[i].type == PERSIST_OP_DELETE) &&
+			    b->busy != NULL && batch_busy_find(b, ops[i].collection, ops[i].key) != NULL) {
+				wait_not_busy(b, ops[i].collection, ops[i].key);
+				waited = 1;
+			}
+	} while (waited);
 	/* all or nothing: the whole batch must fit, and add up */
 	if ((ret = batch_admit(b, n, bytes, err)) == PERSIST_OK &&
-	    (ret = check_batch_sums(b, ops, n, err)) == PERSIST_OK) {
+	    (ret = check_batch_sums(b, ops, n, err)) == PERSIST_OK &&
+	    (b->journal == NULL ||
+	     (ret = batch_journal_append(b, ops, n, &token, err)) == PERSIST_OK)) {
 		for (size_t i = 0; i < n && ret == PERSIST_OK; i++) {
 			const struct persist_op *op = &ops[i];
 
@@ -252,22 +309,22 @@ int persist_batch_ops(struct persist_batcher *b, const struct persist_op *ops,
 			case PERSIST_OP_SET:
 				ret = queue_base(b, op->collection, op->key, 1,
 						 op->value != NULL ? op->value : "", op->len,
-						 op->ttl_ms, err);
+						 op->ttl_ms, NULL, err);
 				break;
 			case PERSIST_OP_DELETE:
-				ret = queue_base(b, op->collection, op->key, 0, NULL, 0, 0, err);
+				ret = queue_base(b, op->collection, op->key, 0, NULL, 0, 0, NULL, err);
 				break;
 			case PERSIST_OP_INCR:
-				ret = queue_add(b, op->collection, op->key, op->delta, err);
+				ret = queue_add(b, op->collection, op->key, op->delta, NULL, err);
 				break;
 			default:
-				ret = queue_append(b, op->collection, op->value, op->len, err);
+				ret = queue_append(b, op->collection, op->value, op->len, NULL, err);
 				break;
 			}
 		}
 	}
 	pthread_mutex_unlock(&b->lock);
-	return ret;
+	return batch_journal_sync(b, ret, token, err);
 }
 
 int persist_batch_incr(struct persist_batcher *b, const char *collection,
@@ -287,8 +344,12 @@ int persist_batch_incr(struct persist_batcher *b, const char *collection,
 		e = bq_find(&b->pending, collection, key);
 		ie = bq_find(&b->inflight, collection, key);
 		/* a queued set or delete, or a batch waiting to be sent again,
-		   must be stored before this increment */
-		if ((e == NULL || e->base == BQ_NONE) &&
+		   must be stored before this increment; with a journal, the
+		   queued increments too: they leave the journal only with an
+		   acknowledged flush, so they are not taken along (a replay
+		   after a crash would send them a second time) */
+		if ((e == NULL || (e->base == BQ_NONE &&
+				   (b->journal == NULL || !e->has_incr))) &&
 		    (ie == NULL || (ie->base == BQ_NONE && !ie->has_incr)))
 			break;
 		if ((ret = batch_flush_all(b, err)) != PERSIST_OK) {

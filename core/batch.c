@@ -23,6 +23,12 @@
  * queue never refuses writes because of an outage.  A batch whose outcome
  * is uncertain stays, and is sent to the primary again under its id.
  *
+ * With journalQueued (core/batch-journal.c) every queued write is in the
+ * queue's journal, durably, before it is acknowledged; a flush records in
+ * the journal where its batch ends, is sent under the id of that piece of
+ * the journal instead of a random one, and moves the journal past it once
+ * the provider acknowledged it.
+ *
  * Only one flush runs at a time (`sending`); it runs on the batcher's own
  * thread (interval, thresholds, backoff) or in the thread of a caller of
  * persist_state_flush.  Writers never wait for it; they are refused with
@@ -46,6 +52,7 @@
 
 #include "batch-private.h"
 #include "fallback.h"
+#include "spool.h"
 
 static void *flusher_main(void *arg);
 
@@ -186,6 +193,11 @@ static int take_pending(struct persist_batcher *b, struct persist_error *err)
 	b->batch_seq++;
 	b->batch_id = new_batch_id(b);
 	make_once_id(b);
+	if (b->journal != NULL) {
+		/* every record so far is of a write now in inflight */
+		b->j_end = persist_spool_end(b->journal);
+		b->j_marked = 0;
+	}
 	b->due_ms = 0;
 	b->kicked = 0;
 	return PERSIST_OK;
@@ -266,6 +278,43 @@ static int apply_split(struct persist_batcher *b, struct persist_error *err)
 	return PERSIST_OK;
 }
 
+/* Before the inflight batch is sent (lock not held): replay what stopped
+   processes left, then record in the journal where the batch ends and
+   take the id of that piece, under which a replay after a crash would
+   send the same writes. */
+static int journal_flush_begin(struct persist_batcher *b, struct persist_error *err)
+{
+	char id[PERSIST_BATCH_ID_MAX];
+	int ret;
+
+	if (b->n_orphans > 0 && (ret = batch_journal_replay_orphans(b, err)) != PERSIST_OK)
+		return ret;
+	if (b->j_marked)
+		return PERSIST_OK;
+	if ((ret = persist_spool_mark(b->journal, b->j_end, id, sizeof(id), err)) != PERSIST_OK)
+		return ret;
+	pthread_mutex_lock(&b->lock);
+	memcpy(b->once_id, id, sizeof(b->once_id));
+	b->j_marked = 1;
+	pthread_mutex_unlock(&b->lock);
+	return PERSIST_OK;
+}
+
+/* The provider acknowledged the inflight batch (lock not held): its
+   records are done; the journal is emptied when nothing follows them. */
+static void journal_flush_done(struct persist_batcher *b)
+{
+	struct persist_error err;
+
+	persist_error_clear(&err);
+	if (persist_spool_mark_done(b->journal, b->j_end, &err) != PERSIST_OK)
+		/* a replay after a crash sends the piece again under its id,
+		   which the provider skips: nothing is doubled */
+		persist_log(b->p, PERSIST_LOG_ERROR,
+			"state: flush stored, but journal \"%s\" could not be told so: %s",
+			persist_spool_path(b->journal), err.msg);
+}
+
 /* Record a successful flush's duration. */
 static void note_latency(struct persist_batcher *b, int64_t us)
 {
@@ -298,6 +347,8 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 
 	persist_error_clear(&one);
 	start = persist_monotonic_us();
+	if (b->journal != NULL && (ret = journal_flush_begin(b, &one)) != PERSIST_OK)
+		goto sent;
 	ret = PERSIST_FAILOVER_USE_PRIMARY;
 	if (fo != NULL && !b->uncertain && persist_failover_active(fo))
 		ret = persist_failover_write(fo, b->ops + b->first_op, n, NULL, &one);
@@ -333,6 +384,8 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 			one = jerr;
 		}
 	}
+	if (b->journal != NULL && ret == PERSIST_OK)
+		journal_flush_done(b);
 sent:
 	pthread_mutex_lock(&b->lock);
 	b->sending = 0;
@@ -484,6 +537,18 @@ static int report_unstored(struct persist_batcher *b, int ret, struct persist_er
 						    "%s%s", shown > 0 ? "; " : "", what);
 	}
 	free(ops);
+	if (b->journal != NULL) {
+		snprintf(logmsg, logsize,
+			"state: closing with %zu queued writes not stored in provider \"%s\" "
+			"(last error: %s); they stay in journal \"%s\" and are replayed by "
+			"the next open: %s%s", n, b->sink->provider, last,
+			persist_spool_path(b->journal), logbuf, n > shown ? "; ..." : "");
+		return persist_error_set(err, ret != PERSIST_OK ? (persist_status)ret : PERSIST_EIO, 0,
+			"%zu queued state writes could not be stored in provider \"%s\"\n"
+			"They stay in journal \"%s\" and are replayed by the next open.  "
+			"The first: %s%s.  Last error: %s", n, b->sink->provider,
+			persist_spool_path(b->journal), list, n > BATCH_REPORT_OPS ? "; ..." : "", last);
+	}
 	snprintf(logmsg, logsize,
 		"state: closing with %zu queued writes not stored in provider \"%s\" "
 		"(last error: %s); they are lost: %s%s",
@@ -518,6 +583,7 @@ int persist_batcher_stop(struct persist_batcher *b, struct persist_error *err)
 		persist_log(b->p, PERSIST_LOG_ERROR, "%s", logmsg);
 	drop_inflight(b);
 	bq_clear(&b->pending);
+	batch_journal_close(b);
 	while (b->busy != NULL) {   /* none: every caller returned before close */
 		struct busy_key *k = b->busy;
 		b->busy = k->next;
@@ -560,6 +626,12 @@ void persist_batch_stats_get(struct persist_batcher *b,
 			qsort(lat, n, sizeof(*lat), cmp_i64);
 			st.median_flush_us = lat[n / 2];
 		}
+		if (b->journal != NULL) {
+			pthread_mutex_lock(&b->lock);
+			st.journal_orphans = b->n_orphans;
+			pthread_mutex_unlock(&b->lock);
+			batch_journal_stats(b, &st);
+		}
 	}
 	st.size = stats_r->size;
 	memcpy(stats_r, &st, size);
@@ -578,11 +650,25 @@ int persist_batcher_start(persist *p, struct persist_sink *sink,
 	int ret;
 
 	*b_r = NULL;
+	if (ps->journal_queued && ps->spool_dir == NULL)
+		return persist_error_set(err, PERSIST_ECONFIG, 0,
+			"persistence.state.config.journalQueued needs spoolDir\n"
+			"The queued writes are journaled in a directory on local disk; "
+			"name it with spoolDir (an absolute path).");
+	if (ps->journal_queued && ps->spool_dir[0] != '/')
+		return persist_error_set(err, PERSIST_ECONFIG, 0,
+			"persistence.state.config.spoolDir must be an absolute path, not \"%s\"",
+			ps->spool_dir);
 	if (ps->batch_interval_ms <= 0) {
 		if (ps->batch_max_ops >= 0 || ps->batch_max_bytes >= 0)
 			persist_log(p, PERSIST_LOG_INFO,
 				"state: batchMaxOps and batchMaxBytes have no effect without "
 				"a batchInterval above 0; state writes are not queued");
+		if (ps->journal_queued)
+			persist_log(p, PERSIST_LOG_WARNING,
+				"state: journalQueued has no effect without a batchInterval "
+				"above 0: writes are not queued, each is stored before its "
+				"call returns");
 		return PERSIST_OK;
 	}
 	/* the ranges were checked when the settings were read (settings.c) */
@@ -611,6 +697,12 @@ int persist_batcher_start(persist *p, struct persist_sink *sink,
 	b->st.queue_limit_ops = b->limit_ops;
 	b->st.queue_limit_bytes = b->limit_bytes;
 	b->st.exactly_once = PERSIST_OPS_HAS(sink, struct persist_state_ops, batch_once);
+	b->st.journal_queued = ps->journal_queued;
+	if (ps->journal_queued &&
+	    (ret = batch_journal_open(b, ps->spool_dir, err)) != PERSIST_OK) {
+		persist_batcher_stop(b, NULL);
+		return ret;
+	}
 	if ((ret = pthread_create(&b->thread, NULL, flusher_main, b)) != 0) {
 		persist_batcher_stop(b, NULL);
 		return persist_error_set(err, PERSIST_ENOMEM, ret,

@@ -41,8 +41,6 @@
 
 /* healthInterval when a fallback is configured and none is given. */
 #define DEFAULT_HEALTH_INTERVAL_MS 1000
-/* Operations per replayed piece. */
-#define REPLAY_CHUNK_OPS 2000
 
 #define STATE_OPS(sink) ((const struct persist_state_ops *)(sink)->ops)
 #define SESSION_OPS(sink) ((const struct persist_session_ops *)(sink)->ops)
@@ -397,57 +395,6 @@ static int sessions_restore(struct persist_failover *fo, struct persist_error *e
 
 /* --- replay -------------------------------------------------------------- */
 
-/* A set whose TTL ran out during the outage is replayed as a delete; the
-   others keep what was left of their TTL. */
-static void shorten_ttls(struct persist_spool_chunk *c, int64_t now)
-{
-	for (size_t i = 0; i < c->n; i++) {
-		struct persist_op *op = &c->ops[i];
-		int64_t left;
-
-		if (op->type != PERSIST_OP_SET || op->ttl_ms <= 0)
-			continue;
-		left = op->ttl_ms - (now - c->times_ms[i]);
-		if (left > op->ttl_ms)
-			left = op->ttl_ms;   /* the clock went back */
-		if (left > 0) {
-			op->ttl_ms = left;
-		} else {
-			op->type = PERSIST_OP_DELETE;
-			op->ttl_ms = 0;
-			op->len = 0;
-		}
-	}
-}
-
-/* A piece refused as invalid: its operations one at a time (each applied
-   once under the piece's id and its sequence number), the invalid ones
-   logged and dropped. */
-static int replay_split(struct persist_failover *fo, struct persist_spool_chunk *c,
-			struct persist_error *err)
-{
-	for (size_t i = 0; i < c->n; i++) {
-		char id[128];
-		int before = 0, ret;
-
-		snprintf(id, sizeof(id), "%.40s.%" PRIu64, c->id, c->seqs[i]);
-		persist_error_clear(err);
-		ret = persist_state_apply_once(fo->primary, id, &c->ops[i], 1, &before, err);
-		if (ret == PERSIST_EINVAL) {
-			persist_log(fo->p, PERSIST_LOG_ERROR,
-				"state: journaled write %" PRIu64 " of journal \"%s\" was refused by "
-				"\"%s\" and is dropped: %s", c->seqs[i],
-				persist_spool_path(fo->spool), fo->primary->provider, err->msg);
-			__atomic_add_fetch(&fo->replay_dropped, 1, __ATOMIC_RELAXED);
-			continue;
-		}
-		if (ret != PERSIST_OK)
-			return ret;
-	}
-	persist_error_clear(err);
-	return PERSIST_OK;
-}
-
 /* Replay the journal to the primary (health thread).  1: drained, the
    mode is primary again; 0: not yet (another process replays, or the
    primary failed: the mode is fallback again). */
@@ -460,10 +407,11 @@ static int replay(struct persist_failover *fo, struct persist_watch *w, uint64_t
 		goto check_drained;   /* another process replays; see whether it is done */
 	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
 		struct persist_spool_chunk c;
+		uint64_t dropped = 0;
 		int before = 0, ret;
 
 		persist_error_clear(&err);
-		if ((ret = persist_spool_next_chunk(fo->spool, REPLAY_CHUNK_OPS, &c, &err)) != PERSIST_OK) {
+		if ((ret = persist_spool_next_chunk(fo->spool, SPOOL_REPLAY_CHUNK_OPS, &c, &err)) != PERSIST_OK) {
 			pthread_mutex_lock(&fo->lock);
 			int logged = fo->corrupt_logged;
 			fo->corrupt_logged = 1;
@@ -475,10 +423,12 @@ static int replay(struct persist_failover *fo, struct persist_watch *w, uint64_t
 		}
 		if (c.n == 0)
 			break;
-		shorten_ttls(&c, persist_now_ms());
-		ret = persist_state_apply_once(fo->primary, c.id, c.ops, c.n, &before, &err);
-		if (ret == PERSIST_EINVAL)
-			ret = replay_split(fo, &c, &err);
+		ret = persist_spool_apply_chunk(fo->spool, fo->primary, &c, &before,
+						&dropped, &err);
+		if (dropped > 0) {
+			__atomic_add_fetch(&fo->replay_dropped, dropped, __ATOMIC_RELAXED);
+			dropped = 0;
+		}
 		if (ret == PERSIST_OK)
 			ret = persist_spool_chunk_done(fo->spool, &c, &err);
 		if (ret != PERSIST_OK) {

@@ -359,6 +359,18 @@ static int parse_provider(struct json_object *obj, const char *source,
 		ps->spool_dir = strdup(json_object_get_string(val));
 		json_object_object_del(config, "spoolDir");
 	}
+	if (json_object_object_get_ex(config, "journalQueued", &val)) {
+		if (json_object_get_type(val) != json_type_boolean) {
+			const char *kind = json_kind(val);   /* a constant string */
+
+			json_object_put(config);
+			return persist_error_set(err, PERSIST_ECONFIG, 0,
+				"%s.config.journalQueued in %s must be true or false, not %s",
+				path, source, kind);
+		}
+		ps->journal_queued = json_object_get_boolean(val) ? 1 : 0;
+		json_object_object_del(config, "journalQueued");
+	}
 	ps->config_json = strdup(json_object_to_json_string_ext(config, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(config);
 	if (ps->config_json == NULL)

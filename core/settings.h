@@ -19,6 +19,7 @@ struct persist_provider_settings {
 	int64_t batch_max_bytes;
 	int64_t health_interval_ms;
 	char *spool_dir;
+	int journal_queued;    /* journalQueued: 1 true, 0 false or not given */
 	struct persist_provider_settings *fallback; /* NULL: none */
 };
 

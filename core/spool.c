@@ -32,6 +32,10 @@
  * process).  Durability: each writer waits until an fdatasync started
  * after its append has finished; one call serves every writer waiting.
  *
+ * The same file format serves the write queue's journals (journalQueued):
+ * their owner marks where a flush ends as the piece in progress and moves
+ * the replay position past it once the provider acknowledged it.
+ *
  * Replay is done by one process at a time: the holder of a second lock,
  * an flock of <spoolDir>/<kind>.journal.replay, which the kernel releases
  * if that process dies.
@@ -51,6 +55,7 @@
 #include <openssl/evp.h>
 
 #include "spool.h"
+#include "batch.h"
 
 #define HEADER_SIZE 64
 #define HEADER_MAGIC "PJRNL001"
@@ -345,6 +350,40 @@ static int torn_end(struct persist_spool *s, uint64_t off, uint64_t size)
 	return 1;
 }
 
+/* Copy the bytes [off, size) of the journal to a file beside it,
+   <journal>.tail-<off>-<ms>, durably, before they are cut: 1 and its name
+   in name_r, or 0 and why in name_r. */
+static int keep_aside(struct persist_spool *s, uint64_t off, uint64_t size,
+		      char *name_r, size_t name_size)
+{
+	uint8_t buf[4096];
+	int out, ok = 1;
+
+	snprintf(name_r, name_size, "%s.tail-%" PRIu64 "-%" PRId64, s->path, off,
+		 persist_now_ms());
+	out = open(name_r, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0) {
+		snprintf(name_r, name_size, "%s", strerror(errno));
+		return 0;
+	}
+	for (uint64_t at = off; ok && at < size; at += sizeof(buf)) {
+		size_t len = size - at < sizeof(buf) ? (size_t)(size - at) : sizeof(buf);
+
+		ok = pread_all(s->fd, buf, len, at) > 0 && pwrite_all(out, buf, len, at - off) == 0;
+	}
+	if (ok)
+		ok = fsync(out) == 0;
+	if (close(out) != 0)
+		ok = 0;
+	if (!ok) {
+		int e = errno;
+
+		unlink(name_r);
+		snprintf(name_r, name_size, "%s", strerror(e));
+	}
+	return ok;
+}
+
 /* Check the records from known_end to the end of the file (file lock
    held); a torn record at the end (a writer crashed while writing it, so
    it was never acknowledged) is cut off and reported; a damaged record
@@ -379,10 +418,15 @@ static int check_tail(struct persist_spool *s, struct persist_error *err)
 			"nothing was cut or applied.  Move the file away after checking "
 			"what it holds.", s->path, off, why);
 	if (off < size) {
+		char aside[4096];
+		int kept = keep_aside(s, off, size, aside, sizeof(aside));
+
 		persist_log(s->p, PERSIST_LOG_WARNING,
 			"journal \"%s\": the record at offset %" PRIu64 " is %s; it was "
 			"being written by a process that stopped before acknowledging "
-			"it, and is dropped (%" PRIu64 " bytes)", s->path, off, why, size - off);
+			"it, and is not applied (%" PRIu64 " bytes%s%s)", s->path, off, why,
+			size - off, kept ? ", kept in " : "; they could not be copied aside: ",
+			aside);
 		if (ftruncate(s->fd, (off_t)off) != 0 || fdatasync(s->fd) != 0)
 			return io_error(s, "cut the torn end of", err);
 	}
@@ -883,4 +927,162 @@ int persist_spool_drained_locked(struct persist_spool *s, struct persist_error *
 	}
 	file_leave(s);
 	return ret != PERSIST_OK ? -1 : drained;
+}
+
+/* --- a write queue's journal (journalQueued) ----------------------------- */
+
+uint64_t persist_spool_end(struct persist_spool *s)
+{
+	uint64_t end;
+
+	pthread_mutex_lock(&s->lock);
+	end = s->known_end;
+	pthread_mutex_unlock(&s->lock);
+	return end;
+}
+
+int persist_spool_mark(struct persist_spool *s, uint64_t end, char *id_r,
+		       size_t id_size, struct persist_error *err)
+{
+	char gen[33];
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	if ((ret = file_enter(s, err)) == PERSIST_OK) {
+		if (end < s->h.replayed || end > s->known_end ||
+		    (s->h.chunk_end != 0 && s->h.chunk_end != end))
+			ret = persist_error_set(err, PERSIST_ECORRUPT, 0,
+				"journal \"%s\": a flush up to offset %" PRIu64 " does not fit "
+				"(replayed up to %" PRIu64 ", piece in progress up to %" PRIu64
+				", records up to %" PRIu64 ")\nThe journal was changed by "
+				"another process; nothing was sent.", s->path, end,
+				s->h.replayed, s->h.chunk_end, s->known_end);
+		else if (s->h.chunk_end == 0) {
+			s->h.chunk_end = end;
+			ret = header_write(s, err);
+		}
+		if (ret == PERSIST_OK) {
+			gen_hex(s, gen);
+			snprintf(id_r, id_size, "%s-%" PRIu64, gen, s->h.replayed);
+		}
+		file_leave(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int persist_spool_mark_done(struct persist_spool *s, uint64_t end,
+			    struct persist_error *err)
+{
+	struct persist_spool_chunk c;
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	c.end = end;
+	if ((ret = persist_spool_chunk_done(s, &c, err)) != PERSIST_OK)
+		return ret;
+	pthread_mutex_lock(&s->lock);
+	ret = persist_spool_drained_locked(s, err) < 0 ? err->code : PERSIST_OK;
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+/* --- applying a piece ---------------------------------------------------- */
+
+/* A set whose TTL ran out since it was journaled is applied as a delete;
+   the others keep what was left of their TTL. */
+static void shorten_ttls(struct persist_spool_chunk *c, int64_t now)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct persist_op *op = &c->ops[i];
+		int64_t left;
+
+		if (op->type != PERSIST_OP_SET || op->ttl_ms <= 0)
+			continue;
+		left = op->ttl_ms - (now - c->times_ms[i]);
+		if (left > op->ttl_ms)
+			left = op->ttl_ms;   /* the clock went back */
+		if (left > 0) {
+			op->ttl_ms = left;
+		} else {
+			op->type = PERSIST_OP_DELETE;
+			op->ttl_ms = 0;
+			op->len = 0;
+		}
+	}
+}
+
+int persist_spool_apply_chunk(struct persist_spool *s, struct persist_sink *sink,
+			      struct persist_spool_chunk *c, int *before_r,
+			      uint64_t *dropped_r, struct persist_error *err)
+{
+	int ret;
+
+	*before_r = 0;
+	shorten_ttls(c, persist_now_ms());
+	ret = persist_state_apply_once(sink, c->id, c->ops, c->n, before_r, err);
+	if (ret != PERSIST_EINVAL)
+		return ret;
+	/* refused as invalid: one at a time, each applied once under the
+	   piece's id and its sequence number, the invalid ones dropped */
+	for (size_t i = 0; i < c->n; i++) {
+		char id[128];
+		int before = 0;
+
+		snprintf(id, sizeof(id), "%.40s.%" PRIu64, c->id, c->seqs[i]);
+		persist_error_clear(err);
+		ret = persist_state_apply_once(sink, id, &c->ops[i], 1, &before, err);
+		if (ret == PERSIST_EINVAL) {
+			persist_log(s->p, PERSIST_LOG_ERROR,
+				"state: journaled write %" PRIu64 " of journal \"%s\" was refused by "
+				"\"%s\" and is dropped: %s", c->seqs[i], s->path, sink->provider,
+				err->msg);
+			(*dropped_r)++;
+			continue;
+		}
+		if (ret != PERSIST_OK)
+			return ret;
+	}
+	persist_error_clear(err);
+	return PERSIST_OK;
+}
+
+int persist_spool_replay_all(struct persist_spool *s, struct persist_sink *sink,
+			     uint64_t *replayed_r, uint64_t *dropped_r,
+			     struct persist_error *err)
+{
+	int ret = PERSIST_OK, held = s->replay_held;
+
+	if (!persist_spool_replay_lock(s))
+		return PERSIST_OK;   /* its owner is alive, or another replays it */
+	for (;;) {
+		struct persist_spool_chunk c;
+		int before = 0;
+
+		if ((ret = persist_spool_next_chunk(s, SPOOL_REPLAY_CHUNK_OPS, &c, err)) != PERSIST_OK)
+			break;
+		if (c.n == 0)
+			break;
+		ret = persist_spool_apply_chunk(s, sink, &c, &before, dropped_r, err);
+		if (ret == PERSIST_OK)
+			ret = persist_spool_chunk_done(s, &c, err);
+		if (ret == PERSIST_OK && !before)
+			*replayed_r += c.n;
+		if (ret != PERSIST_OK)
+			persist_error_prefix(err, (persist_status)ret,
+				"cannot replay %zu writes of journal \"%s\" (piece %s) to \"%s\"",
+				c.n, s->path, c.id, sink->provider);
+		persist_spool_chunk_free(&c);
+		if (ret != PERSIST_OK)
+			break;
+	}
+	if (ret == PERSIST_OK) {
+		pthread_mutex_lock(&s->lock);
+		if (persist_spool_drained_locked(s, err) < 0)
+			ret = err->code;
+		pthread_mutex_unlock(&s->lock);
+	}
+	if (!held)
+		persist_spool_replay_unlock(s);
+	return ret;
 }

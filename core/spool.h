@@ -11,6 +11,10 @@
  * before the write is acknowledged.  A header at the start names the
  * journal's generation (a random id, new each time the journal is emptied)
  * and how far it was replayed.
+ *
+ * The write queue's journals (journalQueued, core/batch-journal.c) are
+ * journals of this kind too, <spoolDir>/state.queue.<n>.journal, one per
+ * process, each held by its process through the replay lock.
  */
 #ifndef PERSIST_CORE_SPOOL_H
 #define PERSIST_CORE_SPOOL_H
@@ -81,5 +85,38 @@ void persist_spool_chunk_free(struct persist_spool_chunk *chunk);
 /* Lock held: 1 when everything was replayed, in which case the journal
    is emptied and starts a new generation; 0 when records remain. */
 int persist_spool_drained_locked(struct persist_spool *s, struct persist_error *err);
+
+/* Operations per replayed piece. */
+#define SPOOL_REPLAY_CHUNK_OPS 2000
+
+/* Apply a piece to sink once (persist_state_apply_once under its id;
+   TTLs shortened by the time since each write, an expired set applied as
+   a delete).  A piece refused as invalid is applied one operation at a
+   time, each under the piece's id and its sequence number; the invalid
+   ones are logged and counted in *dropped_r.  *before_r: the provider had
+   applied the piece already. */
+int persist_spool_apply_chunk(struct persist_spool *s, struct persist_sink *sink,
+			      struct persist_spool_chunk *c, int *before_r,
+			      uint64_t *dropped_r, struct persist_error *err);
+/* Replay the whole journal to sink, piece by piece, then empty it - when
+   the replay lock can be taken (else nothing is done: its owner is alive
+   or another process replays it; a lock this process held already stays
+   held).  Adds the operations applied to
+   *replayed_r (a piece applied before is not counted). */
+int persist_spool_replay_all(struct persist_spool *s, struct persist_sink *sink,
+			     uint64_t *replayed_r, uint64_t *dropped_r,
+			     struct persist_error *err);
+
+/* A write queue's journal (journalQueued), whose owner holds the replay
+   lock for as long as it runs: the end of its records (every record
+   appended so far), and the flush of the records up to end - recorded in
+   the header as the piece in progress (id_r: its id, the same a replay of
+   that piece after a crash uses), then, once the provider acknowledged
+   it, marked replayed (the journal is emptied when nothing follows). */
+uint64_t persist_spool_end(struct persist_spool *s);
+int persist_spool_mark(struct persist_spool *s, uint64_t end, char *id_r,
+		       size_t id_size, struct persist_error *err);
+int persist_spool_mark_done(struct persist_spool *s, uint64_t end,
+			    struct persist_error *err);
 
 #endif

@@ -9,6 +9,9 @@
  *   state         redis        EUNAVAIL: cannot connect to 127.0.0.1:6379 ...
  * and, for a kind with a fallback, a line with its mode and journal:
  *     fallback filesystem: mode primary, 0 journaled writes pending, ...
+ * for the state kind with journalQueued, a line with the queued-write
+ * journals under spoolDir:
+ *     queued-write journal: 0 records waiting, 0 bytes in 0 files (...)
  * and, when the configuration provider is unavailable and its
  * last-known-good copy (spoolDir) holds documents, a line saying that the
  * configuration is served from that copy.
@@ -43,6 +46,26 @@ void ctl_print_fallback(persist *p, enum persist_kind kind, const char *indent)
 	printf("%sfallback %s: mode %s%s, %" PRIu64 " journaled writes pending, %" PRIu64
 	       " replayed, %" PRIu64 " outages\n", indent, st.fallback,
 	       persist_provider_mode_name(st.mode), since, st.pending, st.replayed, st.outages);
+}
+
+void ctl_print_journal(persist *p, const char *indent)
+{
+	struct persist_batch_stats st;
+	struct persist_error err = { 0 };
+
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	if (persist_state_stats(p, &st, &err) != PERSIST_OK || !st.enabled || !st.journal_queued)
+		return;
+	printf("%squeued-write journal: %" PRIu64 " records waiting, %" PRIu64 " bytes in %"
+	       PRIu64 " files (this process: %s)", indent, st.journal_records,
+	       st.journal_bytes, st.journal_files, st.journal_path);
+	if (st.journal_replayed > 0 || st.journal_orphans > 0)
+		printf("; left by stopped processes: %" PRIu64 " replayed, %" PRIu64
+		       " journals not yet", st.journal_replayed, st.journal_orphans);
+	putchar('\n');
+	if (st.journal_error[0] != '\0')
+		printf("%squeued-write journal: cannot read: %s\n", indent, st.journal_error);
 }
 
 /* After the configuration's health failed with status `ret` and message
@@ -84,6 +107,8 @@ int cmd_check(struct ctl *ctl, const struct ctl_args *args)
 		if (ret == PERSIST_OK) {
 			printf("ok  %lld us\n", (long long)lat);
 			ctl_print_fallback(p, (enum persist_kind)k, "              ");
+			if (k == PERSIST_KIND_STATE)
+				ctl_print_journal(p, "              ");
 			continue;
 		}
 		bad++;
@@ -103,6 +128,8 @@ int cmd_check(struct ctl *ctl, const struct ctl_args *args)
 		}
 		putchar('\n');
 		ctl_print_fallback(p, (enum persist_kind)k, "              ");
+		if (k == PERSIST_KIND_STATE)
+			ctl_print_journal(p, "              ");
 	}
 	report_config_copy(p, config_ret, config_why);
 	fflush(stdout);

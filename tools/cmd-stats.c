@@ -71,6 +71,11 @@ int cmd_stats(struct ctl *ctl, const struct ctl_args *args)
 	if (st.last_error != PERSIST_OK)
 		printf("last error: %s: %s\n", persist_strerror(st.last_error),
 		       st.last_error_msg);
+	if (st.journal_queued)
+		ctl_print_journal(p, "");
+	else
+		printf("queued-write journal: off (a crash loses what was queued since "
+		       "the last flush)\n");
 	return ctl_close(p, CTL_EXIT_OK);
 }
 

@@ -29,14 +29,25 @@ struct migrate_options {
 	int force;            /* overwrite target data that differs from the source */
 	FILE *progress;       /* a progress line is rewritten here (a terminal), or NULL */
 	size_t batch_ops;     /* operations per batch; 0: the default */
+	/* Called after each phase ("compared", "written") with hook_ctx, so
+	   that a test can change a side while a run is under way; NULL: none. */
+	void (*phase_hook)(void *hook_ctx, const char *phase);
+	void *hook_ctx;
 };
 
 /* What a run found and did; filled by migrate_run, freed by migrate_report_free. */
 struct migrate_report {
-	uint64_t documents, keys, counters, records;  /* in the source */
+	uint64_t documents, keys, counters, records;  /* in the source; keys
+							 counts the keys that are
+							 not counters */
 	uint64_t copied;        /* documents, keys and records written this run */
 	uint64_t differences;   /* differences found by the verification (0: equal) */
 	char *summary;          /* the text migrate_report_print prints */
+	uint64_t collections;   /* state collections in the source */
+	uint64_t pending;       /* what the comparison found to write (in a
+				   dry run: what would be written) */
+	uint64_t conflicts;     /* target data that differs from the source,
+				   found before writing */
 };
 
 /* Copy what `from` holds into `to` and verify it.

@@ -163,6 +163,22 @@ static const struct ctl_command commands[] = {
 	  "the rate of each phase.  Without a configuration file it uses the\n"
 	  "embedded default: data under ./persist-data.",
 	  cmd_demo },
+	{ NULL, "migrate",
+	  "--from FILE --to FILE [--kinds configuration,state] [--dry-run] [--force]",
+	  CTL_OPT_FROM_FILE | CTL_OPT_TO | CTL_OPT_KINDS | CTL_OPT_DRY_RUN |
+	  CTL_OPT_FORCE, 0, 0,
+	  "copy every document and state collection from one setup to another",
+	  "Opens both configuration files (-c is not used), copies every\n"
+	  "configuration document and every state collection (keys and counters\n"
+	  "with what remains of their TTL, logs in order) from the providers of\n"
+	  "--from to those of --to in batches, then verifies both sides: counts\n"
+	  "and a SHA-256 per collection, the ETag of every document.  A rerun\n"
+	  "finishes an interrupted run and doubles nothing.  A target holding\n"
+	  "other data is refused (exit 3, the differences printed) unless\n"
+	  "--force, which overwrites keys and documents (never a diverging log).\n"
+	  "--dry-run compares and says what would be copied.  Sessions are not\n"
+	  "migrated.  Exit 0 when both sides are equal, 3 on any difference.",
+	  cmd_migrate },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -438,7 +454,20 @@ static int parse_args(const struct ctl_command *c, int argc, char **argv,
 			bit = CTL_OPT_IF_MATCH;
 		} else if ((val = match_opt(arg, "--from", &inl)) != NULL) {
 			name = "--from";
-			bit = CTL_OPT_FROM;
+			bit = (c->opts & CTL_OPT_FROM_FILE) ? CTL_OPT_FROM_FILE : CTL_OPT_FROM;
+		} else if ((val = match_opt(arg, "--to", &inl)) != NULL) {
+			name = "--to";
+			bit = CTL_OPT_TO;
+		} else if ((val = match_opt(arg, "--kinds", &inl)) != NULL) {
+			name = "--kinds";
+			bit = CTL_OPT_KINDS;
+		} else if (strcmp(arg, "--dry-run") == 0 || strcmp(arg, "--force") == 0) {
+			/* flags: no value */
+			bit = arg[2] == 'd' ? CTL_OPT_DRY_RUN : CTL_OPT_FORCE;
+			if (!(c->opts & bit))
+				return ctl_usage(c, "option %s does not apply here", arg);
+			*(bit == CTL_OPT_DRY_RUN ? &a->dry_run : &a->force) = 1;
+			continue;
 		} else {
 			return ctl_usage(c, "unknown option \"%s\"", arg);
 		}
@@ -455,6 +484,11 @@ static int parse_args(const struct ctl_command *c, int argc, char **argv,
 						 "Give a number of seconds (up to 3 decimals).",
 						 val);
 			a->have_ttl = 1;
+		} else if (bit & (CTL_OPT_FROM_FILE | CTL_OPT_TO | CTL_OPT_KINDS)) {
+			if (*val == '\0')
+				return ctl_usage(c, "empty %s", name);
+			*(bit == CTL_OPT_FROM_FILE ? &a->from_file :
+			  bit == CTL_OPT_TO ? &a->to_file : &a->kinds) = val;
 		} else if (bit == CTL_OPT_IF_MATCH) {
 			if (*val == '\0')
 				return ctl_usage(c, "empty --if-match ETag");

@@ -24,6 +24,13 @@
 #define CTL_OPT_TTL      (1u << 0) /* --ttl SECONDS */
 #define CTL_OPT_IF_MATCH (1u << 1) /* --if-match ETAG */
 #define CTL_OPT_FROM     (1u << 2) /* --from N */
+/* persistctl migrate: --from FILE (instead of --from N), --to FILE,
+   --kinds LIST, --dry-run, --force */
+#define CTL_OPT_FROM_FILE (1u << 3)
+#define CTL_OPT_TO        (1u << 4)
+#define CTL_OPT_KINDS     (1u << 5)
+#define CTL_OPT_DRY_RUN   (1u << 6)
+#define CTL_OPT_FORCE     (1u << 7)
 
 #define CTL_MAX_ARGS 4
 
@@ -45,6 +52,10 @@ struct ctl_args {
 	const char *if_match;  /* NULL: none */
 	int have_from;
 	uint64_t from;
+	/* persistctl migrate */
+	const char *from_file, *to_file; /* --from FILE, --to FILE; NULL: none */
+	const char *kinds;               /* --kinds LIST; NULL: none */
+	int dry_run, force;              /* --dry-run, --force */
 };
 
 /* One entry of the command table. */
@@ -111,6 +122,8 @@ int cmd_check(struct ctl *ctl, const struct ctl_args *args);
 /* For a kind with a fallback, one line of its mode, journal and replay
    (tools/cmd-check.c); nothing for the others. */
 void ctl_print_fallback(persist *p, enum persist_kind kind, const char *indent);
+/* The queued-write journals (journalQueued) of the state kind, if on. */
+void ctl_print_journal(persist *p, const char *indent);
 
 int cmd_config_get(struct ctl *ctl, const struct ctl_args *args);
 int cmd_config_etag(struct ctl *ctl, const struct ctl_args *args);
@@ -141,6 +154,7 @@ int cmd_session_listen(struct ctl *ctl, const struct ctl_args *args);
 int cmd_demo(struct ctl *ctl, const struct ctl_args *args);
 
 int cmd_stats(struct ctl *ctl, const struct ctl_args *args);
+int cmd_migrate(struct ctl *ctl, const struct ctl_args *args);
 int cmd_state_flush(struct ctl *ctl, const struct ctl_args *args);
 
 #endif

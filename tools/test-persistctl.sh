@@ -141,7 +141,10 @@ trap cleanup EXIT
 # the ABI this build speaks (and its plugins are built for), from plugin.h
 ABI=1.$(sed -n 's/^#define PERSIST_ABI_MINOR \([0-9]*\).*/\1/p' \
 	"$abs_top_srcdir/include/persist/plugin.h")
-VERSION_LINE="persistctl (persist) 1.0.0, plugin ABI $ABI\\n"
+# the release (AC_INIT), which the plugins of the tree carry too
+VERSION=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' "$abs_top_builddir/config.h")
+[ -n "$VERSION" ] || { echo "no PACKAGE_VERSION in $abs_top_builddir/config.h"; exit 99; }
+VERSION_LINE="persistctl (persist) $VERSION, plugin ABI $ABI\\n"
 USAGE='usage: persistctl [-c FILE] [-P DIR]... COMMAND [ARGS]'
 
 # --- no backend needed -------------------------------------------------------
@@ -217,13 +220,13 @@ fi
 	echo "NAME VERSION ABI"
 	for so in "$PERSIST_PLUGIN_PATH"/*.so; do
 		n=${so##*/}
-		echo "${n%.so} 1.0.0 $ABI"
+		echo "${n%.so} $VERSION $ABI"
 	done | sort
 } >"$T/plugins.want"
 FILTER='s/^\([^ ]*\)  *\([^ ]*\)  *\([^ ]*\) .*/\1 \2 \3/' \
 	check "plugins" 0 "$(cat "$T/plugins.want")\n" plugins
 FILTER='/^memory /!d; s/  */ /g; s/ \/.*//' check "plugins: memory's row" 0 \
-'memory 1.0.0 '$ABI' configuration,state,sessions configuration=ttl,notify,threadsafe,cas;state=ttl,atomic_incr,append_log,batch,threadsafe;sessions=ttl,threadsafe\n' \
+'memory '$VERSION' '$ABI' configuration,state,sessions configuration=ttl,notify,threadsafe,cas;state=ttl,atomic_incr,append_log,batch,threadsafe;sessions=ttl,threadsafe\n' \
 	plugins
 mkdir -m 0755 "$T/broken-plugins"
 echo "not a shared object" >"$T/broken-plugins/broken.so"

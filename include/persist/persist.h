@@ -50,7 +50,9 @@ extern "C" {
 #pragma GCC visibility push(default)
 #endif
 
-#define PERSIST_VERSION "1.0.0"
+/* The release (configure.ac's AC_INIT; the persistctl test checks that
+   the two agree). */
+#define PERSIST_VERSION "1.3.0"
 /* PERSIST_KEY_MAX, PERSIST_COLLECTION_MAX, PERSIST_VALUE_MAX and
    PERSIST_TTL_MAX_MS are in plugin.h (included above): plugins need them
    too and include only that header. */
@@ -378,6 +380,20 @@ struct persist_batch_stats {
 	uint64_t uncertain_left;    /* of the uncertain, not settled: still
 				       waiting, lost at close, or retried
 				       without batch_once (may be doubled) */
+	/* --- journalQueued (read when size covers them) --- */
+	int journal_queued;         /* queued writes are journaled before the
+				       call returns */
+	uint64_t journal_records;   /* records not yet acknowledged by the
+				       provider, in every queue's journal
+				       under spoolDir (this process's, other
+				       processes', stopped processes') */
+	uint64_t journal_bytes;     /* their bytes in the files */
+	uint64_t journal_files;     /* journals holding such records */
+	uint64_t journal_orphans;   /* journals left by stopped processes that
+				       could not be replayed yet */
+	uint64_t journal_replayed;  /* writes of such journals replayed */
+	char journal_path[512];     /* this queue's journal file */
+	char journal_error[PERSIST_ERROR_MSG_MAX]; /* reading it failed: why */
 };
 /* Fill *stats_r (set stats_r->size first; a shorter struct gets a
    prefix). */

@@ -35,8 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COLLECTIONS_COUNT "1000"
-
 /* The SCAN pattern: the escaped P s:{, then *}:[hl]*. */
 static char *collections_pattern(const struct redis_store *st)
 {
@@ -89,67 +87,54 @@ static int collections_key(const struct redis_store *st, const char *key,
 	return 1;
 }
 
+/* What collections() carries through the walk. */
+struct collections_walk {
+	const struct redis_store *st;
+	struct pc_map seen;   /* names emitted so far (a set) */
+	persist_emit_fn *emit;
+	void *ctx;
+};
+
+/* One key of the walk: emit its collection unless it was. */
+static int collections_one(void *ctx, const char *key, size_t len,
+			   struct persist_error *err)
+{
+	struct collections_walk *w = ctx;
+	char name[PERSIST_COLLECTION_MAX + 1];
+	struct persist_item item = { .size = sizeof(item), .key = name };
+	int added;
+
+	if (!collections_key(w->st, key, len, name))
+		return PERSIST_OK;
+	added = pc_map_add(&w->seen, name, strlen(name), NULL);
+	if (added < 0)
+		return w->st->host->error(err, PERSIST_ENOMEM, ENOMEM,
+					  "list of state collections: out of memory");
+	if (added == 0)
+		return PERSIST_OK;
+	return w->emit(w->ctx, &item) != 0 ? REDIS_WALK_STOP : PERSIST_OK;
+}
+
 /* collections(): SCAN the hashes and logs of every collection (see the
    top of this file); each name once. */
 int redis_state_collections(void *store, persist_emit_fn *emit, void *ctx,
 			    struct persist_error *err)
 {
 	struct redis_store *st = store;
-	const struct persist_host *host = st->host;
-	struct pc_map seen = { 0 };
-	char cursor[32] = "0";
+	struct collections_walk w = { .st = st, .emit = emit, .ctx = ctx };
 	char *pattern;
-	bool stop = false;
-	int ret = PERSIST_OK;
+	int ret;
 
 	if (emit == NULL)
-		return host->error(err, PERSIST_EINVAL, 0,
-				   "state collections without a callback");
+		return st->host->error(err, PERSIST_EINVAL, 0,
+				       "state collections without a callback");
 	pattern = collections_pattern(st);
 	if (pattern == NULL)
-		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "list of state collections: out of memory");
-	do {
-		struct redis_req req;
-		redisReply **replies = NULL;
-		const redisReply *keys;
-
-		redis_req_init(&req, "list of state collections");
-		redis_req_cmd(&req, "SCAN");
-		redis_req_str(&req, cursor);
-		redis_req_str(&req, "MATCH");
-		redis_req_str(&req, pattern);
-		redis_req_str(&req, "COUNT");
-		redis_req_str(&req, COLLECTIONS_COUNT);
-		ret = redis_exec_scan(&st->pool, &req, cursor, sizeof(cursor),
-				      &replies, &keys, err);
-		if (ret != PERSIST_OK) {
-			redis_req_free(&req);
-			break;
-		}
-		for (size_t i = 0; i < keys->elements && !stop; i++) {
-			redisReply *k = keys->element[i];
-			char name[PERSIST_COLLECTION_MAX + 1];
-			struct persist_item item = { .size = sizeof(item), .key = name };
-			int added;
-
-			if (k->type != REDIS_REPLY_STRING ||
-			    !collections_key(st, k->str, k->len, name))
-				continue;
-			added = pc_map_add(&seen, name, strlen(name), NULL);
-			if (added < 0) {
-				ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
-						  "%s: out of memory", req.what);
-				break;
-			}
-			if (added == 0)
-				continue;
-			stop = emit(ctx, &item) != 0;
-		}
-		redis_replies_free(replies, 1);
-		redis_req_free(&req);
-	} while (ret == PERSIST_OK && !stop && strcmp(cursor, "0") != 0);
+		return st->host->error(err, PERSIST_ENOMEM, ENOMEM,
+				       "list of state collections: out of memory");
+	ret = redis_walk_keys(st, "list of state collections", pattern,
+			      collections_one, &w, err);
 	free(pattern);
-	pc_map_deinit(&seen);
+	pc_map_deinit(&w.seen);
 	return ret;
 }

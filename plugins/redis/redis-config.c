@@ -413,63 +413,44 @@ int redis_config_del(void *store, const char *key, const char *if_match,
 	return ret;
 }
 
+/* What list() carries through the walk. */
+struct config_list {
+	size_t plen;          /* length of the document keys' prefix */
+	persist_emit_fn *emit;
+	void *ctx;
+};
+
+/* One document key of the walk: emit its name. */
+static int config_list_key(void *ctx, const char *key, size_t len,
+			   struct persist_error *err)
+{
+	struct config_list *list = ctx;
+	struct persist_item item = { .size = sizeof(item) };
+
+	(void)err;
+	if (len <= list->plen)
+		return PERSIST_OK;
+	item.key = key + list->plen;
+	return list->emit(list->ctx, &item) != 0 ? REDIS_WALK_STOP : PERSIST_OK;
+}
+
 /* list(): SCAN MATCH over the document keys; each key once. */
 int redis_config_list(void *store, persist_emit_fn *emit, void *ctx,
 		      struct persist_error *err)
 {
 	struct redis_store *st = store;
-	const struct persist_host *host = st->host;
-	size_t plen = strlen(st->cfg_key_prefix);
-	struct pc_map seen = { 0 };
-	char cursor[32] = "0";
+	struct config_list list = {
+		.plen = strlen(st->cfg_key_prefix), .emit = emit, .ctx = ctx,
+	};
 	char *pattern;
-	bool stop = false;
-	int ret = PERSIST_OK;
+	int ret;
 
-	pattern = redis_glob_prefix(st->cfg_key_prefix, plen);
+	pattern = redis_glob_prefix(st->cfg_key_prefix, list.plen);
 	if (pattern == NULL)
-		return host->error(err, PERSIST_ENOMEM, ENOMEM,
-				   "list of configuration documents: out of memory");
-	do {
-		struct redis_req req;
-		redisReply **replies = NULL;
-		const redisReply *keys;
-
-		redis_req_init(&req, "list of configuration documents");
-		redis_req_cmd(&req, "SCAN");
-		redis_req_str(&req, cursor);
-		redis_req_str(&req, "MATCH");
-		redis_req_str(&req, pattern);
-		redis_req_str(&req, "COUNT");
-		redis_req_str(&req, "1000");
-		ret = redis_exec_scan(&st->pool, &req, cursor, sizeof(cursor),
-				      &replies, &keys, err);
-		if (ret != PERSIST_OK) {
-			redis_req_free(&req);
-			break;
-		}
-		for (size_t i = 0; i < keys->elements && !stop; i++) {
-			redisReply *k = keys->element[i];
-			struct persist_item item = { .size = sizeof(item) };
-			int added;
-
-			if (k->type != REDIS_REPLY_STRING || k->len <= plen)
-				continue;
-			added = pc_map_add(&seen, k->str, k->len, NULL);
-			if (added < 0) {
-				ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
-						  "%s: out of memory", req.what);
-				break;
-			}
-			if (added == 0)
-				continue;
-			item.key = k->str + plen;
-			stop = emit(ctx, &item) != 0;
-		}
-		redis_replies_free(replies, 1);
-		redis_req_free(&req);
-	} while (ret == PERSIST_OK && !stop && strcmp(cursor, "0") != 0);
+		return st->host->error(err, PERSIST_ENOMEM, ENOMEM,
+				       "list of configuration documents: out of memory");
+	ret = redis_walk_keys(st, "list of configuration documents", pattern,
+			      config_list_key, &list, err);
 	free(pattern);
-	pc_map_deinit(&seen);
 	return ret;
 }

@@ -34,7 +34,7 @@
 #include <persist/plugin.h>
 #include "pc-common.h"      /* the plugin support library (hash table) */
 
-#define REDIS_PLUGIN_VERSION "1.0.0"
+#define REDIS_PLUGIN_VERSION "1.3.0"
 
 /* Defaults of the settings (milliseconds unless said otherwise). */
 #define REDIS_DEFAULT_URL "redis://127.0.0.1:6379/0"
@@ -397,6 +397,18 @@ int redis_store_health(void *store, int64_t *latency_us_r,
 /* Escape glob characters (* ? [ ] \) of s for a MATCH pattern and append
    "*" (malloc); NULL on ENOMEM. */
 char *redis_glob_prefix(const char *s, size_t len);
+/* What the function of a key walk answers: PERSIST_OK to go on,
+   REDIS_WALK_STOP to end the walk (redis_walk_keys then answers
+   PERSIST_OK), or a failure it has put in err. */
+#define REDIS_WALK_STOP (-1)
+typedef int redis_walk_fn(void *ctx, const char *key, size_t len,
+			  struct persist_error *err);
+/* Walk the keys matching pattern with SCAN (never KEYS), calling fn once
+   per key (the keys SCAN repeats are dropped); `what` names the walk in
+   messages ("list of configuration documents"). */
+int redis_walk_keys(struct redis_store *st, const char *what,
+		    const char *pattern, redis_walk_fn *fn, void *ctx,
+		    struct persist_error *err);
 
 /* Kind-specific parts of open/close. */
 int redis_config_start(struct redis_store *st, struct persist_error *err);

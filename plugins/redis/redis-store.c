@@ -57,6 +57,59 @@ char *redis_glob_prefix(const char *s, size_t len)
 	return out;
 }
 
+/* Walk the keys matching pattern, one SCAN page a round trip (see
+   redis-private.h). */
+int redis_walk_keys(struct redis_store *st, const char *what,
+		    const char *pattern, redis_walk_fn *fn, void *ctx,
+		    struct persist_error *err)
+{
+	struct pc_map seen = { 0 };
+	char cursor[32] = "0";
+	int ret = PERSIST_OK;
+	bool stop = false;
+
+	do {
+		struct redis_req req;
+		redisReply **replies = NULL;
+		const redisReply *keys;
+
+		redis_req_init(&req, "%s", what);
+		redis_req_cmd(&req, "SCAN");
+		redis_req_str(&req, cursor);
+		redis_req_str(&req, "MATCH");
+		redis_req_str(&req, pattern);
+		redis_req_str(&req, "COUNT");
+		redis_req_str(&req, "1000");
+		ret = redis_exec_scan(&st->pool, &req, cursor, sizeof(cursor),
+				      &replies, &keys, err);
+		if (ret != PERSIST_OK) {
+			redis_req_free(&req);
+			break;
+		}
+		for (size_t i = 0; i < keys->elements && !stop; i++) {
+			redisReply *k = keys->element[i];
+			int added;
+
+			if (k->type != REDIS_REPLY_STRING)
+				continue;
+			added = pc_map_add(&seen, k->str, k->len, NULL);
+			if (added < 0) {
+				ret = st->host->error(err, PERSIST_ENOMEM, ENOMEM,
+						      "%s: out of memory", what);
+				break;
+			}
+			if (added == 0)
+				continue; /* SCAN may return a key twice */
+			ret = fn(ctx, k->str, k->len, err);
+			stop = ret != PERSIST_OK;
+		}
+		redis_replies_free(replies, 1);
+		redis_req_free(&req);
+	} while (ret == PERSIST_OK && !stop && strcmp(cursor, "0") != 0);
+	pc_map_deinit(&seen);
+	return ret == REDIS_WALK_STOP ? PERSIST_OK : ret;
+}
+
 /* Free a store and everything it holds (subscriber already stopped). */
 static void store_free(struct redis_store *st)
 {

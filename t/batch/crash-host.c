@@ -10,6 +10,16 @@
  *              covered (everything acknowledged before the call), written
  *              and fdatasync'ed after each such flush
  *
+ *     trying   the writes of the round under way included (set before
+ *              its calls)
+ *
+ * With a last argument "journal" the state config has journalQueued and
+ * spoolDir: every acknowledged write was journaled durably, so the check
+ * (whose handle replays the journal the killed host left) holds it to
+ * loss 0: everything acknowledged is there, nothing beyond the round under
+ * way at the kill.  Every tenth increment is then a synchronous one,
+ * which carries the key's queued increments.
+ *
  * The file is mapped shared, so what the host stored in it survives a
  * SIGKILL; ACKFILE.pid names the process once it is writing.  After
  * the kill, `crash-host check` reads the collection
@@ -18,8 +28,8 @@
  * beyond what was acknowledged, and the loss (acknowledged, not there)
  * is at most what was queued since the last completed flush.
  *
- *     crash-host run   STATE-JSON COLLECTION ACKFILE
- *     crash-host check STATE-JSON COLLECTION ACKFILE
+ *     crash-host run   STATE-JSON COLLECTION ACKFILE [journal]
+ *     crash-host check STATE-JSON COLLECTION ACKFILE [journal]
  * check prints "acked A flushed F counter N log L" and exits 1 when a
  * rule is broken.
  */
@@ -35,7 +45,7 @@
 #include "once-util.h"
 
 struct progress {
-	volatile uint64_t acked, flushed;
+	volatile uint64_t acked, flushed, trying;
 };
 
 /* Map the progress file (created zeroed by run). */
@@ -58,7 +68,7 @@ static struct progress *map_progress(const char *path, int create, int *fd_r)
 }
 
 /* The loop of the host, until killed. */
-static int run(const char *state_json, const char *coll, const char *path)
+static int run(const char *state_json, const char *coll, const char *path, int journal)
 {
 	char state[2048], rec[48];
 	struct persist_error err;
@@ -82,8 +92,12 @@ static int run(const char *state_json, const char *coll, const char *path)
 	}
 	for (uint64_t i = 0;; i++) {
 		int len = snprintf(rec, sizeof(rec), "{\"i\":%" PRIu64 "}", i);
+		int64_t v = 0;
 
-		if (persist_state_add(p, coll, "n", 1, &err) != PERSIST_OK ||
+		pr->trying = i + 1;
+		if ((journal && i % 10 == 9 ?
+		     persist_state_incr(p, coll, "n", 1, &v, &err) :
+		     persist_state_add(p, coll, "n", 1, &err)) != PERSIST_OK ||
 		    persist_state_append(p, coll, rec, (size_t)len, &err) != PERSIST_OK) {
 			/* refused (queue full): not acknowledged; stop */
 			fprintf(stderr, "crash-host: write %" PRIu64 " refused: %s\n", i, err.msg);
@@ -108,12 +122,13 @@ static int run(const char *state_json, const char *coll, const char *path)
 }
 
 /* The check after the kill. */
-static int check(const char *state_json, const char *coll, const char *path)
+static int check(const char *state_json, const char *coll, const char *path, int journal)
 {
 	struct persist_entry *e = NULL;
 	struct persist_error err;
 	struct progress *pr;
-	uint64_t acked, flushed, counter = 0;
+	uint64_t acked, flushed, trying, counter = 0;
+	char state[2048];
 	unsigned char *seen;
 	size_t n = 0, len = 0;
 	char *data = NULL;
@@ -123,7 +138,15 @@ static int check(const char *state_json, const char *coll, const char *path)
 	pr = map_progress(path, 0, &fd);
 	acked = pr->acked;
 	flushed = pr->flushed;
-	p = ou_open(state_json);
+	trying = pr->trying;
+	if (journal) {
+		/* a batching handle: its open replays the journal left */
+		snprintf(state, sizeof(state), "%.*s,\"batchInterval\":50}}",
+			 (int)strlen(state_json) - 2, state_json);
+		p = ou_open(state);
+	} else {
+		p = ou_open(state_json);
+	}
 	ret = persist_state_get(p, coll, "n", &data, &len, &err);
 	if (ret == PERSIST_OK)
 		counter = strtoull(data, NULL, 10);
@@ -157,7 +180,17 @@ static int check(const char *state_json, const char *coll, const char *path)
 			" flushed, counter %" PRIu64 ", log %zu\n", flushed, counter, n);
 		bad = 1;
 	}
-	if (counter > acked || n > acked) {
+	if (journal && (counter < acked || n < acked)) {
+		fprintf(stderr, "crash-host check: journaled writes are missing: %" PRIu64
+			" acknowledged, counter %" PRIu64 ", log %zu\n", acked, counter, n);
+		bad = 1;
+	}
+	if (journal && (counter > trying || n > trying)) {
+		fprintf(stderr, "crash-host check: more than was written (doubled): %"
+			PRIu64 " tried, counter %" PRIu64 ", log %zu\n", trying, counter, n);
+		bad = 1;
+	}
+	if (!journal && (counter > acked || n > acked)) {
 		fprintf(stderr, "crash-host check: more than was acknowledged (doubled): %"
 			PRIu64 " acknowledged, counter %" PRIu64 ", log %zu\n", acked, counter, n);
 		bad = 1;
@@ -168,10 +201,12 @@ static int check(const char *state_json, const char *coll, const char *path)
 
 int main(int argc, char **argv)
 {
-	if (argc == 5 && strcmp(argv[1], "run") == 0)
-		return run(argv[2], argv[3], argv[4]);
-	if (argc == 5 && strcmp(argv[1], "check") == 0)
-		return check(argv[2], argv[3], argv[4]);
-	fprintf(stderr, "usage: crash-host run|check STATE-JSON COLLECTION ACKFILE\n");
+	int journal = argc == 6 && strcmp(argv[5], "journal") == 0;
+
+	if ((argc == 5 || journal) && strcmp(argv[1], "run") == 0)
+		return run(argv[2], argv[3], argv[4], journal);
+	if ((argc == 5 || journal) && strcmp(argv[1], "check") == 0)
+		return check(argv[2], argv[3], argv[4], journal);
+	fprintf(stderr, "usage: crash-host run|check STATE-JSON COLLECTION ACKFILE [journal]\n");
 	return 2;
 }

@@ -342,7 +342,8 @@ plugin_error(const struct persist_host *host, struct persist_error *err,
 
 /* ABI 1.1 and later: the host table has verror (after every 1.0 field),
    and says so through its size; every ops table starts with the common
-   header; 1.2's batch_once comes after every 1.1 state method. */
+   header; 1.2's batch_once comes after every 1.1 state method, 1.3's
+   collections after it. */
 static void test_host_table_abi(void)
 {
 	const struct persist_host *host = persist_host_table();
@@ -354,9 +355,11 @@ static void test_host_table_abi(void)
 
 	CU_ASSERT_EQUAL(host->abi_major, 1);
 	CU_ASSERT_EQUAL(host->abi_minor, PERSIST_ABI_MINOR);
-	CU_ASSERT_EQUAL(PERSIST_ABI_MINOR, 2);
+	CU_ASSERT_TRUE(PERSIST_ABI_MINOR >= 3);
 	CU_ASSERT_TRUE(offsetof(struct persist_state_ops, batch_once) >=
 		       offsetof(struct persist_state_ops, log_bounds) + sizeof(st.log_bounds));
+	CU_ASSERT_TRUE(offsetof(struct persist_state_ops, collections) >=
+		       offsetof(struct persist_state_ops, batch_once) + sizeof(st.batch_once));
 	CU_ASSERT_TRUE(PERSIST_HAS(host, verror));
 	CU_ASSERT_TRUE(offsetof(struct persist_host, verror) >=
 		       offsetof(struct persist_host, strerror) + sizeof(host->strerror));
