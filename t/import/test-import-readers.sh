@@ -27,6 +27,8 @@ for g in 1 2 3; do
 	grep -q "$(cat "$T/p$g/expected/links-expired") expired ones skipped" "$T/out"
 	check "generation $g: expired links counted" 0 $?
 	[ "$failed" -gt 0 ] && cat "$T/out"
+	# documents do not depend on the generation: compared byte for byte once
+	IMP_DOCS=$((g / 3))
 	imp_check_store "generation $g" "$T/fs$g.json" "$T/p$g"
 done
 

@@ -114,6 +114,8 @@ EOJ
 	ctl import-platform "$T/p$g" --to "$T/redis$g.json" >"$T/out" 2>"$T/err"
 	check "redis generation $g: import exit" 0 $?
 	[ "$failed" -gt 0 ] && cat "$T/out" "$T/err"
+	# documents byte for byte once (generation 1); keys for both
+	IMP_DOCS=$((2 - g))
 	imp_check_store "redis generation $g" "$T/redis$g.json" "$T/p$g"
 	# each live link expires when its expiresAt says (the provider's
 	# expiry index holds the wall-clock time), within 5 s
