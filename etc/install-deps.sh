@@ -30,6 +30,8 @@ clang libclang-rt-14-dev"
 # t/lib/s3rver/install.sh).  A Node.js that is already there (e.g. a newer
 # one from NodeSource, which brings its own npm) is kept.
 PACKAGES="$PACKAGES libcurl4-openssl-dev libxml2-dev curl"
+# The import tests' generator of platform directories (t/import) is Python.
+PACKAGES="$PACKAGES python3"
 command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 # The Node.js binding: node and its Node-API headers (/usr/include/node).

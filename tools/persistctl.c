@@ -179,6 +179,19 @@ static const struct ctl_command commands[] = {
 	  "--dry-run compares and says what would be copied.  Sessions are not\n"
 	  "migrated.  Exit 0 when both sides are equal, 3 on any difference.",
 	  cmd_migrate },
+	{ NULL, "import-platform", "DIR --to FILE [--dry-run] [--force]",
+	  CTL_OPT_TO | CTL_OPT_DRY_RUN | CTL_OPT_FORCE, 1, 1,
+	  "import the platform's own files under DIR into the providers of FILE",
+	  "DIR is the platform's root (the folder holding contents/); -c is not\n"
+	  "used.  Reads contents/config (documents, byte for byte, ${VAR} and\n"
+	  "ENC[...] unresolved) and contents/data (usage.json of any of its three\n"
+	  "schema generations as counters, feedback.jsonl and usage-events.jsonl\n"
+	  "as logs, shortlinks.json as keys with their expiry as TTL) into memory,\n"
+	  "then copies it into the providers of --to and verifies the copy.  A\n"
+	  "malformed file stops it before anything is written (exit 2).  A second\n"
+	  "import adds nothing; a target holding different data is refused (exit\n"
+	  "3) unless --force.  --dry-run reads and compares, writes nothing.",
+	  cmd_import_platform },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -155,6 +155,7 @@ int cmd_demo(struct ctl *ctl, const struct ctl_args *args);
 
 int cmd_stats(struct ctl *ctl, const struct ctl_args *args);
 int cmd_migrate(struct ctl *ctl, const struct ctl_args *args);
+int cmd_import_platform(struct ctl *ctl, const struct ctl_args *args);
 int cmd_state_flush(struct ctl *ctl, const struct ctl_args *args);
 
 #endif
