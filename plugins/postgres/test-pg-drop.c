@@ -92,8 +92,9 @@ static int suite_init(void)
 		fprintf(stderr, "PG_CONNINFO is not set: run through test-pg-drop.sh\n");
 		return 1;
 	}
-	snprintf(json, sizeof(json), "{\"conninfo\":\"%s\",\"schema\":\"droptest\"}",
-		 conninfo);
+	/* generous timeouts: the suite runs beside other servers and builds */
+	snprintf(json, sizeof(json), "{\"conninfo\":\"%s\",\"schema\":\"droptest\","
+		 "\"connectTimeout\":10000,\"commandTimeout\":10000}", conninfo);
 	if (pg_store_open(&plugin, &args, &st, &err) != PERSIST_OK) {
 		fprintf(stderr, "cannot open a state store: %s\n", err.msg);
 		return 1;
@@ -115,8 +116,11 @@ static void test_drop(void)
 	struct persist_value v;
 	struct records r;
 	int64_t n;
+	int ret = pg_state_set(st, "d.a", "k1", "x", 1, 0, &err);
 
-	CU_ASSERT_EQUAL_FATAL(pg_state_set(st, "d.a", "k1", "x", 1, 0, &err), PERSIST_OK);
+	if (ret != PERSIST_OK)
+		fprintf(stderr, "first write: %s\n", err.msg);
+	CU_ASSERT_EQUAL_FATAL(ret, PERSIST_OK);
 	CU_ASSERT_EQUAL(pg_state_set(st, "d.a", "k2", "y", 1, 60000, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(pg_state_incr(st, "d.a", "n", 5, &n, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(pg_state_set(st, "d.b", "k1", "z", 1, 0, &err), PERSIST_OK);
