@@ -51,14 +51,27 @@ start_and_wait() {
 	return 1
 }
 
-# 1. persistctl killed half way
-start_and_wait kill
-check "the copy of the log started" 0 $?
-kill -KILL $MIG
-wait $MIG
-check "persistctl died of SIGKILL" 137 $?
-held=$(target_records)
-echo "killed with $held of $RECORDS records copied"
+# 1. persistctl killed half way (again on an emptied target when the kill
+# came after the copy had ended: the poll is a process of its own, slow
+# under a sanitizer)
+try=0
+while :; do
+	start_and_wait kill
+	started=$?
+	kill -KILL $MIG 2>/dev/null
+	wait $MIG
+	died=$?
+	held=$(target_records)
+	echo "killed with $held of $RECORDS records copied"
+	try=$((try + 1))
+	if [ "$held" -gt 0 ] && [ "$held" -lt $RECORDS ]; then
+		break
+	fi
+	[ $try -ge 5 ] && break
+	redis_cli main FLUSHALL >/dev/null
+done
+check "the copy of the log started" 0 $started
+check "persistctl died of SIGKILL" 137 $died
 [ "$held" -gt 0 ] && [ "$held" -lt $RECORDS ]
 check "killed half way" 0 $?
 ctl migrate --from "$T/src.json" --to "$T/redis.json" >"$T/rerun.out" 2>&1
