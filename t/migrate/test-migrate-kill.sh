@@ -32,6 +32,11 @@ data dump "$T/src.json" >"$T/src.dump" || exit 1
 target_records() {
 	ctl -c "$T/redis.json" state bounds feedback 2>/dev/null | cut -d' ' -f2
 }
+# The length of the target's log list, read with redis-cli: a quick poll
+# (a persistctl per poll is slow under a sanitizer, slower than the copy).
+target_list() {
+	redis_cli main LLEN "k:s:{feedback}:log" 2>/dev/null
+}
 # Start a migration in the background and wait until the target's log
 # holds some records; MIG is its pid.
 start_and_wait() {
@@ -41,11 +46,11 @@ start_and_wait() {
 		--to "$T/redis.json" >"$T/$1.out" 2>&1) &
 	MIG=$!
 	n=0
-	while [ $n -lt 600 ]; do
-		held=$(target_records)
+	while [ $n -lt 3000 ]; do
+		held=$(target_list)
 		[ -n "$held" ] && [ "$held" -gt 0 ] && return 0
 		kill -0 $MIG 2>/dev/null || return 1
-		sleep 0.05
+		sleep 0.01
 		n=$((n + 1))
 	done
 	return 1

@@ -123,7 +123,7 @@ describe('cluster on redis', () => {
     const rounds = process.env.PERSIST_TEST_QUICK ? 50 : 200;
     const out = execFileSync(process.execPath, [path.join(__dirname, 'cluster-workers.js'),
       JSON.stringify(redisConfig(`cluster${process.pid}:`, { batchInterval: 20 })), '4', String(rounds)],
-    { encoding: 'utf8', timeout: 60000 });
+    { encoding: 'utf8', timeout: 180000 });   // four processes: slow under a sanitizer
     assert.deepEqual(JSON.parse(out.trim().split('\n').pop()), { counter: 4 * rounds * 2, log: 4 * rounds });
   });
 });
