@@ -9,20 +9,23 @@
  * of the batch's operations on that collection ({"b":[...]}: all or
  * nothing, even if the process is killed in the middle of the write), one
  * write() of all records per log, and finally one fdatasync per file
- * touched.  So N operations cost one disk flush instead of N.  A failure
- * after some file was written answers PERSIST_EUNCERTAIN.
+ * touched.  So N operations cost one disk flush instead of N.
+ *
+ * Before the first write, each file the batch writes is marked in its lock
+ * file, and the marks are removed when the batch is whole (fs-marker.c):
+ * a batch that fails on the way cuts back what it wrote, and one whose
+ * process is killed between two writes is cut back by the next process
+ * that takes one of those locks.  So a batch is all or nothing across its
+ * files, and a failed one answers a plain error: nothing was applied.
+ * Only an fdatasync failing after every write answers PERSIST_EUNCERTAIN.
  *
  * batch_once does the same and records the batch's id as a key (with a
  * TTL of PERSIST_BATCH_ID_KEEP_MS) of the internal journal .batch-ids,
- * locked with the others and written last, after every file of the
- * batch: an id found there (by any process: the journal is replayed
- * under its lock like any collection, and it survives restarts) applies
- * nothing and answers "applied before".  When an attempt fails after
- * writing some files (each file's part is whole or absent: one line per
- * journal, cut back on a failed write), the store remembers which, and
- * the retry with the same id writes only the others and then the id.
- * Only a process killed between its last data write and the id's line
- * leaves a batch whose retry by another process would write it again.
+ * locked with the others and written last, after every file of the batch:
+ * that line is the batch's commit point.  An id found there (by any
+ * process: the journal is replayed under its lock like any collection,
+ * and it survives restarts) applies nothing and answers "applied before";
+ * a marker whose id is there is left by a batch that was applied whole.
  * Memory: the replica of .batch-ids holds the ids of the last day (its
  * compaction drops expired ones).
  *
@@ -31,6 +34,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <json-c/json.h>
 #include <persist/persist.h>
 #include "fs-private.h"
@@ -39,13 +43,15 @@ struct fs_batch_kv {
 	struct fs_kv *kv;
 	struct fs_buf buf;
 	size_t n_ops;
-	int locked, written;
+	off_t pre;            /* the journal's size before the batch */
+	int locked, marked;
 };
 
 struct fs_batch_log {
 	struct fs_log *log;
 	struct fs_buf buf;
-	int locked, written;
+	off_t pre;            /* the log's size before the batch */
+	int locked, marked;
 };
 
 /* Check one op's arguments. */
@@ -163,79 +169,94 @@ static int fs_batch_kv_op(struct fs_state *st, struct fs_batch_kv *bk,
 	return PERSIST_OK;
 }
 
-/* The name of a part of a batch in the store's record of a partly
-   written exactly-once batch: "kv:<collection>" or "log:<collection>". */
-static void fs_part_name(char *buf, size_t size, int log, const char *collection)
+/* Mark every file the batch is about to write (see fs-marker.c). */
+static int fs_batch_mark(struct fs_state *st, const char *id,
+			 struct fs_batch_kv *kvs, size_t n_kvs, const struct fs_batch_kv *ids,
+			 struct fs_batch_log *logs, size_t n_logs,
+			 struct persist_error *err)
 {
-	snprintf(buf, size, "%s:%s", log ? "log" : "kv", collection);
-}
+	int ret = PERSIST_OK;
 
-/* True when done (may be NULL) says the part was written before. */
-static int fs_part_done(const struct pc_map *done, int log, const char *collection)
-{
-	char name[PERSIST_COLLECTION_MAX + 8];
+	for (size_t i = 0; i < n_kvs && ret == PERSIST_OK; i++) {
+		struct fs_kv *kv = kvs[i].kv;
 
-	if (done == NULL)
-		return 0;
-	fs_part_name(name, sizeof(name), log, collection);
-	return pc_map_get(done, name) != NULL;
-}
-
-/* Remember (under st->mu) that the exactly-once batch id failed after
-   writing the parts in done and those marked written; takes done. */
-static void fs_part_remember(struct fs_state *st, const char *id, struct pc_map *done,
-			     const struct fs_batch_kv *kvs, size_t n_kvs,
-			     const struct fs_batch_log *logs, size_t n_logs)
-{
-	char name[PERSIST_COLLECTION_MAX + 8];
-	char *copy = pc_strdup(id);
-
-	if (done == NULL)
-		done = pc_map_new(NULL);
-	for (size_t i = 0; done != NULL && i < n_kvs + n_logs; i++) {
-		int log = i >= n_kvs;
-
-		if (log ? !logs[i - n_kvs].written : !kvs[i].written)
+		if (&kvs[i] == ids || kvs[i].n_ops == 0)
 			continue;
-		fs_part_name(name, sizeof(name), log,
-			     log ? logs[i - n_kvs].log->name : kvs[i].kv->name);
-		if (pc_map_put(done, name, (void *)1) < 0) {
-			pc_map_free(done);
-			done = NULL;
+		kvs[i].pre = kv->offset;
+		ret = fs_marker_set(st, FS_DIR_KV, kv->name, kv->lock_fd, id,
+				    kv->dev, kv->ino, kv->offset, err);
+		kvs[i].marked = ret == PERSIST_OK;
+	}
+	for (size_t i = 0; i < n_logs && ret == PERSIST_OK; i++) {
+		struct fs_log *log = logs[i].log;
+
+		if (logs[i].buf.len == 0)
+			continue;
+		logs[i].pre = log->end;
+		ret = fs_marker_set(st, FS_DIR_LOG, log->name, log->lock_fd, id,
+				    log->dev, log->ino, log->end, err);
+		logs[i].marked = ret == PERSIST_OK;
+	}
+	return ret;
+}
+
+/* Remove the batch's markers: after it was applied whole, or undone.  A
+   marker that stays is settled by the next holder of its lock. */
+static void fs_batch_unmark(struct fs_state *st, struct fs_batch_kv *kvs, size_t n_kvs,
+			    struct fs_batch_log *logs, size_t n_logs)
+{
+	for (size_t i = 0; i < n_kvs; i++) {
+		if (kvs[i].marked &&
+		    fs_marker_clear(st, FS_DIR_KV, kvs[i].kv->name, kvs[i].kv->lock_fd) == 0)
+			kvs[i].marked = 0;
+	}
+	for (size_t i = 0; i < n_logs; i++) {
+		if (logs[i].marked &&
+		    fs_marker_clear(st, FS_DIR_LOG, logs[i].log->name, logs[i].log->lock_fd) == 0)
+			logs[i].marked = 0;
+	}
+}
+
+/* A batch failed before its commit point: cut every file it marked back
+   to its size before the batch, forget the replicas' changes, and remove
+   the markers of the files cut back (the others keep theirs, and the
+   next holder of their lock cuts them: see fs-marker.c). */
+static void fs_batch_undo(struct fs_state *st, struct fs_batch_kv *kvs, size_t n_kvs,
+			  struct fs_batch_log *logs, size_t n_logs)
+{
+	for (size_t i = 0; i < n_kvs; i++) {
+		struct fs_kv *kv = kvs[i].kv;
+
+		if (kvs[i].marked && (kv->fd < 0 || ftruncate(kv->fd, kvs[i].pre) < 0)) {
+			kvs[i].marked = -1; /* keeps its marker */
+			st->host->log(st->sink, PERSIST_LOG_ERROR,
+				      "cannot cut back collection \"%s\" after a failed batch: %s; "
+				      "the next writer will", kv->name, strerror(errno));
+		}
+		fs_kv_reset(kv);
+	}
+	for (size_t i = 0; i < n_logs; i++) {
+		struct fs_log *log = logs[i].log;
+
+		if (!logs[i].marked)
+			continue;
+		if (log->fd >= 0 && ftruncate(log->fd, logs[i].pre) == 0) {
+			log->end = logs[i].pre;
+		} else {
+			logs[i].marked = -1;
+			log->end = -1;
+			st->host->log(st->sink, PERSIST_LOG_ERROR,
+				      "cannot cut back log \"%s\" after a failed batch: %s; "
+				      "the next writer will", log->name, strerror(errno));
 		}
 	}
-	if (done == NULL || copy == NULL) {
-		/* cannot remember: a retry may write those parts again */
-		st->host->log(st->sink, PERSIST_LOG_ERROR,
-			      "out of memory remembering the files batch \"%s\" wrote; "
-			      "a retry may apply them twice", id);
-		pc_map_free(done);
-		free(copy);
-		return;
-	}
-	pthread_mutex_lock(&st->mu);
-	free(st->part_id);
-	pc_map_free(st->part_done);
-	st->part_id = copy;
-	st->part_done = done;
-	pthread_mutex_unlock(&st->mu);
-}
-
-/* Take the record of id's earlier partial attempt, if the last failed
-   attempt was id's; NULL otherwise. */
-static struct pc_map *fs_part_take(struct fs_state *st, const char *id)
-{
-	struct pc_map *done = NULL;
-
-	pthread_mutex_lock(&st->mu);
-	if (st->part_id != NULL && strcmp(st->part_id, id) == 0) {
-		done = st->part_done;
-		st->part_done = NULL;
-		free(st->part_id);
-		st->part_id = NULL;
-	}
-	pthread_mutex_unlock(&st->mu);
-	return done;
+	for (size_t i = 0; i < n_kvs; i++)
+		if (kvs[i].marked < 0)
+			kvs[i].marked = 0;
+	for (size_t i = 0; i < n_logs; i++)
+		if (logs[i].marked < 0)
+			logs[i].marked = 0;
+	fs_batch_unmark(st, kvs, n_kvs, logs, n_logs);
 }
 
 /* Apply n operations with one write and one fdatasync per file; with an
@@ -247,9 +268,8 @@ static int fs_batch_run(struct fs_state *st, const char *id,
 	struct fs_batch_kv *kvs = NULL, *ids = NULL;
 	struct fs_batch_log *logs = NULL;
 	struct json_tokener *tok = NULL;
-	struct pc_map *done = NULL;
 	size_t n_kvs = 0, n_logs = 0, i;
-	int ret = PERSIST_OK, any_written = 0;
+	int ret = PERSIST_OK;
 
 	if (id != NULL &&
 	    (ret = pc_batch_once_check(st->host, id, applied_before_r, err)) != PERSIST_OK)
@@ -325,21 +345,16 @@ static int fs_batch_run(struct fs_state *st, const char *id,
 		if (fs_entry_live(st, pc_map_get(kv->table, id))) {
 			/* applied before: by this store or any other */
 			*applied_before_r = 1;
-			pc_map_free(fs_part_take(st, id));
 			goto out;
 		}
-		done = fs_part_take(st, id);
 	}
 
-	/* Apply in order to the replicas and build the lines (leaving out
-	   the parts an earlier attempt of the batch wrote). */
+	/* Apply in order to the replicas and build the lines. */
 	if (n_logs > 0)
 		tok = fs_json_tokener();
 	for (i = 0; i < n && ret == PERSIST_OK; i++) {
 		const struct persist_op *op = pc_batch_op(ops, i, op_size);
 
-		if (fs_part_done(done, op->type == PERSIST_OP_APPEND, op->collection))
-			continue;
 		if (op->type == PERSIST_OP_APPEND) {
 			struct fs_log *log;
 			(void)fs_state_log(st, op->collection, &log, err);
@@ -372,25 +387,17 @@ static int fs_batch_run(struct fs_state *st, const char *id,
 		goto out;
 	}
 
-	/* One write per file, the batch id's last. */
+	/* Mark the files, then one write per file, the batch id's last: the
+	   commit point.  A failure before it undoes every part. */
+	ret = fs_batch_mark(st, id, kvs, n_kvs, ids, logs, n_logs, err);
+	for (i = 0; i < n_logs && ret == PERSIST_OK; i++) {
+		if (logs[i].buf.len > 0)
+			ret = fs_log_write(st, logs[i].log, logs[i].buf.data,
+					   logs[i].buf.len, err);
+	}
 	for (i = 0; i <= n_kvs && ret == PERSIST_OK; i++) {
 		struct fs_batch_kv *bk = i < n_kvs ? &kvs[i] : ids;
 
-		if (i == n_kvs) {
-			/* after the logs */
-			for (size_t j = 0; j < n_logs && ret == PERSIST_OK; j++) {
-				if (logs[j].buf.len == 0)
-					continue;
-				ret = fs_log_write(st, logs[j].log, logs[j].buf.data,
-						   logs[j].buf.len, err);
-				if (ret == PERSIST_OK) {
-					logs[j].written = 1;
-					any_written = 1;
-				}
-			}
-			if (ret != PERSIST_OK)
-				break;
-		}
 		if (bk == NULL || bk->n_ops == 0 || (bk == ids && i < n_kvs))
 			continue;
 		fs_buf_adds(&bk->buf, "]}\n");
@@ -400,30 +407,9 @@ static int fs_batch_run(struct fs_state *st, const char *id,
 		else
 			ret = fs_kv_write(st, bk->kv, bk->buf.data, bk->buf.len,
 					  err);
-		if (ret == PERSIST_OK) {
-			bk->written = 1;
-			any_written = 1;
-		}
 	}
 	if (ret != PERSIST_OK) {
-		for (i = 0; i < n_kvs; i++)
-			if (!kvs[i].written)
-				fs_kv_reset(kvs[i].kv);
-		if (id != NULL && (any_written || done != NULL)) {
-			fs_part_remember(st, id, done, kvs, n_kvs, logs, n_logs);
-			done = NULL;
-		}
-		if (any_written) {
-			struct persist_error first;
-			if (err != NULL)
-				first = *err;
-			else
-				memset(&first, 0, sizeof(first));
-			ret = st->host->error(err, PERSIST_EUNCERTAIN,
-					      first.sys_errno,
-					      "batch partly written\n%s",
-					      first.msg);
-		}
+		fs_batch_undo(st, kvs, n_kvs, logs, n_logs);
 		goto out;
 	}
 
@@ -434,12 +420,14 @@ static int fs_batch_run(struct fs_state *st, const char *id,
 			const char *name;
 
 			if (i < n_kvs) {
-				if (!kvs[i].written)
+				if (kvs[i].n_ops == 0)
 					continue;
 				fd = kvs[i].kv->fd;
 				dirty = &kvs[i].kv->dirty;
 				name = kvs[i].kv->name;
 			} else {
+				if (logs[i - n_kvs].buf.len == 0)
+					continue;
 				fd = logs[i - n_kvs].log->fd;
 				dirty = &logs[i - n_kvs].log->dirty;
 				name = logs[i - n_kvs].log->name;
@@ -453,6 +441,7 @@ static int fs_batch_run(struct fs_state *st, const char *id,
 				*dirty = 0;
 		}
 	}
+	fs_batch_unmark(st, kvs, n_kvs, logs, n_logs);
 	for (i = 0; i < n_kvs; i++)
 		fs_kv_maybe_compact(st, kvs[i].kv);
 out:
@@ -476,7 +465,6 @@ out:
 	}
 	free(kvs);
 	free(logs);
-	pc_map_free(done);
 	if (tok != NULL)
 		json_tokener_free(tok);
 	return ret;

@@ -350,6 +350,9 @@ int fs_kv_lock(struct fs_state *st, struct fs_kv *kv, int exclusive,
 	ret = fs_state_flock(st, "kv", kv->name, exclusive, &kv->lock_fd, err);
 	if (ret != PERSIST_OK)
 		return ret;
+	ret = fs_marker_settle(st, FS_DIR_KV, kv->name, kv->lock_fd, exclusive, err);
+	if (ret != PERSIST_OK)
+		goto fail;
 	snprintf(name, sizeof(name), "%s%s", kv->name, FS_JOURNAL_SUFFIX);
 	dirfd = fs_state_dir(st, FS_DIR_KV, 0);
 	if (dirfd < 0 || fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -391,6 +394,31 @@ int fs_kv_lock(struct fs_state *st, struct fs_kv *kv, int exclusive,
 	return PERSIST_OK;
 fail:
 	(void)fs_flock(kv->lock_fd, LOCK_UN);
+	return ret;
+}
+
+/* See fs-private.h: replay the journal into a replica of its own. */
+int fs_kv_peek(struct fs_state *st, const char *collection, const char *key,
+	       int *found_r, struct persist_error *err)
+{
+	struct fs_kv *kv = fs_kv_new(collection);
+	struct stat sb;
+	int fd, writable, ret;
+
+	*found_r = 0;
+	if (kv == NULL)
+		return st->host->error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
+	ret = fs_state_open_file(st, FS_DIR_KV, collection, 0, &fd, &writable,
+				 &sb, err);
+	if (ret == PERSIST_ENOTFOUND)
+		ret = PERSIST_OK; /* no journal: not there */
+	else if (ret == PERSIST_OK) {
+		kv->fd = fd;
+		ret = fs_kv_replay(st, kv, sb.st_size, 0, err);
+		if (ret == PERSIST_OK)
+			*found_r = pc_map_get(kv->table, key) != NULL;
+	}
+	fs_kv_free(kv);
 	return ret;
 }
 

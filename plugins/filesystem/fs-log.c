@@ -133,6 +133,9 @@ static int fs_log_lock(struct fs_state *st, struct fs_log *log, int exclusive,
 	ret = fs_state_flock(st, "log", log->name, exclusive, &log->lock_fd, err);
 	if (ret != PERSIST_OK)
 		return ret;
+	ret = fs_marker_settle(st, FS_DIR_LOG, log->name, log->lock_fd, exclusive, err);
+	if (ret != PERSIST_OK)
+		goto fail;
 	snprintf(name, sizeof(name), "%s%s", log->name, FS_JOURNAL_SUFFIX);
 	dirfd = fs_state_dir(st, FS_DIR_LOG, 0);
 	if (dirfd < 0 || fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {

@@ -326,12 +326,6 @@ struct fs_state {
 	struct pc_map *kvs;     /* name -> struct fs_kv */
 	struct pc_map *logs;    /* name -> struct fs_log */
 	uint64_t compact_min;     /* journal size that may trigger compaction */
-	/* The exactly-once batch whose last attempt failed after writing
-	   some of its files (guarded by mu): its id and the files written,
-	   "kv:<collection>" or "log:<collection>", so that its retry writes
-	   only the others (fs-batch.c). */
-	char *part_id;
-	struct pc_map *part_done;
 };
 
 /* The key journal of the ids of applied exactly-once batches (each a key
@@ -393,6 +387,25 @@ int fs_kv_write(struct fs_state *st, struct fs_kv *kv, const char *line,
 void fs_kv_maybe_compact(struct fs_state *st, struct fs_kv *kv);
 void fs_kv_free(void *kv);
 void fs_entry_free(void *entry);
+/* fs-state.c: a new, empty struct fs_kv for collection (not in any table;
+   free with fs_kv_free); NULL when out of memory. */
+void *fs_kv_new(const char *collection);
+/* Whether key is in collection's journal (live or expired), read without
+   a lock and without touching the store's replica: for a process that
+   holds other locks and may not wait for that one (fs-marker.c). */
+int fs_kv_peek(struct fs_state *st, const char *collection, const char *key,
+	       int *found_r, struct persist_error *err);
+
+/* fs-marker.c: batch markers, which make a batch over several files all or
+   nothing when its process is killed (see the top of fs-marker.c). */
+int fs_marker_set(struct fs_state *st, enum fs_state_subdir which,
+		  const char *collection, int lock_fd, const char *id,
+		  dev_t dev, ino_t ino, off_t size, struct persist_error *err);
+int fs_marker_clear(struct fs_state *st, enum fs_state_subdir which,
+		    const char *collection, int lock_fd);
+int fs_marker_settle(struct fs_state *st, enum fs_state_subdir which,
+		     const char *collection, int lock_fd, int exclusive,
+		     struct persist_error *err);
 
 /* fs-log.c */
 void fs_log_free(void *log);

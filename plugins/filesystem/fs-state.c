@@ -308,8 +308,6 @@ void fs_state_close(void *store)
 		st->host->log(st->sink, PERSIST_LOG_ERROR,
 			      "closing state store \"%s\": %s",
 			      st->opts.root, err.msg);
-	pc_map_free(st->part_done);
-	free(st->part_id);
 	pc_map_free(st->kvs);
 	pc_map_free(st->logs);
 	for (int i = 0; i < FS_DIR_COUNT_; i++)
@@ -381,7 +379,7 @@ static int fs_state_handle(struct fs_state *st, struct pc_map *table,
 }
 
 /* A collection's empty key space (fs_handle_new_fn). */
-static void *fs_kv_new(const char *collection)
+void *fs_kv_new(const char *collection)
 {
 	struct fs_kv *kv = calloc(1, sizeof(*kv));
 

@@ -24,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -288,9 +290,187 @@ static void test_crash_rounds(void)
 	free(acked);
 }
 
+/* Size of a file under the store's root; -1 when it is missing. */
+static off_t root_size(const char *rel)
+{
+	struct stat sb;
+
+	return stat(t_path("crash/%s", rel), &sb) == 0 ? sb.st_size : -1;
+}
+
+/* Count one record (read_log callback). */
+static int count_cb(void *ctx, const struct persist_item *it)
+{
+	(void)it;
+	++*(int *)ctx;
+	return 0;
+}
+
+/* Number of records in a log. */
+static int count_records(void *st, const char *collection)
+{
+	struct persist_error err;
+	int n = 0;
+
+	CU_ASSERT_EQUAL(OPS->read_log(st, collection, 0, 0, count_cb, &n, &err), PERSIST_OK);
+	return n;
+}
+
+/* A process killed between the two files of an exactly-once batch (the
+   file size limit's SIGXFSZ kills it when it writes the key journal, after
+   its log part was written): the next process to take the log's lock cuts
+   that part back, and the retry with the same id applies the batch once. */
+static void test_killed_between_files(void)
+{
+	struct persist_error err;
+	struct persist_op ops[2], fill;
+	size_t huge = 300 * 1024;
+	char *blob = malloc(huge), *v;
+	const char *rec = "{\"r\":1,\"i\":0}";
+	int before = -1, status;
+	off_t log_before;
+	void *st;
+	pid_t pid;
+
+	CU_ASSERT_FATAL(blob != NULL);
+	memset(blob, 'y', huge);
+	CU_ASSERT_EQUAL_FATAL(t_open(PERSIST_KIND_STATE, st_json, &st, &err), PERSIST_OK);
+	ops[0] = (struct persist_op){ PERSIST_OP_INCR, "kb", "n", NULL, 0, 1, 0 };
+	ops[1] = (struct persist_op){ PERSIST_OP_APPEND, "kb", NULL, rec, strlen(rec), 0, 0 };
+	CU_ASSERT_EQUAL(OPS->batch_once(st, "kill:1", ops, 2, sizeof(ops[0]), &before, &err),
+			PERSIST_OK);
+	fill = (struct persist_op){ PERSIST_OP_SET, "kb", "fill", blob, huge, 0, 0 };
+	CU_ASSERT_EQUAL(OPS->batch(st, &fill, 1, sizeof(fill), &err), PERSIST_OK);
+	log_before = root_size("logs/kb.jsonl");
+	CU_ASSERT(log_before > 0 && root_size("kv/kb.jsonl") > 200 * 1024);
+
+	pid = fork();
+	if (pid == 0) {
+		struct rlimit fsize = { 200 * 1024, 200 * 1024 }, core = { 0, 0 };
+		void *cst;
+
+		signal(SIGXFSZ, SIG_DFL);
+		(void)setrlimit(RLIMIT_CORE, &core);
+		if (t_open(PERSIST_KIND_STATE, st_json, &cst, &err) != PERSIST_OK)
+			_exit(2);
+		(void)setrlimit(RLIMIT_FSIZE, &fsize);
+		(void)OPS->batch_once(cst, "kill:2", ops, 2, sizeof(ops[0]), &before, &err);
+		_exit(3); /* not killed: the test below fails */
+	}
+	CU_ASSERT_FATAL(pid > 0);
+	waitpid(pid, &status, 0);
+	CU_ASSERT_FATAL(WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ);
+	/* the log's part landed and its marker stayed */
+	CU_ASSERT(root_size("logs/kb.jsonl") > log_before);
+	CU_ASSERT(root_size(".locks/log.kb") > 0);
+
+	ph_log_clear();
+	CU_ASSERT_EQUAL(count_records(st, "kb"), 1);
+	CU_ASSERT(ph_log_contains("batch \"kill:2\""));
+	CU_ASSERT_EQUAL(root_size("logs/kb.jsonl"), log_before);
+	CU_ASSERT_EQUAL(root_size(".locks/log.kb"), 0);
+	v = t_state_get(st, "kb", "n");
+	CU_ASSERT_STRING_EQUAL(v, "1");
+	free(v);
+
+	/* the retry (by this process) applies it once */
+	before = -1;
+	CU_ASSERT_EQUAL(OPS->batch_once(st, "kill:2", ops, 2, sizeof(ops[0]), &before, &err),
+			PERSIST_OK);
+	CU_ASSERT_EQUAL(before, 0);
+	CU_ASSERT_EQUAL(OPS->batch_once(st, "kill:2", ops, 2, sizeof(ops[0]), &before, &err),
+			PERSIST_OK);
+	CU_ASSERT_EQUAL(before, 1);
+	v = t_state_get(st, "kb", "n");
+	CU_ASSERT_STRING_EQUAL(v, "2");
+	free(v);
+	CU_ASSERT_EQUAL(count_records(st, "kb"), 2);
+	t_close(PERSIST_KIND_STATE, st);
+	free(blob);
+}
+
+/* Write a marker into a log's lock file by hand: id, the log's own
+   identity (or another inode when other_ino), size and time. */
+static void put_marker(const char *collection, const char *id, off_t size,
+		       long long age_ms, int other_ino, const char *raw)
+{
+	char line[512];
+	struct stat sb;
+	struct timespec ts;
+
+	CU_ASSERT_FATAL(stat(t_path("crash/logs/%s.jsonl", collection), &sb) == 0);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (raw != NULL)
+		snprintf(line, sizeof(line), "%s", raw);
+	else
+		snprintf(line, sizeof(line), "persist-batch %s %llu %llu %lld %lld\n", id,
+			 (unsigned long long)sb.st_dev,
+			 (unsigned long long)sb.st_ino + (other_ino ? 1 : 0),
+			 (long long)size,
+			 (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - age_ms);
+	CU_ASSERT_FATAL(t_write_file(t_path("crash/.locks/log.%s", collection),
+				     line, strlen(line)) == 0);
+}
+
+/* Markers found by a reader: each is settled once and the data kept or
+   cut as the marker's state says. */
+static void test_markers_settled(void)
+{
+	struct persist_error err;
+	struct persist_op op;
+	const char *rec = "{\"r\":2}";
+	int before;
+	off_t one;
+	void *st;
+
+	CU_ASSERT_EQUAL_FATAL(t_open(PERSIST_KIND_STATE, st_json, &st, &err), PERSIST_OK);
+	op = (struct persist_op){ PERSIST_OP_APPEND, "mk", NULL, rec, strlen(rec), 0, 0 };
+	CU_ASSERT_EQUAL(OPS->batch_once(st, "mark:1", &op, 1, sizeof(op), &before, &err),
+			PERSIST_OK);
+	one = root_size("logs/mk.jsonl");
+	CU_ASSERT_EQUAL(OPS->append(st, "mk", rec, strlen(rec), &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(count_records(st, "mk"), 2);
+
+	/* an id that was committed: nothing is cut */
+	put_marker("mk", "mark:1", one, 0, 0, NULL);
+	ph_log_clear();
+	CU_ASSERT_EQUAL(count_records(st, "mk"), 2);
+	CU_ASSERT_EQUAL(root_size(".locks/log.mk"), 0);
+	CU_ASSERT_FALSE(ph_log_contains("removed the"));
+
+	/* the marker names another file (replaced since): nothing is cut */
+	put_marker("mk", "mark:9", one, 0, 1, NULL);
+	CU_ASSERT_EQUAL(count_records(st, "mk"), 2);
+	CU_ASSERT_EQUAL(root_size(".locks/log.mk"), 0);
+
+	/* older than batch ids are kept: kept, with a warning */
+	put_marker("mk", "mark:9", one, 25LL * 3600 * 1000, 0, NULL);
+	ph_log_clear();
+	CU_ASSERT_EQUAL(count_records(st, "mk"), 2);
+	CU_ASSERT(ph_log_contains("cannot be told"));
+	CU_ASSERT_EQUAL(root_size(".locks/log.mk"), 0);
+
+	/* unreadable: removed, with a warning, nothing cut */
+	put_marker("mk", NULL, 0, 0, 0, "persist-batch a b c\n");
+	ph_log_clear();
+	CU_ASSERT_EQUAL(count_records(st, "mk"), 2);
+	CU_ASSERT(ph_log_contains("unreadable batch marker"));
+	CU_ASSERT_EQUAL(root_size(".locks/log.mk"), 0);
+
+	/* a batch without an id never commits by a record: cut back */
+	put_marker("mk", "-", one, 0, 0, NULL);
+	ph_log_clear();
+	CU_ASSERT_EQUAL(count_records(st, "mk"), 1);
+	CU_ASSERT(ph_log_contains("batch \"-\""));
+	CU_ASSERT_EQUAL(root_size("logs/mk.jsonl"), one);
+	t_close(PERSIST_KIND_STATE, st);
+}
+
 /* The tests, in the order they run. */
 static const struct t_case cases[] = {
 	{ "SIGKILL at random moments", test_crash_rounds },
+	{ "killed between the files of a batch", test_killed_between_files },
+	{ "markers left by killed batches", test_markers_settled },
 	{ NULL, NULL },
 };
 

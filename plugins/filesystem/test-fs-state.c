@@ -461,47 +461,80 @@ static void test_batch(void)
 	CU_ASSERT_EQUAL(OPS->flush(st, &err), PERSIST_OK);
 }
 
-/* Exactly-once batches: an attempt whose log write fails (the file size
-   limit, EFBIG) after its journal line was written answers UNCERTAIN;
-   the retry with the same id writes only the log and the id (the counter
-   is not incremented twice), and a third call applies nothing. */
+/* Size of a file under the store's root; -1 when it is missing. */
+static off_t st_file_size(const char *rel)
+{
+	struct stat sb;
+
+	return stat(t_path("st/%s", rel), &sb) == 0 ? sb.st_size : -1;
+}
+
+/* A batch is all or nothing across its files: an attempt whose log write
+   fails (the file size limit, EFBIG) writes nothing, and one whose journal
+   write fails after its log part was written cuts that part back (a plain
+   error, not PERSIST_EUNCERTAIN); the retry with the same id applies the
+   whole batch once, and a third call applies nothing. */
 static void test_batch_once_partial(void)
 {
 	struct persist_error err;
-	struct persist_op ops[2];
+	struct persist_op ops[2], fill;
 	struct rlimit old, low;
 	struct log_res r;
-	size_t big = 64 * 1024;
-	char *rec = malloc(big), *v;
+	size_t big = 64 * 1024, huge = 200 * 1024;
+	char *rec = malloc(big), *blob = malloc(huge), *v;
 	int before = -1;
 
-	CU_ASSERT_FATAL(rec != NULL);
+	CU_ASSERT_FATAL(rec != NULL && blob != NULL);
 	memset(rec, 'x', big);
 	rec[0] = '"';
 	rec[big - 1] = '"';
+	memset(blob, 'y', huge);
 	ops[0] = (struct persist_op){ PERSIST_OP_INCR, "once1", "n", NULL, 0, 1, 0 };
 	ops[1] = (struct persist_op){ PERSIST_OP_APPEND, "once1", NULL, rec, big, 0, 0 };
 	CU_ASSERT_EQUAL(OPS->batch_once(st, "fs:partial.1", ops, 2, sizeof(ops[0]),
 					&before, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(before, 0);
-	/* the next attempt cannot write the log */
 	CU_ASSERT_FATAL(getrlimit(RLIMIT_FSIZE, &old) == 0);
 	low = old;
-	low.rlim_cur = 100 * 1024;
 	signal(SIGXFSZ, SIG_IGN);
+
+	/* 1: the log (64 KiB) cannot grow past 100 KiB: nothing is written */
+	low.rlim_cur = 100 * 1024;
 	CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &low) == 0);
 	CU_ASSERT_EQUAL(OPS->batch_once(st, "fs:partial.2", ops, 2, sizeof(ops[0]),
-					&before, &err), PERSIST_EUNCERTAIN);
+					&before, &err), PERSIST_EIO);
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &old) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "once1"));
+	v = t_state_get(st, "once1", "n");
+	CU_ASSERT_STRING_EQUAL(v, "1");
+	free(v);
+
+	/* 2: the journal holds 200 KiB and cannot grow past 150 KiB, the log
+	   can: its part is written, then cut back when the journal fails */
+	fill = (struct persist_op){ PERSIST_OP_SET, "once1", "fill", blob, huge, 0, 0 };
+	CU_ASSERT_EQUAL(OPS->batch(st, &fill, 1, sizeof(fill), &err), PERSIST_OK);
+	low.rlim_cur = 150 * 1024;
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &low) == 0);
+	CU_ASSERT_EQUAL(OPS->batch_once(st, "fs:partial.2", ops, 2, sizeof(ops[0]),
+					&before, &err), PERSIST_EIO);
 	CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &old) == 0);
 	v = t_state_get(st, "once1", "n");
-	CU_ASSERT_STRING_EQUAL(v, "2");   /* the journal's part landed */
+	CU_ASSERT_STRING_EQUAL(v, "1");
 	free(v);
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL(OPS->read_log(st, "once1", 0, 0, log_cb, &r, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(r.n, 1);        /* the log's part was cut back */
+	CU_ASSERT_EQUAL(st_file_size("kv/once1.jsonl") > 0 &&
+			st_file_size("logs/once1.jsonl") == (off_t)big + 1, 1);
+	CU_ASSERT_EQUAL(st_file_size(".locks/log.once1"), 0);   /* marker removed */
+
+	/* the retry applies the whole batch once */
 	before = -1;
 	CU_ASSERT_EQUAL(OPS->batch_once(st, "fs:partial.2", ops, 2, sizeof(ops[0]),
 					&before, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(before, 0);
 	v = t_state_get(st, "once1", "n");
-	CU_ASSERT_STRING_EQUAL(v, "2");   /* not again */
+	CU_ASSERT_STRING_EQUAL(v, "2");
 	free(v);
 	memset(&r, 0, sizeof(r));
 	CU_ASSERT_EQUAL(OPS->read_log(st, "once1", 0, 0, log_cb, &r, &err), PERSIST_OK);
@@ -513,6 +546,7 @@ static void test_batch_once_partial(void)
 	v = t_state_get(st, "once1", "n");
 	CU_ASSERT_STRING_EQUAL(v, "2");
 	free(v);
+	free(blob);
 	/* a bad id is refused */
 	CU_ASSERT_EQUAL(OPS->batch_once(st, "a b", ops, 1, sizeof(ops[0]), &before, &err),
 			PERSIST_EINVAL);
