@@ -27,7 +27,7 @@
  * settle it, then goes back to the shared one; a reader without write
  * access cannot, and says so in the log.  This holds against killed
  * processes: lock files are not fsynced, so after a power failure a batch
- * can still be found partly written (see the provider's documentation).
+ * can still be found partly written (see persist.json(5), "filesystem").
  */
 #include <errno.h>
 #include <fcntl.h>
