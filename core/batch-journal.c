@@ -153,7 +153,7 @@ int batch_journal_append(struct persist_batcher *b, const struct persist_op *ops
 	int ret;
 
 	persist_spool_lock(b->journal);
-	ret = persist_spool_append_locked(b->journal, ops, n, persist_now_ms(), token_r, err);
+	ret = persist_spool_append_locked(b->journal, NULL, ops, n, persist_now_ms(), token_r, err);
 	persist_spool_unlock(b->journal);
 	if (ret != PERSIST_OK)
 		return persist_error_prefix(err, (persist_status)ret,

@@ -351,7 +351,7 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 		goto sent;
 	ret = PERSIST_FAILOVER_USE_PRIMARY;
 	if (fo != NULL && !b->uncertain && persist_failover_active(fo))
-		ret = persist_failover_write(fo, b->ops + b->first_op, n, NULL, &one);
+		ret = persist_failover_write(fo, b->once_id, b->ops + b->first_op, n, NULL, &one);
 	if (ret != PERSIST_FAILOVER_USE_PRIMARY)
 		goto sent;
 	if (!b->split) {
@@ -377,7 +377,7 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 		int r;
 
 		persist_error_clear(&jerr);
-		r = persist_failover_write(fo, b->ops + b->first_op, b->n_ops - b->first_op,
+		r = persist_failover_write(fo, b->once_id, b->ops + b->first_op, b->n_ops - b->first_op,
 					   NULL, &jerr);
 		if (r != PERSIST_FAILOVER_USE_PRIMARY) {
 			ret = r;

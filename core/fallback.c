@@ -261,8 +261,9 @@ void persist_failover_down(struct persist_failover *fo, int ret,
 	watch_kick(fo->p);
 }
 
-int persist_failover_write(struct persist_failover *fo, const struct persist_op *ops,
-			   size_t n, int64_t *value_r, struct persist_error *err)
+int persist_failover_write(struct persist_failover *fo, const char *group_id,
+			   const struct persist_op *ops, size_t n, int64_t *value_r,
+			   struct persist_error *err)
 {
 	struct persist_error fb_err;
 	uint64_t token = 0;
@@ -273,7 +274,7 @@ int persist_failover_write(struct persist_failover *fo, const struct persist_op 
 		persist_spool_unlock(fo->spool);
 		return PERSIST_FAILOVER_USE_PRIMARY;
 	}
-	ret = persist_spool_append_locked(fo->spool, ops, n, persist_now_ms(), &token, err);
+	ret = persist_spool_append_locked(fo->spool, group_id, ops, n, persist_now_ms(), &token, err);
 	persist_spool_unlock(fo->spool);
 	if (ret != PERSIST_OK)
 		return persist_error_prefix(err, (persist_status)ret,

@@ -76,9 +76,13 @@ void persist_failover_down(struct persist_failover *fo, int ret,
 			   const struct persist_error *why);
 /* A state write while the primary is down: journal ops (durably), then
    apply them to the fallback; value_r: a single increment's new value
-   there.  PERSIST_FAILOVER_USE_PRIMARY when the primary is back. */
-int persist_failover_write(struct persist_failover *fo, const struct persist_op *ops,
-			   size_t n, int64_t *value_r, struct persist_error *err);
+   there.  group_id: the id a flushed batch was sent under (NULL for a
+   caller's own write): the batch is journaled as one group and replayed
+   under that id, so another journal holding the same batch under the
+   same id cannot apply it a second time.  PERSIST_FAILOVER_USE_PRIMARY when the primary is back. */
+int persist_failover_write(struct persist_failover *fo, const char *group_id,
+			   const struct persist_op *ops, size_t n, int64_t *value_r,
+			   struct persist_error *err);
 /* A session put during an outage (kept to be put again on the primary). */
 void persist_failover_session_put(struct persist_failover *fo, const char *id,
 				  const void *data, size_t len, int64_t ttl_ms);

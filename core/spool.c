@@ -20,6 +20,14 @@
  *        value length (4), 0 (4), write time in ms since the epoch (8),
  *        TTL in ms (8), delta (8), then the collection, key and value
  *    16+L checksum of bytes 0..16+L-1
+ *   or a group record: the same with type SPOOL_GROUP, no collection, the
+ *   id of a batch as its key, the number of operations as its delta, and
+ *   as its value the batch's operations, each a u32 length and a payload
+ *   as above.  A group is replayed as a piece of its own under that id:
+ *   a flush moved to the journal during an outage keeps the id it was
+ *   sent under, so the write queue's own journal (journalQueued), which
+ *   replays the same writes under the same id, and this one cannot both
+ *   apply them.  One record, one checksum: a group is whole or absent.
  * Checksums are the first 8 bytes of a SHA-256 (OpenSSL).
  *
  * Writers, in any process, append under an exclusive flock of the file,
@@ -63,6 +71,8 @@
 #define RECORD_HEAD 16
 #define RECORD_SUM 8
 #define PAYLOAD_FIXED 40
+/* The type of a group record (an op type is at most PERSIST_OP_DELETE). */
+#define SPOOL_GROUP 0x47
 #define RECORD_MAX (RECORD_HEAD + PAYLOAD_FIXED + PERSIST_COLLECTION_MAX + \
 		    PERSIST_KEY_MAX + (uint64_t)PERSIST_VALUE_MAX + RECORD_SUM)
 /* A token of persist_spool_sync: generation serial and offset. */
@@ -312,7 +322,8 @@ static int record_read(struct persist_spool *s, uint64_t off, uint64_t end,
 		const uint8_t *pl = *buf + RECORD_HEAD;
 		uint64_t body = (uint64_t)get_u16(pl + 2) + get_u32(pl + 4) + get_u32(pl + 8);
 
-		if (PAYLOAD_FIXED + body != get_u32(head + 4) || pl[0] > PERSIST_OP_DELETE) {
+		if (PAYLOAD_FIXED + body != get_u32(head + 4) ||
+		    (pl[0] > PERSIST_OP_DELETE && pl[0] != SPOOL_GROUP)) {
 			*why = "damaged (inconsistent lengths)";
 			return 0;
 		}
@@ -455,28 +466,29 @@ static void file_leave(struct persist_spool *s)
 	flock_retry(s->fd, LOCK_UN);
 }
 
-/* The bytes of op as a record. */
-static size_t record_size(const struct persist_op *op)
+/* The bytes of op as a payload (without record head and checksum). */
+static size_t payload_size(const struct persist_op *op)
 {
 	size_t klen = op->type == PERSIST_OP_APPEND ? 0 : strlen(op->key);
 	size_t vlen = op->type == PERSIST_OP_SET || op->type == PERSIST_OP_APPEND ? op->len : 0;
 
-	return RECORD_HEAD + PAYLOAD_FIXED + strlen(op->collection) + klen + vlen + RECORD_SUM;
+	return PAYLOAD_FIXED + strlen(op->collection) + klen + vlen;
 }
 
-/* Encode op as the record at offset seq into b (total bytes, from
-   record_size). */
-static void record_encode(const struct persist_op *op, uint64_t seq, int64_t now_ms,
-			  uint8_t *b, size_t total)
+/* The bytes of op as a record. */
+static size_t record_size(const struct persist_op *op)
+{
+	return RECORD_HEAD + payload_size(op) + RECORD_SUM;
+}
+
+/* Encode op as a payload into pl (payload_size bytes). */
+static void payload_encode(const struct persist_op *op, int64_t now_ms, uint8_t *pl)
 {
 	size_t clen = strlen(op->collection);
 	size_t klen = op->type == PERSIST_OP_APPEND ? 0 : strlen(op->key);
 	size_t vlen = op->type == PERSIST_OP_SET || op->type == PERSIST_OP_APPEND ? op->len : 0;
-	uint8_t *pl = b + RECORD_HEAD, *d = pl + PAYLOAD_FIXED;
+	uint8_t *d = pl + PAYLOAD_FIXED;
 
-	memcpy(b, RECORD_MAGIC, 4);
-	put_u32(b + 4, (uint32_t)(total - RECORD_HEAD - RECORD_SUM));
-	put_u64(b + 8, seq);
 	memset(pl, 0, PAYLOAD_FIXED);
 	pl[0] = (uint8_t)op->type;
 	put_u16(pl + 2, (uint16_t)clen);
@@ -490,6 +502,58 @@ static void record_encode(const struct persist_op *op, uint64_t seq, int64_t now
 		memcpy(d + clen, op->key, klen);
 	if (vlen > 0)
 		memcpy(d + clen + klen, op->value, vlen);
+}
+
+/* Encode op as the record at offset seq into b (total bytes, from
+   record_size). */
+static void record_encode(const struct persist_op *op, uint64_t seq, int64_t now_ms,
+			  uint8_t *b, size_t total)
+{
+	memcpy(b, RECORD_MAGIC, 4);
+	put_u32(b + 4, (uint32_t)(total - RECORD_HEAD - RECORD_SUM));
+	put_u64(b + 8, seq);
+	payload_encode(op, now_ms, b + RECORD_HEAD);
+	checksum(b, total - RECORD_SUM, b + total - RECORD_SUM);
+}
+
+/* The bytes of ops as one group record named id; 0 when the group would
+   pass the size of a record. */
+static size_t group_size(const char *id, const struct persist_op *ops, size_t n)
+{
+	uint64_t total = RECORD_HEAD + PAYLOAD_FIXED + strlen(id) + RECORD_SUM;
+
+	for (size_t i = 0; i < n; i++)
+		total += 4 + payload_size(&ops[i]);
+	return total > RECORD_MAX || total - RECORD_HEAD - RECORD_SUM > UINT32_MAX ?
+		0 : (size_t)total;
+}
+
+/* Encode ops as one group record named id at offset seq into b (total
+   bytes, from group_size). */
+static void group_encode(const char *id, const struct persist_op *ops, size_t n,
+			 uint64_t seq, int64_t now_ms, uint8_t *b, size_t total)
+{
+	size_t klen = strlen(id), at;
+	uint8_t *pl = b + RECORD_HEAD;
+
+	memcpy(b, RECORD_MAGIC, 4);
+	put_u32(b + 4, (uint32_t)(total - RECORD_HEAD - RECORD_SUM));
+	put_u64(b + 8, seq);
+	memset(pl, 0, PAYLOAD_FIXED);
+	pl[0] = SPOOL_GROUP;
+	put_u32(pl + 4, (uint32_t)klen);
+	put_u32(pl + 8, (uint32_t)(total - RECORD_HEAD - RECORD_SUM - PAYLOAD_FIXED - klen));
+	put_u64(pl + 16, (uint64_t)now_ms);
+	put_u64(pl + 32, (uint64_t)n);
+	memcpy(pl + PAYLOAD_FIXED, id, klen);
+	at = RECORD_HEAD + PAYLOAD_FIXED + klen;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = payload_size(&ops[i]);
+
+		put_u32(b + at, (uint32_t)len);
+		payload_encode(&ops[i], now_ms, b + at + 4);
+		at += 4 + len;
+	}
 	checksum(b, total - RECORD_SUM, b + total - RECORD_SUM);
 }
 
@@ -620,27 +684,41 @@ void persist_spool_unlock(struct persist_spool *s)
 
 /* --- append, sync -------------------------------------------------------- */
 
-int persist_spool_append_locked(struct persist_spool *s, const struct persist_op *ops,
-				size_t n, int64_t now_ms, uint64_t *token_r,
-				struct persist_error *err)
+int persist_spool_append_locked(struct persist_spool *s, const char *group_id,
+				const struct persist_op *ops, size_t n, int64_t now_ms,
+				uint64_t *token_r, struct persist_error *err)
 {
 	size_t total = 0, at = 0;
 	uint8_t *buf;
 	int ret;
 
-	for (size_t i = 0; i < n; i++)
-		total += record_size(&ops[i]);
+	if (group_id != NULL && n > 0 && (total = group_size(group_id, ops, n)) == 0) {
+		persist_log(s->p, PERSIST_LOG_WARNING,
+			"journal \"%s\": batch %s is too large for one record; its %zu writes "
+			"are journaled one by one, and a crash while it moves may apply it twice",
+			s->path, group_id, n);
+		group_id = NULL;
+	}
+	if (group_id == NULL || n == 0) {
+		group_id = NULL;
+		for (size_t i = 0; i < n; i++)
+			total += record_size(&ops[i]);
+	}
 	if ((buf = malloc(total > 0 ? total : 1)) == NULL)
 		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
 	if ((ret = file_enter(s, err)) != PERSIST_OK) {
 		free(buf);
 		return ret;
 	}
-	for (size_t i = 0; i < n; i++) {
-		size_t len = record_size(&ops[i]);
+	if (group_id != NULL) {
+		group_encode(group_id, ops, n, s->known_end, now_ms, buf, total);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			size_t len = record_size(&ops[i]);
 
-		record_encode(&ops[i], s->known_end + at, now_ms, buf + at, len);
-		at += len;
+			record_encode(&ops[i], s->known_end + at, now_ms, buf + at, len);
+			at += len;
+		}
 	}
 	if (pwrite_all(s->fd, buf, total, s->known_end) != 0) {
 		ret = io_error(s, "append to", err);
@@ -706,18 +784,20 @@ int persist_spool_sync(struct persist_spool *s, uint64_t token,
 int persist_spool_pending(struct persist_spool *s, uint64_t *ops_r,
 			  uint64_t *bytes_r, struct persist_error *err)
 {
-	uint8_t head[RECORD_HEAD];
+	uint8_t head[RECORD_HEAD + PAYLOAD_FIXED];
 	uint64_t off, n = 0;
 	int ret;
 
 	pthread_mutex_lock(&s->lock);
 	if ((ret = file_enter(s, err)) == PERSIST_OK) {
-		/* every record up to known_end was checked by file_enter */
-		for (off = s->h.replayed; off < s->known_end; n++) {
+		/* every record up to known_end was checked by file_enter; a
+		   group counts its operations */
+		for (off = s->h.replayed; off < s->known_end;) {
 			if (pread_all(s->fd, head, sizeof(head), off) <= 0) {
 				ret = io_error(s, "read", err);
 				break;
 			}
+			n += head[RECORD_HEAD] == SPOOL_GROUP ? get_u64(head + RECORD_HEAD + 32) : 1;
 			off += RECORD_HEAD + (uint64_t)get_u32(head + 4) + RECORD_SUM;
 		}
 		*ops_r = n;
@@ -755,21 +835,119 @@ void persist_spool_chunk_free(struct persist_spool_chunk *chunk)
 	memset(chunk, 0, sizeof(*chunk));
 }
 
+/* The growing arrays of a chunk being read. */
+struct chunk_build {
+	struct persist_spool_chunk *c;
+	size_t n_cap, used, cap;
+	size_t *starts;      /* each op's strings in c->buf */
+};
+
+/* Add the op of one payload (plen bytes at pl, checked against plen) to
+   the chunk; -1 when out of memory, -2 when the payload is inconsistent. */
+static int chunk_add(struct chunk_build *cb, const uint8_t *pl, size_t plen, uint64_t seq)
+{
+	struct persist_spool_chunk *c = cb->c;
+	size_t clen, klen, vlen, need;
+
+	if (plen < PAYLOAD_FIXED)
+		return -2;
+	clen = get_u16(pl + 2);
+	klen = get_u32(pl + 4);
+	vlen = get_u32(pl + 8);
+	if (pl[0] > PERSIST_OP_DELETE || PAYLOAD_FIXED + (uint64_t)clen + klen + vlen != plen)
+		return -2;
+	need = clen + klen + vlen + 3;
+	if (c->n == cb->n_cap) {
+		size_t nc = cb->n_cap ? cb->n_cap * 2 : 64;
+		struct persist_op *o = realloc(c->ops, nc * sizeof(*o));
+		int64_t *t = o ? realloc(c->times_ms, nc * sizeof(*t)) : NULL;
+		uint64_t *q = t ? realloc(c->seqs, nc * sizeof(*q)) : NULL;
+		size_t *st = q ? realloc(cb->starts, nc * sizeof(*st)) : NULL;
+
+		if (o) c->ops = o;
+		if (t) c->times_ms = t;
+		if (q) c->seqs = q;
+		if (st) cb->starts = st;
+		if (st == NULL)
+			return -1;
+		cb->n_cap = nc;
+	}
+	if (cb->used + need > cb->cap) {
+		size_t nc = cb->cap ? cb->cap * 2 : 4096;
+		char *nb;
+
+		while (nc < cb->used + need)
+			nc *= 2;
+		if ((nb = realloc(c->buf, nc)) == NULL)
+			return -1;
+		c->buf = nb;
+		cb->cap = nc;
+	}
+	/* collection NUL key NUL value NUL */
+	memcpy(c->buf + cb->used, pl + PAYLOAD_FIXED, clen);
+	c->buf[cb->used + clen] = '\0';
+	memcpy(c->buf + cb->used + clen + 1, pl + PAYLOAD_FIXED + clen, klen);
+	c->buf[cb->used + clen + 1 + klen] = '\0';
+	memcpy(c->buf + cb->used + clen + klen + 2, pl + PAYLOAD_FIXED + clen + klen, vlen);
+	c->buf[cb->used + clen + klen + 2 + vlen] = '\0';
+	memset(&c->ops[c->n], 0, sizeof(c->ops[c->n]));
+	c->ops[c->n].type = (enum persist_op_type)pl[0];
+	c->ops[c->n].len = vlen;
+	c->ops[c->n].ttl_ms = (int64_t)get_u64(pl + 24);
+	c->ops[c->n].delta = (int64_t)get_u64(pl + 32);
+	c->times_ms[c->n] = (int64_t)get_u64(pl + 16);
+	c->seqs[c->n] = seq;
+	cb->starts[c->n] = cb->used;
+	c->n++;
+	cb->used += need;
+	return 0;
+}
+
+/* Add the operations of the group record whose payload is pl (plen
+   bytes) at offset off, each numbered off + its index; its id becomes
+   the chunk's.  -1 out of memory, -2 inconsistent. */
+static int chunk_add_group(struct chunk_build *cb, const uint8_t *pl, size_t plen,
+			   uint64_t off)
+{
+	size_t klen = get_u32(pl + 4), at = PAYLOAD_FIXED + klen;
+	uint64_t n = get_u64(pl + 32);
+	int r;
+
+	if (get_u16(pl + 2) != 0 || klen == 0 || klen >= sizeof(cb->c->id) ||
+	    at > plen || n > plen)
+		return -2;
+	memcpy(cb->c->id, pl + PAYLOAD_FIXED, klen);
+	cb->c->id[klen] = '\0';
+	cb->c->group = 1;
+	for (uint64_t i = 0; i < n; i++) {
+		size_t len;
+
+		if (plen - at < 4 || (len = get_u32(pl + at)) > plen - at - 4)
+			return -2;
+		if ((r = chunk_add(cb, pl + at + 4, len, off + i)) != 0)
+			return r;
+		at += 4 + len;
+	}
+	return at == plen ? 0 : -2;
+}
+
 /* Read the records of [from, end) (at most max when end is the end of the
-   checked records) into chunk (file lock held). */
+   checked records) into chunk (file lock held).  A group record is a
+   chunk of its own: the chunk ends before one, or right after one it
+   starts with (chunk->id is then the group's id). */
 static int read_chunk(struct persist_spool *s, uint64_t from, uint64_t end, size_t max,
 		      struct persist_spool_chunk *c, struct persist_error *err)
 {
+	struct chunk_build cb = { .c = c };
 	uint8_t *rec = NULL;
-	size_t rcap = 0, len, used = 0, cap = 0, n_cap = 0;
-	size_t *starts = NULL;
+	size_t rcap = 0, len;
 	uint64_t off;
 	const char *why = NULL;
-	int r, ret = PERSIST_OK;
+	int r, ret = PERSIST_OK, group = 0;
 
-	for (off = from; off < end && c->n < max; off += len) {
+	for (off = from; off < end && c->n < max && !group; off += len) {
 		const uint8_t *pl;
-		size_t clen, klen, vlen, need;
+		size_t plen;
 
 		if ((r = record_read(s, off, end, &rec, &rcap, &len, &why)) <= 0) {
 			ret = r < 0 ? io_error(s, "read", err) :
@@ -780,62 +958,27 @@ static int read_chunk(struct persist_spool *s, uint64_t from, uint64_t end, size
 			break;
 		}
 		pl = rec + RECORD_HEAD;
-		clen = get_u16(pl + 2);
-		klen = get_u32(pl + 4);
-		vlen = get_u32(pl + 8);
-		need = clen + klen + vlen + 3;
-		if (c->n == n_cap) {
-			size_t nc = n_cap ? n_cap * 2 : 64;
-			struct persist_op *o = realloc(c->ops, nc * sizeof(*o));
-			int64_t *t = o ? realloc(c->times_ms, nc * sizeof(*t)) : NULL;
-			uint64_t *q = t ? realloc(c->seqs, nc * sizeof(*q)) : NULL;
-			size_t *st = q ? realloc(starts, nc * sizeof(*st)) : NULL;
-
-			if (o) c->ops = o;
-			if (t) c->times_ms = t;
-			if (q) c->seqs = q;
-			if (st) starts = st;
-			if (st == NULL) {
-				ret = persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
-				break;
-			}
-			n_cap = nc;
+		plen = len - RECORD_HEAD - RECORD_SUM;
+		if (pl[0] == SPOOL_GROUP) {
+			if (c->n > 0)
+				break;        /* the group starts the next chunk */
+			group = 1;
+			r = chunk_add_group(&cb, pl, plen, off);
+		} else {
+			r = chunk_add(&cb, pl, plen, off);
 		}
-		if (used + need > cap) {
-			size_t nc = cap ? cap * 2 : 4096;
-			char *nb;
-
-			while (nc < used + need)
-				nc *= 2;
-			if ((nb = realloc(c->buf, nc)) == NULL) {
-				ret = persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
-				break;
-			}
-			c->buf = nb;
-			cap = nc;
+		if (r != 0) {
+			ret = r == -1 ? persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory") :
+				persist_error_set(err, PERSIST_ECORRUPT, 0,
+					"journal \"%s\": the record at offset %" PRIu64 " holds "
+					"inconsistent lengths\nIt is not applied.", s->path, off);
+			break;
 		}
-		/* collection NUL key NUL value NUL */
-		memcpy(c->buf + used, pl + PAYLOAD_FIXED, clen);
-		c->buf[used + clen] = '\0';
-		memcpy(c->buf + used + clen + 1, pl + PAYLOAD_FIXED + clen, klen);
-		c->buf[used + clen + 1 + klen] = '\0';
-		memcpy(c->buf + used + clen + klen + 2, pl + PAYLOAD_FIXED + clen + klen, vlen);
-		c->buf[used + clen + klen + 2 + vlen] = '\0';
-		memset(&c->ops[c->n], 0, sizeof(c->ops[c->n]));
-		c->ops[c->n].type = (enum persist_op_type)pl[0];
-		c->ops[c->n].len = vlen;
-		c->ops[c->n].ttl_ms = (int64_t)get_u64(pl + 24);
-		c->ops[c->n].delta = (int64_t)get_u64(pl + 32);
-		c->times_ms[c->n] = (int64_t)get_u64(pl + 16);
-		c->seqs[c->n] = off;
-		starts[c->n] = used;
-		c->n++;
-		used += need;
 	}
 	free(rec);
 	if (ret == PERSIST_OK) {
 		for (size_t i = 0; i < c->n; i++) {
-			char *b = c->buf + starts[i];
+			char *b = c->buf + cb.starts[i];
 			size_t clen = strlen(b);
 
 			c->ops[i].collection = b;
@@ -844,7 +987,7 @@ static int read_chunk(struct persist_spool *s, uint64_t from, uint64_t end, size
 		}
 		c->end = off;
 	}
-	free(starts);
+	free(cb.starts);
 	if (ret != PERSIST_OK)
 		persist_spool_chunk_free(c);
 	return ret;
@@ -881,7 +1024,7 @@ int persist_spool_next_chunk(struct persist_spool *s, size_t max_ops,
 				persist_spool_chunk_free(chunk_r);
 		}
 	}
-	if (ret == PERSIST_OK && chunk_r->n > 0) {
+	if (ret == PERSIST_OK && chunk_r->n > 0 && chunk_r->id[0] == '\0') {
 		gen_hex(s, gen);
 		snprintf(chunk_r->id, sizeof(chunk_r->id), "%s-%" PRIu64, gen, s->h.replayed);
 	}
@@ -1024,12 +1167,20 @@ int persist_spool_apply_chunk(struct persist_spool *s, struct persist_sink *sink
 	if (ret != PERSIST_EINVAL)
 		return ret;
 	/* refused as invalid: one at a time, each applied once under the
-	   piece's id and its sequence number, the invalid ones dropped */
+	   piece's id and its sequence number, the invalid ones dropped (a
+	   group's ids keep the end of its id, where batch ids differ) */
 	for (size_t i = 0; i < c->n; i++) {
-		char id[128];
+		char id[PERSIST_BATCH_ID_MAX], num[24];
+		size_t idlen = strlen(c->id), keep;
 		int before = 0;
 
-		snprintf(id, sizeof(id), "%.40s.%" PRIu64, c->id, c->seqs[i]);
+		snprintf(num, sizeof(num), ".%" PRIu64, c->seqs[i]);
+		keep = sizeof(id) - 1 - strlen(num);
+		if (c->group)
+			snprintf(id, sizeof(id), "%s%s",
+				 c->id + (idlen > keep ? idlen - keep : 0), num);
+		else
+			snprintf(id, sizeof(id), "%.40s%s", c->id, num);
 		persist_error_clear(err);
 		ret = persist_state_apply_once(sink, id, &c->ops[i], 1, &before, err);
 		if (ret == PERSIST_EINVAL) {

@@ -34,7 +34,9 @@ struct persist_spool_chunk {
 	int64_t *times_ms;   /* when each op was journaled (wall clock) */
 	uint64_t *seqs;      /* each op's sequence number */
 	size_t n;
-	char id[96];         /* "<generation>-<first sequence number>" */
+	char id[96];         /* "<generation>-<first sequence number>", or
+				the id of a group record */
+	int group;           /* the piece is one group record */
 	char *buf;           /* the bytes the ops point into */
 	uint64_t end;        /* offset after the piece */
 };
@@ -53,10 +55,12 @@ const char *persist_spool_path(const struct persist_spool *s);
 void persist_spool_lock(struct persist_spool *s);
 void persist_spool_unlock(struct persist_spool *s);
 /* Append ops (checked) as records, lock held; *token_r names the position
-   to wait for with persist_spool_sync. */
-int persist_spool_append_locked(struct persist_spool *s, const struct persist_op *ops,
-				size_t n, int64_t now_ms, uint64_t *token_r,
-				struct persist_error *err);
+   to wait for with persist_spool_sync.  With a group_id (a batch id),
+   the ops are one group record, replayed as one piece under that id (see
+   the top of spool.c). */
+int persist_spool_append_locked(struct persist_spool *s, const char *group_id,
+				const struct persist_op *ops, size_t n, int64_t now_ms,
+				uint64_t *token_r, struct persist_error *err);
 /* Make what was appended up to token durable (lock not held; one
    fdatasync serves every thread waiting). */
 int persist_spool_sync(struct persist_spool *s, uint64_t token,

@@ -40,7 +40,7 @@ static int write_fallback(persist *p, const struct persist_op *ops, size_t n,
 
 	if (!persist_failover_active(fo))
 		return PERSIST_FAILOVER_USE_PRIMARY;
-	return persist_failover_write(fo, ops, n, value_r, err);
+	return persist_failover_write(fo, NULL, ops, n, value_r, err);
 }
 
 /* The result of a write the primary answered with ret: an outage marks
@@ -64,7 +64,7 @@ static int write_outcome(persist *p, struct persist_sink *sink, int ret,
 	if (err != NULL)
 		first = *err;
 	persist_error_clear(err);
-	r = persist_failover_write(fo, ops, n, value_r, err);
+	r = persist_failover_write(fo, NULL, ops, n, value_r, err);
 	if (r == PERSIST_FAILOVER_USE_PRIMARY) {
 		if (err != NULL)
 			*err = first;

@@ -558,6 +558,62 @@ static void test_queue_to_journal(void)
 	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
 }
 
+/* Copy a file; 0 on success. */
+static int copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ssize_t n;
+	int ret = in >= 0 && out >= 0 ? 0 : -1;
+
+	while (ret == 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			ret = -1;
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out) != 0)
+		ret = -1;
+	return ret;
+}
+
+/* With journalQueued, a flush moved to the outage journal keeps the id it
+   was sent under.  The crash this guards against - after the batch was
+   journaled for the outage, before the queue's own journal recorded it
+   done - is rebuilt by putting back a copy of the queue's journal taken
+   before the flush: both journals then hold the batch, under one id, and
+   the primary applies it once. */
+static void test_moved_batch_keeps_id(void)
+{
+	struct persist_error err;
+	char queue[4200], saved[4200], text[256];
+	persist *p;
+
+	new_case();
+	p = open_ok(",\"batchInterval\":600000,\"journalQueued\":true");
+	fx_fmt(queue, sizeof(queue), "%s/state.queue.0.journal", spool_dir);
+	fx_fmt(saved, sizeof(saved), "%s/saved%u.journal", fx_scratch(), serial);
+	for (int i = 0; i < 5; i++)
+		CU_ASSERT_EQUAL(persist_state_add(p, "mv", "n", 10, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_state_append(p, "mv", "{\"r\":1}", 7, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(status_of(p).pending, 0);     /* queued, not journaled */
+	CU_ASSERT_EQUAL_FATAL(copy_file(queue, saved), 0);
+	set_down(1);
+	CU_ASSERT_EQUAL(persist_state_flush(p, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(status_of(p).pending, 2);     /* one group of 2 operations */
+	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
+
+	/* the crash: the queue's journal as it was before the flush */
+	CU_ASSERT_EQUAL_FATAL(copy_file(saved, queue), 0);
+	set_down(0);
+	p = open_ok(",\"batchInterval\":600000,\"journalQueued\":true");
+	CU_ASSERT_FATAL(wait_primary(p));
+	CU_ASSERT_EQUAL(get_num(p, "mv", "n"), 50);
+	log_text(p, "mv", text, sizeof(text));
+	CU_ASSERT_STRING_EQUAL(text, "{\"r\":1}");
+	CU_ASSERT(get_num(p, "fixture", "once_repeated") >= 1);
+	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
+}
+
 /* A primary that cannot be opened: the handle opens on the fallback and
    the health thread opens the primary once it answers. */
 static void test_open_down(void)
@@ -762,6 +818,7 @@ static const struct t_case cases[] = {
 	{ "damaged record in the middle", test_damaged_record },
 	{ "replay piece applied once", test_replay_once },
 	{ "write queue flushes to the journal", test_queue_to_journal },
+	{ "a flush moved to the journal keeps its id", test_moved_batch_keeps_id },
 	{ "primary down at open", test_open_down },
 	{ "two handles, one spool directory", test_two_handles },
 	{ "sessions through an outage", test_sessions },
