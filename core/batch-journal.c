@@ -136,6 +136,32 @@ int batch_journal_replay_orphans(struct persist_batcher *b, struct persist_error
 	return PERSIST_OK;
 }
 
+int batch_journal_apply_split(struct persist_batcher *b, struct persist_error *err)
+{
+	struct persist_spool_chunk c;
+	uint64_t dropped = 0;
+	int before = 0, ret;
+
+	if ((ret = persist_spool_next_chunk(b->journal, SIZE_MAX, &c, err)) != PERSIST_OK)
+		return ret;
+	if (c.n == 0 || c.end != b->j_end || strcmp(c.id, b->once_id) != 0) {
+		ret = persist_error_set(err, PERSIST_ECORRUPT, 0,
+			"journal \"%s\": the piece in progress (%s, up to %" PRIu64 ") is not "
+			"the batch being flushed (%s, up to %" PRIu64 ")\nNothing more was sent.",
+			persist_spool_path(b->journal), c.n > 0 ? c.id : "none", c.end,
+			b->once_id, b->j_end);
+		persist_spool_chunk_free(&c);
+		return ret;
+	}
+	c.split = 1;   /* the provider refused the batch as invalid */
+	ret = persist_spool_apply_chunk(b->journal, b->sink, &c, &before, &dropped, err);
+	pthread_mutex_lock(&b->lock);
+	b->st.ops_rejected += dropped;
+	pthread_mutex_unlock(&b->lock);
+	persist_spool_chunk_free(&c);
+	return ret;
+}
+
 void batch_journal_close(struct persist_batcher *b)
 {
 	for (size_t i = 0; i < b->n_orphans; i++)

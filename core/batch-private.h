@@ -126,6 +126,11 @@ int batch_journal_open(struct persist_batcher *b, const char *dir,
    replayed at start (lock not held, a flush running). */
 int batch_journal_replay_orphans(struct persist_batcher *b, struct persist_error *err);
 void batch_journal_close(struct persist_batcher *b);
+/* The inflight batch (this journal's piece in progress) was refused as
+   invalid: apply the piece's records one at a time as a replay would,
+   under the same ids, after the journal's header records that it does so;
+   the invalid ones are logged and counted as rejected (lock not held). */
+int batch_journal_apply_split(struct persist_batcher *b, struct persist_error *err);
 /* Append the records of ops (lock held, before they are queued); the
    token to make them durable with batch_journal_sync. */
 int batch_journal_append(struct persist_batcher *b, const struct persist_op *ops,

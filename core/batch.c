@@ -15,7 +15,9 @@
  * (applied before): each flush is stored exactly once.
  * A batch the provider refuses as invalid is applied one operation at a
  * time so that one bad operation (an increment of a key holding text) is
- * reported and dropped without holding back the others.
+ * reported and dropped without holding back the others; with journalQueued
+ * it is the journal's piece that is applied record by record, as a replay
+ * after a crash would go on (core/spool.c).
  *
  * With a fallback (core/fallback.c), a batch is not kept when the primary
  * is down: one it answered unavailable for (nothing applied), or any batch
@@ -331,7 +333,7 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 	struct persist_error one;
 	int64_t start;
 	size_t n;
-	int ret, before = 0;
+	int ret, before = 0, movable;
 
 	if (batch_inflight_left(b) == 0) {
 		if (b->pending.ops == 0)
@@ -350,7 +352,12 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 	if (b->journal != NULL && (ret = journal_flush_begin(b, &one)) != PERSIST_OK)
 		goto sent;
 	ret = PERSIST_FAILOVER_USE_PRIMARY;
-	if (fo != NULL && !b->uncertain && persist_failover_active(fo))
+	/* A batch may move to the fallback's journal unless part of it may
+	   have landed: after an uncertain answer, or (journalQueued) once its
+	   piece is applied record by record, whose records carry ids of their
+	   own.  Such a batch waits for the primary. */
+	movable = !b->uncertain && !(b->split && b->journal != NULL);
+	if (fo != NULL && movable && persist_failover_active(fo))
 		ret = persist_failover_write(fo, b->once_id, b->ops + b->first_op, n, NULL, &one);
 	if (ret != PERSIST_FAILOVER_USE_PRIMARY)
 		goto sent;
@@ -364,14 +371,17 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 				b->sink->provider, b->batch_id, n, one.msg);
 			b->split = 1;
 		}
+		if (ret == PERSIST_EINVAL && b->journal != NULL)
+			b->split = 1;   /* the journal's piece goes record by record */
 	}
-	if (b->split)
-		ret = apply_split(b, &one);
-	else if (ret == PERSIST_EINVAL)
-		ret = apply_split(b, &one);   /* one op: drop it, logged */
+	if (b->split || ret == PERSIST_EINVAL)   /* EINVAL: one op, dropped and logged */
+		ret = b->journal != NULL ? batch_journal_apply_split(b, &one) :
+			apply_split(b, &one);
 	if (fo != NULL && persist_failover_outage(ret))
 		persist_failover_down(fo, ret, &one);
-	if (fo != NULL && ret == PERSIST_EUNAVAIL && !b->uncertain) {
+	if (b->journal != NULL && b->split)
+		movable = 0;   /* record by record has begun */
+	if (fo != NULL && ret == PERSIST_EUNAVAIL && movable) {
 		/* nothing of it applied: to the journal */
 		struct persist_error jerr;
 		int r;

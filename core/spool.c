@@ -10,7 +10,12 @@
  *    32  chunk end: 0, or the end of the piece [replayed, chunk end) a
  *        replayer has started to apply (given again, as it was, to the
  *        next replayer if that one stopped half way)
- *    40  reserved (0)
+ *    40  split end: 0, or the chunk end of a piece that was refused as
+ *        invalid and is being applied one record at a time (recorded
+ *        before the first of them is sent, so that a replayer that takes
+ *        the piece over goes on the same way instead of sending the whole
+ *        piece again)
+ *    48  reserved (0)
  *    56  checksum of bytes 0..55
  *   then records, each:
  *     0  "PJR1"
@@ -80,7 +85,7 @@
 
 struct header {
 	uint8_t gen[16];
-	uint64_t replayed, chunk_end;
+	uint64_t replayed, chunk_end, split_end;
 };
 
 struct persist_spool {
@@ -210,6 +215,7 @@ static int header_write(struct persist_spool *s, struct persist_error *err)
 	memcpy(b + 8, s->h.gen, 16);
 	put_u64(b + 24, s->h.replayed);
 	put_u64(b + 32, s->h.chunk_end);
+	put_u64(b + 40, s->h.split_end);
 	checksum(b, 56, b + 56);
 	if (pwrite_all(s->fd, b, sizeof(b), 0) != 0 || fdatasync(s->fd) != 0)
 		return io_error(s, "write the header of", err);
@@ -228,6 +234,7 @@ static void header_new(struct persist_spool *s)
 	}
 	s->h.replayed = HEADER_SIZE;
 	s->h.chunk_end = 0;
+	s->h.split_end = 0;
 	s->gen_serial++;
 	s->known_end = HEADER_SIZE;
 }
@@ -254,6 +261,9 @@ static int header_read(struct persist_spool *s, struct persist_error *err)
 	}
 	s->h.replayed = get_u64(b + 24);
 	s->h.chunk_end = get_u64(b + 32);
+	s->h.split_end = get_u64(b + 40);
+	if (s->h.split_end != s->h.chunk_end)
+		s->h.split_end = 0;   /* only ever about the piece in progress */
 	if (s->h.replayed < HEADER_SIZE || (s->h.chunk_end != 0 && s->h.chunk_end < s->h.replayed))
 		return persist_error_set(err, PERSIST_ECORRUPT, 0,
 			"journal \"%s\" has a header with replay positions %" PRIu64
@@ -1016,6 +1026,7 @@ int persist_spool_next_chunk(struct persist_spool *s, size_t max_ops,
 				s->path, s->h.chunk_end, s->known_end);
 		else
 			ret = read_chunk(s, s->h.replayed, s->h.chunk_end, SIZE_MAX, chunk_r, err);
+		chunk_r->split = ret == PERSIST_OK && s->h.split_end == s->h.chunk_end;
 	} else if (s->h.replayed < s->known_end) {
 		ret = read_chunk(s, s->h.replayed, s->known_end, max_ops, chunk_r, err);
 		if (ret == PERSIST_OK && chunk_r->n > 0) {
@@ -1044,6 +1055,7 @@ int persist_spool_chunk_done(struct persist_spool *s,
 		if (s->h.chunk_end == chunk->end) {
 			s->h.replayed = chunk->end;
 			s->h.chunk_end = 0;
+			s->h.split_end = 0;
 			ret = header_write(s, err);
 		}
 		file_leave(s);
@@ -1155,6 +1167,33 @@ static void shorten_ttls(struct persist_spool_chunk *c, int64_t now)
 	}
 }
 
+/* Record (durably) that the piece c is applied one record at a time from
+   now on: whoever takes it over after a crash does the same. */
+static int mark_split(struct persist_spool *s, struct persist_spool_chunk *c,
+		      struct persist_error *err)
+{
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	if ((ret = file_enter(s, err)) == PERSIST_OK) {
+		if (s->h.chunk_end != c->end)
+			ret = persist_error_set(err, PERSIST_ECORRUPT, 0,
+				"journal \"%s\": the piece in progress ends at %" PRIu64
+				", not at %" PRIu64 " where the piece being applied ends\n"
+				"The journal was changed by another process; nothing more was sent.",
+				s->path, s->h.chunk_end, c->end);
+		else if (s->h.split_end != c->end) {
+			s->h.split_end = c->end;
+			ret = header_write(s, err);
+		}
+		file_leave(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (ret == PERSIST_OK)
+		c->split = 1;
+	return ret;
+}
+
 int persist_spool_apply_chunk(struct persist_spool *s, struct persist_sink *sink,
 			      struct persist_spool_chunk *c, int *before_r,
 			      uint64_t *dropped_r, struct persist_error *err)
@@ -1163,8 +1202,12 @@ int persist_spool_apply_chunk(struct persist_spool *s, struct persist_sink *sink
 
 	*before_r = 0;
 	shorten_ttls(c, persist_now_ms());
-	ret = persist_state_apply_once(sink, c->id, c->ops, c->n, before_r, err);
-	if (ret != PERSIST_EINVAL)
+	if (!c->split) {
+		ret = persist_state_apply_once(sink, c->id, c->ops, c->n, before_r, err);
+		if (ret != PERSIST_EINVAL)
+			return ret;
+	}
+	if ((ret = mark_split(s, c, err)) != PERSIST_OK)
 		return ret;
 	/* refused as invalid: one at a time, each applied once under the
 	   piece's id and its sequence number, the invalid ones dropped (a

@@ -37,6 +37,8 @@ struct persist_spool_chunk {
 	char id[96];         /* "<generation>-<first sequence number>", or
 				the id of a group record */
 	int group;           /* the piece is one group record */
+	int split;           /* the piece is applied one record at a time (it
+				was refused as invalid: see the top of spool.c) */
 	char *buf;           /* the bytes the ops point into */
 	uint64_t end;        /* offset after the piece */
 };
@@ -95,10 +97,11 @@ int persist_spool_drained_locked(struct persist_spool *s, struct persist_error *
 
 /* Apply a piece to sink once (persist_state_apply_once under its id;
    TTLs shortened by the time since each write, an expired set applied as
-   a delete).  A piece refused as invalid is applied one operation at a
-   time, each under the piece's id and its sequence number; the invalid
-   ones are logged and counted in *dropped_r.  *before_r: the provider had
-   applied the piece already. */
+   a delete).  A piece refused as invalid (or with c->split set: known to
+   be) is applied one operation at a time, each under the piece's id and
+   its sequence number, once the journal's header records that it is; the
+   invalid ones are logged and counted in *dropped_r.  *before_r: the
+   provider had applied the piece already. */
 int persist_spool_apply_chunk(struct persist_spool *s, struct persist_sink *sink,
 			      struct persist_spool_chunk *c, int *before_r,
 			      uint64_t *dropped_r, struct persist_error *err);

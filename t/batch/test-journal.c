@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <persist/persist.h>
@@ -532,6 +533,123 @@ static void test_replay_later(void)
 	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
 }
 
+/* --- a batch refused as invalid, killed half way through ------------------ */
+
+#define SPLIT_KEYS 3000
+
+/* The split end in the header of the case's queue journal (0: none, or
+   no journal yet). */
+static uint64_t split_end(void)
+{
+	char path[4400];
+	uint8_t b[48];
+	uint64_t v = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/state.queue.0.journal", spool);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, b, sizeof(b), 0) == (ssize_t)sizeof(b))
+		for (int i = 7; i >= 0; i--)
+			v = v << 8 | b[40 + i];
+	close(fd);
+	return v;
+}
+
+/* Queue SPLIT_KEYS increments and one of a key holding text, then flush:
+   the provider refuses the batch, which goes record by record. */
+static int child_split(void)
+{
+	static struct persist_op ops[SPLIT_KEYS + 1];
+	static char keys[SPLIT_KEYS][16];
+	struct persist_error err;
+	char extra[4400];
+	persist *p;
+
+	snprintf(extra, sizeof(extra), ",\"fsync\":\"never\",\"batchInterval\":60000,"
+		 "\"journalQueued\":true,\"spoolDir\":\"%s\"", spool);
+	if (open_extra(extra, &p, &err) != PERSIST_OK)
+		return 2;
+	for (int i = 0; i <= SPLIT_KEYS; i++) {
+		int k = i < SPLIT_KEYS / 2 ? i : i - 1;
+
+		if (i == SPLIT_KEYS / 2) {
+			ops[i] = (struct persist_op){ .type = PERSIST_OP_INCR, .collection = "sp",
+						      .key = "text", .delta = 1 };
+			continue;
+		}
+		snprintf(keys[k], sizeof(keys[k]), "k%d", k);
+		ops[i] = (struct persist_op){ .type = PERSIST_OP_INCR, .collection = "sp",
+					      .key = keys[k], .delta = 1 };
+	}
+	if (persist_state_batch(p, ops, SPLIT_KEYS + 1, &err) != PERSIST_OK)
+		return 3;
+	(void)persist_state_flush(p, &err);
+	return 4;   /* finished before the kill: the case proves nothing */
+}
+
+/* A batch the provider refused as invalid goes record by record; the
+   process is killed half way, and the key holding text is given a number
+   before the replay.  The journal's header recorded the split, so the
+   replay goes on record by record under the same ids instead of sending
+   the (now valid) whole piece again: every key ends at exactly 1. */
+static void test_split_killed(void)
+{
+	struct persist_error err;
+	int status, applied = 0, tries;
+	persist *p;
+	pid_t pid;
+
+	fresh();
+	CU_ASSERT_EQUAL_FATAL(open_extra("", &p, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_state_set(p, "sp", "text", "abc", 3, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
+
+	pid = fork();
+	if (pid == 0)
+		_exit(child_split());
+	CU_ASSERT_FATAL(pid > 0);
+	for (tries = 0; tries < 20000 && split_end() == 0; tries++)
+		usleep(500);
+	usleep(20000);   /* let some records land */
+	kill(pid, SIGKILL);
+	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+	CU_ASSERT_FATAL(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CU_ASSERT_FATAL(split_end() != 0);
+
+	/* half way: some keys are there, not all */
+	CU_ASSERT_EQUAL_FATAL(open_extra("", &p, &err), PERSIST_OK);
+	for (int k = 0; k < SPLIT_KEYS; k++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "k%d", k);
+		applied += counter(p, "sp", key) == 1;
+	}
+	printf("\n    killed after %d of %d records ", applied, SPLIT_KEYS);
+	CU_ASSERT(applied > 0 && applied < SPLIT_KEYS);
+	/* the invalid write becomes valid before the replay */
+	CU_ASSERT_EQUAL(persist_state_set(p, "sp", "text", "5", 1, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
+
+	p = open_journal();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	for (int k = 0; k < SPLIT_KEYS; k++) {
+		char key[16];
+		long long v;
+
+		snprintf(key, sizeof(key), "k%d", k);
+		if ((v = counter(p, "sp", key)) != 1) {
+			fprintf(stderr, "key %s: %lld after the replay\n", key, v);
+			CU_FAIL("a key not at exactly 1");
+			break;
+		}
+	}
+	CU_ASSERT(counter(p, "sp", "text") == 5 || counter(p, "sp", "text") == 6);
+	CU_ASSERT_EQUAL(split_end(), 0);
+	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
+}
+
 /* --- counters ------------------------------------------------------------ */
 
 static void test_stats(void)
@@ -618,6 +736,7 @@ static const struct t_case cases[] = {
 	{ "corrupt tail kept aside", test_corrupt_tail },
 	{ "damaged record in the middle", test_damaged_middle },
 	{ "provider down at open: replayed later", test_replay_later },
+	{ "a split batch killed half way", test_split_killed },
 	{ "counters", test_stats },
 	{ "threads share the fdatasync", test_threads },
 	{ NULL, NULL }
