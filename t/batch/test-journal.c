@@ -28,38 +28,12 @@
 #include <persist/persist.h>
 
 #include "cunit-suite.h"
+#include "log-capture.h"
 #include "fixture-dirs.h"
 
 static char base[4096];           /* scratch directory */
 static char root[4200], spool[4200];
 static unsigned serial;
-static char logged_text[16384];
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Keep the warnings and errors logged. */
-static void log_cb(void *ctx, enum persist_log_level level, const char *message)
-{
-	size_t used;
-
-	(void)ctx;
-	if (level < PERSIST_LOG_WARNING)
-		return;
-	pthread_mutex_lock(&log_lock);
-	used = strlen(logged_text);
-	snprintf(logged_text + used, sizeof(logged_text) - used, "%s\n", message);
-	pthread_mutex_unlock(&log_lock);
-}
-
-/* True when something logged contains needle. */
-static int logged(const char *needle)
-{
-	int found;
-
-	pthread_mutex_lock(&log_lock);
-	found = strstr(logged_text, needle) != NULL;
-	pthread_mutex_unlock(&log_lock);
-	return found;
-}
 
 /* A fresh store and spool directory for the next case. */
 static void fresh(void)
@@ -67,7 +41,7 @@ static void fresh(void)
 	serial++;
 	snprintf(root, sizeof(root), "%s/root%u", base, serial);
 	snprintf(spool, sizeof(spool), "%s/spool%u", base, serial);
-	logged_text[0] = '\0';
+	lc_clear();
 }
 
 /* Open with state config extra (after the root). */
@@ -82,7 +56,7 @@ static int open_extra(const char *extra, persist **p_r, struct persist_error *er
 		 "\"sessions\":{\"provider\":\"memory\"}}}", root, extra);
 	memset(&opts, 0, sizeof(opts));
 	opts.size = sizeof(opts);
-	opts.log = log_cb;
+	opts.log = lc_log;
 	opts.log_level = PERSIST_LOG_WARNING;
 	*p_r = NULL;
 	return persist_open_json(json, &opts, p_r, err);
@@ -205,7 +179,7 @@ static void test_batching_off_warns(void)
 	fresh();
 	snprintf(extra, sizeof(extra), ",\"journalQueued\":true,\"spoolDir\":\"%s\"", spool);
 	CU_ASSERT_EQUAL_FATAL(open_extra(extra, &p, &err), PERSIST_OK);
-	CU_ASSERT(logged("journalQueued has no effect without a batchInterval"));
+	CU_ASSERT(lc_logged("journalQueued has no effect without a batchInterval"));
 	CU_ASSERT_EQUAL(persist_state_add(p, "c", "n", 2, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(counter(p, "c", "n"), 2);
 	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
@@ -243,7 +217,7 @@ static void test_crash_replay(void)
 	CU_ASSERT_EQUAL_FATAL(crash_child(child_queue), 0);
 	p = open_journal();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	CU_ASSERT(logged("was left by a process that stopped"));
+	CU_ASSERT(lc_logged("was left by a process that stopped"));
 	CU_ASSERT_EQUAL(counter(p, "c", "n"), 7);
 	CU_ASSERT_EQUAL(log_count(p, "c"), 3);
 	CU_ASSERT_EQUAL(persist_state_get(p, "c", "k", &v, &len, &err), PERSIST_OK);
@@ -419,12 +393,12 @@ static void test_corrupt_tail(void)
 	p = open_journal();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_EQUAL(log_count(p, "c"), 3);
-	CU_ASSERT(logged("cut short"));
-	CU_ASSERT(logged(path));
-	CU_ASSERT(logged("kept in"));
+	CU_ASSERT(lc_logged("cut short"));
+	CU_ASSERT(lc_logged(path));
+	CU_ASSERT(lc_logged("kept in"));
 	find_file("state.queue.0.journal.tail-", aside, sizeof(aside));
 	CU_ASSERT_FATAL(aside[0] != '\0');
-	CU_ASSERT(logged(aside));
+	CU_ASSERT(lc_logged(aside));
 	fd = open(aside, O_RDONLY);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(read(fd, back, sizeof(back)), (ssize_t)sizeof(back));
@@ -478,7 +452,7 @@ static int open_flaky(persist **p_r, struct persist_error *err)
 		 "\"sessions\":{\"provider\":\"memory\"}}}", spool, spool);
 	memset(&opts, 0, sizeof(opts));
 	opts.size = sizeof(opts);
-	opts.log = log_cb;
+	opts.log = lc_log;
 	opts.log_level = PERSIST_LOG_WARNING;
 	opts.plugin_dirs = dirs;
 	opts.n_plugin_dirs = 1;
@@ -513,7 +487,7 @@ static void test_replay_later(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	fclose(f);
 	CU_ASSERT_EQUAL_FATAL(open_flaky(&p, &err), PERSIST_OK);
-	CU_ASSERT(logged("kept, replayed before the next flush"));
+	CU_ASSERT(lc_logged("kept, replayed before the next flush"));
 	memset(&st, 0, sizeof(st));
 	st.size = sizeof(st);
 	CU_ASSERT_EQUAL(persist_state_stats(p, &st, &err), PERSIST_OK);

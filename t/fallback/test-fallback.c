@@ -22,39 +22,13 @@
 #include <persist/persist.h>
 
 #include "cunit-suite.h"
+#include "log-capture.h"
 #include "fixture-dirs.h"
 
 static const char *fixture_dir;
 static char down_file[4096], lost_file[4096], spool_dir[4096];
 static unsigned serial;
 static char store_name[64];
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static char logs[16384];
-
-/* Keep the warnings and errors logged. */
-static void log_cb(void *ctx, enum persist_log_level level, const char *message)
-{
-	size_t used;
-
-	(void)ctx;
-	if (level < PERSIST_LOG_WARNING)
-		return;
-	pthread_mutex_lock(&log_lock);
-	used = strlen(logs);
-	if (used + strlen(message) + 2 < sizeof(logs))
-		snprintf(logs + used, sizeof(logs) - used, "%s\n", message);
-	pthread_mutex_unlock(&log_lock);
-}
-
-static int logged(const char *needle)
-{
-	int found;
-
-	pthread_mutex_lock(&log_lock);
-	found = strstr(logs, needle) != NULL;
-	pthread_mutex_unlock(&log_lock);
-	return found;
-}
 
 static void sleep_ms(long ms)
 {
@@ -88,9 +62,7 @@ static void new_case(void)
 	fx_fmt(down_file, sizeof(down_file), "%s/down%u", fx_scratch(), serial);
 	fx_fmt(lost_file, sizeof(lost_file), "%s/lost%u", fx_scratch(), serial);
 	fx_fmt(spool_dir, sizeof(spool_dir), "%s/spool%u/state", fx_scratch(), serial);
-	pthread_mutex_lock(&log_lock);
-	logs[0] = '\0';
-	pthread_mutex_unlock(&log_lock);
+	lc_clear();
 }
 
 /* Open with the primary fixture_outage and the fallback memory; extra is
@@ -113,7 +85,7 @@ static int open_with(const char *extra, const char *fb_name, persist **p_r,
 	       fb_name != NULL ? fb_name : store_name);
 	memset(&opts, 0, sizeof(opts));
 	opts.size = sizeof(opts);
-	opts.log = log_cb;
+	opts.log = lc_log;
 	opts.log_level = PERSIST_LOG_WARNING;
 	opts.plugin_dirs = dirs;
 	opts.n_plugin_dirs = 1;
@@ -439,7 +411,7 @@ static void test_journal_after_close(void)
 
 	set_down(0);
 	p = open_ok("");
-	CU_ASSERT(logged("cut short"));
+	CU_ASSERT(lc_logged("cut short"));
 	CU_ASSERT_FATAL(wait_primary(p));
 	CU_ASSERT_EQUAL(get_num(p, "j", "x"), 3);   /* the fixture's store is new: all replayed */
 	CU_ASSERT_EQUAL(status_of(p).replayed, 4);
@@ -625,7 +597,7 @@ static void test_open_down(void)
 	set_down(1);
 	p = open_ok(",\"openDown\":\"1\"");
 	CU_ASSERT_EQUAL(status_of(p).mode, PERSIST_MODE_FALLBACK);
-	CU_ASSERT(logged("could not be opened"));
+	CU_ASSERT(lc_logged("could not be opened"));
 	CU_ASSERT_EQUAL(persist_state_incr(p, "d", "n", 4, NULL, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(persist_health(p, PERSIST_KIND_STATE, NULL, &err), PERSIST_EUNAVAIL);
 	set_down(0);
@@ -684,7 +656,7 @@ static void test_sessions(void)
 	       store_name, down_file, store_name);
 	memset(&opts, 0, sizeof(opts));
 	opts.size = sizeof(opts);
-	opts.log = log_cb;
+	opts.log = lc_log;
 	opts.log_level = PERSIST_LOG_WARNING;
 	opts.plugin_dirs = dirs;
 	opts.n_plugin_dirs = 1;
