@@ -76,8 +76,9 @@ async function route(req, res, url) {
   const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
   const user = req.headers['x-user'];
   // the usage tracker: queued, returns at once
-  state.add('usage', `route:${req.method} /${parts.slice(0, 2).join('/')}`);
-  if (user) state.add('usage', `user:${user}`);
+  // keys as the imported usage counters name theirs: METRIC.DIM.NAME
+  state.add('usage', `requests.route.${req.method} /${parts.slice(0, 2).join('/')}`);
+  if (user) state.add('usage', `requests.user.${user}`);
 
   if (req.method === 'GET' && parts[0] === 'health') return send(res, 200, { instance: store.instanceId });
   if (parts[0] !== 'api') return send(res, 404, { error: 'no such route' });

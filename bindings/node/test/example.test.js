@@ -169,10 +169,10 @@ describe('two instances of the example server on one redis', () => {
     const end = Date.now() + 5000;
     do {
       usage = (await request(a.port, 'GET', '/api/usage')).body;
-    } while (usage['user:carol'] !== n && Date.now() < end);
-    assert.equal(usage['user:carol'], n);
-    assert.ok(usage['route:GET /health'] >= n + 2);
+    } while (usage['requests.user.carol'] !== n && Date.now() < end);
+    assert.equal(usage['requests.user.carol'], n);
+    assert.ok(usage['requests.route.GET /health'] >= n + 2);
     const fromB = (await request(b.port, 'GET', '/api/usage')).body;
-    assert.equal(fromB['user:carol'], n);
+    assert.equal(fromB['requests.user.carol'], n);
   });
 });
