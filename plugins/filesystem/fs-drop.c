@@ -39,6 +39,8 @@ static int fs_kv_remove(struct fs_state *st, struct fs_kv *kv,
 	fs_kv_reset(kv);
 	if (e == 0 && dirfd >= 0)
 		(void)fs_sync_dir(dirfd, st->opts.sync);
+	if (e == 0)   /* a marker must not name a later file of this inode */
+		(void)fs_marker_clear(st, FS_DIR_KV, kv->name, kv->lock_fd);
 	if (e != 0) {
 		fs_kv_unlock(kv);
 		return st->host->error(err, PERSIST_EIO, e,

@@ -676,6 +676,8 @@ int fs_log_remove(struct fs_state *st, struct fs_log *log,
 	fs_log_reset(log);
 	if (e == 0 && dirfd >= 0)
 		(void)fs_sync_dir(dirfd, st->opts.sync);
+	if (e == 0)   /* a marker must not name a later file of this inode */
+		(void)fs_marker_clear(st, FS_DIR_LOG, log->name, log->lock_fd);
 	fs_log_unlock(log);
 	if (e != 0)
 		return st->host->error(err, PERSIST_EIO, e,

@@ -463,6 +463,12 @@ static void test_markers_settled(void)
 	CU_ASSERT_EQUAL(count_records(st, "mk"), 1);
 	CU_ASSERT(ph_log_contains("batch \"-\""));
 	CU_ASSERT_EQUAL(root_size("logs/mk.jsonl"), one);
+
+	/* a drop removes a marker with the file (a new file may get the
+	   old inode number) */
+	put_marker("mk", "mark:9", 0, 0, 0, NULL);
+	CU_ASSERT_EQUAL(OPS->drop(st, "mk", &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(root_size(".locks/log.mk"), 0);
 	t_close(PERSIST_KIND_STATE, st);
 }
 
