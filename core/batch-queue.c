@@ -81,6 +81,30 @@ static uint32_t bq_hash(const char *collection, size_t clen, const char *key,
 	return (uint32_t)(h ^ (h >> 32));
 }
 
+/* True when a[0..n) equals b[0..n): inline, word by word (the last word
+   overlaps the one before), since names are short and memcmp is a call. */
+static inline int bytes_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	size_t i;
+
+	if (n < 8) {
+		for (i = 0; i < n; i++)
+			if (a[i] != b[i])
+				return 0;
+		return 1;
+	}
+	for (i = 0; i + 8 < n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return 0;
+	}
+	memcpy(&x, a + n - 8, 8);
+	memcpy(&y, b + n - 8, 8);
+	return x == y;
+}
+
 /* The entry of (collection, key) given their lengths and hash. */
 static struct bq_entry *find_h(const struct bq_table *t, const char *collection,
 			       size_t clen, const char *key, size_t klen, uint32_t h)
@@ -88,8 +112,8 @@ static struct bq_entry *find_h(const struct bq_table *t, const char *collection,
 	for (struct bq_entry *e = t->buckets[h & (t->n_buckets - 1)]; e != NULL; e = e->hnext) {
 		if (e->hash == h && e->clen == clen && e->klen == klen &&
 		    (key == NULL) == (e->is_log != 0) &&
-		    memcmp(e->collection, collection, clen) == 0 &&
-		    (key == NULL || memcmp(e->key, key, klen) == 0))
+		    bytes_eq(e->collection, collection, clen) &&
+		    (key == NULL || bytes_eq(e->key, key, klen)))
 			return e;
 	}
 	return NULL;
