@@ -350,7 +350,11 @@ static struct redis_script scripts[RS_COUNT_] = {
 	   computed in Lua numbers while both sides are at most 2^52 (exact:
 	   a 15-digit text is below 10^15), in the exact {hi, lo} form beyond;
 	   every sum is known before the first write.  The writes are the id
-	   key and one HSET per collection of each key's final value. */
+	   key and one HSET per collection of each key's final value: the
+	   delta's own text for a key absent before with one increment, else
+	   a Lua number (at most 2^52: Redis writes such an argument as its
+	   full decimal integer, "%.17g" before 7.2, an integer print since;
+	   cheaper than making the string in Lua) or the {hi, lo} text. */
 	[RS_STATE_BATCH_ONCE_INCR] = { "state-batch-once-incr",
 		"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
 		INT64_LUA
