@@ -81,6 +81,30 @@ static uint32_t bq_hash(const char *collection, size_t clen, const char *key,
 	return (uint32_t)(h ^ (h >> 32));
 }
 
+/* True when a[0..n) equals b[0..n): inline, word by word (the last word
+   overlaps the one before), since names are short and memcmp is a call. */
+static inline int bytes_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	size_t i;
+
+	if (n < 8) {
+		for (i = 0; i < n; i++)
+			if (a[i] != b[i])
+				return 0;
+		return 1;
+	}
+	for (i = 0; i + 8 < n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return 0;
+	}
+	memcpy(&x, a + n - 8, 8);
+	memcpy(&y, b + n - 8, 8);
+	return x == y;
+}
+
 /* The entry of (collection, key) given their lengths and hash. */
 static struct bq_entry *find_h(const struct bq_table *t, const char *collection,
 			       size_t clen, const char *key, size_t klen, uint32_t h)
@@ -88,23 +112,38 @@ static struct bq_entry *find_h(const struct bq_table *t, const char *collection,
 	for (struct bq_entry *e = t->buckets[h & (t->n_buckets - 1)]; e != NULL; e = e->hnext) {
 		if (e->hash == h && e->clen == clen && e->klen == klen &&
 		    (key == NULL) == (e->is_log != 0) &&
-		    memcmp(e->collection, collection, clen) == 0 &&
-		    (key == NULL || memcmp(e->key, key, klen) == 0))
+		    bytes_eq(e->collection, collection, clen) &&
+		    (key == NULL || bytes_eq(e->key, key, klen)))
 			return e;
 	}
 	return NULL;
 }
 
+void bq_key_init(struct bq_key *k, const char *collection, const char *key)
+{
+	k->collection = collection;
+	k->key = key;
+	k->clen = strlen(collection);
+	k->klen = key != NULL ? strlen(key) : 0;
+	k->hash = bq_hash(collection, k->clen, key, k->klen);
+}
+
+struct bq_entry *bq_find_k(const struct bq_table *t, const struct bq_key *k)
+{
+	if (t->n_entries == 0)
+		return NULL;
+	return find_h(t, k->collection, k->clen, k->key, k->klen, k->hash);
+}
+
 struct bq_entry *bq_find(const struct bq_table *t, const char *collection,
 			 const char *key)
 {
-	size_t clen, klen;
+	struct bq_key k;
 
 	if (t->n_entries == 0)
 		return NULL;
-	clen = strlen(collection);
-	klen = key != NULL ? strlen(key) : 0;
-	return find_h(t, collection, clen, key, klen, bq_hash(collection, clen, key, klen));
+	bq_key_init(&k, collection, key);
+	return bq_find_k(t, &k);
 }
 
 /* Double the buckets (or make the first ones); -1 when out of memory. */
@@ -125,17 +164,14 @@ static int grow(struct bq_table *t)
 	return 0;
 }
 
-struct bq_entry *bq_get(struct bq_table *t, const char *collection,
-			const char *key)
+struct bq_entry *bq_new_k(struct bq_table *t, const struct bq_key *k)
 {
-	size_t clen = strlen(collection), klen = key != NULL ? strlen(key) : 0;
-	uint32_t h = bq_hash(collection, clen, key, klen);
-	struct bq_entry *e = t->n_entries == 0 ? NULL :
-		find_h(t, collection, clen, key, klen, h);
+	const char *collection = k->collection, *key = k->key;
+	size_t clen = k->clen, klen = k->klen;
+	uint32_t h = k->hash;
+	struct bq_entry *e;
 	char *s;
 
-	if (e != NULL)
-		return e;
 	if (t->n_entries >= t->n_buckets && grow(t) != 0)
 		return NULL;
 	e = calloc(1, sizeof(*e) + clen + 1 + (key != NULL ? klen + 1 : 0));
@@ -159,6 +195,22 @@ struct bq_entry *bq_get(struct bq_table *t, const char *collection,
 	t->last = &e->next;
 	t->n_entries++;
 	return e;
+}
+
+struct bq_entry *bq_get_k(struct bq_table *t, const struct bq_key *k)
+{
+	struct bq_entry *e = bq_find_k(t, k);
+
+	return e != NULL ? e : bq_new_k(t, k);
+}
+
+struct bq_entry *bq_get(struct bq_table *t, const char *collection,
+			const char *key)
+{
+	struct bq_key k;
+
+	bq_key_init(&k, collection, key);
+	return bq_get_k(t, &k);
 }
 
 size_t bq_entry_ops(const struct bq_entry *e)

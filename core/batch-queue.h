@@ -54,6 +54,14 @@ struct bq_table {
 	size_t bytes;    /* their keys, values and records */
 };
 
+/* A (collection, key) with its lengths and hash, worked out once by
+   bq_key_init for the look-ups of one call (key NULL: the log). */
+struct bq_key {
+	const char *collection, *key;
+	size_t clen, klen;
+	uint32_t hash;
+};
+
 /* An empty table (no allocation until the first entry). */
 void bq_init(struct bq_table *t);
 /* Free every entry; the table is empty again. */
@@ -64,6 +72,13 @@ struct bq_entry *bq_find(const struct bq_table *t, const char *collection,
 /* The same, created empty when absent (NULL: out of memory). */
 struct bq_entry *bq_get(struct bq_table *t, const char *collection,
 			const char *key);
+/* The same with the key worked out before (bq_key_init). */
+void bq_key_init(struct bq_key *k, const char *collection, const char *key);
+struct bq_entry *bq_find_k(const struct bq_table *t, const struct bq_key *k);
+struct bq_entry *bq_get_k(struct bq_table *t, const struct bq_key *k);
+/* A new empty entry for k, which the caller knows is absent (NULL: out
+   of memory). */
+struct bq_entry *bq_new_k(struct bq_table *t, const struct bq_key *k);
 /* Provider operations of one entry. */
 size_t bq_entry_ops(const struct bq_entry *e);
 

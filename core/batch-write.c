@@ -91,10 +91,11 @@ static int queue_base(struct persist_batcher *b, const char *collection,
    queued, counts too): PERSIST_EINVAL
    when that overflows or the queued value is not an integer. */
 static int check_sum(struct persist_batcher *b, const struct bq_entry *e,
-		     const char *collection, const char *key, int64_t delta,
+		     const struct bq_key *bk, int64_t delta,
 		     struct persist_error *err)
 {
-	const struct bq_entry *ie = bq_find(&b->inflight, collection, key);
+	const char *collection = bk->collection, *key = bk->key;
+	const struct bq_entry *ie = bq_find_k(&b->inflight, bk);
 	const struct busy_key *k = b->busy == NULL ? NULL :
 		batch_busy_find(b, collection, key);
 	int64_t total = 0;
@@ -132,15 +133,17 @@ static int queue_add(struct persist_batcher *b, const char *collection,
 		     struct persist_error *err)
 {
 	struct bq_entry *e;
+	struct bq_key bk;
 	int was_empty, coalesced;
 	int ret;
 
-	e = bq_find(&b->pending, collection, key);
-	if ((ret = check_sum(b, e, collection, key, delta, err)) != PERSIST_OK)
+	bq_key_init(&bk, collection, key);
+	e = bq_find_k(&b->pending, &bk);
+	if ((ret = check_sum(b, e, &bk, delta, err)) != PERSIST_OK)
 		return ret;
 	coalesced = e != NULL && e->has_incr;
 	if (!coalesced &&
-	    (ret = batch_admit(b, 1, key_bytes(collection, key), err)) != PERSIST_OK)
+	    (ret = batch_admit(b, 1, bk.clen + bk.klen, err)) != PERSIST_OK)
 		return ret;
 	if (token != NULL) {
 		struct persist_op op = {
@@ -152,7 +155,7 @@ static int queue_add(struct persist_batcher *b, const char *collection,
 			return ret;
 	}
 	was_empty = b->pending.ops == 0;
-	if (e == NULL && (e = bq_get(&b->pending, collection, key)) == NULL)
+	if (e == NULL && (e = bq_new_k(&b->pending, &bk)) == NULL)
 		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
 	bq_add(&b->pending, e, delta);
 	batch_queued(b, was_empty, coalesced);
@@ -265,10 +268,13 @@ static int check_batch_sums(struct persist_batcher *b, const struct persist_op *
 
 		if (ops[i].type != PERSIST_OP_INCR)
 			continue;
-		const struct bq_entry *e = bq_find(&b->pending, ops[i].collection, ops[i].key);
+		struct bq_key bk;
 
-		if ((ret = check_sum(b, e, ops[i].collection, ops[i].key, bound, err)) != PERSIST_OK ||
-		    (ret = check_sum(b, e, ops[i].collection, ops[i].key, -bound, err)) != PERSIST_OK)
+		bq_key_init(&bk, ops[i].collection, ops[i].key);
+		const struct bq_entry *e = bq_find_k(&b->pending, &bk);
+
+		if ((ret = check_sum(b, e, &bk, bound, err)) != PERSIST_OK ||
+		    (ret = check_sum(b, e, &bk, -bound, err)) != PERSIST_OK)
 			return persist_error_prefix(err, (persist_status)ret,
 				"batch operation %zu (nothing of the batch was queued)", i);
 	}
@@ -333,6 +339,7 @@ int persist_batch_incr(struct persist_batcher *b, const char *collection,
 {
 	struct busy_key *k, **kp;
 	struct bq_entry *e;
+	struct bq_key bk;
 	int64_t sum = 0, value = 0;
 	int ret;
 
@@ -359,7 +366,8 @@ int persist_batch_incr(struct persist_batcher *b, const char *collection,
 				"queued before it could not be stored", key, collection);
 		}
 	}
-	if ((ret = check_sum(b, e, collection, key, delta, err)) != PERSIST_OK) {
+	bq_key_init(&bk, collection, key);
+	if ((ret = check_sum(b, e, &bk, delta, err)) != PERSIST_OK) {
 		pthread_mutex_unlock(&b->lock);
 		return ret;
 	}

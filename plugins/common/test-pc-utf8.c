@@ -106,6 +106,38 @@ static void test_key_check(void)
 			       "A key must not contain control characters.");
 }
 
+/* The inline check settles keys of 8 bytes and more a word at a time: a
+   byte that is not printable ASCII at any place of any length from 1 to
+   40 (the overlapping last word included) must get the whole check's
+   answer, offset and length. */
+static void test_key_check_words(void)
+{
+	static const unsigned char odd[] = { 0x01, 0x1f, 0x7f, 0x80, 0xc3, 0xff };
+	char key[41];
+
+	for (size_t len = 1; len <= 40; len++) {
+		memset(key, 'k', len);
+		key[len] = '\0';
+		CU_ASSERT_EQUAL(pc_key_check(key, 512, NULL, NULL), PC_KEY_OK);
+		CU_ASSERT_EQUAL(pc_key_check(key, len - 1, NULL, NULL), PC_KEY_TOO_LONG);
+		for (size_t pos = 0; pos < len; pos++) {
+			for (size_t i = 0; i < sizeof(odd); i++) {
+				size_t len1 = 77, at1 = 77, len2 = 77, at2 = 77;
+				enum pc_key_problem want;
+
+				memset(key, ' ' + (int)(pos % 95), len);
+				key[len] = '\0';
+				key[pos] = (char)odd[i];
+				want = pc_key_check_full(key, 512, &len2, &at2);
+				CU_ASSERT_NOT_EQUAL(want, PC_KEY_OK);
+				CU_ASSERT_EQUAL(pc_key_check(key, 512, &len1, &at1), want);
+				CU_ASSERT_EQUAL(len1, len2);
+				CU_ASSERT_EQUAL(at1, at2);
+			}
+		}
+	}
+}
+
 /* Batch ids: 1 to max - 1 characters of [A-Za-z0-9._:-]. */
 static void test_batch_id(void)
 {
@@ -134,6 +166,7 @@ int main(void)
 		{ "invalid UTF-8", test_utf8_invalid },
 		{ "length bounds the check", test_utf8_length_bound },
 		{ "key rule", test_key_check },
+		{ "key rule, a word at a time", test_key_check_words },
 		{ "batch ids", test_batch_id },
 		{ NULL, NULL }
 	};

@@ -172,6 +172,7 @@ enum redis_script_id {
 	RS_LOG_TRIM,
 	RS_LOG_BOUNDS,
 	RS_STATE_BATCH_ONCE,
+	RS_STATE_BATCH_ONCE_INCR,
 	RS_COUNT_
 };
 struct redis_script {

@@ -57,6 +57,42 @@
 	"  end\n"                                                             \
 	"end\n"
 
+/* Exact int64 arithmetic for the batch scripts (Lua has only doubles):
+   a number is {hi, lo} = hi * E + lo with 0 <= lo < E.  num(text) parses
+   counter text as Redis does (no sign '+', no leading zero, no '-0'),
+   nil when it is not counter text or leaves int64; add(a, b) is nil when
+   the sum leaves int64. */
+#define INT64_LUA                                                             \
+	"local E = 1000000000\n"                                              \
+	"local function int64(hi, lo)\n"                                      \
+	"  if hi > 9223372036 or (hi == 9223372036 and lo > 854775807) or\n"  \
+	"     hi < -9223372037 or (hi == -9223372037 and lo < 145224192) then\n" \
+	"    return nil\n"                                                    \
+	"  end\n"                                                             \
+	"  return {hi, lo}\n"                                                 \
+	"end\n"                                                               \
+	"local function num(t)\n"                                             \
+	"  if t == '0' then return {0, 0} end\n"                              \
+	"  if type(t) ~= 'string' or #t > 20 or not string.match(t, '^%-?[1-9]%d*$') then\n" \
+	"    return nil\n"                                                    \
+	"  end\n"                                                             \
+	"  local neg = string.sub(t, 1, 1) == '-'\n"                          \
+	"  local d = neg and string.sub(t, 2) or t\n"                         \
+	"  if #d > 19 then return nil end\n"                                  \
+	"  local hi = tonumber(string.sub(d, 1, -10)) or 0\n"                 \
+	"  local lo = tonumber(string.sub(d, -9))\n"                          \
+	"  if neg then\n"                                                     \
+	"    hi, lo = -hi, -lo\n"                                             \
+	"    if lo < 0 then lo = lo + E; hi = hi - 1 end\n"                   \
+	"  end\n"                                                             \
+	"  return int64(hi, lo)\n"                                            \
+	"end\n"                                                               \
+	"local function add(a, b)\n"                                          \
+	"  local hi, lo = a[1] + b[1], a[2] + b[2]\n"                         \
+	"  if lo >= E then lo = lo - E; hi = hi + 1 end\n"                    \
+	"  return int64(hi, lo)\n"                                            \
+	"end\n"
+
 static struct redis_script scripts[RS_COUNT_] = {
 	/* KEYS: hash, value key.  ARGV: key.
 	   -> nil | {pttl or -1, bytes} */
@@ -241,35 +277,7 @@ static struct redis_script scripts[RS_COUNT_] = {
 	   PERSIST-EINVAL before its first write or never fails. */
 	[RS_STATE_BATCH_ONCE] = { "state-batch-once",
 		"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
-		"local E = 1000000000\n"
-		"local function int64(hi, lo)\n"
-		"  if hi > 9223372036 or (hi == 9223372036 and lo > 854775807) or\n"
-		"     hi < -9223372037 or (hi == -9223372037 and lo < 145224192) then\n"
-		"    return nil\n"
-		"  end\n"
-		"  return {hi, lo}\n"
-		"end\n"
-		"local function num(t)\n"
-		"  if t == '0' then return {0, 0} end\n"
-		"  if type(t) ~= 'string' or #t > 20 or not string.match(t, '^%-?[1-9]%d*$') then\n"
-		"    return nil\n"
-		"  end\n"
-		"  local neg = string.sub(t, 1, 1) == '-'\n"
-		"  local d = neg and string.sub(t, 2) or t\n"
-		"  if #d > 19 then return nil end\n"
-		"  local hi = tonumber(string.sub(d, 1, -10)) or 0\n"
-		"  local lo = tonumber(string.sub(d, -9))\n"
-		"  if neg then\n"
-		"    hi, lo = -hi, -lo\n"
-		"    if lo < 0 then lo = lo + E; hi = hi - 1 end\n"
-		"  end\n"
-		"  return int64(hi, lo)\n"
-		"end\n"
-		"local function add(a, b)\n"
-		"  local hi, lo = a[1] + b[1], a[2] + b[2]\n"
-		"  if lo >= E then lo = lo - E; hi = hi + 1 end\n"
-		"  return int64(hi, lo)\n"
-		"end\n"
+		INT64_LUA
 		"local n = (#ARGV - 2) / 4\n"
 		"local sim = {}\n"
 		"for i = 0, n - 1 do\n"
@@ -326,6 +334,105 @@ static struct redis_script scripts[RS_COUNT_] = {
 		"    redis.call('HDEL', h, k)\n"
 		"    redis.call('DEL', vk)\n"
 		"    redis.call('ZREM', x, k)\n"
+		"  end\n"
+		"end\n"
+		"return 1\n", "" },
+	/* The exactly-once batch of increments only, the fast form of
+	   state-batch-once.  KEYS[1]: the batch id's key; then one per
+	   collection: its hash.  ARGV[1]: how long the id is kept (ms); then
+	   per collection, in the order of KEYS: the count c, c keys, c
+	   deltas (the batch's order within the collection).  -> 0 the id
+	   was applied before, 1 applied, 2 nothing done: the batch needs
+	   state-batch-once (a key holds a value - the marker - or holds no
+	   counter text, or a sum leaves int64: that script handles values
+	   and words the error).  One HMGET per collection reads the current
+	   values (in pieces: Lua's unpack stops near 8000); each sum is then
+	   computed in Lua numbers while both sides are at most 2^52 (exact:
+	   a 15-digit text is below 10^15), in the exact {hi, lo} form beyond;
+	   every sum is known before the first write.  The writes are the id
+	   key and one HSET per collection of each key's final value: the
+	   delta's own text for a key absent before with one increment, else
+	   a Lua number (at most 2^52: Redis writes such an argument as its
+	   full decimal integer, "%.17g" before 7.2, an integer print since;
+	   cheaper than making the string in Lua) or the {hi, lo} text. */
+	[RS_STATE_BATCH_ONCE_INCR] = { "state-batch-once-incr",
+		"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+		INT64_LUA
+		"local B, P = 4503599627370496, 4000\n"
+		"local function pair(x)\n"
+		"  local hi = math.floor(x / E)\n"
+		"  local lo = x - hi * E\n"
+		"  if lo < 0 then lo = lo + E; hi = hi - 1\n"
+		"  elseif lo >= E then lo = lo - E; hi = hi + 1 end\n"
+		"  return {hi, lo}\n"
+		"end\n"
+		"local function text(v)\n"
+		"  if type(v) == 'string' then return v end\n"
+		"  if type(v) == 'number' then\n"
+		"    if v == 0 then return '0' end\n"
+		"    return v\n"
+		"  end\n"
+		"  local hi, lo, s = v[1], v[2], ''\n"
+		"  if hi < 0 then\n"
+		"    hi, lo, s = -hi, -lo, '-'\n"
+		"    if lo < 0 then lo = lo + E; hi = hi - 1 end\n"
+		"  end\n"
+		"  if hi == 0 then return s .. string.format('%.0f', lo) end\n"
+		"  return s .. string.format('%.0f%09.0f', hi, lo)\n"
+		"end\n"
+		"local plan, a = {}, 2\n"
+		"for j = 2, #KEYS do\n"
+		"  local c = tonumber(ARGV[a])\n"
+		"  local k0, d0 = a, a + c\n"
+		"  a = a + 1 + 2 * c\n"
+		"  local got = {}\n"
+		"  for s = 1, c, P do\n"
+		"    local e = math.min(s + P - 1, c)\n"
+		"    local r = redis.call('HMGET', KEYS[j], unpack(ARGV, k0 + s, k0 + e))\n"
+		"    for i = 1, e - s + 1 do got[s + i - 1] = r[i] end\n"
+		"  end\n"
+		"  local cur, order, no = {}, {}, 0\n"
+		"  for i = 1, c do\n"
+		"    local k, d = ARGV[k0 + i], ARGV[d0 + i]\n"
+		"    local v, fresh = cur[k], false\n"
+		"    if v == nil then\n"
+		"      local t = got[i]\n"
+		"      if not t then v, fresh = 0, true\n"
+		"      elseif #t <= 15 and (t == '0' or string.match(t, '^%-?[1-9]%d*$')) then\n"
+		"        v = tonumber(t)\n"
+		"      else\n"
+		"        v = num(t)\n"
+		"        if not v then return 2 end\n"
+		"      end\n"
+		"      no = no + 1\n"
+		"      order[no] = k\n"
+		"    elseif type(v) == 'string' then\n"
+		"      v = tonumber(v)\n"
+		"    end\n"
+		"    if fresh and #d <= 15 then\n"
+		"      v = d\n"
+		"    elseif type(v) == 'number' and #d <= 15 then\n"
+		"      v = v + tonumber(d)\n"
+		"      if v > B or v < -B then v = pair(v) end\n"
+		"    else\n"
+		"      if type(v) == 'number' then v = pair(v) end\n"
+		"      v = add(v, num(d))\n"
+		"      if not v then return 2 end\n"
+		"    end\n"
+		"    cur[k] = v\n"
+		"  end\n"
+		"  plan[#plan + 1] = {KEYS[j], cur, order}\n"
+		"end\n"
+		"redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])\n"
+		"for _, p in ipairs(plan) do\n"
+		"  local h, cur, order = p[1], p[2], p[3]\n"
+		"  for s = 1, #order, P / 2 do\n"
+		"    local args, m = {}, 0\n"
+		"    for i = s, math.min(s + P / 2 - 1, #order) do\n"
+		"      local k = order[i]\n"
+		"      args[m + 1], args[m + 2], m = k, text(cur[k]), m + 2\n"
+		"    end\n"
+		"    redis.call('HSET', h, unpack(args))\n"
 		"  end\n"
 		"end\n"
 		"return 1\n", "" },

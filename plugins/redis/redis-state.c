@@ -59,6 +59,15 @@
  * it writes anything, or not at all), sets the id key with a PX of
  * PERSIST_BATCH_ID_KEEP_MS and applies the operations - one atomic step,
  * so a retry after a lost reply finds the id and applies nothing.
+ * A batch of increments only - what the core's write queue sends for
+ * usage counters - goes first to state-batch-once-incr, the same step
+ * done cheaply: each collection's hash is named once, one HMGET per
+ * collection reads the keys, the sums are checked (exactly, as above)
+ * and one HSET per collection writes them with the id key.  When a key
+ * holds a value (its marker), holds no counter text, or a sum leaves
+ * int64, that script writes nothing and answers so; the batch then goes
+ * to state-batch-once, which applies it or words the error.  Either way
+ * one script applies the whole batch or none of it.
  *
  * flush has nothing to do: every call is synchronous, so everything
  * acknowledged is in the server; how durable that is depends on the
@@ -811,9 +820,85 @@ out:
 	return ret;
 }
 
-/* batch_once(): the state-batch-once script, one round trip: the id's
-   key P b:ID is set with a PX of PERSIST_BATCH_ID_KEEP_MS in the same
-   atomic step that applies the operations, or found and nothing done. */
+/* An operation of an increment-only batch with its place in the batch,
+   for grouping the batch by collection. */
+struct incr_ref {
+	const char *collection;
+	size_t i;
+};
+
+/* qsort(): by collection, then by place in the batch. */
+static int incr_ref_cmp(const void *a, const void *b)
+{
+	const struct incr_ref *x = a, *y = b;
+	int c = strcmp(x->collection, y->collection);
+
+	if (c != 0)
+		return c;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* The state-batch-once-incr script for a batch of increments only: the
+   batch grouped by collection (one hash key each), keys then deltas.
+   *answer_r: 0 applied before, 1 applied, 2 nothing done (the batch
+   needs the state-batch-once script). */
+static int batch_once_incr(struct redis_store *st, const char *id,
+			   const struct persist_op *ops, size_t n,
+			   size_t op_size, long long *answer_r,
+			   struct persist_error *err)
+{
+	const struct persist_host *host = st->host;
+	const char *first = pc_batch_op(ops, 0, op_size)->collection;
+	struct incr_ref *refs = NULL;
+	struct redis_req req;
+	size_t ncoll = 1;
+	int ret;
+
+	for (size_t i = 1; i < n && ncoll == 1; i++)
+		if (strcmp(pc_batch_op(ops, i, op_size)->collection, first) != 0)
+			ncoll = 2;
+	if (ncoll > 1) {
+		refs = malloc(n * sizeof(*refs));
+		if (refs == NULL)
+			return host->error(err, PERSIST_ENOMEM, ENOMEM,
+					   "exactly-once batch \"%s\": out of memory", id);
+		for (size_t i = 0; i < n; i++)
+			refs[i] = (struct incr_ref){ pc_batch_op(ops, i, op_size)->collection, i };
+		qsort(refs, n, sizeof(*refs), incr_ref_cmp);
+		ncoll = 1;
+		for (size_t i = 1; i < n; i++)
+			ncoll += strcmp(refs[i].collection, refs[i - 1].collection) != 0;
+	}
+#define REF(x) pc_batch_op(ops, refs != NULL ? refs[x].i : (x), op_size)
+	redis_req_init(&req, "exactly-once batch \"%s\" of %zu operations", id, n);
+	redis_req_reserve(&req, 2 * n + 2 * ncoll + 5, 1);
+	redis_req_script(&req, RS_STATE_BATCH_ONCE_INCR, (int)(1 + ncoll));
+	redis_req_cat(&req, st->conf.prefix, "b:", id, (const char *)NULL);
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || strcmp(REF(i)->collection, REF(i - 1)->collection) != 0)
+			key_coll(&req, st, REF(i)->collection, "h");
+	redis_req_i64(&req, PERSIST_BATCH_ID_KEEP_MS);
+	for (size_t s = 0, e; s < n; s = e) {
+		for (e = s + 1; e < n && strcmp(REF(e)->collection, REF(s)->collection) == 0; e++)
+			;
+		redis_req_i64(&req, (int64_t)(e - s));
+		for (size_t i = s; i < e; i++)
+			redis_req_str(&req, REF(i)->key);
+		for (size_t i = s; i < e; i++)
+			redis_req_i64(&req, REF(i)->delta);
+	}
+#undef REF
+	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, answer_r, err);
+	redis_req_free(&req);
+	free(refs);
+	return ret;
+}
+
+/* batch_once(): one script, one round trip: the id's key P b:ID is set
+   with a PX of PERSIST_BATCH_ID_KEEP_MS in the same atomic step that
+   applies the operations, or found and nothing done.  A batch of
+   increments only goes to state-batch-once-incr first; when that one
+   leaves it (nothing done), to state-batch-once. */
 int redis_state_batch_once(void *store, const char *id, const struct persist_op *ops,
 			   size_t n, size_t op_size, int *applied_before_r,
 			   struct persist_error *err)
@@ -822,6 +907,7 @@ int redis_state_batch_once(void *store, const char *id, const struct persist_op 
 	const struct persist_host *host = st->host;
 	struct redis_req req;
 	long long answer = -1;
+	size_t i;
 	int ret;
 
 	if ((ret = pc_batch_once_check(host, id, applied_before_r, err)) != PERSIST_OK)
@@ -829,6 +915,14 @@ int redis_state_batch_once(void *store, const char *id, const struct persist_op 
 	ret = pc_batch_check(host, ops, n, op_size, batch_check, err);
 	if (ret != PERSIST_OK || n == 0)
 		return ret;
+	for (i = 0; i < n; i++)
+		if (pc_batch_op(ops, i, op_size)->type != PERSIST_OP_INCR)
+			break;
+	if (i == n && n <= (size_t)(INT_MAX - 5) / 2) {
+		ret = batch_once_incr(st, id, ops, n, op_size, &answer, err);
+		if (ret != PERSIST_OK || answer != 2)
+			goto answered;
+	}
 	if (n > (size_t)(INT_MAX - 2) / 4)
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "batch of %zu operations is too large\n"
@@ -838,7 +932,7 @@ int redis_state_batch_once(void *store, const char *id, const struct persist_op 
 	redis_req_reserve(&req, 8 * n + 6, 1);
 	redis_req_script(&req, RS_STATE_BATCH_ONCE, (int)(1 + 4 * n));
 	redis_req_cat(&req, st->conf.prefix, "b:", id, (const char *)NULL);
-	for (size_t i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		const struct persist_op *op = pc_batch_op(ops, i, op_size);
 
 		key_coll(&req, st, op->collection, "h");
@@ -851,7 +945,7 @@ int redis_state_batch_once(void *store, const char *id, const struct persist_op 
 	}
 	redis_req_i64(&req, PERSIST_BATCH_ID_KEEP_MS);
 	redis_req_i64(&req, host->now_ms());
-	for (size_t i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		const struct persist_op *op = pc_batch_op(ops, i, op_size);
 
 		switch (op->type) {
@@ -883,6 +977,7 @@ int redis_state_batch_once(void *store, const char *id, const struct persist_op 
 	}
 	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &answer, err);
 	redis_req_free(&req);
+answered:
 	if (ret == PERSIST_OK && answer != 0 && answer != 1)
 		ret = host->error(err, PERSIST_EIO, 0,
 				  "exactly-once batch \"%s\": unexpected answer %lld from redis",

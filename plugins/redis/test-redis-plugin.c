@@ -667,6 +667,279 @@ static void test_state_batch(void)
 	ph_close(&redis, PERSIST_KIND_STATE, st);
 }
 
+/* --- exactly-once batches of increments ----------------------------- */
+
+/* EVALSHA calls the server has run (INFO commandstats): an increment-only
+   batch_once is one call on its fast script, two when that one leaves
+   the batch to the general script. */
+static long long evalsha_calls(void)
+{
+	redisReply *r = raw("INFO commandstats");
+	const char *at;
+	long long n = -1;
+
+	if (r->type == REDIS_REPLY_STRING &&
+	    (at = strstr(r->str, "cmdstat_evalsha:calls=")) != NULL)
+		n = atoll(at + 22);
+	freeReplyObject(r);
+	return n;
+}
+
+/* The text stored for key k in collection c's hash (counter text or the
+   value marker), "" when absent. */
+static const char *hget(const char *c, const char *k)
+{
+	static char buf[64];
+	redisReply *r = raw("HGET %ss:{%s}:h %s", prefix, c, k);
+
+	snprintf(buf, sizeof(buf), "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+	freeReplyObject(r);
+	return buf;
+}
+
+/* An increment op. */
+#define INC(c, k, d) { .type = PERSIST_OP_INCR, .collection = (c), .key = (k), .delta = (d) }
+
+/* batch_once of ops; the EVALSHA calls it took in *calls_r. */
+static int once_counted(void *st, const char *id, const struct persist_op *ops,
+			size_t n, int *before_r, long long *calls_r,
+			struct persist_error *err)
+{
+	long long c0 = evalsha_calls();
+	int ret = redis.pl->state->batch_once(st, id, ops, n, sizeof(ops[0]),
+					      before_r, err);
+
+	*calls_r = evalsha_calls() - c0;
+	return ret;
+}
+
+/* Increments only, the fast script: applied once (a retry with the same
+   id applies nothing), several increments of one key summed in order,
+   several collections grouped, a key absent before. */
+static void test_once_incr(void)
+{
+	void *st = state_open();
+	struct persist_error err;
+	struct persist_op ops[] = {
+		INC("oi1", "a", 5), INC("oi2", "a", 100), INC("oi1", "b", -3),
+		INC("oi1", "a", 7), INC("oi3", "z", 1), INC("oi2", "a", -1),
+		INC("oi1", "a", -20), INC("oi3", "z", 0),
+	};
+	int before = -1;
+	long long calls = 0;
+
+	freeReplyObject(raw("HSET %ss:{oi1}:h a 10", prefix));
+	CHECK_OK(once_counted(st, "oi-1", ops, 8, &before, &calls, &err), &err);
+	CU_ASSERT_EQUAL(before, 0);
+	CU_ASSERT_EQUAL(calls, 1);
+	CU_ASSERT_STRING_EQUAL(hget("oi1", "a"), "2");
+	CU_ASSERT_STRING_EQUAL(hget("oi1", "b"), "-3");
+	CU_ASSERT_STRING_EQUAL(hget("oi2", "a"), "99");
+	CU_ASSERT_STRING_EQUAL(hget("oi3", "z"), "1");
+	CU_ASSERT(raw_int("PTTL %sb:oi-1", prefix) > 0);
+	/* the retry after a lost reply */
+	CHECK_OK(once_counted(st, "oi-1", ops, 8, &before, &calls, &err), &err);
+	CU_ASSERT_EQUAL(before, 1);
+	CU_ASSERT_EQUAL(calls, 1);
+	CU_ASSERT_STRING_EQUAL(hget("oi1", "a"), "2");
+	CU_ASSERT_STRING_EQUAL(hget("oi2", "a"), "99");
+	/* another id applies again */
+	CHECK_OK(once_counted(st, "oi-2", ops, 8, &before, &calls, &err), &err);
+	CU_ASSERT_EQUAL(before, 0);
+	CU_ASSERT_STRING_EQUAL(hget("oi1", "a"), "-6");
+	CU_ASSERT_STRING_EQUAL(hget("oi2", "a"), "198");
+	ph_close(&redis, PERSIST_KIND_STATE, st);
+}
+
+/* Increments that the fast script must refuse: a key holding no counter
+   text, a sum leaving int64 (on a stored value, or on the way through a
+   run of increments of one key).  The batch answers PERSIST_EINVAL
+   naming the key, nothing of it is applied (the other key of the batch
+   is unchanged, the id is not kept), so the same id applies later. */
+static void test_once_incr_refused(void)
+{
+	void *st = state_open();
+	struct persist_error err;
+	static const struct {
+		const char *stored, *key;
+		int64_t delta;
+	} bad[] = {
+		{ "abc", "txt", 1 },
+		{ "012", "lead", 1 },
+		{ "1.5", "frac", 1 },
+		{ "9223372036854775800", "hi", 100 },
+		{ "-9223372036854775800", "lo", -100 },
+		{ "9223372036854775807", "max", 1 },
+		{ "99999999999999999999", "long", 1 },
+	};
+	int before = -1;
+	long long calls = 0;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct persist_op ops[] = {
+			INC("ob", "other", 1), INC("ob2", "x", 1),
+			INC("ob", bad[i].key, bad[i].delta),
+		};
+		char id[32];
+
+		snprintf(id, sizeof(id), "ob-%zu", i);
+		freeReplyObject(raw("HSET %ss:{ob}:h other 5", prefix));
+		freeReplyObject(raw("HSET %ss:{ob}:h %s %s", prefix, bad[i].key,
+				    bad[i].stored));
+		CHECK_IS(once_counted(st, id, ops, 3, &before, &calls, &err),
+			 PERSIST_EINVAL, &err);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, bad[i].key));
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "nothing was applied"));
+		CU_ASSERT_EQUAL(calls, 2); /* the general script worded it */
+		CU_ASSERT_STRING_EQUAL(hget("ob", "other"), "5");
+		CU_ASSERT_STRING_EQUAL(hget("ob2", "x"), "");
+		CU_ASSERT_STRING_EQUAL(hget("ob", bad[i].key), bad[i].stored);
+		CU_ASSERT_EQUAL(raw_int("EXISTS %sb:%s", prefix, id), 0);
+		/* with the key fixed, the same id applies */
+		freeReplyObject(raw("HSET %ss:{ob}:h %s 1", prefix, bad[i].key));
+		CHECK_OK(once_counted(st, id, ops, 3, &before, &calls, &err), &err);
+		CU_ASSERT_EQUAL(before, 0);
+		CU_ASSERT_STRING_EQUAL(hget("ob", "other"), "6");
+		freeReplyObject(raw("DEL %ss:{ob}:h %ss:{ob2}:h", prefix, prefix));
+	}
+	/* int64 left on the way: max - 1, +1 (= max), +1 */
+	{
+		struct persist_op ops[] = {
+			INC("ob", "run", INT64_MAX - 1), INC("ob", "run", 1),
+			INC("ob", "run", 1), INC("ob", "run", -5),
+		};
+
+		CHECK_IS(once_counted(st, "ob-run", ops, 4, &before, &calls, &err),
+			 PERSIST_EINVAL, &err);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "\"run\""));
+		CU_ASSERT_STRING_EQUAL(hget("ob", "run"), "");
+	}
+	ph_close(&redis, PERSIST_KIND_STATE, st);
+}
+
+/* Sums the fast script computes exactly beyond Lua's 2^53: stored values
+   and deltas near int64's ends, runs of increments of one key that cross
+   2^52 up and down, 15- and 16-digit texts. */
+static void test_once_incr_big(void)
+{
+	void *st = state_open();
+	struct persist_error err;
+	static const struct {
+		const char *stored; /* NULL: absent */
+		int64_t delta[10];
+		const char *want;
+	} cases_[] = {
+		{ "9223372036854775700", { 100, 7, 0, 0 }, "9223372036854775807" },
+		{ "-9223372036854775700", { -100, -8, 0, 0 }, "-9223372036854775808" },
+		{ NULL, { INT64_MIN, 0, 0, 0 }, "-9223372036854775808" },
+		{ NULL, { INT64_MAX, INT64_MIN, 0, 0 }, "-1" },
+		{ "999999999999999", { 999999999999999, 999999999999999,
+				       999999999999999, 999999999999999 },
+		  "4999999999999995" },
+		{ "-999999999999999", { -999999999999999, -999999999999999,
+					-999999999999999, -999999999999999 },
+		  "-4999999999999995" },
+		{ "4503599627370496", { 1, -1000000000, 1000000000, -1 },
+		  "4503599627370496" },
+		{ "4503599627370497", { -4503599627370497, 0, 0, 0 }, "0" },
+		{ "-1000000000000000000", { -1, 1, -999999999, 0 },
+		  "-1000000000999999999" },
+		{ "123456789012345678", { -123456789012345678, -5, 0, 0 }, "-5" },
+		{ "9007199254740993", { 2, 0, 0, 0 }, "9007199254740995" },
+		/* ten 15-digit steps pass 2^53: beyond it doubles are not exact */
+		{ "999999999999999", { 999999999999999, 999999999999999,
+				       999999999999999, 999999999999999,
+				       999999999999999, 999999999999999,
+				       999999999999999, 999999999999999,
+				       999999999999999, 999999999999999 },
+		  "10999999999999989" },
+	};
+	int before = -1;
+	long long calls = 0;
+
+	for (size_t i = 0; i < sizeof(cases_) / sizeof(cases_[0]); i++) {
+		struct persist_op ops[11];
+		char key[16], id[32];
+		size_t n = 0;
+
+		snprintf(key, sizeof(key), "k%zu", i);
+		snprintf(id, sizeof(id), "big-%zu", i);
+		if (cases_[i].stored != NULL)
+			freeReplyObject(raw("HSET %ss:{big}:h %s %s", prefix, key,
+					    cases_[i].stored));
+		ops[n++] = (struct persist_op)INC("big", "other", 1);
+		for (size_t j = 0; j < 10; j++)
+			if (j == 0 || cases_[i].delta[j] != 0)
+				ops[n++] = (struct persist_op)INC("big", key, cases_[i].delta[j]);
+		CHECK_OK(once_counted(st, id, ops, n, &before, &calls, &err), &err);
+		CU_ASSERT_EQUAL(calls, 1);
+		if (strcmp(hget("big", key), cases_[i].want) != 0)
+			fprintf(stderr, "big case %zu: got %s, want %s\n", i,
+				hget("big", key), cases_[i].want);
+		CU_ASSERT_STRING_EQUAL(hget("big", key), cases_[i].want);
+	}
+	CU_ASSERT_EQUAL(atoll(hget("big", "other")),
+			(long long)(sizeof(cases_) / sizeof(cases_[0])));
+	ph_close(&redis, PERSIST_KIND_STATE, st);
+}
+
+/* A key holding a value (its marker in the hash): the fast script writes
+   nothing and the general script applies the batch - INCRBY on the value
+   keeps its TTL; a marker whose value expired starts a counter.  A batch
+   of more keys than one HMGET/HSET piece (4000) with repeated keys. */
+static void test_once_incr_values(void)
+{
+	void *st = state_open();
+	const struct persist_state_ops *o = st != NULL ? redis.pl->state : NULL;
+	struct persist_error err;
+	struct persist_op ops[] = {
+		INC("ov", "c", 1), INC("ov", "v", 2), INC("ov", "c", 1),
+	};
+	struct persist_op *many;
+	char (*keys)[16];
+	int before = -1;
+	long long calls = 0;
+	char *got;
+	size_t n = 12000, distinct = 9000;
+
+	CHECK_OK(o->set(st, "ov", "v", "40", 2, 60000, &err), &err);
+	CHECK_OK(once_counted(st, "ov-1", ops, 3, &before, &calls, &err), &err);
+	CU_ASSERT_EQUAL(before, 0);
+	CU_ASSERT_EQUAL(calls, 2);
+	got = sget(st, "ov", "v", NULL, NULL);
+	CU_ASSERT(got != NULL && strcmp(got, "42") == 0);
+	free(got);
+	CU_ASSERT(raw_int("PTTL %ss:{ov}:v:v", prefix) > 0);
+	CU_ASSERT_STRING_EQUAL(hget("ov", "c"), "2");
+	CHECK_OK(once_counted(st, "ov-1", ops, 3, &before, &calls, &err), &err);
+	CU_ASSERT_EQUAL(before, 1);
+	CU_ASSERT_STRING_EQUAL(hget("ov", "c"), "2");
+	/* the value's string is gone, its marker stays */
+	freeReplyObject(raw("DEL %ss:{ov}:v:v", prefix));
+	CHECK_OK(once_counted(st, "ov-2", ops, 3, &before, &calls, &err), &err);
+	CU_ASSERT_EQUAL(calls, 2);
+	CU_ASSERT_STRING_EQUAL(hget("ov", "v"), "2");
+	CU_ASSERT_STRING_EQUAL(hget("ov", "c"), "4");
+	/* big batch: key i % distinct gets i + 1 */
+	many = calloc(n, sizeof(*many));
+	keys = calloc(distinct, sizeof(*keys));
+	CU_ASSERT_FATAL(many != NULL && keys != NULL);
+	for (size_t i = 0; i < distinct; i++)
+		snprintf(keys[i], sizeof(keys[i]), "m%zu", i);
+	for (size_t i = 0; i < n; i++)
+		many[i] = (struct persist_op)INC("om", keys[i % distinct], (int64_t)i + 1);
+	CHECK_OK(once_counted(st, "om-1", many, n, &before, &calls, &err), &err);
+	CU_ASSERT_EQUAL(calls, 1);
+	CU_ASSERT_EQUAL(raw_int("HLEN %ss:{om}:h", prefix), (long long)distinct);
+	CU_ASSERT_EQUAL(atoll(hget("om", "m0")), 1 + 9001);
+	CU_ASSERT_EQUAL(atoll(hget("om", "m2999")), 3000 + 12000);
+	CU_ASSERT_EQUAL(atoll(hget("om", "m3000")), 3001);
+	CU_ASSERT_EQUAL(atoll(hget("om", "m8999")), 9000);
+	free(many);
+	free(keys);
+	ph_close(&redis, PERSIST_KIND_STATE, st);
+}
+
 #define INCR_THREADS 8
 #define INCR_EACH 500
 
@@ -1363,6 +1636,10 @@ static const struct t_case cases[] = {
 	{ "state log", test_state_log },
 	{ "state batch", test_state_batch },
 	{ "state collections", test_state_collections },
+	{ "once: increments", test_once_incr },
+	{ "once: increments refused", test_once_incr_refused },
+	{ "once: increments beyond 2^53", test_once_incr_big },
+	{ "once: increments of values, many keys", test_once_incr_values },
 	{ "state threads", test_state_threads },
 	{ "config", test_config },
 	{ "config ttl", test_config_ttl },
