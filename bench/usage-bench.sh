@@ -34,7 +34,7 @@
 . "$abs_top_srcdir/bench/bench-lib.sh"
 set -u
 ROUNDS=${ROUNDS:-5}
-SCALE_ROUNDS=${SCALE_ROUNDS:-3}
+SCALE_ROUNDS=${SCALE_ROUNDS:-5}
 PROCS=8
 N=1000000
 T=$PERSIST_TEST_TMP
@@ -195,6 +195,7 @@ while [ $r -lt "$SCALE_ROUNDS" ]; do
 done
 echo "scale-redis ($PROCS processes), last run:"; sed 's/^/  /' "$T/sc$((SCALE_ROUNDS - 1))"
 echo "  runs, events/s: persist $(tr '\n' ' ' <"$T/s.p"), anchor $(tr '\n' ' ' <"$T/s.a")"
+[ $have_rb = 1 ] && echo "  ratio per round: $(paste -d' ' "$T/s.p" "$T/s.a" | awk '{ printf "%.1f ", $1 / $2 }')"
 echo "  broadcast p99 per run, ms: $(tr '\n' ' ' <"$T/s.b")"
 p=$(bench_median <"$T/s.p")
 b=$(bench_median <"$T/s.b")
