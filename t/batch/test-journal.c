@@ -531,6 +531,16 @@ static uint64_t split_end(void)
 	return v;
 }
 
+/* The size of a file under the case's root (-1: none). */
+static long file_size_of(const char *rel)
+{
+	char path[4400];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
 /* Queue SPLIT_KEYS increments and one of a key holding text, then flush:
    the provider refuses the batch, which goes record by record. */
 static int child_split(void)
@@ -572,6 +582,7 @@ static void test_split_killed(void)
 {
 	struct persist_error err;
 	int status, applied = 0, tries;
+	long sp_size;
 	persist *p;
 	pid_t pid;
 
@@ -579,6 +590,8 @@ static void test_split_killed(void)
 	CU_ASSERT_EQUAL_FATAL(open_extra("", &p, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(persist_state_set(p, "sp", "text", "abc", 3, 0, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
+	sp_size = file_size_of("kv/sp.jsonl");
+	CU_ASSERT_FATAL(sp_size > 0);
 
 	pid = fork();
 	if (pid == 0)
@@ -586,7 +599,9 @@ static void test_split_killed(void)
 	CU_ASSERT_FATAL(pid > 0);
 	for (tries = 0; tries < 20000 && split_end() == 0; tries++)
 		usleep(500);
-	usleep(20000);   /* let some records land */
+	/* let some records land: the journal of "sp" grows by each */
+	for (tries = 0; tries < 20000 && file_size_of("kv/sp.jsonl") < sp_size + 2000; tries++)
+		usleep(500);
 	kill(pid, SIGKILL);
 	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
 	CU_ASSERT_FATAL(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
