@@ -219,44 +219,45 @@ static void fs_batch_unmark(struct fs_state *st, struct fs_batch_kv *kvs, size_t
 
 /* A batch failed before its commit point: cut every file it marked back
    to its size before the batch, forget the replicas' changes, and remove
-   the markers of the files cut back (the others keep theirs, and the
-   next holder of their lock cuts them: see fs-marker.c). */
+   the markers of the files cut back (a file that cannot be cut keeps its
+   marker, and the next holder of its lock cuts it: see fs-marker.c). */
 static void fs_batch_undo(struct fs_state *st, struct fs_batch_kv *kvs, size_t n_kvs,
 			  struct fs_batch_log *logs, size_t n_logs)
 {
 	for (size_t i = 0; i < n_kvs; i++) {
 		struct fs_kv *kv = kvs[i].kv;
 
-		if (kvs[i].marked && (kv->fd < 0 || ftruncate(kv->fd, kvs[i].pre) < 0)) {
-			kvs[i].marked = -1; /* keeps its marker */
-			st->host->log(st->sink, PERSIST_LOG_ERROR,
-				      "cannot cut back collection \"%s\" after a failed batch: %s; "
-				      "the next writer will", kv->name, strerror(errno));
+		if (kvs[i].marked) {
+			int e = kv->fd < 0 ? EBADF : ftruncate(kv->fd, kvs[i].pre) < 0 ? errno : 0;
+
+			if (e == 0)
+				(void)fs_marker_clear(st, FS_DIR_KV, kv->name, kv->lock_fd);
+			else
+				st->host->log(st->sink, PERSIST_LOG_ERROR,
+					      "cannot cut back collection \"%s\" after a failed batch: %s; "
+					      "the next writer will", kv->name, strerror(e));
+			kvs[i].marked = 0;
 		}
 		fs_kv_reset(kv);
 	}
 	for (size_t i = 0; i < n_logs; i++) {
 		struct fs_log *log = logs[i].log;
+		int e;
 
 		if (!logs[i].marked)
 			continue;
-		if (log->fd >= 0 && ftruncate(log->fd, logs[i].pre) == 0) {
+		e = log->fd < 0 ? EBADF : ftruncate(log->fd, logs[i].pre) < 0 ? errno : 0;
+		if (e == 0) {
 			log->end = logs[i].pre;
+			(void)fs_marker_clear(st, FS_DIR_LOG, log->name, log->lock_fd);
 		} else {
-			logs[i].marked = -1;
 			log->end = -1;
 			st->host->log(st->sink, PERSIST_LOG_ERROR,
 				      "cannot cut back log \"%s\" after a failed batch: %s; "
-				      "the next writer will", log->name, strerror(errno));
+				      "the next writer will", log->name, strerror(e));
 		}
+		logs[i].marked = 0;
 	}
-	for (size_t i = 0; i < n_kvs; i++)
-		if (kvs[i].marked < 0)
-			kvs[i].marked = 0;
-	for (size_t i = 0; i < n_logs; i++)
-		if (logs[i].marked < 0)
-			logs[i].marked = 0;
-	fs_batch_unmark(st, kvs, n_kvs, logs, n_logs);
 }
 
 /* Apply n operations with one write and one fdatasync per file; with an

@@ -53,6 +53,12 @@ struct fs_marker {
 	int64_t size, time_ms;
 };
 
+/* What a file is called in messages: "log" or "collection". */
+static const char *fs_marker_what(enum fs_state_subdir which)
+{
+	return which == FS_DIR_LOG ? "log" : "collection";
+}
+
 /* The lock file's name in ROOT/.locks: "kv.<c>" or "log.<c>". */
 static void fs_marker_lock_name(char *buf, size_t size,
 				enum fs_state_subdir which, const char *collection)
@@ -105,14 +111,16 @@ int fs_marker_set(struct fs_state *st, enum fs_state_subdir which,
 		e = errno != 0 ? errno : EIO;
 	if (opened)
 		close(fd);
-	if (e != 0)
+	if (e != 0) {
+		char name[PERSIST_COLLECTION_MAX + 8];
+
+		fs_marker_lock_name(name, sizeof(name), which, collection);
 		return st->host->error(err, PERSIST_EIO, e,
 				       "cannot mark %s \"%s\" for a batch: %s\n"
-				       "The batch writes nothing without its lock file \"%s/%s/%s.%s\" writable.",
-				       which == FS_DIR_LOG ? "log" : "collection",
-				       collection, strerror(e), st->opts.root,
-				       FS_LOCK_DIR, which == FS_DIR_LOG ? "log" : "kv",
-				       collection);
+				       "The batch writes nothing without its lock file \"%s/%s/%s\" writable.",
+				       fs_marker_what(which), collection, strerror(e),
+				       st->opts.root, FS_LOCK_DIR, name);
+	}
 	return PERSIST_OK;
 }
 
@@ -179,7 +187,7 @@ static int fs_marker_cut(struct fs_state *st, enum fs_state_subdir which,
 	if (e != 0)
 		return st->host->error(err, PERSIST_EIO, e,
 				       "cannot cut back the part of batch \"%s\" left in %s \"%s\" by a killed writer: %s",
-				       m->id, which == FS_DIR_LOG ? "log" : "collection",
+				       m->id, fs_marker_what(which),
 				       collection, strerror(e));
 	return PERSIST_OK;
 }
@@ -190,7 +198,7 @@ static int fs_marker_recover(struct fs_state *st, enum fs_state_subdir which,
 			     const char *collection, int lock_fd,
 			     struct persist_error *err)
 {
-	const char *what = which == FS_DIR_LOG ? "log" : "collection";
+	const char *what = fs_marker_what(which);
 	char line[FS_MARKER_MAX + 1];
 	struct fs_marker m;
 	ssize_t n = fs_pread_full(lock_fd, line, sizeof(line) - 1, 0);
@@ -260,20 +268,20 @@ int fs_marker_settle(struct fs_state *st, enum fs_state_subdir which,
 		if (fstat(lock_fd, &sb) < 0)
 			return st->host->error(err, PERSIST_EIO, errno,
 					       "cannot stat the lock file of %s \"%s\": %s",
-					       which == FS_DIR_LOG ? "log" : "collection",
+					       fs_marker_what(which),
 					       collection, strerror(errno));
 		if (sb.st_size == 0)
 			return PERSIST_OK;
 		if (!exclusive && (e = fs_flock(lock_fd, LOCK_EX)) != 0)
 			return st->host->error(err, PERSIST_EIO, e, "cannot lock %s \"%s\": %s",
-					       which == FS_DIR_LOG ? "log" : "collection",
+					       fs_marker_what(which),
 					       collection, strerror(e));
 		ret = fs_marker_recover(st, which, collection, lock_fd, err);
 		if (exclusive)
 			return ret;
 		if ((e = fs_flock(lock_fd, LOCK_SH)) != 0)
 			return st->host->error(err, PERSIST_EIO, e, "cannot lock %s \"%s\": %s",
-					       which == FS_DIR_LOG ? "log" : "collection",
+					       fs_marker_what(which),
 					       collection, strerror(e));
 		if (ret != PERSIST_OK) {
 			if (err == NULL || err->sys_errno == 0 ||
