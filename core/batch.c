@@ -326,6 +326,15 @@ static void note_latency(struct persist_batcher *b, int64_t us)
 		b->st.max_flush_us = us;
 }
 
+/* Whether the inflight batch may move to the fallback's journal: not when
+   part of it may have landed - after an uncertain answer, or (journalQueued)
+   once its piece is applied record by record, whose records carry ids of
+   their own.  Such a batch waits for the primary. */
+static int movable(const struct persist_batcher *b)
+{
+	return !b->uncertain && !(b->split && b->journal != NULL);
+}
+
 int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 {
 	struct persist_failover *fo = b->p->failover[PERSIST_KIND_STATE];
@@ -333,7 +342,7 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 	struct persist_error one;
 	int64_t start;
 	size_t n;
-	int ret, before = 0, movable;
+	int ret, before = 0;
 
 	if (batch_inflight_left(b) == 0) {
 		if (b->pending.ops == 0)
@@ -352,12 +361,7 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 	if (b->journal != NULL && (ret = journal_flush_begin(b, &one)) != PERSIST_OK)
 		goto sent;
 	ret = PERSIST_FAILOVER_USE_PRIMARY;
-	/* A batch may move to the fallback's journal unless part of it may
-	   have landed: after an uncertain answer, or (journalQueued) once its
-	   piece is applied record by record, whose records carry ids of their
-	   own.  Such a batch waits for the primary. */
-	movable = !b->uncertain && !(b->split && b->journal != NULL);
-	if (fo != NULL && movable && persist_failover_active(fo))
+	if (fo != NULL && movable(b) && persist_failover_active(fo))
 		ret = persist_failover_write(fo, b->once_id, b->ops + b->first_op, n, NULL, &one);
 	if (ret != PERSIST_FAILOVER_USE_PRIMARY)
 		goto sent;
@@ -379,9 +383,7 @@ int batch_flush_once(struct persist_batcher *b, struct persist_error *err)
 			apply_split(b, &one);
 	if (fo != NULL && persist_failover_outage(ret))
 		persist_failover_down(fo, ret, &one);
-	if (b->journal != NULL && b->split)
-		movable = 0;   /* record by record has begun */
-	if (fo != NULL && ret == PERSIST_EUNAVAIL && movable) {
+	if (fo != NULL && ret == PERSIST_EUNAVAIL && movable(b)) {
 		/* nothing of it applied: to the journal */
 		struct persist_error jerr;
 		int r;

@@ -514,14 +514,20 @@ static void payload_encode(const struct persist_op *op, int64_t now_ms, uint8_t 
 		memcpy(d + clen + klen, op->value, vlen);
 }
 
+/* The head of the record of total bytes at offset seq, in b. */
+static void record_head(uint8_t *b, size_t total, uint64_t seq)
+{
+	memcpy(b, RECORD_MAGIC, 4);
+	put_u32(b + 4, (uint32_t)(total - RECORD_HEAD - RECORD_SUM));
+	put_u64(b + 8, seq);
+}
+
 /* Encode op as the record at offset seq into b (total bytes, from
    record_size). */
 static void record_encode(const struct persist_op *op, uint64_t seq, int64_t now_ms,
 			  uint8_t *b, size_t total)
 {
-	memcpy(b, RECORD_MAGIC, 4);
-	put_u32(b + 4, (uint32_t)(total - RECORD_HEAD - RECORD_SUM));
-	put_u64(b + 8, seq);
+	record_head(b, total, seq);
 	payload_encode(op, now_ms, b + RECORD_HEAD);
 	checksum(b, total - RECORD_SUM, b + total - RECORD_SUM);
 }
@@ -546,9 +552,7 @@ static void group_encode(const char *id, const struct persist_op *ops, size_t n,
 	size_t klen = strlen(id), at;
 	uint8_t *pl = b + RECORD_HEAD;
 
-	memcpy(b, RECORD_MAGIC, 4);
-	put_u32(b + 4, (uint32_t)(total - RECORD_HEAD - RECORD_SUM));
-	put_u64(b + 8, seq);
+	record_head(b, total, seq);
 	memset(pl, 0, PAYLOAD_FIXED);
 	pl[0] = SPOOL_GROUP;
 	put_u32(pl + 4, (uint32_t)klen);
@@ -702,18 +706,17 @@ int persist_spool_append_locked(struct persist_spool *s, const char *group_id,
 	uint8_t *buf;
 	int ret;
 
-	if (group_id != NULL && n > 0 && (total = group_size(group_id, ops, n)) == 0) {
+	if (n == 0)
+		group_id = NULL;
+	if (group_id != NULL && (total = group_size(group_id, ops, n)) == 0) {
 		persist_log(s->p, PERSIST_LOG_WARNING,
 			"journal \"%s\": batch %s is too large for one record; its %zu writes "
 			"are journaled one by one, and a crash while it moves may apply it twice",
 			s->path, group_id, n);
 		group_id = NULL;
 	}
-	if (group_id == NULL || n == 0) {
-		group_id = NULL;
-		for (size_t i = 0; i < n; i++)
-			total += record_size(&ops[i]);
-	}
+	for (size_t i = 0; group_id == NULL && i < n; i++)
+		total += record_size(&ops[i]);
 	if ((buf = malloc(total > 0 ? total : 1)) == NULL)
 		return persist_error_set(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
 	if ((ret = file_enter(s, err)) != PERSIST_OK) {
@@ -953,9 +956,9 @@ static int read_chunk(struct persist_spool *s, uint64_t from, uint64_t end, size
 	size_t rcap = 0, len;
 	uint64_t off;
 	const char *why = NULL;
-	int r, ret = PERSIST_OK, group = 0;
+	int r, ret = PERSIST_OK;
 
-	for (off = from; off < end && c->n < max && !group; off += len) {
+	for (off = from; off < end && c->n < max && !c->group; off += len) {
 		const uint8_t *pl;
 		size_t plen;
 
@@ -972,7 +975,6 @@ static int read_chunk(struct persist_spool *s, uint64_t from, uint64_t end, size
 		if (pl[0] == SPOOL_GROUP) {
 			if (c->n > 0)
 				break;        /* the group starts the next chunk */
-			group = 1;
 			r = chunk_add_group(&cb, pl, plen, off);
 		} else {
 			r = chunk_add(&cb, pl, plen, off);
@@ -1035,7 +1037,7 @@ int persist_spool_next_chunk(struct persist_spool *s, size_t max_ops,
 				persist_spool_chunk_free(chunk_r);
 		}
 	}
-	if (ret == PERSIST_OK && chunk_r->n > 0 && chunk_r->id[0] == '\0') {
+	if (ret == PERSIST_OK && chunk_r->n > 0 && !chunk_r->group) {
 		gen_hex(s, gen);
 		snprintf(chunk_r->id, sizeof(chunk_r->id), "%s-%" PRIu64, gen, s->h.replayed);
 	}
