@@ -80,5 +80,8 @@ int persist_state_apply(struct persist_sink *sink, const struct persist_op *ops,
 int persist_state_apply_once(struct persist_sink *sink, const char *id,
 			     const struct persist_op *ops, size_t n,
 			     int *applied_before_r, struct persist_error *err);
+int persist_state_apply_dated(struct persist_sink *sink, const char *id,
+			      const struct persist_op *ops, const int64_t *written_ms,
+			      size_t n, int *applied_before_r, struct persist_error *err);
 
 #endif

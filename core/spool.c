@@ -1169,6 +1169,18 @@ static void shorten_ttls(struct persist_spool_chunk *c, int64_t now)
 	}
 }
 
+/* The times a replay sends with the piece's sets and deletes: when each
+   was journaled, never earlier than the record before it - the journal's
+   order is the order its writes were made in, even if the clock stepped
+   back meanwhile, and the provider must not put them in another. */
+static void order_times(struct persist_spool_chunk *c)
+{
+	for (size_t i = 1; i < c->n; i++) {
+		if (c->times_ms[i] < c->times_ms[i - 1])
+			c->times_ms[i] = c->times_ms[i - 1];
+	}
+}
+
 /* Record (durably) that the piece c is applied one record at a time from
    now on: whoever takes it over after a crash does the same. */
 static int mark_split(struct persist_spool *s, struct persist_spool_chunk *c,
@@ -1204,8 +1216,10 @@ int persist_spool_apply_chunk(struct persist_spool *s, struct persist_sink *sink
 
 	*before_r = 0;
 	shorten_ttls(c, persist_now_ms());
+	order_times(c);
 	if (!c->split) {
-		ret = persist_state_apply_once(sink, c->id, c->ops, c->n, before_r, err);
+		ret = persist_state_apply_dated(sink, c->id, c->ops, c->times_ms, c->n,
+						before_r, err);
 		if (ret != PERSIST_EINVAL)
 			return ret;
 	}
@@ -1227,7 +1241,8 @@ int persist_spool_apply_chunk(struct persist_spool *s, struct persist_sink *sink
 		else
 			snprintf(id, sizeof(id), "%.40s%s", c->id, num);
 		persist_error_clear(err);
-		ret = persist_state_apply_once(sink, id, &c->ops[i], 1, &before, err);
+		ret = persist_state_apply_dated(sink, id, &c->ops[i], &c->times_ms[i], 1,
+						&before, err);
 		if (ret == PERSIST_EINVAL) {
 			persist_log(s->p, PERSIST_LOG_ERROR,
 				"state: journaled write %" PRIu64 " of journal \"%s\" was refused by "

@@ -20,6 +20,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -557,14 +558,19 @@ int persist_state_batch(persist *p, const struct persist_op *ops, size_t n,
 	return write_outcome(p, sink, ret, ops, n, NULL, err);
 }
 
-int persist_state_batch_once(persist *p, const char *id,
-			     const struct persist_op *ops, size_t n,
-			     int *applied_before_r, struct persist_error *err)
+/* What persist_state_batch_once and _dated check before they send
+   anything: the id, the output, the operations (and their write times
+   when written_ms is given); then the write queue is flushed, so what was
+   queued before is stored first.  *sink_r: the state sink. */
+static int once_begin(persist *p, const char *id, const struct persist_op *ops,
+		      const int64_t *written_ms, size_t n, int *applied_before_r,
+		      struct persist_sink **sink_r, struct persist_error *err)
 {
-	struct persist_sink *sink;
+	const char *method = written_ms != NULL ? "batch_once_dated" : "batch_once";
+	int64_t latest = persist_now_ms() + PERSIST_BATCH_ID_KEEP_MS;
 	int ret;
 
-	if ((ret = persist_sink_get(p, PERSIST_KIND_STATE, &sink, err)) != PERSIST_OK)
+	if ((ret = persist_sink_get(p, PERSIST_KIND_STATE, sink_r, err)) != PERSIST_OK)
 		return ret;
 	if (applied_before_r == NULL)
 		return persist_error_set(err, PERSIST_EINVAL, 0, "applied_before_r is NULL");
@@ -578,17 +584,55 @@ int persist_state_batch_once(persist *p, const char *id,
 	if (ops == NULL && n > 0)
 		return persist_error_set(err, PERSIST_EINVAL, 0, "batch operations are NULL");
 	for (size_t i = 0; i < n; i++) {
-		if ((ret = check_op(&ops[i], i, sink->caps, err)) != PERSIST_OK)
+		if ((ret = check_op(&ops[i], i, (*sink_r)->caps, err)) != PERSIST_OK)
 			return ret;
+		if (written_ms == NULL ||
+		    (ops[i].type != PERSIST_OP_SET && ops[i].type != PERSIST_OP_DELETE))
+			continue;
+		if (written_ms[i] <= 0 || written_ms[i] > latest)
+			return persist_error_set(err, PERSIST_EINVAL, 0,
+				"batch operation %zu (key \"%s\"): write time %" PRId64 " out of range\n"
+				"A write time is in milliseconds since the epoch, at most a day "
+				"ahead of this machine's clock.", i, ops[i].key, written_ms[i]);
 	}
-	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, batch_once))
-		return persist_not_supported(sink, "batch_once", err);
+	if (written_ms != NULL ? !PERSIST_OPS_HAS(*sink_r, struct persist_state_ops, batch_once_dated)
+			       : !PERSIST_OPS_HAS(*sink_r, struct persist_state_ops, batch_once))
+		return persist_not_supported(*sink_r, method, err);
+	if (n > 0 && p->batcher != NULL)
+		return persist_batch_flush(p->batcher, err);
+	return PERSIST_OK;
+}
+
+int persist_state_batch_once(persist *p, const char *id,
+			     const struct persist_op *ops, size_t n,
+			     int *applied_before_r, struct persist_error *err)
+{
+	struct persist_sink *sink;
+	int ret;
+
+	if ((ret = once_begin(p, id, ops, NULL, n, applied_before_r, &sink, err)) != PERSIST_OK)
+		return ret;
 	if (n == 0)
 		return PERSIST_OK;
-	if (p->batcher != NULL &&
-	    (ret = persist_batch_flush(p->batcher, err)) != PERSIST_OK)
-		return ret;
 	return persist_state_apply_once(sink, id, ops, n, applied_before_r, err);
+}
+
+int persist_state_batch_once_dated(persist *p, const char *id,
+				   const struct persist_op *ops,
+				   const int64_t *written_ms, size_t n,
+				   int *applied_before_r, struct persist_error *err)
+{
+	struct persist_sink *sink;
+	int ret;
+
+	if (written_ms == NULL && n > 0)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "batch write times are NULL");
+	if ((ret = once_begin(p, id, ops, written_ms != NULL ? written_ms : &(int64_t){0},
+			      n, applied_before_r, &sink, err)) != PERSIST_OK)
+		return ret;
+	if (n == 0)
+		return PERSIST_OK;
+	return persist_state_apply_dated(sink, id, ops, written_ms, n, applied_before_r, err);
 }
 
 /* Hand checked ops to the provider as one batch (its batch method, or a
@@ -624,6 +668,30 @@ int persist_state_apply_once(struct persist_sink *sink, const char *id,
 	PERSIST_SINK_CALL(sink, ret,
 		STATE_OPS(sink)->batch_once(sink->store, id, ops, n, sizeof(struct persist_op),
 					    applied_before_r, err));
+	if (ret != PERSIST_OK)
+		*applied_before_r = 0;
+	return persist_provider_error(sink, ret, err);
+}
+
+/* Hand checked ops, made at written_ms, to the provider as one batch
+   named id, applied at most once and each set or delete only if no later
+   write of its key was applied (its batch_once_dated method); a provider
+   without it gets the batch as persist_state_apply_once gives it, in
+   order, the times unused.
+     written_ms  when each op was made (ms since the epoch); read for sets
+                 and deletes only */
+int persist_state_apply_dated(struct persist_sink *sink, const char *id,
+			      const struct persist_op *ops, const int64_t *written_ms,
+			      size_t n, int *applied_before_r, struct persist_error *err)
+{
+	int ret;
+
+	*applied_before_r = 0;
+	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, batch_once_dated))
+		return persist_state_apply_once(sink, id, ops, n, applied_before_r, err);
+	PERSIST_SINK_CALL(sink, ret,
+		STATE_OPS(sink)->batch_once_dated(sink->store, id, ops, written_ms, n,
+						  sizeof(struct persist_op), applied_before_r, err));
 	if (ret != PERSIST_OK)
 		*applied_before_r = 0;
 	return persist_provider_error(sink, ret, err);

@@ -305,6 +305,20 @@ int persist_state_batch(persist *p, const struct persist_op *ops, size_t n,
 int persist_state_batch_once(persist *p, const char *id,
 			     const struct persist_op *ops, size_t n,
 			     int *applied_before_r, struct persist_error *err);
+/* persist_state_batch_once for writes made earlier, with the time each
+   was made: the set or delete ops[i] was made at written_ms[i] (ms since
+   the epoch, from 1 to a day ahead of this machine's clock; the entries
+   of other operations are not read) and is applied only if no set or
+   delete of its key made later has been applied - the last writer wins by
+   time, whichever arrives last.  A write that loses is skipped, which is
+   no error.  This is what the replay of a fallback's journal sends; a tool
+   that copies writes with their times can send it too.  Never queued.
+   PERSIST_ENOTSUP when the provider has no batch_once_dated (plugin ABI
+   1.4; see "Last writer wins" in plugin.h). */
+int persist_state_batch_once_dated(persist *p, const char *id,
+				   const struct persist_op *ops,
+				   const int64_t *written_ms, size_t n,
+				   int *applied_before_r, struct persist_error *err);
 /* Make everything acknowledged so far durable: with batching on, first
    store every write queued before the call (waiting for a flush already
    in progress), then ask the provider to sync. */

@@ -60,10 +60,11 @@ extern "C" {
 
 #define PERSIST_PLUGIN_MAGIC 0x50525354u /* "PRST" */
 #define PERSIST_ABI_MAJOR 1              /* breaking change: new entry symbol _v2 */
-#define PERSIST_ABI_MINOR 3              /* additive changes only; 1.1: host->verror,
+#define PERSIST_ABI_MINOR 4              /* additive changes only; 1.1: host->verror,
                                             state drop/trim_log/log_bounds;
                                             1.2: state batch_once;
-                                            1.3: state collections */
+                                            1.3: state collections;
+                                            1.4: state batch_once_dated */
 #define PERSIST_PLUGIN_ENTRY_SYMBOL "persist_plugin_entry_v1"
 
 /* ETag buffers: at most PERSIST_ETAG_MAX - 1 printable ASCII characters. */
@@ -465,6 +466,23 @@ struct persist_state_ops {
 	   tool copy a whole store (see "Enumeration" below) (since 1.3). */
 	int (*collections)(void *store, persist_emit_fn *emit, void *ctx,
 			   struct persist_error *err);
+
+	/* --- since 1.4 --- */
+
+	/* batch_once for writes made earlier - what a journal replays after
+	   an outage: as batch_once, except that the set or delete ops[i] was
+	   made at written_ms[i] (wall clock, ms since the epoch; the entries
+	   of other operations are ignored) and is applied only if no set or
+	   delete of the same key made later has been applied: the last
+	   writer wins by when each write was made, not by when it arrives.
+	   A write that loses is skipped, which is no error.  A provider with
+	   this method records the time of every set and delete it applies,
+	   through any method (here the time given, elsewhere host->now_ms()),
+	   also of a key deleted or expired since (see "Last writer wins"
+	   below) (since 1.4). */
+	int (*batch_once_dated)(void *store, const char *id, const struct persist_op *ops,
+				const int64_t *written_ms, size_t n, size_t op_size,
+				int *applied_before_r, struct persist_error *err);
 };
 
 /* Batch ids of batch_once: buffer size, and how long a provider must
@@ -651,6 +669,25 @@ struct persist_session_ops {
  *     [state.batch.once, process.batch-once].  A provider whose batch_once cannot tell whether
  *     an earlier attempt landed answers PERSIST_EUNCERTAIN; the core then
  *     retries with the same id, which settles it.
+ *
+ * Last writer wins (batch_once_dated: optional, since 1.4)
+ *   - Every set and delete the provider applies records the key's write
+ *     time: the time given to batch_once_dated, host->now_ms() for set,
+ *     del, batch and batch_once.  A dated set or delete is skipped when
+ *     the key's recorded time is later than its own (an equal time does
+ *     not stop it), applied otherwise - also when nothing is recorded
+ *     [state.lww.order, state.lww.direct].  A delete's time outlives the
+ *     key, so an older set does not bring a deleted key back
+ *     [state.lww.delete]; the same holds for a key whose TTL ran out.
+ *   - Times are kept at least PERSIST_BATCH_ID_KEEP_MS; after that a
+ *     provider may forget them, and a dated write older than that is then
+ *     applied.  A drop forgets the collection's times [state.lww.drop].
+ *   - Increments and appends are not dated: they are applied as they
+ *     come, and an increment records no time [state.lww.incr].
+ *   - Skipping is part of the batch's one atomic step: a retry with the
+ *     same id applies nothing, as with batch_once [state.lww.once].  With
+ *     PERSIST_CAP_SHARED the times are shared with every process of the
+ *     backend [process.lww].
  *
  * Enumeration (collections: optional, since 1.3)
  *   - collections emits every collection holding a live key or a log
