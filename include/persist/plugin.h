@@ -687,7 +687,7 @@ struct persist_session_ops {
  *   - Skipping is part of the batch's one atomic step: a retry with the
  *     same id applies nothing, as with batch_once [state.lww.once].  With
  *     PERSIST_CAP_SHARED the times are shared with every process of the
- *     backend [process.lww].
+ *     backend.
  *
  * Enumeration (collections: optional, since 1.3)
  *   - collections emits every collection holding a live key or a log

@@ -15,6 +15,7 @@
  *   memory-config.c     configuration documents (ETag, CAS, TTL, notify)
  *   memory-state.c      collections: values, counters, logs, batches,
  *                       exactly-once batches (the ids applied)
+ *   memory-times.c      the keys' write times, for last writer wins
  *   memory-session.c    sessions and events
  *
  * The hash table, string copies and the config reader come from the
@@ -100,6 +101,7 @@ static const struct persist_state_ops memory_state_ops = {
 	.log_bounds = memory_state_log_bounds,
 	.batch_once = memory_state_batch_once,
 	.collections = memory_state_collections,
+	.batch_once_dated = memory_state_batch_once_dated,
 };
 
 /* The session interface. */

@@ -76,6 +76,14 @@ struct memory_collection {
 	struct memory_record *log;
 	size_t log_count, log_alloc;
 	uint64_t log_first;        /* number of log[0]: records trimmed so far */
+	struct pc_table times; /* of struct memory_time (memory-times.c) */
+	size_t times_sweep_at;     /* sweep old times when count reaches it */
+};
+
+/* When a key was last set or deleted (ms since the epoch; 0: not yet). */
+struct memory_time {
+	struct pc_table_entry entry; /* key */
+	int64_t ms;
 };
 
 /* The id of a batch applied by batch_once, remembered for
@@ -191,6 +199,13 @@ void memory_collection_free(struct memory_collection *coll);
 /* Forget every remembered batch id (the namespace is being freed). */
 void memory_batch_ids_free(struct memory_namespace *ns);
 
+/* memory-times.c: the write times of a collection's keys. */
+struct memory_time *memory_time_find(struct memory_collection *coll, const char *key);
+struct memory_time *memory_time_get(struct memory_collection *coll, const char *key,
+				    int64_t now_ms);
+void memory_time_free(struct memory_time *t);
+void memory_times_free(struct memory_collection *coll);
+
 /* memory-session.c: drop the sessions held by instance (its last session
    store is closing).  ns->lock held. */
 void memory_sessions_drop_instance(struct memory_namespace *ns,
@@ -254,6 +269,9 @@ int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
 int memory_state_batch_once(void *s, const char *id, const struct persist_op *ops,
 			    size_t n, size_t op_size, int *applied_before_r,
 			    struct persist_error *err);
+int memory_state_batch_once_dated(void *s, const char *id, const struct persist_op *ops,
+				  const int64_t *written_ms, size_t n, size_t op_size,
+				  int *applied_before_r, struct persist_error *err);
 int memory_state_flush(void *store, struct persist_error *err);
 int memory_state_drop(void *store, const char *collection,
 		      struct persist_error *err);

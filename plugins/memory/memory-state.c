@@ -23,6 +23,13 @@
  * expiry order: each batch_once first forgets the ids that expired, so
  * memory holds only the ids of the last PERSIST_BATCH_ID_KEEP_MS); a
  * known id applies nothing and answers "applied before".
+ *
+ * Every set and delete records its key's write time (memory-times.c):
+ * the clock for set, del, batch and batch_once, the time it was made for
+ * batch_once_dated, which skips a set or delete older than its key's
+ * time.  The time is changed with the operation and restored with it by
+ * an undo.  A batch delete of an absent key records its time too: it is
+ * still the key's last write.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -79,6 +86,7 @@ void memory_collection_free(struct memory_collection *coll)
 	while ((e = pc_table_iter_next(&iter)) != NULL)
 		memory_value_free((struct memory_value *)e);
 	pc_table_deinit(&coll->keys);
+	memory_times_free(coll);
 	for (size_t i = 0; i < coll->log_count; i++)
 		free(coll->log[i].data);
 	free(coll->log);
@@ -120,7 +128,7 @@ static void memory_collection_gc(struct memory_namespace *ns,
 				 struct memory_collection *coll)
 {
 	if (coll != NULL && coll->keys.count == 0 && coll->log_count == 0 &&
-	    coll->log_first == 0) {
+	    coll->log_first == 0 && coll->times.count == 0) {
 		if (ns->last_collection == coll)
 			ns->last_collection = NULL;
 		pc_table_remove(&ns->collections, &coll->entry);
@@ -287,6 +295,7 @@ int memory_state_set(void *s, const char *collection, const char *key,
 	const struct persist_host *host = store->plugin->host;
 	struct memory_collection *coll;
 	struct memory_value *v;
+	struct memory_time *when;
 	void *copy;
 	int64_t now;
 	int ret = PERSIST_OK;
@@ -308,6 +317,10 @@ int memory_state_set(void *s, const char *collection, const char *key,
 	coll = memory_collection_get(store->ns, collection, 1);
 	if (coll == NULL)
 		goto nomem;
+	if ((when = memory_time_get(coll, key, now)) == NULL) {
+		memory_collection_gc(store->ns, coll);
+		goto nomem;
+	}
 	v = (struct memory_value *)pc_table_find(&coll->keys, key);
 	if (v == NULL) {
 		memory_collection_sweep(coll, now);
@@ -323,6 +336,7 @@ int memory_state_set(void *s, const char *collection, const char *key,
 	v->len = len;
 	v->counter = 0;
 	v->expires_ms = memory_expiry(host, ttl_ms);
+	when->ms = now;
 	pthread_mutex_unlock(&store->ns->lock);
 	return PERSIST_OK;
 nomem:
@@ -342,20 +356,28 @@ int memory_state_del(void *s, const char *collection, const char *key,
 	const struct persist_host *host = store->plugin->host;
 	struct memory_collection *coll;
 	struct memory_value *v;
+	struct memory_time *when;
+	int64_t now;
 	int ret = PERSIST_OK;
 
 	if (collection == NULL || key == NULL)
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "state delete without a collection or key");
 	pthread_mutex_lock(&store->ns->lock);
+	now = host->now_ms();
 	coll = memory_collection_get(store->ns, collection, 0);
-	v = memory_value_live(coll, key, host->now_ms());
+	v = memory_value_live(coll, key, now);
 	if (v == NULL) {
 		ret = host->error(err, PERSIST_ENOTFOUND, 0,
 				  "key \"%s\" not found in collection \"%s\"", key, collection);
+	} else if ((when = memory_time_get(coll, key, now)) == NULL) {
+		ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
+				  "out of memory deleting key \"%s\" in collection \"%s\"",
+				  key, collection);
 	} else {
 		pc_table_remove(&coll->keys, &v->entry);
 		memory_value_free(v);
+		when->ms = now;
 	}
 	memory_collection_gc(store->ns, coll);
 	pthread_mutex_unlock(&store->ns->lock);
@@ -658,6 +680,8 @@ struct memory_undo {
 	struct memory_value *inserted; /* value the operation linked, or NULL */
 	size_t log_count;             /* APPEND: log length before */
 	int appended;
+	struct memory_time *time;     /* SET, DELETE: the key's time, */
+	int64_t time_before;          /* and what it was before */
 };
 
 /* Check one batch operation before anything is applied. */
@@ -692,10 +716,14 @@ static int memory_batch_check(const struct persist_host *host,
 	return PERSIST_OK;
 }
 
-/* Apply one checked operation, recording how to undo it. */
+/* Apply one checked operation, recording how to undo it.
+     now         the clock, for expiry
+     written_ms  when a set or delete was made: recorded as its key's time
+     dated       1: skip a set or delete when its key's time is later */
 static int memory_batch_apply(struct memory_namespace *ns,
 			      const struct persist_host *host,
 			      const struct persist_op *op, int64_t now,
+			      int64_t written_ms, int dated,
 			      struct memory_undo *undo, struct persist_error *err)
 {
 	struct memory_collection *coll;
@@ -704,8 +732,8 @@ static int memory_batch_apply(struct memory_namespace *ns,
 	void *copy = NULL;
 	int ret;
 
-	coll = memory_collection_get(ns, op->collection, op->type != PERSIST_OP_DELETE);
-	if (coll == NULL && op->type != PERSIST_OP_DELETE)
+	coll = memory_collection_get(ns, op->collection, 1);
+	if (coll == NULL)
 		goto nomem;
 	undo->coll = coll;
 	if (op->type == PERSIST_OP_APPEND) {
@@ -716,8 +744,18 @@ static int memory_batch_apply(struct memory_namespace *ns,
 		undo->appended = 1;
 		return PERSIST_OK;
 	}
-	old = coll == NULL ? NULL :
-		(struct memory_value *)pc_table_find(&coll->keys, op->key);
+	if (op->type != PERSIST_OP_INCR) {
+		struct memory_time *t = memory_time_get(coll, op->key, now);
+
+		if (t == NULL)
+			goto nomem;
+		if (dated && t->ms > written_ms)
+			return PERSIST_OK;   /* a later write of the key wins */
+		undo->time = t;
+		undo->time_before = t->ms;
+		t->ms = written_ms;
+	}
+	old = (struct memory_value *)pc_table_find(&coll->keys, op->key);
 	if (old != NULL) {
 		pc_table_remove(&coll->keys, &old->entry);
 		undo->old = old;
@@ -776,6 +814,8 @@ static void memory_batch_rollback(struct memory_undo *undo, size_t n)
 		}
 		if (u->old != NULL)
 			(void)pc_table_insert(&u->coll->keys, &u->old->entry);
+		if (u->time != NULL)
+			u->time->ms = u->time_before;
 		if (u->appended) {
 			while (u->coll->log_count > u->log_count)
 				free(u->coll->log[--u->coll->log_count].data);
@@ -828,18 +868,14 @@ static struct memory_batch_id *memory_batch_id_new(const char *id, int64_t now)
 	return b;
 }
 
-/* batch(): all operations or none, under one lock. */
-int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
-		       size_t op_size, struct persist_error *err)
-{
-	return memory_state_batch_once(s, NULL, ops, n, op_size, NULL, err);
-}
-
-/* batch_once() (id NULL: batch()): the ops, all or none, and the id
-   remembered, under one lock; a remembered id applies nothing. */
-int memory_state_batch_once(void *s, const char *id, const struct persist_op *ops,
-			    size_t n, size_t op_size, int *applied_before_r,
-			    struct persist_error *err)
+/* The batch methods: the ops, all or none, and the id remembered, under
+   one lock; a remembered id applies nothing.
+     id          the batch's id; NULL: batch(), nothing remembered
+     written_ms  when each op was made (batch_once_dated); NULL: now, and
+                 no set or delete is skipped */
+static int memory_batch_run(void *s, const char *id, const struct persist_op *ops,
+			    const int64_t *written_ms, size_t n, size_t op_size,
+			    int *applied_before_r, struct persist_error *err)
 {
 	struct memory_store *store = s;
 	const struct persist_host *host = store->plugin->host;
@@ -880,7 +916,9 @@ int memory_state_batch_once(void *s, const char *id, const struct persist_op *op
 	for (; applied < n; applied++) {
 		const struct persist_op *op = pc_batch_op(ops, applied, op_size);
 
-		ret = memory_batch_apply(store->ns, host, op, now, &undo[applied], err);
+		ret = memory_batch_apply(store->ns, host, op, now,
+					 written_ms != NULL ? written_ms[applied] : now,
+					 written_ms != NULL, &undo[applied], err);
 		if (ret != PERSIST_OK)
 			break;
 	}
@@ -911,6 +949,35 @@ int memory_state_batch_once(void *s, const char *id, const struct persist_op *op
 	}
 	free(undo);
 	return ret;
+}
+
+/* batch(): all operations or none, under one lock. */
+int memory_state_batch(void *s, const struct persist_op *ops, size_t n,
+		       size_t op_size, struct persist_error *err)
+{
+	return memory_batch_run(s, NULL, ops, NULL, n, op_size, NULL, err);
+}
+
+/* batch_once(): batch() and the id remembered. */
+int memory_state_batch_once(void *s, const char *id, const struct persist_op *ops,
+			    size_t n, size_t op_size, int *applied_before_r,
+			    struct persist_error *err)
+{
+	return memory_batch_run(s, id, ops, NULL, n, op_size, applied_before_r, err);
+}
+
+/* batch_once_dated(): batch_once() where a set or delete made before its
+   key's last write is skipped. */
+int memory_state_batch_once_dated(void *s, const char *id, const struct persist_op *ops,
+				  const int64_t *written_ms, size_t n, size_t op_size,
+				  int *applied_before_r, struct persist_error *err)
+{
+	struct memory_store *store = s;
+
+	if (written_ms == NULL && n > 0)
+		return store->plugin->host->error(err, PERSIST_EINVAL, 0,
+						  "batch without its write times");
+	return memory_batch_run(s, id, ops, written_ms, n, op_size, applied_before_r, err);
 }
 
 /* flush(): nothing is pending in memory. */

@@ -62,6 +62,15 @@ static void ct_expect_no_value(persist *p, const char *coll, const char *key, in
 }
 #define EXPECT_NO_VALUE(p, c, k) ct_expect_no_value(p, c, k, __LINE__)
 
+/* The wall clock in ms, as host->now_ms() gives it to providers. */
+static int64_t ct_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Set a string value. */
 static int ct_sset(persist *p, const char *coll, const char *key, const char *value,
 		   int64_t ttl_ms, struct persist_error *err)
@@ -657,7 +666,8 @@ static int ct_optional_missing(int ret, const struct persist_error *err,
 			       const char *method)
 {
 	const char *since = strcmp(method, "batch_once") == 0 ? "1.2" :
-		strcmp(method, "collections") == 0 ? "1.3" : "1.1";
+		strcmp(method, "collections") == 0 ? "1.3" :
+		strcmp(method, "batch_once_dated") == 0 ? "1.4" : "1.1";
 
 	if (ret != PERSIST_ENOTSUP)
 		return 0;
@@ -1224,6 +1234,281 @@ out:
 	free(c);
 }
 
+/* --- last writer wins (batch_once_dated) --------------------------------- */
+
+/* One dated operation on key of coll, sent as its own batch under a fresh
+   id: value NULL is a delete.  Returns the status, *before_r the
+   applied_before answer. */
+static int ct_dated(persist *p, const char *coll, const char *key, const char *value,
+		    int64_t written_ms, int *before_r, struct persist_error *err)
+{
+	static unsigned seq;
+	struct persist_op op = {
+		.type = value != NULL ? PERSIST_OP_SET : PERSIST_OP_DELETE,
+		.collection = coll, .key = key, .value = value,
+		.len = value != NULL ? strlen(value) : 0,
+	};
+	char id[96];
+	int before = -1;
+
+	snprintf(id, sizeof(id), "%s:lww.%u", ct.run, __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+	return persist_state_batch_once_dated(p, id, &op, &written_ms, 1,
+					      before_r != NULL ? before_r : &before, err);
+}
+
+/* Dated writes among themselves: a later one wins whatever the order they
+   come in, a delete's time too, an equal time applies; two of one key in
+   one batch are taken in turn; bad times are refused. */
+static void test_lww_order(void)
+{
+	char *c = ct_name_dup("st-lww");
+	int64_t t = ct_wall_ms() - 60000;
+	struct persist_error err;
+	int before = -1, ret;
+
+	ret = ct_dated(ct.a, c, "k", "v5", t + 5000, &before, &err);
+	if (ct_optional_missing(ret, &err, "batch_once_dated"))
+		goto out;
+	CT_OK(ret, &err);
+	CT_EQ(before, 0);
+	EXPECT_VALUE(ct.a, c, "k", "v5");
+	CT_OK(ct_dated(ct.a, c, "k", "v7", t + 7000, NULL, &err), &err);
+	EXPECT_VALUE(ct.a, c, "k", "v7");
+	/* older than the key's last write: skipped, no error */
+	CT_OK(ct_dated(ct.b, c, "k", "v6", t + 6000, NULL, &err), &err);
+	EXPECT_VALUE(ct.a, c, "k", "v7");
+	CT_OK(ct_dated(ct.a, c, "k", NULL, t + 6500, NULL, &err), &err);
+	EXPECT_VALUE(ct.a, c, "k", "v7");
+	/* the same time applies */
+	CT_OK(ct_dated(ct.a, c, "k", "v7b", t + 7000, NULL, &err), &err);
+	EXPECT_VALUE(ct.a, c, "k", "v7b");
+	/* a later delete applies, and an older set does not undo it */
+	CT_OK(ct_dated(ct.a, c, "k", NULL, t + 9000, NULL, &err), &err);
+	EXPECT_NO_VALUE(ct.a, c, "k");
+	CT_OK(ct_dated(ct.b, c, "k", "v8", t + 8000, NULL, &err), &err);
+	EXPECT_NO_VALUE(ct.a, c, "k");
+	CT_OK(ct_dated(ct.b, c, "k", "v10", t + 10000, NULL, &err), &err);
+	EXPECT_VALUE(ct.a, c, "k", "v10");
+	/* a delete of a key never written still dates it */
+	CT_OK(ct_dated(ct.a, c, "gone", NULL, t + 4000, NULL, &err), &err);
+	CT_OK(ct_dated(ct.a, c, "gone", "old", t + 3000, NULL, &err), &err);
+	EXPECT_NO_VALUE(ct.a, c, "gone");
+	/* two writes of one key in one batch: in turn, each judged by the
+	   key's time left by the one before */
+	{
+		struct persist_op two[] = {
+			{ .type = PERSIST_OP_SET, .collection = c, .key = "b", .value = "first", .len = 5 },
+			{ .type = PERSIST_OP_SET, .collection = c, .key = "b", .value = "second", .len = 6 },
+			{ .type = PERSIST_OP_SET, .collection = c, .key = "d", .value = "newer", .len = 5 },
+			{ .type = PERSIST_OP_SET, .collection = c, .key = "d", .value = "older", .len = 5 },
+		};
+		int64_t times[] = { t + 1000, t + 2000, t + 2000, t + 1000 };
+		char id[96];
+
+		snprintf(id, sizeof(id), "%s:lww.two", ct.run);
+		CT_OK(persist_state_batch_once_dated(ct.a, id, two, times, 4, &before, &err), &err);
+		EXPECT_VALUE(ct.a, c, "b", "second");
+		EXPECT_VALUE(ct.a, c, "d", "newer");
+	}
+	/* bad times and arguments: refused, nothing applied */
+	{
+		struct persist_op op = { .type = PERSIST_OP_SET, .collection = c, .key = "k",
+					 .value = "bad", .len = 3 };
+		int64_t zero = 0, far = ct_wall_ms() + 2 * 24 * 3600 * 1000LL;
+
+		CT_EXPECT(persist_state_batch_once_dated(ct.a, "lww-bad", &op, NULL, 1, &before, &err),
+			  PERSIST_EINVAL, &err);
+		CT_EXPECT(persist_state_batch_once_dated(ct.a, "lww-bad", &op, &zero, 1, &before, &err),
+			  PERSIST_EINVAL, &err);
+		CT_EXPECT(persist_state_batch_once_dated(ct.a, "lww-bad", &op, &far, 1, &before, &err),
+			  PERSIST_EINVAL, &err);
+		CT_CHECK(strstr(err.msg, "\"k\"") != NULL,
+			 "a write time out of range: expected the message to name the key, got \"%s\"",
+			 err.msg);
+		CT_EXPECT(persist_state_batch_once_dated(ct.a, "lww-bad", &op, &far, 1, NULL, &err),
+			  PERSIST_EINVAL, &err);
+		EXPECT_VALUE(ct.a, c, "k", "v10");
+	}
+out:
+	ct_sdel(ct.a, c, "k");
+	ct_sdel(ct.a, c, "b");
+	ct_sdel(ct.a, c, "d");
+	free(c);
+}
+
+/* Undated writes (set, delete, batch, batch_once) record the clock: a
+   dated write older than them is skipped, a later one applies, through
+   either handle. */
+static void test_lww_direct(void)
+{
+	char *c = ct_name_dup("st-lww-direct");
+	struct persist_error err;
+	int64_t before_writes = ct_wall_ms();
+	int before = -1, ret;
+
+	CT_OK(ct_sset(ct.a, c, "set", "direct", 0, &err), &err);
+	ret = ct_dated(ct.b, c, "set", "older", before_writes - 1000, NULL, &err);
+	if (ct_optional_missing(ret, &err, "batch_once_dated"))
+		goto out;
+	CT_OK(ret, &err);
+	EXPECT_VALUE(ct.a, c, "set", "direct");
+	CT_OK(ct_dated(ct.b, c, "set", NULL, before_writes - 1000, NULL, &err), &err);
+	EXPECT_VALUE(ct.a, c, "set", "direct");
+	CT_OK(ct_dated(ct.b, c, "set", "later", ct_wall_ms() + 60000, NULL, &err), &err);
+	EXPECT_VALUE(ct.a, c, "set", "later");
+	/* batch and batch_once date their sets and deletes too */
+	{
+		struct persist_op ops[] = {
+			{ .type = PERSIST_OP_SET, .collection = c, .key = "batch", .value = "b", .len = 1 },
+			{ .type = PERSIST_OP_SET, .collection = c, .key = "once", .value = "o", .len = 1 },
+		};
+		char id[96];
+
+		snprintf(id, sizeof(id), "%s:lww.direct", ct.run);
+		CT_OK(persist_state_batch(ct.a, ops, 1, &err), &err);
+		CT_OK(persist_state_batch_once(ct.a, id, ops + 1, 1, &before, &err), &err);
+		CT_OK(ct_dated(ct.b, c, "batch", "older", before_writes - 1000, NULL, &err), &err);
+		CT_OK(ct_dated(ct.b, c, "once", NULL, before_writes - 1000, NULL, &err), &err);
+		EXPECT_VALUE(ct.a, c, "batch", "b");
+		EXPECT_VALUE(ct.a, c, "once", "o");
+	}
+out:
+	ct_sdel(ct.a, c, "set");
+	ct_sdel(ct.a, c, "batch");
+	ct_sdel(ct.a, c, "once");
+	free(c);
+}
+
+/* A key's time outlives it: after a delete, or once its TTL ran out, a
+   dated set made before does not bring it back; one made after does. */
+static void test_lww_delete(void)
+{
+	char *c = ct_name_dup("st-lww-del");
+	struct persist_error err;
+	int64_t before_delete;
+	int ret;
+
+	CT_OK(ct_sset(ct.a, c, "k", "v", 0, &err), &err);
+	before_delete = ct_wall_ms();
+	ct_sleep_ms(5);
+	CT_OK(persist_state_delete(ct.b, c, "k", &err), &err);
+	ret = ct_dated(ct.a, c, "k", "resurrected", before_delete, NULL, &err);
+	if (ct_optional_missing(ret, &err, "batch_once_dated"))
+		goto out;
+	CT_OK(ret, &err);
+	EXPECT_NO_VALUE(ct.a, c, "k");
+	CT_OK(ct_dated(ct.a, c, "k", "after", ct_wall_ms() + 1000, NULL, &err), &err);
+	EXPECT_VALUE(ct.a, c, "k", "after");
+	if (ct.caps[PERSIST_KIND_STATE] & PERSIST_CAP_TTL) {
+		int64_t before_set = ct_wall_ms();
+
+		ct_sleep_ms(5);
+		CT_OK(ct_sset(ct.a, c, "ttl", "short", 50, &err), &err);
+		ct_sleep_ms(200);
+		EXPECT_NO_VALUE(ct.a, c, "ttl");
+		CT_OK(ct_dated(ct.b, c, "ttl", "older", before_set, NULL, &err), &err);
+		EXPECT_NO_VALUE(ct.a, c, "ttl");
+		CT_OK(ct_dated(ct.b, c, "ttl", "newer", ct_wall_ms(), NULL, &err), &err);
+		EXPECT_VALUE(ct.a, c, "ttl", "newer");
+	}
+out:
+	ct_sdel(ct.a, c, "k");
+	ct_sdel(ct.a, c, "ttl");
+	free(c);
+}
+
+/* A drop forgets the collection's times. */
+static void test_lww_drop(void)
+{
+	char *c = ct_name_dup("st-lww-drop");
+	struct persist_error err;
+	int64_t before_writes = ct_wall_ms();
+	int ret;
+
+	CT_OK(ct_sset(ct.a, c, "k", "v", 0, &err), &err);
+	CT_OK(ct_sset(ct.a, c, "d", "v", 0, &err), &err);
+	CT_OK(persist_state_delete(ct.a, c, "d", &err), &err);
+	ret = persist_state_drop(ct.a, c, &err);
+	if (ct_optional_missing(ret, &err, "drop"))
+		goto out;
+	CT_OK(ret, &err);
+	ret = ct_dated(ct.b, c, "k", "older", before_writes - 1000, NULL, &err);
+	if (ct_optional_missing(ret, &err, "batch_once_dated"))
+		goto out;
+	CT_OK(ret, &err);
+	EXPECT_VALUE(ct.a, c, "k", "older");
+	CT_OK(ct_dated(ct.b, c, "d", "older", before_writes - 1000, NULL, &err), &err);
+	EXPECT_VALUE(ct.a, c, "d", "older");
+out:
+	ct_sdel(ct.a, c, "k");
+	ct_sdel(ct.a, c, "d");
+	free(c);
+}
+
+/* Increments are not dated: one in a dated batch applies whatever its
+   time, and an increment leaves no time that would stop an older set. */
+static void test_lww_incr(void)
+{
+	char *c = ct_name_dup("st-lww-incr");
+	struct persist_op ops[] = {
+		{ .type = PERSIST_OP_INCR, .collection = c, .key = "n", .delta = 5 },
+		{ .type = PERSIST_OP_SET, .collection = c, .key = "s", .value = "1", .len = 1 },
+	};
+	int64_t times[] = { 1, ct_wall_ms() - 1000 };
+	struct persist_error err;
+	char id[96];
+	int64_t v;
+	int before = -1, ret;
+
+	CT_OK(persist_state_incr(ct.a, c, "n", 10, &v, &err), &err);
+	CT_OK(persist_state_incr(ct.a, c, "s", 10, &v, &err), &err);
+	snprintf(id, sizeof(id), "%s:lww.incr", ct.run);
+	ret = persist_state_batch_once_dated(ct.b, id, ops, times, 2, &before, &err);
+	if (ct_optional_missing(ret, &err, "batch_once_dated"))
+		goto out;
+	CT_OK(ret, &err);
+	EXPECT_VALUE(ct.a, c, "n", "15");
+	EXPECT_VALUE(ct.a, c, "s", "1");
+out:
+	ct_sdel(ct.a, c, "n");
+	ct_sdel(ct.a, c, "s");
+	free(c);
+}
+
+/* A dated batch applies once: its id again, through either handle,
+   applies nothing - not even the writes that would win now. */
+static void test_lww_once(void)
+{
+	char *c = ct_name_dup("st-lww-once");
+	struct persist_op ops[] = {
+		{ .type = PERSIST_OP_SET, .collection = c, .key = "k", .value = "dated", .len = 5 },
+		{ .type = PERSIST_OP_INCR, .collection = c, .key = "n", .delta = 1 },
+	};
+	int64_t times[] = { ct_wall_ms() - 1000, 0 };
+	struct persist_error err;
+	char id[96];
+	int before = -1, ret;
+
+	snprintf(id, sizeof(id), "%s:lww.once", ct.run);
+	ret = persist_state_batch_once_dated(ct.a, id, ops, times, 2, &before, &err);
+	if (ct_optional_missing(ret, &err, "batch_once_dated"))
+		goto out;
+	CT_OK(ret, &err);
+	CT_EQ(before, 0);
+	CT_OK(persist_state_delete(ct.a, c, "k", &err), &err);
+	times[0] = ct_wall_ms() + 1000;
+	before = -1;
+	CT_OK(persist_state_batch_once_dated(ct.b, id, ops, times, 2, &before, &err), &err);
+	CT_CHECK(before == 1, "batch_once_dated of an id applied before: expected "
+		 "applied_before 1, got %d", before);
+	EXPECT_NO_VALUE(ct.a, c, "k");
+	EXPECT_VALUE(ct.a, c, "n", "1");
+out:
+	ct_sdel(ct.a, c, "k");
+	ct_sdel(ct.a, c, "n");
+	free(c);
+}
+
 /* How many times the listing e[0..n) names coll. */
 static size_t ct_listed(const struct persist_entry *e, size_t n, const char *coll)
 {
@@ -1340,15 +1625,6 @@ out:
 	free(c_batch);
 	free(c_del);
 	free(c_drop);
-}
-
-/* The wall clock in ms, as host->now_ms() gives it to providers. */
-static int64_t ct_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* scan gives the wall-clock expiry of each key: now + TTL for a key set
@@ -1663,6 +1939,7 @@ int ct_register_state(char *tested, size_t size)
 #define S_DROP "Dropping and trimming (drop, trim_log, log_bounds: optional, since 1.1)"
 #define S_ONCE "Exactly-once batches (batch_once: optional, since 1.2)"
 #define S_ENUM "Enumeration (collections: optional, since 1.3)"
+#define S_LWW "Last writer wins (batch_once_dated: optional, since 1.4)"
 	static const struct ct_test tests[] = {
 		{ 0, "get, set, delete", test_basic, "state.kv.basic", S_KEYS,
 		  "a value set is read back byte for byte on both handles; delete removes it; "
@@ -1693,6 +1970,25 @@ int ct_register_state(char *tested, size_t size)
 		  "applies nothing and answers applied_before 1; another id applies again; "
 		  "a batch that failed leaves its id unused; bad ids are refused "
 		  "(batch_once is optional: a provider without it is reported)" },
+		{ 0, "dated writes: the later wins", test_lww_order, "state.lww.order", S_LWW,
+		  "a dated set or delete is skipped when its key was set or deleted later, "
+		  "applied otherwise (an equal time applies), in whatever order they come; "
+		  "two of one key in one batch are judged in turn; bad times are refused "
+		  "(batch_once_dated is optional: a provider without it is reported)" },
+		{ 0, "undated writes are dated now", test_lww_direct, "state.lww.direct", S_LWW,
+		  "set, batch and batch_once record the clock: a dated write made before "
+		  "them is skipped, one made after applies, through either handle" },
+		{ 0, "a key's time outlives it", test_lww_delete, "state.lww.delete", S_LWW,
+		  "after a delete, or once a TTL ran out, a dated set made before does not "
+		  "bring the key back; one made after does" },
+		{ 0, "drop forgets the times", test_lww_drop, "state.lww.drop", S_LWW,
+		  "after a drop, a dated write older than the dropped keys' writes applies" },
+		{ 0, "increments are not dated", test_lww_incr, "state.lww.incr", S_LWW,
+		  "an increment in a dated batch applies whatever its time, and leaves no "
+		  "time that would stop an older set" },
+		{ 0, "a dated batch applies once", test_lww_once, "state.lww.once", S_LWW,
+		  "the id of a dated batch again, through either handle, applies nothing and "
+		  "answers applied_before 1" },
 		{ 0, "list the collections", test_collections, "state.collections", S_ENUM,
 		  "collections lists each collection written by set, incr, append or a batch "
 		  "once, through every handle, sorted; a dropped collection is not listed "
