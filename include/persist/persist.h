@@ -52,7 +52,7 @@ extern "C" {
 
 /* The release (configure.ac's AC_INIT; the persistctl test checks that
    the two agree). */
-#define PERSIST_VERSION "1.3.0"
+#define PERSIST_VERSION "1.4.0"
 /* PERSIST_KEY_MAX, PERSIST_COLLECTION_MAX, PERSIST_VALUE_MAX and
    PERSIST_TTL_MAX_MS are in plugin.h (included above): plugins need them
    too and include only that header. */

@@ -81,7 +81,7 @@ static const struct persist_state_ops fs_state_ops = {
 static const struct persist_plugin fs_plugin_descriptor = {
 	PERSIST_PLUGIN_HEADER,
 	.name = "filesystem",
-	.version = "1.3.0",
+	.version = "1.4.0",
 	.description = "configuration and state in plain files (JSON, JSON Lines), safe across processes and crashes",
 	.init = fs_init,
 	.fini = fs_fini,

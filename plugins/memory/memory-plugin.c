@@ -122,7 +122,7 @@ static const struct persist_session_ops memory_session_ops = {
 static const struct persist_plugin memory_plugin_descriptor = {
 	PERSIST_PLUGIN_HEADER,
 	.name = "memory",
-	.version = "1.3.0",
+	.version = "1.4.0",
 	.description = "in-process memory: configuration, state and sessions "
 		       "(nothing persists; namespaces share data within a process)",
 	.init = memory_init,

@@ -34,7 +34,7 @@
 #include <persist/plugin.h>
 #include "pc-common.h"      /* the plugin support library (hash table) */
 
-#define REDIS_PLUGIN_VERSION "1.3.0"
+#define REDIS_PLUGIN_VERSION "1.4.0"
 
 /* Defaults of the settings (milliseconds unless said otherwise). */
 #define REDIS_DEFAULT_URL "redis://127.0.0.1:6379/0"

@@ -35,7 +35,7 @@
 #include "pc-common.h"
 #include "s3-sigv4.h"
 
-#define S3_PLUGIN_VERSION "1.3.0"
+#define S3_PLUGIN_VERSION "1.4.0"
 #define S3_META_ETAG "x-amz-meta-persist-etag"
 #define S3_ETAG_MAX 128              /* S3's ETag, quotes included */
 #define S3_POOL_MAX 8                /* idle curl handles a store keeps */
