@@ -725,6 +725,8 @@ int persist_provider_status(persist *p, enum persist_kind kind,
 		st.journaled = __atomic_load_n(&fo->journaled, __ATOMIC_RELAXED);
 		st.replayed = __atomic_load_n(&fo->replayed, __ATOMIC_RELAXED);
 		st.replay_dropped = __atomic_load_n(&fo->replay_dropped, __ATOMIC_RELAXED);
+		st.replay_dated = kind == PERSIST_KIND_STATE &&
+			PERSIST_OPS_HAS(fo->primary, struct persist_state_ops, batch_once_dated);
 	}
 	st.size = status_r->size;
 	memcpy(status_r, &st, size);

@@ -46,6 +46,11 @@ void ctl_print_fallback(persist *p, enum persist_kind kind, const char *indent)
 	printf("%sfallback %s: mode %s%s, %" PRIu64 " journaled writes pending, %" PRIu64
 	       " replayed, %" PRIu64 " outages\n", indent, st.fallback,
 	       persist_provider_mode_name(st.mode), since, st.pending, st.replayed, st.outages);
+	if (kind == PERSIST_KIND_STATE)
+		printf(st.replay_dated ?
+		       "%sreplay: by write time, the last write of a key wins (\"%s\" has batch_once_dated)\n" :
+		       "%sreplay: in journal order (\"%s\" has no batch_once_dated: a replayed write "
+		       "may overwrite a later one another host made)\n", indent, st.provider);
 }
 
 void ctl_print_journal(persist *p, const char *indent)

@@ -475,6 +475,13 @@ struct persist_provider_status {
 	uint64_t replay_uncertain;  /* replay pieces whose outcome was unknown */
 	uint64_t outages;           /* times the primary was marked down */
 	char last_error[PERSIST_ERROR_MSG_MAX]; /* what marked it down last */
+	int replay_dated;           /* 1: the replay sends each set and delete
+				       with the time it was made, and the
+				       primary keeps whichever write of a key
+				       was made last (its provider has
+				       batch_once_dated); 0: the journal is
+				       replayed in its order, over writes other
+				       hosts made meanwhile (since 1.4) */
 };
 /* Fill *status_r (set status_r->size first; a shorter struct gets a
    prefix) for a kind. */
