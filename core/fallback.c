@@ -175,6 +175,8 @@ int persist_failover_create(persist *p, enum persist_kind kind,
 			persist_failover_destroy(fo);
 			return ret;
 		}
+		/* other hosts write the primary meanwhile: the later write wins */
+		persist_spool_date_replay(fo->spool);
 		if (pending > 0) {
 			/* left by a host that stopped during an outage */
 			persist_log(p, PERSIST_LOG_WARNING,

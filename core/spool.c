@@ -99,6 +99,7 @@ struct persist_spool {
 	uint64_t known_end;    /* end of the checked records */
 	uint64_t synced_to, synced_gen;
 	int syncing;
+	int dated;             /* replay sets and deletes with their times */
 };
 
 /* --- encoding ------------------------------------------------------------ */
@@ -1208,6 +1209,11 @@ static int mark_split(struct persist_spool *s, struct persist_spool_chunk *c,
 	return ret;
 }
 
+void persist_spool_date_replay(struct persist_spool *s)
+{
+	s->dated = 1;
+}
+
 int persist_spool_apply_chunk(struct persist_spool *s, struct persist_sink *sink,
 			      struct persist_spool_chunk *c, int *before_r,
 			      uint64_t *dropped_r, struct persist_error *err)
@@ -1218,8 +1224,10 @@ int persist_spool_apply_chunk(struct persist_spool *s, struct persist_sink *sink
 	shorten_ttls(c, persist_now_ms());
 	order_times(c);
 	if (!c->split) {
-		ret = persist_state_apply_dated(sink, c->id, c->ops, c->times_ms, c->n,
-						before_r, err);
+		ret = s->dated ?
+			persist_state_apply_dated(sink, c->id, c->ops, c->times_ms, c->n,
+						  before_r, err) :
+			persist_state_apply_once(sink, c->id, c->ops, c->n, before_r, err);
 		if (ret != PERSIST_EINVAL)
 			return ret;
 	}
@@ -1241,8 +1249,10 @@ int persist_spool_apply_chunk(struct persist_spool *s, struct persist_sink *sink
 		else
 			snprintf(id, sizeof(id), "%.40s%s", c->id, num);
 		persist_error_clear(err);
-		ret = persist_state_apply_dated(sink, id, &c->ops[i], &c->times_ms[i], 1,
-						&before, err);
+		ret = s->dated ?
+			persist_state_apply_dated(sink, id, &c->ops[i], &c->times_ms[i], 1,
+						  &before, err) :
+			persist_state_apply_once(sink, id, &c->ops[i], 1, &before, err);
 		if (ret == PERSIST_EINVAL) {
 			persist_log(s->p, PERSIST_LOG_ERROR,
 				"state: journaled write %" PRIu64 " of journal \"%s\" was refused by "

@@ -95,9 +95,17 @@ int persist_spool_drained_locked(struct persist_spool *s, struct persist_error *
 /* Operations per replayed piece. */
 #define SPOOL_REPLAY_CHUNK_OPS 2000
 
-/* Apply a piece to sink once (persist_state_apply_once under its id;
-   TTLs shortened by the time since each write, an expired set applied as
-   a delete).  A piece refused as invalid (or with c->split set: known to
+/* Replay the journal's sets and deletes with the time each was written
+   (persist_state_apply_dated): each is applied only if its key was not
+   written later, by any host.  For a fallback's journal.  Not for a write
+   queue's journal (journalQueued): its live flushes apply the records at
+   flush time, undated, and a replay after a crash must judge the rest the
+   same way - dated, a record queued while the flush before it was in
+   flight would lose to that flush's later time and be skipped. */
+void persist_spool_date_replay(struct persist_spool *s);
+/* Apply a piece to sink once (persist_state_apply_once under its id, or
+   persist_state_apply_dated when the replay is dated; TTLs shortened by
+   the time since each write, an expired set applied as a delete).  A piece refused as invalid (or with c->split set: known to
    be) is applied one operation at a time, each under the piece's id and
    its sequence number, once the journal's header records that it is; the
    invalid ones are logged and counted in *dropped_r.  *before_r: the

@@ -9,8 +9,10 @@
  *   batchDelayMs each batch call first sleeps this long (a slow backend).
  * A failing batch applies nothing.  Collection "fixture" reads the
  * counters of the store: keys "batches" (batch calls that stored),
- * "batch_ops" (operations they held), "failed" (batch calls refused) and
- * "singles" (single-op writes).  No TTLs, one lock for the whole store.
+ * "batch_ops" (operations they held), "failed" (batch calls refused),
+ * "singles" (single-op writes) and "dated" (batch_once_dated calls: such a
+ * call is only counted, then applied as a batch; the store has no
+ * batch_once).  No TTLs, one lock for the whole store.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -43,7 +45,7 @@ struct store {
 	long batch_delay_ms;
 	int fail_code;
 	char down_file[512];
-	long batches, batch_ops, failed, singles;
+	long batches, batch_ops, failed, singles, dated;
 };
 
 /* Remember the host table. */
@@ -198,7 +200,8 @@ static int flaky_get(void *store, const char *collection, const char *key,
 	if (strcmp(collection, "fixture") == 0) {
 		long v = strcmp(key, "batches") == 0 ? st->batches :
 			 strcmp(key, "batch_ops") == 0 ? st->batch_ops :
-			 strcmp(key, "failed") == 0 ? st->failed : st->singles;
+			 strcmp(key, "failed") == 0 ? st->failed :
+			 strcmp(key, "dated") == 0 ? st->dated : st->singles;
 		int n = snprintf(buf, sizeof(buf), "%ld", v);
 		ret = give(buf, (size_t)n, value_r, err);
 	} else if ((k = find(st, collection, key)) == NULL) {
@@ -463,6 +466,22 @@ static int flaky_batch(void *store, const struct persist_op *ops, size_t n,
 	return ret;
 }
 
+/* batch_once_dated: counted, then applied as a batch (no id kept). */
+static int flaky_batch_once_dated(void *store, const char *id, const struct persist_op *ops,
+				  const int64_t *written_ms, size_t n, size_t op_size,
+				  int *applied_before_r, struct persist_error *err)
+{
+	struct store *st = store;
+
+	(void)id;
+	(void)written_ms;
+	*applied_before_r = 0;
+	pthread_mutex_lock(&st->lock);
+	st->dated++;
+	pthread_mutex_unlock(&st->lock);
+	return flaky_batch(store, ops, n, op_size, err);
+}
+
 static const struct persist_state_ops flaky_state = {
 	.size = sizeof(struct persist_state_ops),
 	.caps = PERSIST_CAP_BATCH,
@@ -477,6 +496,7 @@ static const struct persist_state_ops flaky_state = {
 	.append = flaky_append,
 	.read_log = flaky_read_log,
 	.batch = flaky_batch,
+	.batch_once_dated = flaky_batch_once_dated,
 };
 
 static const struct persist_plugin flaky_plugin = {

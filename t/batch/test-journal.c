@@ -504,6 +504,8 @@ static void test_replay_later(void)
 	CU_ASSERT_EQUAL(st.journal_replayed, 5);
 	CU_ASSERT_EQUAL(st.journal_records, 0);
 	CU_ASSERT_EQUAL(counter(p, "c", "n"), 6);
+	/* a queue's journal is replayed as its flushes apply it: undated */
+	CU_ASSERT_EQUAL(counter(p, "fixture", "dated"), 0);
 	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
 }
 

@@ -14,7 +14,11 @@
  * deliver nothing), under the same downFile.
  * Collection "fixture" reads counters: key "once_applied" (batch_once
  * calls that applied), "once_repeated" (batch_once calls for an id
- * already applied) and "batches".
+ * already applied), "batches", "dated" (batch_once_dated calls) and
+ * "dated_last_ms" (the latest write time they carried for a set or
+ * delete).  batch_once_dated only records the times: it applies the batch
+ * as batch_once does, without comparing them (the conformance suite
+ * checks that rule on the real providers).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -43,6 +47,8 @@ struct shared {
 	char **ids;            /* batch ids applied */
 	size_t n_ids;
 	long once_applied, once_repeated, batches;
+	long dated;
+	int64_t dated_last_ms;
 };
 
 /* The collection the sessions are kept in (no state collection can have
@@ -311,10 +317,12 @@ static int outage_get(void *store, const char *collection, const char *key,
 	pthread_mutex_lock(&st->sh->lock);
 	if (strcmp(collection, "fixture") == 0) {
 		char buf[32];
-		long v = strcmp(key, "once_applied") == 0 ? st->sh->once_applied :
-			 strcmp(key, "once_repeated") == 0 ? st->sh->once_repeated : st->sh->batches;
+		long long v = strcmp(key, "once_applied") == 0 ? st->sh->once_applied :
+			 strcmp(key, "once_repeated") == 0 ? st->sh->once_repeated :
+			 strcmp(key, "dated") == 0 ? st->sh->dated :
+			 strcmp(key, "dated_last_ms") == 0 ? st->sh->dated_last_ms : st->sh->batches;
 
-		snprintf(buf, sizeof(buf), "%ld", v);
+		snprintf(buf, sizeof(buf), "%lld", v);
 		value_r->data = host->alloc(strlen(buf) + 1);
 		if (value_r->data != NULL)
 			memcpy(value_r->data, buf, strlen(buf) + 1);
@@ -521,6 +529,27 @@ static int outage_batch_once(void *store, const char *id, const struct persist_o
 	return ret;
 }
 
+static int outage_batch_once_dated(void *store, const char *id, const struct persist_op *ops,
+				   const int64_t *written_ms, size_t n, size_t op_size,
+				   int *applied_before_r, struct persist_error *err)
+{
+	struct store *st = store;
+
+	if (!is_down(st)) {
+		pthread_mutex_lock(&st->sh->lock);
+		st->sh->dated++;
+		for (size_t i = 0; i < n; i++) {
+			const struct persist_op *op = (const void *)((const char *)ops + i * op_size);
+
+			if ((op->type == PERSIST_OP_SET || op->type == PERSIST_OP_DELETE) &&
+			    written_ms[i] > st->sh->dated_last_ms)
+				st->sh->dated_last_ms = written_ms[i];
+		}
+		pthread_mutex_unlock(&st->sh->lock);
+	}
+	return outage_batch_once(store, id, ops, n, op_size, applied_before_r, err);
+}
+
 static int outage_put(void *store, const char *id, const void *data, size_t len,
 		      int64_t ttl_ms, struct persist_error *err)
 {
@@ -592,6 +621,7 @@ static const struct persist_state_ops outage_state = {
 	.read_log = outage_read_log,
 	.batch = outage_batch,
 	.batch_once = outage_batch_once,
+	.batch_once_dated = outage_batch_once_dated,
 };
 
 static const struct persist_plugin outage_plugin = {

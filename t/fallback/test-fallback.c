@@ -385,6 +385,32 @@ static void test_ttl_shortened(void)
 	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
 }
 
+/* The replay sends each set and delete with the time it was journaled
+   (batch_once_dated), not the time of the replay; status says so. */
+static void test_replay_dated(void)
+{
+	struct persist_error err;
+	int64_t written, after;
+	persist *p;
+
+	new_case();
+	p = open_ok("");
+	CU_ASSERT_EQUAL(status_of(p).replay_dated, 1);
+	set_down(1);
+	written = wall_ms();
+	CU_ASSERT_EQUAL(persist_state_set(p, "d", "k", "1", 1, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_state_delete(p, "d", "k", &err), PERSIST_OK);
+	after = wall_ms();
+	sleep_ms(1000);
+	set_down(0);
+	CU_ASSERT_FATAL(wait_primary(p));
+	CU_ASSERT(get_num(p, "fixture", "dated") >= 1);
+	CU_ASSERT(get_num(p, "fixture", "dated_last_ms") >= written);
+	CU_ASSERT(get_num(p, "fixture", "dated_last_ms") <= after);
+	CU_ASSERT_EQUAL(persist_state_get(p, "d", "k", NULL, NULL, &err), PERSIST_ENOTFOUND);
+	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
+}
+
 /* A handle closed during the outage leaves its journal; the next open
    replays it - and drops a torn last record, saying so. */
 static void test_journal_after_close(void)
@@ -785,6 +811,7 @@ static const struct t_case cases[] = {
 	{ "status and event arguments", test_status_args },
 	{ "outage, journal, replay, events", test_outage_and_replay },
 	{ "TTLs shortened by the outage", test_ttl_shortened },
+	{ "the replay sends the times of sets and deletes", test_replay_dated },
 	{ "journal kept across close, torn record", test_journal_after_close },
 	{ "damaged journal header", test_bad_header },
 	{ "damaged record in the middle", test_damaged_record },
