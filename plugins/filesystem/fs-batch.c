@@ -29,6 +29,10 @@
  * Memory: the replica of .batch-ids holds the ids of the last day (its
  * compaction drops expired ones).
  *
+ * Sets and deletes are written with their time ("w", fs-times.c): now,
+ * or for batch_once_dated the time they were made, and such a batch skips
+ * a set or delete whose key has a later time.
+ *
  * flush() fdatasyncs every file this store wrote since its last sync.
  */
 #include <errno.h>
@@ -117,17 +121,24 @@ static struct fs_batch_log *fs_batch_find_log(struct fs_batch_log *logs,
 	return NULL;
 }
 
-/* Apply op to its collection's replica and add it to the batch line. */
+/* Apply op to its collection's replica and add it to the batch line.
+     written_ms  a set's or delete's time, recorded with it (0: none)
+     dated       skip a set or delete when its key's time is later; a
+                 dated delete of an absent key is written (its time) */
 static int fs_batch_kv_op(struct fs_state *st, struct fs_batch_kv *bk,
-			  const struct persist_op *op, size_t i,
-			  struct persist_error *err)
+			  const struct persist_op *op, int64_t written_ms,
+			  int dated, struct persist_error *err)
 {
 	struct fs_entry *cur = pc_map_get(bk->kv->table, op->key);
 	struct fs_entry *e = NULL;
 	int ret;
 
+	if (op->type == PERSIST_OP_INCR)
+		written_ms = 0;
+	else if (dated && fs_kv_time(bk->kv, op->key) > written_ms)
+		return PERSIST_OK; /* a later write of the key wins */
 	if (op->type == PERSIST_OP_DELETE) {
-		if (!fs_entry_live(st, cur))
+		if (!fs_entry_live(st, cur) && !dated)
 			return PERSIST_OK; /* nothing to delete */
 	} else {
 		e = calloc(1, sizeof(*e));
@@ -160,11 +171,11 @@ static int fs_batch_kv_op(struct fs_state *st, struct fs_batch_kv *bk,
 							     op->ttl_ms);
 		}
 	}
-	(void)i;
 	fs_buf_adds(&bk->buf, bk->n_ops == 0 ? "{\"b\":[" : ",");
-	fs_kv_encode(&bk->buf, op->key, e);
+	fs_kv_encode(&bk->buf, op->key, e, written_ms);
 	bk->n_ops++;
-	if (fs_kv_apply(bk->kv, op->key, e) < 0 || bk->buf.failed)
+	if (fs_kv_apply(bk->kv, op->key, e) < 0 || bk->buf.failed ||
+	    (written_ms > 0 && fs_kv_time_set(bk->kv, op->key, written_ms) < 0))
 		return st->host->error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");
 	return PERSIST_OK;
 }
@@ -261,11 +272,15 @@ static void fs_batch_undo(struct fs_state *st, struct fs_batch_kv *kvs, size_t n
 }
 
 /* Apply n operations with one write and one fdatasync per file; with an
-   id, exactly once (see the top of this file). */
+   id, exactly once (see the top of this file); with written_ms, each set
+   or delete only when no later write of its key was recorded (else they
+   are dated now). */
 static int fs_batch_run(struct fs_state *st, const char *id,
-			const struct persist_op *ops, size_t n, size_t op_size,
-			int *applied_before_r, struct persist_error *err)
+			const struct persist_op *ops, const int64_t *written_ms,
+			size_t n, size_t op_size, int *applied_before_r,
+			struct persist_error *err)
 {
+	int64_t now = st->host->now_ms();
 	struct fs_batch_kv *kvs = NULL, *ids = NULL;
 	struct fs_batch_log *logs = NULL;
 	struct json_tokener *tok = NULL;
@@ -364,8 +379,9 @@ static int fs_batch_run(struct fs_state *st, const char *id,
 		} else {
 			struct fs_kv *kv;
 			(void)fs_state_kv(st, op->collection, &kv, err);
-			ret = fs_batch_kv_op(st, fs_batch_find_kv(kvs, n_kvs, kv),
-					     op, i, err);
+			ret = fs_batch_kv_op(st, fs_batch_find_kv(kvs, n_kvs, kv), op,
+					     written_ms != NULL ? written_ms[i] : now,
+					     written_ms != NULL, err);
 		}
 	}
 	if (ids != NULL && ret == PERSIST_OK) {
@@ -374,7 +390,7 @@ static int fs_batch_run(struct fs_state *st, const char *id,
 			.value = "1", .len = 1, .ttl_ms = PERSIST_BATCH_ID_KEEP_MS,
 		};
 
-		ret = fs_batch_kv_op(st, ids, &mark, n, err);
+		ret = fs_batch_kv_op(st, ids, &mark, 0, 0, err);
 	}
 	for (i = 0; i < n_logs && ret == PERSIST_OK; i++) {
 		if (logs[i].buf.failed)
@@ -474,14 +490,25 @@ out:
 int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
 		   size_t op_size, struct persist_error *err)
 {
-	return fs_batch_run(store, NULL, ops, n, op_size, NULL, err);
+	return fs_batch_run(store, NULL, ops, NULL, n, op_size, NULL, err);
 }
 
 int fs_state_batch_once(void *store, const char *id, const struct persist_op *ops,
 			size_t n, size_t op_size, int *applied_before_r,
 			struct persist_error *err)
 {
-	return fs_batch_run(store, id, ops, n, op_size, applied_before_r, err);
+	return fs_batch_run(store, id, ops, NULL, n, op_size, applied_before_r, err);
+}
+
+int fs_state_batch_once_dated(void *store, const char *id, const struct persist_op *ops,
+			      const int64_t *written_ms, size_t n, size_t op_size,
+			      int *applied_before_r, struct persist_error *err)
+{
+	struct fs_state *st = store;
+
+	if (written_ms == NULL && n > 0)
+		return st->host->error(err, PERSIST_EINVAL, 0, "batch without its write times");
+	return fs_batch_run(store, id, ops, written_ms, n, op_size, applied_before_r, err);
 }
 
 struct fs_flush_ctx {

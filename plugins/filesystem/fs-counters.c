@@ -71,7 +71,7 @@ int fs_state_incr(void *store, const char *collection, const char *key,
 	entry->num = value;
 	if (fs_entry_live(st, cur))
 		entry->expires_ms = cur->expires_ms; /* an increment keeps the TTL */
-	fs_kv_encode(&buf, key, entry);
+	fs_kv_encode(&buf, key, entry, 0);
 	fs_buf_addc(&buf, '\n');
 	if (buf.failed) {
 		ret = st->host->error(err, PERSIST_ENOMEM, ENOMEM, "out of memory");

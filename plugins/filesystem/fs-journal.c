@@ -42,6 +42,7 @@ void fs_kv_free(void *p)
 	if (kv->lock_fd >= 0)
 		close(kv->lock_fd);
 	pc_map_free(kv->table);
+	pc_map_free(kv->times);
 	pthread_mutex_destroy(&kv->mu);
 	free(kv->rdbuf);
 	free(kv->name);
@@ -59,6 +60,7 @@ void fs_kv_reset(struct fs_kv *kv)
 	kv->live_bytes = 0;
 	kv->dirty = 0;
 	pc_map_clear(kv->table);
+	pc_map_clear(kv->times);
 }
 
 /* Rough size of an entry as a journal line. */
@@ -89,12 +91,17 @@ int fs_kv_apply(struct fs_kv *kv, const char *key, struct fs_entry *entry)
 	return 0;
 }
 
-/* Encode key's state as one journal op object. */
+/* Encode key's state as one journal op object, with the time of the
+   write when written_ms > 0 (fs-times.c). */
 void fs_kv_encode(struct fs_buf *buf, const char *key,
-		  const struct fs_entry *e)
+		  const struct fs_entry *e, int64_t written_ms)
 {
 	fs_buf_adds(buf, "{\"k\":");
 	fs_json_add_string(buf, key, strlen(key));
+	if (written_ms > 0) {
+		fs_buf_adds(buf, ",\"w\":");
+		fs_buf_add_i64(buf, written_ms);
+	}
 	if (e == NULL) {
 		fs_buf_adds(buf, ",\"del\":true}");
 		return;
@@ -121,6 +128,7 @@ void fs_kv_encode(struct fs_buf *buf, const char *key,
 struct fs_op {
 	const char *key;        /* points into the parsed line */
 	struct fs_entry *entry; /* new state, NULL: deleted (or expired) */
+	int64_t written_ms;     /* "w": when it was written, 0: not dated */
 };
 
 /* Decode one op object read from the journal into op_r; -1 when it is
@@ -140,6 +148,12 @@ static int fs_kv_decode_op(struct fs_state *st, struct json_object *op,
 		return -1;
 	op_r->key = json_object_get_string(k);
 	op_r->entry = NULL;
+	op_r->written_ms = 0;
+	if (json_object_object_get_ex(op, "w", &v)) {
+		if (!json_object_is_type(v, json_type_int) ||
+		    (op_r->written_ms = json_object_get_int64(v)) <= 0)
+			return -1;
+	}
 	if (json_object_object_get_ex(op, "del", &v))
 		return json_object_is_type(v, json_type_boolean) &&
 		       json_object_get_boolean(v) ? 0 : -1;
@@ -222,8 +236,9 @@ static void fs_kv_apply_line(struct fs_state *st, struct fs_kv *kv,
 	for (size_t i = 0; i < done; i++) {
 		if (bad)
 			fs_entry_free(ops[i].entry);
-		else
-			(void)fs_kv_apply(kv, ops[i].key, ops[i].entry);
+		else if (fs_kv_apply(kv, ops[i].key, ops[i].entry) == 0 &&
+			 ops[i].written_ms > 0)
+			(void)fs_kv_time_set(kv, ops[i].key, ops[i].written_ms);
 	}
 	if (ops != &one)
 		free(ops);
@@ -450,6 +465,7 @@ int fs_kv_write(struct fs_state *st, struct fs_kv *kv, const char *line,
 
 struct fs_compact_ctx {
 	struct fs_state *st;
+	struct fs_kv *kv;
 	struct fs_buf buf;
 	int64_t now;
 };
@@ -462,7 +478,22 @@ static int fs_compact_one(void *ctx, const char *key, void *value)
 
 	if (e->expires_ms != 0 && e->expires_ms <= cc->now)
 		return 0;
-	fs_kv_encode(&cc->buf, key, e);
+	fs_kv_encode(&cc->buf, key, e, fs_kv_time(cc->kv, key));
+	fs_buf_addc(&cc->buf, '\n');
+	return cc->buf.failed ? 1 : 0;
+}
+
+/* Add the time of a key that is gone (deleted or expired) as a delete
+   line, while it must be kept. */
+static int fs_compact_gone(void *ctx, const char *key, void *value)
+{
+	struct fs_compact_ctx *cc = ctx;
+	int64_t ms = *(const int64_t *)value;
+
+	if (fs_entry_live(cc->st, pc_map_get(cc->kv->table, key)) ||
+	    ms < cc->now - PERSIST_BATCH_ID_KEEP_MS)
+		return 0;
+	fs_kv_encode(&cc->buf, key, NULL, ms);
 	fs_buf_addc(&cc->buf, '\n');
 	return cc->buf.failed ? 1 : 0;
 }
@@ -476,16 +507,18 @@ void fs_kv_maybe_compact(struct fs_state *st, struct fs_kv *kv)
 	int fd, e = 0, dirfd;
 
 	if ((uint64_t)kv->offset < st->compact_min ||
-	    (uint64_t)kv->offset < 4 * kv->live_bytes + 65536 ||
+	    (uint64_t)kv->offset < 4 * (kv->live_bytes + fs_kv_times_bytes(kv)) + 65536 ||
 	    (dirfd = fs_state_dir(st, FS_DIR_KV, 0)) < 0)
 		return;
 	snprintf(name, sizeof(name), "%s%s", kv->name, FS_JOURNAL_SUFFIX);
 	snprintf(tmp, sizeof(tmp), ".%s%s.compact", kv->name, FS_JOURNAL_SUFFIX);
 	memset(&cc, 0, sizeof(cc));
 	cc.st = st;
+	cc.kv = kv;
 	cc.now = st->host->now_ms();
 	fs_buf_init(&cc.buf);
-	(void)pc_map_each(kv->table, fs_compact_one, &cc);
+	if (pc_map_each(kv->table, fs_compact_one, &cc) == 0)
+		(void)pc_map_each(kv->times, fs_compact_gone, &cc);
 	if (cc.buf.failed) {
 		fs_buf_free(&cc.buf);
 		return;

@@ -71,6 +71,7 @@ static const struct persist_state_ops fs_state_ops = {
 	.read_log = fs_state_read_log,
 	.batch = fs_state_batch,
 	.batch_once = fs_state_batch_once,
+	.batch_once_dated = fs_state_batch_once_dated,
 	.flush = fs_state_flush,
 	.drop = fs_state_drop,
 	.trim_log = fs_state_trim_log,

@@ -23,6 +23,7 @@
  *   fs-counters.c  atomic increments
  *   fs-log.c       append-only logs (JSON Lines)
  *   fs-batch.c     batch (group commit) and flush
+ *   fs-times.c     the keys' write times (last writer wins)
  *   fs-drop.c      dropping a collection (journal and log)
  *   fs-collections.c  listing the collections of a root
  */
@@ -280,6 +281,8 @@ struct fs_kv {
 	ino_t ino;
 	off_t offset;         /* journal bytes replayed (whole lines) */
 	struct pc_map *table;
+	struct pc_map *times; /* key -> int64_t: when it was last set or
+				 deleted, also once it is gone (fs-times.c) */
 	uint64_t live_bytes;  /* rough size of the live entries as lines */
 	int dirty;            /* written since the last fdatasync */
 	char *rdbuf;          /* replay buffer */
@@ -373,10 +376,14 @@ int fs_kv_lock(struct fs_state *st, struct fs_kv *kv, int exclusive,
 void fs_kv_unlock(struct fs_kv *kv);
 /* Forget the in-memory table so the next lock replays the journal. */
 void fs_kv_reset(struct fs_kv *kv);
+/* fs-times.c: the keys' write times. */
+int64_t fs_kv_time(const struct fs_kv *kv, const char *key);
+int fs_kv_time_set(struct fs_kv *kv, const char *key, int64_t ms);
+uint64_t fs_kv_times_bytes(const struct fs_kv *kv);
 /* Encode the current state of key (entry NULL: deleted) as one journal op
    object (no newline). */
 void fs_kv_encode(struct fs_buf *buf, const char *key,
-		  const struct fs_entry *entry);
+		  const struct fs_entry *entry, int64_t written_ms);
 /* Apply an entry to the table (NULL: delete); takes ownership of entry. */
 int fs_kv_apply(struct fs_kv *kv, const char *key, struct fs_entry *entry);
 /* Append one journal line (ends with '\n') while holding the lock;
@@ -452,6 +459,9 @@ int fs_state_batch(void *store, const struct persist_op *ops, size_t n,
 int fs_state_batch_once(void *store, const char *id, const struct persist_op *ops,
 			size_t n, size_t op_size, int *applied_before_r,
 			struct persist_error *err);
+int fs_state_batch_once_dated(void *store, const char *id, const struct persist_op *ops,
+			      const int64_t *written_ms, size_t n, size_t op_size,
+			      int *applied_before_r, struct persist_error *err);
 int fs_state_flush(void *store, struct persist_error *err);
 int fs_state_drop(void *store, const char *collection,
 		  struct persist_error *err);

@@ -14,6 +14,10 @@
  *                                   {"k":"b","b64":"AAEC"}         other bytes
  *                                   {"k":"s1","v":"x","exp":1767225600000}
  *                                   {"k":"s1","del":true}          deleted
+ *                                 a set or delete also says when it was
+ *                                 written (ms since the epoch), which
+ *                                 outlives a deleted key (fs-times.c):
+ *                                   {"k":"s1","w":1767225500000,"del":true}
  *                                 or, for a batch, one line holding all of
  *                                 its operations on the collection,
  *                                   {"b":[{"k":...},{"k":...}]}
@@ -389,7 +393,8 @@ void *fs_kv_new(const char *collection)
 	pthread_mutex_init(&kv->mu, NULL);
 	kv->name = strdup(collection);
 	kv->table = pc_map_new(fs_entry_free);
-	if (kv->name == NULL || kv->table == NULL) {
+	kv->times = pc_map_new(free);
+	if (kv->name == NULL || kv->table == NULL || kv->times == NULL) {
 		fs_kv_free(kv);
 		return NULL;
 	}
@@ -528,16 +533,18 @@ static int fs_state_commit(struct fs_state *st, struct fs_kv *kv,
 	return PERSIST_OK;
 }
 
-/* Write one key's new state (entry NULL: delete) and apply it. */
+/* Write one key's new state (entry NULL: delete), dated now, and apply
+   it. */
 static int fs_state_put(struct fs_state *st, struct fs_kv *kv,
 			const char *key, struct fs_entry *entry,
 			struct persist_error *err)
 {
+	int64_t now = st->host->now_ms();
 	struct fs_buf buf;
 	int ret;
 
 	fs_buf_init(&buf);
-	fs_kv_encode(&buf, key, entry);
+	fs_kv_encode(&buf, key, entry, now);
 	fs_buf_addc(&buf, '\n');
 	if (buf.failed) {
 		fs_buf_free(&buf);
@@ -550,7 +557,7 @@ static int fs_state_put(struct fs_state *st, struct fs_kv *kv,
 		fs_entry_free(entry);
 		return ret;
 	}
-	if (fs_kv_apply(kv, key, entry) < 0) {
+	if (fs_kv_apply(kv, key, entry) < 0 || fs_kv_time_set(kv, key, now) < 0) {
 		/* memory is short: replay from the journal next time */
 		fs_kv_reset(kv);
 	}
