@@ -2,7 +2,8 @@
  * fuzz/fuzz-fs-journal.c - fuzz target: the filesystem provider's key
  * journal reader.  The input is ROOT/kv/c.jsonl; the store replays it
  * (scan, get of a few keys a seed uses), then a write appends to it (which
- * first cuts a torn last line), and the journal is read again.
+ * first cuts a torn last line), a dated batch is judged against the
+ * write times it gave, and the journal is read again.
  */
 #include "config.h"
 
@@ -31,6 +32,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (ops->incr(store, FUZZ_FS_COLLECTION, "hits", 1, &v, &err) != PERSIST_OK)
 		fuzz_assert(err.msg[0] != '\0');
+	{
+		/* dated writes judged against the times the journal gave */
+		struct persist_op dated[] = {
+			{ .type = PERSIST_OP_SET, .collection = FUZZ_FS_COLLECTION, .key = "s1",
+			  .value = "z", .len = 1 },
+			{ .type = PERSIST_OP_DELETE, .collection = FUZZ_FS_COLLECTION, .key = "b" },
+		};
+		int64_t times[] = { 1767225500001, 1767225500002 };
+		int before = 0;
+
+		if (ops->batch_once_dated(store, "fuzz-dated", dated, times, 2, sizeof(dated[0]),
+					  &before, &err) != PERSIST_OK)
+			fuzz_assert(err.msg[0] != '\0');
+	}
 	ops->scan(store, FUZZ_FS_COLLECTION, "s", fuzz_fs_emit, NULL, &err);
 	fuzz_fs_close(store);
 	return 0;
