@@ -559,14 +559,15 @@ int persist_state_batch(persist *p, const struct persist_op *ops, size_t n,
 }
 
 /* What persist_state_batch_once and _dated check before they send
-   anything: the id, the output, the operations (and their write times
-   when written_ms is given); then the write queue is flushed, so what was
-   queued before is stored first.  *sink_r: the state sink. */
+   anything: the id, the output, the operations (and, dated, their write
+   times); then the write queue is flushed, so what was queued before is
+   stored first.  *sink_r: the state sink. */
 static int once_begin(persist *p, const char *id, const struct persist_op *ops,
-		      const int64_t *written_ms, size_t n, int *applied_before_r,
-		      struct persist_sink **sink_r, struct persist_error *err)
+		      int dated, const int64_t *written_ms, size_t n,
+		      int *applied_before_r, struct persist_sink **sink_r,
+		      struct persist_error *err)
 {
-	const char *method = written_ms != NULL ? "batch_once_dated" : "batch_once";
+	const char *method = dated ? "batch_once_dated" : "batch_once";
 	int64_t latest = persist_now_ms() + PERSIST_BATCH_ID_KEEP_MS;
 	int ret;
 
@@ -581,12 +582,13 @@ static int once_begin(persist *p, const char *id, const struct persist_op *ops,
 			"A batch id is 1 to %d characters of [A-Za-z0-9._:-].",
 			id != NULL ? PERSIST_BATCH_ID_MAX : 0, id != NULL ? id : "",
 			PERSIST_BATCH_ID_MAX - 1);
-	if (ops == NULL && n > 0)
-		return persist_error_set(err, PERSIST_EINVAL, 0, "batch operations are NULL");
+	if ((ops == NULL || (dated && written_ms == NULL)) && n > 0)
+		return persist_error_set(err, PERSIST_EINVAL, 0, "batch %s NULL",
+			ops == NULL ? "operations are" : "write times are");
 	for (size_t i = 0; i < n; i++) {
 		if ((ret = check_op(&ops[i], i, (*sink_r)->caps, err)) != PERSIST_OK)
 			return ret;
-		if (written_ms == NULL ||
+		if (!dated ||
 		    (ops[i].type != PERSIST_OP_SET && ops[i].type != PERSIST_OP_DELETE))
 			continue;
 		if (written_ms[i] <= 0 || written_ms[i] > latest)
@@ -595,8 +597,8 @@ static int once_begin(persist *p, const char *id, const struct persist_op *ops,
 				"A write time is in milliseconds since the epoch, at most a day "
 				"ahead of this machine's clock.", i, ops[i].key, written_ms[i]);
 	}
-	if (written_ms != NULL ? !PERSIST_OPS_HAS(*sink_r, struct persist_state_ops, batch_once_dated)
-			       : !PERSIST_OPS_HAS(*sink_r, struct persist_state_ops, batch_once))
+	if (dated ? !PERSIST_OPS_HAS(*sink_r, struct persist_state_ops, batch_once_dated)
+		  : !PERSIST_OPS_HAS(*sink_r, struct persist_state_ops, batch_once))
 		return persist_not_supported(*sink_r, method, err);
 	if (n > 0 && p->batcher != NULL)
 		return persist_batch_flush(p->batcher, err);
@@ -610,7 +612,7 @@ int persist_state_batch_once(persist *p, const char *id,
 	struct persist_sink *sink;
 	int ret;
 
-	if ((ret = once_begin(p, id, ops, NULL, n, applied_before_r, &sink, err)) != PERSIST_OK)
+	if ((ret = once_begin(p, id, ops, 0, NULL, n, applied_before_r, &sink, err)) != PERSIST_OK)
 		return ret;
 	if (n == 0)
 		return PERSIST_OK;
@@ -625,10 +627,8 @@ int persist_state_batch_once_dated(persist *p, const char *id,
 	struct persist_sink *sink;
 	int ret;
 
-	if (written_ms == NULL && n > 0)
-		return persist_error_set(err, PERSIST_EINVAL, 0, "batch write times are NULL");
-	if ((ret = once_begin(p, id, ops, written_ms != NULL ? written_ms : &(int64_t){0},
-			      n, applied_before_r, &sink, err)) != PERSIST_OK)
+	if ((ret = once_begin(p, id, ops, 1, written_ms, n, applied_before_r, &sink,
+			      err)) != PERSIST_OK)
 		return ret;
 	if (n == 0)
 		return PERSIST_OK;

@@ -1379,6 +1379,11 @@ out:
 	free(c);
 }
 
+/* How long the tests wait between reading the clock and a write they
+   compare with it: a provider may date writes by a coarse clock (the
+   core's host->now_ms reads CLOCK_REALTIME_COARSE, a tick behind). */
+#define CT_CLOCK_TICK_MS 30
+
 /* A key's time outlives it: after a delete, or once its TTL ran out, a
    dated set made before does not bring it back; one made after does. */
 static void test_lww_delete(void)
@@ -1390,7 +1395,7 @@ static void test_lww_delete(void)
 
 	CT_OK(ct_sset(ct.a, c, "k", "v", 0, &err), &err);
 	before_delete = ct_wall_ms();
-	ct_sleep_ms(5);
+	ct_sleep_ms(CT_CLOCK_TICK_MS);
 	CT_OK(persist_state_delete(ct.b, c, "k", &err), &err);
 	ret = ct_dated(ct.a, c, "k", "resurrected", before_delete, NULL, &err);
 	if (ct_optional_missing(ret, &err, "batch_once_dated"))
@@ -1402,7 +1407,7 @@ static void test_lww_delete(void)
 	if (ct.caps[PERSIST_KIND_STATE] & PERSIST_CAP_TTL) {
 		int64_t before_set = ct_wall_ms();
 
-		ct_sleep_ms(5);
+		ct_sleep_ms(CT_CLOCK_TICK_MS);
 		CT_OK(ct_sset(ct.a, c, "ttl", "short", 50, &err), &err);
 		ct_sleep_ms(200);
 		EXPECT_NO_VALUE(ct.a, c, "ttl");

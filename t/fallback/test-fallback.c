@@ -405,7 +405,8 @@ static void test_replay_dated(void)
 	set_down(0);
 	CU_ASSERT_FATAL(wait_primary(p));
 	CU_ASSERT(get_num(p, "fixture", "dated") >= 1);
-	CU_ASSERT(get_num(p, "fixture", "dated_last_ms") >= written);
+	/* the journal's clock is the core's coarse one: a tick behind */
+	CU_ASSERT(get_num(p, "fixture", "dated_last_ms") >= written - 30);
 	CU_ASSERT(get_num(p, "fixture", "dated_last_ms") <= after);
 	CU_ASSERT_EQUAL(persist_state_get(p, "d", "k", NULL, NULL, &err), PERSIST_ENOTFOUND);
 	CU_ASSERT_EQUAL(persist_close(p, &err), PERSIST_OK);
