@@ -376,6 +376,21 @@ static void test_stamps(void)
 	t1 = wall_ms();
 	CU_ASSERT(row_ms(c, "s3") >= t0 && row_ms(c, "s3") <= t1);
 	CU_ASSERT(deleted_ms(c, "s2") >= t0 && deleted_ms(c, "s2") <= t1);
+	/* a second delete of a key renews its deletion time */
+	t_sleep_ms(20);
+	t0 = wall_ms();
+	CU_ASSERT_EQUAL(put(c, "s2", "again", 0), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_state_delete(p, c, "s2", &err), PERSIST_OK);
+	t1 = wall_ms();
+	CU_ASSERT(deleted_ms(c, "s2") >= t0 && deleted_ms(c, "s2") <= t1);
+	ops[0].key = "s3";
+	ops[1].key = "s2";
+	t_sleep_ms(20);
+	t0 = wall_ms();
+	CU_ASSERT_EQUAL(persist_state_batch(p, ops, 2, &err), PERSIST_OK);
+	t1 = wall_ms();
+	CU_ASSERT(row_ms(c, "s3") >= t0 && row_ms(c, "s3") <= t1);
+	CU_ASSERT(deleted_ms(c, "s2") >= t0 && deleted_ms(c, "s2") <= t1);
 }
 
 /* Collect the names of persist_state_collections: whether name is one. */
