@@ -37,6 +37,7 @@ static int suite_init(void)
 		fprintf(stderr, "libpq: %s", PQerrorMessage(sql));
 		return 1;
 	}
+	PQclear(PQexec(sql, "SET client_min_messages = warning"));
 	return t_open_main(",\"sweepInterval\":20", &p);
 }
 
