@@ -144,6 +144,16 @@ static int64_t deleted_ms(const char *coll, const char *key)
 		       "AND key = '%s'", coll, key);
 }
 
+/* Set coll/key, then delete it directly: the deletion time recorded. */
+static int64_t set_then_delete(const char *coll, const char *key)
+{
+	struct persist_error err;
+
+	CU_ASSERT_EQUAL(put(coll, key, "v", 0), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_state_delete(p, coll, key, &err), PERSIST_OK);
+	return deleted_ms(coll, key);
+}
+
 /* A dated set older than a direct set is skipped, a newer one applies, an
    equal one applies; a dated delete older than the set is skipped. */
 static void test_dated_vs_direct(void)
@@ -189,10 +199,8 @@ static void test_delete_outlives_key(void)
 	char v[64];
 	int64_t t;
 
-	CU_ASSERT_EQUAL_FATAL(put(c, "k", "v1", 0), PERSIST_OK);
-	CU_ASSERT_EQUAL_FATAL(persist_state_delete(p, c, "k", &err), PERSIST_OK);
-	t = deleted_ms(c, "k");
-	CU_ASSERT(t > 0 && t <= wall_ms());
+	t = set_then_delete(c, "k");
+	CU_ASSERT_FATAL(t > 0 && t <= wall_ms());
 	CU_ASSERT_EQUAL(dated("delete-1", c, "k", "resurrected", t - 1, NULL), PERSIST_OK);
 	CU_ASSERT_EQUAL(get_str(c, "k", v, sizeof(v)), PERSIST_ENOTFOUND);
 	CU_ASSERT_EQUAL(dated("delete-2", c, "k", "after", t + 1, NULL), PERSIST_OK);
@@ -418,13 +426,10 @@ static void test_drop(void)
 	char v[64];
 	int64_t t;
 
-	CU_ASSERT_EQUAL_FATAL(put(c, "gone", "v", 0), PERSIST_OK);
-	CU_ASSERT_EQUAL(persist_state_delete(p, c, "gone", &err), PERSIST_OK);
-	CU_ASSERT_EQUAL(put(c, "kept", "v", 0), PERSIST_OK);
-	CU_ASSERT_EQUAL(put("lww.drop-other", "gone", "v", 0), PERSIST_OK);
-	CU_ASSERT_EQUAL(persist_state_delete(p, "lww.drop-other", "gone", &err), PERSIST_OK);
-	t = deleted_ms(c, "gone");
+	t = set_then_delete(c, "gone");
 	CU_ASSERT(t > 0);
+	CU_ASSERT_EQUAL(put(c, "kept", "v", 0), PERSIST_OK);
+	CU_ASSERT(set_then_delete("lww.drop-other", "gone") > 0);
 	CU_ASSERT(listed(c));
 	CU_ASSERT(!listed("lww.drop-other"));
 	CU_ASSERT_EQUAL(persist_state_drop(p, c, &err), PERSIST_OK);
