@@ -4,9 +4,9 @@
  * (test-pg-lww.sh starts it), with libpq beside it to look at the times
  * the provider keeps and to write an old one:
  *   - a dated set or delete loses to a later direct write and wins over
- *     an earlier one (an equal time applies); a direct delete's time
- *     outlives the key, and so does an expired key's, also once the
- *     sweep has removed its row;
+ *     an earlier one (an equal time applies), also one made through
+ *     another handle; a direct delete's time outlives the key, and so
+ *     does an expired key's, also once the sweep has removed its row;
  *   - two dated sets of one key in one batch apply in order; a retry of
  *     the id applies nothing; increments are not dated and record nothing;
  *   - set, delete, batch and batch_once stamp the host's time; drop
@@ -213,6 +213,30 @@ static void test_delete_outlives_key(void)
 	CU_ASSERT(t > 0);
 	CU_ASSERT_EQUAL(dated("delete-3", c, "never", "x", t - 1, NULL), PERSIST_OK);
 	CU_ASSERT_EQUAL(get_str(c, "never", v, sizeof(v)), PERSIST_ENOTFOUND);
+}
+
+/* The times are in the database: what another handle (its own
+   connections) wrote counts the same. */
+static void test_shared(void)
+{
+	const char *c = "lww.shared";
+	struct persist_error err;
+	persist *h = NULL;
+	char v[64];
+	int64_t t;
+
+	CU_ASSERT_EQUAL_FATAL(t_open_main("", &h), 0);
+	CU_ASSERT_EQUAL(persist_state_set(h, c, "k", "theirs", 6, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_state_set(h, c, "d", "theirs", 6, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(persist_state_delete(h, c, "d", &err), PERSIST_OK);
+	persist_close(h, NULL);
+	t = row_ms(c, "k");
+	CU_ASSERT(t > 0);
+	CU_ASSERT_EQUAL(dated("shared-1", c, "k", "mine", t - 1, NULL), PERSIST_OK);
+	CU_ASSERT_EQUAL(get_str(c, "k", v, sizeof(v)), PERSIST_OK);
+	CU_ASSERT_STRING_EQUAL(v, "theirs");
+	CU_ASSERT_EQUAL(dated("shared-2", c, "d", "mine", t - 1, NULL), PERSIST_OK);
+	CU_ASSERT_EQUAL(get_str(c, "d", v, sizeof(v)), PERSIST_ENOTFOUND);
 }
 
 /* Two dated sets of one key in one batch apply in order; a later-made one
@@ -529,6 +553,7 @@ int main(void)
 		{ "dated writes against a direct set", test_dated_vs_direct },
 		{ "a delete's time outlives the key", test_delete_outlives_key },
 		{ "order within a batch, retry of an id", test_batch_order_and_retry },
+		{ "times are shared by every handle", test_shared },
 		{ "increments and appends are not dated", test_increments },
 		{ "an expired key keeps its time", test_expired_keeps_time },
 		{ "set, delete, batch and batch_once stamp times", test_stamps },
