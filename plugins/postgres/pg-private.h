@@ -36,7 +36,7 @@
 
 #include "pc-common.h"
 
-#define PG_PLUGIN_VERSION "1.4.0"
+#define PG_PLUGIN_VERSION "1.3.0"
 
 /* Defaults of the settings (milliseconds unless said otherwise). */
 #define PG_DEFAULT_SCHEMA "persist"
