@@ -16,7 +16,8 @@
  *                            on the server, and the wait of the client;
  *                            default 5000)
  *   sweepInterval    integer ms between removals of expired rows
- *                            (default 1000)
+ *                            (and of deletion times older than a day;
+ *                            default 1000)
  * The settings are read by the plugin support library from the table
  * below: an unknown key, a value of the wrong type or out of range is
  * PERSIST_ECONFIG naming the key; both conninfo settings are secret (their

@@ -140,6 +140,7 @@ static const struct persist_state_ops pg_state_ops = {
 	.trim_log = pg_state_trim_log,
 	.log_bounds = pg_state_log_bounds,
 	.collections = pg_state_collections,
+	.batch_once_dated = pg_state_batch_once_dated,
 };
 
 static const struct persist_session_ops pg_session_ops = {

@@ -51,8 +51,14 @@
 /* NOTIFY payloads must stay under 8000 bytes; bigger events go through
    the events table. */
 #define PG_NOTIFY_INLINE_MAX 7000
+/* Deletion times removed per sweep at most (bounded work), as text for
+   the statement too. */
+#define PG_PRUNE_MAX 10000
+#define PG_PRUNE_MAX_TEXT "10000"
 /* Version of the tables this release creates (schema_version). */
-#define PG_SCHEMA_VERSION 2 /* 2: batch_ids and batch_claim (older layouts are upgraded) */
+/* 2: batch_ids and batch_claim; 3: write times (kv.written_ms,
+   kv_deleted, lww_set, lww_del).  Older layouts are upgraded. */
+#define PG_SCHEMA_VERSION 3
 
 /* The plugin object (one per process): the host table. */
 struct pg_plugin {
@@ -92,6 +98,9 @@ enum pg_stmt {
 	PS_STATE_SET,
 	PS_STATE_DEL,
 	PS_STATE_DEL_ANY,   /* batch delete: absent is fine */
+	PS_STATE_SET_DATED, /* batch_once_dated: a set made at a given time */
+	PS_STATE_DEL_DATED, /* batch_once_dated: a delete made at a given time */
+	PS_STATE_PRUNE_TIMES, /* deletion times older than a day */
 	PS_STATE_SCAN,
 	PS_STATE_SCAN_ALL,
 	PS_STATE_INCR,
@@ -350,6 +359,9 @@ int pg_state_read_log(void *store, const char *collection, uint64_t from,
 int pg_state_batch_once(void *store, const char *id, const struct persist_op *ops,
 			size_t n, size_t op_size, int *applied_before_r,
 			struct persist_error *err);
+int pg_state_batch_once_dated(void *store, const char *id, const struct persist_op *ops,
+			      const int64_t *written_ms, size_t n, size_t op_size,
+			      int *applied_before_r, struct persist_error *err);
 int pg_state_batch(void *store, const struct persist_op *ops, size_t n,
 		   size_t op_size, struct persist_error *err);
 int pg_state_flush(void *store, struct persist_error *err);

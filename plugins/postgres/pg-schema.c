@@ -5,9 +5,15 @@
  * Everything lives in one schema (setting "schema", default "persist"):
  *   schema_version (version)                 the layout's version (1)
  *   config   (key, doc, etag, updated_at, expires_at)   documents
- *   kv       (coll, key, value, num, expires_at)  state: a value in
- *            value, a counter in num (read back as its decimal text),
- *            primary key (coll, key)
+ *   kv       (coll, key, value, num, expires_at, written_ms)  state: a
+ *            value in value, a counter in num (read back as its decimal
+ *            text), primary key (coll, key); written_ms is the host's
+ *            time (ms since the epoch) of the last set, NULL for a key
+ *            only ever incremented
+ *   kv_deleted (coll, key, deleted_ms)       the time of the last delete
+ *            of a key, or of the set of a key whose TTL ran out, kept
+ *            after the row is gone so that an older dated write loses
+ *            to it (see pg-state.c); pruned after a day
  *   log_head (coll, next)                    next record number per log
  *   log      (coll, idx, data, appended_at)  log records, key (coll, idx)
  *   sessions (id, instance, data, updated_at, expires_at)
@@ -18,8 +24,12 @@
  *   batch_claim(id)                          insert an id ... ON CONFLICT
  *            DO NOTHING; one that was there raises PB001, aborting the
  *            batch's transaction
- *   drop_collection(coll)                    a collection's keys and log,
- *            its numbering included, gone in one transaction
+ *   drop_collection(coll)                    a collection's keys, log
+ *            and write times, its numbering included, gone in one
+ *            transaction
+ *   lww_set(coll, key, value, ttl, when), lww_del(coll, key, when)
+ *            a set or delete made at `when`, applied (true) only when no
+ *            later time is recorded for the key
  *   counter_add(bytea, int8, key)            a stored value plus a delta,
  *            refusing what is not canonical int64 text `0|-?[1-9][0-9]*`
  *            within the int64 range (22P02) and int64 overflow of the
@@ -33,8 +43,12 @@
  * (so instances starting at once do not race) with CREATE ... IF NOT
  * EXISTS.  A user without the CREATE privilege can use a schema prepared
  * by an administrator (the version row is read first).  A schema of an
- * older layout (version 1: no batch_ids) is upgraded the same way: the
- * statements only add what is missing.
+ * older layout (version 1: no batch_ids; version 2: no write times) is
+ * upgraded the same way: the statements only add what is missing (kv
+ * gets its written_ms column by ALTER TABLE ... ADD COLUMN IF NOT EXISTS,
+ * which is instant for a column without default; the old rows have no
+ * time, so any dated write may replace them).  A layout of a later
+ * version is refused: an older provider on it would not record times.
  */
 #include "pg-private.h"
 
@@ -57,6 +71,11 @@ static const char ddl[] =
 	" CHECK ((value IS NULL) <> (num IS NULL)));"
 	"CREATE INDEX IF NOT EXISTS kv_expiry ON @.kv (expires_at) "
 	" WHERE expires_at IS NOT NULL;"
+	/* version 3: write times (a new kv gets the column here too) */
+	"ALTER TABLE @.kv ADD COLUMN IF NOT EXISTS written_ms bigint;"
+	"CREATE TABLE IF NOT EXISTS @.kv_deleted (coll text COLLATE \"C\", "
+	" key text COLLATE \"C\", deleted_ms bigint NOT NULL, PRIMARY KEY (coll, key));"
+	"CREATE INDEX IF NOT EXISTS kv_deleted_age ON @.kv_deleted (deleted_ms);"
 	"CREATE TABLE IF NOT EXISTS @.log_head (coll text COLLATE \"C\" PRIMARY KEY, "
 	" next bigint NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS @.log (coll text COLLATE \"C\", idx bigint, "
@@ -97,6 +116,36 @@ static const char ddl[] =
 	"  DELETE FROM @.log WHERE coll = c; "
 	"  DELETE FROM @.log_head WHERE coll = c; "
 	"  DELETE FROM @.kv WHERE coll = c; "
+	"  DELETE FROM @.kv_deleted WHERE coll = c; "
+	" END $f$;"
+	/* a dated set or delete: the key's row is locked first (a delete of
+	   it in flight is waited for), then each statement sees what
+	   committed before it; the write is skipped when the row's or the
+	   deletion's time is later than w (an equal time does not stop it) */
+	"CREATE OR REPLACE FUNCTION @.lww_set(c text, k text, v bytea, ttl bigint, w bigint) "
+	" RETURNS boolean LANGUAGE plpgsql VOLATILE AS $f$ "
+	" BEGIN "
+	"  PERFORM 1 FROM @.kv WHERE coll = c AND key = k FOR UPDATE; "
+	"  IF EXISTS (SELECT 1 FROM @.kv_deleted WHERE coll = c AND key = k "
+	"   AND deleted_ms > w) THEN RETURN false; END IF; "
+	"  INSERT INTO @.kv AS t (coll, key, value, num, expires_at, written_ms) "
+	"   VALUES (c, k, v, NULL, CASE WHEN ttl > 0 THEN now() + ttl * interval '1 millisecond' "
+	"   END, w) ON CONFLICT (coll, key) DO UPDATE SET value = EXCLUDED.value, num = NULL, "
+	"   expires_at = EXCLUDED.expires_at, written_ms = EXCLUDED.written_ms "
+	"   WHERE t.written_ms IS NULL OR t.written_ms <= w; "
+	"  RETURN FOUND; "
+	" END $f$;"
+	"CREATE OR REPLACE FUNCTION @.lww_del(c text, k text, w bigint) "
+	" RETURNS boolean LANGUAGE plpgsql VOLATILE AS $f$ "
+	" BEGIN "
+	"  PERFORM 1 FROM @.kv WHERE coll = c AND key = k FOR UPDATE; "
+	"  IF EXISTS (SELECT 1 FROM @.kv WHERE coll = c AND key = k AND written_ms > w) "
+	"   OR EXISTS (SELECT 1 FROM @.kv_deleted WHERE coll = c AND key = k "
+	"   AND deleted_ms > w) THEN RETURN false; END IF; "
+	"  DELETE FROM @.kv WHERE coll = c AND key = k; "
+	"  INSERT INTO @.kv_deleted AS t (coll, key, deleted_ms) VALUES (c, k, w) "
+	"   ON CONFLICT (coll, key) DO UPDATE SET deleted_ms = GREATEST(t.deleted_ms, w); "
+	"  RETURN true; "
 	" END $f$;"
 	"CREATE TABLE IF NOT EXISTS @.batch_ids (id text COLLATE \"C\" PRIMARY KEY, "
 	" applied_at timestamptz NOT NULL DEFAULT now());"

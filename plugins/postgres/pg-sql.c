@@ -46,6 +46,11 @@
 	"EXCLUDED.num, t.key) " \
 	"ELSE t.num + EXCLUDED.num END, value = NULL, " \
 	"expires_at = CASE WHEN t.expires_at <= now() THEN NULL ELSE t.expires_at END"
+/* A delete's time n recorded for key ($1, $2) (a WITH item). */
+#define DELETED_AT(n) \
+	"t AS (INSERT INTO @.kv_deleted AS t (coll, key, deleted_ms) " \
+	"VALUES ($1::text, $2::text, " n "::int8) ON CONFLICT (coll, key) " \
+	"DO UPDATE SET deleted_ms = EXCLUDED.deleted_ms)"
 #define TTL(n) "CASE WHEN " n "::int8 > 0 THEN now() + " n "::int8 * interval '1 millisecond' END"
 
 static const char *const templates[PS_COUNT_] = {
@@ -55,16 +60,26 @@ static const char *const templates[PS_COUNT_] = {
 	[PS_STATE_GET] =
 	"SELECT " VALUE ", " EXPIRY_MS " FROM @.kv "
 	"WHERE coll = $1::text AND key = $2::text AND " LIVE,
+	/* $5: the host's time of the write (see "write times" in pg-state.c) */
 	[PS_STATE_SET] =
-	"INSERT INTO @.kv (coll, key, value, num, expires_at) "
-	"VALUES ($1::text, $2::text, $3::bytea, NULL, " TTL("$4") ") "
+	"INSERT INTO @.kv (coll, key, value, num, expires_at, written_ms) "
+	"VALUES ($1::text, $2::text, $3::bytea, NULL, " TTL("$4") ", $5::int8) "
 	"ON CONFLICT (coll, key) DO UPDATE "
-	"SET value = EXCLUDED.value, num = NULL, expires_at = EXCLUDED.expires_at",
+	"SET value = EXCLUDED.value, num = NULL, expires_at = EXCLUDED.expires_at, "
+	"written_ms = EXCLUDED.written_ms",
+	/* a delete records its time $3 in kv_deleted, in the same statement */
 	[PS_STATE_DEL] =
-	"DELETE FROM @.kv WHERE coll = $1::text AND key = $2::text "
-	"RETURNING " LIVE,
+	"WITH d AS (DELETE FROM @.kv WHERE coll = $1::text AND key = $2::text "
+	"RETURNING " LIVE " AS live), " DELETED_AT("$3") " SELECT live FROM d",
 	[PS_STATE_DEL_ANY] =
-	"DELETE FROM @.kv WHERE coll = $1::text AND key = $2::text",
+	"WITH d AS (DELETE FROM @.kv WHERE coll = $1::text AND key = $2::text), "
+	DELETED_AT("$3") " SELECT 1",
+	/* batch_once_dated: a set or delete made at $5 / $3 (see lww_set and
+	   lww_del in pg-schema.c) */
+	[PS_STATE_SET_DATED] =
+	"SELECT @.lww_set($1::text, $2::text, $3::bytea, $4::int8, $5::int8)",
+	[PS_STATE_DEL_DATED] =
+	"SELECT @.lww_del($1::text, $2::text, $3::int8)",
 	/* prefix scans: a range of the primary key (coll, key) */
 	[PS_STATE_SCAN] =
 	"SELECT key, " VALUE ", " EXPIRY_MS " FROM @.kv "
@@ -98,8 +113,20 @@ static const char *const templates[PS_COUNT_] = {
 	[PS_STATE_READ_LOG] =
 	"SELECT idx, data FROM @.log WHERE coll = $1::text AND idx >= $2::int8 "
 	"ORDER BY idx LIMIT $3::int8",
+	/* an expired key's time outlives its row: it moves to kv_deleted */
 	[PS_STATE_SWEEP] =
-	"DELETE FROM @.kv WHERE expires_at <= now()",
+	"WITH d AS (DELETE FROM @.kv WHERE expires_at <= now() RETURNING coll, key, written_ms) "
+	"INSERT INTO @.kv_deleted AS t (coll, key, deleted_ms) "
+	"SELECT coll, key, written_ms FROM d WHERE written_ms IS NOT NULL "
+	"ON CONFLICT (coll, key) DO UPDATE SET deleted_ms = GREATEST(t.deleted_ms, "
+	"EXCLUDED.deleted_ms)",
+	/* deletion times older than $1 (ms since the epoch), at most
+	   PG_PRUNE_MAX rows per call, oldest first; the outer condition is
+	   checked again on a row a concurrent delete just renewed */
+	[PS_STATE_PRUNE_TIMES] =
+	"DELETE FROM @.kv_deleted WHERE (coll, key) IN (SELECT coll, key FROM @.kv_deleted "
+	"WHERE deleted_ms < $1::int8 ORDER BY deleted_ms LIMIT " PG_PRUNE_MAX_TEXT ") "
+	"AND deleted_ms < $1::int8",
 	/* keys, log and numbering in one transaction (see drop_collection in
 	   pg-schema.c) */
 	[PS_STATE_DROP] =

@@ -31,6 +31,19 @@
  *              the transaction rolls back, and the answer is "applied
  *              before".  Ids older than PERSIST_BATCH_ID_KEEP_MS are
  *              deleted every PG_BATCH_SWEEP_EVERY-th batch_once.
+ *   write times  every set records the host's time (host->now_ms(), the
+ *              clock the core's journal uses too; never the server's) in
+ *              the row's written_ms, in the same statement; every delete
+ *              upserts it into kv_deleted in the same statement; the
+ *              sweep moves an expired row's time there.  Increments and
+ *              appends record nothing.  batch_once_dated sends each set
+ *              and delete as lww_set / lww_del with the time it was made:
+ *              applied only when neither time recorded for the key is
+ *              later, in the batch's one transaction (so a retry of the
+ *              id applies nothing).  A key's time is the later of the
+ *              two; they disagree only when a host's clock went back.
+ *              Deletion times older than PERSIST_BATCH_ID_KEEP_MS are
+ *              pruned by the sweep, at most PG_PRUNE_MAX per sweep.
  * flush has nothing to do: every acknowledged write is committed.
  */
 #include "pg-private.h"
@@ -43,13 +56,16 @@
 /* batch_once calls of a store between two sweeps of old batch ids. */
 #define PG_BATCH_SWEEP_EVERY 256
 
-/* Sweep expired values when due (at most one thread at a time). */
+/* Sweep expired values when due, keeping their write times, and prune
+   deletion times older than a day (at most one thread at a time). */
 void pg_state_maybe_sweep(struct pg_store *st)
 {
 	static pthread_mutex_t sweeping = PTHREAD_MUTEX_INITIALIZER;
 	int64_t now = st->host->monotonic_us();
+	struct pg_params p = { 0 };
 	struct persist_error err;
 	PGresult *res = NULL;
+	char before[24];
 
 	if (now < __atomic_load_n(&st->next_sweep_us, __ATOMIC_RELAXED) ||
 	    pthread_mutex_trylock(&sweeping) != 0)
@@ -60,6 +76,10 @@ void pg_state_maybe_sweep(struct pg_store *st)
 				 __ATOMIC_RELAXED);
 		if (pg_exec(&st->pool, PS_STATE_SWEEP, NULL, PG_WRITE, &res,
 			    "sweeping expired values", &err) == PERSIST_OK)
+			PQclear(res);
+		pg_param_i64(&p, before, st->host->now_ms() - PERSIST_BATCH_ID_KEEP_MS);
+		if (pg_exec(&st->pool, PS_STATE_PRUNE_TIMES, &p, PG_WRITE, &res,
+			    "pruning old deletion times", &err) == PERSIST_OK)
 			PQclear(res);
 	}
 	pthread_mutex_unlock(&sweeping);
@@ -101,13 +121,14 @@ int pg_state_set(void *store, const char *collection, const char *key,
 	struct pg_store *st = store;
 	struct pg_params p = { 0 };
 	PGresult *res = NULL;
-	char ttl[24];
+	char ttl[24], when[24];
 	int ret;
 
 	pg_param_str(&p, collection);
 	pg_param_str(&p, key);
 	pg_param_bin(&p, data, len);
 	pg_param_i64(&p, ttl, ttl_ms);
+	pg_param_i64(&p, when, st->host->now_ms());
 	ret = pg_exec(&st->pool, PS_STATE_SET, &p, PG_WRITE, &res, "set", err);
 	if (ret == PERSIST_OK)
 		PQclear(res);
@@ -121,11 +142,13 @@ int pg_state_del(void *store, const char *collection, const char *key,
 	struct pg_store *st = store;
 	struct pg_params p = { 0 };
 	PGresult *res = NULL;
+	char when[24];
 	bool live;
 	int ret;
 
 	pg_param_str(&p, collection);
 	pg_param_str(&p, key);
+	pg_param_i64(&p, when, st->host->now_ms());
 	ret = pg_exec(&st->pool, PS_STATE_DEL, &p, PG_WRITE, &res, "delete", err);
 	if (ret != PERSIST_OK)
 		return ret;
@@ -332,14 +355,15 @@ int pg_state_flush(void *store, struct persist_error *err)
 
 /* --- batches ---------------------------------------------------------- */
 
-/* The statement of one operation; PS_COUNT_ when the type is unknown. */
-static enum pg_stmt op_stmt(enum persist_op_type type)
+/* The statement of one operation (dated: of batch_once_dated);
+   PS_COUNT_ when the type is unknown. */
+static enum pg_stmt op_stmt(enum persist_op_type type, bool dated)
 {
 	switch (type) {
-	case PERSIST_OP_SET: return PS_STATE_SET;
+	case PERSIST_OP_SET: return dated ? PS_STATE_SET_DATED : PS_STATE_SET;
 	case PERSIST_OP_INCR: return PS_STATE_INCR;
 	case PERSIST_OP_APPEND: return PS_STATE_APPEND;
-	case PERSIST_OP_DELETE: return PS_STATE_DEL_ANY;
+	case PERSIST_OP_DELETE: return dated ? PS_STATE_DEL_DATED : PS_STATE_DEL_ANY;
 	}
 	return PS_COUNT_;
 }
@@ -440,12 +464,16 @@ struct segment {
 	size_t first, count;
 };
 
-/* Queue the statement of ops [i, j) (one op, or a run of increments). */
+/* Queue the statement of ops [i, j) (one op, or a run of increments).
+   A set or delete carries its time: written_ms[i] (batch_once_dated), or
+   now (written_ms NULL). */
 static int send_segment(PGconn *pg, const struct persist_op *ops, size_t op_size,
-			size_t i, size_t j, char (*nums)[24], char **lits)
+			size_t i, size_t j, const int64_t *written_ms, int64_t now,
+			char (*nums)[24], char **lits)
 {
 	const struct persist_op *op = pc_batch_op(ops, i, op_size);
 	struct pg_params p = { 0 };
+	char when[24]; /* libpq copies the parameters as it queues them */
 
 	if (j - i > 1) {
 		for (int f = 0; f < 3; f++) {
@@ -462,6 +490,7 @@ static int send_segment(PGconn *pg, const struct persist_op *ops, size_t op_size
 		pg_param_str(&p, op->key);
 		pg_param_bin(&p, op->value, op->len);
 		pg_param_i64(&p, nums[i], op->ttl_ms);
+		pg_param_i64(&p, when, written_ms != NULL ? written_ms[i] : now);
 		break;
 	case PERSIST_OP_INCR:
 		pg_param_str(&p, op->key);
@@ -472,26 +501,29 @@ static int send_segment(PGconn *pg, const struct persist_op *ops, size_t op_size
 		break;
 	case PERSIST_OP_DELETE:
 		pg_param_str(&p, op->key);
+		pg_param_i64(&p, when, written_ms != NULL ? written_ms[i] : now);
 		break;
 	}
-	return send_prepared(pg, op_stmt(op->type), &p);
+	return send_prepared(pg, op_stmt(op->type, written_ms != NULL), &p);
 }
 
 /* Send the batch and read its answers on c.  Consecutive increments go
    as one statement; everything else one statement per operation.  With
    an id (batch_once) the transaction first claims it (batch_claim): an
    id applied before fails that statement with PB001, which rolls the
-   whole transaction back and answers OK with *applied_before_r = 1. */
+   whole transaction back and answers OK with *applied_before_r = 1.
+   written_ms: the times of batch_once_dated (NULL: stamp now). */
 static int batch_run(struct pg_store *st, struct pg_conn *c, const char *id,
-		     const struct persist_op *ops, size_t n, size_t op_size,
-		     char (*nums)[24], struct segment *segs, char **lits,
-		     int *applied_before_r, struct persist_error *err)
+		     const struct persist_op *ops, const int64_t *written_ms,
+		     size_t n, size_t op_size, char (*nums)[24], struct segment *segs,
+		     char **lits, int *applied_before_r, struct persist_error *err)
 {
 	const long extra = id != NULL ? 1 : 0; /* the claim, before the ops */
 	const struct persist_host *host = st->host;
 	int64_t deadline = host->monotonic_us() +
 			   (int64_t)st->conf.command_timeout_ms * 1000 + 500000;
 	bool timed_out = false, committed = false, sent = false;
+	const int64_t now = host->now_ms();
 	PGresult *failed = NULL;
 	long failed_at = -2, got = 0;
 	size_t nseg = 0;
@@ -515,7 +547,8 @@ static int batch_run(struct pg_store *st, struct pg_conn *c, const char *id,
 			while (j < n && pc_batch_op(ops, j, op_size)->type == PERSIST_OP_INCR)
 				j++;
 		segs[nseg] = (struct segment){ .first = i, .count = j - i };
-		if (send_segment(c->pg, ops, op_size, i, j, nums, lits + 3 * nseg) == 0)
+		if (send_segment(c->pg, ops, op_size, i, j, written_ms, now, nums,
+				 lits + 3 * nseg) == 0)
 			goto lost;
 		nseg++;
 		i = j;
@@ -575,11 +608,6 @@ lost:
 			       "batch", err);
 }
 
-int pg_state_batch(void *store, const struct persist_op *ops, size_t n,
-		   size_t op_size, struct persist_error *err)
-{
-	return pg_state_batch_once(store, NULL, ops, n, op_size, NULL, err);
-}
 
 /* Forget the batch ids older than PERSIST_BATCH_ID_KEEP_MS: one DELETE
    on the applied_at index, every PG_BATCH_SWEEP_EVERY-th batch_once of a
@@ -601,10 +629,11 @@ static void batch_ids_sweep(struct pg_store *st)
 		st->host->log(st->sink, PERSIST_LOG_WARNING, "%s", err.msg);
 }
 
-/* batch_once() (id NULL: batch()): see batch_run. */
-int pg_state_batch_once(void *store, const char *id, const struct persist_op *ops,
-			size_t n, size_t op_size, int *applied_before_r,
-			struct persist_error *err)
+/* batch_once_dated() (written_ms NULL: batch_once(); id NULL too:
+   batch()): see batch_run. */
+static int batch_apply(void *store, const char *id, const struct persist_op *ops,
+		       const int64_t *written_ms, size_t n, size_t op_size,
+		       int *applied_before_r, struct persist_error *err)
 {
 	struct pg_store *st = store;
 	struct pg_conn *c = NULL;
@@ -625,7 +654,7 @@ int pg_state_batch_once(void *store, const char *id, const struct persist_op *op
 	for (size_t i = 0; i < n; i++) {
 		const struct persist_op *op = pc_batch_op(ops, i, op_size);
 
-		if (op_stmt(op->type) == PS_COUNT_)
+		if (op_stmt(op->type, false) == PS_COUNT_)
 			return st->host->error(err, PERSIST_EINVAL, 0,
 					       "batch operation %zu has unknown type %d",
 					       i, (int)op->type);
@@ -643,17 +672,21 @@ int pg_state_batch_once(void *store, const char *id, const struct persist_op *op
 	ret = pg_pool_get(&st->pool, &c, err);
 	if (ret == PERSIST_OK) {
 		static const enum pg_stmt need[] = {
-			PS_BEGIN, PS_COMMIT, PS_STATE_SET, PS_STATE_INCR,
-			PS_STATE_INCR_MANY, PS_STATE_APPEND, PS_STATE_DEL_ANY,
-			PS_BATCH_CLAIM,
+			PS_BEGIN, PS_COMMIT, PS_STATE_INCR, PS_STATE_INCR_MANY,
+			PS_STATE_APPEND, PS_STATE_SET, PS_STATE_DEL_ANY,
 		};
-		size_t n_need = sizeof(need) / sizeof(need[0]) - (id == NULL);
+		const bool dated = written_ms != NULL;
 
-		for (size_t i = 0; ret == PERSIST_OK && i < n_need; i++)
-			ret = pg_conn_prepare(&st->pool, c, need[i], err);
+		for (size_t i = 0; ret == PERSIST_OK && i < sizeof(need) / sizeof(need[0]); i++)
+			ret = pg_conn_prepare(&st->pool, c, dated && need[i] == PS_STATE_SET ?
+					      PS_STATE_SET_DATED : dated &&
+					      need[i] == PS_STATE_DEL_ANY ? PS_STATE_DEL_DATED :
+					      need[i], err);
+		if (ret == PERSIST_OK && id != NULL)
+			ret = pg_conn_prepare(&st->pool, c, PS_BATCH_CLAIM, err);
 		if (ret == PERSIST_OK)
-			ret = batch_run(st, c, id, ops, n, op_size, nums, segs, lits,
-					applied_before_r, err);
+			ret = batch_run(st, c, id, ops, written_ms, n, op_size, nums, segs,
+					lits, applied_before_r, err);
 		pg_pool_put(&st->pool, c);
 	}
 	if (ret == PERSIST_OK && id != NULL)
@@ -664,4 +697,36 @@ int pg_state_batch_once(void *store, const char *id, const struct persist_op *op
 	free(segs);
 	free(nums);
 	return ret;
+}
+
+int pg_state_batch(void *store, const struct persist_op *ops, size_t n,
+		   size_t op_size, struct persist_error *err)
+{
+	return batch_apply(store, NULL, ops, NULL, n, op_size, NULL, err);
+}
+
+int pg_state_batch_once(void *store, const char *id, const struct persist_op *ops,
+			size_t n, size_t op_size, int *applied_before_r,
+			struct persist_error *err)
+{
+	return batch_apply(store, id, ops, NULL, n, op_size, applied_before_r, err);
+}
+
+/* batch_once_dated(): each set or delete is applied only when no later
+   time is recorded for its key (lww_set, lww_del). */
+int pg_state_batch_once_dated(void *store, const char *id, const struct persist_op *ops,
+			      const int64_t *written_ms, size_t n, size_t op_size,
+			      int *applied_before_r, struct persist_error *err)
+{
+	struct pg_store *st = store;
+	int ret;
+
+	if ((ret = pc_batch_once_check(st->host, id, applied_before_r, err)) != PERSIST_OK)
+		return ret;
+	if (written_ms == NULL && n > 0)
+		return st->host->error(err, PERSIST_EINVAL, 0,
+				       "batch_once_dated \"%s\" without write times\n"
+				       "The array of write times is NULL.", id != NULL ? id : "");
+	return batch_apply(store, id, ops, written_ms != NULL ? written_ms : &(int64_t){ 0 },
+			   n, op_size, applied_before_r, err);
 }

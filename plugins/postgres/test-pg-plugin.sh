@@ -9,7 +9,7 @@ pg_start main || exit 99
 	"$abs_top_builddir/plugins/postgres/test-pg-plugin" || exit 1
 tables=$(pg_sql main "SELECT string_agg(table_name, ',' ORDER BY table_name)
 	FROM information_schema.tables WHERE table_schema = 'persist'") || exit 1
-if [ "$tables" != "batch_ids,config,events,kv,log,log_head,schema_version,sessions" ]; then
+if [ "$tables" != "batch_ids,config,events,kv,kv_deleted,log,log_head,schema_version,sessions" ]; then
 	echo "test-pg-plugin.sh: tables of schema persist: $tables"
 	exit 1
 fi
