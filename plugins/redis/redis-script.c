@@ -100,7 +100,8 @@
    bounded, and each call removes more than it added: old entries never
    pile up), and makes the set expire REDIS_TIMES_LIFE_MS after this
    write, so the times of a collection nobody writes any more go too.
-   Scores are passed as the caller's decimal text, never as Lua numbers
+   ZREM takes them in pieces (Lua's unpack stops near 8000).  Scores
+   are passed as the caller's decimal text, never as Lua numbers
    (Redis would print those with 14 digits). */
 _Static_assert(REDIS_TIMES_KEEP_MS == PERSIST_BATCH_ID_KEEP_MS &&
 	       REDIS_TIMES_LIFE_MS == 2 * PERSIST_BATCH_ID_KEEP_MS,
@@ -110,7 +111,9 @@ _Static_assert(REDIS_TIMES_KEEP_MS == PERSIST_BATCH_ID_KEEP_MS &&
 	"  local old = redis.call('ZRANGEBYSCORE', w, '-inf', '(' ..\n"       \
 	"    string.format('%.0f', tonumber(now) - "                          \
 	REDIS_STR(REDIS_TIMES_KEEP_MS) "), 'LIMIT', 0, 16 + added)\n"         \
-	"  if #old > 0 then redis.call('ZREM', w, unpack(old)) end\n"         \
+	"  for s = 1, #old, 4000 do\n"                                         \
+	"    redis.call('ZREM', w, unpack(old, s, math.min(s + 3999, #old)))\n" \
+	"  end\n"                                                             \
 	"  redis.call('PEXPIRE', w, " REDIS_STR(REDIS_TIMES_LIFE_MS) ")\n"    \
 	"end\n"
 

@@ -23,6 +23,7 @@
  *     the times set expires when nobody writes it;
  *   - the database holds exactly the keys expected, nothing stray.
  */
+#define _GNU_SOURCE /* asprintf */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -478,12 +479,32 @@ static void test_drop(void)
 	persist_items_free(names, n);
 }
 
-/* Put count times older than a day into collection coll's times. */
+/* Put count times older than a day (members old0, old1, ...) into
+   collection coll's times, with one ZADD. */
 static void add_old_times(const char *coll, int count, int64_t now)
 {
+	size_t argc = 2 + 2 * (size_t)count;
+	char **argv = calloc(argc, sizeof(*argv));
+	redisReply *r;
+
+	if (argv == NULL)
+		exit(99);
+	argv[0] = strdup("ZADD");
+	if (asprintf(&argv[1], PREFIX "s:{%s}:w", coll) < 0)
+		exit(99);
 	for (int i = 0; i < count; i++)
-		freeReplyObject(raw("ZADD " PREFIX "s:{%s}:w %lld old%d", coll,
-				    (long long)(now - DAY_MS - 5000 - i), i));
+		if (asprintf(&argv[2 + 2 * i], "%lld", (long long)(now - DAY_MS - 5000 - i)) < 0 ||
+		    asprintf(&argv[3 + 2 * i], "old%d", i) < 0)
+			exit(99);
+	r = redisCommandArgv(raw_ctx, (int)argc, (const char **)argv, NULL);
+	if (r == NULL || r->type != REDIS_REPLY_INTEGER || r->integer != count) {
+		fprintf(stderr, "test-redis-lww: ZADD of old times failed\n");
+		exit(99);
+	}
+	freeReplyObject(r);
+	for (size_t i = 0; i < argc; i++)
+		free(argv[i]);
+	free(argv);
 }
 
 /* Number of the old%d entries left in coll's times. */
@@ -536,6 +557,33 @@ static void test_prune(void)
 	dated(ops, times, 2);
 	pttl = raw_int("PTTL " PREFIX "s:{pr}:w");
 	CU_ASSERT(pttl > DAY_MS && pttl <= 2 * DAY_MS);
+}
+
+/* A batch that sets more keys than Lua's unpack takes prunes as many old
+   times, in pieces. */
+static void test_prune_big(void)
+{
+	enum { N = 9000 };
+	struct persist_op *ops = calloc(N, sizeof(*ops));
+	int64_t *times = calloc(N, sizeof(*times));
+	char (*keys)[16] = calloc(N, sizeof(*keys));
+	int64_t now = wall_ms();
+
+	if (ops == NULL || times == NULL || keys == NULL)
+		exit(99);
+	for (int i = 0; i < N; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%d", i);
+		ops[i] = op_set("big", keys[i], "v");
+		times[i] = now;
+	}
+	add_old_times("big", N + 100, now);
+	dated(ops, times, N);
+	CU_ASSERT_EQUAL(old_left("big", now), 100 - 16);
+	CU_ASSERT_EQUAL(raw_int("ZCARD " PREFIX "s:{big}:w"), N + 100 - 16);
+	CU_ASSERT(value_is("big", "k8999", "v"));
+	free(ops);
+	free(times);
+	free(keys);
 }
 
 /* One element of a KEYS reply is want. */
@@ -602,6 +650,7 @@ static const struct t_case cases[] = {
 	{ "increments and appends record nothing", test_incr_untouched },
 	{ "drop forgets the times", test_drop },
 	{ "old times are pruned", test_prune },
+	{ "a big batch prunes in pieces", test_prune_big },
 	{ "no stray keys", test_key_count },
 	{ NULL, NULL }
 };
