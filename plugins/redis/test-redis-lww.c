@@ -295,6 +295,7 @@ static void test_delete_then_dated(void)
 /* A key whose TTL ran out keeps its time. */
 static void test_ttl_expired(void)
 {
+	struct persist_error err;
 	int64_t before, after;
 	struct persist_op ops[1];
 	int64_t at;
@@ -303,6 +304,11 @@ static void test_ttl_expired(void)
 	sleep_ms(200);
 	CU_ASSERT(value_is("tx", "k", NULL));
 	CU_ASSERT_EQUAL(raw_int("EXISTS " PREFIX "s:{tx}:v:k"), 0);
+	CU_ASSERT(wtime("tx", "k") >= before && wtime("tx", "k") <= after);
+	/* a set in the collection cleans the expired key's marker up, and
+	   leaves its time */
+	CHECK_IS(persist_state_set(p, "tx", "other", "v", 1, 0, &err), PERSIST_OK);
+	CU_ASSERT_EQUAL(raw_int("HEXISTS " PREFIX "s:{tx}:h k"), 0);
 	CU_ASSERT(wtime("tx", "k") >= before && wtime("tx", "k") <= after);
 	dated_set("tx", "k", "old", before - 1000);
 	CU_ASSERT(value_is("tx", "k", NULL));
