@@ -94,25 +94,29 @@
 	"end\n"
 
 /* The write times of a collection's keys, the sorted set P s:{C}:w (see
-   redis-state.c), shared by the scripts that set or delete keys:
-   prune_times(w, now, added) forgets at most 16 + added entries older
-   than PERSIST_BATCH_ID_KEEP_MS before now (so the work per call is
-   bounded, and each call removes more than it added: old entries never
-   pile up), and makes the set expire REDIS_TIMES_LIFE_MS after this
-   write, so the times of a collection nobody writes any more go too.
-   ZREM takes them in pieces (Lua's unpack stops near 8000).  Scores
-   are passed as the caller's decimal text, never as Lua numbers
-   (Redis would print those with 14 digits). */
+   redis-state.c), shared by the scripts that set or delete keys.
+   prune_times(w, now, added) runs after the ZADDs of a call, added being
+   how many members they added (ZADD's answers): only when the set grew
+   does it forget up to 16 + added entries older than
+   PERSIST_BATCH_ID_KEEP_MS before now, so the work per call is bounded
+   and each growth removes more old entries than it adds - old ones never
+   pile up - while rewriting a key already timed (the common case) costs
+   no ZRANGEBYSCORE.  ZREM takes them in pieces (Lua's unpack stops near
+   8000).  Then the set expires REDIS_TIMES_LIFE_MS after this write, so
+   the times of a collection nobody writes any more go too.  Scores are
+   integers below 2^53, which Redis prints exactly when a script passes
+   them as Lua numbers. */
 _Static_assert(REDIS_TIMES_KEEP_MS == PERSIST_BATCH_ID_KEEP_MS &&
 	       REDIS_TIMES_LIFE_MS == 2 * PERSIST_BATCH_ID_KEEP_MS,
 	       "the scripts keep write times as long as plugin.h asks");
 #define TIMES_LUA                                                             \
 	"local function prune_times(w, now, added)\n"                         \
-	"  local old = redis.call('ZRANGEBYSCORE', w, '-inf', '(' ..\n"       \
-	"    string.format('%.0f', tonumber(now) - "                          \
-	REDIS_STR(REDIS_TIMES_KEEP_MS) "), 'LIMIT', 0, 16 + added)\n"         \
-	"  for s = 1, #old, 4000 do\n"                                         \
-	"    redis.call('ZREM', w, unpack(old, s, math.min(s + 3999, #old)))\n" \
+	"  if added > 0 then\n"                                               \
+	"    local old = redis.call('ZRANGEBYSCORE', w, '-inf', tonumber(now) - " \
+	REDIS_STR(REDIS_TIMES_KEEP_MS) " - 1, 'LIMIT', 0, 16 + added)\n"       \
+	"    for s = 1, #old, 4000 do\n"                                       \
+	"      redis.call('ZREM', w, unpack(old, s, math.min(s + 3999, #old)))\n" \
+	"    end\n"                                                           \
 	"  end\n"                                                             \
 	"  redis.call('PEXPIRE', w, " REDIS_STR(REDIS_TIMES_LIFE_MS) ")\n"    \
 	"end\n"
@@ -142,8 +146,7 @@ static struct redis_script scripts[RS_COUNT_] = {
 		"if ARGV[3] ~= '0' then\n"
 		"  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])\n"
 		"end\n"
-		"redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])\n"
-		"prune_times(KEYS[4], ARGV[5], 1)\n"
+		"prune_times(KEYS[4], ARGV[5], redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1]))\n"
 		CLEANUP_LOOP("ARGV[5]", "ARGV[6]")
 		"return 1\n", "" },
 	/* KEYS: hash, value key, expiry zset, times zset.  ARGV: key, now
@@ -152,8 +155,7 @@ static struct redis_script scripts[RS_COUNT_] = {
 	   -> 1 deleted, 0 absent */
 	[RS_STATE_DEL] = { "state-del",
 		TIMES_LUA
-		"redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])\n"
-		"prune_times(KEYS[4], ARGV[2], 1)\n"
+		"prune_times(KEYS[4], ARGV[2], redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1]))\n"
 		"local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
 		"if not v then return 0 end\n"
 		"redis.call('HDEL', KEYS[1], ARGV[1])\n"
@@ -389,9 +391,9 @@ static struct redis_script scripts[RS_COUNT_] = {
 		"    redis.call('ZREM', x, k)\n"
 		"  end\n"
 		"  if not skip[i] and (t == 's' or t == 'd') then\n"
-		"    redis.call('ZADD', w, dated and ARGV[4 + 4 * n + i] or ARGV[2], k)\n"
+		"    local new = redis.call('ZADD', w, dated and ARGV[4 + 4 * n + i] or ARGV[2], k)\n"
 		"    if not added[w] then touched[#touched + 1] = w; added[w] = 0 end\n"
-		"    added[w] = added[w] + 1\n"
+		"    added[w] = added[w] + new\n"
 		"  end\n"
 		"end\n"
 		"for _, w in ipairs(touched) do prune_times(w, ARGV[2], added[w]) end\n"
@@ -500,8 +502,11 @@ static struct redis_script scripts[RS_COUNT_] = {
 	   keys.  -> 1 */
 	[RS_STATE_TIMES] = { "state-times",
 		TIMES_LUA
-		"for i = 2, #ARGV do redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i]) end\n"
-		"prune_times(KEYS[1], ARGV[1], #ARGV - 1)\n"
+		"local added = 0\n"
+		"for i = 2, #ARGV do\n"
+		"  added = added + redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i])\n"
+		"end\n"
+		"prune_times(KEYS[1], ARGV[1], added)\n"
 		"return 1\n", "" },
 };
 

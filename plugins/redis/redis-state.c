@@ -83,16 +83,17 @@
  * set rather than a field beside the marker in the hash: the time
  * outlives the key (the hash field goes with the key), scores are exact
  * integers up to 2^53 ms, and ZRANGEBYSCORE finds the old ones to prune
- * without a walk.  The cost of a set or delete is a ZADD, one
- * ZRANGEBYSCORE that finds nothing old (O(log n)) and a PEXPIRE inside
- * the script it already was, so still one round trip; a plain batch adds
- * one state-times call per collection it sets or deletes keys of.
- * Increments and appends record nothing and cost what they did (HINCRBY,
- * state-batch-once-incr).  Times older than PERSIST_BATCH_ID_KEEP_MS are
- * pruned by the writes of the collection, at most 16 more than a call
- * adds (bounded work that still outpaces the growth), and the whole set
- * expires two days after its last write, so a collection nobody writes
- * any more does not keep it.  batch_once_dated is state-batch-once with
+ * without a walk.  The cost of a set or delete is a ZADD and a PEXPIRE
+ * inside the script it already was, so still one round trip; a plain
+ * batch adds one state-times call per run of sets and deletes in one
+ * collection.  Increments and appends record nothing and cost what they
+ * did (HINCRBY, state-batch-once-incr).  Times older than
+ * PERSIST_BATCH_ID_KEEP_MS are pruned when a call adds keys to the
+ * times (a ZRANGEBYSCORE then, O(log n)): at most 16 more than it added,
+ * bounded work that still outpaces the growth; rewriting a key already
+ * timed prunes nothing, as the set did not grow.  The whole set expires
+ * two days after its last write, so a collection nobody writes any more
+ * does not keep it.  batch_once_dated is state-batch-once with
  * the times as arguments: each set or delete whose key's recorded time
  * is later than its own is skipped (an equal time applies), the others
  * are applied in order and record their times, so two sets of one key

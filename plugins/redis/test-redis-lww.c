@@ -520,8 +520,9 @@ static long long old_left(const char *coll, int64_t now)
 		       (long long)(now - DAY_MS));
 }
 
-/* Times older than a day are pruned by the writes of the collection, at
-   most 16 more than a write adds; newer ones stay; the set expires. */
+/* Times older than a day are pruned by the writes of the collection that
+   add a key to its times, at most 16 more than they add; newer ones
+   stay; rewriting a timed key prunes nothing; the set expires. */
 static void test_prune(void)
 {
 	struct persist_error err;
@@ -536,28 +537,36 @@ static void test_prune(void)
 	CHECK_IS(persist_state_set(p, "pr", "k", "v", 1, 0, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(old_left("pr", now), 40 - 17);
 	CU_ASSERT_EQUAL(raw_int("ZCARD " PREFIX "s:{pr}:w"), 40 - 17 + 2);
-	CHECK_IS(persist_state_delete(p, "pr", "k", &err), PERSIST_OK);
+	CHECK_IS(persist_state_delete(p, "pr", "k2", &err), PERSIST_ENOTFOUND);
 	CU_ASSERT_EQUAL(old_left("pr", now), 40 - 34);
-	CHECK_IS(persist_state_set(p, "pr", "k", "v", 1, 0, &err), PERSIST_OK);
+	CHECK_IS(persist_state_set(p, "pr", "k3", "v", 1, 0, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(old_left("pr", now), 0);
 	CU_ASSERT_NOT_EQUAL(wtime("pr", "recent"), -1);
 	pttl = raw_int("PTTL " PREFIX "s:{pr}:w");
 	CU_ASSERT(pttl > DAY_MS && pttl <= 2 * DAY_MS);
 
-	/* one more old time goes with the next write */
+	/* rewriting a timed key leaves the old time; a new key takes it */
 	add_old_times("pr", 1, now);
 	CHECK_IS(persist_state_set(p, "pr", "k", "v", 1, 0, &err), PERSIST_OK);
+	CHECK_IS(persist_state_delete(p, "pr", "k3", &err), PERSIST_OK);
+	CU_ASSERT_NOT_EQUAL(wtime("pr", "old0"), -1);
+	CHECK_IS(persist_state_set(p, "pr", "k4", "v", 1, 0, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(wtime("pr", "old0"), -1);
 
 	/* batch, batch_once and batch_once_dated prune (16 + what they add) */
 	add_old_times("pr", 40, now);
 	CHECK_IS(persist_state_batch(p, ops, 2, &err), PERSIST_OK);
 	CU_ASSERT_EQUAL(old_left("pr", now), 40 - 18);
+	ops[0].key = "b3";
+	ops[1].key = "b4";
 	CHECK_IS(persist_state_batch_once(p, "lww-prune-1", ops, 2, &before, &err),
 		 PERSIST_OK);
 	CU_ASSERT_EQUAL(old_left("pr", now), 40 - 36);
+	ops[0].key = "b5";
+	ops[1].key = "b6";
 	dated(ops, times, 2);
 	CU_ASSERT_EQUAL(old_left("pr", now), 0);
+	/* every write renews the expiry, a rewrite too */
 	freeReplyObject(raw("PERSIST " PREFIX "s:{pr}:w"));
 	times[0] = times[1] = now + 20000;
 	dated(ops, times, 2);
