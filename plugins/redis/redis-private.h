@@ -15,7 +15,8 @@
  *   redis-pubsub.c   the subscriber thread (dedicated connection)
  *   redis-sentinel.c the master named by Redis Sentinel: asking the
  *                    sentinels, following +switch-master (watcher thread)
- *   redis-state.c    state: counters, values with TTL, logs, batches
+ *   redis-state.c    state: counters, values with TTL, logs, batches,
+ *                    write times (last writer wins)
  *   redis-collections.c  state: listing the collections (SCAN)
  *   redis-config.c   configuration documents, ETags, CAS, notification
  *   redis-session.c  session registry, broadcast, targeted send
