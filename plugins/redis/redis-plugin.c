@@ -140,6 +140,7 @@ static const struct persist_state_ops redis_state_ops = {
 	.trim_log = redis_state_trim_log,
 	.log_bounds = redis_state_log_bounds,
 	.collections = redis_state_collections,
+	.batch_once_dated = redis_state_batch_once_dated,
 };
 
 static const struct persist_session_ops redis_session_ops = {

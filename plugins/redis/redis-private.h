@@ -15,7 +15,8 @@
  *   redis-pubsub.c   the subscriber thread (dedicated connection)
  *   redis-sentinel.c the master named by Redis Sentinel: asking the
  *                    sentinels, following +switch-master (watcher thread)
- *   redis-state.c    state: counters, values with TTL, logs, batches
+ *   redis-state.c    state: counters, values with TTL, logs, batches,
+ *                    write times (last writer wins)
  *   redis-collections.c  state: listing the collections (SCAN)
  *   redis-config.c   configuration documents, ETags, CAS, notification
  *   redis-session.c  session registry, broadcast, targeted send
@@ -53,6 +54,17 @@
    (plugin.h) before anything is sent (and again by the scripts, which
    hold its text, before their first write). */
 #define REDIS_TTL_MAX_TEXT "3153600000000"
+
+/* How long the write times of a collection's keys are kept (see
+   redis-state.c): PERSIST_BATCH_ID_KEEP_MS, written out for the scripts'
+   text (redis-script.c checks that the two agree), and twice that, the
+   life of a times set nobody writes any more (a time is at most a day
+   ahead of the host's clock, so every entry is due for pruning by
+   then). */
+#define REDIS_TIMES_KEEP_MS 86400000
+#define REDIS_TIMES_LIFE_MS 172800000
+#define REDIS_STR_(x) #x
+#define REDIS_STR(x) REDIS_STR_(x)
 
 /* The plugin object (one per process): the host table. */
 struct redis_plugin {
@@ -173,6 +185,7 @@ enum redis_script_id {
 	RS_LOG_BOUNDS,
 	RS_STATE_BATCH_ONCE,
 	RS_STATE_BATCH_ONCE_INCR,
+	RS_STATE_TIMES,
 	RS_COUNT_
 };
 struct redis_script {
@@ -438,6 +451,11 @@ int redis_state_read_log(void *store, const char *collection, uint64_t from,
 int redis_state_batch_once(void *store, const char *id, const struct persist_op *ops,
 			   size_t n, size_t op_size, int *applied_before_r,
 			   struct persist_error *err);
+int redis_state_batch_once_dated(void *store, const char *id,
+				 const struct persist_op *ops,
+				 const int64_t *written_ms, size_t n,
+				 size_t op_size, int *applied_before_r,
+				 struct persist_error *err);
 int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 		      size_t op_size, struct persist_error *err);
 int redis_state_flush(void *store, struct persist_error *err);

@@ -93,6 +93,34 @@
 	"  return int64(hi, lo)\n"                                            \
 	"end\n"
 
+/* The write times of a collection's keys, the sorted set P s:{C}:w (see
+   redis-state.c), shared by the scripts that set or delete keys.
+   prune_times(w, now, added) runs after the ZADDs of a call, added being
+   how many members they added (ZADD's answers): only when the set grew
+   does it forget up to 16 + added entries older than
+   PERSIST_BATCH_ID_KEEP_MS before now, so the work per call is bounded
+   and each growth removes more old entries than it adds - old ones never
+   pile up - while rewriting a key already timed (the common case) costs
+   no ZRANGEBYSCORE.  ZREM takes them in pieces (Lua's unpack stops near
+   8000).  Then the set expires REDIS_TIMES_LIFE_MS after this write, so
+   the times of a collection nobody writes any more go too.  Scores are
+   integers below 2^53, which Redis prints exactly when a script passes
+   them as Lua numbers. */
+_Static_assert(REDIS_TIMES_KEEP_MS == PERSIST_BATCH_ID_KEEP_MS &&
+	       REDIS_TIMES_LIFE_MS == 2 * PERSIST_BATCH_ID_KEEP_MS,
+	       "the scripts keep write times as long as plugin.h asks");
+#define TIMES_LUA                                                             \
+	"local function prune_times(w, now, added)\n"                         \
+	"  if added > 0 then\n"                                               \
+	"    local old = redis.call('ZRANGEBYSCORE', w, '-inf', tonumber(now) - " \
+	REDIS_STR(REDIS_TIMES_KEEP_MS) " - 1, 'LIMIT', 0, 16 + added)\n"       \
+	"    for s = 1, #old, 4000 do\n"                                       \
+	"      redis.call('ZREM', w, unpack(old, s, math.min(s + 3999, #old)))\n" \
+	"    end\n"                                                           \
+	"  end\n"                                                             \
+	"  redis.call('PEXPIRE', w, " REDIS_STR(REDIS_TIMES_LIFE_MS) ")\n"    \
+	"end\n"
+
 static struct redis_script scripts[RS_COUNT_] = {
 	/* KEYS: hash, value key.  ARGV: key.
 	   -> nil | {pttl or -1, bytes} */
@@ -103,11 +131,12 @@ static struct redis_script scripts[RS_COUNT_] = {
 		"local s = redis.call('GET', KEYS[2])\n"
 		"if not s then return false end\n"
 		"return {redis.call('PTTL', KEYS[2]), s}\n", "" },
-	/* KEYS: hash, value key, expiry zset.  ARGV: key, data, ttl ms
-	   ('0': none), expiry (ms since the epoch), now (ms), value-key
-	   prefix.  -> 1 */
+	/* KEYS: hash, value key, expiry zset, times zset.  ARGV: key,
+	   data, ttl ms ('0': none), expiry (ms since the epoch), now (ms),
+	   value-key prefix.  Records now as the key's write time.  -> 1 */
 	[RS_STATE_SET] = { "state-set",
 		TTL_CHECK("ARGV[3]")
+		TIMES_LUA
 		"if ARGV[3] ~= '0' then\n"
 		"  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])\n"
 		"else\n"
@@ -117,11 +146,16 @@ static struct redis_script scripts[RS_COUNT_] = {
 		"if ARGV[3] ~= '0' then\n"
 		"  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])\n"
 		"end\n"
+		"prune_times(KEYS[4], ARGV[5], redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1]))\n"
 		CLEANUP_LOOP("ARGV[5]", "ARGV[6]")
 		"return 1\n", "" },
-	/* KEYS: hash, value key, expiry zset.  ARGV: key.  -> 1 deleted,
-	   0 absent */
+	/* KEYS: hash, value key, expiry zset, times zset.  ARGV: key, now
+	   (ms).  Records now as the key's write time, also when the key is
+	   absent (a set made before this delete must not bring it back).
+	   -> 1 deleted, 0 absent */
 	[RS_STATE_DEL] = { "state-del",
+		TIMES_LUA
+		"prune_times(KEYS[4], ARGV[2], redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1]))\n"
 		"local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
 		"if not v then return 0 end\n"
 		"redis.call('HDEL', KEYS[1], ARGV[1])\n"
@@ -232,15 +266,15 @@ static struct redis_script scripts[RS_COUNT_] = {
 		"  return -2\n"
 		"end\n"
 		"return n\n", "" },
-	/* Drop a state collection.  KEYS: hash, expiry zset, log, log base.
-	   ARGV: value-key prefix.  Every field of the hash may have a value
+	/* Drop a state collection.  KEYS: hash, expiry zset, log, log base,
+	   times zset.  ARGV: value-key prefix.  Every field of the hash may have a value
 	   string (counters have none: DEL of it is a no-op).  -> number of
 	   the collection's own keys removed */
 	[RS_STATE_DROP] = { "state-drop",
 		"for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do\n"
 		"  redis.call('DEL', ARGV[1] .. k)\n"
 		"end\n"
-		"return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])\n", "" },
+		"return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])\n", "" },
 	/* A page of a log.  KEYS: log list, log base.  ARGV: from (record
 	   number), page size.  The list's element i is record base + i; a
 	   from below base starts at base.  -> {base as text, records} */
@@ -265,53 +299,74 @@ static struct redis_script scripts[RS_COUNT_] = {
 	/* KEYS: log list, log base.  -> {base as text, length} */
 	[RS_LOG_BOUNDS] = { "log-bounds",
 		"return {redis.call('GET', KEYS[2]) or '0', redis.call('LLEN', KEYS[1])}\n", "" },
-	/* An exactly-once batch.  KEYS[1]: the batch id's key; then four
-	   per operation: hash, value key, expiry zset, log.  ARGV[1]: how
-	   long the id is kept (ms), ARGV[2]: now (ms); then four per
-	   operation: type (s set, i incr, a append, d delete), key, data or
-	   delta, TTL ms ('0': none).  -> 0 the id was applied before
-	   (nothing done), 1 applied.  The id is checked first; then every
-	   increment is checked on a simulation of the keys the batch touches
-	   (counter text, int64 range, exactly: numbers are split into
-	   hi * 1e9 + lo because Lua has only doubles), so the script raises
-	   PERSIST-EINVAL before its first write or never fails. */
+	/* An exactly-once batch, dated or not.  KEYS[1]: the batch id's
+	   key; then four per operation: hash, value key, expiry zset, and
+	   the times zset (set, delete) or the log (append, increment).
+	   ARGV[1]: how long the id is kept (ms), ARGV[2]: now (ms), ARGV[3]:
+	   '1' dated, '0' not; then four per operation: type (s set, i incr,
+	   a append, d delete), key, data or delta, TTL ms ('0': none); when
+	   dated, then one more per operation: the time it was made (ms since
+	   the epoch; read for sets and deletes).  -> 0 the id was applied
+	   before (nothing done), 1 applied.  The id is checked first; then,
+	   when dated, each set or delete is skipped when its key's recorded
+	   time (ZSCORE, then the times this batch records, in order) is
+	   later than its own; then every increment is checked on a
+	   simulation of the keys the batch touches (counter text, int64
+	   range, exactly: numbers are split into hi * 1e9 + lo because Lua
+	   has only doubles), so the script raises PERSIST-EINVAL before its
+	   first write or never fails.  Each set or delete applied records
+	   its time (now when not dated). */
 	[RS_STATE_BATCH_ONCE] = { "state-batch-once",
 		"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
 		INT64_LUA
-		"local n = (#ARGV - 2) / 4\n"
-		"local sim = {}\n"
+		TIMES_LUA
+		"local dated = ARGV[3] == '1'\n"
+		"local n = (#ARGV - 3) / (dated and 5 or 4)\n"
+		"local sim, tm, skip = {}, {}, {}\n"
 		"for i = 0, n - 1 do\n"
-		"  local t, k = ARGV[3 + 4 * i], ARGV[4 + 4 * i]\n"
+		"  local t, k = ARGV[4 + 4 * i], ARGV[5 + 4 * i]\n"
 		"  local h, vk = KEYS[2 + 4 * i], KEYS[3 + 4 * i]\n"
 		"  local id = h .. '\\0' .. k\n"
-		"  if t ~= 'a' and sim[id] == nil then\n"
-		"    local f = redis.call('HGET', h, k)\n"
-		"    if not f then sim[id] = false\n"
-		"    elseif f == '" REDIS_VALUE_MARK "' then\n"
-		"      local v = redis.call('GET', vk)\n"
-		"      if v then sim[id] = {text = v} else sim[id] = false end\n"
-		"    else sim[id] = {text = f} end\n"
-		"  end\n"
-		"  if t == 's' then sim[id] = {text = ARGV[5 + 4 * i]}\n"
-		"  elseif t == 'd' then sim[id] = false\n"
-		"  elseif t == 'i' then\n"
-		"    local cur = sim[id]\n"
-		"    local c = {0, 0}\n"
-		"    if cur then c = cur.num or num(cur.text) end\n"
-		"    local s = c and add(c, num(ARGV[5 + 4 * i]))\n"
-		"    if not s then\n"
-		"      return redis.error_reply('PERSIST-EINVAL operation ' .. i .. ': key \"' .. k ..\n"
-		"        '\" holds no counter text or the sum leaves int64; nothing was applied')\n"
+		"  if dated and (t == 's' or t == 'd') then\n"
+		"    local at = tonumber(ARGV[4 + 4 * n + i])\n"
+		"    if tm[id] == nil then\n"
+		"      local r = redis.call('ZSCORE', KEYS[5 + 4 * i], k)\n"
+		"      tm[id] = r and tonumber(r) or false\n"
 		"    end\n"
-		"    sim[id] = {num = s}\n"
+		"    if tm[id] and tm[id] > at then skip[i] = true else tm[id] = at end\n"
+		"  end\n"
+		"  if not skip[i] then\n"
+		"    if t ~= 'a' and sim[id] == nil then\n"
+		"      local f = redis.call('HGET', h, k)\n"
+		"      if not f then sim[id] = false\n"
+		"      elseif f == '" REDIS_VALUE_MARK "' then\n"
+		"        local v = redis.call('GET', vk)\n"
+		"        if v then sim[id] = {text = v} else sim[id] = false end\n"
+		"      else sim[id] = {text = f} end\n"
+		"    end\n"
+		"    if t == 's' then sim[id] = {text = ARGV[6 + 4 * i]}\n"
+		"    elseif t == 'd' then sim[id] = false\n"
+		"    elseif t == 'i' then\n"
+		"      local cur = sim[id]\n"
+		"      local c = {0, 0}\n"
+		"      if cur then c = cur.num or num(cur.text) end\n"
+		"      local s = c and add(c, num(ARGV[6 + 4 * i]))\n"
+		"      if not s then\n"
+		"        return redis.error_reply('PERSIST-EINVAL operation ' .. i .. ': key \"' .. k ..\n"
+		"          '\" holds no counter text or the sum leaves int64; nothing was applied')\n"
+		"      end\n"
+		"      sim[id] = {num = s}\n"
+		"    end\n"
 		"  end\n"
 		"end\n"
 		"redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])\n"
 		"local now = tonumber(ARGV[2])\n"
+		"local touched, added = {}, {}\n"
 		"for i = 0, n - 1 do\n"
-		"  local t, k, a, ttl = ARGV[3 + 4 * i], ARGV[4 + 4 * i], ARGV[5 + 4 * i], ARGV[6 + 4 * i]\n"
-		"  local h, vk, x = KEYS[2 + 4 * i], KEYS[3 + 4 * i], KEYS[4 + 4 * i]\n"
-		"  if t == 's' then\n"
+		"  local t, k, a, ttl = ARGV[4 + 4 * i], ARGV[5 + 4 * i], ARGV[6 + 4 * i], ARGV[7 + 4 * i]\n"
+		"  local h, vk, x, w = KEYS[2 + 4 * i], KEYS[3 + 4 * i], KEYS[4 + 4 * i], KEYS[5 + 4 * i]\n"
+		"  if skip[i] then\n"
+		"  elseif t == 's' then\n"
 		"    if ttl ~= '0' then redis.call('SET', vk, a, 'PX', ttl)\n"
 		"    else redis.call('SET', vk, a) end\n"
 		"    redis.call('HSET', h, k, '" REDIS_VALUE_MARK "')\n"
@@ -329,13 +384,19 @@ static struct redis_script scripts[RS_COUNT_] = {
 		"      redis.call('HINCRBY', h, k, a)\n"
 		"    end\n"
 		"  elseif t == 'a' then\n"
-		"    redis.call('RPUSH', KEYS[5 + 4 * i], a)\n"
+		"    redis.call('RPUSH', w, a)\n"
 		"  else\n"
 		"    redis.call('HDEL', h, k)\n"
 		"    redis.call('DEL', vk)\n"
 		"    redis.call('ZREM', x, k)\n"
 		"  end\n"
+		"  if not skip[i] and (t == 's' or t == 'd') then\n"
+		"    local new = redis.call('ZADD', w, dated and ARGV[4 + 4 * n + i] or ARGV[2], k)\n"
+		"    if not added[w] then touched[#touched + 1] = w; added[w] = 0 end\n"
+		"    added[w] = added[w] + new\n"
+		"  end\n"
 		"end\n"
+		"for _, w in ipairs(touched) do prune_times(w, ARGV[2], added[w]) end\n"
 		"return 1\n", "" },
 	/* The exactly-once batch of increments only, the fast form of
 	   state-batch-once.  KEYS[1]: the batch id's key; then one per
@@ -435,6 +496,17 @@ static struct redis_script scripts[RS_COUNT_] = {
 		"    redis.call('HSET', h, unpack(args))\n"
 		"  end\n"
 		"end\n"
+		"return 1\n", "" },
+	/* The write times of the sets and deletes of a batch (MULTI/EXEC)
+	   in one collection.  KEYS: times zset.  ARGV: now (ms), then the
+	   keys.  -> 1 */
+	[RS_STATE_TIMES] = { "state-times",
+		TIMES_LUA
+		"local added = 0\n"
+		"for i = 2, #ARGV do\n"
+		"  added = added + redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i])\n"
+		"end\n"
+		"prune_times(KEYS[1], ARGV[1], added)\n"
 		"return 1\n", "" },
 };
 

@@ -16,6 +16,9 @@
  *   P s:{C}:log      list: the collection's append log (RPUSH)
  *   P s:{C}:lb       the log's base: the number of the list's first
  *                    element (absent: 0), moved by trims
+ *   P s:{C}:w        sorted set KEY -> the time (ms since the epoch) of
+ *                    the last set or delete applied to KEY (the write
+ *                    times, see "Last writer wins" below)
  *
  * One key space per collection (plugin.h): a key is a value or a counter,
  * never both, because every write keeps the hash field and the string in
@@ -68,6 +71,35 @@
  * int64, that script writes nothing and answers so; the batch then goes
  * to state-batch-once, which applies it or words the error.  Either way
  * one script applies the whole batch or none of it.
+ *
+ * Last writer wins (batch_once_dated).  Every set and delete records its
+ * key's write time in P s:{C}:w, in the same script or MULTI/EXEC that
+ * writes the key: the time given to batch_once_dated, else the host's
+ * now_ms() passed as an argument (never the server's TIME: the times
+ * compare with those of the core's journal, made by the host's clock).
+ * A delete records its time also when the key was absent, since a set
+ * made before that delete must not bring the key back; a key that
+ * expires keeps its time, because nothing removes it from :w.  A sorted
+ * set rather than a field beside the marker in the hash: the time
+ * outlives the key (the hash field goes with the key), scores are exact
+ * integers up to 2^53 ms, and ZRANGEBYSCORE finds the old ones to prune
+ * without a walk.  The cost of a set or delete is a ZADD and a PEXPIRE
+ * inside the script it already was, so still one round trip; a plain
+ * batch adds one state-times call per run of sets and deletes in one
+ * collection.  Increments and appends record nothing and cost what they
+ * did (HINCRBY, state-batch-once-incr).  Times older than
+ * PERSIST_BATCH_ID_KEEP_MS are pruned when a call adds keys to the
+ * times (a ZRANGEBYSCORE then, O(log n)): at most 16 more than it added,
+ * bounded work that still outpaces the growth; rewriting a key already
+ * timed prunes nothing, as the set did not grow.  The whole set expires
+ * two days after its last write, so a collection nobody writes any more
+ * does not keep it.  batch_once_dated is state-batch-once with
+ * the times as arguments: each set or delete whose key's recorded time
+ * is later than its own is skipped (an equal time applies), the others
+ * are applied in order and record their times, so two sets of one key
+ * in one batch with increasing times both apply.  A drop deletes :w with
+ * the rest; collections does not list a collection that has only :w (it
+ * looks for :h and :log).
  *
  * flush has nothing to do: every call is synchronous, so everything
  * acknowledged is in the server; how durable that is depends on the
@@ -136,16 +168,20 @@ static void key_value(struct redis_req *req, const struct redis_store *st,
 }
 
 /* Start a call of the set, delete or incr script on key: their keys are
-   the hash, the value string and the expiry zset, their first argument
-   the key (see redis-script.c); the caller appends the rest. */
+   the hash, the value string, the expiry zset and, with times (set and
+   delete, which record the key's write time), the times zset; their
+   first argument the key (see redis-script.c); the caller appends the
+   rest. */
 static void script_on_key(struct redis_req *req, const struct redis_store *st,
 			  enum redis_script_id id, const char *collection,
-			  const char *key)
+			  const char *key, bool times)
 {
-	redis_req_script(req, id, 3);
+	redis_req_script(req, id, times ? 4 : 3);
 	key_coll(req, st, collection, "h");
 	key_value(req, st, collection, key);
 	key_coll(req, st, collection, "x");
+	if (times)
+		key_coll(req, st, collection, "w");
 	redis_req_str(req, key);
 }
 
@@ -206,8 +242,9 @@ out:
 	return ret;
 }
 
-/* set(): the state-set script writes the string and the marker (and
-   cleans up a few expired markers of the collection). */
+/* set(): the state-set script writes the string and the marker, records
+   the write time (and cleans up a few expired markers and old times of
+   the collection). */
 int redis_state_set(void *store, const char *collection, const char *key,
 		    const void *data, size_t len, int64_t ttl_ms,
 		    struct persist_error *err)
@@ -225,7 +262,7 @@ int redis_state_set(void *store, const char *collection, const char *key,
 		redis_req_free(&req);
 		return ret;
 	}
-	script_on_key(&req, st, RS_STATE_SET, collection, key);
+	script_on_key(&req, st, RS_STATE_SET, collection, key, true);
 	redis_req_arg(&req, data, len);
 	redis_req_i64(&req, ttl_ms);
 	redis_req_i64(&req, ttl_ms > 0 ? now + ttl_ms : 0);
@@ -237,8 +274,9 @@ int redis_state_set(void *store, const char *collection, const char *key,
 	return ret;
 }
 
-/* del(): the state-del script removes the field and, for a value, its
-   string; ENOTFOUND when neither was there. */
+/* del(): the state-del script records the write time and removes the
+   field and, for a value, its string; ENOTFOUND when neither was
+   there. */
 int redis_state_del(void *store, const char *collection, const char *key,
 		    struct persist_error *err)
 {
@@ -250,7 +288,8 @@ int redis_state_del(void *store, const char *collection, const char *key,
 
 	redis_req_init(&req, "delete of key \"%s\" in collection \"%s\"", key,
 		       collection);
-	script_on_key(&req, st, RS_STATE_DEL, collection, key);
+	script_on_key(&req, st, RS_STATE_DEL, collection, key, true);
+	redis_req_i64(&req, host->now_ms());
 	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &n,
 				 err);
 	if (ret == PERSIST_OK && n == 0)
@@ -275,7 +314,7 @@ static int incr_slow(struct redis_store *st, const char *collection,
 
 	redis_req_init(&req, "incr of key \"%s\" in collection \"%s\"", key,
 		       collection);
-	script_on_key(&req, st, RS_STATE_INCR, collection, key);
+	script_on_key(&req, st, RS_STATE_INCR, collection, key, false);
 	redis_req_i64(&req, delta);
 	ret = redis_exec(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &replies,
 			 err);
@@ -642,7 +681,9 @@ static int batch_check(const struct persist_host *host,
 			   "batch operation %zu has unknown type %d", i, (int)op->type);
 }
 
-/* batch(): every op inside one MULTI/EXEC, one round trip. */
+/* batch(): every op inside one MULTI/EXEC, one round trip, with the
+   write times of its sets and deletes (state-times calls, one per run of
+   them in one collection). */
 int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 		      size_t op_size, struct persist_error *err)
 {
@@ -653,6 +694,7 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 	redisReply **replies = NULL, *exec;
 	size_t *incr_at = NULL;  /* EXEC result index of each op's HINCRBY */
 	size_t ncmd = 0;         /* commands queued so far inside MULTI */
+	size_t times_from;       /* EXEC result index of the first state-times */
 	unsigned char *is_incr = NULL; /* per EXEC result: an op's HINCRBY */
 	struct pc_map ttl_colls = { 0 };
 	struct coll_names cn = { 0 };
@@ -743,6 +785,31 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 		key_coll(&req, st, op->collection, "v:");
 		ncmd++;
 	}
+	/* the write times of the sets and deletes, now: one state-times call
+	   per run of them in one collection (increments and appends between
+	   them do not end a run, they record nothing) */
+	times_from = ncmd;
+	for (size_t i = 0; i < n;) {
+		const struct persist_op *op = pc_batch_op(ops, i, op_size);
+		const char *c = op->collection;
+
+		if (op->type != PERSIST_OP_SET && op->type != PERSIST_OP_DELETE) {
+			i++;
+			continue;
+		}
+		redis_req_script(&req, RS_STATE_TIMES, 1);
+		key_coll(&req, st, c, "w");
+		redis_req_i64(&req, now);
+		for (; i < n; i++) {
+			op = pc_batch_op(ops, i, op_size);
+			if (op->type != PERSIST_OP_SET && op->type != PERSIST_OP_DELETE)
+				continue;
+			if (strcmp(op->collection, c) != 0)
+				break;
+			redis_req_str(&req, op->key);
+		}
+		ncmd++;
+	}
 	redis_req_cmd(&req, "EXEC");
 	pc_map_deinit(&ttl_colls);
 	is_incr = calloc(ncmd + 1, 1);
@@ -801,12 +868,14 @@ int redis_state_batch(void *store, const struct persist_op *ops, size_t n,
 					  i, op->key, op->collection, e2.msg);
 		}
 	}
-	/* other per-command errors of EXEC (e.g. OOM): partly applied */
+	/* other per-command errors of EXEC (e.g. OOM): partly applied; a
+	   marker cleanup the server lost the script of is no loss, a write
+	   time is */
 	for (size_t i = 0; ret == PERSIST_OK && i < exec->elements; i++) {
 		const redisReply *r = exec->element[i];
 
 		if (is_incr[i] || r->type != REDIS_REPLY_ERROR ||
-		    strncmp(r->str, "NOSCRIPT", 8) == 0)
+		    (i < times_from && strncmp(r->str, "NOSCRIPT", 8) == 0))
 			continue;
 		ret = host->error(err, PERSIST_EUNCERTAIN, 0,
 				  "%s: partly applied\nRedis refused one command of "
@@ -894,16 +963,20 @@ static int batch_once_incr(struct redis_store *st, const char *id,
 	return ret;
 }
 
-/* batch_once(): one script, one round trip: the id's key P b:ID is set
-   with a PX of PERSIST_BATCH_ID_KEEP_MS in the same atomic step that
-   applies the operations, or found and nothing done.  A batch of
-   increments only goes to state-batch-once-incr first; when that one
-   leaves it (nothing done), to state-batch-once. */
-int redis_state_batch_once(void *store, const char *id, const struct persist_op *ops,
-			   size_t n, size_t op_size, int *applied_before_r,
-			   struct persist_error *err)
+/* batch_once() and batch_once_dated(): one script, one round trip: the
+   id's key P b:ID is set with a PX of PERSIST_BATCH_ID_KEEP_MS in the
+   same atomic step that applies the operations, or found and nothing
+   done.  A batch of increments only (which no write time concerns) goes
+   to state-batch-once-incr first; when that one leaves it (nothing
+   done), to state-batch-once.  written_ms NULL: not dated, every set and
+   delete is applied and records now; else written_ms[i] is when ops[i]
+   was made, and state-batch-once skips the sets and deletes that lose
+   to a later write of their key. */
+static int batch_once_any(struct redis_store *st, const char *id,
+			  const struct persist_op *ops, const int64_t *written_ms,
+			  size_t n, size_t op_size, int *applied_before_r,
+			  struct persist_error *err)
 {
-	struct redis_store *st = store;
 	const struct persist_host *host = st->host;
 	struct redis_req req;
 	long long answer = -1;
@@ -915,6 +988,17 @@ int redis_state_batch_once(void *store, const char *id, const struct persist_op 
 	ret = pc_batch_check(host, ops, n, op_size, batch_check, err);
 	if (ret != PERSIST_OK || n == 0)
 		return ret;
+	for (i = 0; written_ms != NULL && i < n; i++) {
+		const struct persist_op *op = pc_batch_op(ops, i, op_size);
+
+		if ((op->type == PERSIST_OP_SET || op->type == PERSIST_OP_DELETE) &&
+		    written_ms[i] <= 0)
+			return host->error(err, PERSIST_EINVAL, 0,
+					   "batch operation %zu (key \"%s\"): write time "
+					   "%" PRId64 " out of range\nA write time is in "
+					   "milliseconds since the epoch.", i, op->key,
+					   written_ms[i]);
+	}
 	for (i = 0; i < n; i++)
 		if (pc_batch_op(ops, i, op_size)->type != PERSIST_OP_INCR)
 			break;
@@ -923,17 +1007,18 @@ int redis_state_batch_once(void *store, const char *id, const struct persist_op 
 		if (ret != PERSIST_OK || answer != 2)
 			goto answered;
 	}
-	if (n > (size_t)(INT_MAX - 2) / 4)
+	if (n > (size_t)(INT_MAX - 2) / 5)
 		return host->error(err, PERSIST_EINVAL, 0,
 				   "batch of %zu operations is too large\n"
 				   "An exactly-once batch holds at most %d operations.",
-				   n, (INT_MAX - 2) / 4);
+				   n, (INT_MAX - 2) / 5);
 	redis_req_init(&req, "exactly-once batch \"%s\" of %zu operations", id, n);
-	redis_req_reserve(&req, 8 * n + 6, 1);
+	redis_req_reserve(&req, 9 * n + 7, 1);
 	redis_req_script(&req, RS_STATE_BATCH_ONCE, (int)(1 + 4 * n));
 	redis_req_cat(&req, st->conf.prefix, "b:", id, (const char *)NULL);
 	for (i = 0; i < n; i++) {
 		const struct persist_op *op = pc_batch_op(ops, i, op_size);
+		bool dated = op->type == PERSIST_OP_SET || op->type == PERSIST_OP_DELETE;
 
 		key_coll(&req, st, op->collection, "h");
 		if (op->type == PERSIST_OP_APPEND)
@@ -941,10 +1026,11 @@ int redis_state_batch_once(void *store, const char *id, const struct persist_op 
 		else
 			key_value(&req, st, op->collection, op->key);
 		key_coll(&req, st, op->collection, "x");
-		key_coll(&req, st, op->collection, "log");
+		key_coll(&req, st, op->collection, dated ? "w" : "log");
 	}
 	redis_req_i64(&req, PERSIST_BATCH_ID_KEEP_MS);
 	redis_req_i64(&req, host->now_ms());
+	redis_req_str(&req, written_ms != NULL ? "1" : "0");
 	for (i = 0; i < n; i++) {
 		const struct persist_op *op = pc_batch_op(ops, i, op_size);
 
@@ -975,6 +1061,8 @@ int redis_state_batch_once(void *store, const char *id, const struct persist_op 
 			break;
 		}
 	}
+	for (i = 0; written_ms != NULL && i < n; i++)
+		redis_req_i64(&req, written_ms[i]);
 	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC, &answer, err);
 	redis_req_free(&req);
 answered:
@@ -987,6 +1075,30 @@ answered:
 	return ret;
 }
 
+/* batch_once(): see batch_once_any. */
+int redis_state_batch_once(void *store, const char *id, const struct persist_op *ops,
+			   size_t n, size_t op_size, int *applied_before_r,
+			   struct persist_error *err)
+{
+	return batch_once_any(store, id, ops, NULL, n, op_size, applied_before_r, err);
+}
+
+/* batch_once_dated(): see batch_once_any. */
+int redis_state_batch_once_dated(void *store, const char *id,
+				 const struct persist_op *ops,
+				 const int64_t *written_ms, size_t n,
+				 size_t op_size, int *applied_before_r,
+				 struct persist_error *err)
+{
+	struct redis_store *st = store;
+
+	if (written_ms == NULL && n > 0)
+		return st->host->error(err, PERSIST_EINVAL, 0,
+				       "exactly-once batch \"%s\": the write times are NULL",
+				       id != NULL ? id : "");
+	return batch_once_any(st, id, ops, written_ms, n, op_size, applied_before_r, err);
+}
+
 /* flush(): nothing is pending (every call waits for its reply). */
 int redis_state_flush(void *store, struct persist_error *err)
 {
@@ -996,7 +1108,8 @@ int redis_state_flush(void *store, struct persist_error *err)
 }
 
 /* drop(): the state-drop script removes the hash, every value string,
-   the expiry set, the log and its base in one atomic call. */
+   the expiry set, the log and its base and the write times in one atomic
+   call. */
 int redis_state_drop(void *store, const char *collection,
 		     struct persist_error *err)
 {
@@ -1005,11 +1118,12 @@ int redis_state_drop(void *store, const char *collection,
 	int ret;
 
 	redis_req_init(&req, "drop of collection \"%s\"", collection);
-	redis_req_script(&req, RS_STATE_DROP, 4);
+	redis_req_script(&req, RS_STATE_DROP, 5);
 	key_coll(&req, st, collection, "h");
 	key_coll(&req, st, collection, "x");
 	key_coll(&req, st, collection, "log");
 	key_coll(&req, st, collection, "lb");
+	key_coll(&req, st, collection, "w");
 	key_coll(&req, st, collection, "v:");
 	ret = redis_exec_integer(&st->pool, &req, REDIS_WRITE | REDIS_ATOMIC,
 				 NULL, err);

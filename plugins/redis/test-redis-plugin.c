@@ -27,13 +27,13 @@
 #include <CUnit/Basic.h>
 #include "../../t/lib/cunit-suite.h"
 #include <hiredis/hiredis.h>
+#include "redis-test-raw.h"
 
 static const char *url;
 static int port;
 static int auth_port;
 static char prefix[64];
 static char cfg[512];        /* config JSON of the plain server */
-static redisContext *raw_ctx; /* for inspecting the server */
 static struct ph_plugin redis; /* redis.so, loaded by main */
 
 /* Monotonic ms, for deadlines. */
@@ -56,39 +56,6 @@ static int64_t mono_ms(void)
 			__LINE__, #expr, rc_, (int)(code), (err)->msg); \
 	CU_ASSERT_EQUAL(rc_, code); \
 } while (0)
-
-/* A command on the inspection connection. */
-static redisReply *raw(const char *fmt, ...)
-{
-	va_list ap;
-	redisReply *r;
-
-	va_start(ap, fmt);
-	r = redisvCommand(raw_ctx, fmt, ap);
-	va_end(ap);
-	if (r == NULL) {
-		fprintf(stderr, "raw command failed: %s\n", raw_ctx->errstr);
-		exit(99);
-	}
-	return r;
-}
-
-/* Integer result of a raw command. */
-static long long raw_int(const char *fmt, ...)
-{
-	va_list ap;
-	redisReply *r;
-	long long v;
-
-	va_start(ap, fmt);
-	r = redisvCommand(raw_ctx, fmt, ap);
-	va_end(ap);
-	if (r == NULL)
-		exit(99);
-	v = r->type == REDIS_REPLY_INTEGER ? r->integer : -999;
-	freeReplyObject(r);
-	return v;
-}
 
 /* --- emit helpers ---------------------------------------------------- */
 
