@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <persist/persist.h>
+#include "outage-open.h"
 
 #define INCR_THREADS 2
 #define MAX_RECORDS 4000000
@@ -139,44 +140,6 @@ static void *append_worker(void *arg)
 	return NULL;
 }
 
-/* The configuration of a host (fallback 1) or of the checker. */
-static int open_handle(const char *backend, int fallback, persist **p_r,
-		       struct persist_error *err)
-{
-	const char *tmp = getenv("PERSIST_TEST_TMP");
-	const char *timeout = getenv("OUTAGE_COMMAND_TIMEOUT");
-	char primary[2048], json[4096];
-	struct persist_options opts;
-
-	if (timeout == NULL)
-		timeout = "1000";
-	if (strcmp(backend, "redis") == 0)
-		snprintf(primary, sizeof(primary),
-			 "\"provider\":\"redis\",\"config\":{\"url\":\"%s\",\"prefix\":\"outage:\","
-			 "\"connectTimeout\":300,\"commandTimeout\":%s,\"reconnectMin\":20,"
-			 "\"reconnectMax\":200",
-			 getenv("REDIS_URL"), timeout);
-	else
-		snprintf(primary, sizeof(primary),
-			 "\"provider\":\"postgres\",\"config\":{\"conninfo\":\"%s\","
-			 "\"connectTimeout\":300,\"commandTimeout\":%s",
-			 getenv("PG_CONNINFO"), timeout);
-	if (fallback)
-		snprintf(json, sizeof(json),
-			 "{\"persistence\":{\"state\":{%s,\"spoolDir\":\"%s/spool\","
-			 "\"healthInterval\":100},"
-			 "\"fallback\":{\"provider\":\"filesystem\",\"config\":{\"root\":\"%s/fallback\"}}}}}",
-			 primary, tmp, tmp);
-	else
-		snprintf(json, sizeof(json), "{\"persistence\":{\"state\":{%s}}}}", primary);
-	memset(&opts, 0, sizeof(opts));
-	opts.size = sizeof(opts);
-	opts.log = log_cb;
-	opts.log_level = PERSIST_LOG_WARNING;
-	opts.kinds = PERSIST_KIND_BIT(PERSIST_KIND_STATE);
-	return persist_open_json(json, &opts, p_r, err);
-}
-
 static int run(const char *backend)
 {
 	pthread_t ti[INCR_THREADS], ta;
@@ -189,7 +152,7 @@ static int run(const char *backend)
 	int printed = 0, ok = 0;
 
 	rec_state = calloc(MAX_RECORDS, 1);
-	if (rec_state == NULL || open_handle(backend, 1, &p, &err) != PERSIST_OK) {
+	if (rec_state == NULL || outage_open(backend, "", log_cb, &p, &err) != PERSIST_OK) {
 		fprintf(stderr, "%s: cannot open: %s\n", name, err.msg);
 		return 1;
 	}
@@ -303,7 +266,7 @@ static int check(const char *backend, int n_hosts, char **names)
 			failed = 1;
 		}
 	}
-	if (open_handle(backend, 0, &p, &err) != PERSIST_OK) {
+	if (outage_open(backend, NULL, log_cb, &p, &err) != PERSIST_OK) {
 		printf("cannot open the primary: %s\n", err.msg);
 		return 1;
 	}
