@@ -82,17 +82,29 @@ static int wait_mode(persist *p, enum persist_provider_mode want,
 	return 0;
 }
 
+/* A handle on backend (site NULL: the primary alone); NULL, said, when
+   it cannot be opened. */
+static persist *open_step(const char *backend, const char *site)
+{
+	struct persist_error err;
+	persist *p;
+
+	if (outage_open(backend, site, log_cb, &p, &err) != PERSIST_OK) {
+		printf("%s: cannot open: %s\n", step, err.msg);
+		return NULL;
+	}
+	return p;
+}
+
 /* Set each key of keys[] to value on the primary alone. */
 static int direct_sets(const char *backend, const char *const *keys, const char *value)
 {
 	struct persist_error err;
-	persist *p;
+	persist *p = open_step(backend, NULL);
 	int failed = 0;
 
-	if (outage_open(backend, NULL, log_cb, &p, &err) != PERSIST_OK) {
-		printf("%s: cannot open: %s\n", step, err.msg);
+	if (p == NULL)
 		return 1;
-	}
 	for (; *keys != NULL; keys++) {
 		if (persist_state_set(p, COLL, *keys, value, strlen(value), 0, &err) != PERSIST_OK) {
 			printf("%s: set of %s: %s\n", step, *keys, err.msg);
@@ -113,12 +125,10 @@ static int journal(const char *backend, const char *site, const char *value,
 	struct persist_error err;
 	char *copy = strdup(list), *save = NULL;
 	uint64_t n = 0;
-	persist *p;
+	persist *p = copy != NULL ? open_step(backend, site) : NULL;
 
-	if (copy == NULL || outage_open(backend, site, log_cb, &p, &err) != PERSIST_OK) {
-		printf("%s: cannot open: %s\n", step, copy != NULL ? err.msg : "out of memory");
+	if (p == NULL)
 		return 1;
-	}
 	if (!wait_mode(p, PERSIST_MODE_FALLBACK, &st))
 		return 1;
 	for (char *k = strtok_r(copy, ",", &save); k != NULL; k = strtok_r(NULL, ",", &save)) {
@@ -149,13 +159,11 @@ static int replay(const char *backend, const char *site)
 {
 	struct persist_provider_status st;
 	struct persist_error err;
-	persist *p;
+	persist *p = open_step(backend, site);
 	int ok;
 
-	if (outage_open(backend, site, log_cb, &p, &err) != PERSIST_OK) {
-		printf("%s: cannot open: %s\n", step, err.msg);
+	if (p == NULL)
 		return 1;
-	}
 	ok = wait_mode(p, PERSIST_MODE_PRIMARY, &st);
 	printf("%s: mode %s, %" PRIu64 " journaled writes replayed, %" PRIu64 " dropped\n",
 	       step, persist_provider_mode_name(st.mode), st.replayed, st.replay_dropped);
@@ -170,13 +178,11 @@ static int replay(const char *backend, const char *site)
 static int check(const char *backend, int argc, char **argv)
 {
 	struct persist_error err;
-	persist *p;
+	persist *p = open_step(backend, NULL);
 	int failed = 0;
 
-	if (outage_open(backend, NULL, log_cb, &p, &err) != PERSIST_OK) {
-		printf("%s: cannot open: %s\n", step, err.msg);
+	if (p == NULL)
 		return 1;
-	}
 	for (int i = 0; i < argc; i++) {
 		char key[64], *value = NULL;
 		const char *want = strchr(argv[i], '=');
