@@ -33,7 +33,10 @@
  *   Record flags: 1 make the payload's lengths agree with L; 2 make it a
  *   group record with consistent operations (each op a u32 length and a
  *   payload; lengths and the count set from what is there); 4 a wrong
- *   checksum; 8 a wrong sequence number.
+ *   checksum; 8 a wrong sequence number; 16 with 2: the group's last
+ *   op may claim more bytes than the record holds (up to 4096 more), its
+ *   own lengths agreeing with that claim - what a writer that got a
+ *   length wrong would leave.
  * fuzz/gen-spool-corpus.py writes the seed corpus in this format.
  */
 #include "config.h"
@@ -60,7 +63,8 @@ enum {
 	F_CUT = 1, F_CUT_OPEN = 2, F_BAD_HEADER = 4, F_QUEUE = 8, F_APPEND = 16,
 	F_AGAIN = 32
 };
-enum { R_LENGTHS = 1, R_GROUP = 2, R_BAD_SUM = 4, R_BAD_SEQ = 8 };
+enum { R_LENGTHS = 1, R_GROUP = 2, R_BAD_SUM = 4, R_BAD_SEQ = 8, R_LONG_OP = 16 };
+#define LONG_OP_MAX 4096      /* how far an op of R_LONG_OP may claim to go */
 
 static char dir[256];
 static char journal[300];
@@ -145,7 +149,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Make the lengths of the op payload pl (len bytes) agree with len:
+/* Make the lengths of the op payload pl (len bytes, or at least the
+   fixed part of a payload claiming len bytes) agree with len:
    collection and key lengths clipped to what is there, the value the
    rest. */
 static void fix_lengths(uint8_t *pl, size_t len)
@@ -169,9 +174,10 @@ static void fix_lengths(uint8_t *pl, size_t len)
 
 /* Make the payload pl a group record whose operations are consistent:
    the id as long as what is there allows, each operation's length clipped
-   and its payload's lengths fixed, the count of those found; the bytes
-   after the last whole one are dropped.  The new length. */
-static size_t fix_group(uint8_t *pl, size_t len)
+   (with long_op, the last one may claim more than is there) and its
+   payload's lengths fixed, the count of those found; the bytes after the
+   last whole one are dropped.  The new length. */
+static size_t fix_group(uint8_t *pl, size_t len, int long_op)
 {
 	size_t klen, at;
 	uint64_t n = 0;
@@ -185,12 +191,17 @@ static size_t fix_group(uint8_t *pl, size_t len)
 		klen = len - PL_FIXED;
 	wr_u32(pl + 4, (uint32_t)klen);
 	for (at = PL_FIXED + klen; len - at >= 4; n++) {
-		size_t olen = rd_u32(pl + at);
+		size_t there = len - at - 4, olen = rd_u32(pl + at);
 
-		if (olen > len - at - 4)
-			olen = len - at - 4;
+		if (olen > there && (!long_op || there < PL_FIXED || olen - there > LONG_OP_MAX))
+			olen = there;
 		wr_u32(pl + at, (uint32_t)olen);
 		fix_lengths(pl + at + 4, olen);
+		if (olen > there) {
+			at = len;      /* the op claims the rest and more */
+			n++;
+			break;
+		}
 		at += 4 + olen;
 	}
 	wr_u32(pl + 8, (uint32_t)(at - PL_FIXED - klen));
@@ -271,7 +282,7 @@ static void build(struct built *b, const uint8_t *head, const uint8_t *data, siz
 		data += len;
 		size -= len;
 		if (flags & R_GROUP)
-			len = fix_group(pl, len);
+			len = fix_group(pl, len, flags & R_LONG_OP);
 		else if (flags & R_LENGTHS)
 			fix_lengths(pl, len);
 		add_record(b, pl, len, flags);

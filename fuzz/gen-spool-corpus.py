@@ -10,7 +10,7 @@ import struct
 import sys
 
 F_CUT, F_CUT_OPEN, F_BAD_HEADER, F_QUEUE, F_APPEND, F_AGAIN = 1, 2, 4, 8, 16, 32
-R_LENGTHS, R_GROUP, R_BAD_SUM, R_BAD_SEQ = 1, 2, 4, 8
+R_LENGTHS, R_GROUP, R_BAD_SUM, R_BAD_SEQ, R_LONG_OP = 1, 2, 4, 8, 16
 SET, INCR, APPEND, DELETE = 1, 2, 3, 4
 T0 = 1_700_000_000_000
 
@@ -55,8 +55,11 @@ def main():
     i = op(INCR, b"c", b"hits", delta=5)
     d = op(DELETE, b"c", b"k")
     a = op(APPEND, b"log", value=b"line one")
-    g = group(b"batch-0001", [op(SET, b"c", b"a", b"1"), op(INCR, b"c", b"n", delta=-2),
-                              op(DELETE, b"c", b"b")])
+    last = op(DELETE, b"c", b"b")
+    g = group(b"batch-0001", [op(SET, b"c", b"a", b"1"), op(INCR, b"c", b"n", delta=-2), last])
+    # the group's last op claiming 100 bytes more than the record holds
+    at = len(g) - len(last) - 4
+    g_long = g[:at] + struct.pack("<I", len(last) + 100) + g[at + 4:]
     mixed = [(s, 0), (i, 0), (d, 0), (a, 0)]
     seeds = {
         "set": inp([(s, 0)]),
@@ -83,6 +86,7 @@ def main():
         "fixed-lengths": inp([(op(SET, b"c", b"k", b"v")[:2] + b"\xff" * 10 +
                                op(SET, b"c", b"k", b"v")[12:], R_LENGTHS),
                               (g[:8] + b"\0" * 4 + g[12:], R_GROUP)]),
+        "group-long-op": inp([(s, 0), (g_long, R_GROUP | R_LONG_OP)]),
         "out-of-range": inp(mixed, replayed=pos(3, 0xff, 0xff, 0x7f), chunk=pos(2, 2, -3)),
     }
     for name, data in seeds.items():
