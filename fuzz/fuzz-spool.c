@@ -21,7 +21,8 @@
  *          2 cut it there after the open (another process cut it),
  *          4 damage the header's checksum, 8 the write queue's journal
  *          (mark, next piece, mark done) instead of a replay, 16 append a
- *          write at the end, 32 a second replay after the first
+ *          write at the end, 32 a second replay after the first, 64 the
+ *          write appended is a group of two (a batch moved to the journal)
  *   1..12  replayed, chunk end, split end: 4 bytes each, a selector and
  *          3 bytes a, b, c.  Selector & 3: 0 zero; 1 the offset of record
  *          a % (records + 1) (records + 1: the end of the last one);
@@ -61,7 +62,7 @@
 
 enum {
 	F_CUT = 1, F_CUT_OPEN = 2, F_BAD_HEADER = 4, F_QUEUE = 8, F_APPEND = 16,
-	F_AGAIN = 32
+	F_AGAIN = 32, F_APPEND_GROUP = 64
 };
 enum { R_LENGTHS = 1, R_GROUP = 2, R_BAD_SUM = 4, R_BAD_SEQ = 8, R_LONG_OP = 16 };
 #define LONG_OP_MAX 4096      /* how far an op of R_LONG_OP may claim to go */
@@ -408,11 +409,13 @@ static void queue_flush(struct persist_spool *s)
 		check_error(ret, &err);
 }
 
-/* Append one write, as the fallback does during an outage. */
-static void append(struct persist_spool *s)
+/* Append a write (or, as group, a batch of two under its id), as the
+   fallback does during an outage. */
+static void append(struct persist_spool *s, int group)
 {
-	const struct persist_op op = {
-		.type = PERSIST_OP_SET, .collection = "c", .key = "k", .value = "v", .len = 1
+	const struct persist_op ops[2] = {
+		{ .type = PERSIST_OP_SET, .collection = "c", .key = "k", .value = "v", .len = 1 },
+		{ .type = PERSIST_OP_INCR, .collection = "c", .key = "n", .delta = 3 },
 	};
 	struct persist_error err;
 	uint64_t token = 0;
@@ -420,7 +423,8 @@ static void append(struct persist_spool *s)
 
 	memset(&err, 0, sizeof(err));
 	persist_spool_lock(s);
-	ret = persist_spool_append_locked(s, NULL, &op, 1, 1000, &token, &err);
+	ret = persist_spool_append_locked(s, group ? "fuzz-batch-1" : NULL, ops,
+					  group ? 2 : 1, 1000, &token, &err);
 	persist_spool_unlock(s);
 	if (ret == PERSIST_OK)
 		ret = persist_spool_sync(s, token, &err);
@@ -481,7 +485,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else
 			replay(s, max_ops);
 		if (head[0] & F_APPEND)
-			append(s);
+			append(s, head[0] & F_APPEND_GROUP);
 		if (head[0] & F_AGAIN)
 			replay(s, max_ops);
 		pending(s);

@@ -9,7 +9,8 @@ import os
 import struct
 import sys
 
-F_CUT, F_CUT_OPEN, F_BAD_HEADER, F_QUEUE, F_APPEND, F_AGAIN = 1, 2, 4, 8, 16, 32
+F_CUT, F_CUT_OPEN, F_BAD_HEADER, F_QUEUE, F_APPEND, F_AGAIN, F_APPEND_GROUP = \
+    1, 2, 4, 8, 16, 32, 64
 R_LENGTHS, R_GROUP, R_BAD_SUM, R_BAD_SEQ, R_LONG_OP = 1, 2, 4, 8, 16
 SET, INCR, APPEND, DELETE = 1, 2, 3, 4
 T0 = 1_700_000_000_000
@@ -86,6 +87,7 @@ def main():
         "fixed-lengths": inp([(op(SET, b"c", b"k", b"v")[:2] + b"\xff" * 10 +
                                op(SET, b"c", b"k", b"v")[12:], R_LENGTHS),
                               (g[:8] + b"\0" * 4 + g[12:], R_GROUP)]),
+        "append-group": inp([(s, 0)], flags=F_APPEND | F_AGAIN | F_APPEND_GROUP),
         "group-long-op": inp([(s, 0), (g_long, R_GROUP | R_LONG_OP)]),
         "out-of-range": inp(mixed, replayed=pos(3, 0xff, 0xff, 0x7f), chunk=pos(2, 2, -3)),
     }
