@@ -1029,6 +1029,17 @@ int persist_spool_next_chunk(struct persist_spool *s, size_t max_ops,
 				s->path, s->h.chunk_end, s->known_end);
 		else
 			ret = read_chunk(s, s->h.replayed, s->h.chunk_end, SIZE_MAX, chunk_r, err);
+		if (ret == PERSIST_OK && chunk_r->end != s->h.chunk_end) {
+			/* a group record inside it (a group is a piece of its
+			   own) ends the reading early: such a piece could never
+			   be marked done, and would be given again forever */
+			ret = persist_error_set(err, PERSIST_ECORRUPT, 0,
+				"journal \"%s\": the piece being replayed ends at %" PRIu64
+				", but its records make a piece ending at %" PRIu64 "\n"
+				"A group record lies inside it; nothing was applied.",
+				s->path, s->h.chunk_end, chunk_r->end);
+			persist_spool_chunk_free(chunk_r);
+		}
 		chunk_r->split = ret == PERSIST_OK && s->h.split_end == s->h.chunk_end;
 	} else if (s->h.replayed < s->known_end) {
 		ret = read_chunk(s, s->h.replayed, s->known_end, max_ops, chunk_r, err);
