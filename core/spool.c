@@ -69,6 +69,7 @@
 
 #include "spool.h"
 #include "batch.h"
+#include "pc-utf8.h"
 
 #define HEADER_SIZE 64
 #define HEADER_MAGIC "PJRNL001"
@@ -868,7 +869,8 @@ static int chunk_add(struct chunk_build *cb, const uint8_t *pl, size_t plen, uin
 	clen = get_u16(pl + 2);
 	klen = get_u32(pl + 4);
 	vlen = get_u32(pl + 8);
-	if (pl[0] > PERSIST_OP_DELETE || PAYLOAD_FIXED + (uint64_t)clen + klen + vlen != plen)
+	if (pl[0] < PERSIST_OP_SET || pl[0] > PERSIST_OP_DELETE ||
+	    PAYLOAD_FIXED + (uint64_t)clen + klen + vlen != plen)
 		return -2;
 	need = clen + klen + vlen + 3;
 	if (c->n == cb->n_cap) {
@@ -932,6 +934,8 @@ static int chunk_add_group(struct chunk_build *cb, const uint8_t *pl, size_t ple
 		return -2;
 	memcpy(cb->c->id, pl + PAYLOAD_FIXED, klen);
 	cb->c->id[klen] = '\0';
+	if (!pc_batch_id_valid(cb->c->id, PERSIST_BATCH_ID_MAX))
+		return -2;   /* it becomes a provider's batch id */
 	cb->c->group = 1;
 	for (uint64_t i = 0; i < n; i++) {
 		size_t len;
@@ -1019,7 +1023,15 @@ int persist_spool_next_chunk(struct persist_spool *s, size_t max_ops,
 		pthread_mutex_unlock(&s->lock);
 		return ret;
 	}
-	if (s->h.chunk_end != 0) {
+	if (s->h.chunk_end != 0 && s->h.chunk_end == s->h.replayed) {
+		/* an empty piece in progress (a flush of nothing marked, then
+		   a crash): nothing to give again, and what follows is new */
+		s->h.chunk_end = s->h.split_end = 0;
+		ret = header_write(s, err);
+	}
+	if (ret != PERSIST_OK) {
+		/* the header could not be written */
+	} else if (s->h.chunk_end != 0) {
 		/* a replayer stopped in the middle of this piece: the same
 		   piece again, under the same id */
 		if (s->h.chunk_end > s->known_end)

@@ -51,6 +51,7 @@
 
 #include "fuzz.h"
 #include "spool.h"
+#include "pc-utf8.h"
 
 #define HEAD_SIZE 64          /* the journal's header */
 #define REC_HEAD 16           /* "PJR1", length, sequence number */
@@ -322,11 +323,14 @@ static void check_chunk(const struct persist_spool_chunk *c)
 	   as its operations were: the checksum vouches for them) */
 	fuzz_assert(memchr(c->id, '\0', sizeof(c->id)) != NULL);
 	fuzz_assert(c->group || c->id[0] != '\0');
+	/* an id goes to a provider as a batch id */
+	fuzz_assert(pc_batch_id_valid(c->id, PERSIST_BATCH_ID_MAX));
 	for (size_t i = 0; i < c->n; i++) {
 		const struct persist_op *op = &c->ops[i];
 		const unsigned char *v = op->value;
 
 		fuzz_assert(op->collection != NULL && v != NULL);
+		fuzz_assert(op->type >= PERSIST_OP_SET && op->type <= PERSIST_OP_DELETE);
 		sum ^= (unsigned char)strlen(op->collection);
 		if (op->key != NULL)
 			sum ^= (unsigned char)strlen(op->key);
@@ -347,7 +351,7 @@ static void replay(struct persist_spool *s, size_t max_ops)
 {
 	struct persist_error err;
 	uint64_t last_end = 0;
-	int same = 0, ret;
+	int same = 0, ended = 0, ret;
 
 	for (int i = 0; i < MAX_PIECES; i++) {
 		struct persist_spool_chunk c;
@@ -360,6 +364,7 @@ static void replay(struct persist_spool *s, size_t max_ops)
 		}
 		if (c.n == 0) {
 			persist_spool_chunk_free(&c);
+			ended = 1;
 			break;
 		}
 		/* only a piece in progress is given again whole */
@@ -379,6 +384,9 @@ static void replay(struct persist_spool *s, size_t max_ops)
 	memset(&err, 0, sizeof(err));
 	if ((ret = persist_spool_drained_locked(s, &err)) < 0)
 		check_error(err.code, &err);
+	/* "nothing left" with records left: they would never be replayed */
+	else if (ended)
+		fuzz_assert(ret == 1);
 	persist_spool_unlock(s);
 }
 
