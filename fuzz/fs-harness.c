@@ -57,10 +57,9 @@ static void root_remove(void)
 /* Once: make the scratch root and init the provider. */
 static void setup(void)
 {
-	const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
 	struct persist_error err;
 
-	snprintf(root, sizeof(root), "%s/persist-fuzz.XXXXXX", tmp != NULL ? tmp : "/tmp");
+	snprintf(root, sizeof(root), "%s/persist-fuzz.XXXXXX", fuzz_scratch_dir());
 	fuzz_assert(mkdtemp(root) != NULL);
 	for (const char *sub = "kv"; sub != NULL; sub = strcmp(sub, "kv") == 0 ? "logs" : NULL) {
 		char path[512];

@@ -138,10 +138,8 @@ static void dir_remove(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
-
 	(void)argc; (void)argv;
-	snprintf(dir, sizeof(dir), "%s/persist-fuzz-spool.XXXXXX", tmp != NULL ? tmp : "/tmp");
+	snprintf(dir, sizeof(dir), "%s/persist-fuzz-spool.XXXXXX", fuzz_scratch_dir());
 	fuzz_assert(mkdtemp(dir) != NULL);
 	snprintf(journal, sizeof(journal), "%s/state.journal", dir);
 	handle.log = log_touch;

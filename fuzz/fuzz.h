@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -31,5 +32,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 			abort();                                              \
 		}                                                             \
 	} while (0)
+
+/* Where a target makes its scratch directory: $FUZZ_SCRATCH (fuzz/run.sh
+   sets it to a directory it removes afterwards, since libFuzzer may end a
+   run without the targets' atexit cleanup), else /dev/shm when it can be
+   written (a file per run), else $TMPDIR or /tmp. */
+static inline const char *fuzz_scratch_dir(void)
+{
+	const char *dir = getenv("FUZZ_SCRATCH");
+
+	if (dir != NULL && dir[0] != '\0')
+		return dir;
+	if (access("/dev/shm", W_OK) == 0)
+		return "/dev/shm";
+	dir = getenv("TMPDIR");
+	return dir != NULL && dir[0] != '\0' ? dir : "/tmp";
+}
 
 #endif

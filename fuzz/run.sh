@@ -11,7 +11,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(cd "$here/.." && pwd)
 builddir=${FUZZ_BUILDDIR:-$(pwd)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/persist-fuzz-run.XXXXXX") || exit 2
-trap 'rm -rf "$work"' EXIT
+# the targets' scratch directories (fuzz/fuzz.h), removed with the rest
+# even when libFuzzer ends without their own cleanup
+FUZZ_SCRATCH=$(mktemp -d /dev/shm/persist-fuzz-scratch.XXXXXX 2>/dev/null) ||
+	FUZZ_SCRATCH=$work
+export FUZZ_SCRATCH
+trap 'rm -rf "$work" "$FUZZ_SCRATCH"' EXIT
 status=0 n=0
 for bin in "$builddir"/fuzz/fuzz-*; do
 	t=${bin##*/fuzz-}
