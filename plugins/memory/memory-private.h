@@ -201,8 +201,8 @@ void memory_batch_ids_free(struct memory_namespace *ns);
 
 /* memory-times.c: the write times of a collection's keys. */
 struct memory_time *memory_time_find(struct memory_collection *coll, const char *key);
-struct memory_time *memory_time_get(struct memory_collection *coll, const char *key,
-				    int64_t now_ms);
+struct memory_time *memory_time_get(struct memory_collection *coll, const char *key);
+void memory_times_sweep(struct memory_collection *coll, int64_t now_ms);
 void memory_time_free(struct memory_time *t);
 void memory_times_free(struct memory_collection *coll);
 

@@ -317,7 +317,8 @@ int memory_state_set(void *s, const char *collection, const char *key,
 	coll = memory_collection_get(store->ns, collection, 1);
 	if (coll == NULL)
 		goto nomem;
-	if ((when = memory_time_get(coll, key, now)) == NULL) {
+	memory_times_sweep(coll, now);
+	if ((when = memory_time_get(coll, key)) == NULL) {
 		memory_collection_gc(store->ns, coll);
 		goto nomem;
 	}
@@ -356,7 +357,7 @@ int memory_state_del(void *s, const char *collection, const char *key,
 	const struct persist_host *host = store->plugin->host;
 	struct memory_collection *coll;
 	struct memory_value *v;
-	struct memory_time *when;
+	struct memory_time *when = NULL;
 	int64_t now;
 	int ret = PERSIST_OK;
 
@@ -367,10 +368,14 @@ int memory_state_del(void *s, const char *collection, const char *key,
 	now = host->now_ms();
 	coll = memory_collection_get(store->ns, collection, 0);
 	v = memory_value_live(coll, key, now);
+	if (v != NULL) {
+		memory_times_sweep(coll, now);
+		when = memory_time_get(coll, key);
+	}
 	if (v == NULL) {
 		ret = host->error(err, PERSIST_ENOTFOUND, 0,
 				  "key \"%s\" not found in collection \"%s\"", key, collection);
-	} else if ((when = memory_time_get(coll, key, now)) == NULL) {
+	} else if (when == NULL) {
 		ret = host->error(err, PERSIST_ENOMEM, ENOMEM,
 				  "out of memory deleting key \"%s\" in collection \"%s\"",
 				  key, collection);
@@ -745,7 +750,7 @@ static int memory_batch_apply(struct memory_namespace *ns,
 		return PERSIST_OK;
 	}
 	if (op->type != PERSIST_OP_INCR) {
-		struct memory_time *t = memory_time_get(coll, op->key, now);
+		struct memory_time *t = memory_time_get(coll, op->key);
 
 		if (t == NULL)
 			goto nomem;
@@ -912,6 +917,14 @@ static int memory_batch_run(void *s, const char *id, const struct persist_op *op
 			applied = n;   /* nothing to do */
 			n = 0;
 		}
+	}
+	/* old times go before any is held in an undo record */
+	for (size_t i = applied; i < n; i++) {
+		struct memory_collection *coll =
+			memory_collection_get(ns, pc_batch_op(ops, i, op_size)->collection, 0);
+
+		if (coll != NULL)
+			memory_times_sweep(coll, now);
 	}
 	for (; applied < n; applied++) {
 		const struct persist_op *op = pc_batch_op(ops, applied, op_size);

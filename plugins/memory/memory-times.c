@@ -24,8 +24,11 @@ struct memory_time *memory_time_find(struct memory_collection *coll, const char 
 	return (struct memory_time *)pc_table_find(&coll->times, key);
 }
 
-/* Free the entries older than what must be kept. */
-static void memory_times_sweep(struct memory_collection *coll, int64_t now_ms)
+/* Free the entries older than what must be kept, once the table has
+   doubled since the last sweep.  Never while a batch holds entries in
+   its undo records: a dated write may be older than that, and its entry
+   would be freed under it. */
+void memory_times_sweep(struct memory_collection *coll, int64_t now_ms)
 {
 	struct pc_table_iter iter;
 	struct pc_table_entry *e;
@@ -47,14 +50,12 @@ static void memory_times_sweep(struct memory_collection *coll, int64_t now_ms)
 
 /* The time entry of key, made (at 0: no time yet) when there is none;
    NULL when out of memory. */
-struct memory_time *memory_time_get(struct memory_collection *coll, const char *key,
-				    int64_t now_ms)
+struct memory_time *memory_time_get(struct memory_collection *coll, const char *key)
 {
 	struct memory_time *t = memory_time_find(coll, key);
 
 	if (t != NULL)
 		return t;
-	memory_times_sweep(coll, now_ms);
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	if ((t->entry.key = pc_strdup(key)) == NULL ||
