@@ -930,8 +930,8 @@ static int chunk_add_group(struct chunk_build *cb, const uint8_t *pl, size_t ple
 	int r;
 
 	if (get_u16(pl + 2) != 0 || klen == 0 || klen >= sizeof(cb->c->id) ||
-	    at > plen || n > plen)
-		return -2;
+	    at > plen || n == 0 || n > plen)
+		return -2;   /* (no operations: a piece of nothing, never drained) */
 	memcpy(cb->c->id, pl + PAYLOAD_FIXED, klen);
 	cb->c->id[klen] = '\0';
 	if (!pc_batch_id_valid(cb->c->id, PERSIST_BATCH_ID_MAX))
