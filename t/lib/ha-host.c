@@ -26,7 +26,9 @@
  * It prints the counts and the failover time it saw: from the first
  * failed call to the first call that reached a master again (answered
  * OK or "not confirmed by the replicas"), and to the first acknowledged
- * one.  Exit 0 when every check passed, 1 otherwise, 99 on bad usage.
+ * one (-1 when no call failed: the host made none while there was no
+ * master, which is no failure; the subscriber's re-read shows the
+ * failover happened).  Exit 0 when every check passed, 1 otherwise, 99 on bad usage.
  */
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -338,11 +340,17 @@ int main(int argc, char **argv)
 		       "refused write stored\n", id);
 		failed = 1;
 	}
-	if (ack_ms < 0 || in_outage) {
-		printf("host %s: FAIL: %s\n", id, in_outage ?
-		       "writes were not acknowledged again after the failover" :
-		       "saw no failover (no call failed)");
+	if (in_outage) {
+		printf("host %s: FAIL: writes were not acknowledged again after "
+		       "the failover\n", id);
 		failed = 1;
+	} else if (ack_ms < 0) {
+		/* no write failed: the host made none while no master was
+		   there (a loaded machine can pause it that long), and the
+		   next found the new one.  That the failover happened under
+		   it is shown by the subscriber's re-read, checked below. */
+		printf("host %s: no write failed: the failover was transparent "
+		       "to the writes\n", id);
 	}
 	if (atomic_load(&rereads) == 0 || atomic_load(&changes_seen) == 0) {
 		printf("host %s: FAIL: the configuration subscriber did not "
