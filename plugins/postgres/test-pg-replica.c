@@ -60,6 +60,24 @@ static void on_replica(const char *sql)
 	PQfinish(c);
 }
 
+/* Wait (up to 20 s) until a query on the replica returns a row: until it
+   has replayed a write, however slow the machine is. */
+static int replica_has(const char *sql)
+{
+	for (int i = 0; i < 1000; i++) {
+		PGconn *c = PQconnectdb(replica);
+		PGresult *r = PQexec(c, sql);
+		int rows = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : 0;
+
+		PQclear(r);
+		PQfinish(c);
+		if (rows > 0)
+			return 1;
+		t_sleep_ms(20);
+	}
+	return 0;
+}
+
 static void test_read_your_writes(void)
 {
 	persist *h = open_with(replica, ",\"cacheTTL\":0");
@@ -89,7 +107,7 @@ static void test_reads_use_replica(void)
 	int ok = 0;
 
 	CU_ASSERT_EQUAL(persist_config_set(w, "lag", "{\"v\":1}", 7, NULL, 0, NULL, &err), PERSIST_OK);
-	t_sleep_ms(500);
+	CU_ASSERT_FATAL(replica_has("SELECT 1 FROM persist.config WHERE key = 'lag'"));
 	on_replica("SELECT pg_wal_replay_pause()");
 	t_sleep_ms(200);
 	CU_ASSERT_EQUAL(persist_config_set(w, "lag", "{\"v\":2}", 7, NULL, 0, NULL, &err), PERSIST_OK);
