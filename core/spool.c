@@ -1247,10 +1247,9 @@ int persist_spool_apply_chunk(struct persist_spool *s, struct persist_sink *sink
 	shorten_ttls(c, persist_now_ms());
 	order_times(c);
 	if (!c->split) {
-		ret = s->dated ?
-			persist_state_apply_dated(sink, c->id, c->ops, c->times_ms, c->n,
-						  before_r, err) :
-			persist_state_apply_once(sink, c->id, c->ops, c->n, before_r, err);
+		ret = persist_state_apply_dated(sink, c->id, c->ops,
+						s->dated ? c->times_ms : NULL, c->n,
+						before_r, err);
 		if (ret != PERSIST_EINVAL)
 			return ret;
 	}
@@ -1272,10 +1271,9 @@ int persist_spool_apply_chunk(struct persist_spool *s, struct persist_sink *sink
 		else
 			snprintf(id, sizeof(id), "%.40s%s", c->id, num);
 		persist_error_clear(err);
-		ret = s->dated ?
-			persist_state_apply_dated(sink, id, &c->ops[i], &c->times_ms[i], 1,
-						  &before, err) :
-			persist_state_apply_once(sink, id, &c->ops[i], 1, &before, err);
+		ret = persist_state_apply_dated(sink, id, &c->ops[i],
+						s->dated ? &c->times_ms[i] : NULL, 1,
+						&before, err);
 		if (ret == PERSIST_EINVAL) {
 			persist_log(s->p, PERSIST_LOG_ERROR,
 				"state: journaled write %" PRIu64 " of journal \"%s\" was refused by "

@@ -679,7 +679,7 @@ int persist_state_apply_once(struct persist_sink *sink, const char *id,
    without it gets the batch as persist_state_apply_once gives it, in
    order, the times unused.
      written_ms  when each op was made (ms since the epoch); read for sets
-                 and deletes only */
+                 and deletes only; NULL: undated, as persist_state_apply_once */
 int persist_state_apply_dated(struct persist_sink *sink, const char *id,
 			      const struct persist_op *ops, const int64_t *written_ms,
 			      size_t n, int *applied_before_r, struct persist_error *err)
@@ -687,7 +687,8 @@ int persist_state_apply_dated(struct persist_sink *sink, const char *id,
 	int ret;
 
 	*applied_before_r = 0;
-	if (!PERSIST_OPS_HAS(sink, struct persist_state_ops, batch_once_dated))
+	if (written_ms == NULL ||
+	    !PERSIST_OPS_HAS(sink, struct persist_state_ops, batch_once_dated))
 		return persist_state_apply_once(sink, id, ops, n, applied_before_r, err);
 	PERSIST_SINK_CALL(sink, ret,
 		STATE_OPS(sink)->batch_once_dated(sink->store, id, ops, written_ms, n,
